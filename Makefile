@@ -1,0 +1,94 @@
+# Handoff: the two commands are `make dev` and `make test`; everything else is a step of theirs.
+# Every target installs what it needs through scripts/setup.sh, which skips what is already there.
+
+PORT ?= 8787
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+CARGO_HOME ?= $(HOME)/.cargo
+export PATH := $(CARGO_HOME)/bin:$(PATH)
+export WRANGLER_SEND_METRICS := false
+# worker-build must use local tools, never its own downloads.
+export WASM_BINDGEN_BIN := $(CARGO_HOME)/bin/wasm-bindgen
+export ESBUILD_BIN := $(CURDIR)/node_modules/.bin/esbuild
+export WASM_OPT_BIN := $(CURDIR)/node_modules/binaryen/bin/wasm-opt
+export CHROMEDRIVER := /usr/bin/chromedriver
+export CHROME_BIN := /usr/bin/chromium
+
+CORE_SRC   := $(shell find crates/core/src -name '*.rs') crates/core/Cargo.toml Cargo.toml
+FORM_SRC   := $(shell find crates/form/src -name '*.rs') crates/form/Cargo.toml
+WORKER_SRC := $(shell find crates/worker/src -name '*.rs') crates/worker/Cargo.toml
+CLI_SRC    := $(shell find crates/cli/src -name '*.rs') crates/cli/Cargo.toml
+FORM_WASM  := www/form/handoff_form_bg.wasm
+WORKER_JS  := crates/worker/build/index.js
+BUNDLE     := .build/bundle.json
+HANDOFF    := target/debug/handoff
+
+.PHONY: help dev test setup setup-test build lint test-native test-wasm test-worker test-e2e size clean
+
+help:
+	@echo "make dev    build and serve the demo page with the embedded form on http://localhost:$(PORT)/"
+	@echo "make test   lints, native tests, wasm tests in Chromium, worker tests on workerd, end-to-end"
+	@echo "make size   gzip bytes of everything the browser downloads for the demo form"
+
+setup:
+	@scripts/setup.sh
+
+setup-test:
+	@scripts/setup.sh --browser
+
+build: $(FORM_WASM) $(WORKER_JS) $(BUNDLE)
+
+$(FORM_WASM): $(CORE_SRC) $(FORM_SRC) Cargo.lock scripts/build-form.sh
+	@echo "build: form module"
+	@scripts/build-form.sh
+
+$(WORKER_JS): $(CORE_SRC) $(WORKER_SRC) Cargo.lock
+	@echo "build: worker"
+	@cd crates/worker && worker-build --release >/dev/null 2>../../.build-worker.log || { cat ../../.build-worker.log; exit 1; }
+	@rm -f .build-worker.log
+
+$(HANDOFF): $(CORE_SRC) $(CLI_SRC) Cargo.lock
+	@cargo build --quiet -p handoff-cli
+
+$(BUNDLE): $(HANDOFF) $(wildcard config/*.toml)
+	@mkdir -p .build
+	@$(HANDOFF) check config/demo.toml
+	@$(HANDOFF) bundle config/demo.toml > $@
+
+dev: setup build
+	@scripts/dev.sh $(PORT)
+
+test: setup-test
+	@$(MAKE) --no-print-directory lint test-native test-wasm build test-worker test-e2e
+	@echo "make test: every layer passed"
+
+lint:
+	@echo "== lint: rustfmt, clippy (native and wasm32)"
+	cargo fmt --all --check
+	cargo clippy --quiet --workspace --all-targets -- -D warnings
+	cargo clippy --quiet -p handoff-form -p handoff-worker --target wasm32-unknown-unknown -- -D warnings
+
+test-native:
+	@echo "== native tests (handoff-core, handoff-cli)"
+	cargo test --workspace --exclude handoff-form --exclude handoff-worker
+
+test-wasm:
+	@echo "== wasm tests of handoff-form in headless Chromium"
+	cd crates/form && CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+	  cargo test --target wasm32-unknown-unknown
+
+test-worker: build
+	@echo "== worker tests on workerd with local D1 and KV"
+	node --test --test-concurrency=1 --test-reporter=spec tests/worker.test.mjs
+
+test-e2e: build
+	@echo "== end-to-end in headless Chromium against wrangler dev"
+	node --test --test-concurrency=1 --test-reporter=spec tests/e2e.test.mjs
+
+size: build
+	@scripts/size.sh
+
+clean:
+	rm -rf target www/form crates/worker/build .build .wrangler test-artifacts

@@ -1,0 +1,100 @@
+//! Validation issues: a stable code a program can match on, and a plain message a person can read.
+//!
+//! The codes are part of the public contract: the form shows them, the Worker returns them in
+//! `422` answers and tests name them. Never rename one; add a new one instead.
+
+use serde::{Serialize, Serializer};
+
+/// What is wrong with one value. `as_str` is the stable, documented code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum IssueCode {
+    /// A required field was empty or missing. Example: no email on a form that needs one.
+    Required,
+    /// The value is not an email address: no `@`, an empty side, or characters that are not allowed.
+    /// Example: `maria.gmail.com`.
+    EmailSyntax,
+    /// The address is longer than 254 characters, or its local part longer than 64 (RFC 5321).
+    EmailTooLong,
+    /// The part after `@` is not a domain name that can receive mail. Example: `maria@localhost`.
+    EmailDomain,
+    /// A text answer is longer than the field allows.
+    TooLong,
+}
+
+impl IssueCode {
+    /// Every code, for documentation and exhaustive tests.
+    pub const ALL: [IssueCode; 5] = [
+        IssueCode::Required,
+        IssueCode::EmailSyntax,
+        IssueCode::EmailTooLong,
+        IssueCode::EmailDomain,
+        IssueCode::TooLong,
+    ];
+
+    /// The stable machine-readable code.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            IssueCode::Required => "required",
+            IssueCode::EmailSyntax => "email.syntax",
+            IssueCode::EmailTooLong => "email.too_long",
+            IssueCode::EmailDomain => "email.domain",
+            IssueCode::TooLong => "text.too_long",
+        }
+    }
+
+    /// A plain-language message suitable to show next to the field.
+    pub const fn message(self) -> &'static str {
+        match self {
+            IssueCode::Required => "This field is required.",
+            IssueCode::EmailSyntax => "Enter an email address like name@company.com.",
+            IssueCode::EmailTooLong => "This email address is too long.",
+            IssueCode::EmailDomain => "The part after @ must be a domain like company.com.",
+            IssueCode::TooLong => "This answer is too long.",
+        }
+    }
+}
+
+impl Serialize for IssueCode {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// One problem with one field of a submission.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Issue {
+    /// The field id from the form spec.
+    pub field: String,
+    pub code: IssueCode,
+    pub message: &'static str,
+}
+
+impl Issue {
+    pub fn new(field: &str, code: IssueCode) -> Issue {
+        Issue {
+            field: field.to_owned(),
+            code,
+            message: code.message(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::IssueCode;
+    use std::collections::HashSet;
+
+    #[test]
+    fn codes_are_unique_and_messages_are_sentences() {
+        let mut seen = HashSet::new();
+        for code in IssueCode::ALL {
+            assert!(
+                seen.insert(code.as_str()),
+                "duplicate code {}",
+                code.as_str()
+            );
+            assert!(code.message().ends_with('.'), "{:?}", code);
+        }
+    }
+}

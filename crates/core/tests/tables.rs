@@ -1,0 +1,232 @@
+//! Table-driven tests for handoff-core: each `test_data/*.tsv` row is an input and its expected
+//! output, checked by one helper per feature.
+
+// Tests read their tables from files and fail loudly on anything unexpected.
+#![allow(clippy::unwrap_used, clippy::disallowed_methods)]
+
+use std::collections::BTreeMap;
+
+use handoff_core::email;
+use handoff_core::text;
+use handoff_core::{check_submission, Bundle, IssueCode};
+
+/// Rows of a tab-separated table, comments and blank lines skipped, with the line number.
+fn rows(name: &str) -> Vec<(usize, Vec<String>)> {
+    let path = format!("{}/test_data/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|(i, l)| (i + 1, l.split('\t').map(unescape).collect()))
+        .collect()
+}
+
+/// Turns `\t`, `\n`, `\r` and `\u{HEX}` into the characters they name.
+fn unescape(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(pos) = rest.find('\\') {
+        out.push_str(&rest[..pos]);
+        rest = &rest[pos + 1..];
+        match rest.chars().next() {
+            Some('t') => out.push('\t'),
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some('u') => {
+                let end = rest.find('}').unwrap();
+                let code = u32::from_str_radix(&rest[2..end], 16).unwrap();
+                out.push(char::from_u32(code).unwrap());
+                rest = &rest[end..];
+            }
+            other => panic!("unknown escape \\{other:?}"),
+        }
+        rest = &rest[1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn render(result: Result<String, IssueCode>) -> String {
+    match result {
+        Ok(value) => value,
+        Err(code) => format!("!{}", code.as_str()),
+    }
+}
+
+#[test]
+fn email_table() {
+    let mut failures = Vec::new();
+    for (line, cols) in rows("email.tsv") {
+        let got = render(email::normalize(&cols[0]));
+        if got != cols[1] {
+            failures.push(format!(
+                "email.tsv:{line}: {:?} -> {got:?}, want {:?}",
+                cols[0], cols[1]
+            ));
+        }
+        // Normalizing a normalized address changes nothing.
+        if let Ok(once) = email::normalize(&cols[0]) {
+            assert_eq!(
+                email::normalize(&once),
+                Ok(once.clone()),
+                "email.tsv:{line}: not idempotent"
+            );
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn text_table() {
+    let mut failures = Vec::new();
+    for (line, cols) in rows("text.tsv") {
+        let max: usize = cols[1].parse().unwrap();
+        let want = cols.get(2).cloned().unwrap_or_default();
+        let got = render(text::clean_line(&cols[0], max));
+        if got != want {
+            failures.push(format!(
+                "text.tsv:{line}: {:?} -> {got:?}, want {want:?}",
+                cols[0]
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+fn demo_bundle() -> Bundle {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/demo.toml");
+    Bundle::from_toml(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn submissions_against_the_demo_form() {
+    let bundle = demo_bundle();
+    let form = bundle.form("demo").unwrap();
+    // (answers, expected normalized answers or the issues as "field:code")
+    type Pairs<'a> = &'a [(&'a str, &'a str)];
+    let cases: &[(Pairs, Result<Pairs, &[&str]>)] = &[
+        (
+            &[
+                ("email", " Maria@Example.COM "),
+                ("company", "  Acme   Inc "),
+            ],
+            Ok(&[("company", "Acme Inc"), ("email", "Maria@example.com")]),
+        ),
+        (
+            &[("email", "maria@example.com")],
+            Ok(&[("email", "maria@example.com")]),
+        ),
+        (
+            &[
+                ("email", "maria@example.com"),
+                ("company", ""),
+                ("favourite_colour", "teal"),
+            ],
+            Ok(&[("email", "maria@example.com")]),
+        ),
+        (&[], Err(&["email:required"])),
+        (&[("email", "   ")], Err(&["email:required"])),
+        (&[("email", "maria@")], Err(&["email:email.syntax"])),
+        (
+            &[("email", "maria@localhost"), ("company", &"x".repeat(121))],
+            Err(&["email:email.domain", "company:text.too_long"]),
+        ),
+    ];
+    for (answers, want) in cases {
+        let answers: BTreeMap<String, String> = answers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let got = check_submission(form, &answers);
+        match (got, want) {
+            (Ok(sub), Ok(want)) => {
+                let want: BTreeMap<String, String> = want
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect();
+                assert_eq!(sub.answers, want, "{answers:?}");
+                assert_eq!(sub.form_id, "demo");
+            }
+            (Err(issues), Err(want)) => {
+                let got: Vec<String> = issues
+                    .iter()
+                    .map(|i| format!("{}:{}", i.field, i.code.as_str()))
+                    .collect();
+                assert_eq!(got, *want, "{answers:?}");
+                assert!(issues.iter().all(|i| i.message == i.code.message()));
+            }
+            (got, want) => panic!("{answers:?}: got {got:?}, want {want:?}"),
+        }
+    }
+}
+
+#[test]
+fn bundle_version_is_a_content_hash() {
+    let bundle = demo_bundle();
+    assert!(bundle.version.starts_with("sha256:") && bundle.version.len() == 23);
+    let json = bundle.to_json();
+    assert_eq!(Bundle::from_json(&json).unwrap(), bundle);
+    // Any change to the content must change the version, and a stale version is refused.
+    let tampered = json.replace("Work email", "Email");
+    assert_eq!(
+        Bundle::from_json(&tampered).unwrap_err().code,
+        "bundle.version_mismatch"
+    );
+    let mut edited = bundle.clone();
+    edited.forms[0].fields[0].label = "Email".into();
+    assert_ne!(Bundle::new(edited.forms).version, bundle.version);
+}
+
+#[test]
+fn config_errors_have_codes_and_positions() {
+    // (configuration, expected "line:column code" for every problem)
+    let field = "[[forms.fields]]\nid = \"email\"\nlabel = \"E\"\ntype = \"email\"\n";
+    let form =
+        "[[forms]]\nid = \"demo\"\ntitle = \"T\"\nsubmit_label = \"S\"\nsuccess_message = \"M\"\n";
+    let cases: Vec<(String, Vec<&str>)> = vec![
+        (format!("{form}{field}"), vec![]),
+        (
+            format!("{form}colour = \"red\"\n{field}"),
+            vec!["6:1 config.syntax"],
+        ),
+        (
+            format!("{form}{field}type2 = 1\n"),
+            vec!["10:1 config.syntax"],
+        ),
+        (
+            format!(
+                "{form}{}",
+                field.replace("type = \"email\"", "type = \"date\"")
+            ),
+            vec!["9:8 config.syntax"],
+        ),
+        (
+            format!("{form}{field}{field}"),
+            vec!["11:6 config.duplicate_id"],
+        ),
+        (
+            format!(
+                "{form}{}",
+                field.replace("id = \"email\"", "id = \"E-mail\"")
+            ),
+            vec!["7:6 config.invalid_id"],
+        ),
+        (
+            format!("{form}{field}{form}{field}"),
+            vec!["11:6 config.duplicate_id"],
+        ),
+        (form.to_string(), vec!["2:6 config.empty_form"]),
+        ("forms = []\n".to_string(), vec!["1:1 config.no_forms"]),
+        ("forms = [\n".to_string(), vec!["1:10 config.syntax"]),
+    ];
+    for (text, want) in cases {
+        let got: Vec<String> = match Bundle::from_toml(&text) {
+            Ok(_) => vec![],
+            Err(errors) => errors
+                .iter()
+                .map(|e| format!("{}:{} {}", e.line, e.column, e.code))
+                .collect(),
+        };
+        assert_eq!(got, want, "for:\n{text}");
+    }
+}

@@ -1,0 +1,53 @@
+//! handoff-form: the embeddable lead form, handoff-core compiled to WebAssembly.
+//!
+//! `www/embed.js` loads this module and calls [`mount`] with the form spec it fetched from the
+//! Worker. The crate is a thin adapter: `view` builds the DOM, `controller` wires events to
+//! handoff-core's checks and submits to the Worker. Nothing a visitor types is ever set as HTML;
+//! every piece of text goes through `textContent` or an attribute.
+
+mod controller;
+mod view;
+
+use handoff_core::FormSpec;
+use serde::Deserialize;
+use wasm_bindgen::prelude::*;
+
+pub use controller::submission_body;
+
+#[wasm_bindgen(start)]
+fn start() {
+    console_error_panic_hook::set_once();
+}
+
+/// What the loader passes besides the spec.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct MountOptions {
+    /// Absolute URL of `POST /v1/leads`.
+    endpoint: String,
+    /// The bundle version the spec came from, sent back as advisory with the lead.
+    bundle_version: String,
+}
+
+/// Renders `spec` into `target` and makes it live. `spec` is a `FormSpec` as JSON-like JS value;
+/// `options` is `{ endpoint, bundleVersion }`. Errors are JS `Error`s with a stable code prefix.
+#[wasm_bindgen]
+pub fn mount(target: &web_sys::Element, spec: JsValue, options: JsValue) -> Result<(), JsError> {
+    let spec: FormSpec = serde_wasm_bindgen::from_value(spec)
+        .map_err(|e| JsError::new(&format!("form.bad_spec: {e}")))?;
+    let options: MountOptions = serde_wasm_bindgen::from_value(options)
+        .map_err(|e| JsError::new(&format!("form.bad_options: {e}")))?;
+    let view = view::FormView::render(target, &spec)
+        .map_err(|_| JsError::new("form.render_failed: the page refused a DOM operation"))?;
+    controller::attach(spec, view, options.endpoint, options.bundle_version)
+        .map_err(|_| JsError::new("form.attach_failed: could not listen for events"))
+}
+
+/// The stable code and message for an email address, as the form would show it; `null` if valid.
+/// Exposed for the host page and for tests that compare the browser's verdict with the Worker's.
+#[wasm_bindgen(js_name = checkEmail)]
+pub fn check_email(raw: &str) -> Option<String> {
+    handoff_core::email::normalize(raw)
+        .err()
+        .map(|code| code.as_str().to_owned())
+}

@@ -1,0 +1,256 @@
+//! The HTTP API: routing, decoding and encoding. Each handler decodes, calls handoff-core or the
+//! store, and encodes; nothing else.
+
+use std::collections::BTreeMap;
+
+use handoff_core::check_submission;
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::wasm_bindgen;
+use worker::{Env, Method, Request, Response};
+
+use crate::error::ApiError;
+use crate::store::{self, NewLead};
+
+/// The largest submission body accepted, in bytes. A lead is a few hundred bytes; anything near
+/// this is not a person filling a form.
+pub const MAX_BODY: usize = 16 * 1024;
+
+#[wasm_bindgen]
+extern "C" {
+    /// The runtime's CSPRNG-backed UUID v4 (`crypto.randomUUID()`).
+    #[wasm_bindgen(js_namespace = crypto, js_name = randomUUID)]
+    fn random_uuid() -> String;
+}
+
+pub async fn handle(mut req: Request, env: &Env) -> Result<Response, ApiError> {
+    let path = req.path();
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let method = req.method();
+    match (method, segments.as_slice()) {
+        (Method::Post, ["v1", "leads"]) => create_lead(&mut req, env).await,
+        (Method::Get, ["v1", "leads", id]) => get_lead(&req, env, id).await,
+        (Method::Get, ["v1", "forms", id]) => get_form(env, id).await,
+        (Method::Get, ["v1", "health"]) => health(env).await,
+        (_, ["v1", "leads"] | ["v1", "leads", _] | ["v1", "forms", _] | ["v1", "health"]) => {
+            Err(ApiError::new(
+                405,
+                "method_not_allowed",
+                "This method is not allowed here.",
+            ))
+        }
+        _ => Err(ApiError::new(404, "not_found", "No such endpoint.")),
+    }
+}
+
+/// Headers every API answer carries.
+pub fn with_api_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    // Header names and values here are constants, so setting them cannot fail.
+    let _ = headers.set("cache-control", "no-store");
+    let _ = headers.set("x-content-type-options", "nosniff");
+    response
+}
+
+fn json<T: Serialize>(status: u16, value: &T) -> Result<Response, ApiError> {
+    Response::from_json(value)
+        .map(|r| r.with_status(status))
+        .map_err(|_| ApiError::new(500, "internal", "The answer could not be encoded."))
+}
+
+/// `POST /v1/leads` body. Unknown top-level keys are ignored; answers to fields the form does not
+/// have are dropped by handoff-core.
+#[derive(Deserialize)]
+struct LeadRequest {
+    form: String,
+    answers: BTreeMap<String, String>,
+    /// The version the browser evaluated: recorded as advisory, never trusted.
+    #[serde(default)]
+    bundle_version: Option<String>,
+}
+
+#[derive(Serialize)]
+struct LeadCreated<'a> {
+    id: &'a str,
+    bundle_version: &'a str,
+}
+
+async fn create_lead(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
+    let content_type = req
+        .headers()
+        .get("content-type")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    if !content_type
+        .to_ascii_lowercase()
+        .starts_with("application/json")
+    {
+        return Err(ApiError::new(
+            415,
+            "unsupported_media_type",
+            "Send the lead as JSON with Content-Type: application/json.",
+        ));
+    }
+    let declared = req.headers().get("content-length").ok().flatten();
+    if declared
+        .and_then(|v| v.parse::<usize>().ok())
+        .is_some_and(|n| n > MAX_BODY)
+    {
+        return Err(too_large());
+    }
+    let body = req
+        .text()
+        .await
+        .map_err(|_| ApiError::new(400, "bad_body", "The request body could not be read."))?;
+    if body.len() > MAX_BODY {
+        return Err(too_large());
+    }
+    let lead: LeadRequest = serde_json::from_str(&body).map_err(|e| {
+        ApiError::new(
+            400,
+            "bad_json",
+            format!("The body is not a valid lead: {e}."),
+        )
+    })?;
+
+    let bundle = store::active_bundle(env).await?;
+    let form = bundle
+        .form(&lead.form)
+        .ok_or_else(|| ApiError::new(404, "unknown_form", "No form has this id."))?;
+    let submission = check_submission(form, &lead.answers).map_err(ApiError::invalid)?;
+
+    let id = random_uuid();
+    let new_lead = NewLead {
+        id: &id,
+        submission: &submission,
+        bundle_version: &bundle.version,
+        client_bundle_version: lead.bundle_version.as_deref(),
+        now_ms: worker::Date::now().as_millis() as f64,
+    };
+    store::insert_lead(env, &new_lead).await?;
+    json(
+        201,
+        &LeadCreated {
+            id: &id,
+            bundle_version: &bundle.version,
+        },
+    )
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        413,
+        "body_too_large",
+        format!("A lead body may be at most {MAX_BODY} bytes."),
+    )
+}
+
+#[derive(Serialize)]
+struct LeadView {
+    id: String,
+    form: String,
+    email: Option<String>,
+    answers: serde_json::Value,
+    bundle_version: String,
+    client_bundle_version: Option<String>,
+    created_at_ms: f64,
+}
+
+async fn get_lead(req: &Request, env: &Env, id: &str) -> Result<Response, ApiError> {
+    authorize(req, env)?;
+    let row = store::lead(env, id)
+        .await?
+        .ok_or_else(|| ApiError::new(404, "lead_not_found", "No lead has this id."))?;
+    let answers = serde_json::from_str(&row.answers).unwrap_or(serde_json::Value::Null);
+    json(
+        200,
+        &LeadView {
+            id: row.id,
+            form: row.form_id,
+            email: row.email,
+            answers,
+            bundle_version: row.bundle_version,
+            client_bundle_version: row.client_bundle_version,
+            created_at_ms: row.created_at,
+        },
+    )
+}
+
+#[derive(Serialize)]
+struct FormView<'a> {
+    bundle_version: &'a str,
+    form: &'a handoff_core::FormSpec,
+}
+
+async fn get_form(env: &Env, id: &str) -> Result<Response, ApiError> {
+    let bundle = store::active_bundle(env).await?;
+    let form = bundle
+        .form(id)
+        .ok_or_else(|| ApiError::new(404, "unknown_form", "No form has this id."))?;
+    json(
+        200,
+        &FormView {
+            bundle_version: &bundle.version,
+            form,
+        },
+    )
+}
+
+#[derive(Serialize)]
+struct Health<'a> {
+    ok: bool,
+    bundle_version: Option<&'a str>,
+    last_cron_tick_ms: Option<f64>,
+}
+
+async fn health(env: &Env) -> Result<Response, ApiError> {
+    let bundle = store::active_bundle(env).await.ok();
+    let last_tick = store::last_tick(env).await?;
+    json(
+        200,
+        &Health {
+            ok: bundle.is_some(),
+            bundle_version: bundle.as_ref().map(|b| b.version.as_str()),
+            last_cron_tick_ms: last_tick,
+        },
+    )
+}
+
+/// Admin endpoints need `Authorization: Bearer <ADMIN_TOKEN>`, the token being a wrangler secret.
+fn authorize(req: &Request, env: &Env) -> Result<(), ApiError> {
+    let expected = env
+        .secret("ADMIN_TOKEN")
+        .map(|s| s.to_string())
+        .unwrap_or_default();
+    if expected.is_empty() {
+        return Err(ApiError::new(
+            503,
+            "admin_not_configured",
+            "The ADMIN_TOKEN secret is not set on this Worker.",
+        ));
+    }
+    let header = req
+        .headers()
+        .get("authorization")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let given = header.strip_prefix("Bearer ").unwrap_or_default();
+    if constant_time_eq(given.as_bytes(), expected.as_bytes()) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            401,
+            "unauthorized",
+            "A valid bearer token is required.",
+        ))
+    }
+}
+
+/// Compares without an early exit, so response time does not reveal how much of a guess matched.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

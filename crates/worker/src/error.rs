@@ -1,0 +1,67 @@
+//! API errors: an HTTP status, a stable machine-readable code and a plain message, always as
+//! `{"error": {"code", "message", "issues"?}}`.
+
+use handoff_core::Issue;
+use serde::Serialize;
+use worker::Response;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: u16,
+    pub code: &'static str,
+    pub message: String,
+    pub issues: Vec<Issue>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: Detail<'a>,
+}
+
+#[derive(Serialize)]
+struct Detail<'a> {
+    code: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "<[Issue]>::is_empty")]
+    issues: &'a [Issue],
+}
+
+impl ApiError {
+    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            issues: Vec::new(),
+        }
+    }
+
+    pub fn invalid(issues: Vec<Issue>) -> ApiError {
+        ApiError {
+            status: 422,
+            code: "validation_failed",
+            message: "Some answers are not valid; see issues.".to_owned(),
+            issues,
+        }
+    }
+
+    /// Storage failed: nothing was committed, so the client may safely retry.
+    pub fn storage(_: worker::Error) -> ApiError {
+        ApiError::new(
+            503,
+            "storage_unavailable",
+            "The lead could not be stored; please retry.",
+        )
+    }
+
+    pub fn into_response(self) -> worker::Result<Response> {
+        let body = Body {
+            error: Detail {
+                code: self.code,
+                message: &self.message,
+                issues: &self.issues,
+            },
+        };
+        Ok(Response::from_json(&body)?.with_status(self.status))
+    }
+}

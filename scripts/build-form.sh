@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Builds the browser form module: handoff-form for wasm32, wasm-bindgen's ES module glue, and
+# wasm-opt -Oz, into www/form/ (served by the Worker as static assets).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --quiet -p handoff-form --target wasm32-unknown-unknown --release
+wasm-bindgen --target web --no-typescript --out-dir www/form --out-name handoff_form \
+  target/wasm32-unknown-unknown/release/handoff_form.wasm
+node_modules/binaryen/bin/wasm-opt -Oz --strip-debug --strip-producers \
+  www/form/handoff_form_bg.wasm -o www/form/handoff_form_bg.wasm

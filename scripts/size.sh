@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Prints what the browser downloads for the demo form, raw and gzip -9, and the total.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# The form's spec as GET /v1/forms/demo answers it.
+node -e 'const b=require("./.build/bundle.json");process.stdout.write(JSON.stringify({bundle_version:b.version,form:b.forms.find(f=>f.id==="demo")}))' > .build/form-demo.json
+total_raw=0; total_gz=0
+printf '%-32s %10s %10s\n' file bytes gzip
+for f in www/embed.js www/form/handoff_form.js www/form/handoff_form_bg.wasm .build/form-demo.json; do
+  raw=$(wc -c < "$f"); gz=$(gzip -9c "$f" | wc -c)
+  total_raw=$((total_raw + raw)); total_gz=$((total_gz + gz))
+  printf '%-32s %10d %10d\n' "$f" "$raw" "$gz"
+done
+printf '%-32s %10d %10d\n' total "$total_raw" "$total_gz"

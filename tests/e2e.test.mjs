@@ -1,0 +1,98 @@
+// End to end in real headless Chromium against `wrangler dev` (workerd, local D1 and KV), the same
+// stack `make dev` serves: the demo page loads embed.js, which loads the wasm form; a person types,
+// submits, and the lead is read back through the Worker's admin API.
+import assert from "node:assert/strict";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { chromium } from "playwright-core";
+import { ROOT, freshState, randomToken, startWranglerDev } from "./support/edge.mjs";
+
+const ARTIFACTS = join(ROOT, "test-artifacts");
+let state, edge, browser, token;
+
+before(async () => {
+  await mkdir(ARTIFACTS, { recursive: true });
+  state = await freshState();
+  token = randomToken();
+  edge = await startWranglerDev(state.dir, { adminToken: token });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROME_BIN || "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"],
+    timeout: 30_000,
+  });
+});
+after(async () => {
+  await browser?.close();
+  await edge?.stop();
+  await state?.cleanup();
+});
+
+/** Opens the demo page and waits for the form; records every POST the page makes. */
+async function openDemo() {
+  const page = await browser.newPage();
+  page.setDefaultTimeout(15_000);
+  const posts = [];
+  const errors = [];
+  page.on("request", (r) => r.method() === "POST" && posts.push(r.url()));
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(`${edge.url}/`);
+  await page.getByLabel("Work email").waitFor();
+  return { page, posts, errors };
+}
+
+test("a visitor submits the demo form and the lead is stored", async () => {
+  const { page, posts, errors } = await openDemo();
+  await page.getByLabel("Work email").click();
+  await page.keyboard.type("Maria.Lopez@Northwind-Example.COM");
+  await page.keyboard.press("Tab");
+  // Normalized as soon as the visitor leaves the field.
+  assert.equal(await page.getByLabel("Work email").inputValue(), "Maria.Lopez@northwind-example.com");
+  await page.keyboard.type("Acme   Analytics");
+  await page.keyboard.press("Enter");
+  const form = page.locator("form.handoff-form[data-lead-id]");
+  await form.waitFor();
+  const id = await form.getAttribute("data-lead-id");
+  assert.match(id, /^[0-9a-f-]{36}$/);
+  assert.match(await page.getByRole("status").textContent(), /Thanks!/);
+  await page.screenshot({ path: join(ARTIFACTS, "e2e-submitted.png"), fullPage: true });
+  assert.equal(posts.length, 1);
+
+  const r = await fetch(`${edge.url}/v1/leads/${id}`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(r.status, 200);
+  const lead = await r.json();
+  assert.equal(lead.email, "Maria.Lopez@northwind-example.com");
+  assert.deepEqual(lead.answers, { company: "Acme Analytics", email: "Maria.Lopez@northwind-example.com" });
+  assert.equal(lead.client_bundle_version, lead.bundle_version, "browser and Worker evaluated one bundle");
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("an invalid email is refused in the browser and by the Worker", async () => {
+  const { page, posts, errors } = await openDemo();
+  const email = page.getByLabel("Work email");
+  await email.fill("maria@gmail");
+  await page.getByRole("button", { name: "Request a demo" }).click();
+  // The browser blocks the submission, says why next to the field, and moves focus there.
+  assert.equal(await email.getAttribute("aria-invalid"), "true");
+  const errorId = (await email.getAttribute("aria-describedby")).split(" ").pop();
+  assert.equal(await page.locator(`#${errorId}`).textContent(), "The part after @ must be a domain like company.com.");
+  assert.equal(await page.evaluate(() => document.activeElement.name), "email");
+  await page.screenshot({ path: join(ARTIFACTS, "e2e-invalid-email.png"), fullPage: true });
+  assert.deepEqual(posts, [], "nothing was sent");
+
+  // A client that skips the browser check is refused by the Worker with the same code.
+  const answer = await page.evaluate(async () => {
+    const r = await fetch("/v1/leads", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ form: "demo", answers: { email: "maria@gmail" } }),
+    });
+    return { status: r.status, body: await r.json() };
+  });
+  assert.equal(answer.status, 422);
+  assert.deepEqual(answer.body.error.issues.map((i) => `${i.field}:${i.code}`), ["email:email.domain"]);
+  assert.deepEqual(errors, []);
+  await page.close();
+});

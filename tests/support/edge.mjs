@@ -1,0 +1,93 @@
+// The local edge for tests: a fresh state folder per run (D1 migrations applied, rule bundle in KV,
+// via the same script `make dev` uses), and the built Worker on workerd, either through Miniflare
+// (worker tests) or through `wrangler dev` (end-to-end, exactly what `make dev` serves).
+import { execFile, spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { Miniflare } from "miniflare";
+
+export const ROOT = resolve(import.meta.dirname, "../..");
+const run = promisify(execFile);
+
+// The ids in wrangler.toml: local state is keyed by them, so Miniflare must use the same.
+const KV_ID = "00000000000000000000000000000000";
+const D1_ID = "00000000-0000-0000-0000-000000000000";
+
+/** A new state folder with the migrations and the demo bundle loaded. Removed by `cleanup()`. */
+export async function freshState() {
+  const dir = await mkdtemp(join(tmpdir(), "handoff-test-"));
+  await run(join(ROOT, "scripts/seed-local.sh"), [dir], { cwd: ROOT, timeout: 120_000 });
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** A random token per run, so no test depends on a fixed secret. */
+export function randomToken() {
+  return crypto.randomUUID().replaceAll("-", "");
+}
+
+/** The built Worker on workerd through Miniflare, with the state folder's D1 and KV. */
+export function startMiniflare(stateDir, { adminToken }) {
+  return new Miniflare({
+    modules: true,
+    scriptPath: join(ROOT, "crates/worker/build/index.js"),
+    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
+    compatibilityDate: "2026-04-01",
+    kvNamespaces: { CONFIG: KV_ID },
+    d1Databases: { DB: D1_ID },
+    kvPersist: join(stateDir, "v3/kv"),
+    d1Persist: join(stateDir, "v3/d1"),
+    bindings: { ADMIN_TOKEN: adminToken },
+    cf: false,
+  });
+}
+
+/** A free TCP port on loopback. */
+export function freePort() {
+  return new Promise((ok, fail) => {
+    const server = createServer();
+    server.on("error", fail);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => ok(port));
+    });
+  });
+}
+
+/** `wrangler dev` on a free port, as `make dev` runs it. Resolves once the API answers. */
+export async function startWranglerDev(stateDir, { adminToken }) {
+  const [port, inspector] = [await freePort(), await freePort()];
+  const child = spawn(
+    join(ROOT, "node_modules/.bin/wrangler"),
+    ["dev", "--local", "--persist-to", stateDir, "--port", String(port), "--ip", "127.0.0.1",
+     "--inspector-port", String(inspector), "--test-scheduled", "--var", `ADMIN_TOKEN:${adminToken}`],
+    { cwd: ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: "false" }, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let log = "";
+  child.stdout.on("data", (d) => (log += d));
+  child.stderr.on("data", (d) => (log += d));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited early:\n${log}`);
+    try {
+      const r = await fetch(`${url}/v1/health`);
+      if (r.ok) break;
+    } catch {}
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`wrangler dev did not answer within 60 s:\n${log}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const stop = () =>
+    new Promise((ok) => {
+      if (child.exitCode !== null) return ok();
+      child.once("exit", ok);
+      child.kill("SIGTERM");
+      setTimeout(() => child.kill("SIGKILL"), 5_000).unref();
+    });
+  return { url, stop, log: () => log };
+}

@@ -1,0 +1,160 @@
+// The Worker on real workerd (Miniflare) with real local D1 and KV: intake, validation, storage,
+// admin reads, and the cron tick. Each run starts from a fresh state folder.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { freshState, randomToken, startMiniflare } from "./support/edge.mjs";
+
+let state, mf, db, token;
+
+before(async () => {
+  state = await freshState();
+  token = randomToken();
+  mf = startMiniflare(state.dir, { adminToken: token });
+  db = await mf.getD1Database("DB");
+});
+after(async () => {
+  await mf?.dispose();
+  await state?.cleanup();
+});
+
+const call = async (path, { method = "GET", body, headers = {} } = {}) => {
+  const r = await mf.dispatchFetch(`http://localhost${path}`, { method, body, headers });
+  const text = await r.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch {}
+  return { status: r.status, json, text, headers: r.headers };
+};
+const postLead = (body, headers = { "content-type": "application/json" }) =>
+  call("/v1/leads", { method: "POST", body: typeof body === "string" ? body : JSON.stringify(body), headers });
+const admin = (path, auth = `Bearer ${token}`) => call(path, { headers: auth ? { authorization: auth } : {} });
+const leadCount = async () => (await db.prepare("SELECT COUNT(*) AS n FROM leads").first()).n;
+
+describe("forms", () => {
+  test("GET /v1/forms/demo serves the demo form from the bundle in KV", async () => {
+    const r = await call("/v1/forms/demo");
+    assert.equal(r.status, 200);
+    assert.match(r.json.bundle_version, /^sha256:[0-9a-f]{16}$/);
+    assert.deepEqual(r.json.form.fields.map((f) => [f.id, f.type, f.required]),
+      [["email", "email", true], ["company", "text", false]]);
+    assert.equal(r.headers.get("cache-control"), "no-store");
+  });
+  test("an unknown form is a 404 with a code", async () => {
+    const r = await call("/v1/forms/nope");
+    assert.equal(r.status, 404);
+    assert.equal(r.json.error.code, "unknown_form");
+  });
+});
+
+describe("intake", () => {
+  test("a good lead is stored normalized and answered 201 with its id", async () => {
+    const before = await leadCount();
+    const r = await postLead({
+      form: "demo",
+      answers: { email: "  Maria.Lopez@Example.COM ", company: " Acme   Inc. ", favourite_colour: "teal" },
+      bundle_version: "sha256:client-said-this",
+      score: 100,
+    });
+    assert.equal(r.status, 201, r.text);
+    assert.match(r.json.id, /^[0-9a-f-]{36}$/);
+    assert.equal(await leadCount(), before + 1);
+    const row = await db.prepare("SELECT * FROM leads WHERE id = ?1").bind(r.json.id).first();
+    assert.equal(row.email, "Maria.Lopez@example.com");
+    assert.deepEqual(JSON.parse(row.answers), { company: "Acme Inc.", email: "Maria.Lopez@example.com" });
+    assert.equal(row.client_bundle_version, "sha256:client-said-this");
+    assert.equal(row.bundle_version, r.json.bundle_version);
+  });
+
+  // (what, request body, headers, expected status, expected code, expected issues as "field:code")
+  const refused = [
+    ["bad JSON", '{"form":', null, 400, "bad_json"],
+    ["not an object", "[1,2]", null, 400, "bad_json"],
+    ["no answers", { form: "demo" }, null, 400, "bad_json"],
+    ["an answer that is not a string", { form: "demo", answers: { email: 7 } }, null, 400, "bad_json"],
+    ["wrong content type", '{"form":"demo","answers":{}}', { "content-type": "text/plain" }, 415, "unsupported_media_type"],
+    ["no content type", '{"form":"demo","answers":{}}', {}, 415, "unsupported_media_type"],
+    ["a body over 16 KB", { form: "demo", answers: { email: "a@b.co", company: "x".repeat(17_000) } }, null, 413, "body_too_large"],
+    ["an unknown form", { form: "nope", answers: { email: "a@b.co" } }, null, 404, "unknown_form"],
+    ["an invalid email", { form: "demo", answers: { email: "maria@" } }, null, 422, "validation_failed", ["email:email.syntax"]],
+    ["a missing email", { form: "demo", answers: { company: "Acme" } }, null, 422, "validation_failed", ["email:required"]],
+    ["every problem at once", { form: "demo", answers: { email: "maria@localhost", company: "y".repeat(121) } }, null, 422,
+      "validation_failed", ["email:email.domain", "company:text.too_long"]],
+  ];
+  for (const [what, body, headers, status, code, issues] of refused) {
+    test(`refuses ${what} with ${status} ${code} and stores nothing`, async () => {
+      const before = await leadCount();
+      const r = await postLead(body, headers ?? { "content-type": "application/json" });
+      assert.equal(r.status, status, r.text);
+      assert.equal(r.json.error.code, code);
+      assert.ok(r.json.error.message.length > 0);
+      if (issues) assert.deepEqual(r.json.error.issues.map((i) => `${i.field}:${i.code}`), issues);
+      assert.equal(await leadCount(), before);
+    });
+  }
+
+  test("markup and SQL-looking answers are stored verbatim and harmless", async () => {
+    const company = `<img src=x onerror=alert(1)> '); DROP TABLE leads; --`;
+    const r = await postLead({ form: "demo", answers: { email: "o'brien@example.ie", company } });
+    assert.equal(r.status, 201, r.text);
+    const lead = await admin(`/v1/leads/${r.json.id}`);
+    assert.equal(lead.json.answers.company, company);
+    assert.equal(lead.json.email, "o'brien@example.ie");
+    assert.ok((await leadCount()) >= 2);
+  });
+
+  test("an unusable bundle in KV is a 503, never a guess", async () => {
+    const kv = await mf.getKVNamespace("CONFIG");
+    const good = await kv.get("bundle/active");
+    try {
+      await kv.put("bundle/active", good.replace("Work email", "Email"));
+      const r = await postLead({ form: "demo", answers: { email: "a@b.co" } });
+      assert.equal(r.status, 503);
+      assert.equal(r.json.error.code, "bundle_unavailable");
+    } finally {
+      await kv.put("bundle/active", good);
+    }
+  });
+});
+
+describe("admin", () => {
+  test("reading a lead needs the bearer token", async () => {
+    const { json } = await postLead({ form: "demo", answers: { email: "sam@example.com" } });
+    // (authorization header, expected status, expected code)
+    const cases = [
+      [null, 401, "unauthorized"],
+      ["Bearer wrong", 401, "unauthorized"],
+      [`Bearer ${token}x`, 401, "unauthorized"],
+      [`Basic ${token}`, 401, "unauthorized"],
+      [`Bearer ${token}`, 200, null],
+    ];
+    for (const [auth, status, code] of cases) {
+      const r = await admin(`/v1/leads/${json.id}`, auth);
+      assert.equal(r.status, status, `${auth}: ${r.text}`);
+      if (code) assert.equal(r.json.error.code, code);
+      else assert.equal(r.json.email, "sam@example.com");
+    }
+    assert.equal((await admin("/v1/leads/no-such-id")).json.error.code, "lead_not_found");
+  });
+
+  test("unknown routes and methods answer JSON errors", async () => {
+    assert.equal((await call("/v1/nothing")).json.error.code, "not_found");
+    const r = await call("/v1/leads", { method: "PUT" });
+    assert.equal(r.status, 405);
+    assert.equal(r.json.error.code, "method_not_allowed");
+  });
+});
+
+describe("cron", () => {
+  test("a tick is recorded once, however often it is delivered", async () => {
+    const worker = await mf.getWorker();
+    const scheduledTime = new Date("2026-11-22T10:00:00Z");
+    for (let i = 0; i < 3; i++) {
+      const result = await worker.scheduled({ cron: "* * * * *", scheduledTime });
+      assert.equal(result.outcome, "ok");
+    }
+    const { n } = await db.prepare("SELECT COUNT(*) AS n FROM cron_ticks").first();
+    assert.equal(n, 1);
+    const health = await call("/v1/health");
+    assert.equal(health.json.ok, true);
+    assert.equal(health.json.last_cron_tick_ms, scheduledTime.getTime());
+  });
+});
