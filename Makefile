@@ -3,7 +3,9 @@
 
 PORT ?= 8787
 SHELL := bash
-.SHELLFLAGS := -euo pipefail -c
+# No -u: a shell whose stdin is a socket (as under `wrangler dev`) may source /etc/bash.bashrc, which
+# reads unset variables.
+.SHELLFLAGS := -eo pipefail -c
 .DEFAULT_GOAL := help
 
 CARGO_HOME ?= $(HOME)/.cargo
@@ -16,10 +18,11 @@ export WASM_OPT_BIN := $(CURDIR)/node_modules/binaryen/bin/wasm-opt
 export CHROMEDRIVER := /usr/bin/chromedriver
 export CHROME_BIN := /usr/bin/chromium
 
-CORE_SRC   := $(shell find crates/core/src -name '*.rs') crates/core/Cargo.toml Cargo.toml
-FORM_SRC   := $(shell find crates/form/src -name '*.rs') crates/form/Cargo.toml
-WORKER_SRC := $(shell find crates/worker/src -name '*.rs') crates/worker/Cargo.toml
-CLI_SRC    := $(shell find crates/cli/src -name '*.rs') crates/cli/Cargo.toml
+rust_sources = $(wildcard crates/$(1)/src/*.rs crates/$(1)/src/*/*.rs) crates/$(1)/Cargo.toml
+CORE_SRC   := $(call rust_sources,core) Cargo.toml
+FORM_SRC   := $(call rust_sources,form)
+WORKER_SRC := $(call rust_sources,worker)
+CLI_SRC    := $(call rust_sources,cli)
 FORM_WASM  := www/form/handoff_form_bg.wasm
 WORKER_JS  := crates/worker/build/index.js
 BUNDLE     := .build/bundle.json

@@ -153,7 +153,7 @@ struct LeadView {
     answers: serde_json::Value,
     bundle_version: String,
     client_bundle_version: Option<String>,
-    created_at_ms: f64,
+    created_at_ms: i64,
 }
 
 async fn get_lead(req: &Request, env: &Env, id: &str) -> Result<Response, ApiError> {
@@ -171,13 +171,14 @@ async fn get_lead(req: &Request, env: &Env, id: &str) -> Result<Response, ApiErr
             answers,
             bundle_version: row.bundle_version,
             client_bundle_version: row.client_bundle_version,
-            created_at_ms: row.created_at,
+            // Stored as REAL because D1 takes numbers as f64; whole milliseconds by construction.
+            created_at_ms: row.created_at as i64,
         },
     )
 }
 
 #[derive(Serialize)]
-struct FormView<'a> {
+struct FormAnswer<'a> {
     bundle_version: &'a str,
     form: &'a handoff_core::FormSpec,
 }
@@ -189,7 +190,7 @@ async fn get_form(env: &Env, id: &str) -> Result<Response, ApiError> {
         .ok_or_else(|| ApiError::new(404, "unknown_form", "No form has this id."))?;
     json(
         200,
-        &FormView {
+        &FormAnswer {
             bundle_version: &bundle.version,
             form,
         },
@@ -200,7 +201,7 @@ async fn get_form(env: &Env, id: &str) -> Result<Response, ApiError> {
 struct Health<'a> {
     ok: bool,
     bundle_version: Option<&'a str>,
-    last_cron_tick_ms: Option<f64>,
+    last_cron_tick_ms: Option<i64>,
 }
 
 async fn health(env: &Env) -> Result<Response, ApiError> {
@@ -211,7 +212,7 @@ async fn health(env: &Env) -> Result<Response, ApiError> {
         &Health {
             ok: bundle.is_some(),
             bundle_version: bundle.as_ref().map(|b| b.version.as_str()),
-            last_cron_tick_ms: last_tick,
+            last_cron_tick_ms: last_tick.map(|t| t as i64),
         },
     )
 }

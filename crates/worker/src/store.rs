@@ -35,7 +35,7 @@ pub async fn active_bundle(env: &Env) -> Result<Bundle, ApiError> {
 }
 
 /// What a stored lead looks like to the admin API.
-#[derive(Debug, Deserialize, serde::Serialize)]
+#[derive(Debug, Deserialize)]
 pub struct LeadRow {
     pub id: String,
     pub form_id: String,
