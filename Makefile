@@ -28,12 +28,14 @@ WORKER_JS  := crates/worker/build/index.js
 BUNDLE     := .build/bundle.json
 HANDOFF    := target/debug/handoff
 
-.PHONY: help dev test setup setup-test build lint test-native test-wasm test-worker test-e2e size clean
+.PHONY: help dev test setup setup-test build lint test-native test-wasm test-worker test-e2e size bench fuzz clean
 
 help:
 	@echo "make dev    build and serve the demo page with the embedded form on http://localhost:$(PORT)/"
 	@echo "make test   lints, native tests, wasm tests in Chromium, worker tests on workerd, end-to-end"
 	@echo "make size   gzip bytes of everything the browser downloads for the demo form"
+	@echo "make bench  criterion benchmarks of handoff-core (results: docs/BENCHMARKS.md)"
+	@echo "make fuzz   each cargo-fuzz target for FUZZ_SECONDS (default 60)"
 
 setup:
 	@scripts/setup.sh
@@ -92,6 +94,17 @@ test-e2e: build
 
 size: build
 	@scripts/size.sh
+
+bench:
+	cargo bench -p handoff-core --bench core
+
+FUZZ_SECONDS ?= 60
+fuzz:
+	@cargo install --list | grep -qx "cargo-fuzz v0.13.1:" || cargo install cargo-fuzz --version =0.13.1 --locked
+	@cd fuzz && for target in $$(RUSTC_BOOTSTRAP=1 cargo fuzz list); do \
+	  echo "== fuzz $$target for $(FUZZ_SECONDS) s"; \
+	  RUSTC_BOOTSTRAP=1 cargo fuzz run "$$target" -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
+	done
 
 clean:
 	rm -rf target www/form crates/worker/build .build .wrangler test-artifacts

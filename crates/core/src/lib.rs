@@ -6,6 +6,7 @@
 //! here and encode.
 
 pub mod bundle;
+pub mod condition;
 pub mod email;
 pub mod form;
 pub mod issue;
