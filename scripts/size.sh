@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The form's spec as GET /v1/forms/demo answers it.
-node -e 'const b=require("./.build/bundle.json");process.stdout.write(JSON.stringify({bundle_version:b.version,form:b.forms.find(f=>f.id==="demo")}))' > .build/form-demo.json
+node -e 'const b=require("./.build/bundle.json");process.stdout.write(JSON.stringify({bundle_version:b.version,form:b.rules.forms.find(f=>f.id==="demo")}))' > .build/form-demo.json
 total_raw=0; total_gz=0
 printf '%-32s %10s %10s\n' file bytes gzip
 for f in www/embed.js www/form/handoff_form.js www/form/handoff_form_bg.wasm .build/form-demo.json; do

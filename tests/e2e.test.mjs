@@ -50,12 +50,23 @@ test("a visitor submits the demo form and the lead is stored", async () => {
   // Normalized as soon as the visitor leaves the field.
   assert.equal(await page.getByLabel("Work email").inputValue(), "Maria.Lopez@northwind-example.com");
   await page.keyboard.type("Acme   Analytics");
-  await page.keyboard.press("Enter");
+  await page.getByLabel("Company size").selectOption("201-1000");
+  await page.getByLabel("Your role").selectOption("Data");
+  // The conditional question appears only once the visitor asks for a demo or pricing.
+  const teamSize = page.getByLabel("How many data engineers will use Northwind?");
+  assert.equal(await teamSize.isVisible(), false);
+  await page.getByLabel("A demo").check();
+  await teamSize.waitFor({ state: "visible" });
+  await teamSize.fill("8");
+  await page.getByLabel("I agree to be contacted by Northwind Cloud about this request.").check();
+  // Enter in a text field submits the form, as in any HTML form.
+  await teamSize.press("Enter");
   const form = page.locator("form.handoff-form[data-lead-id]");
   await form.waitFor();
   const id = await form.getAttribute("data-lead-id");
   assert.match(id, /^[0-9a-f-]{36}$/);
   assert.match(await page.getByRole("status").textContent(), /Thanks!/);
+  assert.equal(await form.getAttribute("data-lifecycle"), "sql", "the form shows the Worker's verdict");
   await page.screenshot({ path: join(ARTIFACTS, "e2e-submitted.png"), fullPage: true });
   assert.equal(posts.length, 1);
 
@@ -63,7 +74,11 @@ test("a visitor submits the demo form and the lead is stored", async () => {
   assert.equal(r.status, 200);
   const lead = await r.json();
   assert.equal(lead.email, "Maria.Lopez@northwind-example.com");
-  assert.deepEqual(lead.answers, { company: "Acme Analytics", email: "Maria.Lopez@northwind-example.com" });
+  assert.deepEqual(lead.answers, {
+    company: "Acme Analytics", email: "Maria.Lopez@northwind-example.com", company_size: "201-1000",
+    role: "Data", interest: "A demo", team_size: "8", consent: true,
+  });
+  assert.deepEqual([lead.score, lead.grade, lead.lifecycle], [70, "A", "sql"]);
   assert.equal(lead.client_bundle_version, lead.bundle_version, "browser and Worker evaluated one bundle");
   assert.deepEqual(errors, []);
   await page.close();
@@ -87,7 +102,7 @@ test("an invalid email is refused in the browser and by the Worker", async () =>
     const r = await fetch("/v1/leads", {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ form: "demo", answers: { email: "maria@gmail" } }),
+      body: JSON.stringify({ form: "demo", answers: { email: "maria@gmail", interest: "Pricing", consent: true } }),
     });
     return { status: r.status, body: await r.json() };
   });

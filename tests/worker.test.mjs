@@ -34,8 +34,12 @@ describe("forms", () => {
     const r = await call("/v1/forms/demo");
     assert.equal(r.status, 200);
     assert.match(r.json.bundle_version, /^sha256:[0-9a-f]{16}$/);
-    assert.deepEqual(r.json.form.fields.map((f) => [f.id, f.type, f.required]),
-      [["email", "email", true], ["company", "text", false]]);
+    assert.deepEqual(r.json.form.fields.map((f) => [f.id, f.type, f.required ?? false]), [
+      ["email", "email", true], ["company", "text", false], ["company_size", "select", false],
+      ["role", "select", false], ["country", "select", false], ["phone", "tel", false],
+      ["interest", "radio", true], ["team_size", "number", false], ["consent", "consent", true],
+    ]);
+    assert.equal(r.json.form.fields.find((f) => f.id === "team_size").visible_if, 'interest in ["A demo", "Pricing"]');
     assert.equal(r.headers.get("cache-control"), "no-store");
   });
   test("an unknown form is a 404 with a code", async () => {
@@ -46,38 +50,64 @@ describe("forms", () => {
 });
 
 describe("intake", () => {
-  test("a good lead is stored normalized and answered 201 with its id", async () => {
+  test("a good lead is re-scored, stored normalized and answered 201 with its id", async () => {
     const before = await leadCount();
     const r = await postLead({
       form: "demo",
-      answers: { email: "  Maria.Lopez@Example.COM ", company: " Acme   Inc. ", favourite_colour: "teal" },
+      answers: {
+        email: "  Maria.Lopez@Example.COM ", company: " Acme   Inc. ", favourite_colour: "teal",
+        company_size: "201-1000", role: "Data", country: "Germany", interest: "A demo",
+        team_size: "8", consent: true,
+      },
       bundle_version: "sha256:client-said-this",
       score: 100,
+      lifecycle: "sql",
     });
     assert.equal(r.status, 201, r.text);
     assert.match(r.json.id, /^[0-9a-f-]{36}$/);
+    assert.equal(r.json.lifecycle, "sql");
     assert.equal(await leadCount(), before + 1);
     const row = await db.prepare("SELECT * FROM leads WHERE id = ?1").bind(r.json.id).first();
     assert.equal(row.email, "Maria.Lopez@example.com");
-    assert.deepEqual(JSON.parse(row.answers), { company: "Acme Inc.", email: "Maria.Lopez@example.com" });
+    assert.deepEqual(JSON.parse(row.answers), {
+      company: "Acme Inc.", email: "Maria.Lopez@example.com", company_size: "201-1000", role: "Data",
+      country: "Germany", interest: "A demo", team_size: "8", consent: true,
+    });
     assert.equal(row.client_bundle_version, "sha256:client-said-this");
     assert.equal(row.bundle_version, r.json.bundle_version);
+    // The Worker's own verdict, never the client's: 50 fit + 30 intent.
+    assert.deepEqual([row.score, row.grade, row.lifecycle, row.disqualify_reason], [80, "A", "sql", null]);
+    const breakdown = JSON.parse(row.evaluation).score.breakdown;
+    assert.equal(breakdown.reduce((sum, line) => sum + line.points, 0), 80);
   });
 
+  test("a disqualified lead is stored with its reason code", async () => {
+    const r = await postLead({ form: "demo", answers: { email: "kid@uni.example", role: "Student", interest: "Pricing", consent: true } });
+    assert.equal(r.status, 201, r.text);
+    assert.equal(r.json.lifecycle, "disqualified");
+    const lead = await admin(`/v1/leads/${r.json.id}`);
+    assert.equal(lead.json.disqualify_reason, "student");
+    assert.equal(lead.json.evaluation.disqualification.rule, "student");
+  });
+
+  // The smallest valid answers to the demo form.
+  const ok = { email: "a@b.co", interest: "Pricing", consent: true };
   // (what, request body, headers, expected status, expected code, expected issues as "field:code")
   const refused = [
     ["bad JSON", '{"form":', null, 400, "bad_json"],
     ["not an object", "[1,2]", null, 400, "bad_json"],
     ["no answers", { form: "demo" }, null, 400, "bad_json"],
-    ["an answer that is not a string", { form: "demo", answers: { email: 7 } }, null, 400, "bad_json"],
+    ["an answer that is a number", { form: "demo", answers: { email: 7 } }, null, 400, "bad_json"],
     ["wrong content type", '{"form":"demo","answers":{}}', { "content-type": "text/plain" }, 415, "unsupported_media_type"],
     ["no content type", '{"form":"demo","answers":{}}', {}, 415, "unsupported_media_type"],
-    ["a body over 16 KB", { form: "demo", answers: { email: "a@b.co", company: "x".repeat(17_000) } }, null, 413, "body_too_large"],
-    ["an unknown form", { form: "nope", answers: { email: "a@b.co" } }, null, 404, "unknown_form"],
-    ["an invalid email", { form: "demo", answers: { email: "maria@" } }, null, 422, "validation_failed", ["email:email.syntax"]],
-    ["a missing email", { form: "demo", answers: { company: "Acme" } }, null, 422, "validation_failed", ["email:required"]],
-    ["every problem at once", { form: "demo", answers: { email: "maria@localhost", company: "y".repeat(121) } }, null, 422,
-      "validation_failed", ["email:email.domain", "company:text.too_long"]],
+    ["a body over 16 KB", { form: "demo", answers: { ...ok, company: "x".repeat(17_000) } }, null, 413, "body_too_large"],
+    ["an unknown form", { form: "nope", answers: ok }, null, 404, "unknown_form"],
+    ["an invalid email", { form: "demo", answers: { ...ok, email: "maria@" } }, null, 422, "validation_failed", ["email:email.syntax"]],
+    ["a missing email", { form: "demo", answers: { ...ok, email: undefined, company: "Acme" } }, null, 422, "validation_failed", ["email:required"]],
+    ["an option the form does not offer", { form: "demo", answers: { ...ok, company_size: "huge" } }, null, 422, "validation_failed", ["company_size:choice.unknown"]],
+    ["consent not given", { form: "demo", answers: { ...ok, consent: false } }, null, 422, "validation_failed", ["consent:required"]],
+    ["every problem at once", { form: "demo", answers: { email: "maria@localhost", company: "y".repeat(121), interest: "A demo", team_size: "lots" } }, null, 422,
+      "validation_failed", ["email:email.domain", "company:text.too_long", "team_size:number.syntax", "consent:required"]],
   ];
   for (const [what, body, headers, status, code, issues] of refused) {
     test(`refuses ${what} with ${status} ${code} and stores nothing`, async () => {
@@ -93,7 +123,7 @@ describe("intake", () => {
 
   test("markup and SQL-looking answers are stored verbatim and harmless", async () => {
     const company = `<img src=x onerror=alert(1)> '); DROP TABLE leads; --`;
-    const r = await postLead({ form: "demo", answers: { email: "o'brien@example.ie", company } });
+    const r = await postLead({ form: "demo", answers: { email: "o'brien@example.ie", company, interest: "Pricing", consent: true } });
     assert.equal(r.status, 201, r.text);
     const lead = await admin(`/v1/leads/${r.json.id}`);
     assert.equal(lead.json.answers.company, company);
@@ -106,7 +136,7 @@ describe("intake", () => {
     const good = await kv.get("bundle/active");
     try {
       await kv.put("bundle/active", good.replace("Work email", "Email"));
-      const r = await postLead({ form: "demo", answers: { email: "a@b.co" } });
+      const r = await postLead({ form: "demo", answers: { email: "a@b.co", interest: "Pricing", consent: true } });
       assert.equal(r.status, 503);
       assert.equal(r.json.error.code, "bundle_unavailable");
     } finally {
@@ -117,7 +147,7 @@ describe("intake", () => {
 
 describe("admin", () => {
   test("reading a lead needs the bearer token", async () => {
-    const { json } = await postLead({ form: "demo", answers: { email: "sam@example.com" } });
+    const { json } = await postLead({ form: "demo", answers: { email: "sam@example.com", interest: "Pricing", consent: true } });
     // (authorization header, expected status, expected code)
     const cases = [
       [null, 401, "unauthorized"],

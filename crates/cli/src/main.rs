@@ -1,18 +1,26 @@
 //! The `handoff` command: Handoff's rules run natively, for checking configuration, building the
-//! rule bundle and normalizing values in bulk. A thin adapter: it reads files and streams, calls
-//! handoff-core and prints.
+//! rule bundle, evaluating leads in bulk and normalizing values. A thin adapter: it reads files and
+//! streams, calls handoff-core and prints.
+
+mod time;
 
 use std::io::{self, BufRead, Write};
 use std::process::ExitCode;
 
-use handoff_core::{email, Bundle};
+use handoff_core::{email, evaluate, Bundle, LeadInput};
 
 const USAGE: &str = "\
 usage:
   handoff check [CONFIG]        check a configuration (default config/demo.toml); exit 0 only when clean
   handoff bundle [CONFIG]       check and print the compiled rule bundle as JSON
+  handoff eval --form ID [--config PATH] [--now RFC3339]
+                                read leads as JSON lines on stdin, print one evaluation per line;
+                                a bad line prints {\"line\": N, \"error\": …} and the rest go on
+                                (exit 1 if any line was bad)
   handoff normalize email       read one address per line on stdin, print one JSON object per line
 ";
+
+const DEFAULT_CONFIG: &str = "config/demo.toml";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -20,6 +28,7 @@ fn main() -> ExitCode {
     let result = match args.as_slice() {
         ["check", rest @ ..] => config_path(rest).and_then(|p| check(p, false)),
         ["bundle", rest @ ..] => config_path(rest).and_then(|p| check(p, true)),
+        ["eval", rest @ ..] => eval(rest),
         ["normalize", "email"] => normalize_email(),
         ["help" | "--help" | "-h"] => {
             print!("{USAGE}");
@@ -35,36 +44,114 @@ fn main() -> ExitCode {
 
 fn config_path<'a>(rest: &[&'a str]) -> Result<&'a str, String> {
     match rest {
-        [] => Ok("config/demo.toml"),
+        [] => Ok(DEFAULT_CONFIG),
         [path] => Ok(path),
         _ => Err(format!("expected at most one configuration path\n{USAGE}")),
     }
 }
 
-fn check(path: &str, print_bundle: bool) -> Result<ExitCode, String> {
+/// Reads and compiles a configuration, printing every problem as `path:line:column: message [code]`.
+fn load(path: &str) -> Result<Result<Bundle, usize>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
-    match Bundle::from_toml(&text) {
-        Ok(bundle) => {
-            if print_bundle {
-                println!("{}", bundle.to_json());
-            } else {
-                let fields: usize = bundle.forms.iter().map(|f| f.fields.len()).sum();
-                println!(
-                    "{path}: ok, {} form(s), {fields} field(s), bundle {}",
-                    bundle.forms.len(),
-                    bundle.version
+    Ok(Bundle::from_toml(&text).map_err(|errors| {
+        for error in &errors {
+            eprintln!("{path}:{error}");
+        }
+        eprintln!("{path}: {} problem(s)", errors.len());
+        errors.len()
+    }))
+}
+
+fn check(path: &str, print_bundle: bool) -> Result<ExitCode, String> {
+    let Ok(bundle) = load(path)? else {
+        return Ok(ExitCode::FAILURE);
+    };
+    if print_bundle {
+        println!("{}", bundle.to_json());
+    } else {
+        let rules = &bundle.rules;
+        let fields: usize = rules.forms.iter().map(|f| f.fields.len()).sum();
+        let scoring = &rules.scoring;
+        println!(
+            "{path}: ok, {} form(s), {fields} field(s), {} scoring rule(s), {} disqualification \
+             rule(s), bundle {}",
+            rules.forms.len(),
+            scoring.fit.len() + scoring.engagement.len() + scoring.intent.len(),
+            rules.disqualify.len(),
+            bundle.version
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn eval(args: &[&str]) -> Result<ExitCode, String> {
+    let (mut form, mut config, mut now) = (None, DEFAULT_CONFIG, None);
+    let mut rest = args.iter();
+    while let Some(flag) = rest.next() {
+        let mut value = || {
+            rest.next()
+                .copied()
+                .ok_or(format!("{flag} needs a value\n{USAGE}"))
+        };
+        match *flag {
+            "--form" => form = Some(value()?),
+            "--config" => config = value()?,
+            "--now" => {
+                let text = value()?;
+                now = Some(
+                    time::parse_rfc3339(text)
+                        .ok_or(format!("--now: not an RFC 3339 time: {text}"))?,
                 );
             }
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(errors) => {
-            for error in &errors {
-                eprintln!("{path}:{error}");
-            }
-            eprintln!("{path}: {} problem(s)", errors.len());
-            Ok(ExitCode::FAILURE)
+            other => return Err(format!("unknown option {other}\n{USAGE}")),
         }
     }
+    let form = form.ok_or(format!("eval needs --form ID\n{USAGE}"))?;
+    let now = now.unwrap_or_else(time::now_ms);
+    let Ok(bundle) = load(config)? else {
+        return Ok(ExitCode::FAILURE);
+    };
+    if bundle.form(form).is_none() {
+        return Err(format!("{config} has no form \"{form}\""));
+    }
+
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    let mut bad = 0usize;
+    for (n, line) in io::stdin().lock().lines().enumerate() {
+        let line = line.map_err(|e| format!("stdin: {e}"))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let record = match lead_from_line(&line, form) {
+            Ok(lead) => match evaluate(&bundle, &lead, now) {
+                Ok(evaluation) => serde_json::to_value(evaluation).unwrap_or_default(),
+                Err(e) => error_line(n + 1, e.code, &e.message),
+            },
+            Err(message) => error_line(n + 1, "bad_json", &message),
+        };
+        bad += usize::from(record.get("error").is_some());
+        writeln!(out, "{record}").map_err(|e| format!("stdout: {e}"))?;
+    }
+    out.flush().map_err(|e| format!("stdout: {e}"))?;
+    Ok(if bad == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// A lead line may omit `form`; `--form` fills it in.
+fn lead_from_line(line: &str, form: &str) -> Result<LeadInput, String> {
+    let mut value: serde_json::Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
+    let object = value
+        .as_object_mut()
+        .ok_or("a lead must be a JSON object")?;
+    object.entry("form").or_insert_with(|| form.into());
+    serde_json::from_value(value).map_err(|e| e.to_string())
+}
+
+fn error_line(line: usize, code: &str, message: &str) -> serde_json::Value {
+    serde_json::json!({ "line": line, "error": { "code": code, "message": message } })
 }
 
 fn normalize_email() -> Result<ExitCode, String> {

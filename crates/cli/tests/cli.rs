@@ -34,10 +34,7 @@ fn handoff(args: &[&str], stdin: &str) -> (i32, String, String) {
 fn check_passes_the_demo_configuration() {
     let (code, out, _) = handoff(&["check"], "");
     assert_eq!(code, 0);
-    assert!(
-        out.starts_with("config/demo.toml: ok, 1 form(s), 2 field(s), bundle sha256:"),
-        "{out}"
-    );
+    assert!(out.starts_with("config/demo.toml: ok, 1 form(s), 9 field(s), 10 scoring rule(s), 5 disqualification rule(s), bundle sha256:"), "{out}");
 }
 
 #[test]
@@ -69,7 +66,7 @@ fn bundle_prints_the_canonical_json() {
     let (code, out, _) = handoff(&["bundle"], "");
     assert_eq!(code, 0);
     let bundle = handoff_core::Bundle::from_json(out.trim()).unwrap();
-    assert_eq!(bundle.forms[0].id, "demo");
+    assert_eq!(bundle.rules.forms[0].id, "demo");
 }
 
 #[test]
@@ -97,4 +94,68 @@ fn unknown_commands_are_usage_errors() {
     let (code, _, err) = handoff(&["frobnicate"], "");
     assert_eq!(code, 2);
     assert!(err.contains("usage:"), "{err}");
+}
+
+#[test]
+fn check_passes_the_second_example() {
+    let (code, out, _) = handoff(&["check", "config/examples/ledgerly.toml"], "");
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("2 form(s)"), "{out}");
+}
+
+#[test]
+fn eval_prints_one_evaluation_per_lead_and_an_error_line_per_bad_line() {
+    let leads = concat!(
+        r#"{"answers": {"email": "maria@customer.example", "company_size": "1000+", "interest": "A demo", "consent": true}}"#,
+        "\n",
+        "not json\n",
+        "\n",
+        r#"{"form": "elsewhere", "answers": {}}"#,
+        "\n",
+        r#"{"answers": {"email": "kid@uni.example", "role": "Student", "interest": "Pricing", "consent": true}, "activity": [{"kind": "page_view", "at_ms": 1795341600000, "detail": "/pricing"}]}"#,
+        "\n",
+    );
+    let (code, out, _) = handoff(
+        &["eval", "--form", "demo", "--now", "2026-11-22T10:00:00Z"],
+        leads,
+    );
+    assert_eq!(code, 1, "a bad line makes the exit status 1");
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4, "{out}");
+    assert_eq!(lines[0]["lifecycle"], "mql");
+    assert_eq!(lines[0]["score"]["total"], 55);
+    assert_eq!(lines[0]["bundle_version"].as_str().unwrap().len(), 23);
+    assert_eq!(lines[1]["line"], 2);
+    assert_eq!(lines[1]["error"]["code"], "bad_json");
+    assert_eq!(lines[2]["line"], 4);
+    assert_eq!(lines[2]["error"]["code"], "unknown_form");
+    assert_eq!(lines[3]["disqualification"]["reason"], "student");
+    assert_eq!(lines[3]["score"]["engagement"], 6);
+}
+
+#[test]
+fn eval_needs_a_known_form_and_a_valid_time() {
+    // (arguments, expected exit code, expected text in stderr)
+    let cases: &[(&[&str], i32, &str)] = &[
+        (&["eval"], 2, "eval needs --form ID"),
+        (&["eval", "--form", "nope"], 2, "has no form \"nope\""),
+        (
+            &["eval", "--form", "demo", "--now", "yesterday"],
+            2,
+            "not an RFC 3339 time",
+        ),
+        (
+            &["eval", "--form", "demo", "--config", "missing.toml"],
+            2,
+            "missing.toml",
+        ),
+    ];
+    for (args, code, text) in cases {
+        let (got, _, err) = handoff(args, "");
+        assert_eq!(got, *code, "{args:?}: {err}");
+        assert!(err.contains(text), "{args:?}: {err}");
+    }
 }

@@ -3,108 +3,62 @@
 
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)]
 
-use std::collections::BTreeMap;
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use handoff_core::condition::{Condition, FieldType, ValueType};
-use handoff_core::submission::check_field;
-use handoff_core::{check_submission, email, Bundle};
+use handoff_core::visibility::Known;
+use handoff_core::{check_answer, email, evaluate, AnswerMap, AnswerValue, Bundle, LeadInput};
+
+/// 2026-11-22T10:00:00Z.
+const NOW_MS: i64 = 1_795_341_600_000;
 
 fn demo_bundle() -> Bundle {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/demo.toml");
     Bundle::from_toml(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
+/// A typical lead: most fields answered, a few page views and a download, a known visitor.
+fn typical_lead() -> LeadInput {
+    serde_json::from_str(
+        r#"{"form": "demo",
+            "answers": {"email": " Maria.Lopez@Northwind-Customer.COM ", "company": "  Acme   Analytics GmbH ",
+                        "company_size": "201-1000", "role": "Data", "country": "Germany",
+                        "interest": "A demo", "team_size": "8", "consent": true},
+            "activity": [{"kind": "page_view", "at_ms": 1795300000000, "detail": "/pricing"},
+                         {"kind": "page_view", "at_ms": 1795200000000, "detail": "/blog/observability"},
+                         {"kind": "page_view", "at_ms": 1795100000000, "detail": "/customers/acme"},
+                         {"kind": "download", "at_ms": 1794000000000, "detail": "whitepaper"}],
+            "known": {"phone": 1790000000000},
+            "context": {"fill_ms": 41000}}"#,
+    )
+    .unwrap()
+}
+
 fn benches(c: &mut Criterion) {
     let bundle = demo_bundle();
     let form = bundle.form("demo").unwrap();
+    let lead = typical_lead();
 
-    // Per keystroke: the form re-checks the field being typed.
-    c.bench_function("keystroke/email_field", |b| {
-        b.iter(|| {
-            check_field(
-                black_box(&form.fields[0]),
-                black_box("maria.lopez@northwind-exam"),
-            )
-        })
+    // Per keystroke: the form re-checks the field being typed and re-plans which fields show.
+    let typed = AnswerValue::Text("maria.lopez@northwind-custo".to_owned());
+    c.bench_function("keystroke/check_email_answer", |b| {
+        b.iter(|| check_answer(black_box(&form.spec.fields[0]), black_box(Some(&typed))))
+    });
+    let known = Known::new();
+    let answers: AnswerMap = lead.answers.clone();
+    c.bench_function("keystroke/visibility_and_profiling", |b| {
+        b.iter(|| form.plan(black_box(&answers), black_box(&known), NOW_MS))
     });
     c.bench_function("email/normalize", |b| {
         b.iter(|| email::normalize(black_box("  Maria.Lopez@Northwind-Example.COM ")))
     });
 
-    // Per lead: the Worker checks and normalizes every answer.
-    let answers: BTreeMap<String, String> = [
-        ("email", " Maria.Lopez@Northwind-Example.COM "),
-        ("company", "  Acme   Analytics GmbH "),
-        ("unknown", "dropped"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
-    c.bench_function("lead/check_submission", |b| {
-        b.iter(|| check_submission(black_box(form), black_box(&answers)))
+    // Per lead: check and normalize every answer, plan, disqualify, score, grade, stage.
+    c.bench_function("lead/evaluate_typical", |b| {
+        b.iter(|| evaluate(black_box(&bundle), black_box(&lead), NOW_MS))
     });
 
-    // Per keystroke: re-evaluating every visibility condition of a typical form (compiled once).
-    let countries: Vec<String> = ["US", "CA", "DE", "GB", "FR"].map(String::from).to_vec();
-    let interests: Vec<String> = ["pricing", "demo", "security"].map(String::from).to_vec();
-    let fields = |id: &str| match id {
-        "country" => Some(FieldType {
-            ty: ValueType::Text,
-            options: Some(&countries[..]),
-        }),
-        "interests" => Some(FieldType {
-            ty: ValueType::List,
-            options: Some(&interests[..]),
-        }),
-        "company_size" => Some(FieldType {
-            ty: ValueType::Number,
-            options: None,
-        }),
-        "role" | "company" => Some(FieldType {
-            ty: ValueType::Text,
-            options: None,
-        }),
-        _ => None,
-    };
-    let conditions: Vec<Condition> = [
-        r#"country in ["US", "CA"] and company_size >= 50"#,
-        r#"exists(company) and not (role == "student")"#,
-        r#"interests contains "pricing" or company_size > 1000"#,
-        r#"country == "DE" or country == "FR""#,
-    ]
-    .iter()
-    .map(|source| Condition::compile(source, &fields).unwrap())
-    .collect();
-    let typed: BTreeMap<String, String> = [
-        ("country", "US"),
-        ("company_size", "250"),
-        ("company", "Acme"),
-        ("role", "VP Sales"),
-        ("interests", "pricing"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
-    c.bench_function("keystroke/visibility_4_conditions", |b| {
-        b.iter(|| {
-            conditions
-                .iter()
-                .filter(|c| c.eval(black_box(&typed)))
-                .count()
-        })
-    });
-    c.bench_function("condition/compile", |b| {
-        b.iter(|| {
-            Condition::compile(
-                black_box(r#"country in ["US", "CA"] and company_size >= 50"#),
-                &fields,
-            )
-        })
-    });
-
-    // Once per Worker request today: reading and verifying the bundle from KV.
+    // Once per Worker request today: reading, verifying and compiling the bundle from KV.
     let json = bundle.to_json();
     c.bench_function("bundle/from_json_verified", |b| {
         b.iter(|| Bundle::from_json(black_box(&json)))

@@ -2,59 +2,54 @@
 //! that the browser and the Worker both evaluate. Its version is a hash of its content, so two
 //! sides holding the same version hold the same rules.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use toml::Spanned;
+use toml::de::{DeTable, DeValue};
 
+use crate::condition::{Condition, FieldType, ValueType};
+use crate::disqualify::{CompiledRules, DisqualifyRule};
 use crate::form::FormSpec;
+use crate::scoring::{CompiledScoring, Scoring, Thresholds};
+use crate::visibility::CompiledForm;
+
+/// Everything a configuration says, as written and as carried in the bundle.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rules {
+    #[serde(default)]
+    pub forms: Vec<FormSpec>,
+    #[serde(default)]
+    pub scoring: Scoring,
+    #[serde(default)]
+    pub lifecycle: Thresholds,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub disqualify: Vec<DisqualifyRule>,
+}
 
 /// The compiled configuration. `version` is `sha256:` and the first 16 hex digits of the SHA-256
-/// of the canonical JSON of everything else.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// of the canonical JSON of `rules`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Bundle {
     pub version: String,
-    pub forms: Vec<FormSpec>,
+    pub rules: Rules,
+    #[serde(skip)]
+    compiled: Compiled,
 }
 
-/// The human-edited configuration file, as written.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Config {
-    forms: Vec<FormSpec>,
-}
-
-/// The same file read a second time for the positions of ids, so that semantic problems can be
-/// reported at a line and column. Every other key is ignored here; the typed pass checks them.
-#[derive(Deserialize)]
-struct IdPositions {
-    #[serde(default)]
-    forms: Vec<FormIds>,
-}
-
-#[derive(Deserialize)]
-struct FormIds {
-    id: Spanned<String>,
-    #[serde(default)]
-    fields: Vec<FieldIds>,
-}
-
-#[derive(Deserialize)]
-struct FieldIds {
-    id: Spanned<String>,
-}
-
-/// The part of a bundle its version is computed over.
-#[derive(Serialize)]
-struct Content<'a> {
-    forms: &'a [FormSpec],
+/// The rules with every condition compiled: built once per bundle, evaluated per keystroke/lead.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct Compiled {
+    forms: Vec<CompiledForm>,
+    scoring: CompiledScoring,
+    disqualify: CompiledRules,
 }
 
 /// A problem in a configuration or a bundle, with where it is (1-based line and column; 0 when the
-/// problem has no single place).
+/// problem has no single place) and the configuration path it concerns.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ConfigError {
     pub code: &'static str,
@@ -73,10 +68,26 @@ impl fmt::Display for ConfigError {
     }
 }
 
+/// One step of a path into the configuration, for locating a problem in the text.
+#[derive(Debug, Clone, Copy)]
+enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// A problem found by the checks, located later.
+struct Found {
+    code: &'static str,
+    message: String,
+    path: Vec<Step<'static>>,
+    /// Byte offset within the located value (for conditions, where in the expression), if any.
+    offset: Option<usize>,
+}
+
 impl Bundle {
     /// Checks a TOML configuration and compiles it. Reports every problem found, not only the first.
     pub fn from_toml(text: &str) -> Result<Bundle, Vec<ConfigError>> {
-        let config: Config = toml::from_str(text).map_err(|e| {
+        let rules: Rules = toml::from_str(text).map_err(|e| {
             let (line, column) = e.span().map_or((0, 0), |s| line_column(text, s.start));
             vec![ConfigError {
                 code: "config.syntax",
@@ -85,37 +96,44 @@ impl Bundle {
                 column,
             }]
         })?;
-        // The typed pass succeeded, so every form and field has an id and this pass cannot fail.
-        let positions: IdPositions =
-            toml::from_str(text).unwrap_or(IdPositions { forms: Vec::new() });
-        let errors = check(&config, &positions, text);
-        if !errors.is_empty() {
-            return Err(errors);
-        }
-        Ok(Bundle::new(config.forms))
+        let tree = DeTable::parse(text).ok();
+        Bundle::build(rules).map_err(|found| {
+            found
+                .into_iter()
+                .map(|f| locate(text, tree.as_ref().map(|t| t.get_ref()), f))
+                .collect()
+        })
     }
 
-    /// Builds a bundle and stamps its content version.
-    pub fn new(forms: Vec<FormSpec>) -> Bundle {
-        let version = content_version(&forms);
-        Bundle { version, forms }
-    }
-
-    /// Reads a compiled bundle and verifies that its version matches its content.
+    /// Reads a compiled bundle, verifies that its version matches its content, and compiles it.
     pub fn from_json(text: &str) -> Result<Bundle, ConfigError> {
-        let bundle: Bundle = serde_json::from_str(text).map_err(|e| ConfigError {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Stored {
+            version: String,
+            rules: Rules,
+        }
+        let stored: Stored = serde_json::from_str(text).map_err(|e| ConfigError {
             code: "bundle.syntax",
             message: e.to_string(),
             line: u32::try_from(e.line()).unwrap_or(u32::MAX),
             column: u32::try_from(e.column()).unwrap_or(u32::MAX),
         })?;
-        let expected = content_version(&bundle.forms);
-        if bundle.version != expected {
+        let bundle = Bundle::build(stored.rules).map_err(|found| {
+            let first = found.into_iter().next();
+            ConfigError {
+                code: first.as_ref().map_or("bundle.invalid", |f| f.code),
+                message: first.map_or_else(String::new, |f| f.message),
+                line: 0,
+                column: 0,
+            }
+        })?;
+        if bundle.version != stored.version {
             return Err(ConfigError {
                 code: "bundle.version_mismatch",
                 message: format!(
-                    "the bundle says version {} but its content hashes to {expected}",
-                    bundle.version
+                    "the bundle says version {} but its content hashes to {}",
+                    stored.version, bundle.version
                 ),
                 line: 0,
                 column: 0,
@@ -124,19 +142,118 @@ impl Bundle {
         Ok(bundle)
     }
 
-    /// The canonical JSON form: what is stored at the edge and sent to the browser.
+    /// The canonical JSON form: what is stored at the edge.
     pub fn to_json(&self) -> String {
-        // Serializing plain strings, vectors and structs cannot fail.
+        // Serializing plain strings, numbers, vectors and structs cannot fail.
         serde_json::to_string(self).unwrap_or_default()
     }
 
-    pub fn form(&self, id: &str) -> Option<&FormSpec> {
-        self.forms.iter().find(|f| f.id == id)
+    pub fn form(&self, id: &str) -> Option<&CompiledForm> {
+        self.compiled.forms.iter().find(|f| f.spec.id == id)
+    }
+
+    pub fn scoring(&self) -> &CompiledScoring {
+        &self.compiled.scoring
+    }
+
+    pub fn disqualify(&self) -> &CompiledRules {
+        &self.compiled.disqualify
+    }
+
+    /// Checks `rules` and compiles every condition; stamps the content version.
+    fn build(rules: Rules) -> Result<Bundle, Vec<Found>> {
+        let mut found = Vec::new();
+        check_ids_and_thresholds(&rules, &mut found);
+        let types = field_types(&rules, &mut found);
+        let env = |id: &str| {
+            types.get(id).map(|(ty, options)| FieldType {
+                ty: *ty,
+                options: options.map(|o| &o[..]),
+            })
+        };
+        let mut compile = |source: &str, path: Vec<Step<'static>>| -> Option<Condition> {
+            Condition::compile(source, &env)
+                .map_err(|e| {
+                    found.push(Found {
+                        code: e.code,
+                        message: e.message,
+                        path,
+                        offset: Some(e.start),
+                    })
+                })
+                .ok()
+        };
+        let fit = compile_rules(&rules.scoring.fit, "fit", &mut compile);
+        let intent = compile_rules(&rules.scoring.intent, "intent", &mut compile);
+        let mut dq_conditions = Vec::new();
+        for (i, rule) in rules.disqualify.iter().enumerate() {
+            let path = || vec![Step::Key("disqualify"), Step::Index(i), Step::Key("when")];
+            dq_conditions.push(rule.when.as_deref().and_then(|w| compile(w, path())));
+        }
+        let mut forms = Vec::new();
+        for (fi, form) in rules.forms.iter().enumerate() {
+            match CompiledForm::compile(form.clone()) {
+                Ok(compiled) => forms.push(compiled),
+                Err(errors) => found.extend(errors.into_iter().map(|e| Found {
+                    code: e.error.code,
+                    message: e.error.message,
+                    path: vec![
+                        Step::Key("forms"),
+                        Step::Index(fi),
+                        Step::Key("fields"),
+                        Step::Index(e.field),
+                        Step::Key("visible_if"),
+                    ],
+                    offset: Some(e.error.start),
+                })),
+            }
+        }
+        if !found.is_empty() {
+            return Err(found);
+        }
+        let version = content_version(&rules);
+        let compiled = Compiled {
+            forms,
+            scoring: CompiledScoring {
+                model: rules.scoring.clone(),
+                fit,
+                intent,
+            },
+            disqualify: CompiledRules {
+                rules: rules.disqualify.clone(),
+                conditions: dq_conditions,
+            },
+        };
+        Ok(Bundle {
+            version,
+            rules,
+            compiled,
+        })
     }
 }
 
-fn content_version(forms: &[FormSpec]) -> String {
-    let canonical = serde_json::to_vec(&Content { forms }).unwrap_or_default();
+fn compile_rules(
+    rules: &[crate::scoring::PointRule],
+    dimension: &'static str,
+    compile: &mut impl FnMut(&str, Vec<Step<'static>>) -> Option<Condition>,
+) -> Vec<Condition> {
+    let mut out = Vec::new();
+    for (i, rule) in rules.iter().enumerate() {
+        let path = vec![
+            Step::Key("scoring"),
+            Step::Key(dimension),
+            Step::Index(i),
+            Step::Key("when"),
+        ];
+        if let Some(condition) = compile(&rule.when, path) {
+            out.push(condition);
+        }
+    }
+    out
+}
+
+fn content_version(rules: &Rules) -> String {
+    let canonical = serde_json::to_vec(rules).unwrap_or_default();
     let digest = Sha256::digest(&canonical);
     let mut version = String::from("sha256:");
     for byte in &digest[..8] {
@@ -156,81 +273,310 @@ fn valid_id(id: &str) -> bool {
         && id.as_bytes()[0].is_ascii_lowercase()
 }
 
-fn check(config: &Config, positions: &IdPositions, text: &str) -> Vec<ConfigError> {
-    let mut errors = Vec::new();
-    let at = |spanned: Option<&Spanned<String>>| {
-        spanned.map_or((0, 0), |s| line_column(text, s.span().start))
-    };
-    let mut push = |code, message: String, (line, column): (u32, u32)| {
-        errors.push(ConfigError {
+fn invalid_id(what: &str, id: &str, path: Vec<Step<'static>>) -> Found {
+    Found {
+        code: "config.invalid_id",
+        message: format!(
+            "{what} id \"{id}\" must start with a lowercase letter and use only a-z, 0-9, _ and - \
+             (at most 64)"
+        ),
+        path,
+        offset: None,
+    }
+}
+
+fn check_ids_and_thresholds(rules: &Rules, found: &mut Vec<Found>) {
+    let push = |found: &mut Vec<Found>, code, message: String, path: Vec<Step<'static>>| {
+        found.push(Found {
             code,
             message,
-            line,
-            column,
+            path,
+            offset: None,
         });
     };
-    if config.forms.is_empty() {
+    if rules.forms.is_empty() {
         push(
+            found,
             "config.no_forms",
             "the configuration defines no form".to_owned(),
-            (1, 1),
+            vec![],
         );
     }
     let mut form_ids = HashSet::new();
-    for (fi, form) in config.forms.iter().enumerate() {
-        let form_pos = positions.forms.get(fi);
-        let pos = at(form_pos.map(|f| &f.id));
+    for (fi, form) in rules.forms.iter().enumerate() {
+        let at = |rest: &[Step<'static>]| {
+            let mut p = vec![Step::Key("forms"), Step::Index(fi)];
+            p.extend_from_slice(rest);
+            p
+        };
         if !valid_id(&form.id) {
-            push(
-                "config.invalid_id",
-                invalid_id_message("form", &form.id),
-                pos,
-            );
+            found.push(invalid_id("form", &form.id, at(&[Step::Key("id")])));
         }
         if !form_ids.insert(form.id.as_str()) {
+            let message = format!("form id \"{}\" is used twice", form.id);
             push(
+                found,
                 "config.duplicate_id",
-                format!("form id \"{}\" is used twice", form.id),
-                pos,
+                message,
+                at(&[Step::Key("id")]),
             );
         }
         if form.fields.is_empty() {
-            push(
-                "config.empty_form",
-                format!("form \"{}\" has no fields", form.id),
-                pos,
-            );
+            let message = format!("form \"{}\" has no fields", form.id);
+            push(found, "config.empty_form", message, at(&[Step::Key("id")]));
         }
         let mut field_ids = HashSet::new();
         for (i, field) in form.fields.iter().enumerate() {
-            let pos = at(form_pos.and_then(|f| f.fields.get(i)).map(|f| &f.id));
+            let id_at = at(&[Step::Key("fields"), Step::Index(i), Step::Key("id")]);
             if !valid_id(&field.id) {
-                push(
-                    "config.invalid_id",
-                    invalid_id_message("field", &field.id),
-                    pos,
-                );
+                found.push(invalid_id("field", &field.id, id_at.clone()));
             }
             if !field_ids.insert(field.id.as_str()) {
-                push(
-                    "config.duplicate_id",
-                    format!(
-                        "field id \"{}\" is used twice in form \"{}\"",
-                        field.id, form.id
-                    ),
-                    pos,
+                let message = format!(
+                    "field id \"{}\" is used twice in form \"{}\"",
+                    field.id, form.id
                 );
+                push(found, "config.duplicate_id", message, id_at.clone());
+            }
+            let opts_at = at(&[Step::Key("fields"), Step::Index(i), Step::Key("options")]);
+            if field.kind.has_options() && field.options.is_empty() {
+                let message = format!("field \"{}\" is a choice but lists no options", field.id);
+                push(found, "config.no_options", message, id_at.clone());
+            }
+            if !field.kind.has_options() && !field.options.is_empty() {
+                let message = format!(
+                    "field \"{}\" has options but is not a choice field",
+                    field.id
+                );
+                push(found, "config.unexpected_options", message, opts_at.clone());
+            }
+            let mut seen = HashSet::new();
+            if let Some(dup) = field.options.iter().find(|o| !seen.insert(o.as_str())) {
+                let message = format!("option \"{dup}\" is listed twice in field \"{}\"", field.id);
+                push(found, "config.duplicate_option", message, opts_at);
+            }
+        }
+        if let Some(profiling) = &form.profiling {
+            for (pi, id) in profiling.pool.iter().enumerate() {
+                let path = at(&[Step::Key("profiling"), Step::Key("pool"), Step::Index(pi)]);
+                match form.field(id) {
+                    None => push(
+                        found,
+                        "config.unknown_field",
+                        format!(
+                            "the profiling pool names \"{id}\", which form \"{}\" does not have",
+                            form.id
+                        ),
+                        path,
+                    ),
+                    Some(f) if f.required => push(
+                        found,
+                        "config.required_in_pool",
+                        format!(
+                            "\"{id}\" is required, so it is always asked and cannot be in the pool"
+                        ),
+                        path,
+                    ),
+                    Some(_) => {}
+                }
             }
         }
     }
-    errors
+
+    let max = rules.scoring.max;
+    if max.fit + max.engagement + max.intent != 100 {
+        let message = format!(
+            "the dimension maxima must add up to 100 (fit {} + engagement {} + intent {} = {})",
+            max.fit,
+            max.engagement,
+            max.intent,
+            max.fit + max.engagement + max.intent
+        );
+        push(
+            found,
+            "config.scoring_max",
+            message,
+            vec![Step::Key("scoring"), Step::Key("max")],
+        );
+    }
+    let g = rules.scoring.grades;
+    if !(g.a > g.b && g.b > g.c && g.a <= 100) {
+        let message = format!(
+            "grade thresholds must satisfy 100 >= a > b > c (a {}, b {}, c {})",
+            g.a, g.b, g.c
+        );
+        push(
+            found,
+            "config.thresholds_order",
+            message,
+            vec![Step::Key("scoring"), Step::Key("grades")],
+        );
+    }
+    let l = rules.lifecycle;
+    if !(l.mql < l.sql && l.sql <= 100) {
+        let message = format!(
+            "lifecycle thresholds must satisfy mql < sql <= 100 (mql {}, sql {})",
+            l.mql, l.sql
+        );
+        push(
+            found,
+            "config.thresholds_order",
+            message,
+            vec![Step::Key("lifecycle")],
+        );
+    }
+
+    let mut rule_ids = HashSet::new();
+    let dims = [
+        ("fit", &rules.scoring.fit),
+        ("intent", &rules.scoring.intent),
+    ];
+    for (dim, list) in dims {
+        for (i, rule) in list.iter().enumerate() {
+            let path = vec![
+                Step::Key("scoring"),
+                Step::Key(dim),
+                Step::Index(i),
+                Step::Key("id"),
+            ];
+            check_rule_id(&rule.id, &mut rule_ids, path, found);
+        }
+    }
+    for (i, rule) in rules.scoring.engagement.iter().enumerate() {
+        let path = vec![
+            Step::Key("scoring"),
+            Step::Key("engagement"),
+            Step::Index(i),
+            Step::Key("id"),
+        ];
+        check_rule_id(&rule.id, &mut rule_ids, path, found);
+        if rule
+            .half_life_days
+            .is_some_and(|h| !(h.is_finite() && h > 0.0))
+        {
+            let path = vec![
+                Step::Key("scoring"),
+                Step::Key("engagement"),
+                Step::Index(i),
+                Step::Key("half_life_days"),
+            ];
+            push(
+                found,
+                "config.invalid_number",
+                "half_life_days must be a positive number".to_owned(),
+                path,
+            );
+        }
+    }
+    for (i, rule) in rules.disqualify.iter().enumerate() {
+        let path = vec![Step::Key("disqualify"), Step::Index(i), Step::Key("id")];
+        check_rule_id(&rule.id, &mut rule_ids, path.clone(), found);
+        if rule.test_count() != 1 {
+            let message = format!(
+                "disqualification rule \"{}\" must set exactly one of when, email_domains, \
+                 free_email, honeypot, min_fill_seconds (it sets {})",
+                rule.id,
+                rule.test_count()
+            );
+            push(found, "config.rule_tests", message, path);
+        }
+    }
 }
 
-fn invalid_id_message(what: &str, id: &str) -> String {
-    format!(
-        "{what} id \"{id}\" must start with a lowercase letter and use only a-z, 0-9, _ and - \
-         (at most 64)"
-    )
+fn check_rule_id(
+    id: &str,
+    seen: &mut HashSet<String>,
+    path: Vec<Step<'static>>,
+    found: &mut Vec<Found>,
+) {
+    if !valid_id(id) {
+        found.push(invalid_id("rule", id, path));
+    } else if !seen.insert(id.to_owned()) {
+        found.push(Found {
+            code: "config.duplicate_id",
+            message: format!("rule id \"{id}\" is used twice"),
+            path,
+            offset: None,
+        });
+    }
+}
+
+type Types<'a> = BTreeMap<&'a str, (ValueType, Option<&'a Vec<String>>)>;
+
+/// The type of every field id across all forms, for conditions in scoring and disqualification
+/// rules. A field id used by two forms must mean the same thing in both.
+fn field_types<'a>(rules: &'a Rules, found: &mut Vec<Found>) -> Types<'a> {
+    let mut types: Types<'a> = BTreeMap::new();
+    for (fi, form) in rules.forms.iter().enumerate() {
+        for (i, field) in form.fields.iter().enumerate() {
+            let ty = field.kind.value_type();
+            let options = field.kind.has_options().then_some(&field.options);
+            match types.get(field.id.as_str()) {
+                Some(&(t, o)) if t != ty || o != options => found.push(Found {
+                    code: "config.field_conflict",
+                    message: format!(
+                        "field \"{}\" has a different type or options than in an earlier form; \
+                         rules could not tell which is meant",
+                        field.id
+                    ),
+                    path: vec![
+                        Step::Key("forms"),
+                        Step::Index(fi),
+                        Step::Key("fields"),
+                        Step::Index(i),
+                        Step::Key("id"),
+                    ],
+                    offset: None,
+                }),
+                Some(_) => {}
+                None => {
+                    types.insert(&field.id, (ty, options));
+                }
+            }
+        }
+    }
+    types
+}
+
+/// Turns a problem's path into a line and column using the parsed TOML's spans. For a string
+/// value with an offset (a condition), the position points inside the string.
+fn locate(text: &str, tree: Option<&DeTable<'_>>, found: Found) -> ConfigError {
+    let mut span: Option<std::ops::Range<usize>> = None;
+    let mut value: Option<&DeValue<'_>> = None;
+    let mut table = tree;
+    for step in &found.path {
+        let next = match (step, table, value) {
+            (Step::Key(k), Some(t), _) => t.get(*k).map(|v| {
+                span = Some(v.span());
+                v.get_ref()
+            }),
+            (Step::Index(i), _, Some(DeValue::Array(items))) => items.get(*i).map(|v| {
+                span = Some(v.span());
+                v.get_ref()
+            }),
+            _ => None,
+        };
+        let Some(next) = next else { break };
+        value = Some(next);
+        table = match next {
+            DeValue::Table(t) => Some(t),
+            _ => None,
+        };
+    }
+    let (line, column) = match (span, found.offset, value) {
+        // Inside a basic string: one byte for the opening quote, then the offset.
+        (Some(s), Some(offset), Some(DeValue::String(_))) => {
+            line_column(text, (s.start + 1 + offset).min(s.end))
+        }
+        (Some(s), _, _) => line_column(text, s.start),
+        (None, _, _) => (1, 1),
+    };
+    ConfigError {
+        code: found.code,
+        message: found.message,
+        line,
+        column,
+    }
 }
 
 /// 1-based line and column (in characters) of a byte offset.

@@ -75,3 +75,43 @@ fn is_mail_domain(domain: &str) -> bool {
     let tld = labels[labels.len() - 1];
     tld.starts_with("xn--") || (tld.chars().count() >= 2 && tld.chars().all(char::is_alphabetic))
 }
+
+/// Mailbox providers anyone can sign up to, worldwide. A lead from one of these gave a personal
+/// address. Sorted, for binary search.
+const FREE_MAIL: &[&str] = &[
+    "aol.com",
+    "gmail.com",
+    "gmx.com",
+    "gmx.de",
+    "gmx.net",
+    "googlemail.com",
+    "hotmail.co.uk",
+    "hotmail.com",
+    "hotmail.de",
+    "hotmail.fr",
+    "icloud.com",
+    "live.com",
+    "mail.com",
+    "mail.ru",
+    "me.com",
+    "msn.com",
+    "naver.com",
+    "outlook.com",
+    "proton.me",
+    "protonmail.com",
+    "qq.com",
+    "rediffmail.com",
+    "t-online.de",
+    "web.de",
+    "yahoo.co.jp",
+    "yahoo.co.uk",
+    "yahoo.com",
+    "yahoo.fr",
+    "yandex.ru",
+    "zoho.com",
+];
+
+/// Whether `domain` (lowercase) belongs to a free mailbox provider.
+pub fn is_free_mail(domain: &str) -> bool {
+    FREE_MAIL.binary_search(&domain).is_ok()
+}

@@ -1,6 +1,9 @@
-//! The form spec: which fields a form has, in order, and how each is presented and checked.
+//! The form spec: which fields a form has, in order, how each is presented and checked, when it is
+//! shown, and how the form profiles returning visitors.
 
 use serde::{Deserialize, Serialize};
+
+use crate::condition::ValueType;
 
 /// One form as the marketer configured it. Shared verbatim by the browser and the Worker.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -8,12 +11,14 @@ use serde::{Deserialize, Serialize};
 pub struct FormSpec {
     pub id: String,
     pub title: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub intro: String,
     pub submit_label: String,
     pub success_message: String,
     #[serde(default)]
     pub fields: Vec<FieldSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profiling: Option<Profiling>,
 }
 
 impl FormSpec {
@@ -30,35 +35,113 @@ pub struct FieldSpec {
     pub label: String,
     #[serde(rename = "type")]
     pub kind: FieldKind,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_false")]
     pub required: bool,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub placeholder: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub help: String,
-    /// The longest answer accepted, in characters, for text fields.
+    /// The longest answer accepted, in characters, for text and textarea fields.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_length: Option<u32>,
     /// The browser's autofill hint (`autocomplete` attribute), e.g. `organization`.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub autocomplete: String,
+    /// The choices of a select, radio or multi-select field, in display order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
+    /// A condition (see `condition`) on earlier fields; the field is shown only while it holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visible_if: Option<String>,
+    /// For consent fields: the exact version of the text the person agreed to, stored with the lead.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub consent_version: String,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// How a field is entered and checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum FieldKind {
-    Email,
     Text,
+    Email,
+    Tel,
+    Number,
+    Textarea,
+    Select,
+    Radio,
+    MultiSelect,
+    Checkbox,
+    Consent,
+    Hidden,
 }
 
 impl FieldKind {
-    /// The HTML `input` type that presents this field.
+    pub const ALL: [FieldKind; 11] = [
+        FieldKind::Text,
+        FieldKind::Email,
+        FieldKind::Tel,
+        FieldKind::Number,
+        FieldKind::Textarea,
+        FieldKind::Select,
+        FieldKind::Radio,
+        FieldKind::MultiSelect,
+        FieldKind::Checkbox,
+        FieldKind::Consent,
+        FieldKind::Hidden,
+    ];
+
+    /// The HTML `input` type that presents this field, for the kinds shown as one `<input>`.
     pub const fn input_type(self) -> &'static str {
         match self {
             FieldKind::Email => "email",
-            FieldKind::Text => "text",
+            FieldKind::Tel => "tel",
+            FieldKind::Number => "number",
+            FieldKind::Checkbox | FieldKind::Consent => "checkbox",
+            FieldKind::Hidden => "hidden",
+            FieldKind::Radio => "radio",
+            FieldKind::MultiSelect => "checkbox",
+            FieldKind::Text | FieldKind::Textarea | FieldKind::Select => "text",
         }
     }
+
+    /// Whether the field's answer must be one of its `options`.
+    pub const fn has_options(self) -> bool {
+        matches!(
+            self,
+            FieldKind::Select | FieldKind::Radio | FieldKind::MultiSelect
+        )
+    }
+
+    /// The type conditions see for this field's answer.
+    pub const fn value_type(self) -> ValueType {
+        match self {
+            FieldKind::Number => ValueType::Number,
+            FieldKind::Checkbox | FieldKind::Consent => ValueType::Bool,
+            FieldKind::MultiSelect => ValueType::List,
+            _ => ValueType::Text,
+        }
+    }
+}
+
+/// Progressive profiling: ask returning visitors new questions instead of known ones.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profiling {
+    /// The most questions from `pool` asked in one visit.
+    pub max_new_questions: u32,
+    /// A known answer older than this is asked again. Days.
+    #[serde(default = "default_max_age_days")]
+    pub max_age_days: u32,
+    /// Optional fields asked progressively, highest priority first. Fields not listed here are
+    /// asked whenever they are not known.
+    pub pool: Vec<String>,
+}
+
+fn default_max_age_days() -> u32 {
+    365
 }

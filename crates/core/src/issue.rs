@@ -20,16 +20,28 @@ pub enum IssueCode {
     EmailDomain,
     /// A text answer is longer than the field allows.
     TooLong,
+    /// A phone number with characters or a digit count no phone number has. Example: `call me`.
+    PhoneSyntax,
+    /// A number field whose answer is not a finite number. Example: `about fifty`.
+    NotANumber,
+    /// A choice that is not one of the field's options. Example: `Enterprise+` for a company size.
+    UnknownChoice,
+    /// An answer of the wrong shape: a list for a text field, text for a checkbox.
+    WrongType,
 }
 
 impl IssueCode {
     /// Every code, for documentation and exhaustive tests.
-    pub const ALL: [IssueCode; 5] = [
+    pub const ALL: [IssueCode; 9] = [
         IssueCode::Required,
         IssueCode::EmailSyntax,
         IssueCode::EmailTooLong,
         IssueCode::EmailDomain,
         IssueCode::TooLong,
+        IssueCode::PhoneSyntax,
+        IssueCode::NotANumber,
+        IssueCode::UnknownChoice,
+        IssueCode::WrongType,
     ];
 
     /// The stable machine-readable code.
@@ -40,6 +52,10 @@ impl IssueCode {
             IssueCode::EmailTooLong => "email.too_long",
             IssueCode::EmailDomain => "email.domain",
             IssueCode::TooLong => "text.too_long",
+            IssueCode::PhoneSyntax => "phone.syntax",
+            IssueCode::NotANumber => "number.syntax",
+            IssueCode::UnknownChoice => "choice.unknown",
+            IssueCode::WrongType => "answer.wrong_type",
         }
     }
 
@@ -51,6 +67,10 @@ impl IssueCode {
             IssueCode::EmailTooLong => "This email address is too long.",
             IssueCode::EmailDomain => "The part after @ must be a domain like company.com.",
             IssueCode::TooLong => "This answer is too long.",
+            IssueCode::PhoneSyntax => "Enter a phone number, like +1 415 555 0100.",
+            IssueCode::NotANumber => "Enter a number.",
+            IssueCode::UnknownChoice => "Choose one of the options.",
+            IssueCode::WrongType => "This answer has the wrong form for this question.",
         }
     }
 }

@@ -5,15 +5,23 @@
 //! codes come out. The adapters (`handoff-form`, `handoff-worker`, `handoff-cli`) decode, call in
 //! here and encode.
 
+pub mod answer;
 pub mod bundle;
 pub mod condition;
+pub mod disqualify;
 pub mod email;
+pub mod evaluate;
 pub mod form;
 pub mod issue;
+pub mod scoring;
 pub mod submission;
 pub mod text;
+pub mod visibility;
 
-pub use bundle::{Bundle, ConfigError};
+pub use answer::{AnswerMap, AnswerValue};
+pub use bundle::{Bundle, ConfigError, Rules};
+pub use evaluate::{evaluate, Evaluation, LeadInput};
 pub use form::{FieldKind, FieldSpec, FormSpec};
 pub use issue::{Issue, IssueCode};
-pub use submission::{check_submission, Submission};
+pub use submission::{check_answer, check_submission, Submission};
+pub use visibility::CompiledForm;

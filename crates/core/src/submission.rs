@@ -1,64 +1,140 @@
-//! Checking a submission against its form: every field validated and normalized, unknown answers
-//! dropped, every problem reported at once.
-
-use std::collections::BTreeMap;
+//! Checking answers against their form: every shown field validated and normalized, answers to
+//! hidden or unknown fields dropped, every problem reported at once.
 
 use serde::Serialize;
 
+use crate::answer::{AnswerMap, AnswerValue};
 use crate::email;
-use crate::form::{FieldKind, FieldSpec, FormSpec};
+use crate::form::{FieldKind, FieldSpec};
 use crate::issue::{Issue, IssueCode};
 use crate::text;
+use crate::visibility::CompiledForm;
 
 /// A submission that passed every check: answers normalized, keyed by field id, empty optional
-/// answers left out, answers to fields the form does not have dropped.
+/// answers left out, answers to hidden fields and to fields the form does not have dropped.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Submission {
     pub form_id: String,
-    pub answers: BTreeMap<String, String>,
+    pub answers: AnswerMap,
 }
 
 impl Submission {
-    pub fn answer(&self, field: &str) -> Option<&str> {
-        self.answers.get(field).map(String::as_str)
+    pub fn text(&self, field: &str) -> Option<&str> {
+        self.answers.get(field).and_then(AnswerValue::as_text)
     }
 }
 
 /// Checks one answer: `Ok(None)` for an empty optional answer, `Ok(Some(normalized))` for a good
-/// one. The form calls this on every keystroke, the Worker once per field.
-pub fn check_field(field: &FieldSpec, raw: &str) -> Result<Option<String>, IssueCode> {
-    if raw.trim().is_empty() {
-        return if field.required {
-            Err(IssueCode::Required)
-        } else {
-            Ok(None)
-        };
-    }
-    match field.kind {
-        FieldKind::Email => email::normalize(raw).map(Some),
-        FieldKind::Text => {
-            let max = field
-                .max_length
-                .map_or(text::DEFAULT_MAX_CHARS, |m| m as usize);
-            let cleaned = text::clean_line(raw, max)?;
-            if cleaned.is_empty() && field.required {
+/// one. The form calls this as the visitor types, the Worker once per shown field.
+pub fn check_answer(
+    field: &FieldSpec,
+    answer: Option<&AnswerValue>,
+) -> Result<Option<AnswerValue>, IssueCode> {
+    let answer = match answer {
+        Some(a) if !a.is_empty() => a,
+        _ => {
+            return if field.required {
+                Err(IssueCode::Required)
+            } else {
+                Ok(None)
+            }
+        }
+    };
+    let normalized = match (field.kind, answer) {
+        (FieldKind::Checkbox | FieldKind::Consent, a) => {
+            let yes = flag(a).ok_or(IssueCode::WrongType)?;
+            if !yes && field.required {
                 return Err(IssueCode::Required);
             }
-            Ok((!cleaned.is_empty()).then_some(cleaned))
+            AnswerValue::Flag(yes)
         }
+        (FieldKind::MultiSelect, AnswerValue::Choices(chosen)) => choices(field, chosen)?,
+        (FieldKind::MultiSelect, AnswerValue::Text(one)) => {
+            choices(field, std::slice::from_ref(one))?
+        }
+        (_, AnswerValue::Text(raw)) => AnswerValue::Text(check_text(field, raw)?),
+        _ => return Err(IssueCode::WrongType),
+    };
+    Ok((!normalized.is_empty()).then_some(normalized))
+}
+
+fn flag(answer: &AnswerValue) -> Option<bool> {
+    match answer {
+        AnswerValue::Flag(b) => Some(*b),
+        AnswerValue::Text(t) => match t.trim() {
+            "true" | "on" | "yes" => Some(true),
+            "false" | "off" | "no" => Some(false),
+            _ => None,
+        },
+        AnswerValue::Choices(_) => None,
     }
 }
 
-/// Checks every field of `form` against `answers`. Fails with every issue found, in form order.
-pub fn check_submission(
-    form: &FormSpec,
-    answers: &BTreeMap<String, String>,
-) -> Result<Submission, Vec<Issue>> {
-    let mut normalized = BTreeMap::new();
+/// Every choice must be an option; duplicates are dropped and the options' order kept, so the
+/// same choices always normalize to the same list.
+fn choices(field: &FieldSpec, chosen: &[String]) -> Result<AnswerValue, IssueCode> {
+    if chosen
+        .iter()
+        .any(|c| !field.options.iter().any(|o| o == c.trim()))
+    {
+        return Err(IssueCode::UnknownChoice);
+    }
+    let kept = field
+        .options
+        .iter()
+        .filter(|o| chosen.iter().any(|c| c.trim() == *o))
+        .cloned();
+    Ok(AnswerValue::Choices(kept.collect()))
+}
+
+fn check_text(field: &FieldSpec, raw: &str) -> Result<String, IssueCode> {
+    let max = |default: usize| field.max_length.map_or(default, |m| m as usize);
+    match field.kind {
+        FieldKind::Email => email::normalize(raw),
+        FieldKind::Textarea => text::clean_block(raw, max(text::DEFAULT_MAX_BLOCK_CHARS)),
+        FieldKind::Select | FieldKind::Radio => {
+            let value = raw.trim();
+            match field.options.iter().find(|o| *o == value) {
+                Some(option) => Ok(option.clone()),
+                None => Err(IssueCode::UnknownChoice),
+            }
+        }
+        FieldKind::Number => {
+            let value = raw.trim();
+            match value.parse::<f64>() {
+                Ok(n) if n.is_finite() && value.len() <= 32 => Ok(value.to_owned()),
+                _ => Err(IssueCode::NotANumber),
+            }
+        }
+        FieldKind::Tel => check_phone(raw),
+        _ => text::clean_line(raw, max(text::DEFAULT_MAX_CHARS)),
+    }
+}
+
+/// A plausibility check until full numbering-plan validation lands: the characters people type in
+/// phone numbers, and 7 to 15 digits (E.164's maximum).
+fn check_phone(raw: &str) -> Result<String, IssueCode> {
+    let value = text::clean_line(raw, 40)?;
+    let allowed = |c: char| c.is_ascii_digit() || " +-().#/x".contains(c) || c == 'e' || c == 't';
+    let digits = value.chars().filter(char::is_ascii_digit).count();
+    if value.chars().all(allowed) && (7..=15).contains(&digits) {
+        Ok(value)
+    } else {
+        Err(IssueCode::PhoneSyntax)
+    }
+}
+
+/// Checks every field `form` shows for `answers`, in form order: each field's condition sees the
+/// normalized answers of the earlier fields that are shown (profiling never hides a required
+/// field, so it plays no part here). Returns the good answers, normalized, and every issue.
+pub fn check_answers(form: &CompiledForm, answers: &AnswerMap) -> (AnswerMap, Vec<Issue>) {
+    let mut normalized = AnswerMap::new();
     let mut issues = Vec::new();
-    for field in &form.fields {
-        let raw = answers.get(&field.id).map_or("", String::as_str);
-        match check_field(field, raw) {
+    for (i, field) in form.spec.fields.iter().enumerate() {
+        if !form.condition_holds(i, &normalized) {
+            continue;
+        }
+        match check_answer(field, answers.get(&field.id)) {
             Ok(Some(value)) => {
                 normalized.insert(field.id.clone(), value);
             }
@@ -66,9 +142,18 @@ pub fn check_submission(
             Err(code) => issues.push(Issue::new(&field.id, code)),
         }
     }
+    (normalized, issues)
+}
+
+/// Like [`check_answers`], but a submission either passes whole or fails with every issue.
+pub fn check_submission(
+    form: &CompiledForm,
+    answers: &AnswerMap,
+) -> Result<Submission, Vec<Issue>> {
+    let (normalized, issues) = check_answers(form, answers);
     if issues.is_empty() {
         Ok(Submission {
-            form_id: form.id.clone(),
+            form_id: form.spec.id.clone(),
             answers: normalized,
         })
     } else {

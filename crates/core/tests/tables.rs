@@ -4,11 +4,9 @@
 // Tests read their tables from files and fail loudly on anything unexpected.
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)]
 
-use std::collections::BTreeMap;
-
 use handoff_core::email;
 use handoff_core::text;
-use handoff_core::{check_submission, Bundle, IssueCode};
+use handoff_core::{check_submission, AnswerMap, Bundle, IssueCode};
 
 /// Rows of a tab-separated table, comments and blank lines skipped, with the line number.
 fn rows(name: &str) -> Vec<(usize, Vec<String>)> {
@@ -102,49 +100,59 @@ fn demo_bundle() -> Bundle {
 fn submissions_against_the_demo_form() {
     let bundle = demo_bundle();
     let form = bundle.form("demo").unwrap();
-    // (answers, expected normalized answers or the issues as "field:code")
-    type Pairs<'a> = &'a [(&'a str, &'a str)];
-    let cases: &[(Pairs, Result<Pairs, &[&str]>)] = &[
+    // (answers as JSON, expected normalized answers as JSON or the issues as "field:code")
+    let cases: &[(&str, Result<&str, &[&str]>)] = &[
         (
-            &[
-                ("email", " Maria@Example.COM "),
-                ("company", "  Acme   Inc "),
-            ],
-            Ok(&[("company", "Acme Inc"), ("email", "Maria@example.com")]),
+            r#"{"email": " Maria@Example.COM ", "company": "  Acme   Inc ", "interest": "Pricing", "consent": true}"#,
+            Ok(
+                r#"{"company": "Acme Inc", "consent": true, "email": "Maria@example.com", "interest": "Pricing"}"#,
+            ),
+        ),
+        // team_size is shown only to people who want a demo or pricing: dropped here.
+        (
+            r#"{"email": "maria@example.com", "interest": "Just exploring", "consent": "on", "team_size": "12"}"#,
+            Ok(r#"{"consent": true, "email": "maria@example.com", "interest": "Just exploring"}"#),
         ),
         (
-            &[("email", "maria@example.com")],
-            Ok(&[("email", "maria@example.com")]),
+            r#"{"email": "maria@example.com", "company": "", "favourite_colour": "teal", "interest": "A demo", "team_size": " 12 ", "consent": "yes"}"#,
+            Ok(
+                r#"{"consent": true, "email": "maria@example.com", "interest": "A demo", "team_size": "12"}"#,
+            ),
         ),
         (
-            &[
-                ("email", "maria@example.com"),
-                ("company", ""),
-                ("favourite_colour", "teal"),
-            ],
-            Ok(&[("email", "maria@example.com")]),
+            r#"{}"#,
+            Err(&["email:required", "interest:required", "consent:required"]),
         ),
-        (&[], Err(&["email:required"])),
-        (&[("email", "   ")], Err(&["email:required"])),
-        (&[("email", "maria@")], Err(&["email:email.syntax"])),
         (
-            &[("email", "maria@localhost"), ("company", &"x".repeat(121))],
-            Err(&["email:email.domain", "company:text.too_long"]),
+            r#"{"email": "   ", "interest": "Pricing", "consent": false}"#,
+            Err(&["email:required", "consent:required"]),
+        ),
+        (
+            r#"{"email": "maria@", "interest": "Pricing", "team_size": "lots", "consent": true}"#,
+            Err(&["email:email.syntax", "team_size:number.syntax"]),
+        ),
+        (
+            r#"{"email": "maria@localhost", "company": ["x"], "company_size": "huge", "phone": "call me", "interest": "Money", "consent": "maybe"}"#,
+            Err(&[
+                "email:email.domain",
+                "company:answer.wrong_type",
+                "company_size:choice.unknown",
+                "phone:phone.syntax",
+                "interest:choice.unknown",
+                "consent:answer.wrong_type",
+            ]),
+        ),
+        (
+            r#"{"email": "a@b.co", "company": "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "interest": "Pricing", "consent": true}"#,
+            Err(&["company:text.too_long"]),
         ),
     ];
     for (answers, want) in cases {
-        let answers: BTreeMap<String, String> = answers
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let got = check_submission(form, &answers);
-        match (got, want) {
+        let parsed: AnswerMap = serde_json::from_str(answers).unwrap();
+        match (check_submission(form, &parsed), want) {
             (Ok(sub), Ok(want)) => {
-                let want: BTreeMap<String, String> = want
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect();
-                assert_eq!(sub.answers, want, "{answers:?}");
+                let want: AnswerMap = serde_json::from_str(want).unwrap();
+                assert_eq!(sub.answers, want, "{answers}");
                 assert_eq!(sub.form_id, "demo");
             }
             (Err(issues), Err(want)) => {
@@ -152,10 +160,10 @@ fn submissions_against_the_demo_form() {
                     .iter()
                     .map(|i| format!("{}:{}", i.field, i.code.as_str()))
                     .collect();
-                assert_eq!(got, *want, "{answers:?}");
+                assert_eq!(got, *want, "{answers}");
                 assert!(issues.iter().all(|i| i.message == i.code.message()));
             }
-            (got, want) => panic!("{answers:?}: got {got:?}, want {want:?}"),
+            (got, want) => panic!("{answers}: got {got:?}, want {want:?}"),
         }
     }
 }
@@ -172,9 +180,13 @@ fn bundle_version_is_a_content_hash() {
         Bundle::from_json(&tampered).unwrap_err().code,
         "bundle.version_mismatch"
     );
-    let mut edited = bundle.clone();
-    edited.forms[0].fields[0].label = "Email".into();
-    assert_ne!(Bundle::new(edited.forms).version, bundle.version);
+    // A stored bundle is compiled again when read: a broken condition never reaches evaluation.
+    let broken = json.replace("team_size >= 5", "team_size >= true");
+    assert_ne!(broken, json);
+    assert_eq!(
+        Bundle::from_json(&broken).unwrap_err().code,
+        "condition.type_mismatch"
+    );
 }
 
 #[test]
@@ -217,6 +229,38 @@ fn config_errors_have_codes_and_positions() {
         ),
         (form.to_string(), vec!["2:6 config.empty_form"]),
         ("forms = []\n".to_string(), vec!["1:1 config.no_forms"]),
+        (
+            format!("{form}{field}visible_if = 'company == \"x\"'\n[[forms.fields]]\nid = \"company\"\nlabel = \"C\"\ntype = \"text\"\n"),
+            vec!["10:15 condition.forward_reference"],
+        ),
+        (
+            format!("{form}{field}[[forms.fields]]\nid = \"size\"\nlabel = \"S\"\ntype = \"select\"\noptions = [\"1-10\", \"11+\"]\nvisible_if = 'email == \"a@b.co\" and 1 == \"x\"'\n"),
+            vec!["15:37 condition.type_mismatch"],
+        ),
+        (
+            format!("{form}{}", field.replace("type = \"email\"", "type = \"select\"")),
+            vec!["7:6 config.no_options"],
+        ),
+        (
+            format!("{form}{field}[lifecycle]\nmql = 80\nsql = 70\n"),
+            vec!["10:1 config.thresholds_order"],
+        ),
+        (
+            format!("{form}{field}[scoring.max]\nfit = 50\nengagement = 50\nintent = 50\n"),
+            vec!["10:1 config.scoring_max"],
+        ),
+        (
+            format!("{form}{field}[[scoring.fit]]\nid = \"f\"\nlabel = \"F\"\nwhen = 'emial == \"x\"'\npoints = 5\n"),
+            vec!["13:9 condition.unknown_field"],
+        ),
+        (
+            format!("{form}{field}[[disqualify]]\nid = \"d\"\nreason = \"bot\"\nmessage = \"M\"\nhoneypot = true\nfree_email = true\n"),
+            vec!["11:6 config.rule_tests"],
+        ),
+        (
+            format!("{form}{field}[[disqualify]]\nid = \"d\"\nreason = \"robot\"\nmessage = \"M\"\nhoneypot = true\n"),
+            vec!["12:10 config.syntax"],
+        ),
         ("forms = [\n".to_string(), vec!["1:10 config.syntax"]),
     ];
     for (text, want) in cases {

@@ -8,7 +8,7 @@
 mod controller;
 mod view;
 
-use handoff_core::FormSpec;
+use handoff_core::{CompiledForm, FormSpec};
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
@@ -30,16 +30,30 @@ struct MountOptions {
 }
 
 /// Renders `spec` into `target` and makes it live. `spec` is a `FormSpec` as JSON-like JS value;
-/// `options` is `{ endpoint, bundleVersion }`. Errors are JS `Error`s with a stable code prefix.
+/// `options` is `{ endpoint, bundleVersion }`. Errors are JS `Error`s with a stable code prefix:
+/// `form.bad_spec` (not a form spec, or a `visible_if` that does not compile), `form.bad_options`,
+/// `form.render_failed`, `form.attach_failed`.
 #[wasm_bindgen]
 pub fn mount(target: &web_sys::Element, spec: JsValue, options: JsValue) -> Result<(), JsError> {
     let spec: FormSpec = serde_wasm_bindgen::from_value(spec)
         .map_err(|e| JsError::new(&format!("form.bad_spec: {e}")))?;
     let options: MountOptions = serde_wasm_bindgen::from_value(options)
         .map_err(|e| JsError::new(&format!("form.bad_options: {e}")))?;
-    let view = view::FormView::render(target, &spec)
+    let ids: Vec<String> = spec.fields.iter().map(|f| f.id.clone()).collect();
+    let form = CompiledForm::compile(spec).map_err(|errors| {
+        // The Worker compiles the same bundle, so this means the spec was not served by it.
+        let problems: Vec<String> = errors
+            .iter()
+            .map(|e| {
+                let id = ids.get(e.field).map_or("?", String::as_str);
+                format!("field `{id}` visible_if {}", e.error)
+            })
+            .collect();
+        JsError::new(&format!("form.bad_spec: {}", problems.join("; ")))
+    })?;
+    let view = view::FormView::render(target, &form.spec)
         .map_err(|_| JsError::new("form.render_failed: the page refused a DOM operation"))?;
-    controller::attach(spec, view, options.endpoint, options.bundle_version)
+    controller::attach(form, view, options.endpoint, options.bundle_version)
         .map_err(|_| JsError::new("form.attach_failed: could not listen for events"))
 }
 

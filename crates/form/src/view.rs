@@ -1,18 +1,36 @@
-//! Building the form's DOM from a spec. Text is only ever set with `textContent` or attributes.
+//! Building the form's DOM from a spec, and reading answers back out of it. Text is only ever set
+//! with `textContent` or attributes.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use handoff_core::{FieldSpec, FormSpec};
+use handoff_core::{AnswerValue, FieldKind, FieldSpec, FormSpec};
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{Document, Element, HtmlButtonElement, HtmlFormElement, HtmlInputElement};
+use web_sys::{
+    Document, Element, HtmlButtonElement, HtmlElement, HtmlFormElement, HtmlInputElement,
+    HtmlSelectElement, HtmlTextAreaElement,
+};
 
 /// Distinguishes several forms mounted on one page, so element ids never collide.
 static MOUNTS: AtomicU32 = AtomicU32::new(0);
 
-/// One rendered field: its input and the element that shows its error.
+/// The element(s) a visitor answers a field with.
+#[derive(Debug)]
+pub enum Control {
+    /// text, email, tel, number, hidden, checkbox and consent fields.
+    Input(HtmlInputElement),
+    Textarea(HtmlTextAreaElement),
+    Select(HtmlSelectElement),
+    /// radio and multi-select fields: one input per option, in option order.
+    Group(Vec<HtmlInputElement>),
+}
+
+/// One rendered field: its wrapper, its control and the element that shows its error.
 #[derive(Debug)]
 pub struct FieldView {
-    pub input: HtmlInputElement,
+    /// `div.handoff-field[data-field]`; `hidden` while the form does not show the field.
+    pub row: HtmlElement,
+    pub kind: FieldKind,
+    pub control: Control,
     pub error: Element,
 }
 
@@ -33,10 +51,12 @@ impl FormView {
         let doc = target
             .owner_document()
             .ok_or_else(|| JsValue::from_str("no document"))?;
+        // The mount number comes first: it is unique and ends at the first `-`, so no id of one
+        // mount can equal an id of another, whatever the form ids are.
         let prefix = format!(
             "handoff-{}-{}",
-            spec.id,
-            MOUNTS.fetch_add(1, Ordering::Relaxed)
+            MOUNTS.fetch_add(1, Ordering::Relaxed),
+            spec.id
         );
 
         let form: HtmlFormElement = create(&doc, "form")?.dyn_into()?;
@@ -52,8 +72,11 @@ impl FormView {
         }
 
         let mut fields = Vec::with_capacity(spec.fields.len());
-        for field in &spec.fields {
-            fields.push(render_field(&doc, &form, &prefix, field)?);
+        for (i, field) in spec.fields.iter().enumerate() {
+            // The field's position keeps ids unique even if one field id extends another
+            // (`email` and `email-error`): the index is digits, a field id starts with a letter.
+            let id = format!("{prefix}-{i}-{}", field.id);
+            fields.push(render_field(&doc, &form, &id, field)?);
         }
 
         let submit: HtmlButtonElement = create(&doc, "button")?.dyn_into()?;
@@ -77,36 +100,94 @@ impl FormView {
     }
 }
 
-fn render_field(doc: &Document, form: &Element, prefix: &str, field: &FieldSpec) -> Dom<FieldView> {
-    let id = format!("{prefix}-{}", field.id);
-    let row = create(doc, "div")?;
+fn render_field(doc: &Document, form: &Element, id: &str, field: &FieldSpec) -> Dom<FieldView> {
+    let row: HtmlElement = create(doc, "div")?.dyn_into()?;
     row.set_class_name("handoff-field");
+    row.set_attribute("data-field", &field.id)?;
+    row.set_attribute("data-kind", kind_name(field.kind))?;
 
-    let label = append_text(doc, &row, "label", &field.label)?;
-    label.set_attribute("for", &id)?;
-    if field.required {
-        let mark = append_text(doc, &label, "span", " *")?;
-        mark.set_attribute("aria-hidden", "true")?;
-    }
-
-    let input: HtmlInputElement = create(doc, "input")?.dyn_into()?;
-    input.set_id(&id);
-    input.set_name(&field.id);
-    input.set_type(field.kind.input_type());
-    input.set_required(field.required);
-    if !field.placeholder.is_empty() {
-        input.set_placeholder(&field.placeholder);
-    }
-    if !field.autocomplete.is_empty() {
-        input.set_attribute("autocomplete", &field.autocomplete)?;
-    }
-    if let Some(max) = field.max_length {
-        input.set_attribute("maxlength", &max.to_string())?;
-    }
-    row.append_child(&input)?;
+    // The control, and the element its help and error describe (a group's fieldset).
+    let (control, described): (Control, Element) = match field.kind {
+        FieldKind::Textarea => {
+            label(doc, &row, id, field)?;
+            let area: HtmlTextAreaElement = create(doc, "textarea")?.dyn_into()?;
+            area.set_id(id);
+            area.set_name(&field.id);
+            area.set_required(field.required);
+            text_attributes(&area, field)?;
+            row.append_child(&area)?;
+            (Control::Textarea(area.clone()), area.into())
+        }
+        FieldKind::Select => {
+            label(doc, &row, id, field)?;
+            let select: HtmlSelectElement = create(doc, "select")?.dyn_into()?;
+            select.set_id(id);
+            select.set_name(&field.id);
+            select.set_required(field.required);
+            if !field.autocomplete.is_empty() {
+                select.set_attribute("autocomplete", &field.autocomplete)?;
+            }
+            append_text(doc, &select, "option", "Choose…")?.set_attribute("value", "")?;
+            for option in &field.options {
+                append_text(doc, &select, "option", option)?.set_attribute("value", option)?;
+            }
+            row.append_child(&select)?;
+            (Control::Select(select.clone()), select.into())
+        }
+        FieldKind::Radio | FieldKind::MultiSelect => {
+            let set = create(doc, "fieldset")?;
+            set.set_id(id);
+            let legend = append_text(doc, &set, "legend", &field.label)?;
+            required_mark(doc, &legend, field)?;
+            let ty = if field.kind == FieldKind::Radio {
+                "radio"
+            } else {
+                "checkbox"
+            };
+            let mut inputs = Vec::with_capacity(field.options.len());
+            for (n, option) in field.options.iter().enumerate() {
+                let item = create(doc, "div")?;
+                item.set_class_name("handoff-option");
+                let input = input(doc, &format!("{id}-{n}"), ty, field)?;
+                input.set_value(option);
+                // A required radio group needs one choice: that is what `required` on radios means.
+                // On checkboxes it would mean every box, so a multi-select has only the legend's mark.
+                input.set_required(field.required && field.kind == FieldKind::Radio);
+                item.append_child(&input)?;
+                append_text(doc, &item, "label", option)?
+                    .set_attribute("for", &format!("{id}-{n}"))?;
+                set.append_child(&item)?;
+                inputs.push(input);
+            }
+            row.append_child(&set)?;
+            (Control::Group(inputs), set)
+        }
+        FieldKind::Checkbox | FieldKind::Consent => {
+            let input = input(doc, id, "checkbox", field)?;
+            input.set_required(field.required);
+            row.append_child(&input)?;
+            // The label follows the box; for consent, the label is the text agreed to.
+            label(doc, &row, id, field)?;
+            (Control::Input(input.clone()), input.into())
+        }
+        FieldKind::Hidden => {
+            // Set by the host page, never seen: no label, no help.
+            let input = input(doc, id, "hidden", field)?;
+            row.append_child(&input)?;
+            (Control::Input(input.clone()), input.into())
+        }
+        _ => {
+            label(doc, &row, id, field)?;
+            let input = input(doc, id, field.kind.input_type(), field)?;
+            input.set_required(field.required);
+            text_attributes(&input, field)?;
+            row.append_child(&input)?;
+            (Control::Input(input.clone()), input.into())
+        }
+    };
 
     let mut described_by = Vec::new();
-    if !field.help.is_empty() {
+    if !field.help.is_empty() && field.kind != FieldKind::Hidden {
         let help = append_text(doc, &row, "p", &field.help)?;
         help.set_id(&format!("{id}-help"));
         help.set_class_name("handoff-help");
@@ -116,11 +197,67 @@ fn render_field(doc: &Document, form: &Element, prefix: &str, field: &FieldSpec)
     error.set_id(&format!("{id}-error"));
     error.set_class_name("handoff-error");
     row.append_child(&error)?;
+    // The error comes last: scripts and tests find it as the last id.
     described_by.push(format!("{id}-error"));
-    input.set_attribute("aria-describedby", &described_by.join(" "))?;
+    described.set_attribute("aria-describedby", &described_by.join(" "))?;
 
     form.append_child(&row)?;
-    Ok(FieldView { input, error })
+    Ok(FieldView {
+        row,
+        kind: field.kind,
+        control,
+        error,
+    })
+}
+
+/// `<label for=id>` with the field's label and, if required, a mark that screen readers skip
+/// (they announce `required` from the control).
+fn label(doc: &Document, row: &Element, id: &str, field: &FieldSpec) -> Dom<()> {
+    let label = append_text(doc, row, "label", &field.label)?;
+    label.set_attribute("for", id)?;
+    required_mark(doc, &label, field)
+}
+
+fn required_mark(doc: &Document, parent: &Element, field: &FieldSpec) -> Dom<()> {
+    if field.required {
+        append_text(doc, parent, "span", " *")?.set_attribute("aria-hidden", "true")?;
+    }
+    Ok(())
+}
+
+fn input(doc: &Document, id: &str, ty: &str, field: &FieldSpec) -> Dom<HtmlInputElement> {
+    let input: HtmlInputElement = create(doc, "input")?.dyn_into()?;
+    input.set_type(ty);
+    input.set_id(id);
+    input.set_name(&field.id);
+    Ok(input)
+}
+
+/// Placeholder, autofill hint and length limit, for the controls people type into.
+fn text_attributes(control: &Element, field: &FieldSpec) -> Dom<()> {
+    if !field.placeholder.is_empty() {
+        control.set_attribute("placeholder", &field.placeholder)?;
+    }
+    if !field.autocomplete.is_empty() {
+        control.set_attribute("autocomplete", &field.autocomplete)?;
+    }
+    if let Some(max) = field.max_length {
+        control.set_attribute("maxlength", &max.to_string())?;
+    }
+    Ok(())
+}
+
+/// The kind as the spec spells it, for `data-kind` (a hook for the host page's styles).
+fn kind_name(kind: FieldKind) -> &'static str {
+    match kind {
+        FieldKind::Textarea => "textarea",
+        FieldKind::Select => "select",
+        FieldKind::Radio => "radio",
+        FieldKind::MultiSelect => "multi-select",
+        FieldKind::Consent => "consent",
+        // The remaining kinds are named by their input type.
+        other => other.input_type(),
+    }
 }
 
 fn create(doc: &Document, tag: &str) -> Dom<Element> {
@@ -132,4 +269,96 @@ fn append_text(doc: &Document, parent: &Element, tag: &str, text: &str) -> Dom<E
     el.set_text_content(Some(text));
     parent.append_child(&el)?;
     Ok(el)
+}
+
+impl FieldView {
+    /// The answer as the DOM holds it now: text as typed, the chosen option (absent if none), the
+    /// checked options, or whether the box is ticked.
+    pub fn read(&self) -> Option<AnswerValue> {
+        match &self.control {
+            Control::Input(input)
+                if matches!(self.kind, FieldKind::Checkbox | FieldKind::Consent) =>
+            {
+                Some(AnswerValue::Flag(input.checked()))
+            }
+            Control::Input(input) => Some(AnswerValue::Text(input.value())),
+            Control::Textarea(area) => Some(AnswerValue::Text(area.value())),
+            Control::Select(select) => {
+                let value = select.value();
+                (!value.is_empty()).then_some(AnswerValue::Text(value))
+            }
+            Control::Group(inputs) if self.kind == FieldKind::Radio => inputs
+                .iter()
+                .find(|i| i.checked())
+                .map(|i| AnswerValue::Text(i.value())),
+            Control::Group(inputs) => Some(AnswerValue::Choices(
+                inputs
+                    .iter()
+                    .filter(|i| i.checked())
+                    .map(HtmlInputElement::value)
+                    .collect(),
+            )),
+        }
+    }
+
+    /// Whether the browser holds text it could not read as the field's type (a number input
+    /// reports such text as an empty value).
+    pub fn bad_input(&self) -> bool {
+        matches!(&self.control, Control::Input(input) if input.validity().bad_input())
+    }
+
+    /// Shows the value that will be stored, for the controls people type into.
+    pub fn write_text(&self, value: &str) {
+        match &self.control {
+            Control::Input(input)
+                if !matches!(self.kind, FieldKind::Checkbox | FieldKind::Consent)
+                    && input.value() != value =>
+            {
+                input.set_value(value);
+            }
+            Control::Textarea(area) if area.value() != value => area.set_value(value),
+            _ => {}
+        }
+    }
+
+    /// Every control, for attributes that apply to each.
+    fn each(&self, mut f: impl FnMut(&HtmlElement)) {
+        match &self.control {
+            Control::Input(input) => f(input),
+            Control::Textarea(area) => f(area),
+            Control::Select(select) => f(select),
+            Control::Group(inputs) => inputs.iter().for_each(|i| f(i)),
+        }
+    }
+
+    pub fn show_error(&self, message: Option<&str>) {
+        self.error.set_text_content(message);
+        let invalid = if message.is_some() { "true" } else { "false" };
+        // Attribute writes on our own elements cannot fail.
+        self.each(|control| {
+            let _ = control.set_attribute("aria-invalid", invalid);
+        });
+    }
+
+    /// Moves focus to the field's first control.
+    pub fn focus(&self) {
+        let mut first = true;
+        self.each(|control| {
+            if std::mem::take(&mut first) {
+                let _ = control.focus();
+            }
+        });
+    }
+
+    pub fn disable(&self) {
+        self.each(|control| {
+            let _ = control.set_attribute("disabled", "");
+        });
+    }
+
+    pub fn set_shown(&self, shown: bool) {
+        if self.row.hidden() == shown {
+            self.row.set_hidden(!shown);
+        }
+    }
 }

@@ -1,9 +1,9 @@
 //! The HTTP API: routing, decoding and encoding. Each handler decodes, calls handoff-core or the
 //! store, and encodes; nothing else.
 
-use std::collections::BTreeMap;
-
-use handoff_core::check_submission;
+use handoff_core::disqualify::SubmitContext;
+use handoff_core::scoring::Activity;
+use handoff_core::{evaluate, AnswerMap, FieldKind, LeadInput};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::wasm_bindgen;
 use worker::{Env, Method, Request, Response};
@@ -58,20 +58,26 @@ fn json<T: Serialize>(status: u16, value: &T) -> Result<Response, ApiError> {
 }
 
 /// `POST /v1/leads` body. Unknown top-level keys are ignored; answers to fields the form does not
-/// have are dropped by handoff-core.
+/// have, or does not show, are dropped by handoff-core.
 #[derive(Deserialize)]
 struct LeadRequest {
     form: String,
-    answers: BTreeMap<String, String>,
+    answers: AnswerMap,
+    #[serde(default)]
+    activity: Vec<Activity>,
+    #[serde(default)]
+    context: SubmitContext,
     /// The version the browser evaluated: recorded as advisory, never trusted.
     #[serde(default)]
     bundle_version: Option<String>,
 }
 
+/// The Worker's verdict, which the form shows after submit.
 #[derive(Serialize)]
 struct LeadCreated<'a> {
     id: &'a str,
     bundle_version: &'a str,
+    lifecycle: &'a str,
 }
 
 async fn create_lead(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
@@ -114,27 +120,45 @@ async fn create_lead(req: &mut Request, env: &Env) -> Result<Response, ApiError>
     })?;
 
     let bundle = store::active_bundle(env).await?;
-    let form = bundle
-        .form(&lead.form)
-        .ok_or_else(|| ApiError::new(404, "unknown_form", "No form has this id."))?;
-    let submission = check_submission(form, &lead.answers).map_err(ApiError::invalid)?;
+    let now_ms = worker::Date::now().as_millis();
+    let input = LeadInput {
+        form: lead.form,
+        answers: lead.answers,
+        activity: lead.activity,
+        // The Worker does not take the client's word for what is known: profiling only decides
+        // what to ask, and every field that conditions show is validated here.
+        known: Default::default(),
+        context: lead.context,
+    };
+    let evaluation = evaluate(&bundle, &input, i64::try_from(now_ms).unwrap_or(i64::MAX))
+        .map_err(|e| ApiError::new(404, e.code, "No form has this id."))?;
+    if !evaluation.valid {
+        return Err(ApiError::invalid(evaluation.issues));
+    }
+    let email = bundle.form(&evaluation.form).and_then(|form| {
+        let field = form
+            .spec
+            .fields
+            .iter()
+            .find(|f| f.kind == FieldKind::Email)?;
+        evaluation.answers.get(&field.id)?.as_text()
+    });
 
     let id = random_uuid();
     let new_lead = NewLead {
         id: &id,
-        submission: &submission,
-        bundle_version: &bundle.version,
+        evaluation: &evaluation,
+        email,
         client_bundle_version: lead.bundle_version.as_deref(),
-        now_ms: worker::Date::now().as_millis() as f64,
+        now_ms: now_ms as f64,
     };
     store::insert_lead(env, &new_lead).await?;
-    json(
-        201,
-        &LeadCreated {
-            id: &id,
-            bundle_version: &bundle.version,
-        },
-    )
+    let created = LeadCreated {
+        id: &id,
+        bundle_version: &evaluation.bundle_version,
+        lifecycle: evaluation.lifecycle.as_str(),
+    };
+    json(201, &created)
 }
 
 fn too_large() -> ApiError {
@@ -154,6 +178,12 @@ struct LeadView {
     bundle_version: String,
     client_bundle_version: Option<String>,
     created_at_ms: i64,
+    score: Option<i64>,
+    grade: Option<String>,
+    lifecycle: Option<String>,
+    disqualify_reason: Option<String>,
+    /// Score breakdown, disqualification and the fields shown, as evaluated at intake.
+    evaluation: serde_json::Value,
 }
 
 async fn get_lead(req: &Request, env: &Env, id: &str) -> Result<Response, ApiError> {
@@ -161,7 +191,12 @@ async fn get_lead(req: &Request, env: &Env, id: &str) -> Result<Response, ApiErr
     let row = store::lead(env, id)
         .await?
         .ok_or_else(|| ApiError::new(404, "lead_not_found", "No lead has this id."))?;
-    let answers = serde_json::from_str(&row.answers).unwrap_or(serde_json::Value::Null);
+    let parse = |text: &str| serde_json::from_str(text).unwrap_or(serde_json::Value::Null);
+    let answers = parse(&row.answers);
+    let evaluation = row
+        .evaluation
+        .as_deref()
+        .map_or(serde_json::Value::Null, parse);
     json(
         200,
         &LeadView {
@@ -173,6 +208,11 @@ async fn get_lead(req: &Request, env: &Env, id: &str) -> Result<Response, ApiErr
             client_bundle_version: row.client_bundle_version,
             // Stored as REAL because D1 takes numbers as f64; whole milliseconds by construction.
             created_at_ms: row.created_at as i64,
+            score: row.score.map(|s| s as i64),
+            grade: row.grade,
+            lifecycle: row.lifecycle,
+            disqualify_reason: row.disqualify_reason,
+            evaluation,
         },
     )
 }
@@ -192,7 +232,7 @@ async fn get_form(env: &Env, id: &str) -> Result<Response, ApiError> {
         200,
         &FormAnswer {
             bundle_version: &bundle.version,
-            form,
+            form: &form.spec,
         },
     )
 }

@@ -1,7 +1,10 @@
 //! Storage at the edge: the active rule bundle in KV, leads and cron ticks in D1. Every SQL
 //! statement is a constant with bound parameters; no value is ever spliced into SQL text.
 
-use handoff_core::{Bundle, Submission};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use handoff_core::{Bundle, Evaluation};
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::Env;
@@ -13,8 +16,15 @@ pub const D1_BINDING: &str = "DB";
 /// The KV key of the active bundle's canonical JSON.
 pub const ACTIVE_BUNDLE_KEY: &str = "bundle/active";
 
-/// Loads and verifies the active rule bundle.
-pub async fn active_bundle(env: &Env) -> Result<Bundle, ApiError> {
+thread_local! {
+    /// The last bundle compiled in this isolate, with the exact KV text it came from. Compiling
+    /// (hash check plus every condition) costs tens of microseconds; a KV read is needed anyway to
+    /// see a new version, so the text itself is the cache key.
+    static COMPILED: RefCell<Option<(String, Rc<Bundle>)>> = const { RefCell::new(None) };
+}
+
+/// Loads and verifies the active rule bundle, compiling it only when its text changed.
+pub async fn active_bundle(env: &Env) -> Result<Rc<Bundle>, ApiError> {
     let unavailable = |detail: &str| {
         ApiError::new(
             503,
@@ -31,7 +41,17 @@ pub async fn active_bundle(env: &Env) -> Result<Bundle, ApiError> {
         .await
         .map_err(|_| unavailable("KV did not answer"))?
         .ok_or_else(|| unavailable("none has been loaded"))?;
-    Bundle::from_json(&text).map_err(|e| unavailable(&e.message))
+    let cached = COMPILED.with_borrow(|c| {
+        c.as_ref()
+            .filter(|(raw, _)| *raw == text)
+            .map(|(_, bundle)| Rc::clone(bundle))
+    });
+    if let Some(bundle) = cached {
+        return Ok(bundle);
+    }
+    let bundle = Rc::new(Bundle::from_json(&text).map_err(|e| unavailable(&e.message))?);
+    COMPILED.with_borrow_mut(|c| *c = Some((text, Rc::clone(&bundle))));
+    Ok(bundle)
 }
 
 /// What a stored lead looks like to the admin API.
@@ -44,12 +64,17 @@ pub struct LeadRow {
     pub bundle_version: String,
     pub client_bundle_version: Option<String>,
     pub created_at: f64,
+    pub score: Option<f64>,
+    pub grade: Option<String>,
+    pub lifecycle: Option<String>,
+    pub disqualify_reason: Option<String>,
+    pub evaluation: Option<String>,
 }
 
 pub struct NewLead<'a> {
     pub id: &'a str,
-    pub submission: &'a Submission,
-    pub bundle_version: &'a str,
+    pub evaluation: &'a Evaluation,
+    pub email: Option<&'a str>,
     pub client_bundle_version: Option<&'a str>,
     pub now_ms: f64,
 }
@@ -57,22 +82,35 @@ pub struct NewLead<'a> {
 /// Inserts a lead and returns only once D1 has committed it.
 pub async fn insert_lead(env: &Env, lead: &NewLead<'_>) -> Result<(), ApiError> {
     let db = env.d1(D1_BINDING).map_err(ApiError::storage)?;
-    let answers = serde_json::to_string(&lead.submission.answers)
-        .map_err(|_| ApiError::new(500, "internal", "answers could not be encoded"))?;
+    let ev = lead.evaluation;
+    let details = serde_json::json!({
+        "score": ev.score,
+        "disqualification": ev.disqualification,
+        "visible": ev.visible,
+    });
+    let (answers, details) = serde_json::to_string(&ev.answers)
+        .and_then(|a| Ok((a, serde_json::to_string(&details)?)))
+        .map_err(|_| ApiError::new(500, "internal", "the lead could not be encoded"))?;
     let opt = |v: Option<&str>| v.map_or(JsValue::NULL, JsValue::from_str);
     db.prepare(
-        "INSERT INTO leads (id, form_id, email, answers, bundle_version, client_bundle_version, created_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO leads (id, form_id, email, answers, bundle_version, client_bundle_version, \
+         created_at, score, grade, lifecycle, disqualify_reason, evaluation) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )
     .bind(&[
         JsValue::from_str(lead.id),
-        JsValue::from_str(&lead.submission.form_id),
-        opt(lead.submission.answer("email")),
+        JsValue::from_str(&ev.form),
+        opt(lead.email),
         JsValue::from_str(&answers),
-        JsValue::from_str(lead.bundle_version),
+        JsValue::from_str(&ev.bundle_version),
         opt(lead.client_bundle_version),
         // Integers cross into D1 as f64: a BigInt is refused with D1_TYPE_ERROR.
         JsValue::from_f64(lead.now_ms),
+        JsValue::from_f64(f64::from(ev.score.total)),
+        JsValue::from_str(ev.grade.as_str()),
+        JsValue::from_str(ev.lifecycle.as_str()),
+        opt(ev.disqualification.as_ref().map(|d| d.reason.as_str())),
+        JsValue::from_str(&details),
     ])
     .map_err(ApiError::storage)?
     .run()
@@ -84,8 +122,8 @@ pub async fn insert_lead(env: &Env, lead: &NewLead<'_>) -> Result<(), ApiError> 
 pub async fn lead(env: &Env, id: &str) -> Result<Option<LeadRow>, ApiError> {
     let db = env.d1(D1_BINDING).map_err(ApiError::storage)?;
     db.prepare(
-        "SELECT id, form_id, email, answers, bundle_version, client_bundle_version, created_at \
-         FROM leads WHERE id = ?1",
+        "SELECT id, form_id, email, answers, bundle_version, client_bundle_version, created_at, \
+         score, grade, lifecycle, disqualify_reason, evaluation FROM leads WHERE id = ?1",
     )
     .bind(&[JsValue::from_str(id)])
     .map_err(ApiError::storage)?
