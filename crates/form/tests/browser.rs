@@ -917,3 +917,15 @@ fn check_email_agrees_with_the_core() {
         Some("email.domain")
     );
 }
+
+/// The condition table that handoff-core's native tests check, checked again here in wasm32 with
+/// the same checker: conditions give the same result in the browser as in the Worker and the CLI.
+#[path = "../../core/tests/support/condition_table.rs"]
+mod condition_table;
+
+#[wasm_bindgen_test]
+fn conditions_agree_with_native_on_the_shared_table() {
+    let failures =
+        condition_table::check_table(include_str!("../../core/test_data/conditions.tsv"));
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
