@@ -28,13 +28,14 @@ WORKER_JS  := crates/worker/build/index.js
 BUNDLE     := .build/bundle.json
 HANDOFF    := target/debug/handoff
 
-.PHONY: help dev test setup setup-test build lint test-native test-wasm test-worker test-e2e size bench fuzz clean
+.PHONY: help dev test setup setup-test build lint test-native test-wasm test-worker test-e2e size bench bench-email fuzz clean
 
 help:
 	@echo "make dev    build and serve the demo page with the embedded form on http://localhost:$(PORT)/"
 	@echo "make test   lints, native tests, wasm tests in Chromium, worker tests on workerd, end-to-end"
 	@echo "make size   gzip bytes of everything the browser downloads for the demo form"
 	@echo "make bench  criterion benchmarks of handoff-core (results: docs/BENCHMARKS.md)"
+	@echo "make bench-email  email typo suggestions side by side with mailcheck (npm)"
 	@echo "make fuzz   each cargo-fuzz target for FUZZ_SECONDS (default 60)"
 
 setup:
@@ -97,6 +98,9 @@ size: build
 
 bench:
 	cargo bench -p handoff-core --bench core
+
+bench-email: $(FORM_WASM)
+	node bench/email-suggest.mjs
 
 FUZZ_SECONDS ?= 60
 fuzz:

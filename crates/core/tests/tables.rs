@@ -274,3 +274,49 @@ fn config_errors_have_codes_and_positions() {
         assert_eq!(got, want, "for:\n{text}");
     }
 }
+
+#[test]
+fn email_suggestion_table() {
+    let mut failures = Vec::new();
+    let mut business = 0;
+    for (line, cols) in rows("email_suggest.tsv") {
+        let got = email::suggest_domain(&cols[0]).unwrap_or("-");
+        if got != cols[1] {
+            failures.push(format!(
+                "email_suggest.tsv:{line}: {:?} -> {got}, want {}",
+                cols[0], cols[1]
+            ));
+        }
+        business += usize::from(cols[1] == "-" && !email::is_free_mail(&cols[0]));
+        // A suggestion is always a provider, and a provider is never corrected.
+        if let Some(fixed) = email::suggest_domain(&cols[0]) {
+            assert!(email::is_free_mail(fixed) && email::suggest_domain(fixed).is_none());
+        }
+    }
+    assert!(
+        business >= 60,
+        "only {business} look-alike business domains"
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert_eq!(
+        email::suggest(" Maria@GMAL.com").as_deref(),
+        Some("Maria@gmail.com")
+    );
+    assert_eq!(email::suggest("maria@acme.com"), None);
+}
+
+#[test]
+fn role_accounts_are_flagged() {
+    // (address, is a role account)
+    let cases = [
+        ("info@acme.com", true),
+        ("Sales@acme.com", true),
+        ("no-reply@acme.com", true),
+        ("maria@acme.com", false),
+        ("information.desk@acme.com", false),
+        ("not-an-address", false),
+    ];
+    for (address, role) in cases {
+        assert_eq!(email::is_role_account(address), role, "{address}");
+    }
+}

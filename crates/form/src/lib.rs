@@ -65,3 +65,10 @@ pub fn check_email(raw: &str) -> Option<String> {
         .err()
         .map(|code| code.as_str().to_owned())
 }
+
+/// The corrected address when the domain looks like a typo of a popular mailbox provider
+/// (`maria@gmal.com` → `maria@gmail.com`); `null` otherwise. The form offers it as "Did you mean…?".
+#[wasm_bindgen(js_name = suggestEmail)]
+pub fn suggest_email(raw: &str) -> Option<String> {
+    handoff_core::email::suggest(raw)
+}
