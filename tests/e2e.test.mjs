@@ -111,3 +111,24 @@ test("an invalid email is refused in the browser and by the Worker", async () =>
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test("a mistyped mailbox domain is corrected with one click", async () => {
+  const { page, errors } = await openDemo();
+  const email = page.getByLabel("Work email");
+  const submitY = async () => (await page.getByRole("button", { name: "Request a demo" }).boundingBox()).y;
+  const before = await submitY();
+  await email.click();
+  await page.keyboard.type("maria@gmial.com");
+  await page.keyboard.press("Tab");
+  const offer = page.getByRole("button", { name: "maria@gmail.com" });
+  await offer.waitFor();
+  // Regression: a line appearing on blur must not move the submit button from under a click.
+  assert.equal(await submitY(), before);
+  assert.match(await page.locator(".handoff-suggestion").textContent(), /^Did you mean maria@gmail\.com\?$/);
+  await page.screenshot({ path: join(ARTIFACTS, "e2e-email-suggestion.png"), fullPage: true });
+  await offer.click();
+  assert.equal(await email.inputValue(), "maria@gmail.com");
+  assert.equal(await page.locator(".handoff-suggestion").isVisible(), false);
+  assert.deepEqual(errors, []);
+  await page.close();
+});

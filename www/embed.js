@@ -36,11 +36,15 @@
       ".handoff-field[data-kind=checkbox] .handoff-error,.handoff-field[data-kind=consent] .handoff-error{flex-basis:100%}",
       ".handoff-field [aria-invalid=true]{border-color:#b3261e}",
       ".handoff-form :focus-visible{outline:3px solid #0b57d0;outline-offset:2px}",
-      // Room for an error is reserved, so a message appearing never moves the button under a click.
-      ".handoff-error{color:#b3261e;margin:.25rem 0 0;font-size:.875rem;min-height:1.3em}",
+      // Room for an error is reserved, so a message appearing never moves the button under a click;
+      // a "Did you mean" line takes the empty error's place for the same reason.
+      ".handoff-error{color:#b3261e;margin:.25rem 0 0;font-size:.875rem;line-height:1.3;min-height:1.3em}",
+      ".handoff-suggestion:not([hidden])~.handoff-error:empty{display:none}",
+      ".handoff-suggestion{margin:.25rem 0 0;font-size:.875rem;line-height:1.3}",
+      ".handoff-suggestion button{font:inherit;font-weight:600;padding:0;border:0;background:none;color:#0b57d0;text-decoration:underline;cursor:pointer}",
       ".handoff-help{color:#4a4a4f;margin:.25rem 0 0;font-size:.875rem}",
-      ".handoff-form button{font:inherit;font-weight:600;padding:.625rem 1.25rem;border:0;border-radius:6px;background:#0b57d0;color:#fff;cursor:pointer}",
-      ".handoff-form button:disabled{background:#5f6368;cursor:progress}",
+      ".handoff-form button[type=submit]{font:inherit;font-weight:600;padding:.625rem 1.25rem;border:0;border-radius:6px;background:#0b57d0;color:#fff;cursor:pointer}",
+      ".handoff-form button[type=submit]:disabled{background:#5f6368;cursor:progress}",
       ".handoff-status[data-kind=error]{color:#b3261e}",
       ".handoff-status[data-kind=success]{color:#0d652d;font-weight:600}"
     ].join("");

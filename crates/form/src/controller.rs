@@ -66,6 +66,12 @@ pub fn attach(
             }
             with(&s, |st| st.on_leave(i));
         })?;
+        if let Some(suggestion) = &field.suggestion {
+            let s = Rc::clone(&state);
+            listen(&suggestion.button, "click", move |_| {
+                with(&s, |st| st.accept_suggestion(i))
+            })?;
+        }
     }
     let s = Rc::clone(&state);
     listen(&st.view.form, "submit", move |event: Event| {
@@ -145,6 +151,10 @@ impl State {
     }
 
     fn on_change(&mut self, i: usize) {
+        // The visitor is editing: a suggestion about the old text no longer applies.
+        if let Some(suggestion) = &self.view.fields[i].suggestion {
+            suggestion.offer(None);
+        }
         self.refresh_visibility();
         if self.touched[i] {
             let _ = self.check(i);
@@ -171,6 +181,31 @@ impl State {
                 field.write_text(&normalized);
             }
         }
+        if let Some(suggestion) = &field.suggestion {
+            let typed = field.read();
+            let text = typed
+                .as_ref()
+                .and_then(AnswerValue::as_text)
+                .unwrap_or_default();
+            suggestion.offer(handoff_core::email::suggest(text).as_deref());
+        }
+    }
+
+    /// "Did you mean …?" accepted: the corrected address replaces the typed one and is checked.
+    fn accept_suggestion(&mut self, i: usize) {
+        let field = &self.view.fields[i];
+        let Some(suggestion) = &field.suggestion else {
+            return;
+        };
+        let Some(address) = suggestion.offered() else {
+            return;
+        };
+        field.write_text(&address);
+        suggestion.offer(None);
+        self.touched[i] = true;
+        let _ = self.check(i);
+        self.refresh_visibility();
+        self.view.fields[i].focus();
     }
 
     /// Checks field `i`, shows or clears its error, and returns the verdict.

@@ -32,6 +32,45 @@ pub struct FieldView {
     pub kind: FieldKind,
     pub control: Control,
     pub error: Element,
+    /// For email fields: "Did you mean …?" with a button that accepts the correction.
+    pub suggestion: Option<Suggestion>,
+}
+
+/// `p.handoff-suggestion`, hidden until an address looks mistyped.
+#[derive(Debug)]
+pub struct Suggestion {
+    pub line: HtmlElement,
+    pub button: HtmlButtonElement,
+}
+
+impl Suggestion {
+    fn render(doc: &Document, row: &Element) -> Dom<Suggestion> {
+        let line: HtmlElement = create(doc, "p")?.dyn_into()?;
+        line.set_class_name("handoff-suggestion");
+        line.set_attribute("aria-live", "polite")?;
+        line.set_hidden(true);
+        line.append_child(&doc.create_text_node("Did you mean "))?;
+        let button: HtmlButtonElement = create(doc, "button")?.dyn_into()?;
+        button.set_type("button");
+        line.append_child(&button)?;
+        line.append_child(&doc.create_text_node("?"))?;
+        row.append_child(&line)?;
+        Ok(Suggestion { line, button })
+    }
+
+    /// Shows `address` as the suggestion, or hides the line when there is none.
+    pub fn offer(&self, address: Option<&str>) {
+        self.button.set_text_content(address);
+        self.line.set_hidden(address.is_none());
+    }
+
+    pub fn offered(&self) -> Option<String> {
+        if self.line.hidden() {
+            None
+        } else {
+            self.button.text_content()
+        }
+    }
 }
 
 /// The rendered form.
@@ -185,6 +224,10 @@ fn render_field(doc: &Document, form: &Element, id: &str, field: &FieldSpec) -> 
             (Control::Input(input.clone()), input.into())
         }
     };
+    let suggestion = match field.kind {
+        FieldKind::Email => Some(Suggestion::render(doc, &row)?),
+        _ => None,
+    };
 
     let mut described_by = Vec::new();
     if !field.help.is_empty() && field.kind != FieldKind::Hidden {
@@ -207,6 +250,7 @@ fn render_field(doc: &Document, form: &Element, id: &str, field: &FieldSpec) -> 
         kind: field.kind,
         control,
         error,
+        suggestion,
     })
 }
 

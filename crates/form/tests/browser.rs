@@ -570,7 +570,7 @@ async fn answers_are_read_back_in_their_shape_and_sent_normalized() {
         let control: Element = controls.item(n).unwrap().dyn_into().unwrap();
         assert!(control.has_attribute("disabled"), "{}", control.id());
     }
-    let button: HtmlButtonElement = query(&root, "button").dyn_into().unwrap();
+    let button: HtmlButtonElement = query(&root, "button[type=submit]").dyn_into().unwrap();
     assert!(button.hidden());
     assert_eq!(status(&root).text_content().unwrap(), "Thanks");
 }
@@ -729,7 +729,10 @@ fn configured_text_is_never_parsed_as_markup() {
     assert!(root.query_selector("img, b").unwrap().is_none());
     assert_eq!(query(&root, "h2").text_content().unwrap(), evil);
     assert_eq!(query(&root, ".handoff-intro").text_content().unwrap(), evil);
-    assert_eq!(query(&root, "button").text_content().unwrap(), evil);
+    assert_eq!(
+        query(&root, "button[type=submit]").text_content().unwrap(),
+        evil
+    );
     assert_eq!(
         query(&root, "option[value='']")
             .next_element_sibling()
@@ -848,7 +851,7 @@ fn submit_with_problems_shows_every_error_focuses_the_first_and_sends_nothing() 
         status(&root).get_attribute("data-kind").as_deref(),
         Some("error")
     );
-    let button: HtmlButtonElement = query(&root, "button").dyn_into().unwrap();
+    let button: HtmlButtonElement = query(&root, "button[type=submit]").dyn_into().unwrap();
     assert!(!button.disabled(), "nothing in flight");
     // The form still answers afterwards.
     type_in(&email, "maria@example.com");
@@ -873,7 +876,7 @@ async fn the_workers_verdict_is_shown_on_each_field() {
         "We cannot accept this company."
     );
     assert_eq!(document().active_element().unwrap().id(), email.id());
-    let button: HtmlButtonElement = query(&root, "button").dyn_into().unwrap();
+    let button: HtmlButtonElement = query(&root, "button[type=submit]").dyn_into().unwrap();
     assert!(
         !button.disabled() && !button.hidden(),
         "the visitor can try again"
@@ -887,7 +890,7 @@ async fn an_unreachable_worker_leaves_the_form_ready_to_retry() {
     type_in(&input(&root, "email"), "maria@example.com");
     submit(&root);
     assert_eq!(outcome(&root).await, "error");
-    let button: HtmlButtonElement = query(&root, "button").dyn_into().unwrap();
+    let button: HtmlButtonElement = query(&root, "button[type=submit]").dyn_into().unwrap();
     assert!(!button.disabled());
     assert!(!input(&root, "email").disabled());
 }
@@ -928,4 +931,38 @@ fn conditions_agree_with_native_on_the_shared_table() {
     let failures =
         condition_table::check_table(include_str!("../../core/test_data/conditions.tsv"));
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[wasm_bindgen_test]
+fn a_mistyped_mailbox_domain_is_offered_a_correction_that_one_click_accepts() {
+    let root = mount("Company");
+    let email = input(&root, "email");
+    let line = query(&row(&root, "email"), ".handoff-suggestion");
+    // (typed, the correction offered, if any)
+    let cases = [
+        ("Maria@gmal.com", Some("Maria@gmail.com")),
+        ("maria@aon.com", None),
+        ("maria@hotmail.con", Some("maria@hotmail.com")),
+        ("maria@northwind-example.com", None),
+    ];
+    for (typed, offered) in cases {
+        type_and_leave(&email, typed);
+        assert_eq!(!line.has_attribute("hidden"), offered.is_some(), "{typed}");
+        if let Some(offered) = offered {
+            assert_eq!(
+                line.text_content().unwrap(),
+                format!("Did you mean {offered}?")
+            );
+        }
+    }
+    // Typing again withdraws the offer; leaving with a typo brings it back; one click accepts it.
+    type_in(&email, "maria@gmial.com");
+    assert!(line.has_attribute("hidden"));
+    leave(&email, None);
+    let button: HtmlButtonElement = query(&line, "button").dyn_into().unwrap();
+    button.click();
+    assert_eq!(email.value(), "maria@gmail.com");
+    assert!(line.has_attribute("hidden"));
+    assert_eq!(error_text(&root, &email), "");
+    assert_eq!(document().active_element().unwrap().id(), email.id());
 }
