@@ -52,8 +52,8 @@ $(FORM_WASM): $(CORE_SRC) $(FORM_SRC) Cargo.lock scripts/build-form.sh
 
 $(WORKER_JS): $(CORE_SRC) $(WORKER_SRC) Cargo.lock
 	@echo "build: worker"
-	@cd crates/worker && worker-build --release >/dev/null 2>../../.build-worker.log || { cat ../../.build-worker.log; exit 1; }
-	@rm -f .build-worker.log
+	@mkdir -p .build
+	@cd crates/worker && worker-build --release >../../.build/worker-build.log 2>&1 || { cat ../../.build/worker-build.log; exit 1; }
 
 $(HANDOFF): $(CORE_SRC) $(CLI_SRC) Cargo.lock
 	@cargo build --quiet -p handoff-cli

@@ -7,7 +7,7 @@ mod time;
 use std::io::{self, BufRead, Write};
 use std::process::ExitCode;
 
-use handoff_core::{email, evaluate, Bundle, LeadInput};
+use handoff_core::{country, email, evaluate, Bundle, LeadInput};
 
 const USAGE: &str = "\
 usage:
@@ -17,7 +17,13 @@ usage:
                                 read leads as JSON lines on stdin, print one evaluation per line;
                                 a bad line prints {\"line\": N, \"error\": …} and the rest go on
                                 (exit 1 if any line was bad)
-  handoff normalize email       read one address per line on stdin, print one JSON object per line
+  handoff normalize email       read one address per line on stdin, print one JSON object per line:
+                                {\"input\", \"valid\", \"value\": normalized or null, \"suggestion\":
+                                the intended provider domain or null, \"issue\": issue code or null}
+  handoff normalize country     read one country per line on stdin (a code, or a name in English,
+                                German, French, Dutch, Spanish, Italian or Polish), print one JSON
+                                object per line: {\"input\", \"valid\", \"code\": ISO alpha-2 or
+                                null, \"name\": English name or null, \"issue\": issue code or null}
 ";
 
 const DEFAULT_CONFIG: &str = "config/demo.toml";
@@ -30,6 +36,7 @@ fn main() -> ExitCode {
         ["bundle", rest @ ..] => config_path(rest).and_then(|p| check(p, true)),
         ["eval", rest @ ..] => eval(rest),
         ["normalize", "email"] => normalize_email(),
+        ["normalize", "country"] => normalize_country(),
         ["help" | "--help" | "-h"] => {
             print!("{USAGE}");
             Ok(ExitCode::SUCCESS)
@@ -154,19 +161,43 @@ fn error_line(line: usize, code: &str, message: &str) -> serde_json::Value {
     serde_json::json!({ "line": line, "error": { "code": code, "message": message } })
 }
 
+/// `normalize email`: `value` is the normalized address, `suggestion` the corrected domain of a
+/// mistyped mailbox provider, `issue` the issue code when invalid.
 fn normalize_email() -> Result<ExitCode, String> {
-    let stdin = io::stdin();
-    let mut out = io::BufWriter::new(io::stdout().lock());
-    for line in stdin.lock().lines() {
-        let input = line.map_err(|e| format!("stdin: {e}"))?;
-        let result = email::normalize(&input);
-        let record = serde_json::json!({
+    normalize_lines(|input| {
+        let result = email::normalize(input);
+        let domain = input.trim().rsplit_once('@').map(|(_, d)| d.to_lowercase());
+        serde_json::json!({
             "input": input,
             "valid": result.is_ok(),
             "value": result.as_ref().ok(),
-            "code": result.as_ref().err().map(|c| c.as_str()),
-        });
-        writeln!(out, "{record}").map_err(|e| format!("stdout: {e}"))?;
+            "suggestion": domain.as_deref().and_then(email::suggest_domain),
+            "issue": result.as_ref().err().map(|c| c.as_str()),
+        })
+    })
+}
+
+/// `normalize country`: `code` is the ISO 3166-1 alpha-2 code, `name` its English name, `issue`
+/// the issue code when the input names no country.
+fn normalize_country() -> Result<ExitCode, String> {
+    normalize_lines(|input| {
+        let result = country::normalize_country(input);
+        serde_json::json!({
+            "input": input,
+            "valid": result.is_ok(),
+            "code": result.ok(),
+            "name": result.ok().and_then(country::country_name),
+            "issue": result.err().map(|c| c.as_str()),
+        })
+    })
+}
+
+/// Reads one raw value per line on stdin and prints `record(value)` as one JSON line each.
+fn normalize_lines(record: impl Fn(&str) -> serde_json::Value) -> Result<ExitCode, String> {
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    for line in io::stdin().lock().lines() {
+        let input = line.map_err(|e| format!("stdin: {e}"))?;
+        writeln!(out, "{}", record(&input)).map_err(|e| format!("stdout: {e}"))?;
     }
     out.flush().map_err(|e| format!("stdout: {e}"))?;
     Ok(ExitCode::SUCCESS)

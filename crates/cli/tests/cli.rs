@@ -71,16 +71,41 @@ fn bundle_prints_the_canonical_json() {
 
 #[test]
 fn normalize_email_prints_one_json_object_per_line() {
-    let (code, out, _) = handoff(&["normalize", "email"], "Maria@Example.COM\nmaria@\n\n");
+    let (code, out, _) = handoff(
+        &["normalize", "email"],
+        "Maria@Example.COM\nmaria@\n\nmaria@GMIAL.com\n",
+    );
     assert_eq!(code, 0);
     let lines: Vec<serde_json::Value> = out
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     let want = [
-        r#"{"input":"Maria@Example.COM","valid":true,"value":"Maria@example.com","code":null}"#,
-        r#"{"input":"maria@","valid":false,"value":null,"code":"email.syntax"}"#,
-        r#"{"input":"","valid":false,"value":null,"code":"email.syntax"}"#,
+        r#"{"input":"Maria@Example.COM","valid":true,"value":"Maria@example.com","suggestion":null,"issue":null}"#,
+        r#"{"input":"maria@","valid":false,"value":null,"suggestion":null,"issue":"email.syntax"}"#,
+        r#"{"input":"","valid":false,"value":null,"suggestion":null,"issue":"email.syntax"}"#,
+        r#"{"input":"maria@GMIAL.com","valid":true,"value":"maria@gmial.com","suggestion":"gmail.com","issue":null}"#,
+    ];
+    let want: Vec<serde_json::Value> = want
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines, want);
+}
+
+#[test]
+fn normalize_country_prints_one_json_object_per_line() {
+    let (code, out, _) = handoff(&["normalize", "country"], "Deutschland\n  usa \nCongo\n\n");
+    assert_eq!(code, 0);
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let want = [
+        r#"{"input":"Deutschland","valid":true,"code":"DE","name":"Germany","issue":null}"#,
+        r#"{"input":"  usa ","valid":true,"code":"US","name":"United States of America","issue":null}"#,
+        r#"{"input":"Congo","valid":false,"code":null,"name":null,"issue":"country.unknown"}"#,
+        r#"{"input":"","valid":false,"code":null,"name":null,"issue":"country.unknown"}"#,
     ];
     let want: Vec<serde_json::Value> = want
         .iter()

@@ -28,11 +28,17 @@ pub enum IssueCode {
     UnknownChoice,
     /// An answer of the wrong shape: a list for a text field, text for a checkbox.
     WrongType,
+    /// A country that is neither an ISO 3166-1 code nor a name or alias the data knows, or a name
+    /// two countries share. Example: `Germ`, `Congo`.
+    CountryUnknown,
+    /// A region that is not a US state or territory, nor a Canadian province or territory, of the
+    /// country given. Example: `Bavaria` for the US.
+    RegionUnknown,
 }
 
 impl IssueCode {
     /// Every code, for documentation and exhaustive tests.
-    pub const ALL: [IssueCode; 9] = [
+    pub const ALL: [IssueCode; 11] = [
         IssueCode::Required,
         IssueCode::EmailSyntax,
         IssueCode::EmailTooLong,
@@ -42,6 +48,8 @@ impl IssueCode {
         IssueCode::NotANumber,
         IssueCode::UnknownChoice,
         IssueCode::WrongType,
+        IssueCode::CountryUnknown,
+        IssueCode::RegionUnknown,
     ];
 
     /// The stable machine-readable code.
@@ -56,6 +64,8 @@ impl IssueCode {
             IssueCode::NotANumber => "number.syntax",
             IssueCode::UnknownChoice => "choice.unknown",
             IssueCode::WrongType => "answer.wrong_type",
+            IssueCode::CountryUnknown => "country.unknown",
+            IssueCode::RegionUnknown => "region.unknown",
         }
     }
 
@@ -71,6 +81,8 @@ impl IssueCode {
             IssueCode::NotANumber => "Enter a number.",
             IssueCode::UnknownChoice => "Choose one of the options.",
             IssueCode::WrongType => "This answer has the wrong form for this question.",
+            IssueCode::CountryUnknown => "Choose or type a country, like Germany or DE.",
+            IssueCode::RegionUnknown => "Enter a state or province, like CA or Ontario.",
         }
     }
 }

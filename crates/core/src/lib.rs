@@ -8,6 +8,7 @@
 pub mod answer;
 pub mod bundle;
 pub mod condition;
+pub mod country;
 pub mod disqualify;
 pub mod email;
 pub mod evaluate;
