@@ -7,7 +7,7 @@ mod time;
 use std::io::{self, BufRead, Write};
 use std::process::ExitCode;
 
-use handoff_core::{country, email, evaluate, Bundle, LeadInput};
+use handoff_core::{country, email, evaluate, title, Bundle, LeadInput};
 
 const USAGE: &str = "\
 usage:
@@ -24,6 +24,10 @@ usage:
                                 German, French, Dutch, Spanish, Italian or Polish), print one JSON
                                 object per line: {\"input\", \"valid\", \"code\": ISO alpha-2 or
                                 null, \"name\": English name or null, \"issue\": issue code or null}
+  handoff normalize title       read one job title per line on stdin (English, German or French),
+                                print one JSON object per line: {\"input\", \"function\": sales,
+                                marketing, engineering, … or other, \"seniority\": c_level, vp,
+                                director, manager, individual, student or unknown}
 ";
 
 const DEFAULT_CONFIG: &str = "config/demo.toml";
@@ -37,6 +41,7 @@ fn main() -> ExitCode {
         ["eval", rest @ ..] => eval(rest),
         ["normalize", "email"] => normalize_email(),
         ["normalize", "country"] => normalize_country(),
+        ["normalize", "title"] => normalize_title(),
         ["help" | "--help" | "-h"] => {
             print!("{USAGE}");
             Ok(ExitCode::SUCCESS)
@@ -188,6 +193,19 @@ fn normalize_country() -> Result<ExitCode, String> {
             "code": result.ok(),
             "name": result.ok().and_then(country::country_name),
             "issue": result.err().map(|c| c.as_str()),
+        })
+    })
+}
+
+/// `normalize title`: the function and seniority codes of a job title; a title without known
+/// words is `other` and `unknown`, never an error.
+fn normalize_title() -> Result<ExitCode, String> {
+    normalize_lines(|input| {
+        let title = title::classify(input);
+        serde_json::json!({
+            "input": input,
+            "function": title.function.as_str(),
+            "seniority": title.seniority.as_str(),
         })
     })
 }

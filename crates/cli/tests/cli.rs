@@ -115,6 +115,31 @@ fn normalize_country_prints_one_json_object_per_line() {
 }
 
 #[test]
+fn normalize_title_prints_one_json_object_per_line() {
+    let (code, out, _) = handoff(
+        &["normalize", "title"],
+        "VP of Engineering\n  head of SALES \nVertriebsleiter\nMarketing Intern\n\n",
+    );
+    assert_eq!(code, 0);
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let want = [
+        r#"{"input":"VP of Engineering","function":"engineering","seniority":"vp"}"#,
+        r#"{"input":"  head of SALES ","function":"sales","seniority":"director"}"#,
+        r#"{"input":"Vertriebsleiter","function":"sales","seniority":"director"}"#,
+        r#"{"input":"Marketing Intern","function":"marketing","seniority":"student"}"#,
+        r#"{"input":"","function":"other","seniority":"unknown"}"#,
+    ];
+    let want: Vec<serde_json::Value> = want
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines, want);
+}
+
+#[test]
 fn unknown_commands_are_usage_errors() {
     let (code, _, err) = handoff(&["frobnicate"], "");
     assert_eq!(code, 2);

@@ -78,7 +78,7 @@ fn is_mail_domain(domain: &str) -> bool {
 
 /// Mailbox providers anyone can sign up to, worldwide. A lead from one of these gave a personal
 /// address, and a domain one typo away from one of these is probably that typo. Sorted, for
-/// binary search; `tests::free_mail_is_sorted` keeps it so.
+/// binary search; `tests::free_mail_is_sorted_and_unique` keeps it so.
 const FREE_MAIL: &[&str] = &[
     "126.com",
     "163.com",

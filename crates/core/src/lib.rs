@@ -7,6 +7,7 @@
 
 pub mod answer;
 pub mod bundle;
+pub mod company;
 pub mod condition;
 pub mod country;
 pub mod disqualify;
@@ -17,6 +18,7 @@ pub mod issue;
 pub mod scoring;
 pub mod submission;
 pub mod text;
+pub mod title;
 pub mod visibility;
 
 pub use answer::{AnswerMap, AnswerValue};

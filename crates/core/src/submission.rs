@@ -18,12 +18,6 @@ pub struct Submission {
     pub answers: AnswerMap,
 }
 
-impl Submission {
-    pub fn text(&self, field: &str) -> Option<&str> {
-        self.answers.get(field).and_then(AnswerValue::as_text)
-    }
-}
-
 /// Checks one answer: `Ok(None)` for an empty optional answer, `Ok(Some(normalized))` for a good
 /// one. The form calls this as the visitor types, the Worker once per shown field.
 pub fn check_answer(
