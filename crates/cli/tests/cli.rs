@@ -69,74 +69,49 @@ fn bundle_prints_the_canonical_json() {
     assert_eq!(bundle.rules.forms[0].id, "demo");
 }
 
+/// Runs `handoff normalize KIND` on `input` and compares each output line, as JSON, with `want`.
+fn check_normalize(kind: &str, input: &str, want: &[&str]) {
+    let (code, out, err) = handoff(&["normalize", kind], input);
+    assert_eq!(code, 0, "{err}");
+    let parse = |l: &str| serde_json::from_str::<serde_json::Value>(l).unwrap();
+    let lines: Vec<serde_json::Value> = out.lines().map(parse).collect();
+    let want: Vec<serde_json::Value> = want.iter().map(|l| parse(l)).collect();
+    assert_eq!(lines, want, "normalize {kind}");
+}
+
 #[test]
-fn normalize_email_prints_one_json_object_per_line() {
-    let (code, out, _) = handoff(
-        &["normalize", "email"],
+fn normalize_prints_one_json_object_per_input_line() {
+    check_normalize(
+        "email",
         "Maria@Example.COM\nmaria@\n\nmaria@GMIAL.com\n",
+        &[
+            r#"{"input":"Maria@Example.COM","valid":true,"value":"Maria@example.com","suggestion":null,"issue":null}"#,
+            r#"{"input":"maria@","valid":false,"value":null,"suggestion":null,"issue":"email.syntax"}"#,
+            r#"{"input":"","valid":false,"value":null,"suggestion":null,"issue":"email.syntax"}"#,
+            r#"{"input":"maria@GMIAL.com","valid":true,"value":"maria@gmial.com","suggestion":"gmail.com","issue":null}"#,
+        ],
     );
-    assert_eq!(code, 0);
-    let lines: Vec<serde_json::Value> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let want = [
-        r#"{"input":"Maria@Example.COM","valid":true,"value":"Maria@example.com","suggestion":null,"issue":null}"#,
-        r#"{"input":"maria@","valid":false,"value":null,"suggestion":null,"issue":"email.syntax"}"#,
-        r#"{"input":"","valid":false,"value":null,"suggestion":null,"issue":"email.syntax"}"#,
-        r#"{"input":"maria@GMIAL.com","valid":true,"value":"maria@gmial.com","suggestion":"gmail.com","issue":null}"#,
-    ];
-    let want: Vec<serde_json::Value> = want
-        .iter()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    assert_eq!(lines, want);
-}
-
-#[test]
-fn normalize_country_prints_one_json_object_per_line() {
-    let (code, out, _) = handoff(&["normalize", "country"], "Deutschland\n  usa \nCongo\n\n");
-    assert_eq!(code, 0);
-    let lines: Vec<serde_json::Value> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let want = [
-        r#"{"input":"Deutschland","valid":true,"code":"DE","name":"Germany","issue":null}"#,
-        r#"{"input":"  usa ","valid":true,"code":"US","name":"United States of America","issue":null}"#,
-        r#"{"input":"Congo","valid":false,"code":null,"name":null,"issue":"country.unknown"}"#,
-        r#"{"input":"","valid":false,"code":null,"name":null,"issue":"country.unknown"}"#,
-    ];
-    let want: Vec<serde_json::Value> = want
-        .iter()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    assert_eq!(lines, want);
-}
-
-#[test]
-fn normalize_title_prints_one_json_object_per_line() {
-    let (code, out, _) = handoff(
-        &["normalize", "title"],
+    check_normalize(
+        "country",
+        "Deutschland\n  usa \nCongo\n\n",
+        &[
+            r#"{"input":"Deutschland","valid":true,"code":"DE","name":"Germany","issue":null}"#,
+            r#"{"input":"  usa ","valid":true,"code":"US","name":"United States of America","issue":null}"#,
+            r#"{"input":"Congo","valid":false,"code":null,"name":null,"issue":"country.unknown"}"#,
+            r#"{"input":"","valid":false,"code":null,"name":null,"issue":"country.unknown"}"#,
+        ],
+    );
+    check_normalize(
+        "title",
         "VP of Engineering\n  head of SALES \nVertriebsleiter\nMarketing Intern\n\n",
+        &[
+            r#"{"input":"VP of Engineering","function":"engineering","seniority":"vp"}"#,
+            r#"{"input":"  head of SALES ","function":"sales","seniority":"director"}"#,
+            r#"{"input":"Vertriebsleiter","function":"sales","seniority":"director"}"#,
+            r#"{"input":"Marketing Intern","function":"marketing","seniority":"student"}"#,
+            r#"{"input":"","function":"other","seniority":"unknown"}"#,
+        ],
     );
-    assert_eq!(code, 0);
-    let lines: Vec<serde_json::Value> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let want = [
-        r#"{"input":"VP of Engineering","function":"engineering","seniority":"vp"}"#,
-        r#"{"input":"  head of SALES ","function":"sales","seniority":"director"}"#,
-        r#"{"input":"Vertriebsleiter","function":"sales","seniority":"director"}"#,
-        r#"{"input":"Marketing Intern","function":"marketing","seniority":"student"}"#,
-        r#"{"input":"","function":"other","seniority":"unknown"}"#,
-    ];
-    let want: Vec<serde_json::Value> = want
-        .iter()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    assert_eq!(lines, want);
 }
 
 #[test]

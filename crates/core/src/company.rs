@@ -73,7 +73,7 @@ fn words(name: &str) -> Vec<String> {
         for c in upper.to_lowercase() {
             if c.is_ascii_alphanumeric() {
                 word.push(c);
-            } else if let Some(folded) = fold_latin(c) {
+            } else if let Some(folded) = crate::text::fold_latin(c, false) {
                 word.push_str(folded);
             } else if c == '&' {
                 end_word(&mut word, &mut words);
@@ -107,38 +107,6 @@ fn is_combining(c: char) -> bool {
         | '\u{1dc0}'..='\u{1dff}'
         | '\u{20d0}'..='\u{20ff}'
         | '\u{fe20}'..='\u{fe2f}')
-}
-
-/// The plain letters of a lowercase Latin letter with a diacritic (the fold `country.rs` uses for
-/// names, umlauts not expanded); `None` for any other character.
-fn fold_latin(c: char) -> Option<&'static str> {
-    Some(match c {
-        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' => "a",
-        'æ' => "ae",
-        'ç' | 'ć' | 'ĉ' | 'ċ' | 'č' => "c",
-        'ď' | 'đ' | 'ð' => "d",
-        'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ĕ' | 'ė' | 'ę' | 'ě' => "e",
-        'ĝ' | 'ğ' | 'ġ' | 'ģ' => "g",
-        'ĥ' | 'ħ' => "h",
-        'ì' | 'í' | 'î' | 'ï' | 'ĩ' | 'ī' | 'ĭ' | 'į' | 'ı' => "i",
-        'ĳ' => "ij",
-        'ĵ' => "j",
-        'ķ' => "k",
-        'ĺ' | 'ļ' | 'ľ' | 'ŀ' | 'ł' => "l",
-        'ñ' | 'ń' | 'ņ' | 'ň' | 'ŉ' => "n",
-        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ŏ' | 'ő' => "o",
-        'œ' => "oe",
-        'ŕ' | 'ŗ' | 'ř' => "r",
-        'ś' | 'ŝ' | 'ş' | 'š' | 'ș' => "s",
-        'ß' => "ss",
-        'ţ' | 'ť' | 'ŧ' | 'ț' => "t",
-        'ù' | 'ú' | 'û' | 'ü' | 'ũ' | 'ū' | 'ŭ' | 'ů' | 'ű' | 'ų' => "u",
-        'ŵ' => "w",
-        'ý' | 'ÿ' | 'ŷ' => "y",
-        'ź' | 'ż' | 'ž' => "z",
-        'þ' => "th",
-        _ => return None,
-    })
 }
 
 /// Legal forms as people write them, one per line, in any spelling: each is split into words with

@@ -332,7 +332,7 @@ fn push_key(out: &mut String, raw: &str, expand_umlauts: bool) {
             continue;
         }
         for c in upper.to_lowercase() {
-            if let Some(folded) = fold_latin(c, expand_umlauts) {
+            if let Some(folded) = crate::text::fold_latin(c, expand_umlauts) {
                 out.push_str(folded);
             } else if c.is_alphanumeric() {
                 out.push(c);
@@ -340,41 +340,6 @@ fn push_key(out: &mut String, raw: &str, expand_umlauts: bool) {
             // Anything else (punctuation, spaces of every kind, combining accents) is dropped.
         }
     }
-}
-
-/// The plain letters of a lowercase Latin letter with a diacritic, covering the names of every
-/// language in the data; `None` for any other character.
-fn fold_latin(c: char, expand_umlauts: bool) -> Option<&'static str> {
-    Some(match c {
-        'ä' if expand_umlauts => "ae",
-        'ö' if expand_umlauts => "oe",
-        'ü' if expand_umlauts => "ue",
-        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' => "a",
-        'æ' => "ae",
-        'ç' | 'ć' | 'ĉ' | 'ċ' | 'č' => "c",
-        'ď' | 'đ' | 'ð' => "d",
-        'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ĕ' | 'ė' | 'ę' | 'ě' => "e",
-        'ĝ' | 'ğ' | 'ġ' | 'ģ' => "g",
-        'ĥ' | 'ħ' => "h",
-        'ì' | 'í' | 'î' | 'ï' | 'ĩ' | 'ī' | 'ĭ' | 'į' | 'ı' => "i",
-        'ĳ' => "ij",
-        'ĵ' => "j",
-        'ķ' => "k",
-        'ĺ' | 'ļ' | 'ľ' | 'ŀ' | 'ł' => "l",
-        'ñ' | 'ń' | 'ņ' | 'ň' | 'ŉ' => "n",
-        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ŏ' | 'ő' => "o",
-        'œ' => "oe",
-        'ŕ' | 'ŗ' | 'ř' => "r",
-        'ś' | 'ŝ' | 'ş' | 'š' | 'ș' => "s",
-        'ß' => "ss",
-        'ţ' | 'ť' | 'ŧ' | 'ț' => "t",
-        'ù' | 'ú' | 'û' | 'ü' | 'ũ' | 'ū' | 'ŭ' | 'ů' | 'ű' | 'ų' => "u",
-        'ŵ' => "w",
-        'ý' | 'ÿ' | 'ŷ' => "y",
-        'ź' | 'ż' | 'ž' => "z",
-        'þ' => "th",
-        _ => return None,
-    })
 }
 
 #[cfg(test)]

@@ -63,3 +63,40 @@ pub fn clean_block(raw: &str, max_chars: usize) -> Result<String, IssueCode> {
     }
     Ok(out)
 }
+
+/// The plain letters of a lowercase Latin letter with a diacritic (`é` → `e`, `ß` → `ss`), for
+/// matching names and titles typed with or without accents; `None` for any other character. With
+/// `expand_umlauts`, `ä`, `ö` and `ü` become the German spellings `ae`, `oe` and `ue`. Shared by
+/// countries, company names and job titles so that all three fold alike.
+pub fn fold_latin(c: char, expand_umlauts: bool) -> Option<&'static str> {
+    Some(match c {
+        'ä' if expand_umlauts => "ae",
+        'ö' if expand_umlauts => "oe",
+        'ü' if expand_umlauts => "ue",
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' => "a",
+        'æ' => "ae",
+        'ç' | 'ć' | 'ĉ' | 'ċ' | 'č' => "c",
+        'ď' | 'đ' | 'ð' => "d",
+        'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ĕ' | 'ė' | 'ę' | 'ě' => "e",
+        'ĝ' | 'ğ' | 'ġ' | 'ģ' => "g",
+        'ĥ' | 'ħ' => "h",
+        'ì' | 'í' | 'î' | 'ï' | 'ĩ' | 'ī' | 'ĭ' | 'į' | 'ı' => "i",
+        'ĳ' => "ij",
+        'ĵ' => "j",
+        'ķ' => "k",
+        'ĺ' | 'ļ' | 'ľ' | 'ŀ' | 'ł' => "l",
+        'ñ' | 'ń' | 'ņ' | 'ň' | 'ŉ' => "n",
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ŏ' | 'ő' => "o",
+        'œ' => "oe",
+        'ŕ' | 'ŗ' | 'ř' => "r",
+        'ś' | 'ŝ' | 'ş' | 'š' | 'ș' => "s",
+        'ß' => "ss",
+        'ţ' | 'ť' | 'ŧ' | 'ț' => "t",
+        'ù' | 'ú' | 'û' | 'ü' | 'ũ' | 'ū' | 'ŭ' | 'ů' | 'ű' | 'ų' => "u",
+        'ŵ' => "w",
+        'ý' | 'ÿ' | 'ŷ' => "y",
+        'ź' | 'ż' | 'ž' => "z",
+        'þ' => "th",
+        _ => return None,
+    })
+}

@@ -835,7 +835,7 @@ fn fold_words(raw: &str) -> Vec<String> {
     let mut word = String::new();
     for upper in raw.chars() {
         for c in upper.to_lowercase() {
-            if let Some(plain) = fold_latin(c) {
+            if let Some(plain) = crate::text::fold_latin(c, false) {
                 word.push_str(plain);
             } else if c.is_alphanumeric() {
                 word.push(c);
@@ -848,26 +848,6 @@ fn fold_words(raw: &str) -> Vec<String> {
         words.push(word);
     }
     words
-}
-
-/// The plain letters of a lowercase Latin letter with a diacritic, for the languages of the
-/// vocabulary; `None` for any other character. Umlauts become a, o, u: the vocabulary also lists
-/// the "ae/oe/ue" spelling of the words that have one.
-fn fold_latin(c: char) -> Option<&'static str> {
-    Some(match c {
-        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' => "a",
-        'æ' => "ae",
-        'ç' => "c",
-        'è' | 'é' | 'ê' | 'ë' => "e",
-        'ì' | 'í' | 'î' | 'ï' => "i",
-        'ñ' => "n",
-        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' => "o",
-        'œ' => "oe",
-        'ß' => "ss",
-        'ù' | 'ú' | 'û' | 'ü' => "u",
-        'ý' | 'ÿ' => "y",
-        _ => return None,
-    })
 }
 
 #[cfg(test)]

@@ -7,41 +7,14 @@
 use handoff_core::company::{self, normalize_company, registrable_domain, Company};
 use handoff_core::IssueCode;
 
-/// Rows of a tab-separated table, comments and blank lines skipped, with the line number.
-fn rows(name: &str) -> Vec<(usize, Vec<String>)> {
-    let path = format!("{}/test_data/{name}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap();
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.starts_with('#') && !l.trim().is_empty())
-        .map(|(i, l)| (i + 1, l.split('\t').map(unescape).collect()))
-        .collect()
-}
+#[path = "support/rng.rs"]
+mod rng;
+#[path = "support/table.rs"]
+mod table;
 
-/// Turns `\t`, `\n`, `\r` and `\u{HEX}` into the characters they name.
-fn unescape(s: &str) -> String {
-    let mut out = String::new();
-    let mut rest = s;
-    while let Some(pos) = rest.find('\\') {
-        out.push_str(&rest[..pos]);
-        rest = &rest[pos + 1..];
-        match rest.chars().next() {
-            Some('t') => out.push('\t'),
-            Some('n') => out.push('\n'),
-            Some('r') => out.push('\r'),
-            Some('u') => {
-                let end = rest.find('}').unwrap();
-                let code = u32::from_str_radix(&rest[2..end], 16).unwrap();
-                out.push(char::from_u32(code).unwrap());
-                rest = &rest[end..];
-            }
-            other => panic!("unknown escape \\{other:?}"),
-        }
-        rest = &rest[1..];
-    }
-    out.push_str(rest);
-    out
-}
+use rng::XorShift;
+
+use table::rows;
 
 /// A result as the tables write it: display and key, or `!code`.
 fn render_company(result: &Result<Company, IssueCode>) -> Vec<String> {
@@ -178,18 +151,6 @@ fn every_public_suffix_is_no_registrable_domain_but_one_label_more_is() {
     }
     assert!(seen > 6000, "{seen}");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-}
-
-/// A small xorshift, so the junk is the same on every run and needs no crate.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
 }
 
 #[test]

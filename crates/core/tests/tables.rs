@@ -8,41 +8,10 @@ use handoff_core::email;
 use handoff_core::text;
 use handoff_core::{check_submission, AnswerMap, Bundle, IssueCode};
 
-/// Rows of a tab-separated table, comments and blank lines skipped, with the line number.
-fn rows(name: &str) -> Vec<(usize, Vec<String>)> {
-    let path = format!("{}/test_data/{name}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap();
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.starts_with('#') && !l.trim().is_empty())
-        .map(|(i, l)| (i + 1, l.split('\t').map(unescape).collect()))
-        .collect()
-}
+#[path = "support/table.rs"]
+mod table;
 
-/// Turns `\t`, `\n`, `\r` and `\u{HEX}` into the characters they name.
-fn unescape(s: &str) -> String {
-    let mut out = String::new();
-    let mut rest = s;
-    while let Some(pos) = rest.find('\\') {
-        out.push_str(&rest[..pos]);
-        rest = &rest[pos + 1..];
-        match rest.chars().next() {
-            Some('t') => out.push('\t'),
-            Some('n') => out.push('\n'),
-            Some('r') => out.push('\r'),
-            Some('u') => {
-                let end = rest.find('}').unwrap();
-                let code = u32::from_str_radix(&rest[2..end], 16).unwrap();
-                out.push(char::from_u32(code).unwrap());
-                rest = &rest[end..];
-            }
-            other => panic!("unknown escape \\{other:?}"),
-        }
-        rest = &rest[1..];
-    }
-    out.push_str(rest);
-    out
-}
+use table::rows;
 
 fn render(result: Result<String, IssueCode>) -> String {
     match result {

@@ -6,6 +6,11 @@
 
 pub use std::collections::{BTreeMap, HashSet};
 
+#[path = "table.rs"]
+mod table;
+
+pub use table::unescape;
+
 pub use handoff_core::condition::{
     Answers, Condition, ConditionError, FieldType, Value, ValueType, ERROR_CODES,
 };
@@ -97,31 +102,6 @@ pub fn answers(env: &Env, text: &str) -> (TypedAnswers, Option<BTreeMap<String, 
         raw.insert(field.to_owned(), value);
     }
     (typed, (!has_list).then_some(raw))
-}
-
-/// Turns `\t`, `\n`, `\\` and `\u{HEX}` into the characters they name.
-pub fn unescape(s: &str) -> String {
-    let mut out = String::new();
-    let mut rest = s;
-    while let Some(pos) = rest.find('\\') {
-        out.push_str(&rest[..pos]);
-        rest = &rest[pos + 1..];
-        match rest.chars().next() {
-            Some('t') => out.push('\t'),
-            Some('n') => out.push('\n'),
-            Some('\\') => out.push('\\'),
-            Some('u') => {
-                let end = rest.find('}').unwrap();
-                let code = u32::from_str_radix(&rest[2..end], 16).unwrap();
-                out.push(char::from_u32(code).unwrap());
-                rest = &rest[end..];
-            }
-            other => panic!("unknown escape \\{other:?}"),
-        }
-        rest = &rest[1..];
-    }
-    out.push_str(rest);
-    out
 }
 
 /// Expands `{{N:text}}` into `text` repeated `N` times.
