@@ -7,6 +7,7 @@ mod time;
 use std::io::{self, BufRead, Write};
 use std::process::ExitCode;
 
+use handoff_core::enrich::{enrich, Accounts};
 use handoff_core::{country, email, evaluate, title, Bundle, LeadInput};
 
 const USAGE: &str = "\
@@ -19,7 +20,8 @@ usage:
                                 (exit 1 if any line was bad)
   handoff normalize email       read one address per line on stdin, print one JSON object per line:
                                 {\"input\", \"valid\", \"value\": normalized or null, \"suggestion\":
-                                the intended provider domain or null, \"issue\": issue code or null}
+                                the intended provider domain or null, \"issue\": issue code or null,
+                                \"company_domain\", \"free_mail\", \"role_account\"}
   handoff normalize country     read one country per line on stdin (a code, or a name in English,
                                 German, French, Dutch, Spanish, Italian or Polish), print one JSON
                                 object per line: {\"input\", \"valid\", \"code\": ISO alpha-2 or
@@ -167,17 +169,23 @@ fn error_line(line: usize, code: &str, message: &str) -> serde_json::Value {
 }
 
 /// `normalize email`: `value` is the normalized address, `suggestion` the corrected domain of a
-/// mistyped mailbox provider, `issue` the issue code when invalid.
+/// mistyped mailbox provider, `issue` the issue code when invalid, and the enrichment flags:
+/// `company_domain` (registrable, none for free mail), `free_mail`, `role_account`.
 fn normalize_email() -> Result<ExitCode, String> {
+    let no_accounts = Accounts::default();
     normalize_lines(|input| {
         let result = email::normalize(input);
         let domain = input.trim().rsplit_once('@').map(|(_, d)| d.to_lowercase());
+        let flags = result.as_ref().ok().map(|v| enrich(v, &no_accounts));
         serde_json::json!({
             "input": input,
             "valid": result.is_ok(),
             "value": result.as_ref().ok(),
             "suggestion": domain.as_deref().and_then(email::suggest_domain),
             "issue": result.as_ref().err().map(|c| c.as_str()),
+            "company_domain": flags.as_ref().and_then(|f| f.company_domain.clone()),
+            "free_mail": flags.as_ref().is_some_and(|f| f.free_mail),
+            "role_account": flags.as_ref().is_some_and(|f| f.role_account),
         })
     })
 }

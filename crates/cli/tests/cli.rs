@@ -83,12 +83,14 @@ fn check_normalize(kind: &str, input: &str, want: &[&str]) {
 fn normalize_prints_one_json_object_per_input_line() {
     check_normalize(
         "email",
-        "Maria@Example.COM\nmaria@\n\nmaria@GMIAL.com\n",
+        "Maria@Example.COM\nmaria@\n\nmaria@GMIAL.com\ninfo@eu.Acme.co.uk\nkim@hotmail.co.uk\n",
         &[
-            r#"{"input":"Maria@Example.COM","valid":true,"value":"Maria@example.com","suggestion":null,"issue":null}"#,
-            r#"{"input":"maria@","valid":false,"value":null,"suggestion":null,"issue":"email.syntax"}"#,
-            r#"{"input":"","valid":false,"value":null,"suggestion":null,"issue":"email.syntax"}"#,
-            r#"{"input":"maria@GMIAL.com","valid":true,"value":"maria@gmial.com","suggestion":"gmail.com","issue":null}"#,
+            r#"{"input":"Maria@Example.COM","valid":true,"value":"Maria@example.com","suggestion":null,"issue":null,"company_domain":"example.com","free_mail":false,"role_account":false}"#,
+            r#"{"input":"maria@","valid":false,"value":null,"suggestion":null,"issue":"email.syntax","company_domain":null,"free_mail":false,"role_account":false}"#,
+            r#"{"input":"","valid":false,"value":null,"suggestion":null,"issue":"email.syntax","company_domain":null,"free_mail":false,"role_account":false}"#,
+            r#"{"input":"maria@GMIAL.com","valid":true,"value":"maria@gmial.com","suggestion":"gmail.com","issue":null,"company_domain":"gmial.com","free_mail":false,"role_account":false}"#,
+            r#"{"input":"info@eu.Acme.co.uk","valid":true,"value":"info@eu.acme.co.uk","suggestion":null,"issue":null,"company_domain":"acme.co.uk","free_mail":false,"role_account":true}"#,
+            r#"{"input":"kim@hotmail.co.uk","valid":true,"value":"kim@hotmail.co.uk","suggestion":null,"issue":null,"company_domain":null,"free_mail":true,"role_account":false}"#,
         ],
     );
     check_normalize(

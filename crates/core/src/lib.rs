@@ -12,6 +12,7 @@ pub mod condition;
 pub mod country;
 pub mod disqualify;
 pub mod email;
+pub mod enrich;
 pub mod evaluate;
 pub mod form;
 pub mod issue;
