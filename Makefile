@@ -28,7 +28,7 @@ WORKER_JS  := crates/worker/build/index.js
 BUNDLE     := .build/bundle.json
 HANDOFF    := target/debug/handoff
 
-.PHONY: help dev test setup setup-test build lint test-native test-wasm test-worker test-e2e size bench bench-email fuzz clean
+.PHONY: help dev test setup setup-test build lint test-native test-wasm test-worker test-e2e size bench bench-email bench-phone fuzz clean
 
 help:
 	@echo "make dev    build and serve the demo page with the embedded form on http://localhost:$(PORT)/"
@@ -36,6 +36,7 @@ help:
 	@echo "make size   gzip bytes of everything the browser downloads for the demo form"
 	@echo "make bench  criterion benchmarks of handoff-core (results: docs/BENCHMARKS.md)"
 	@echo "make bench-email  email typo suggestions side by side with mailcheck (npm)"
+	@echo "make bench-phone  phone parsing agreement with libphonenumber-js (npm)"
 	@echo "make fuzz   each cargo-fuzz target for FUZZ_SECONDS (default 60)"
 
 setup:
@@ -101,6 +102,10 @@ bench:
 
 bench-email: $(FORM_WASM)
 	node bench/email-suggest.mjs
+
+bench-phone:
+	cargo build --quiet --release -p handoff-cli
+	node bench/phone-agreement.mjs
 
 FUZZ_SECONDS ?= 60
 fuzz:

@@ -81,6 +81,13 @@ describe("intake", () => {
     assert.equal(breakdown.reduce((sum, line) => sum + line.points, 0), 80);
   });
 
+  test("a phone number is stored in E.164, read in the lead's country", async () => {
+    const r = await postLead({ form: "demo", answers: { email: "a@b.co", country: "Germany", phone: "030 1234567", interest: "Pricing", consent: true } });
+    assert.equal(r.status, 201, r.text);
+    const lead = await admin(`/v1/leads/${r.json.id}`);
+    assert.equal(lead.json.answers.phone, "+49301234567");
+  });
+
   test("a disqualified lead is stored with its reason code", async () => {
     const r = await postLead({ form: "demo", answers: { email: "kid@uni.example", role: "Student", interest: "Pricing", consent: true } });
     assert.equal(r.status, 201, r.text);
@@ -106,6 +113,8 @@ describe("intake", () => {
     ["a missing email", { form: "demo", answers: { ...ok, email: undefined, company: "Acme" } }, null, 422, "validation_failed", ["email:required"]],
     ["an option the form does not offer", { form: "demo", answers: { ...ok, company_size: "huge" } }, null, 422, "validation_failed", ["company_size:choice.unknown"]],
     ["consent not given", { form: "demo", answers: { ...ok, consent: false } }, null, 422, "validation_failed", ["consent:required"]],
+    ["a phone number the numbering plan refuses", { form: "demo", answers: { ...ok, country: "United States", phone: "555-0100 1" } }, null, 422,
+      "validation_failed", ["phone:phone.syntax"]],
     ["every problem at once", { form: "demo", answers: { email: "maria@localhost", company: "y".repeat(121), interest: "A demo", team_size: "lots" } }, null, 422,
       "validation_failed", ["email:email.domain", "company:text.too_long", "team_size:number.syntax", "consent:required"]],
   ];

@@ -8,7 +8,7 @@ use std::io::{self, BufRead, Write};
 use std::process::ExitCode;
 
 use handoff_core::enrich::{enrich, Accounts};
-use handoff_core::{country, email, evaluate, title, Bundle, LeadInput};
+use handoff_core::{country, email, evaluate, phone, title, Bundle, LeadInput};
 
 const USAGE: &str = "\
 usage:
@@ -26,6 +26,12 @@ usage:
                                 German, French, Dutch, Spanish, Italian or Polish), print one JSON
                                 object per line: {\"input\", \"valid\", \"code\": ISO alpha-2 or
                                 null, \"name\": English name or null, \"issue\": issue code or null}
+  handoff normalize phone [--country CC]
+                                read one phone number per line on stdin (national numbers are read
+                                as numbers of CC), print one JSON object per line: {\"input\",
+                                \"valid\", \"e164\": E.164 or null, \"extension\": digits or null,
+                                \"country\": ISO alpha-2 (001 for +800 and the like) or null,
+                                \"issue\": issue code or null}
   handoff normalize title       read one job title per line on stdin (English, German or French),
                                 print one JSON object per line: {\"input\", \"function\": sales,
                                 marketing, engineering, … or other, \"seniority\": c_level, vp,
@@ -44,6 +50,8 @@ fn main() -> ExitCode {
         ["normalize", "email"] => normalize_email(),
         ["normalize", "country"] => normalize_country(),
         ["normalize", "title"] => normalize_title(),
+        ["normalize", "phone"] => normalize_phone(None),
+        ["normalize", "phone", "--country", country] => normalize_phone(Some(country)),
         ["help" | "--help" | "-h"] => {
             print!("{USAGE}");
             Ok(ExitCode::SUCCESS)
@@ -201,6 +209,23 @@ fn normalize_country() -> Result<ExitCode, String> {
             "code": result.ok(),
             "name": result.ok().and_then(country::country_name),
             "issue": result.err().map(|c| c.as_str()),
+        })
+    })
+}
+
+/// `normalize phone`: `e164` and `extension` of a valid number, its `country`, and `issue` when
+/// the input is no valid number; `--country` is the default country, as a form's country field
+/// gives it.
+fn normalize_phone(default_country: Option<&str>) -> Result<ExitCode, String> {
+    normalize_lines(|input| {
+        let result = phone::parse_phone(input, default_country);
+        serde_json::json!({
+            "input": input,
+            "valid": result.is_ok(),
+            "e164": result.as_ref().ok().map(|p| p.e164.as_str()),
+            "extension": result.as_ref().ok().and_then(|p| p.extension.as_deref()),
+            "country": result.as_ref().ok().map(|p| p.country),
+            "issue": result.as_ref().err().map(|c| c.as_str()),
         })
     })
 }

@@ -186,3 +186,23 @@ fn eval_needs_a_known_form_and_a_valid_time() {
         assert!(err.contains(text), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn normalize_phone_prints_e164_extension_and_country() {
+    let (code, out, _) = handoff(
+        &["normalize", "phone", "--country", "GB"],
+        "020 7946 0958 ext. 12\n+1 (613) 555-0123\nnot a number\n",
+    );
+    assert_eq!(code, 0);
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["e164"], "+442079460958");
+    assert_eq!(lines[0]["extension"], "12");
+    assert_eq!(lines[0]["country"], "GB");
+    assert_eq!(lines[1]["e164"], "+16135550123");
+    assert_eq!(lines[1]["country"], "CA");
+    assert_eq!(lines[2]["valid"], false);
+    assert_eq!(lines[2]["issue"], "phone.syntax");
+}

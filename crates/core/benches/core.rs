@@ -7,7 +7,9 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use handoff_core::visibility::Known;
-use handoff_core::{check_answer, email, evaluate, AnswerMap, AnswerValue, Bundle, LeadInput};
+use handoff_core::{
+    check_answer, email, evaluate, phone, AnswerMap, AnswerValue, Bundle, LeadInput,
+};
 
 /// 2026-11-22T10:00:00Z.
 const NOW_MS: i64 = 1_795_341_600_000;
@@ -56,6 +58,29 @@ fn benches(c: &mut Criterion) {
     // Per lead: check and normalize every answer, plan, disqualify, score, grade, stage.
     c.bench_function("lead/evaluate_typical", |b| {
         b.iter(|| evaluate(black_box(&bundle), black_box(&lead), NOW_MS))
+    });
+
+    // Per phone answer, after the first: six numbers of five countries, national and international.
+    let phones = [
+        ("(415) 555-0100", "US"),
+        ("+44 20 7946 0958", "GB"),
+        ("030 1234567", "DE"),
+        ("06 12 34 56 78", "FR"),
+        ("+1 613 555 0123", "US"),
+        ("0412 345 678", "AU"),
+    ];
+    for (input, country) in phones {
+        let _ = phone::parse_phone(input, Some(country));
+    }
+    c.bench_function("phone/parse_each_of_6", |b| {
+        b.iter(|| {
+            phones
+                .iter()
+                .filter(|(input, country)| {
+                    phone::parse_phone(black_box(input), Some(country)).is_ok()
+                })
+                .count()
+        })
     });
 
     // Once per Worker request today: reading, verifying and compiling the bundle from KV.

@@ -5,10 +5,12 @@
 use serde::{Deserialize, Serialize};
 
 use crate::answer::AnswerMap;
+use crate::answer::AnswerValue;
 use crate::bundle::Bundle;
 use crate::disqualify::{Disqualification, SubmitContext};
-use crate::form::FieldKind;
+use crate::form::{FieldKind, FormSpec};
 use crate::issue::Issue;
+use crate::phone::parse_phone;
 use crate::scoring::{stage, Activity, Grade, Score, Stage};
 use crate::submission::check_answers;
 use crate::visibility::Known;
@@ -64,7 +66,8 @@ pub fn evaluate(
         code: "unknown_form",
         message: format!("the bundle has no form \"{}\"", input.form),
     })?;
-    let (answers, issues) = check_answers(form, &input.answers);
+    let (mut answers, mut issues) = check_answers(form, &input.answers);
+    check_phones(&form.spec, &mut answers, &mut issues);
     let shown = form.plan(&answers, &input.known, now_ms);
     let visible = form
         .spec
@@ -98,4 +101,40 @@ pub fn evaluate(
         lifecycle,
         disqualification,
     })
+}
+
+/// Phone answers are checked against their country's numbering plan and stored in E.164 (with
+/// `;ext=` when an extension was typed); national numbers are read in the country the lead chose
+/// (the field `country`, or one whose autocomplete hint is `country…`). The browser checks only
+/// the shape of a number as it is typed, which keeps the numbering plans out of the page; a number
+/// the plan refuses comes back from the Worker as a `phone.syntax` issue on the field, so the
+/// visitor is always told.
+fn check_phones(spec: &FormSpec, answers: &mut AnswerMap, issues: &mut Vec<Issue>) {
+    let country = spec
+        .fields
+        .iter()
+        .find(|f| f.id == "country" || f.autocomplete.starts_with("country"))
+        .and_then(|f| answers.get(&f.id))
+        .and_then(AnswerValue::as_text)
+        .map(str::to_owned);
+    let mut refused = false;
+    for field in spec.fields.iter().filter(|f| f.kind == FieldKind::Tel) {
+        let Some(typed) = answers.get(&field.id).and_then(AnswerValue::as_text) else {
+            continue;
+        };
+        match parse_phone(typed, country.as_deref()) {
+            Ok(phone) => {
+                answers.insert(field.id.clone(), AnswerValue::Text(phone.to_rfc3966()));
+            }
+            Err(code) => {
+                answers.remove(&field.id);
+                issues.push(Issue::new(&field.id, code));
+                refused = true;
+            }
+        }
+    }
+    if refused {
+        // Issues read in form order, wherever they were found.
+        issues.sort_by_key(|i| spec.fields.iter().position(|f| f.id == i.field));
+    }
 }

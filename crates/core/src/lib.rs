@@ -16,6 +16,7 @@ pub mod enrich;
 pub mod evaluate;
 pub mod form;
 pub mod issue;
+pub mod phone;
 pub mod scoring;
 pub mod submission;
 pub mod text;

@@ -31,6 +31,7 @@ fn facts(e: &Evaluation) -> Value {
         "visible": e.visible,
         "valid": e.valid,
         "issues": e.issues.iter().map(|i| format!("{}:{}", i.field, i.code.as_str())).collect::<Vec<_>>(),
+        "phone": v["answers"]["phone"],
     })
 }
 
