@@ -63,8 +63,14 @@ export async function startWranglerDev(stateDir, { adminToken }) {
     join(ROOT, "node_modules/.bin/wrangler"),
     ["dev", "--local", "--persist-to", stateDir, "--port", String(port), "--ip", "127.0.0.1",
      "--inspector-port", String(inspector), "--test-scheduled", "--var", `ADMIN_TOKEN:${adminToken}`],
-    { cwd: ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: "false" }, stdio: ["ignore", "pipe", "pipe"] },
+    // Its own process group, so that stopping it also stops the workerd it starts.
+    { cwd: ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: "false" }, stdio: ["ignore", "pipe", "pipe"], detached: true },
   );
+  const signal = (name) => {
+    try {
+      process.kill(-child.pid, name);
+    } catch {}
+  };
   let log = "";
   child.stdout.on("data", (d) => (log += d));
   child.stderr.on("data", (d) => (log += d));
@@ -77,17 +83,21 @@ export async function startWranglerDev(stateDir, { adminToken }) {
       if (r.ok) break;
     } catch {}
     if (Date.now() > deadline) {
-      child.kill("SIGKILL");
+      signal("SIGKILL");
       throw new Error(`wrangler dev did not answer within 60 s:\n${log}`);
     }
     await new Promise((r) => setTimeout(r, 250));
   }
   const stop = () =>
     new Promise((ok) => {
-      if (child.exitCode !== null) return ok();
-      child.once("exit", ok);
-      child.kill("SIGTERM");
-      setTimeout(() => child.kill("SIGKILL"), 5_000).unref();
+      const done = () => {
+        signal("SIGKILL"); // whatever of the group is left, workerd included
+        ok();
+      };
+      if (child.exitCode !== null) return done();
+      child.once("exit", done);
+      signal("SIGTERM");
+      setTimeout(() => signal("SIGKILL"), 5_000).unref();
     });
   return { url, stop, log: () => log };
 }
