@@ -77,13 +77,7 @@ pub fn evaluate(
         .filter(|(_, s)| *s)
         .map(|(f, _)| f.id.clone())
         .collect();
-    let email = form
-        .spec
-        .fields
-        .iter()
-        .find(|f| f.kind == FieldKind::Email)
-        .and_then(|f| answers.get(&f.id))
-        .and_then(|a| a.as_text());
+    let email = email_answer(&form.spec, &answers);
     let disqualification = bundle.disqualify().check(&answers, email, &input.context);
     let scoring = bundle.scoring();
     let score = scoring.score(&answers, &input.activity, now_ms);
@@ -101,6 +95,12 @@ pub fn evaluate(
         lifecycle,
         disqualification,
     })
+}
+
+/// The lead's email address: the answer to the form's first email field, as normalized.
+pub fn email_answer<'a>(spec: &FormSpec, answers: &'a AnswerMap) -> Option<&'a str> {
+    let field = spec.fields.iter().find(|f| f.kind == FieldKind::Email)?;
+    answers.get(&field.id)?.as_text()
 }
 
 /// Phone answers are checked against their country's numbering plan and stored in E.164 (with

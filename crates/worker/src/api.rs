@@ -2,8 +2,9 @@
 //! store, and encodes; nothing else.
 
 use handoff_core::disqualify::SubmitContext;
+use handoff_core::evaluate::email_answer;
 use handoff_core::scoring::Activity;
-use handoff_core::{evaluate, AnswerMap, FieldKind, LeadInput};
+use handoff_core::{evaluate, AnswerMap, LeadInput};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::wasm_bindgen;
 use worker::{Env, Method, Request, Response};
@@ -135,14 +136,9 @@ async fn create_lead(req: &mut Request, env: &Env) -> Result<Response, ApiError>
     if !evaluation.valid {
         return Err(ApiError::invalid(evaluation.issues));
     }
-    let email = bundle.form(&evaluation.form).and_then(|form| {
-        let field = form
-            .spec
-            .fields
-            .iter()
-            .find(|f| f.kind == FieldKind::Email)?;
-        evaluation.answers.get(&field.id)?.as_text()
-    });
+    let email = bundle
+        .form(&evaluation.form)
+        .and_then(|form| email_answer(&form.spec, &evaluation.answers));
 
     let id = random_uuid();
     let new_lead = NewLead {
