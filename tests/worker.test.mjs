@@ -97,6 +97,15 @@ describe("intake", () => {
     assert.equal(lead.json.evaluation.disqualification.rule, "student");
   });
 
+  test("a throwaway mailbox is flagged and disqualified by the shipped list", async () => {
+    const r = await postLead({ form: "demo", answers: { email: "kim@mailinator.com", interest: "Pricing", consent: true } });
+    assert.equal(r.status, 201, r.text);
+    assert.equal(r.json.lifecycle, "disqualified");
+    const lead = await admin(`/v1/leads/${r.json.id}`);
+    assert.equal(lead.json.disqualify_reason, "disposable_email");
+    assert.deepEqual(lead.json.evaluation.email, { free_mail: false, disposable: true, role_account: false });
+  });
+
   // The smallest valid answers to the demo form.
   const ok = { email: "a@b.co", interest: "Pricing", consent: true };
   // (what, request body, headers, expected status, expected code, expected issues as "field:code")

@@ -7,6 +7,7 @@ mod time;
 use std::io::{self, BufRead, Write};
 use std::process::ExitCode;
 
+use handoff_core::disposable::EmailRules;
 use handoff_core::enrich::{enrich, Accounts};
 use handoff_core::{country, email, evaluate, phone, title, Bundle, LeadInput};
 
@@ -18,10 +19,12 @@ usage:
                                 read leads as JSON lines on stdin, print one evaluation per line;
                                 a bad line prints {\"line\": N, \"error\": …} and the rest go on
                                 (exit 1 if any line was bad)
-  handoff normalize email       read one address per line on stdin, print one JSON object per line:
+  handoff normalize email [--config PATH]
+                                read one address per line on stdin, print one JSON object per line:
                                 {\"input\", \"valid\", \"value\": normalized or null, \"suggestion\":
                                 the intended provider domain or null, \"issue\": issue code or null,
-                                \"company_domain\", \"free_mail\", \"role_account\"}
+                                \"company_domain\", \"free_mail\", \"disposable\", \"role_account\"}
+                                (disposable: the shipped list, with the [email] overrides of PATH)
   handoff normalize country     read one country per line on stdin (a code, or a name in English,
                                 German, French, Dutch, Spanish, Italian or Polish), print one JSON
                                 object per line: {\"input\", \"valid\", \"code\": ISO alpha-2 or
@@ -47,7 +50,11 @@ fn main() -> ExitCode {
         ["check", rest @ ..] => config_path(rest).and_then(|p| check(p, false)),
         ["bundle", rest @ ..] => config_path(rest).and_then(|p| check(p, true)),
         ["eval", rest @ ..] => eval(rest),
-        ["normalize", "email"] => normalize_email(),
+        ["normalize", "email"] => normalize_email(&EmailRules::default()),
+        ["normalize", "email", "--config", path] => load(path).and_then(|loaded| match loaded {
+            Ok(bundle) => normalize_email(&bundle.rules.email),
+            Err(_) => Ok(ExitCode::from(2)),
+        }),
         ["normalize", "country"] => normalize_country(),
         ["normalize", "title"] => normalize_title(),
         ["normalize", "phone"] => normalize_phone(None),
@@ -178,13 +185,13 @@ fn error_line(line: usize, code: &str, message: &str) -> serde_json::Value {
 
 /// `normalize email`: `value` is the normalized address, `suggestion` the corrected domain of a
 /// mistyped mailbox provider, `issue` the issue code when invalid, and the enrichment flags:
-/// `company_domain` (registrable, none for free mail), `free_mail`, `role_account`.
-fn normalize_email() -> Result<ExitCode, String> {
+/// `company_domain` (registrable, none for free mail), `free_mail`, `disposable`, `role_account`.
+fn normalize_email(rules: &EmailRules) -> Result<ExitCode, String> {
     let no_accounts = Accounts::default();
     normalize_lines(|input| {
         let result = email::normalize(input);
         let domain = input.trim().rsplit_once('@').map(|(_, d)| d.to_lowercase());
-        let flags = result.as_ref().ok().map(|v| enrich(v, &no_accounts));
+        let flags = result.as_ref().ok().map(|v| enrich(v, &no_accounts, rules));
         serde_json::json!({
             "input": input,
             "valid": result.is_ok(),
@@ -192,8 +199,9 @@ fn normalize_email() -> Result<ExitCode, String> {
             "suggestion": domain.as_deref().and_then(email::suggest_domain),
             "issue": result.as_ref().err().map(|c| c.as_str()),
             "company_domain": flags.as_ref().and_then(|f| f.company_domain.clone()),
-            "free_mail": flags.as_ref().is_some_and(|f| f.free_mail),
-            "role_account": flags.as_ref().is_some_and(|f| f.role_account),
+            "free_mail": flags.as_ref().is_some_and(|f| f.flags.free_mail),
+            "disposable": flags.as_ref().is_some_and(|f| f.flags.disposable),
+            "role_account": flags.as_ref().is_some_and(|f| f.flags.role_account),
         })
     })
 }

@@ -34,7 +34,7 @@ fn handoff(args: &[&str], stdin: &str) -> (i32, String, String) {
 fn check_passes_the_demo_configuration() {
     let (code, out, _) = handoff(&["check"], "");
     assert_eq!(code, 0);
-    assert!(out.starts_with("config/demo.toml: ok, 1 form(s), 9 field(s), 10 scoring rule(s), 5 disqualification rule(s), bundle sha256:"), "{out}");
+    assert!(out.starts_with("config/demo.toml: ok, 1 form(s), 9 field(s), 10 scoring rule(s), 6 disqualification rule(s), bundle sha256:"), "{out}");
 }
 
 #[test]
@@ -85,12 +85,19 @@ fn normalize_prints_one_json_object_per_input_line() {
         "email",
         "Maria@Example.COM\nmaria@\n\nmaria@GMIAL.com\ninfo@eu.Acme.co.uk\nkim@hotmail.co.uk\n",
         &[
-            r#"{"input":"Maria@Example.COM","valid":true,"value":"Maria@example.com","suggestion":null,"issue":null,"company_domain":"example.com","free_mail":false,"role_account":false}"#,
-            r#"{"input":"maria@","valid":false,"value":null,"suggestion":null,"issue":"email.syntax","company_domain":null,"free_mail":false,"role_account":false}"#,
-            r#"{"input":"","valid":false,"value":null,"suggestion":null,"issue":"email.syntax","company_domain":null,"free_mail":false,"role_account":false}"#,
-            r#"{"input":"maria@GMIAL.com","valid":true,"value":"maria@gmial.com","suggestion":"gmail.com","issue":null,"company_domain":"gmial.com","free_mail":false,"role_account":false}"#,
-            r#"{"input":"info@eu.Acme.co.uk","valid":true,"value":"info@eu.acme.co.uk","suggestion":null,"issue":null,"company_domain":"acme.co.uk","free_mail":false,"role_account":true}"#,
-            r#"{"input":"kim@hotmail.co.uk","valid":true,"value":"kim@hotmail.co.uk","suggestion":null,"issue":null,"company_domain":null,"free_mail":true,"role_account":false}"#,
+            r#"{"input":"Maria@Example.COM","valid":true,"value":"Maria@example.com","suggestion":null,"issue":null,"company_domain":"example.com","free_mail":false,"disposable":false,"role_account":false}"#,
+            r#"{"input":"maria@","valid":false,"value":null,"suggestion":null,"issue":"email.syntax","company_domain":null,"free_mail":false,"disposable":false,"role_account":false}"#,
+            r#"{"input":"","valid":false,"value":null,"suggestion":null,"issue":"email.syntax","company_domain":null,"free_mail":false,"disposable":false,"role_account":false}"#,
+            r#"{"input":"maria@GMIAL.com","valid":true,"value":"maria@gmial.com","suggestion":"gmail.com","issue":null,"company_domain":"gmial.com","free_mail":false,"disposable":true,"role_account":false}"#,
+            r#"{"input":"info@eu.Acme.co.uk","valid":true,"value":"info@eu.acme.co.uk","suggestion":null,"issue":null,"company_domain":"acme.co.uk","free_mail":false,"disposable":false,"role_account":true}"#,
+            r#"{"input":"kim@hotmail.co.uk","valid":true,"value":"kim@hotmail.co.uk","suggestion":null,"issue":null,"company_domain":null,"free_mail":true,"disposable":false,"role_account":false}"#,
+        ],
+    );
+    check_normalize(
+        "email",
+        "kim@Mailinator.com\n",
+        &[
+            r#"{"input":"kim@Mailinator.com","valid":true,"value":"kim@mailinator.com","suggestion":null,"issue":null,"company_domain":"mailinator.com","free_mail":false,"disposable":true,"role_account":false}"#,
         ],
     );
     check_normalize(
@@ -113,6 +120,24 @@ fn normalize_prints_one_json_object_per_input_line() {
             r#"{"input":"Marketing Intern","function":"marketing","seniority":"student"}"#,
             r#"{"input":"","function":"other","seniority":"unknown"}"#,
         ],
+    );
+}
+
+#[test]
+fn normalize_email_reads_the_disposable_overrides_of_a_configuration() {
+    let input = "kim@trial.mailinator.com\nkim@burner.example\n";
+    let disposable = |args: &[&str]| -> Vec<bool> {
+        let (code, out, err) = handoff(args, input);
+        assert_eq!(code, 0, "{err}");
+        out.lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["disposable"] == true)
+            .collect()
+    };
+    assert_eq!(disposable(&["normalize", "email"]), [true, false]);
+    let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/demo.toml");
+    assert_eq!(
+        disposable(&["normalize", "email", "--config", demo]),
+        [false, true]
     );
 }
 

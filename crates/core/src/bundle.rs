@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use toml::de::{DeTable, DeValue};
 
 use crate::condition::{Condition, FieldType, ValueType};
+use crate::disposable::{override_problem, EmailRules};
 use crate::disqualify::{CompiledRules, DisqualifyRule};
 use crate::form::FormSpec;
 use crate::scoring::{CompiledScoring, Scoring, Thresholds};
@@ -27,6 +28,9 @@ pub struct Rules {
     pub lifecycle: Thresholds,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub disqualify: Vec<DisqualifyRule>,
+    /// `[email]`: local overrides of the shipped disposable-domain list.
+    #[serde(default, skip_serializing_if = "EmailRules::is_empty")]
+    pub email: EmailRules,
 }
 
 /// The compiled configuration. `version` is `sha256:` and the first 16 hex digits of the SHA-256
@@ -222,6 +226,7 @@ impl Bundle {
             disqualify: CompiledRules {
                 rules: rules.disqualify.clone(),
                 conditions: dq_conditions,
+                email: rules.email.clone(),
             },
         };
         Ok(Bundle {
@@ -474,11 +479,42 @@ fn check_ids_and_thresholds(rules: &Rules, found: &mut Vec<Found>) {
         if rule.test_count() != 1 {
             let message = format!(
                 "disqualification rule \"{}\" must set exactly one of when, email_domains, \
-                 free_email, honeypot, min_fill_seconds (it sets {})",
+                 free_email, disposable_email, honeypot, min_fill_seconds (it sets {})",
                 rule.id,
                 rule.test_count()
             );
             push(found, "config.rule_tests", message, path);
+        }
+    }
+    check_email_overrides(&rules.email, found);
+}
+
+/// `[email]` overrides: host names, each in at most one of the two lists.
+fn check_email_overrides(email: &EmailRules, found: &mut Vec<Found>) {
+    let lists = [
+        ("disposable_block", &email.disposable_block),
+        ("disposable_allow", &email.disposable_allow),
+    ];
+    for (key, list) in lists {
+        for (i, domain) in list.iter().enumerate() {
+            let path = vec![Step::Key("email"), Step::Key(key), Step::Index(i)];
+            if let Some(problem) = override_problem(domain) {
+                found.push(Found {
+                    code: "config.invalid_domain",
+                    message: format!("\"{domain}\" in {key} {problem}"),
+                    path,
+                    offset: None,
+                });
+            } else if key == "disposable_allow" && email.disposable_block.contains(domain) {
+                found.push(Found {
+                    code: "config.domain_conflict",
+                    message: format!(
+                        "\"{domain}\" is in both disposable_block and disposable_allow"
+                    ),
+                    path,
+                    offset: None,
+                });
+            }
         }
     }
 }

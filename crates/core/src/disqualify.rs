@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::condition::{Answers, Condition};
+use crate::disposable::EmailRules;
 use crate::email;
 
 /// Why a lead was disqualified. Stable codes: reports group by them.
@@ -14,6 +15,7 @@ pub enum Reason {
     JobSeeker,
     Competitor,
     PersonalEmail,
+    DisposableEmail,
     CountryNotServed,
     Bot,
     Other,
@@ -27,6 +29,7 @@ impl Reason {
             Reason::JobSeeker => "job_seeker",
             Reason::Competitor => "competitor",
             Reason::PersonalEmail => "personal_email",
+            Reason::DisposableEmail => "disposable_email",
             Reason::CountryNotServed => "country_not_served",
             Reason::Bot => "bot",
             Reason::Other => "other",
@@ -35,7 +38,7 @@ impl Reason {
 }
 
 /// One rule under `[[disqualify]]`. Exactly one test is set: `when`, `email_domains`,
-/// `free_email`, `honeypot` or `min_fill_seconds`.
+/// `free_email`, `disposable_email`, `honeypot` or `min_fill_seconds`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DisqualifyRule {
@@ -52,6 +55,10 @@ pub struct DisqualifyRule {
     /// The email is at a free mailbox provider (gmail.com, yahoo.com, …).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub free_email: bool,
+    /// The email is at a disposable (throwaway) mailbox domain: the shipped list with the
+    /// configuration's `[email]` overrides.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disposable_email: bool,
     /// The hidden honeypot field was filled, which people never do.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub honeypot: bool,
@@ -66,6 +73,7 @@ impl DisqualifyRule {
         usize::from(self.when.is_some())
             + usize::from(!self.email_domains.is_empty())
             + usize::from(self.free_email)
+            + usize::from(self.disposable_email)
             + usize::from(self.honeypot)
             + usize::from(self.min_fill_seconds.is_some())
     }
@@ -96,6 +104,8 @@ pub struct Disqualification {
 pub struct CompiledRules {
     pub rules: Vec<DisqualifyRule>,
     pub conditions: Vec<Option<Condition>>,
+    /// The overrides `disposable_email` tests read.
+    pub email: EmailRules,
 }
 
 impl CompiledRules {
@@ -117,6 +127,8 @@ impl CompiledRules {
                     domain.is_some_and(|d| rule.email_domains.iter().any(|x| is_within(d, x)))
                 } else if rule.free_email {
                     domain.is_some_and(email::is_free_mail)
+                } else if rule.disposable_email {
+                    domain.is_some_and(|d| self.email.is_disposable(d))
                 } else if rule.honeypot {
                     !context.honeypot.trim().is_empty()
                 } else if let Some(min) = rule.min_fill_seconds {

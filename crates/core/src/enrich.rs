@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::company::registrable_domain;
+use crate::disposable::EmailRules;
 use crate::email;
 
 /// One known account, as supplied by the CRM export or the configuration: a domain and who owns it.
@@ -65,6 +66,17 @@ impl Accounts {
     }
 }
 
+/// What an email address says about the person behind it, for scoring, routing and sales.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct EmailFlags {
+    /// A free mailbox provider (gmail.com, web.de, …): a personal address.
+    pub free_mail: bool,
+    /// A throwaway mailbox (the shipped list with the configuration's `[email]` overrides).
+    pub disposable: bool,
+    /// A shared inbox (info@, sales@, …) rather than a person.
+    pub role_account: bool,
+}
+
 /// What the email address says about the lead.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Enrichment<'a> {
@@ -72,26 +84,48 @@ pub struct Enrichment<'a> {
     pub email_domain: Option<String>,
     /// The company's domain: the email domain unless that is a free mailbox provider.
     pub company_domain: Option<String>,
-    pub free_mail: bool,
-    pub role_account: bool,
+    #[serde(flatten)]
+    pub flags: EmailFlags,
     /// The known account of the company domain.
     pub account: Option<&'a Account>,
 }
 
+/// The flags of a (normalized) email address.
+pub fn email_flags(address: &str, rules: &EmailRules) -> EmailFlags {
+    let host = host(address);
+    let domain = host.as_deref().and_then(registrable_domain);
+    flags(address, host.as_deref(), domain.as_deref(), rules)
+}
+
 /// Enriches a (normalized) email address against the known accounts.
-pub fn enrich<'a>(address: &str, accounts: &'a Accounts) -> Enrichment<'a> {
-    let host = address.rsplit_once('@').map(|(_, d)| d.to_lowercase());
+pub fn enrich<'a>(address: &str, accounts: &'a Accounts, rules: &EmailRules) -> Enrichment<'a> {
+    let host = host(address);
     let email_domain = host.as_deref().and_then(registrable_domain);
-    // A free-mail provider is matched on the full host: `yahoo.co.uk`, `hotmail.co.uk`.
-    let free_mail = host.as_deref().is_some_and(email::is_free_mail)
-        || email_domain.as_deref().is_some_and(email::is_free_mail);
-    let company_domain = email_domain.clone().filter(|_| !free_mail);
+    let flags = flags(address, host.as_deref(), email_domain.as_deref(), rules);
+    let company_domain = email_domain.clone().filter(|_| !flags.free_mail);
     let account = company_domain.as_deref().and_then(|d| accounts.get(d));
     Enrichment {
         email_domain,
         company_domain,
-        free_mail,
-        role_account: email::is_role_account(address),
+        flags,
         account,
+    }
+}
+
+fn host(address: &str) -> Option<String> {
+    address.rsplit_once('@').map(|(_, d)| d.to_lowercase())
+}
+
+fn flags(
+    address: &str,
+    host: Option<&str>,
+    domain: Option<&str>,
+    rules: &EmailRules,
+) -> EmailFlags {
+    EmailFlags {
+        // A free-mail provider is matched on the full host: `yahoo.co.uk`, `hotmail.co.uk`.
+        free_mail: host.is_some_and(email::is_free_mail) || domain.is_some_and(email::is_free_mail),
+        disposable: host.is_some_and(|h| rules.is_disposable(h)),
+        role_account: email::is_role_account(address),
     }
 }

@@ -8,6 +8,7 @@ use crate::answer::AnswerMap;
 use crate::answer::AnswerValue;
 use crate::bundle::Bundle;
 use crate::disqualify::{Disqualification, SubmitContext};
+use crate::enrich::{email_flags, EmailFlags};
 use crate::form::{FieldKind, FormSpec};
 use crate::issue::Issue;
 use crate::phone::parse_phone;
@@ -47,6 +48,9 @@ pub struct Evaluation {
     pub grade: Grade,
     pub lifecycle: Stage,
     pub disqualification: Option<Disqualification>,
+    /// What the lead's email address says: free mail, disposable, role account.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<EmailFlags>,
 }
 
 /// The lead names a form the bundle does not have.
@@ -83,6 +87,7 @@ pub fn evaluate(
     let score = scoring.score(&answers, &input.activity, now_ms);
     let grade = scoring.grade(&score);
     let lifecycle = stage(&score, bundle.rules.lifecycle, disqualification.is_some());
+    let email = email.map(|address| email_flags(address, &bundle.rules.email));
     Ok(Evaluation {
         bundle_version: bundle.version.clone(),
         form: form.spec.id.clone(),
@@ -94,6 +99,7 @@ pub fn evaluate(
         grade,
         lifecycle,
         disqualification,
+        email,
     })
 }
 

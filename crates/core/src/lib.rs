@@ -10,6 +10,7 @@ pub mod bundle;
 pub mod company;
 pub mod condition;
 pub mod country;
+pub mod disposable;
 pub mod disqualify;
 pub mod email;
 pub mod enrich;

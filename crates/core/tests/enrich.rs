@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+use handoff_core::disposable::EmailRules;
 use handoff_core::enrich::{enrich, Account, Accounts};
 
 fn account(domain: &str, name: &str, owner: &str) -> Account {
@@ -98,14 +99,18 @@ fn enrichment_table() {
         ("not an address", None, None, false, false, None),
     ];
     for (address, email_domain, company_domain, free, role, name) in cases {
-        let e = enrich(address, &accounts);
+        let e = enrich(address, &accounts, &EmailRules::default());
         assert_eq!(e.email_domain.as_deref(), *email_domain, "{address}");
         assert_eq!(e.company_domain.as_deref(), *company_domain, "{address}");
-        assert_eq!((e.free_mail, e.role_account), (*free, *role), "{address}");
+        assert_eq!(
+            (e.flags.free_mail, e.flags.role_account),
+            (*free, *role),
+            "{address}"
+        );
         assert_eq!(e.account.map(|a| a.name.as_str()), *name, "{address}");
     }
     assert_eq!(
-        enrich("maria@acme.com", &accounts)
+        enrich("maria@acme.com", &accounts, &EmailRules::default())
             .account
             .unwrap()
             .owner

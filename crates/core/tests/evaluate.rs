@@ -32,6 +32,7 @@ fn facts(e: &Evaluation) -> Value {
         "valid": e.valid,
         "issues": e.issues.iter().map(|i| format!("{}:{}", i.field, i.code.as_str())).collect::<Vec<_>>(),
         "phone": v["answers"]["phone"],
+        "email": v["email"],
     })
 }
 

@@ -230,6 +230,14 @@ fn config_errors_have_codes_and_positions() {
             format!("{form}{field}[[disqualify]]\nid = \"d\"\nreason = \"robot\"\nmessage = \"M\"\nhoneypot = true\n"),
             vec!["12:10 config.syntax"],
         ),
+        (
+            format!("{form}{field}[email]\ndisposable_block = [\"Burner.example\", \"ok.example\"]\ndisposable_allow = [\"ok.example\", \"com\"]\n"),
+            vec!["11:21 config.invalid_domain", "12:21 config.domain_conflict", "12:35 config.invalid_domain"],
+        ),
+        (
+            format!("{form}{field}[[disqualify]]\nid = \"d\"\nreason = \"disposable_email\"\nmessage = \"M\"\ndisposable_email = true\nfree_email = true\n"),
+            vec!["11:6 config.rule_tests"],
+        ),
         ("forms = [\n".to_string(), vec!["1:10 config.syntax"]),
     ];
     for (text, want) in cases {

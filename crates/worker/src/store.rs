@@ -87,6 +87,7 @@ pub async fn insert_lead(env: &Env, lead: &NewLead<'_>) -> Result<(), ApiError> 
         "score": ev.score,
         "disqualification": ev.disqualification,
         "visible": ev.visible,
+        "email": ev.email,
     });
     let (answers, details) = serde_json::to_string(&ev.answers)
         .and_then(|a| Ok((a, serde_json::to_string(&details)?)))
