@@ -118,6 +118,8 @@ describe("intake", () => {
     ["no content type", '{"form":"demo","answers":{}}', {}, 415, "unsupported_media_type"],
     ["a body over 16 KB", { form: "demo", answers: { ...ok, company: "x".repeat(17_000) } }, null, 413, "body_too_large"],
     ["an unknown form", { form: "nope", answers: ok }, null, 404, "unknown_form"],
+    ["a malformed visitor token", { form: "demo", answers: ok, visitor: "<script>" }, null, 400, "bad_visitor"],
+    ["a malformed Idempotency-Key", { form: "demo", answers: ok }, { "content-type": "application/json", "idempotency-key": "a b" }, 400, "bad_idempotency_key"],
     ["an invalid email", { form: "demo", answers: { ...ok, email: "maria@" } }, null, 422, "validation_failed", ["email:email.syntax"]],
     ["a missing email", { form: "demo", answers: { ...ok, email: undefined, company: "Acme" } }, null, 422, "validation_failed", ["email:required"]],
     ["an option the form does not offer", { form: "demo", answers: { ...ok, company_size: "huge" } }, null, 422, "validation_failed", ["company_size:choice.unknown"]],
@@ -138,6 +140,66 @@ describe("intake", () => {
       assert.equal(await leadCount(), before);
     });
   }
+
+  test("a retried submission with the same Idempotency-Key is stored once and answered the same", async () => {
+    const key = crypto.randomUUID();
+    const headers = { "content-type": "application/json", "idempotency-key": key };
+    const body = { form: "demo", answers: { email: "retry@acme.example", interest: "Pricing", consent: true } };
+    const before = await leadCount();
+    // Two concurrent deliveries and a later retry: one lead, one answer.
+    const answers = await Promise.all([postLead(body, headers), postLead(body, headers)]);
+    answers.push(await postLead(body, headers));
+    for (const r of answers) assert.equal(r.status, 201, r.text);
+    assert.equal(new Set(answers.map((r) => r.json.id)).size, 1);
+    assert.equal(await leadCount(), before + 1);
+    const other = await postLead({ ...body, answers: { ...body.answers, email: "other@acme.example" } }, headers);
+    assert.equal(other.status, 409, other.text);
+    assert.equal(other.json.error.code, "idempotency_conflict");
+    assert.equal(await leadCount(), before + 1);
+  });
+
+  test("a refused submission does not use up its Idempotency-Key", async () => {
+    const headers = { "content-type": "application/json", "idempotency-key": crypto.randomUUID() };
+    const bad = await postLead({ form: "demo", answers: { email: "maria@", interest: "Pricing", consent: true } }, headers);
+    assert.equal(bad.status, 422);
+    const fixed = await postLead({ form: "demo", answers: { email: "maria@acme.example", interest: "Pricing", consent: true } }, headers);
+    assert.equal(fixed.status, 201, fixed.text);
+  });
+
+  test("attribution and consent are stored cleaned with the lead", async () => {
+    const attribution = {
+      utm: { source: "newsletter", medium: "email\u0000", campaign: "" },
+      referrer: "https://search.example/?q=handoff",
+      landing_page: "https://northwind.example/pricing?utm_source=newsletter",
+      pages: [{ url: "/pricing", at_ms: 1795300000000 }, { url: "/customers", at_ms: 1795300060000 }],
+      visits: 2,
+      consent: { field: "consent", text: "I agree that Northwind may contact me.", version: "2026-11-01", given: true },
+      unknown_key: "dropped",
+    };
+    const r = await postLead({ form: "demo", answers: ok, attribution });
+    assert.equal(r.status, 201, r.text);
+    const lead = await admin(`/v1/leads/${r.json.id}`);
+    const { unknown_key, ...kept } = attribution;
+    assert.deepEqual(lead.json.attribution, { ...kept, utm: { source: "newsletter", medium: "email" } });
+  });
+
+  test("a visitor's profile lists the fields they answered, never the values", async () => {
+    const visitor = crypto.randomUUID();
+    const empty = await call(`/v1/profile?visitor=${visitor}`);
+    assert.equal(empty.status, 200, empty.text);
+    assert.deepEqual(empty.json, { known: {} });
+    const r = await postLead({ form: "demo", visitor, answers: { ...ok, company: "Acme", company_size: "51-200" } });
+    assert.equal(r.status, 201, r.text);
+    const profile = await call(`/v1/profile?visitor=${visitor}`);
+    assert.deepEqual(Object.keys(profile.json.known).sort(), ["company", "company_size", "consent", "email", "interest"]);
+    for (const at of Object.values(profile.json.known)) assert.ok(Number.isInteger(at) && at > 1.7e12);
+    assert.ok(!profile.text.includes("Acme") && !profile.text.includes("a@b.co"));
+    const lead = await admin(`/v1/leads/${r.json.id}`);
+    assert.equal(lead.json.visitor, visitor);
+    const bad = await call("/v1/profile?visitor=x");
+    assert.equal(bad.status, 400);
+    assert.equal(bad.json.error.code, "bad_visitor");
+  });
 
   test("markup and SQL-looking answers are stored verbatim and harmless", async () => {
     const company = `<img src=x onerror=alert(1)> '); DROP TABLE leads; --`;

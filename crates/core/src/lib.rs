@@ -6,6 +6,7 @@
 //! here and encode.
 
 pub mod answer;
+pub mod attribution;
 pub mod bundle;
 pub mod company;
 pub mod condition;

@@ -1,6 +1,7 @@
 //! The HTTP API: routing, decoding and encoding. Each handler decodes, calls handoff-core or the
 //! store, and encodes; nothing else.
 
+use handoff_core::attribution::Attribution;
 use handoff_core::disqualify::SubmitContext;
 use handoff_core::evaluate::email_answer;
 use handoff_core::scoring::Activity;
@@ -10,7 +11,7 @@ use wasm_bindgen::prelude::wasm_bindgen;
 use worker::{Env, Method, Request, Response};
 
 use crate::error::ApiError;
-use crate::store::{self, NewLead};
+use crate::store::{self, Idempotency, NewLead};
 
 /// The largest submission body accepted, in bytes. A lead is a few hundred bytes; anything near
 /// this is not a person filling a form.
@@ -31,14 +32,20 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response, ApiError> {
         (Method::Post, ["v1", "leads"]) => create_lead(&mut req, env).await,
         (Method::Get, ["v1", "leads", id]) => get_lead(&req, env, id).await,
         (Method::Get, ["v1", "forms", id]) => get_form(env, id).await,
+        (Method::Get, ["v1", "profile"]) => get_profile(&req, env).await,
         (Method::Get, ["v1", "health"]) => health(env).await,
-        (_, ["v1", "leads"] | ["v1", "leads", _] | ["v1", "forms", _] | ["v1", "health"]) => {
-            Err(ApiError::new(
-                405,
-                "method_not_allowed",
-                "This method is not allowed here.",
-            ))
-        }
+        (
+            _,
+            ["v1", "leads"]
+            | ["v1", "leads", _]
+            | ["v1", "forms", _]
+            | ["v1", "profile"]
+            | ["v1", "health"],
+        ) => Err(ApiError::new(
+            405,
+            "method_not_allowed",
+            "This method is not allowed here.",
+        )),
         _ => Err(ApiError::new(404, "not_found", "No such endpoint.")),
     }
 }
@@ -71,6 +78,33 @@ struct LeadRequest {
     /// The version the browser evaluated: recorded as advisory, never trusted.
     #[serde(default)]
     bundle_version: Option<String>,
+    /// The first-party visitor token the form keeps in the host site's localStorage.
+    #[serde(default)]
+    visitor: Option<String>,
+    /// Campaign, referrer, pages viewed and consent, as far as the visitor's consent allowed.
+    #[serde(default)]
+    attribution: Attribution,
+}
+
+/// A visitor token: 16 to 64 letters, digits, `-` or `_` (the form sends a UUID).
+fn valid_visitor(token: &str) -> bool {
+    (16..=64).contains(&token.len())
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// An `Idempotency-Key`: 1 to 255 visible ASCII characters (the form sends a UUID).
+fn valid_idempotency_key(key: &str) -> bool {
+    (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic())
+}
+
+fn sha256_hex(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The Worker's verdict, which the form shows after submit.
@@ -112,6 +146,22 @@ async fn create_lead(req: &mut Request, env: &Env) -> Result<Response, ApiError>
     if body.len() > MAX_BODY {
         return Err(too_large());
     }
+    let idempotency = match req.headers().get("idempotency-key").ok().flatten() {
+        Some(key) if valid_idempotency_key(&key) => Some((key, sha256_hex(&body))),
+        Some(_) => {
+            return Err(ApiError::new(
+                400,
+                "bad_idempotency_key",
+                "An Idempotency-Key is 1 to 255 visible ASCII characters.",
+            ))
+        }
+        None => None,
+    };
+    if let Some((key, body_sha256)) = &idempotency {
+        if let Some(first) = store::idempotent_answer(env, key).await? {
+            return replay(first, body_sha256);
+        }
+    }
     let lead: LeadRequest = serde_json::from_str(&body).map_err(|e| {
         ApiError::new(
             400,
@@ -119,6 +169,14 @@ async fn create_lead(req: &mut Request, env: &Env) -> Result<Response, ApiError>
             format!("The body is not a valid lead: {e}."),
         )
     })?;
+
+    if lead.visitor.as_deref().is_some_and(|v| !valid_visitor(v)) {
+        return Err(ApiError::new(
+            400,
+            "bad_visitor",
+            "A visitor token is 16 to 64 letters, digits, - or _.",
+        ));
+    }
 
     let bundle = store::active_bundle(env).await?;
     let now_ms = worker::Date::now().as_millis();
@@ -141,20 +199,73 @@ async fn create_lead(req: &mut Request, env: &Env) -> Result<Response, ApiError>
         .and_then(|form| email_answer(&form.spec, &evaluation.answers));
 
     let id = random_uuid();
-    let new_lead = NewLead {
-        id: &id,
-        evaluation: &evaluation,
-        email,
-        client_bundle_version: lead.bundle_version.as_deref(),
-        now_ms: now_ms as f64,
-    };
-    store::insert_lead(env, &new_lead).await?;
     let created = LeadCreated {
         id: &id,
         bundle_version: &evaluation.bundle_version,
         lifecycle: evaluation.lifecycle.as_str(),
     };
-    json(201, &created)
+    let response = serde_json::to_string(&created)
+        .map_err(|_| ApiError::new(500, "internal", "The answer could not be encoded."))?;
+    let attribution = lead.attribution.clean();
+    let new_lead = NewLead {
+        id: &id,
+        evaluation: &evaluation,
+        email,
+        client_bundle_version: lead.bundle_version.as_deref(),
+        visitor: lead.visitor.as_deref(),
+        attribution: &attribution,
+        now_ms: now_ms as f64,
+    };
+    let key = idempotency.as_ref().map(|(key, body_sha256)| Idempotency {
+        key,
+        body_sha256,
+        status: 201,
+        response: &response,
+    });
+    if let Err(error) = store::insert_lead(env, &new_lead, key.as_ref()).await {
+        // Two deliveries of one submission may race: the loser's batch fails on the key, and it
+        // answers what the winner stored.
+        if let Some((key, body_sha256)) = &idempotency {
+            if let Some(first) = store::idempotent_answer(env, key).await? {
+                return replay(first, body_sha256);
+            }
+        }
+        return Err(error);
+    }
+    if let Some(visitor) = lead.visitor.as_deref() {
+        // The lead is committed; the profile only decides what to ask next time, so a failed
+        // update is logged, not answered as a failure.
+        let answered = evaluation.answers.keys().map(String::as_str);
+        if let Err(error) = store::remember_fields(env, visitor, answered, now_ms as i64).await {
+            worker::console_error!("visitor profile not updated: {}", error.code);
+        }
+    }
+    json_text(201, response)
+}
+
+/// The first answer to an idempotency key, if this is the same body; a 409 if it is not.
+fn replay(first: store::IdempotentAnswer, body_sha256: &str) -> Result<Response, ApiError> {
+    if first.body_sha256 != body_sha256 {
+        return Err(ApiError::new(
+            409,
+            "idempotency_conflict",
+            "This Idempotency-Key was already used with a different body.",
+        ));
+    }
+    let status = u16::try_from(first.status as i64).unwrap_or(201);
+    json_text(status, first.response)
+}
+
+/// A JSON answer whose text is already encoded (a stored first answer, replayed byte for byte).
+fn json_text(status: u16, body: String) -> Result<Response, ApiError> {
+    let mut response = Response::ok(body)
+        .map(|r| r.with_status(status))
+        .map_err(|_| ApiError::new(500, "internal", "The answer could not be encoded."))?;
+    // A constant header, so setting it cannot fail.
+    let _ = response
+        .headers_mut()
+        .set("content-type", "application/json");
+    Ok(response)
 }
 
 fn too_large() -> ApiError {
@@ -180,6 +291,9 @@ struct LeadView {
     disqualify_reason: Option<String>,
     /// Score breakdown, disqualification and the fields shown, as evaluated at intake.
     evaluation: serde_json::Value,
+    visitor: Option<String>,
+    /// UTM, referrer, landing page, pages viewed and consent, as the form observed them.
+    attribution: serde_json::Value,
 }
 
 async fn get_lead(req: &Request, env: &Env, id: &str) -> Result<Response, ApiError> {
@@ -209,6 +323,11 @@ async fn get_lead(req: &Request, env: &Env, id: &str) -> Result<Response, ApiErr
             lifecycle: row.lifecycle,
             disqualify_reason: row.disqualify_reason,
             evaluation,
+            visitor: row.visitor,
+            attribution: row
+                .attribution
+                .as_deref()
+                .map_or(serde_json::Value::Null, parse),
         },
     )
 }
@@ -231,6 +350,34 @@ async fn get_form(env: &Env, id: &str) -> Result<Response, ApiError> {
             form: &form.spec,
         },
     )
+}
+
+#[derive(Serialize)]
+struct ProfileAnswer {
+    /// Field ids known about this visitor, with when each was learned (ms since the epoch);
+    /// never the values.
+    known: handoff_core::visibility::Known,
+}
+
+/// `GET /v1/profile?visitor=TOKEN`: what progressive profiling needs to skip known questions.
+async fn get_profile(req: &Request, env: &Env) -> Result<Response, ApiError> {
+    let url = req
+        .url()
+        .map_err(|_| ApiError::new(400, "bad_request", "The URL could not be read."))?;
+    let visitor = url
+        .query_pairs()
+        .find(|(k, _)| k == "visitor")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    if !valid_visitor(&visitor) {
+        return Err(ApiError::new(
+            400,
+            "bad_visitor",
+            "A visitor token is 16 to 64 letters, digits, - or _.",
+        ));
+    }
+    let known = store::known_fields(env, &visitor).await?;
+    json(200, &ProfileAnswer { known })
 }
 
 #[derive(Serialize)]

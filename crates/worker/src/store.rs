@@ -4,6 +4,8 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use handoff_core::attribution::Attribution;
+use handoff_core::visibility::Known;
 use handoff_core::{Bundle, Evaluation};
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
@@ -69,6 +71,8 @@ pub struct LeadRow {
     pub lifecycle: Option<String>,
     pub disqualify_reason: Option<String>,
     pub evaluation: Option<String>,
+    pub visitor: Option<String>,
+    pub attribution: Option<String>,
 }
 
 pub struct NewLead<'a> {
@@ -76,11 +80,42 @@ pub struct NewLead<'a> {
     pub evaluation: &'a Evaluation,
     pub email: Option<&'a str>,
     pub client_bundle_version: Option<&'a str>,
+    pub visitor: Option<&'a str>,
+    /// Already cleaned (`Attribution::clean`).
+    pub attribution: &'a Attribution,
     pub now_ms: f64,
 }
 
-/// Inserts a lead and returns only once D1 has committed it.
-pub async fn insert_lead(env: &Env, lead: &NewLead<'_>) -> Result<(), ApiError> {
+/// The answer to store with an idempotency key, written in the lead's batch.
+pub struct Idempotency<'a> {
+    pub key: &'a str,
+    pub body_sha256: &'a str,
+    pub status: u16,
+    pub response: &'a str,
+}
+
+/// The first answer given to an idempotency key.
+#[derive(Debug, Deserialize)]
+pub struct IdempotentAnswer {
+    pub body_sha256: String,
+    pub status: f64,
+    pub response: String,
+}
+
+/// How long a visitor profile lives in KV without a new submission: about 13 months.
+const PROFILE_TTL_SECONDS: u64 = 400 * 24 * 3600;
+
+fn profile_key(visitor: &str) -> String {
+    format!("profile/{visitor}")
+}
+
+/// Inserts a lead (and its idempotency key, in the same batch) and returns only once D1 has
+/// committed both.
+pub async fn insert_lead(
+    env: &Env,
+    lead: &NewLead<'_>,
+    idempotency: Option<&Idempotency<'_>>,
+) -> Result<(), ApiError> {
     let db = env.d1(D1_BINDING).map_err(ApiError::storage)?;
     let ev = lead.evaluation;
     let details = serde_json::json!({
@@ -89,14 +124,15 @@ pub async fn insert_lead(env: &Env, lead: &NewLead<'_>) -> Result<(), ApiError> 
         "visible": ev.visible,
         "email": ev.email,
     });
-    let (answers, details) = serde_json::to_string(&ev.answers)
-        .and_then(|a| Ok((a, serde_json::to_string(&details)?)))
-        .map_err(|_| ApiError::new(500, "internal", "the lead could not be encoded"))?;
+    let encode_error = |_| ApiError::new(500, "internal", "the lead could not be encoded");
+    let answers = serde_json::to_string(&ev.answers).map_err(encode_error)?;
+    let details = serde_json::to_string(&details).map_err(encode_error)?;
+    let attribution = serde_json::to_string(lead.attribution).map_err(encode_error)?;
     let opt = |v: Option<&str>| v.map_or(JsValue::NULL, JsValue::from_str);
-    db.prepare(
+    let insert = db.prepare(
         "INSERT INTO leads (id, form_id, email, answers, bundle_version, client_bundle_version, \
-         created_at, score, grade, lifecycle, disqualify_reason, evaluation) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+         created_at, score, grade, lifecycle, disqualify_reason, evaluation, visitor, attribution) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     )
     .bind(&[
         JsValue::from_str(lead.id),
@@ -112,19 +148,88 @@ pub async fn insert_lead(env: &Env, lead: &NewLead<'_>) -> Result<(), ApiError> 
         JsValue::from_str(ev.lifecycle.as_str()),
         opt(ev.disqualification.as_ref().map(|d| d.reason.as_str())),
         JsValue::from_str(&details),
+        opt(lead.visitor),
+        JsValue::from_str(&attribution),
     ])
-    .map_err(ApiError::storage)?
-    .run()
-    .await
     .map_err(ApiError::storage)?;
+    let mut statements = vec![insert];
+    if let Some(key) = idempotency {
+        statements.push(
+            db.prepare(
+                "INSERT INTO idempotency_keys (key, body_sha256, lead_id, status, response, \
+                 created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .bind(&[
+                JsValue::from_str(key.key),
+                JsValue::from_str(key.body_sha256),
+                JsValue::from_str(lead.id),
+                JsValue::from_f64(f64::from(key.status)),
+                JsValue::from_str(key.response),
+                JsValue::from_f64(lead.now_ms),
+            ])
+            .map_err(ApiError::storage)?,
+        );
+    }
+    // A batch is one transaction: the lead and its key are committed together or not at all.
+    db.batch(statements).await.map_err(ApiError::storage)?;
     Ok(())
+}
+
+/// The first answer stored for an idempotency key.
+pub async fn idempotent_answer(env: &Env, key: &str) -> Result<Option<IdempotentAnswer>, ApiError> {
+    let db = env.d1(D1_BINDING).map_err(ApiError::storage)?;
+    db.prepare("SELECT body_sha256, status, response FROM idempotency_keys WHERE key = ?1")
+        .bind(&[JsValue::from_str(key)])
+        .map_err(ApiError::storage)?
+        .first::<IdempotentAnswer>(None)
+        .await
+        .map_err(ApiError::storage)
+}
+
+/// The fields known about a visitor (ids and when learned), from their KV profile.
+pub async fn known_fields(env: &Env, visitor: &str) -> Result<Known, ApiError> {
+    let kv = env.kv(KV_BINDING).map_err(ApiError::storage)?;
+    let text = kv.get(&profile_key(visitor)).text().await.map_err(|_| {
+        ApiError::new(
+            503,
+            "storage_unavailable",
+            "KV did not answer; please retry.",
+        )
+    })?;
+    // A profile this Worker did not write is treated as empty: it only decides what to ask.
+    Ok(text
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default())
+}
+
+/// Adds `fields` (answered at `now_ms`) to the visitor's profile.
+pub async fn remember_fields<'a>(
+    env: &Env,
+    visitor: &str,
+    fields: impl Iterator<Item = &'a str>,
+    now_ms: i64,
+) -> Result<(), ApiError> {
+    let mut known = known_fields(env, visitor).await?;
+    for field in fields {
+        known.insert(field.to_owned(), now_ms);
+    }
+    let kv = env.kv(KV_BINDING).map_err(ApiError::storage)?;
+    let text = serde_json::to_string(&known)
+        .map_err(|_| ApiError::new(500, "internal", "the profile could not be encoded"))?;
+    kv.put(&profile_key(visitor), text)
+        .map_err(|_| ApiError::new(503, "storage_unavailable", "KV refused the profile."))?
+        .expiration_ttl(PROFILE_TTL_SECONDS)
+        .execute()
+        .await
+        .map_err(|_| ApiError::new(503, "storage_unavailable", "KV refused the profile."))
 }
 
 pub async fn lead(env: &Env, id: &str) -> Result<Option<LeadRow>, ApiError> {
     let db = env.d1(D1_BINDING).map_err(ApiError::storage)?;
     db.prepare(
         "SELECT id, form_id, email, answers, bundle_version, client_bundle_version, created_at, \
-         score, grade, lifecycle, disqualify_reason, evaluation FROM leads WHERE id = ?1",
+         score, grade, lifecycle, disqualify_reason, evaluation, visitor, attribution \
+         FROM leads WHERE id = ?1",
     )
     .bind(&[JsValue::from_str(id)])
     .map_err(ApiError::storage)?

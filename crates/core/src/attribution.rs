@@ -1,0 +1,137 @@
+//! Where a lead came from, as the form observed it with the visitor's consent: campaign (UTM)
+//! parameters, referrer, landing page, the pages viewed on the site, earlier visits, and the exact
+//! consent text and version the person agreed to. The Worker stores it with the lead; sales and
+//! reporting read it. Everything here was typed or chosen by a browser, so `clean` bounds every
+//! string and list and drops control characters before anything is stored.
+
+use serde::{Deserialize, Serialize};
+
+use crate::text::clean_line;
+
+/// The longest URL kept; longer ones are cut (at a character boundary), never refused.
+pub const MAX_URL_CHARS: usize = 2_000;
+/// The longest UTM value kept.
+pub const MAX_UTM_CHARS: usize = 200;
+/// The most page views kept: the latest ones.
+pub const MAX_PAGES: usize = 50;
+/// The longest consent text kept.
+pub const MAX_CONSENT_CHARS: usize = 2_000;
+
+/// Campaign parameters of the landing page (`utm_source`, …).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Utm {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub medium: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub campaign: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub term: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+}
+
+/// One page the visitor viewed on the host site.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageView {
+    pub url: String,
+    /// When, in ms since the epoch, by the browser's clock.
+    pub at_ms: i64,
+}
+
+/// The consent the person gave: the exact text shown and its version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Consent {
+    /// The consent field's id.
+    pub field: String,
+    pub text: String,
+    pub version: String,
+    pub given: bool,
+}
+
+/// What the form observed about how the visitor got here.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Attribution {
+    #[serde(skip_serializing_if = "is_default")]
+    pub utm: Utm,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub referrer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub landing_page: Option<String>,
+    /// Pages viewed in this session and earlier visits, oldest first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pages: Vec<PageView>,
+    /// How many visits the browser remembers, this one included.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub visits: Option<u32>,
+    /// When the browser first saw this visitor, in ms since the epoch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_seen_ms: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consent: Option<Consent>,
+}
+
+fn is_default(utm: &Utm) -> bool {
+    *utm == Utm::default()
+}
+
+/// A line cut to `max` characters with control characters removed; `None` when nothing is left.
+fn bounded(value: &str, max: usize) -> Option<String> {
+    // Only a bounded prefix is ever looked at, however long the input.
+    let prefix: String = value.chars().take(max.saturating_mul(2)).collect();
+    // No limit can be exceeded here, so the cleaning cannot fail.
+    let mut line = clean_line(&prefix, usize::MAX).unwrap_or_default();
+    if let Some((at, _)) = line.char_indices().nth(max) {
+        line.truncate(at);
+        line.truncate(line.trim_end().len());
+    }
+    (!line.is_empty()).then_some(line)
+}
+
+fn bounded_opt(value: Option<&String>, max: usize) -> Option<String> {
+    value.and_then(|v| bounded(v, max))
+}
+
+impl Attribution {
+    /// The same attribution with every string bounded and cleaned, at most [`MAX_PAGES`] pages
+    /// (the latest), and nothing empty kept. Idempotent: `a.clean().clean() == a.clean()`.
+    pub fn clean(&self) -> Attribution {
+        let utm = Utm {
+            source: bounded_opt(self.utm.source.as_ref(), MAX_UTM_CHARS),
+            medium: bounded_opt(self.utm.medium.as_ref(), MAX_UTM_CHARS),
+            campaign: bounded_opt(self.utm.campaign.as_ref(), MAX_UTM_CHARS),
+            term: bounded_opt(self.utm.term.as_ref(), MAX_UTM_CHARS),
+            content: bounded_opt(self.utm.content.as_ref(), MAX_UTM_CHARS),
+        };
+        let skip = self.pages.len().saturating_sub(MAX_PAGES);
+        let pages = self.pages[skip..]
+            .iter()
+            .filter_map(|p| {
+                bounded(&p.url, MAX_URL_CHARS).map(|url| PageView {
+                    url,
+                    at_ms: p.at_ms,
+                })
+            })
+            .collect();
+        let consent = self.consent.as_ref().and_then(|c| {
+            Some(Consent {
+                field: bounded(&c.field, 64)?,
+                text: bounded(&c.text, MAX_CONSENT_CHARS)?,
+                version: bounded(&c.version, 64)?,
+                given: c.given,
+            })
+        });
+        Attribution {
+            utm,
+            referrer: bounded_opt(self.referrer.as_ref(), MAX_URL_CHARS),
+            landing_page: bounded_opt(self.landing_page.as_ref(), MAX_URL_CHARS),
+            pages,
+            visits: self.visits,
+            first_seen_ms: self.first_seen_ms,
+            consent,
+        }
+    }
+}
