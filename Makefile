@@ -28,15 +28,16 @@ WORKER_JS  := crates/worker/build/index.js
 BUNDLE     := .build/bundle.json
 HANDOFF    := target/debug/handoff
 
-.PHONY: help dev test setup setup-test build lint test-native test-wasm test-worker test-e2e size bench bench-email bench-phone fuzz clean
+.PHONY: help dev test setup setup-test build lint test-native test-wasm test-worker test-e2e size size-normalizers bench bench-email bench-phone fuzz clean
 
 help:
 	@echo "make dev    build and serve the demo page with the embedded form on http://localhost:$(PORT)/"
 	@echo "make test   lints, native tests, wasm tests in Chromium, worker tests on workerd, end-to-end"
 	@echo "make size   gzip bytes of everything the browser downloads for the demo form"
+	@echo "make size-normalizers  gzip bytes each handoff-core normalizer adds to a browser module"
 	@echo "make bench  criterion benchmarks of handoff-core (results: docs/BENCHMARKS.md)"
 	@echo "make bench-email  email typo suggestions side by side with mailcheck (npm)"
-	@echo "make bench-phone  phone parsing agreement with libphonenumber-js (npm)"
+	@echo "make bench-phone  phone parsing (wasm) side by side with libphonenumber-js (npm): agreement, time"
 	@echo "make fuzz   each cargo-fuzz target for FUZZ_SECONDS (default 60)"
 
 setup:
@@ -76,6 +77,7 @@ lint:
 	cargo fmt --all --check
 	cargo clippy --quiet --workspace --all-targets -- -D warnings
 	cargo clippy --quiet -p handoff-form -p handoff-worker --target wasm32-unknown-unknown -- -D warnings
+	cargo clippy --quiet -p handoff-probe --all-features --target wasm32-unknown-unknown -- -D warnings
 
 test-native:
 	@echo "== native tests (handoff-core, handoff-cli)"
@@ -97,14 +99,22 @@ test-e2e: build
 size: build
 	@scripts/size.sh
 
+size-normalizers:
+	@scripts/normalizer-size.sh
+
 bench:
 	cargo bench -p handoff-core --bench core
 
 bench-email: $(FORM_WASM)
 	node bench/email-suggest.mjs
 
+# handoff-core's phone parser for wasm32 (crates/probe, feature `phone`) and its wasm-bindgen glue in
+# .build/probe/; cargo decides what to rebuild, wasm-bindgen runs only when cargo relinked.
+PROBE_WASM := $(or $(CARGO_TARGET_DIR),target)/wasm32-unknown-unknown/release/handoff_probe.wasm
 bench-phone:
-	cargo build --quiet --release -p handoff-cli
+	@cargo build --quiet --release --target wasm32-unknown-unknown -p handoff-probe --features phone
+	@[ .build/probe/handoff_probe_bg.wasm -nt $(PROBE_WASM) ] || \
+	  wasm-bindgen --target web --no-typescript --out-dir .build/probe --out-name handoff_probe $(PROBE_WASM)
 	node bench/phone-agreement.mjs
 
 FUZZ_SECONDS ?= 60

@@ -1,31 +1,87 @@
 #!/usr/bin/env node
-// handoff-core's phone parser against libphonenumber-js (max metadata), side by side: do they agree
-// on validity and on the E.164 output? The Worker must, so this is the check that it does.
+// handoff-core's phone parser against libphonenumber-js (max metadata), side by side in one Node run
+// and on the same inputs: do they agree on validity, E.164 and extension (the Worker must), and
+// which is faster per value?
 //
-// Run after `npm ci` and `cargo build --release -p handoff-cli`:
-//   node bench/phone-agreement.mjs [--show N]
+//   make bench-phone        (builds handoff-core's parser for wasm32 into .build/probe/ first:
+//                            crates/probe with `--features phone`, then wasm-bindgen --target web)
+//   node bench/phone-agreement.mjs [--show N] [--passes N] [--fresh N]
+//
 // The corpus is built deterministically from the package's own example numbers (examples.mobile.json,
 // one mobile number per country): each written internationally and nationally with varied
 // separators, with the international prefix of the country, and mutated (a digit dropped, added or
 // changed) so that invalid numbers are judged too. Every input is parsed with its country as the
 // default country, as a form's country field would give it.
+//
+// Timing: both sides do the same work per value (parse with the default country, decide validity,
+// produce "E.164[;ext=…]" or ""): ours is handoff-core compiled to wasm and called through its
+// wasm-bindgen export (string in, string out, as a browser or the Worker would call it); theirs is
+// parsePhoneNumberFromString + isValid. Two warm-up passes over the whole corpus, then --passes
+// (default 9) timed passes, alternating ours and theirs; the median pass gives ns per value.
+// The first parse is measured in --fresh (default 5) fresh Node processes each: ours compiles and
+// instantiates the module, then parses one number; theirs imports the package, then parses it.
 
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { performance } from "node:perf_hooks";
 
-import { parsePhoneNumberFromString, getCountryCallingCode } from "libphonenumber-js/max";
-
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const GLUE = join(root, ".build/probe/handoff_probe.js");
+const WASM = join(root, ".build/probe/handoff_probe_bg.wasm");
+// The first parse, as crates/core/benches/phone_first.rs measures it natively.
+const FIRST = ["(415) 555-0100", "US"];
+const arg = (name, fallback) => {
+  const at = process.argv.indexOf(name);
+  return at >= 0 ? process.argv[at + 1] : fallback;
+};
+
+// Child mode: one fresh process, one first parse, one JSON line on stdout.
+if (arg("--first-parse")) {
+  const side = arg("--first-parse");
+  let setupMs, parseMs, result;
+  if (side === "ours") {
+    const bytes = readFileSync(WASM);
+    const glue = await import(pathToFileURL(GLUE).href);
+    let t = performance.now();
+    glue.initSync({ module: bytes }); // compile and instantiate
+    setupMs = performance.now() - t;
+    t = performance.now();
+    result = glue.parsePhone(...FIRST);
+    parseMs = performance.now() - t;
+  } else {
+    let t = performance.now();
+    const lib = await import("libphonenumber-js/max");
+    setupMs = performance.now() - t;
+    t = performance.now();
+    const n = lib.parsePhoneNumberFromString(...FIRST);
+    result = n && n.isValid() ? n.number : "";
+    parseMs = performance.now() - t;
+  }
+  process.stdout.write(JSON.stringify({ setupMs, parseMs, result }) + "\n");
+  process.exit(0);
+}
+
+const { parsePhoneNumberFromString, getCountryCallingCode } = await import("libphonenumber-js/max");
 const require = createRequire(join(root, "package.json"));
 const packageDir = dirname(require.resolve("libphonenumber-js/package.json"));
 const examples = JSON.parse(readFileSync(join(packageDir, "examples.mobile.json"), "utf8"));
 const { version } = JSON.parse(readFileSync(join(packageDir, "package.json"), "utf8"));
-const binary = join(root, "target/release/handoff");
-const show = Number(process.argv[process.argv.indexOf("--show") + 1]) || 15;
+const show = Number(arg("--show")) || 15;
+const passes = Number(arg("--passes")) || 9;
+const fresh = Number(arg("--fresh")) || 5;
+
+let wasmBytes;
+try {
+  wasmBytes = readFileSync(WASM);
+} catch {
+  console.error(`${WASM} is missing: run \`make bench-phone\`, which builds it`);
+  process.exit(1);
+}
+const handoff = await import(pathToFileURL(GLUE).href);
+handoff.initSync({ module: wasmBytes });
 
 // Group digits as people do: 3-3-4, pairs, or 4-3-…, with one separator per variant.
 const group = (digits, sizes, sep) => {
@@ -79,56 +135,82 @@ for (const country of Object.keys(examples).sort()) {
   for (const input of new Set(variants)) corpus.push([country, input]);
 }
 
-// libphonenumber-js, timed over the whole corpus after one warm-up parse.
-parsePhoneNumberFromString("+14155550100");
-const theirs = new Map();
-let t0 = performance.now();
-for (const [country, input] of corpus) {
+// Both sides produce the same string per value: "E.164", "E.164;ext=…", or "" when invalid.
+const ours = (input, country) => handoff.parsePhone(input, country);
+const theirs = (input, country) => {
   const n = parsePhoneNumberFromString(input, country);
-  const valid = Boolean(n && n.isValid());
-  theirs.set(`${country}\t${input}`, { valid, e164: valid ? n.number : null, ext: valid ? n.ext ?? null : null });
-}
-const theirTime = performance.now() - t0;
-
-// Ours: one process per default country, every input of that country on its stdin.
-const byCountry = new Map();
-for (const [country, input] of corpus) {
-  if (!byCountry.has(country)) byCountry.set(country, []);
-  byCountry.get(country).push(input);
-}
-const ours = new Map();
-t0 = performance.now();
-for (const [country, inputs] of byCountry) {
-  const run = spawnSync(binary, ["normalize", "phone", "--country", country], {
-    input: inputs.join("\n") + "\n",
-    encoding: "utf8",
-  });
-  if (run.status !== 0) throw new Error(`${binary} failed for ${country}: ${run.stderr || run.error}`);
-  const lines = run.stdout.trim().split("\n");
-  lines.forEach((line, i) => {
-    const r = JSON.parse(line);
-    ours.set(`${country}\t${inputs[i]}`, { valid: r.valid, e164: r.e164, ext: r.extension });
-  });
-}
-const ourTime = performance.now() - t0;
+  if (!n || !n.isValid()) return "";
+  return n.ext ? `${n.number};ext=${n.ext}` : n.number;
+};
+const verdict = (s) => {
+  if (!s) return { valid: false, e164: null, ext: null };
+  const [e164, ext] = s.split(";ext=");
+  return { valid: true, e164, ext: ext ?? null };
+};
 
 let agree = 0;
+let valid = 0;
 const disagreements = [];
-for (const [key, them] of theirs) {
-  const us = ours.get(key);
-  if (us && us.valid === them.valid && us.e164 === them.e164 && (us.ext ?? null) === (them.ext ?? null)) agree += 1;
-  else disagreements.push({ key, them, us });
+for (const [country, input] of corpus) {
+  const us = ours(input, country);
+  const them = theirs(input, country);
+  if (them) valid += 1;
+  if (us === them) agree += 1;
+  else disagreements.push({ key: `${country}\t${input}`, them: verdict(them), us: verdict(us) });
 }
 
+/** One pass over the whole corpus: ns per value (and a checksum, so no call is dead code). */
+function pass(parse) {
+  let sum = 0;
+  const t = performance.now();
+  for (const [country, input] of corpus) sum += parse(input, country).length;
+  return { ns: ((performance.now() - t) * 1e6) / corpus.length, sum };
+}
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+for (let i = 0; i < 2; i++) pass(ours), pass(theirs); // warm-up
+const oursNs = [], theirsNs = [];
+for (let i = 0; i < passes; i++) {
+  oursNs.push(pass(ours).ns);
+  theirsNs.push(pass(theirs).ns);
+}
+
+function firstParse(side) {
+  const runs = [];
+  for (let i = 0; i < fresh; i++) {
+    const run = spawnSync(process.execPath, [fileURLToPath(import.meta.url), "--first-parse", side], { encoding: "utf8" });
+    if (run.status !== 0) throw new Error(`first parse (${side}) failed: ${run.stderr || run.error}`);
+    runs.push(JSON.parse(run.stdout));
+  }
+  return { setupMs: median(runs.map((r) => r.setupMs)), parseMs: median(runs.map((r) => r.parseMs)), result: runs[0].result };
+}
+const firstOurs = firstParse("ours");
+const firstTheirs = firstParse("theirs");
+
 const n = corpus.length;
-console.log(`corpus: ${n} inputs over ${byCountry.size} default countries (libphonenumber-js ${version} examples.mobile.json)`);
-console.log(`valid per libphonenumber-js: ${[...theirs.values()].filter((t) => t.valid).length}`);
+const countries = new Set(corpus.map(([c]) => c)).size;
+const fmt = (x) => Math.round(x).toLocaleString("en-US");
+const spread = (xs) => `${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))}`;
+const ratio = median(oursNs) / median(theirsNs);
+console.log(`corpus: ${n} inputs over ${countries} default countries (libphonenumber-js ${version} examples.mobile.json)`);
+console.log(`valid per libphonenumber-js: ${valid}`);
 console.log(`agreement (validity, E.164 and extension): ${agree}/${n} = ${((100 * agree) / n).toFixed(2)}%`);
-console.log(`libphonenumber-js: ${((1000 * theirTime) / n).toFixed(1)} µs per value (in process, warm)`);
+console.log(`per value, warm: median of ${passes} timed passes over the corpus, after 2 warm-up passes`);
+console.log(`  ${"".padEnd(32)} ${"ns/value".padStart(9)}  ${"passes (min–max)".padStart(16)}`);
+console.log(`  ${"handoff-core (wasm, parsePhone)".padEnd(32)} ${fmt(median(oursNs)).padStart(9)}  ${spread(oursNs).padStart(16)}`);
+console.log(`  ${"libphonenumber-js (max)".padEnd(32)} ${fmt(median(theirsNs)).padStart(9)}  ${spread(theirsNs).padStart(16)}`);
+console.log(`time ratio handoff/libphonenumber-js: ${ratio.toFixed(2)} (budget: below 1, ${ratio < 1 ? "met" : "NOT met"})`);
+console.log(`first parse of ${JSON.stringify(FIRST[0])} (${FIRST[1]}), median of ${fresh} fresh Node processes:`);
 console.log(
-  `handoff normalize phone: ${((1000 * ourTime) / n).toFixed(1)} µs per value (wall time including ${byCountry.size} process starts and JSON)`,
+  `  handoff-core (wasm, ${fmt(wasmBytes.length)} bytes): compile and instantiate ${firstOurs.setupMs.toFixed(2)} ms, then first parse ${firstOurs.parseMs.toFixed(2)} ms → ${JSON.stringify(firstOurs.result)}`,
+);
+console.log(
+  `  libphonenumber-js (max): import ${firstTheirs.setupMs.toFixed(2)} ms, then first parse ${firstTheirs.parseMs.toFixed(2)} ms → ${JSON.stringify(firstTheirs.result)}`,
 );
 for (const d of disagreements.slice(0, show)) {
   console.log(`  ${JSON.stringify(d.key)}: libphonenumber-js ${JSON.stringify(d.them)}, ours ${JSON.stringify(d.us)}`);
 }
 if (disagreements.length > show) console.log(`  … ${disagreements.length - show} more (--show N)`);
+if (agree < 0.995 * n) {
+  console.error(`agreement below 99.5%`);
+  process.exit(1);
+}
