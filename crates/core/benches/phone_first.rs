@@ -1,6 +1,7 @@
-//! The first phone parse in a fresh process: the budget is 1 ms, and it is mostly compiling the
-//! patterns of the country first asked for, so criterion's repeated samples cannot show it. Run
-//! with `cargo bench -p handoff-core --bench phone_first`; each run is one fresh process.
+//! The first phone parse in a fresh process: the budget is 1 ms, and it is mostly indexing the
+//! numbering plans and reading the patterns of the country first asked for, so criterion's
+//! repeated samples cannot show it. Run with `cargo bench -p handoff-core --bench phone_first`;
+//! each run is one fresh process.
 
 // A benchmark reads the clock; the core it measures does not.
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::disallowed_methods)]

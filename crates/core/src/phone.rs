@@ -11,9 +11,23 @@
 //! sharing the calling code, and accept the number only when a type pattern of its country (fixed
 //! line, mobile, toll free, …) matches it whole.
 //!
-//! The table is split into plans once, on first use; each plan's regexes are compiled only when a
-//! number first needs them, so the first parse pays for a handful of patterns, not for the world.
+//! The table is split into plans once, on first use, reading only each line's country and calling
+//! code; a plan's other columns are read, and each of its patterns compiled, only when a number
+//! first needs them, so the first parse pays for a handful of patterns, not for the world.
+//!
+//! The patterns are regexes over digits, in a small subset (digits, classes, groups, alternation,
+//! repetition, `$`) that `Node` evaluates directly and exactly: one pass over the branches of the
+//! pattern that the number reaches finds every position where a match may end, where a regex
+//! engine steps through the number character by character (with regex-lite, that was most of a
+//! parse's time, whatever the pattern's size). The
+//! whole-number patterns (general and per type) and the leading digits need nothing more;
+//! regex-lite runs only where the regex's choice among several matches or its groups matter (the
+//! international prefix when it could end in more than one place, the national prefix when it has
+//! groups for the transform rule), for the extension forms, and for any pattern outside the subset.
+//! A parse also remembers which plan matched which number, since the steps above judge the same
+//! national number more than once, and tries no type whose possible lengths exclude the number.
 
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use regex_lite::Regex;
@@ -67,10 +81,11 @@ pub fn parse_phone(raw: &str, default_country: Option<&str>) -> Result<Phone, Is
     let tables = tables();
     let default = default_country.and_then(|c| tables.default_plan(c));
     let (number, extension) = split_input(raw).ok_or(IssueCode::PhoneSyntax)?;
-    let (plan, nsn) = tables
+    let mut parse = Parse::new(tables);
+    let (plan, nsn) = parse
         .locate(&number, default)
         .ok_or(IssueCode::PhoneSyntax)?;
-    if !(MIN_NSN..=MAX_NSN).contains(&nsn.len()) || !plan.is_valid(&nsn) {
+    if !(MIN_NSN..=MAX_NSN).contains(&nsn.len()) || !parse.is_valid(plan, &nsn) {
         return Err(IssueCode::PhoneSyntax);
     }
     let mut e164 = String::with_capacity(1 + plan.calling_code.len() + nsn.len());
@@ -84,14 +99,24 @@ pub fn parse_phone(raw: &str, default_country: Option<&str>) -> Result<Phone, Is
     })
 }
 
-/// A regex of the data, compiled on first use and anchored at the start (and, for a whole-number
-/// pattern, at the end too). A pattern that fails to compile never matches: the data's tests
-/// compile every pattern, so this is never reached with the committed data.
+/// A pattern of the data, anchored at the start (and, for a whole-number pattern, at the end too),
+/// read on first use. A pattern in the subset [`Node`] reads (all of the committed data's) is
+/// evaluated by it; regex-lite compiles a pattern only when the regex's own choice among several
+/// matches or its groups are needed, or when the pattern leaves that subset. A pattern that fails
+/// to compile never matches: the data's tests compile every pattern, so this is never reached with
+/// the committed data.
 #[derive(Debug)]
 struct Pattern {
     source: &'static str,
     whole: bool,
+    node: OnceLock<Option<Node>>,
     compiled: OnceLock<Option<Regex>>,
+}
+
+impl Default for Pattern {
+    fn default() -> Self {
+        Pattern::new("", false)
+    }
 }
 
 impl Pattern {
@@ -99,8 +124,13 @@ impl Pattern {
         Pattern {
             source,
             whole,
+            node: OnceLock::new(),
             compiled: OnceLock::new(),
         }
+    }
+
+    fn node(&self) -> Option<&Node> {
+        self.node.get_or_init(|| Node::parse(self.source)).as_ref()
     }
 
     fn regex(&self) -> Option<&Regex> {
@@ -120,41 +150,432 @@ impl Pattern {
         self.source.is_empty()
     }
 
-    fn matches(&self, text: &str) -> bool {
-        !self.is_empty() && self.regex().is_some_and(|re| re.is_match(text))
+    /// Where a match at the start of `text` may end (bit `j` for `text[..j]`), when [`Node`]
+    /// evaluates the pattern.
+    fn ends(&self, text: &str) -> Option<u64> {
+        self.node()?.ends_in(text)
     }
 
-    /// The length of the match at the start of `text`.
+    /// Whether the pattern matches `text` (whole, or some start of it for a prefix pattern).
+    fn matches(&self, text: &str) -> bool {
+        if self.is_empty() {
+            return false;
+        }
+        match self.ends(text) {
+            Some(ends) if self.whole => (ends >> text.len()) & 1 == 1,
+            Some(ends) => ends != 0,
+            None => self.regex().is_some_and(|re| re.is_match(text)),
+        }
+    }
+
+    /// The length of the match at the start of `text`: the one end there is, or the end of the
+    /// match the regex prefers among several.
     fn prefix_len(&self, text: &str) -> Option<usize> {
         if self.is_empty() {
             return None;
         }
-        self.regex()?.find(text).map(|m| m.end())
+        match self.ends(text) {
+            Some(0) => None,
+            Some(ends) if ends.is_power_of_two() => Some(ends.trailing_zeros() as usize),
+            _ => self.regex()?.find(text).map(|m| m.end()),
+        }
+    }
+
+    /// Whether the pattern may have a capturing group (an opening bracket not followed by `?`).
+    fn has_groups(&self) -> bool {
+        let bytes = self.source.as_bytes();
+        bytes
+            .iter()
+            .enumerate()
+            .any(|(i, &b)| b == b'(' && bytes.get(i + 1) != Some(&b'?'))
+    }
+
+    /// The groups of the match at the start of `text`.
+    fn captures<'h>(&self, text: &'h str) -> Option<regex_lite::Captures<'h>> {
+        if self.is_empty() || self.ends(text) == Some(0) {
+            return None;
+        }
+        self.regex()?.captures(text)
     }
 }
 
-/// One type of number (fixed line, mobile, …): its pattern and, when they differ from the plan's,
-/// its possible lengths.
+/// Every digit, as a [`Node::Digit`] set.
+const ANY_DIGIT: u16 = 0x3FF;
+/// In [`Node::first`]: the node may match without consuming a digit.
+const MAY_BE_EMPTY: u16 = 0x8000;
+/// How deeply groups may nest in a pattern [`Node`] reads.
+const MAX_NESTING: usize = 16;
+/// The largest count of a repetition `{n,m}` [`Node`] reads.
+const MAX_COUNT: u32 = 64;
+
+/// A pattern of digits as the data writes them: digits, `\d`, classes of digits and ranges, groups
+/// (capturing or not, the same for matching), alternation, the repetitions `?`, `*`, `+`,
+/// `{n}`, `{n,}` and `{n,m}` (greedy or lazy, the same for matching) and `$`. It is evaluated
+/// for every start position at once: a set of positions in a `u64`, one bit each, goes in, the set
+/// of positions where a match from one of them may end comes out. That is exact for the question
+/// asked here (does a match exist, and where may it end), takes no allocation, and costs per node
+/// of the pattern the number reaches, not per character and thread as a regex engine does.
+#[derive(Debug)]
+enum Node {
+    /// One digit of the set (bit `d` for the digit `d`).
+    Digit(u16),
+    /// The end of the text.
+    End,
+    Sequence(Vec<Node>),
+    /// Alternatives, each with its [`Node::first`] digits: one that cannot start with a digit at
+    /// the start positions is not evaluated.
+    Either(Vec<(u16, Node)>),
+    /// The node repeated at least `min` and at most `max` (unbounded when `None`) times.
+    Repeat(Box<Node>, u32, Option<u32>),
+}
+
+impl Node {
+    /// The pattern, or `None` when it leaves the subset (regex-lite then reads it).
+    fn parse(source: &str) -> Option<Node> {
+        let mut reader = Reader {
+            bytes: source.as_bytes(),
+            at: 0,
+            nesting: 0,
+        };
+        let node = reader.alternation()?;
+        (reader.at == reader.bytes.len()).then_some(node)
+    }
+
+    /// The digits a match may start with, and [`MAY_BE_EMPTY`].
+    fn first(&self) -> u16 {
+        match self {
+            Node::Digit(set) => *set,
+            Node::End => MAY_BE_EMPTY,
+            Node::Sequence(items) => {
+                let mut first = 0;
+                for item in items {
+                    let own = item.first();
+                    first |= own & ANY_DIGIT;
+                    if own & MAY_BE_EMPTY == 0 {
+                        return first;
+                    }
+                }
+                first | MAY_BE_EMPTY
+            }
+            Node::Either(branches) => branches.iter().fold(0, |first, (own, _)| first | own),
+            Node::Repeat(node, min, _) if *min == 0 => node.first() | MAY_BE_EMPTY,
+            Node::Repeat(node, _, _) => node.first(),
+        }
+    }
+
+    /// The ends of the matches at the start of `text`, which must be short enough for its
+    /// positions to fit the set.
+    fn ends_in(&self, text: &str) -> Option<u64> {
+        (text.len() < 64).then(|| self.ends(text.as_bytes(), 1))
+    }
+
+    /// The positions `j` such that the node matches `text[i..j]` for some position `i` in
+    /// `starts`.
+    fn ends(&self, text: &[u8], starts: u64) -> u64 {
+        if starts == 0 {
+            return 0;
+        }
+        match self {
+            Node::Digit(set) => {
+                let mut ends = 0;
+                let mut rest = starts;
+                while rest != 0 {
+                    let at = rest.trailing_zeros() as usize;
+                    rest &= rest - 1;
+                    if digit_set(text, at) & set != 0 {
+                        ends |= 2 << at;
+                    }
+                }
+                ends
+            }
+            Node::End => starts & (1 << text.len()),
+            Node::Sequence(items) => {
+                let mut at = starts;
+                for item in items {
+                    at = item.ends(text, at);
+                    if at == 0 {
+                        break;
+                    }
+                }
+                at
+            }
+            Node::Either(branches) => {
+                let mut next = MAY_BE_EMPTY;
+                let mut rest = starts;
+                while rest != 0 {
+                    next |= digit_set(text, rest.trailing_zeros() as usize);
+                    rest &= rest - 1;
+                }
+                branches
+                    .iter()
+                    .filter(|(first, _)| first & next != 0)
+                    .fold(0, |ends, (_, branch)| ends | branch.ends(text, starts))
+            }
+            Node::Repeat(node, min, max) => {
+                let mut at = starts;
+                for _ in 0..*min {
+                    at = node.ends(text, at);
+                }
+                // A position reached again after more repetitions has fewer of them left than
+                // when it was first reached, so it leads nowhere new: only the positions reached
+                // for the first time go on.
+                let mut all = at;
+                let mut fresh = at;
+                let mut count = *min;
+                while fresh != 0 && max.is_none_or(|max| count < max) {
+                    fresh = node.ends(text, fresh) & !all;
+                    all |= fresh;
+                    count += 1;
+                }
+                all
+            }
+        }
+    }
+}
+
+/// The digit at `at` in `text` as a one-digit set, empty when there is none.
+fn digit_set(text: &[u8], at: usize) -> u16 {
+    match text.get(at) {
+        Some(&b) if b.is_ascii_digit() => 1 << (b - b'0'),
+        _ => 0,
+    }
+}
+
+/// Reads a pattern into a [`Node`], or gives up (`None`) on anything outside the subset.
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+    nesting: usize,
+}
+
+impl Reader<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.at).copied()
+    }
+
+    fn next(&mut self) -> Option<u8> {
+        let b = self.peek()?;
+        self.at += 1;
+        Some(b)
+    }
+
+    fn eat(&mut self, b: u8) -> bool {
+        let found = self.peek() == Some(b);
+        if found {
+            self.at += 1;
+        }
+        found
+    }
+
+    fn alternation(&mut self) -> Option<Node> {
+        let mut branches = vec![self.sequence()?];
+        while self.eat(b'|') {
+            branches.push(self.sequence()?);
+        }
+        Some(match branches.pop() {
+            Some(only) if branches.is_empty() => only,
+            Some(last) => {
+                branches.push(last);
+                Node::Either(branches.into_iter().map(|b| (b.first(), b)).collect())
+            }
+            None => Node::Sequence(Vec::new()),
+        })
+    }
+
+    fn sequence(&mut self) -> Option<Node> {
+        let mut items = Vec::new();
+        while !matches!(self.peek(), None | Some(b'|' | b')')) {
+            let atom = self.atom()?;
+            items.push(self.repetition(atom)?);
+        }
+        Some(match items.pop() {
+            Some(only) if items.is_empty() => only,
+            Some(last) => {
+                items.push(last);
+                Node::Sequence(items)
+            }
+            None => Node::Sequence(Vec::new()),
+        })
+    }
+
+    fn atom(&mut self) -> Option<Node> {
+        match self.next()? {
+            b @ b'0'..=b'9' => Some(Node::Digit(1 << (b - b'0'))),
+            b'\\' => (self.next()? == b'd').then_some(Node::Digit(ANY_DIGIT)),
+            b'[' => self.class(),
+            b'$' => Some(Node::End),
+            b'(' => {
+                if self.eat(b'?') && !self.eat(b':') {
+                    return None;
+                }
+                self.nesting += 1;
+                if self.nesting > MAX_NESTING {
+                    return None;
+                }
+                let inner = self.alternation()?;
+                self.nesting -= 1;
+                self.eat(b')').then_some(inner)
+            }
+            _ => None,
+        }
+    }
+
+    /// A class of digits, `\d` and ranges of digits; a negated or empty class is outside the
+    /// subset.
+    fn class(&mut self) -> Option<Node> {
+        if matches!(self.peek(), Some(b'^' | b']')) {
+            return None;
+        }
+        let mut set = 0u16;
+        loop {
+            let low = match self.next()? {
+                b']' => break,
+                b'\\' => {
+                    if self.next()? != b'd' {
+                        return None;
+                    }
+                    set |= ANY_DIGIT;
+                    continue;
+                }
+                b @ b'0'..=b'9' => b - b'0',
+                _ => return None,
+            };
+            let high = if self.peek() == Some(b'-') && self.bytes.get(self.at + 1) != Some(&b']') {
+                self.at += 1;
+                match self.next()? {
+                    b @ b'0'..=b'9' if b - b'0' >= low => b - b'0',
+                    _ => return None,
+                }
+            } else {
+                low
+            };
+            for d in low..=high {
+                set |= 1 << d;
+            }
+        }
+        Some(Node::Digit(set))
+    }
+
+    /// The atom with the repetition that follows it, if any.
+    fn repetition(&mut self, atom: Node) -> Option<Node> {
+        let (min, max) = match self.peek() {
+            Some(b'?') => (0, Some(1)),
+            Some(b'*') => (0, None),
+            Some(b'+') => (1, None),
+            Some(b'{') => {
+                self.at += 1;
+                let min = self.count()?;
+                let max = if self.eat(b',') {
+                    if self.peek() == Some(b'}') {
+                        None
+                    } else {
+                        Some(self.count()?)
+                    }
+                } else {
+                    Some(min)
+                };
+                if self.peek() != Some(b'}') || max.is_some_and(|max| max < min) {
+                    return None;
+                }
+                (min, max)
+            }
+            _ => return Some(atom),
+        };
+        self.at += 1;
+        // A lazy repetition matches the same texts.
+        self.eat(b'?');
+        if matches!(atom, Node::End) || matches!(self.peek(), Some(b'?' | b'*' | b'+' | b'{')) {
+            return None;
+        }
+        Some(Node::Repeat(Box::new(atom), min, max))
+    }
+
+    fn count(&mut self) -> Option<u32> {
+        let start = self.at;
+        while self.peek().is_some_and(|b| b.is_ascii_digit()) {
+            self.at += 1;
+        }
+        let count: u32 = std::str::from_utf8(self.bytes.get(start..self.at)?)
+            .ok()?
+            .parse()
+            .ok()?;
+        (count <= MAX_COUNT).then_some(count)
+    }
+}
+
+/// Possible lengths of national numbers (libphonenumber's are 2 to 17 digits), one bit each; empty
+/// when the data gives none.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Lengths(u32);
+
+impl Lengths {
+    /// The lengths of a comma-separated list (the data's tests check that every one fits).
+    fn parse(cell: &str) -> Lengths {
+        Lengths(
+            cell.split(',')
+                .filter_map(|n| n.parse::<u32>().ok())
+                .filter(|&n| n < u32::BITS)
+                .fold(0, |set, n| set | 1 << n),
+        )
+    }
+
+    fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    fn contains(self, len: usize) -> bool {
+        u32::try_from(len).is_ok_and(|len| len < u32::BITS && (self.0 >> len) & 1 == 1)
+    }
+
+    /// Whether a number of `len` digits may be of a type with these lengths: no list means any.
+    fn admit(self, len: usize) -> bool {
+        self.is_empty() || self.contains(len)
+    }
+
+    fn min(self) -> usize {
+        self.0.trailing_zeros() as usize
+    }
+
+    fn max(self) -> usize {
+        (u32::BITS - 1 - self.0.leading_zeros()) as usize
+    }
+}
+
+/// One type of number (fixed line, mobile, …): its pattern and the lengths it admits (its own,
+/// or the plan's when the data gives none).
 #[derive(Debug)]
 struct NumberType {
     pattern: Pattern,
-    lengths: Vec<usize>,
+    lengths: Lengths,
 }
 
-/// One country's numbering plan, as one line of `data/phone.tsv` describes it.
+/// One country's numbering plan: a line of `data/phone.tsv`, whose rules are read from the line
+/// only when a number first needs them.
 #[derive(Debug)]
 struct Plan {
     iso: &'static str,
     calling_code: &'static str,
+    /// The line's columns after the calling code.
+    rest: &'static str,
+    /// Boxed, so that the plans not yet needed take little memory to set up.
+    rules: OnceLock<Box<Rules>>,
+}
+
+/// What a plan's line says beyond its country and calling code.
+#[derive(Debug, Default)]
+struct Rules {
     idd_prefix: Pattern,
     /// The national prefix for parsing, or the national prefix itself when the data gives none.
     prefix_for_parsing: Pattern,
     transform_rule: &'static str,
     leading_digits: Pattern,
-    lengths: Vec<usize>,
+    lengths: Lengths,
     general: Pattern,
     has_types: bool,
     types: Vec<NumberType>,
+    /// The lengths some type admits: a number of any other length has no type, whatever the
+    /// patterns say, so none of them runs.
+    typed_lengths: Lengths,
 }
 
 /// How a national number's length fits its plan, as libphonenumber-js's `checkNumberLength` says.
@@ -167,9 +588,30 @@ enum Length {
 }
 
 impl Plan {
+    /// A plan from a line of the data, or `None` for a line too short to be one.
     fn from_line(line: &'static str) -> Option<Plan> {
-        let cols: Vec<&'static str> = line.split('\t').collect();
-        let [iso, calling_code, _main, idd, national_prefix, for_parsing, transform, leading, lengths, general, has_types, types @ ..] =
+        let (iso, after) = line.split_once('\t')?;
+        let (calling_code, rest) = after.split_once('\t')?;
+        Some(Plan {
+            iso,
+            calling_code,
+            rest,
+            rules: OnceLock::new(),
+        })
+    }
+
+    fn rules(&self) -> &Rules {
+        self.rules
+            .get_or_init(|| Box::new(Rules::from_columns(self.rest).unwrap_or_default()))
+    }
+}
+
+impl Rules {
+    /// The rules of a line's columns after the calling code; `None` when they are not all there
+    /// (the data's tests check that every line has them).
+    fn from_columns(rest: &'static str) -> Option<Rules> {
+        let cols: Vec<&'static str> = rest.split('\t').collect();
+        let [_main, idd, national_prefix, for_parsing, transform, leading, lengths, general, has_types, types @ ..] =
             cols.as_slice()
         else {
             return None;
@@ -179,81 +621,74 @@ impl Plan {
         } else {
             for_parsing
         };
-        Some(Plan {
-            iso,
-            calling_code,
+        let lengths = Lengths::parse(lengths);
+        let types: Vec<NumberType> = types
+            .iter()
+            .filter(|cell| !cell.is_empty())
+            .map(|cell| {
+                let (pattern, own) = cell.split_once('@').unwrap_or((cell, ""));
+                let own = Lengths::parse(own);
+                NumberType {
+                    pattern: Pattern::new(pattern, true),
+                    lengths: if own.is_empty() { lengths } else { own },
+                }
+            })
+            .collect();
+        // A type without lengths admits any: then so does the union.
+        let typed_lengths = if types.iter().any(|t| t.lengths.is_empty()) {
+            Lengths::default()
+        } else {
+            Lengths(types.iter().fold(0, |set, t| set | t.lengths.0))
+        };
+        Some(Rules {
             idd_prefix: Pattern::new(idd, false),
             prefix_for_parsing: Pattern::new(for_parsing, false),
             transform_rule: transform,
             leading_digits: Pattern::new(leading, false),
-            lengths: parse_lengths(lengths),
+            lengths,
             general: Pattern::new(general, true),
             has_types: *has_types == "1",
-            types: types
-                .iter()
-                .filter(|cell| !cell.is_empty())
-                .map(|cell| {
-                    let (pattern, own) = cell.split_once('@').unwrap_or((cell, ""));
-                    NumberType {
-                        pattern: Pattern::new(pattern, true),
-                        lengths: parse_lengths(own),
-                    }
-                })
-                .collect(),
+            types,
+            typed_lengths,
         })
     }
 
     fn check_length(&self, nsn: &str) -> Length {
-        let (Some(&min), Some(&max)) = (self.lengths.first(), self.lengths.last()) else {
+        if self.lengths.is_empty() {
             return Length::Possible;
-        };
+        }
         let len = nsn.len();
-        if len == min || self.lengths.contains(&len) {
+        if self.lengths.contains(len) {
             Length::Possible
-        } else if len < min {
+        } else if len < self.lengths.min() {
             Length::TooShort
-        } else if len > max {
+        } else if len > self.lengths.max() {
             Length::TooLong
         } else {
             Length::Invalid
         }
     }
 
-    /// Whether some type of this plan matches the number (`getNumberType` is defined).
-    fn has_type(&self, nsn: &str) -> bool {
-        self.general.matches(nsn)
-            && self.types.iter().any(|t| {
-                let lengths = if t.lengths.is_empty() {
-                    &self.lengths
-                } else {
-                    &t.lengths
-                };
-                (lengths.is_empty() || lengths.contains(&nsn.len())) && t.pattern.matches(nsn)
-            })
-    }
-
-    /// Validity as libphonenumber-js's `isValid` decides it with its max metadata.
-    fn is_valid(&self, nsn: &str) -> bool {
-        if self.has_types {
-            self.has_type(nsn)
-        } else {
-            self.general.matches(nsn)
-        }
+    /// Whether some type matches the number, the general pattern aside (`getNumberType`'s loop:
+    /// a type is tried only when it admits the number's length).
+    fn some_type_matches(&self, nsn: &str) -> bool {
+        let len = nsn.len();
+        self.types
+            .iter()
+            .any(|t| t.lengths.admit(len) && t.pattern.matches(nsn))
     }
 
     /// The national number with the national prefix (and a carrier code) removed, or rewritten by
-    /// the transform rule (`extractNationalNumberFromPossiblyIncompleteNumber`).
-    fn strip_national_prefix(&self, number: &str) -> String {
-        if self.prefix_for_parsing.is_empty() {
-            return number.to_owned();
+    /// the transform rule (`extractNationalNumberFromPossiblyIncompleteNumber`); `None` when the
+    /// prefix is not there.
+    fn strip_national_prefix(&self, number: &str) -> Option<String> {
+        let prefix = &self.prefix_for_parsing;
+        if !prefix.has_groups() {
+            // Without groups the transform rule never applies: the match's end is all that counts.
+            let end = prefix.prefix_len(number)?;
+            return Some(number.get(end..).unwrap_or("").to_owned());
         }
-        let Some(caps) = self
-            .prefix_for_parsing
-            .regex()
-            .and_then(|re| re.captures(number))
-        else {
-            return number.to_owned();
-        };
+        let caps = prefix.captures(number)?;
         let end = caps.get(0).map_or(0, |m| m.end());
         let rest = number.get(end..).unwrap_or("");
         let groups = caps.len() - 1;
@@ -273,26 +708,24 @@ impl Plan {
                 }
             }
             out.push_str(rest);
-            out
+            Some(out)
         } else {
-            rest.to_owned()
+            Some(rest.to_owned())
         }
     }
-}
-
-fn parse_lengths(cell: &str) -> Vec<usize> {
-    cell.split(',').filter_map(|n| n.parse().ok()).collect()
 }
 
 #[derive(Debug)]
 struct Tables {
     plans: Vec<Plan>,
-    /// Plan indexes sorted by ISO code, for the default country.
-    by_iso: Vec<usize>,
+    /// (ISO code, plan index) sorted by code, for the default country.
+    by_iso: Vec<([u8; 2], usize)>,
     /// (calling code, first plan, end) sorted by calling code; the first plan is the main country.
-    by_calling_code: Vec<(&'static str, usize, usize)>,
+    by_calling_code: Vec<(u16, usize, usize)>,
 }
 
+/// The plans, indexed by country and by calling code; only each line's first two columns are read
+/// here, the rest when a number of the plan is first parsed.
 fn tables() -> &'static Tables {
     static TABLES: OnceLock<Tables> = OnceLock::new();
     TABLES.get_or_init(|| {
@@ -301,19 +734,24 @@ fn tables() -> &'static Tables {
             .filter(|l| !l.starts_with('#') && !l.is_empty())
             .filter_map(Plan::from_line)
             .collect();
-        let mut by_iso: Vec<usize> = (0..plans.len())
-            .filter(|&i| plans[i].iso != "001")
+        let mut by_iso: Vec<([u8; 2], usize)> = plans
+            .iter()
+            .enumerate()
+            .filter_map(|(i, plan)| Some((iso_key(plan.iso)?, i)))
             .collect();
-        by_iso.sort_by_key(|&i| plans[i].iso);
+        by_iso.sort_unstable();
         // The generator writes the plans of one calling code together, main country first.
-        let mut by_calling_code: Vec<(&'static str, usize, usize)> = Vec::new();
+        let mut by_calling_code: Vec<(u16, usize, usize)> = Vec::new();
         for (i, plan) in plans.iter().enumerate() {
+            let Some(code) = calling_code_key(plan.calling_code) else {
+                continue;
+            };
             match by_calling_code.last_mut() {
-                Some((code, _, end)) if *code == plan.calling_code => *end = i + 1,
-                _ => by_calling_code.push((plan.calling_code, i, i + 1)),
+                Some((last, _, end)) if *last == code => *end = i + 1,
+                _ => by_calling_code.push((code, i, i + 1)),
             }
         }
-        by_calling_code.sort_by_key(|&(code, _, _)| code);
+        by_calling_code.sort_unstable();
         Tables {
             plans,
             by_iso,
@@ -322,48 +760,184 @@ fn tables() -> &'static Tables {
     })
 }
 
+/// An ISO 3166-1 alpha-2 code in any case as a key, or `None` for anything else ("001" included).
+fn iso_key(code: &str) -> Option<[u8; 2]> {
+    match code.as_bytes() {
+        [a, b] if a.is_ascii_alphabetic() && b.is_ascii_alphabetic() => {
+            Some([a.to_ascii_uppercase(), b.to_ascii_uppercase()])
+        }
+        _ => None,
+    }
+}
+
+/// A calling code (one to three digits, the first not `0`) as a key.
+fn calling_code_key(code: &str) -> Option<u16> {
+    if !(1..=MAX_CALLING_CODE).contains(&code.len()) || code.starts_with('0') {
+        return None;
+    }
+    code.bytes().try_fold(0u16, |key, b| {
+        b.is_ascii_digit().then(|| key * 10 + u16::from(b - b'0'))
+    })
+}
+
 impl Tables {
-    fn plan_by_iso(&self, iso: &str) -> Option<&Plan> {
-        let at = self
-            .by_iso
-            .binary_search_by(|&i| self.plans[i].iso.cmp(iso))
-            .ok()?;
-        self.by_iso.get(at).and_then(|&i| self.plans.get(i))
+    fn plan_by_iso(&self, key: [u8; 2]) -> Option<&Plan> {
+        let at = self.by_iso.binary_search_by_key(&key, |&(k, _)| k).ok()?;
+        self.by_iso.get(at).and_then(|&(_, i)| self.plans.get(i))
     }
 
     /// The plan of the default country: an ISO code in any case, else a country name.
     fn default_plan(&self, raw: &str) -> Option<&Plan> {
         let trimmed = raw.trim();
-        if trimmed.len() == 2 && trimmed.bytes().all(|b| b.is_ascii_alphabetic()) {
-            if let Some(plan) = self.plan_by_iso(&trimmed.to_ascii_uppercase()) {
-                return Some(plan);
-            }
+        if let Some(plan) = iso_key(trimmed).and_then(|key| self.plan_by_iso(key)) {
+            return Some(plan);
         }
         crate::country::normalize_country(trimmed)
             .ok()
-            .and_then(|iso| self.plan_by_iso(iso))
+            .and_then(iso_key)
+            .and_then(|key| self.plan_by_iso(key))
     }
 
     fn sharing(&self, calling_code: &str) -> &[Plan] {
-        self.by_calling_code
-            .binary_search_by(|&(code, _, _)| code.cmp(calling_code))
-            .ok()
+        calling_code_key(calling_code)
+            .and_then(|key| {
+                self.by_calling_code
+                    .binary_search_by_key(&key, |&(k, _, _)| k)
+                    .ok()
+            })
             .and_then(|at| self.by_calling_code.get(at))
             .and_then(|&(_, start, end)| self.plans.get(start..end))
             .unwrap_or(&[])
     }
 
+    /// Splits digits after `+` into a known calling code (its main plan) and the rest.
+    fn split_calling_code<'a>(&self, digits: &'a str) -> Option<(&Plan, &'a str)> {
+        if digits.starts_with('0') {
+            return None;
+        }
+        (1..=MAX_CALLING_CODE.min(digits.len())).find_map(|i| {
+            let code = digits.get(..i)?;
+            let main = self.sharing(code).first()?;
+            Some((main, digits.get(i..)?))
+        })
+    }
+}
+
+/// The questions one parse asks of a plan's patterns about a national number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Question {
+    /// Does the general pattern match it whole?
+    General,
+    /// Does it have a type (`getNumberType` is defined)?
+    Typed,
+}
+
+/// A national number of up to 19 digits as a key: its length and its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Digits(usize, u64);
+
+impl Digits {
+    fn of(nsn: &str) -> Option<Digits> {
+        if nsn.len() > 19 {
+            return None;
+        }
+        nsn.bytes()
+            .try_fold(0u64, |value, b| {
+                b.is_ascii_digit().then(|| value * 10 + u64::from(b - b'0'))
+            })
+            .map(|value| Digits(nsn.len(), value))
+    }
+}
+
+/// How many answers one parse remembers: it asks at most a few distinct questions.
+const ANSWERS: usize = 8;
+
+/// One parse: the steps of libphonenumber-js ask the same question about the same national number
+/// more than once (stripping the national prefix, picking the country, then validity), and each
+/// answer runs patterns over the whole number, so the answers are remembered for the parse.
+#[derive(Debug)]
+struct Parse<'t> {
+    tables: &'t Tables,
+    answers: [Option<(&'t Plan, Question, Digits, bool)>; ANSWERS],
+    next: usize,
+}
+
+impl<'t> Parse<'t> {
+    fn new(tables: &'t Tables) -> Self {
+        Parse {
+            tables,
+            answers: [None; ANSWERS],
+            next: 0,
+        }
+    }
+
+    fn ask(
+        &mut self,
+        plan: &'t Plan,
+        question: Question,
+        nsn: &str,
+        answer: impl FnOnce(&mut Self) -> bool,
+    ) -> bool {
+        let Some(key) = Digits::of(nsn) else {
+            return answer(self);
+        };
+        let known = self
+            .answers
+            .iter()
+            .flatten()
+            .find(|&&(p, q, k, _)| std::ptr::eq(p, plan) && q == question && k == key);
+        if let Some(&(_, _, _, yes)) = known {
+            return yes;
+        }
+        let yes = answer(self);
+        if let Some(slot) = self.answers.get_mut(self.next % ANSWERS) {
+            *slot = Some((plan, question, key, yes));
+        }
+        self.next += 1;
+        yes
+    }
+
+    /// Whether the plan's general pattern matches the number whole.
+    fn general(&mut self, plan: &'t Plan, nsn: &str) -> bool {
+        self.ask(plan, Question::General, nsn, |_| {
+            plan.rules().general.matches(nsn)
+        })
+    }
+
+    /// Whether some type of this plan matches the number (`getNumberType` is defined).
+    fn has_type(&mut self, plan: &'t Plan, nsn: &str) -> bool {
+        let rules = plan.rules();
+        // No type admits the length: none would be tried, whatever the general pattern says.
+        if !rules.typed_lengths.admit(nsn.len()) {
+            return false;
+        }
+        self.ask(plan, Question::Typed, nsn, |parse| {
+            parse.general(plan, nsn) && rules.some_type_matches(nsn)
+        })
+    }
+
+    /// Validity as libphonenumber-js's `isValid` decides it with its max metadata.
+    fn is_valid(&mut self, plan: &'t Plan, nsn: &str) -> bool {
+        if plan.rules().has_types {
+            self.has_type(plan, nsn)
+        } else {
+            self.general(plan, nsn)
+        }
+    }
+
     /// The country of a national number among those sharing its calling code
     /// (`getCountryByCallingCode`): the only one, else the first whose leading digits start the
     /// number or, for a country without leading digits, whose types match it.
-    fn country_of(&self, calling_code: &str, nsn: &str) -> Option<&Plan> {
-        match self.sharing(calling_code) {
+    fn country_of(&mut self, calling_code: &str, nsn: &str) -> Option<&'t Plan> {
+        let tables = self.tables;
+        match tables.sharing(calling_code) {
             [only] => Some(only),
-            plans => plans.iter().find(|plan| {
-                if plan.leading_digits.is_empty() {
-                    plan.has_type(nsn)
+            plans => plans.iter().find(|&plan| {
+                let leading = &plan.rules().leading_digits;
+                if leading.is_empty() {
+                    self.has_type(plan, nsn)
                 } else {
-                    plan.leading_digits.prefix_len(nsn).is_some()
+                    leading.matches(nsn)
                 }
             }),
         }
@@ -371,18 +945,20 @@ impl Tables {
 
     /// `extractNationalNumber`: strips the national prefix only when that leaves a number of a
     /// possible length that still fits the plan's general pattern.
-    fn national_number(&self, number: &str, plan: &Plan) -> String {
-        let stripped = plan.strip_national_prefix(number);
+    fn national_number(&mut self, number: &str, plan: &'t Plan) -> String {
+        let Some(stripped) = plan.rules().strip_national_prefix(number) else {
+            return number.to_owned();
+        };
         if stripped == number {
             return stripped;
         }
-        if plan.general.matches(number) && !plan.general.matches(&stripped) {
+        if self.general(plan, number) && !self.general(plan, &stripped) {
             return number.to_owned();
         }
         let judge = self
             .country_of(plan.calling_code, &stripped)
             .unwrap_or(plan);
-        match judge.check_length(&stripped) {
+        match judge.rules().check_length(&stripped) {
             Length::TooShort | Length::Invalid => number.to_owned(),
             Length::Possible | Length::TooLong => stripped,
         }
@@ -390,20 +966,21 @@ impl Tables {
 
     /// Finds the calling code and the national significant number of `number` (ASCII digits with
     /// an optional leading `+`), and the plan that judges its validity.
-    fn locate<'t>(&'t self, number: &str, default: Option<&'t Plan>) -> Option<(&'t Plan, String)> {
+    fn locate(&mut self, number: &str, default: Option<&'t Plan>) -> Option<(&'t Plan, String)> {
+        let tables = self.tables;
         let (plan, rest, from_number) = if let Some(international) = number.strip_prefix('+') {
-            let (main, rest) = self.split_calling_code(international)?;
+            let (main, rest) = tables.split_calling_code(international)?;
             (main, rest, true)
         } else {
             let default = default?;
             match strip_idd(number, default) {
                 Some(international) => {
-                    let (main, rest) = self.split_calling_code(international)?;
+                    let (main, rest) = tables.split_calling_code(international)?;
                     (main, rest, true)
                 }
                 None => match self.calling_code_without_plus(number, default) {
                     Some(rest) => {
-                        let main = self.sharing(default.calling_code).first()?;
+                        let main = tables.sharing(default.calling_code).first()?;
                         (main, rest, true)
                     }
                     None => (default, number, false),
@@ -418,40 +995,32 @@ impl Tables {
             Some(found) => found,
             // Without a match the number is judged by the default country when it came without
             // a calling code, and by the calling code's main country otherwise.
-            None if from_number => self.sharing(plan.calling_code).first()?,
+            None if from_number => tables.sharing(plan.calling_code).first()?,
             None => plan,
         };
         Some((country, nsn))
     }
 
-    /// Splits digits after `+` into a known calling code (its main plan) and the rest.
-    fn split_calling_code<'a>(&self, digits: &'a str) -> Option<(&Plan, &'a str)> {
-        if digits.starts_with('0') {
-            return None;
-        }
-        (1..=MAX_CALLING_CODE.min(digits.len())).find_map(|i| {
-            let code = digits.get(..i)?;
-            let main = self.sharing(code).first()?;
-            Some((main, digits.get(i..)?))
-        })
-    }
-
     /// A number typed with the default country's calling code but without `+` ("14155550100"):
     /// the code is split off when the rest fits the plan and the whole does not, or the whole is
     /// too long (`extractCountryCallingCodeFromInternationalNumberWithoutPlusSign`).
-    fn calling_code_without_plus<'a>(&self, number: &'a str, plan: &Plan) -> Option<&'a str> {
+    fn calling_code_without_plus<'a>(
+        &mut self,
+        number: &'a str,
+        plan: &'t Plan,
+    ) -> Option<&'a str> {
         let shorter = number.strip_prefix(plan.calling_code)?;
         let shorter_nsn = self.national_number(shorter, plan);
         let whole_nsn = self.national_number(number, plan);
-        let fits = !plan.general.matches(&whole_nsn) && plan.general.matches(&shorter_nsn);
-        (fits || plan.check_length(&whole_nsn) == Length::TooLong).then_some(shorter)
+        let fits = !self.general(plan, &whole_nsn) && self.general(plan, &shorter_nsn);
+        (fits || plan.rules().check_length(&whole_nsn) == Length::TooLong).then_some(shorter)
     }
 }
 
 /// The digits after the plan's international prefix (`00`, `011`, …), unless none is there or the
 /// next digit is `0` (no calling code starts with it).
 fn strip_idd<'a>(number: &'a str, plan: &Plan) -> Option<&'a str> {
-    let len = plan.idd_prefix.prefix_len(number)?;
+    let len = plan.rules().idd_prefix.prefix_len(number)?;
     let rest = number.get(len..)?;
     (!rest.is_empty() && !rest.starts_with('0')).then_some(rest)
 }
@@ -559,7 +1128,9 @@ fn is_viable(text: &str) -> bool {
 /// read from its first `+` or digit, and trailing text that is neither digit nor `#` is dropped.
 fn split_input(raw: &str) -> Option<(String, Option<String>)> {
     const CONTEXT: &str = ";phone-context=";
-    let text: String = match raw.find(CONTEXT) {
+    // Both markers start with `;`: most input has none, and is spared the substring searches.
+    let marked = raw.contains(';');
+    let text: Cow<'_, str> = match marked.then(|| raw.find(CONTEXT)).flatten() {
         Some(at) => {
             let after = raw.get(at + CONTEXT.len()..)?;
             let context = after.split(';').next().unwrap_or("");
@@ -572,17 +1143,16 @@ fn split_input(raw: &str) -> Option<(String, Option<String>)> {
                 text.push_str(context);
             }
             text.push_str(raw.get(start..at).unwrap_or(""));
-            text
+            Cow::Owned(text)
         }
         None => {
             let start = raw.find(|c: char| is_plus(c) || digit(c).is_some())?;
             let rest = raw.get(start..)?;
-            rest.trim_end_matches(|c: char| digit(c).is_none() && c != '#')
-                .to_owned()
+            Cow::Borrowed(rest.trim_end_matches(|c: char| digit(c).is_none() && c != '#'))
         }
     };
-    let text = match text.find(";isub=") {
-        Some(at) if at > 0 => text.get(..at).unwrap_or("").to_owned(),
+    let text = match marked.then(|| text.find(";isub=")).flatten() {
+        Some(at) if at > 0 => Cow::Owned(text.get(..at).unwrap_or("").to_owned()),
         _ => text,
     };
     if text.is_empty() {
@@ -592,7 +1162,7 @@ fn split_input(raw: &str) -> Option<(String, Option<String>)> {
         .chars()
         .all(|c| is_plus(c) || digit(c).is_some() || is_punctuation(c));
     let (number, extension) = if plain {
-        (text.as_str(), None)
+        (&*text, None)
     } else {
         let caps = extension_regex()?.captures(&text)?;
         let start = caps.get(0).map_or(0, |m| m.start());
@@ -638,14 +1208,15 @@ mod tests {
         let tables = tables();
         assert!(tables.plans.len() > 240);
         for plan in &tables.plans {
+            let rules = plan.rules();
             for pattern in [
-                &plan.idd_prefix,
-                &plan.prefix_for_parsing,
-                &plan.leading_digits,
-                &plan.general,
+                &rules.idd_prefix,
+                &rules.prefix_for_parsing,
+                &rules.leading_digits,
+                &rules.general,
             ]
             .into_iter()
-            .chain(plan.types.iter().map(|t| &t.pattern))
+            .chain(rules.types.iter().map(|t| &t.pattern))
             {
                 assert!(
                     pattern.is_empty() || pattern.regex().is_some(),
@@ -656,6 +1227,181 @@ mod tests {
             }
         }
         assert!(extension_regex().is_some());
+    }
+
+    #[test]
+    fn every_line_of_the_data_is_a_whole_plan() {
+        let lines: Vec<&str> = DATA
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .collect();
+        assert_eq!(tables().plans.len(), lines.len());
+        for line in lines {
+            let plan = Plan::from_line(line).unwrap();
+            assert_eq!(line.split('\t').count(), 21, "{}", plan.iso);
+            assert!(Rules::from_columns(plan.rest).is_some(), "{}", plan.iso);
+            // Every list of lengths is ascending and fits the set the rules keep it in.
+            let cols: Vec<&str> = line.split('\t').collect();
+            let lists = std::iter::once(cols[8]).chain(
+                cols[11..]
+                    .iter()
+                    .filter_map(|cell| cell.split_once('@').map(|(_, own)| own)),
+            );
+            for list in lists.filter(|l| !l.is_empty()) {
+                let listed: Vec<usize> = list.split(',').map(|n| n.parse().unwrap()).collect();
+                let set = Lengths::parse(list);
+                let kept: Vec<usize> = (0..32).filter(|&n| set.contains(n)).collect();
+                assert_eq!(listed, kept, "{} {list}", plan.iso);
+            }
+        }
+    }
+
+    /// A small deterministic generator (xorshift) for the cross-checks.
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            usize::try_from(self.0 % n.max(1) as u64).unwrap()
+        }
+
+        fn digit(&mut self) -> char {
+            char::from(b'0' + u8::try_from(self.below(10)).unwrap())
+        }
+    }
+
+    /// A random text of the node's language, up to its `$` (a sample past one may not match:
+    /// both engines judge it anyway).
+    fn sample(node: &Node, rng: &mut Rng, out: &mut String) {
+        match node {
+            Node::Digit(set) => {
+                let digits: Vec<u8> = (0..10u8).filter(|&d| (set >> d) & 1 == 1).collect();
+                out.push(char::from(b'0' + digits[rng.below(digits.len())]));
+            }
+            Node::End => {}
+            Node::Sequence(items) => items.iter().for_each(|item| sample(item, rng, out)),
+            Node::Either(branches) => sample(&branches[rng.below(branches.len())].1, rng, out),
+            Node::Repeat(node, min, max) => {
+                let extra = max.map_or(3, |max| max - min) as usize;
+                for _ in 0..*min as usize + rng.below(extra + 1) {
+                    sample(node, rng, out);
+                }
+            }
+        }
+    }
+
+    /// The node's verdicts against regex-lite's on `text`: whether it matches, and where.
+    fn assert_agree(pattern: &Pattern, text: &str) {
+        let re = pattern.regex().unwrap();
+        assert_eq!(
+            pattern.matches(text),
+            re.is_match(text),
+            "{:?} on {text:?}",
+            pattern.source
+        );
+        if !pattern.whole {
+            assert_eq!(
+                pattern.prefix_len(text),
+                re.find(text).map(|m| m.end()),
+                "{:?} on {text:?}",
+                pattern.source
+            );
+        }
+    }
+
+    #[test]
+    fn every_pattern_of_the_data_is_read_as_digits_and_agrees_with_regex_lite() {
+        let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+        for plan in &tables().plans {
+            let rules = plan.rules();
+            for pattern in [
+                &rules.idd_prefix,
+                &rules.prefix_for_parsing,
+                &rules.leading_digits,
+                &rules.general,
+            ]
+            .into_iter()
+            .chain(rules.types.iter().map(|t| &t.pattern))
+            .filter(|p| !p.is_empty())
+            {
+                let node = pattern.node();
+                assert!(node.is_some(), "{} {:?}", plan.iso, pattern.source);
+                for _ in 0..8 {
+                    let mut text = String::new();
+                    sample(node.unwrap(), &mut rng, &mut text);
+                    let mut changed: Vec<char> = text.chars().collect();
+                    if !changed.is_empty() {
+                        let at = rng.below(changed.len());
+                        changed[at] = rng.digit();
+                    }
+                    let changed: String = changed.into_iter().collect();
+                    let shorter = &text[..text.len().saturating_sub(1)];
+                    let longer = format!("{text}{}", rng.digit());
+                    let shifted = format!("{}{text}", rng.digit());
+                    for candidate in [text.as_str(), &changed, shorter, &longer, &shifted] {
+                        assert_agree(pattern, candidate);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn digit_patterns_agree_with_regex_lite_on_every_short_text() {
+        // Repetitions that can match nothing, overlap or nest, classes, groups, `$`, lazy forms.
+        let sources = [
+            "1?2?1?",
+            "(?:12|1)*2",
+            "(?:1|12)+?$",
+            "(?:1{2,3}){2}",
+            "(?:2|)1{0,}",
+            "[12]{2,}1",
+            "(1(?:2|21)?)$|2",
+            "(?:1?){3}2",
+            "\\d{3}|1(?:2\\d)?",
+            "[0-2\\d]1|$",
+            "",
+            "|1",
+            "(?:)1",
+        ];
+        let texts: Vec<String> = (0..=5)
+            .flat_map(|len| {
+                (0..1u32 << len).map(move |bits| {
+                    (0..len)
+                        .map(|i| if (bits >> i) & 1 == 1 { '2' } else { '1' })
+                        .collect()
+                })
+            })
+            .chain(["3", "13", "1x", "x1", "\u{661}"].map(String::from))
+            .collect();
+        for source in sources {
+            for whole in [true, false] {
+                let pattern = Pattern::new(source, whole);
+                assert!(pattern.node().is_some(), "{source:?}");
+                for text in &texts {
+                    // The empty pattern never matches; regex-lite would say it does.
+                    if !source.is_empty() {
+                        assert_agree(&pattern, text);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn patterns_outside_the_subset_go_to_regex_lite() {
+        for source in [
+            "a", "\\w", "[^1]", "[1-]", "[]", "(?=1)", "(?!1)", "1{,2}", "1{3,2}", "$*", "1**",
+            "(1", "1)", "x|1", ".", "^1", "1{999}",
+        ] {
+            assert!(Node::parse(source).is_none(), "{source:?}");
+        }
+        // Still matched, by regex-lite.
+        let word = Pattern::new("[^0-8]\\d", true);
+        assert!(word.node().is_none());
+        assert!(word.matches("91") && !word.matches("81"));
     }
 
     #[test]
