@@ -28,7 +28,7 @@ WORKER_JS  := crates/worker/build/index.js
 BUNDLE     := .build/bundle.json
 HANDOFF    := target/debug/handoff
 
-.PHONY: help dev test setup setup-test build lint test-native test-wasm test-worker test-e2e size size-normalizers bench bench-email bench-phone fuzz clean
+.PHONY: help dev test setup setup-test build lint test-native test-wasm test-worker test-e2e size size-normalizers bench bench-email bench-phone bench-form fuzz clean
 
 help:
 	@echo "make dev    build and serve the demo page with the embedded form on http://localhost:$(PORT)/"
@@ -38,6 +38,7 @@ help:
 	@echo "make bench  criterion benchmarks of handoff-core (results: docs/BENCHMARKS.md)"
 	@echo "make bench-email  email typo suggestions side by side with mailcheck (npm)"
 	@echo "make bench-phone  phone parsing (wasm) side by side with libphonenumber-js (npm): agreement, time"
+	@echo "make bench-form  the demo form in Chromium, 20 loads, side by side with a plain-JS form"
 	@echo "make fuzz   each cargo-fuzz target for FUZZ_SECONDS (default 60)"
 
 setup:
@@ -104,6 +105,9 @@ size-normalizers:
 
 bench:
 	cargo bench -p handoff-core --bench core
+
+bench-form: build
+	node bench/form-load.mjs
 
 bench-email: $(FORM_WASM)
 	node bench/email-suggest.mjs
