@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Builds the browser form module: handoff-form for wasm32, wasm-bindgen's ES module glue, and
-# wasm-opt -Oz, into www/form/ (served by the Worker as static assets).
+# wasm-opt -Oz, into www/form/ (served by the Worker as static assets). The glue is minified with
+# the esbuild that comes with wrangler (pinned in package-lock.json): the browser downloads it too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --quiet -p handoff-form --target wasm32-unknown-unknown --release
 wasm-bindgen --target web --no-typescript --out-dir www/form --out-name handoff_form \
-  target/wasm32-unknown-unknown/release/handoff_form.wasm
+  "${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/release/handoff_form.wasm"
 node_modules/binaryen/bin/wasm-opt -Oz --strip-debug --strip-producers \
   www/form/handoff_form_bg.wasm -o www/form/handoff_form_bg.wasm
+node_modules/.bin/esbuild www/form/handoff_form.js --minify --format=esm --log-level=warning \
+  --outfile=www/form/handoff_form.js --allow-overwrite

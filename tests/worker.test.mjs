@@ -40,6 +40,8 @@ describe("forms", () => {
       ["interest", "radio", true], ["team_size", "number", false], ["consent", "consent", true],
     ]);
     assert.equal(r.json.form.fields.find((f) => f.id === "team_size").visible_if, 'interest in ["A demo", "Pricing"]');
+    // Each condition also comes compiled, so the browser module needs no compiler.
+    assert.deepEqual(r.json.conditions, { team_size: 'interest;i2f0"A demo""Pricing"' });
     assert.equal(r.headers.get("cache-control"), "no-store");
   });
   test("an unknown form is a 404 with a code", async () => {

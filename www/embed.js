@@ -3,6 +3,8 @@
  * and the form's spec in parallel; never blocks the host page. */
 (function () {
   "use strict";
+  // Performance marks the host page (and bench/form-load.mjs) can read: script start to interactive.
+  if (window.performance && performance.mark) performance.mark("handoff:script");
   var script = document.currentScript;
   if (!script || !script.src) return;
   var formId = script.getAttribute("data-form");
@@ -62,8 +64,9 @@
     .then(function (loaded) {
       var mod = loaded[0], answer = loaded[1];
       return mod.default({ module_or_path: wasmUrl }).then(function () {
-        mod.mount(target, answer.form, { endpoint: api + "/v1/leads", bundleVersion: answer.bundle_version });
+        mod.mount(target, answer, { endpoint: api + "/v1/leads" });
         target.removeAttribute("aria-busy");
+        if (window.performance && performance.mark) performance.mark("handoff:interactive");
       });
     })
     .catch(function (error) {

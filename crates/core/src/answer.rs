@@ -32,6 +32,15 @@ impl AnswerValue {
             _ => None,
         }
     }
+
+    /// The answer as conditions read it.
+    pub fn as_value(&self) -> Value<'_> {
+        match self {
+            AnswerValue::Text(t) => Value::Text(t),
+            AnswerValue::Choices(c) => Value::List(c),
+            AnswerValue::Flag(b) => Value::Bool(*b),
+        }
+    }
 }
 
 impl From<&str> for AnswerValue {
@@ -45,10 +54,16 @@ pub type AnswerMap = BTreeMap<String, AnswerValue>;
 
 impl Answers for AnswerMap {
     fn get(&self, field: &str) -> Option<Value<'_>> {
-        BTreeMap::get(self, field).map(|answer| match answer {
-            AnswerValue::Text(t) => Value::Text(t),
-            AnswerValue::Choices(c) => Value::List(c),
-            AnswerValue::Flag(b) => Value::Bool(*b),
-        })
+        BTreeMap::get(self, field).map(AnswerValue::as_value)
+    }
+}
+
+/// Answers as a list of field ids and answers, the first for a field counting: what the browser
+/// form reads from the page on each change, without a map's code in the module.
+impl Answers for Vec<(String, AnswerValue)> {
+    fn get(&self, field: &str) -> Option<Value<'_>> {
+        self.iter()
+            .find(|(id, _)| id == field)
+            .map(|(_, answer)| answer.as_value())
     }
 }

@@ -41,6 +41,8 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::{number, text};
+
 /// The longest condition accepted, in bytes. Conditions are written by people; anything longer is
 /// a mistake or an attack, and the limit bounds the work of compiling.
 pub const MAX_SOURCE_BYTES: usize = 2000;
@@ -72,6 +74,11 @@ pub const ERROR_CODES: [&str; 7] = [
     TOO_DEEP,
     TOO_LONG,
 ];
+
+/// `condition.bad_compact`: a condition's compact form (see [`Condition::to_compact`]) that cannot
+/// be read, or names a field the form does not have. The Worker writes compact forms only from
+/// conditions that compiled, so this means the form was not served by it.
+pub const BAD_COMPACT: &str = "condition.bad_compact";
 
 const SYNTAX: &str = "condition.syntax";
 const UNKNOWN_FIELD: &str = "condition.unknown_field";
@@ -270,6 +277,75 @@ impl Condition {
         &self.source
     }
 
+    /// The condition, compiled, as compact text: what the Worker serves the browser so that the
+    /// form module needs no compiler. [`Condition::from_compact`] reads it back into a condition
+    /// that evaluates exactly as this one does: the field names, then the syntax tree in prefix
+    /// order, numbers as the hexadecimal bits of their `f64`.
+    ///
+    /// ```text
+    /// compact = [ field { "," field } ] ";" node ;
+    /// node    = ("|" | "&") count node { node }        (or, and: count operands)
+    ///         | "!" node                              (not)
+    ///         | ("=" | "~" | "<" | "l" | ">" | "g") node node   (== != < <= > >=)
+    ///         | "i" count node { literal }            (in: count literals)
+    ///         | "c" node node                         (contains)
+    ///         | "e" index | "f" index                 (exists, a field: index into the names)
+    ///         | literal ;
+    /// literal = "T" | "F" | "#" 16 hex digits | '"' text with `\"` and `\\` escapes '"' ;
+    /// ```
+    pub fn to_compact(&self) -> String {
+        let mut out = self.fields.join(",");
+        out.push(';');
+        write_compact(&self.root, &mut out);
+        out
+    }
+
+    /// Reads a condition written by [`Condition::to_compact`], typing its fields with `fields` as
+    /// [`Condition::compile`] does; `source` is the text it was compiled from, kept for
+    /// [`Condition::source`]. Never panics, and its recursion is bounded, whatever the input.
+    pub fn from_compact<'a>(
+        compact: &str,
+        source: &str,
+        fields: &dyn Fn(&str) -> Option<FieldType<'a>>,
+    ) -> Result<Condition, ConditionError> {
+        let bad = |message: &str| ConditionError {
+            code: BAD_COMPACT,
+            message: message.to_owned(),
+            start: 0,
+            end: source.len(),
+        };
+        let (names, tree) = compact
+            .split_once(';')
+            .ok_or_else(|| bad("not a compiled condition"))?;
+        let names: Vec<String> = if names.is_empty() {
+            Vec::new()
+        } else {
+            names.split(',').map(str::to_owned).collect()
+        };
+        let mut types = Vec::with_capacity(names.len());
+        for name in &names {
+            let field =
+                fields(name).ok_or_else(|| bad("it reads a field the form does not have"))?;
+            types.push(field.ty);
+        }
+        let mut reader = Compact {
+            text: tree,
+            bytes: tree.as_bytes(),
+            pos: 0,
+            fields: names.len(),
+        };
+        let root = reader
+            .node(0)
+            .filter(|_| reader.pos == reader.bytes.len())
+            .ok_or_else(|| bad("its compiled form cannot be read"))?;
+        Ok(Condition {
+            source: source.to_owned(),
+            fields: names,
+            types,
+            root,
+        })
+    }
+
     fn truth(&self, node: &Node, answers: &dyn Answers) -> bool {
         match &node.kind {
             Kind::Or(children) => children.iter().any(|c| self.truth(c, answers)),
@@ -290,7 +366,9 @@ impl Condition {
                         choices.iter().any(|c| c == s)
                     }
                     (Some(Val::One(choice)), Some(Val::Text(s))) => choice == s,
-                    (Some(Val::Text(haystack)), Some(Val::Text(s))) => haystack.contains(s),
+                    (Some(Val::Text(haystack)), Some(Val::Text(s))) => {
+                        text::find(haystack, s).is_some()
+                    }
                     _ => false,
                 }
             }
@@ -339,12 +417,7 @@ fn convert(value: Value<'_>, ty: ValueType) -> Option<Val<'_>> {
     match (value, ty) {
         (Value::Text(s), ValueType::Text) => Some(Val::Text(s)),
         (Value::Number(n), ValueType::Number) => Some(Val::Number(n)),
-        (Value::Text(s), ValueType::Number) => s
-            .trim()
-            .parse::<f64>()
-            .ok()
-            .filter(|n| n.is_finite())
-            .map(Val::Number),
+        (Value::Text(s), ValueType::Number) => number::parse_finite(s.trim()).map(Val::Number),
         (Value::Bool(b), ValueType::Bool) => Some(Val::Bool(b)),
         (Value::Text("true"), ValueType::Bool) => Some(Val::Bool(true)),
         (Value::Text("false"), ValueType::Bool) => Some(Val::Bool(false)),
@@ -383,6 +456,207 @@ fn compare(op: Op, left: Val<'_>, right: Val<'_>) -> bool {
             _ => false,
         },
         _ => false,
+    }
+}
+
+/// Appends `node` in the compact form [`Condition::to_compact`] describes.
+fn write_compact(node: &Node, out: &mut String) {
+    let count = |n: usize, out: &mut String| out.push_str(&n.to_string());
+    match &node.kind {
+        Kind::Or(children) | Kind::And(children) => {
+            out.push(if matches!(node.kind, Kind::Or(_)) {
+                '|'
+            } else {
+                '&'
+            });
+            count(children.len(), out);
+            for child in children {
+                write_compact(child, out);
+            }
+        }
+        Kind::Not(inner) => {
+            out.push('!');
+            write_compact(inner, out);
+        }
+        Kind::Compare(op, left, right) => {
+            out.push(op.compact());
+            write_compact(left, out);
+            write_compact(right, out);
+        }
+        Kind::In(left, items) => {
+            out.push('i');
+            count(items.len(), out);
+            write_compact(left, out);
+            for (item, _) in items {
+                write_literal(item, out);
+            }
+        }
+        Kind::Contains(left, right) => {
+            out.push('c');
+            write_compact(left, out);
+            write_compact(right, out);
+        }
+        Kind::Exists(index, _) => {
+            out.push('e');
+            count(*index, out);
+        }
+        Kind::Field(index) => {
+            out.push('f');
+            count(*index, out);
+        }
+        Kind::Literal(literal) => write_literal(literal, out),
+    }
+}
+
+fn write_literal(literal: &Literal, out: &mut String) {
+    match literal {
+        Literal::Bool(true) => out.push('T'),
+        Literal::Bool(false) => out.push('F'),
+        Literal::Number(n) => out.push_str(&format!("#{:016x}", n.to_bits())),
+        Literal::Text(text) => {
+            out.push('"');
+            for c in text.chars() {
+                if c == '"' || c == '\\' {
+                    out.push('\\');
+                }
+                out.push(c);
+            }
+            out.push('"');
+        }
+    }
+}
+
+/// How deep a compact tree may nest: each `(` or `not` of the source (at most [`MAX_DEPTH`])
+/// adds at most four levels (or, and, not or comparison, operand).
+const MAX_COMPACT_DEPTH: usize = 4 * MAX_DEPTH + 8;
+
+/// Reads the syntax tree of a compact condition; `None` as soon as something does not fit.
+struct Compact<'c> {
+    text: &'c str,
+    bytes: &'c [u8],
+    pos: usize,
+    /// How many field names the condition has, so that every index is checked.
+    fields: usize,
+}
+
+/// Where nodes read from compact text are: nowhere in the source.
+const NO_SPAN: Span = Span { start: 0, end: 0 };
+
+impl Compact<'_> {
+    fn byte(&mut self) -> Option<u8> {
+        let b = *self.bytes.get(self.pos)?;
+        self.pos += 1;
+        Some(b)
+    }
+
+    /// A decimal count or index.
+    fn count(&mut self) -> Option<usize> {
+        let start = self.pos;
+        let mut n: usize = 0;
+        while let Some(&b @ b'0'..=b'9') = self.bytes.get(self.pos) {
+            n = n.checked_mul(10)?.checked_add(usize::from(b - b'0'))?;
+            self.pos += 1;
+        }
+        (self.pos > start).then_some(n)
+    }
+
+    fn index(&mut self) -> Option<usize> {
+        self.count().filter(|&i| i < self.fields)
+    }
+
+    fn node(&mut self, depth: usize) -> Option<Node> {
+        if depth > MAX_COMPACT_DEPTH {
+            return None;
+        }
+        let child = |reader: &mut Self| reader.node(depth + 1).map(Box::new);
+        let kind = match *self.bytes.get(self.pos)? {
+            tag @ (b'|' | b'&') => {
+                self.pos += 1;
+                let n = self.count()?;
+                let mut children = Vec::new();
+                for _ in 0..n {
+                    children.push(self.node(depth + 1)?);
+                }
+                if tag == b'|' {
+                    Kind::Or(children)
+                } else {
+                    Kind::And(children)
+                }
+            }
+            b'!' => {
+                self.pos += 1;
+                Kind::Not(child(self)?)
+            }
+            b'i' => {
+                self.pos += 1;
+                let n = self.count()?;
+                let left = child(self)?;
+                let mut items = Vec::new();
+                for _ in 0..n {
+                    items.push((self.literal()?, NO_SPAN));
+                }
+                Kind::In(left, items)
+            }
+            b'c' => {
+                self.pos += 1;
+                Kind::Contains(child(self)?, child(self)?)
+            }
+            b'e' => {
+                self.pos += 1;
+                Kind::Exists(self.index()?, NO_SPAN)
+            }
+            b'f' => {
+                self.pos += 1;
+                Kind::Field(self.index()?)
+            }
+            b => match Op::from_compact(b) {
+                Some(op) => {
+                    self.pos += 1;
+                    Kind::Compare(op, child(self)?, child(self)?)
+                }
+                None => Kind::Literal(self.literal()?),
+            },
+        };
+        Some(Node {
+            kind,
+            span: NO_SPAN,
+        })
+    }
+
+    fn literal(&mut self) -> Option<Literal> {
+        Some(match self.byte()? {
+            b'T' => Literal::Bool(true),
+            b'F' => Literal::Bool(false),
+            b'#' => {
+                let hex = self.bytes.get(self.pos..self.pos + 16)?;
+                self.pos += 16;
+                let mut bits: u64 = 0;
+                for &h in hex {
+                    bits = bits << 4 | u64::from(char::from(h).to_digit(16)?);
+                }
+                Literal::Number(f64::from_bits(bits))
+            }
+            b'"' => {
+                // Text is copied in runs between the escapes; every cut is next to an ASCII byte,
+                // so on a character boundary.
+                let mut text = String::new();
+                let mut run = self.pos;
+                loop {
+                    match self.byte()? {
+                        b'"' => break,
+                        b'\\' => {
+                            text.push_str(self.text.get(run..self.pos - 1)?);
+                            run = self.pos;
+                            self.byte()?;
+                        }
+                        _ => {}
+                    }
+                }
+                text.push_str(self.text.get(run..self.pos - 1)?);
+                Literal::Text(text)
+            }
+            _ => return None,
+        })
     }
 }
 
@@ -427,6 +701,24 @@ impl Op {
             Op::Gt => ">",
             Op::Ge => ">=",
         }
+    }
+
+    /// The operator's one character in compact conditions.
+    const fn compact(self) -> char {
+        match self {
+            Op::Eq => '=',
+            Op::Ne => '~',
+            Op::Lt => '<',
+            Op::Le => 'l',
+            Op::Gt => '>',
+            Op::Ge => 'g',
+        }
+    }
+
+    fn from_compact(b: u8) -> Option<Op> {
+        [Op::Eq, Op::Ne, Op::Lt, Op::Le, Op::Gt, Op::Ge]
+            .into_iter()
+            .find(|op| op.compact() == char::from(b))
     }
 
     const fn orders(self) -> bool {
@@ -707,12 +999,12 @@ fn lex_number(source: &str, i: &mut usize) -> Result<Tok, ConditionError> {
         j = after_frac;
     }
     let text = source.get(start..j).unwrap_or("");
-    match text.parse::<f64>() {
-        Ok(n) if n.is_finite() => {
+    match number::parse_finite(text) {
+        Some(n) => {
             *i = j;
             Ok(Tok::Number(n))
         }
-        _ => Err(syntax("this number is too large".to_owned(), start, j)),
+        None => Err(syntax("this number is too large".to_owned(), start, j)),
     }
 }
 
@@ -1262,8 +1554,79 @@ const fn plural(ty: ValueType) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use super::ERROR_CODES;
+    use super::{Condition, FieldType, ValueType, BAD_COMPACT, ERROR_CODES};
     use std::collections::HashSet;
+
+    fn field(name: &str) -> Option<FieldType<'static>> {
+        let ty = match name {
+            "size" => ValueType::Number,
+            "agree" => ValueType::Bool,
+            "topics" => ValueType::List,
+            "country" | "note" => ValueType::Text,
+            _ => return None,
+        };
+        Some(FieldType { ty, options: None })
+    }
+
+    #[test]
+    fn compact_forms_read_back_and_read_nothing_else() {
+        let sources = [
+            r#"country in ["US", "CA"] and size >= 50.5"#,
+            r#"not (size < -3 or size == 1.0) or exists(note) and agree"#,
+            r#"topics contains "a \"quoted\" \\ text" and (agree == true) != false"#,
+            r#"size > 1 and size <= 2 and size != 3 and note contains "ü""#,
+            "country in []",
+        ];
+        for source in sources {
+            let condition = Condition::compile(source, &field).unwrap_or_else(|e| panic!("{e}"));
+            let compact = condition.to_compact();
+            let read = Condition::from_compact(&compact, source, &field);
+            assert_eq!(
+                read.as_ref().map(Condition::to_compact),
+                Ok(compact.clone())
+            );
+            assert_eq!(read.as_ref().map(|c| c.source()), Ok(source));
+            // Cut short or with a byte changed, it is refused or read as another condition, and
+            // nothing panics.
+            for cut in 0..compact.len() {
+                if let Some(prefix) = compact.get(..cut) {
+                    assert!(
+                        Condition::from_compact(prefix, source, &field).is_err(),
+                        "{prefix}"
+                    );
+                }
+                for b in [b'0', b'9', b'f', b'"', b'!', b';', b'|', b'#'] {
+                    let mut bytes = compact.clone().into_bytes();
+                    bytes[cut] = b;
+                    if let Ok(changed) = String::from_utf8(bytes) {
+                        let _ = Condition::from_compact(&changed, source, &field);
+                    }
+                }
+            }
+        }
+        let refused = [
+            "",
+            ";",
+            "size",
+            "size;",
+            "size;f1",
+            "size;f",
+            "size;f0f0",
+            "nope;f0",
+            ";&99999999999999999999999T",
+            ";#3ff000000000000",
+            ";#3ff000000000000g",
+            ";\"open",
+            ";i1T",
+            ";X",
+        ];
+        for compact in refused {
+            let e = Condition::from_compact(compact, "x", &field).err();
+            assert_eq!(e.map(|e| e.code), Some(BAD_COMPACT), "{compact:?}");
+        }
+        let deep = format!(";{}T", "!".repeat(500));
+        assert!(Condition::from_compact(&deep, "", &field).is_err());
+    }
 
     #[test]
     fn codes_are_unique_and_namespaced() {

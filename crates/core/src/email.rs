@@ -4,6 +4,7 @@
 //! (international characters allowed in both parts). Quoted local parts and IP-literal domains
 //! are refused: no lead form needs them, and accepting them lets junk through.
 
+use crate::case;
 use crate::issue::IssueCode;
 
 /// The longest address, in UTF-8 bytes, that can appear in an SMTP path.
@@ -31,7 +32,7 @@ pub fn normalize(raw: &str) -> Result<String, IssueCode> {
     if !is_local_part(local) {
         return Err(IssueCode::EmailSyntax);
     }
-    let domain = domain.to_lowercase();
+    let domain = case::to_lowercase(domain);
     if !is_mail_domain(&domain) {
         return Err(IssueCode::EmailDomain);
     }
@@ -45,9 +46,11 @@ pub fn normalize(raw: &str) -> Result<String, IssueCode> {
 /// A dot-atom local part: atext characters (or international letters and digits), dots only
 /// between them.
 fn is_local_part(local: &str) -> bool {
+    // The symbols are matched as bytes: a `str` pattern would bring the standard library's string
+    // searcher, and its panic messages, into the browser module.
     let atext = |c: char| {
         c.is_ascii_alphanumeric()
-            || "!#$%&'*+-/=?^_`{|}~".contains(c)
+            || (c.is_ascii() && b"!#$%&'*+-/=?^_`{|}~".contains(&(c as u8)))
             || (!c.is_ascii() && c.is_alphanumeric())
     };
     local
@@ -235,7 +238,7 @@ pub fn suggest_domain(domain: &str) -> Option<&'static str> {
 /// The full address with its domain corrected, if [`suggest_domain`] has a suggestion.
 pub fn suggest(address: &str) -> Option<String> {
     let (local, domain) = address.trim().rsplit_once('@')?;
-    let fixed = suggest_domain(&domain.to_lowercase())?;
+    let fixed = suggest_domain(&case::to_lowercase(domain))?;
     Some(format!("{local}@{fixed}"))
 }
 

@@ -95,6 +95,28 @@ impl FieldKind {
         FieldKind::Hidden,
     ];
 
+    /// The kind as the spec spells it (`type = "multi-select"`), as serde reads and writes it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            FieldKind::Text => "text",
+            FieldKind::Email => "email",
+            FieldKind::Tel => "tel",
+            FieldKind::Number => "number",
+            FieldKind::Textarea => "textarea",
+            FieldKind::Select => "select",
+            FieldKind::Radio => "radio",
+            FieldKind::MultiSelect => "multi-select",
+            FieldKind::Checkbox => "checkbox",
+            FieldKind::Consent => "consent",
+            FieldKind::Hidden => "hidden",
+        }
+    }
+
+    /// The kind a spec names, for decoders that do without serde (the browser form).
+    pub fn from_name(name: &str) -> Option<FieldKind> {
+        FieldKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
     /// The HTML `input` type that presents this field, for the kinds shown as one `<input>`.
     pub const fn input_type(self) -> &'static str {
         match self {
@@ -144,4 +166,19 @@ pub struct Profiling {
 
 fn default_max_age_days() -> u32 {
     365
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FieldKind;
+
+    #[test]
+    fn kind_names_are_the_serde_names() {
+        for kind in FieldKind::ALL {
+            let json = serde_json::to_string(&kind).unwrap_or_default();
+            assert_eq!(json, format!("\"{}\"", kind.name()));
+            assert_eq!(FieldKind::from_name(kind.name()), Some(kind));
+        }
+        assert_eq!(FieldKind::from_name("Text"), None);
+    }
 }

@@ -8,6 +8,7 @@
 pub mod answer;
 pub mod attribution;
 pub mod bundle;
+pub mod case;
 pub mod company;
 pub mod condition;
 pub mod country;
@@ -18,6 +19,7 @@ pub mod enrich;
 pub mod evaluate;
 pub mod form;
 pub mod issue;
+pub mod number;
 pub mod phone;
 pub mod scoring;
 pub mod submission;

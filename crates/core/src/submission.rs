@@ -7,6 +7,7 @@ use crate::answer::{AnswerMap, AnswerValue};
 use crate::email;
 use crate::form::{FieldKind, FieldSpec};
 use crate::issue::{Issue, IssueCode};
+use crate::number;
 use crate::text;
 use crate::visibility::CompiledForm;
 
@@ -95,8 +96,8 @@ fn check_text(field: &FieldSpec, raw: &str) -> Result<String, IssueCode> {
         }
         FieldKind::Number => {
             let value = raw.trim();
-            match value.parse::<f64>() {
-                Ok(n) if n.is_finite() && value.len() <= 32 => Ok(value.to_owned()),
+            match number::parse_finite(value) {
+                Some(_) if value.len() <= 32 => Ok(value.to_owned()),
                 _ => Err(IssueCode::NotANumber),
             }
         }
@@ -109,7 +110,9 @@ fn check_text(field: &FieldSpec, raw: &str) -> Result<String, IssueCode> {
 /// phone numbers, and 7 to 15 digits (E.164's maximum).
 fn check_phone(raw: &str) -> Result<String, IssueCode> {
     let value = text::clean_line(raw, 40)?;
-    let allowed = |c: char| c.is_ascii_digit() || " +-().#/x".contains(c) || c == 'e' || c == 't';
+    // As bytes, for the browser module's size (see `email::is_local_part`).
+    let allowed =
+        |c: char| c.is_ascii_digit() || (c.is_ascii() && b" +-().#/xet".contains(&(c as u8)));
     let digits = value.chars().filter(char::is_ascii_digit).count();
     if value.chars().all(allowed) && (7..=15).contains(&digits) {
         Ok(value)

@@ -34,6 +34,20 @@ pub fn clean_line(raw: &str, max_chars: usize) -> Result<String, IssueCode> {
     Ok(out)
 }
 
+/// Where `needle` first occurs in `haystack`, as `str::find` with a text pattern answers: the
+/// same result for any two strings, since a UTF-8 needle matches UTF-8 text only at character
+/// boundaries. It compares bytes instead of running the standard library's two-way searcher,
+/// whose code and panic messages (with their Unicode tables) the browser module would carry; the
+/// work is at most the product of the two lengths, and answers are bounded before conditions run
+/// in the Worker.
+pub fn find(haystack: &str, needle: &str) -> Option<usize> {
+    let (haystack, needle) = (haystack.as_bytes(), needle.as_bytes());
+    if needle.is_empty() {
+        return Some(0);
+    }
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
 /// The default limit for a multi-line answer, in characters.
 pub const DEFAULT_MAX_BLOCK_CHARS: usize = 2000;
 

@@ -5,13 +5,11 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use handoff_core::visibility::Known;
-use handoff_core::{check_answer, AnswerMap, AnswerValue, CompiledForm, FieldKind, IssueCode};
-use serde::{Deserialize, Serialize};
+use handoff_core::{check_answer, AnswerValue, CompiledForm, FieldKind, IssueCode};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 use web_sys::{Event, FocusEvent, Headers, Node, Request, RequestInit, Response};
 
+use crate::decode::{self, submission_body};
 use crate::view::FormView;
 
 struct State {
@@ -29,6 +27,9 @@ struct State {
 }
 
 type Shared = Rc<RefCell<State>>;
+
+/// Answers by field id, in form order: a list, so that no map's code is in the module.
+type Answers = Vec<(String, AnswerValue)>;
 
 pub fn attach(
     form: CompiledForm,
@@ -122,15 +123,15 @@ impl State {
 
     /// The answers conditions see: each normalized when it passes its check, so the form shows
     /// what the Worker will judge; as typed while it does not (the field's error blocks sending).
-    fn answers(&self) -> AnswerMap {
-        let mut answers = AnswerMap::new();
+    fn answers(&self) -> Answers {
+        let mut answers = Vec::new();
         for (i, field) in self.form.spec.fields.iter().enumerate() {
             let answer = match self.verdict(i) {
                 Ok(normalized) => normalized,
                 Err(_) => self.view.fields[i].read(),
             };
             if let Some(answer) = answer {
-                answers.insert(field.id.clone(), answer);
+                answers.push((field.id.clone(), answer));
             }
         }
         answers
@@ -147,7 +148,7 @@ impl State {
     fn plan(&self) -> Vec<bool> {
         // Nothing is known about the visitor yet: profiling asks its first questions.
         let now = js_sys::Date::now() as i64;
-        self.form.plan(&self.answers(), &Known::new(), now)
+        self.form.plan_knowing(&self.answers(), &|_| None, now)
     }
 
     fn on_change(&mut self, i: usize) {
@@ -222,9 +223,9 @@ impl State {
 
     /// Checks every shown field; returns their normalized answers, or shows every error and moves
     /// focus to the first.
-    fn check_all(&mut self) -> Option<AnswerMap> {
+    fn check_all(&mut self) -> Option<Answers> {
         self.refresh_visibility();
-        let mut answers = AnswerMap::new();
+        let mut answers = Vec::new();
         let mut first_bad = None;
         for i in 0..self.shown.len() {
             if !self.shown[i] {
@@ -233,7 +234,7 @@ impl State {
             self.touched[i] = true;
             match self.check(i) {
                 Ok(Some(value)) => {
-                    answers.insert(self.form.spec.fields[i].id.clone(), value);
+                    answers.push((self.form.spec.fields[i].id.clone(), value));
                 }
                 Ok(None) => {}
                 Err(_) => {
@@ -259,86 +260,95 @@ fn on_submit(state: &Shared) {
     if st.sending {
         return;
     }
-    let Some(answers) = st.check_all() else {
+    let Some(mut answers) = st.check_all() else {
         return;
     };
-    let body = submission_body(&st.form.spec.id, &answers, &st.bundle_version);
+    // Sent in field-id order, as the Worker's own maps keep answers. A form has a few answers, and
+    // an insertion sort is a few bytes where the standard library's sorts are kilobytes.
+    for i in 1..answers.len() {
+        let mut j = i;
+        while j > 0 && answers[j - 1].0 > answers[j].0 {
+            answers.swap(j - 1, j);
+            j -= 1;
+        }
+    }
+    let pairs = answers.iter().map(|(id, answer)| (id, answer));
+    let body = submission_body(&st.form.spec.id, pairs, &st.bundle_version);
     st.sending = true;
     st.view.submit.set_disabled(true);
     st.set_status("Sending…", "pending");
     let endpoint = st.endpoint.clone();
     drop(st);
-    let state = Rc::clone(state);
-    wasm_bindgen_futures::spawn_local(async move {
-        let outcome = post_json(&endpoint, &body).await;
-        let Ok(mut st) = state.try_borrow_mut() else {
-            return;
-        };
-        st.sending = false;
-        st.view.submit.set_disabled(false);
-        match outcome {
-            Ok((201, body)) => st.on_created(body),
-            Ok((422, body)) => st.on_rejected(body),
-            _ => st.set_status(
-                "We could not send your request. Check your connection and try again.",
-                "error",
-            ),
-        }
-    });
+    post_json(state, &endpoint, &body);
 }
 
-/// The JSON body of `POST /v1/leads`: `{form, answers, bundle_version}`, each answer a string, an
-/// array of strings or a boolean.
-pub fn submission_body(form_id: &str, answers: &AnswerMap, bundle_version: &str) -> String {
-    #[derive(Serialize)]
-    struct Body<'a> {
-        form: &'a str,
-        answers: &'a AnswerMap,
-        bundle_version: &'a str,
-    }
-    let body = Body {
-        form: form_id,
-        answers,
-        bundle_version,
+/// Posts `body` to `endpoint` and shows how it ended: the Worker's answer (status and JSON body,
+/// `null` if the body is not JSON) or, if no answer came, that sending failed.
+fn post_json(state: &Shared, endpoint: &str, body: &str) {
+    let request = || {
+        let headers = Headers::new()?;
+        headers.set("content-type", "application/json")?;
+        let init = RequestInit::new();
+        init.set_method("POST");
+        init.set_headers(&headers);
+        init.set_body(&JsValue::from_str(body));
+        Request::new_with_str_and_init(endpoint, &init)
     };
-    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
-    body.serialize(&serializer)
+    let fetched = request()
         .ok()
-        .and_then(|v| js_sys::JSON::stringify(&v).ok())
-        .and_then(|s| s.as_string())
-        .unwrap_or_default()
+        .zip(web_sys::window())
+        .map(|(request, window)| window.fetch_with_request(&request));
+    let Some(fetched) = fetched else {
+        return finish(state, None);
+    };
+    // Promise callbacks: each runs at most once, and a mounted form lives as long as the page.
+    let then = |promise: &js_sys::Promise, ok: Callback, failed: Callback| {
+        let _ = promise.then2(&ok, &failed);
+        ok.forget();
+        failed.forget();
+    };
+    let (on_answer, on_failure) = (Rc::clone(state), Rc::clone(state));
+    then(
+        &fetched,
+        Closure::new(move |response: JsValue| {
+            let response: Response = response.unchecked_into();
+            let status = response.status();
+            let Ok(json) = response.json() else {
+                return finish(&on_answer, Some((status, JsValue::NULL)));
+            };
+            let (on_json, on_other) = (Rc::clone(&on_answer), Rc::clone(&on_answer));
+            then(
+                &json,
+                Closure::new(move |json| finish(&on_json, Some((status, json)))),
+                Closure::new(move |_| finish(&on_other, Some((status, JsValue::NULL)))),
+            );
+        }),
+        Closure::new(move |_| finish(&on_failure, None)),
+    );
 }
 
-#[derive(Deserialize)]
-struct Created {
-    id: String,
-    /// The Worker's lifecycle verdict (authoritative over anything computed in the browser).
-    #[serde(default)]
-    lifecycle: String,
-}
+type Callback = Closure<dyn FnMut(JsValue)>;
 
-#[derive(Deserialize)]
-struct Rejected {
-    error: RejectedDetail,
-}
-
-#[derive(Deserialize)]
-struct RejectedDetail {
-    #[serde(default)]
-    issues: Vec<ServerIssue>,
-}
-
-#[derive(Deserialize)]
-struct ServerIssue {
-    field: String,
-    code: String,
-    message: String,
+/// Shows the outcome of sending: the lead created, the Worker's issues, or a failure to send.
+fn finish(state: &Shared, outcome: Option<(u16, JsValue)>) {
+    let Ok(mut st) = state.try_borrow_mut() else {
+        return;
+    };
+    st.sending = false;
+    st.view.submit.set_disabled(false);
+    match outcome {
+        Some((201, body)) => st.on_created(body),
+        Some((422, body)) => st.on_rejected(body),
+        _ => st.set_status(
+            "We could not send your request. Check your connection and try again.",
+            "error",
+        ),
+    }
 }
 
 impl State {
     fn on_created(&mut self, body: JsValue) {
-        let created = serde_wasm_bindgen::from_value::<Created>(body).ok();
-        let (id, lifecycle) = created.map(|c| (c.id, c.lifecycle)).unwrap_or_default();
+        let (id, lifecycle) = decode::created(&body).unwrap_or_default();
         let _ = self.view.form.set_attribute("data-lead-id", &id);
         if !lifecycle.is_empty() {
             let _ = self.view.form.set_attribute("data-lifecycle", &lifecycle);
@@ -353,9 +363,7 @@ impl State {
 
     /// The Worker is authoritative: show its verdict on each field it names.
     fn on_rejected(&mut self, body: JsValue) {
-        let issues = serde_wasm_bindgen::from_value::<Rejected>(body)
-            .map(|r| r.error.issues)
-            .unwrap_or_default();
+        let issues = decode::rejected(&body);
         let mut first = None;
         for issue in &issues {
             if let Some(i) = self
@@ -377,24 +385,4 @@ impl State {
         }
         self.set_status("Please fix the highlighted field before sending.", "error");
     }
-}
-
-async fn post_json(endpoint: &str, body: &str) -> Result<(u16, JsValue), JsValue> {
-    let headers = Headers::new()?;
-    headers.set("content-type", "application/json")?;
-    let init = RequestInit::new();
-    init.set_method("POST");
-    init.set_headers(&headers);
-    init.set_body(&JsValue::from_str(body));
-    let request = Request::new_with_str_and_init(endpoint, &init)?;
-    let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;
-    let response: Response = JsFuture::from(window.fetch_with_request(&request))
-        .await?
-        .dyn_into()?;
-    let status = response.status();
-    let json = match response.json() {
-        Ok(promise) => JsFuture::from(promise).await.unwrap_or(JsValue::NULL),
-        Err(_) => JsValue::NULL,
-    };
-    Ok((status, json))
 }

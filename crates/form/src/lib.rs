@@ -1,59 +1,52 @@
 //! handoff-form: the embeddable lead form, handoff-core compiled to WebAssembly.
 //!
-//! `www/embed.js` loads this module and calls [`mount`] with the form spec it fetched from the
-//! Worker. The crate is a thin adapter: `view` builds the DOM, `controller` wires events to
+//! `www/embed.js` loads this module and calls [`mount`] with the form it fetched from the Worker:
+//! the spec and its conditions, already compiled, so the module carries no condition compiler.
+//! The crate is a thin adapter: `decode` reads the JS values it is handed (without serde, whose
+//! code would outweigh the rest of the form), `view` builds the DOM, `controller` wires events to
 //! handoff-core's checks and submits to the Worker. Nothing a visitor types is ever set as HTML;
 //! every piece of text goes through `textContent` or an attribute.
 
 mod controller;
+mod decode;
 mod view;
 
-use handoff_core::{CompiledForm, FormSpec};
-use serde::Deserialize;
+use handoff_core::CompiledForm;
 use wasm_bindgen::prelude::*;
 
-pub use controller::submission_body;
+pub use decode::submission_body;
 
 #[wasm_bindgen(start)]
 fn start() {
     console_error_panic_hook::set_once();
 }
 
-/// What the loader passes besides the spec.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct MountOptions {
-    /// Absolute URL of `POST /v1/leads`.
-    endpoint: String,
-    /// The bundle version the spec came from, sent back as advisory with the lead.
-    bundle_version: String,
-}
-
-/// Renders `spec` into `target` and makes it live. `spec` is a `FormSpec` as JSON-like JS value;
-/// `options` is `{ endpoint, bundleVersion }`. Errors are JS `Error`s with a stable code prefix:
-/// `form.bad_spec` (not a form spec, or a `visible_if` that does not compile), `form.bad_options`,
-/// `form.render_failed`, `form.attach_failed`.
+/// Renders the form into `target` and makes it live. `form` is the answer of `GET /v1/forms/:id`
+/// as a JSON-like JS value: `{ bundle_version, form, conditions }`, the spec with each condition
+/// already compiled (the module has no condition compiler); `options` is `{ endpoint }`, the
+/// absolute URL of `POST /v1/leads`. Errors are JS `Error`s with a stable code prefix:
+/// `form.bad_spec` (not a form as the Worker serves it, or a compiled condition that cannot be
+/// read or reads a later field), `form.bad_options`, `form.render_failed`, `form.attach_failed`.
 #[wasm_bindgen]
-pub fn mount(target: &web_sys::Element, spec: JsValue, options: JsValue) -> Result<(), JsError> {
-    let spec: FormSpec = serde_wasm_bindgen::from_value(spec)
-        .map_err(|e| JsError::new(&format!("form.bad_spec: {e}")))?;
-    let options: MountOptions = serde_wasm_bindgen::from_value(options)
-        .map_err(|e| JsError::new(&format!("form.bad_options: {e}")))?;
-    let ids: Vec<String> = spec.fields.iter().map(|f| f.id.clone()).collect();
-    let form = CompiledForm::compile(spec).map_err(|errors| {
-        // The Worker compiles the same bundle, so this means the spec was not served by it.
-        let problems: Vec<String> = errors
-            .iter()
-            .map(|e| {
-                let id = ids.get(e.field).map_or("?", String::as_str);
-                format!("field `{id}` visible_if {}", e.error)
-            })
-            .collect();
-        JsError::new(&format!("form.bad_spec: {}", problems.join("; ")))
+pub fn mount(target: &web_sys::Element, form: JsValue, options: JsValue) -> Result<(), JsError> {
+    let served =
+        decode::browser_form(&form).map_err(|e| JsError::new(&format!("form.bad_spec: {e}")))?;
+    let endpoint =
+        decode::options(&options).map_err(|e| JsError::new(&format!("form.bad_options: {e}")))?;
+    let ids: Vec<String> = served.spec.fields.iter().map(|f| f.id.clone()).collect();
+    let form = CompiledForm::from_compact(served.spec, &served.conditions).map_err(|errors| {
+        // The Worker compiled the same bundle, so this means the form was not served by it.
+        let mut message = String::from("form.bad_spec: ");
+        for (n, e) in errors.iter().enumerate() {
+            let id = ids.get(e.field).map_or("?", String::as_str);
+            let separator = if n > 0 { "; " } else { "" };
+            message.push_str(&format!("{separator}field `{id}` visible_if {}", e.error));
+        }
+        JsError::new(&message)
     })?;
     let view = view::FormView::render(target, &form.spec)
         .map_err(|_| JsError::new("form.render_failed: the page refused a DOM operation"))?;
-    controller::attach(form, view, options.endpoint, options.bundle_version)
+    controller::attach(form, view, endpoint, served.bundle_version)
         .map_err(|_| JsError::new("form.attach_failed: could not listen for events"))
 }
 

@@ -7,7 +7,7 @@ use handoff_core::{AnswerValue, FieldKind, FieldSpec, FormSpec};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{
     Document, Element, HtmlButtonElement, HtmlElement, HtmlFormElement, HtmlInputElement,
-    HtmlSelectElement, HtmlTextAreaElement,
+    HtmlSelectElement, HtmlTextAreaElement, Node,
 };
 
 /// Distinguishes several forms mounted on one page, so element ids never collide.
@@ -45,16 +45,16 @@ pub struct Suggestion {
 
 impl Suggestion {
     fn render(doc: &Document, row: &Element) -> Dom<Suggestion> {
-        let line: HtmlElement = create(doc, "p")?.dyn_into()?;
+        let line: HtmlElement = create(doc, "p")?;
         line.set_class_name("handoff-suggestion");
-        line.set_attribute("aria-live", "polite")?;
+        set(&line, "aria-live", "polite");
         line.set_hidden(true);
-        line.append_child(&doc.create_text_node("Did you mean "))?;
-        let button: HtmlButtonElement = create(doc, "button")?.dyn_into()?;
+        add(&line, &doc.create_text_node("Did you mean "));
+        let button: HtmlButtonElement = create(doc, "button")?;
         button.set_type("button");
-        line.append_child(&button)?;
-        line.append_child(&doc.create_text_node("?"))?;
-        row.append_child(&line)?;
+        add(&line, &button);
+        add(&line, &doc.create_text_node("?"));
+        add(row, &line);
         Ok(Suggestion { line, button })
     }
 
@@ -86,6 +86,9 @@ pub struct FormView {
 type Dom<T> = Result<T, JsValue>;
 
 impl FormView {
+    /// Builds the form into `target`. Only creating elements and the final insertion into the
+    /// host page can fail (a page that broke the DOM); operations on the form's own new elements,
+    /// with constant names, cannot, so their results are not inspected.
     pub fn render(target: &Element, spec: &FormSpec) -> Dom<FormView> {
         let doc = target
             .owner_document()
@@ -98,14 +101,14 @@ impl FormView {
             spec.id
         );
 
-        let form: HtmlFormElement = create(&doc, "form")?.dyn_into()?;
+        let form: HtmlFormElement = create(&doc, "form")?;
         form.set_class_name("handoff-form");
         form.set_no_validate(true);
-        form.set_attribute("data-form", &spec.id)?;
-        form.set_attribute("aria-labelledby", &format!("{prefix}-title"))?;
+        set(&form, "data-form", &spec.id);
+        let title_id = format!("{prefix}-title");
+        set(&form, "aria-labelledby", &title_id);
 
-        let title = append_text(&doc, &form, "h2", &spec.title)?;
-        title.set_id(&format!("{prefix}-title"));
+        append_text(&doc, &form, "h2", &spec.title)?.set_id(&title_id);
         if !spec.intro.is_empty() {
             append_text(&doc, &form, "p", &spec.intro)?.set_class_name("handoff-intro");
         }
@@ -118,16 +121,16 @@ impl FormView {
             fields.push(render_field(&doc, &form, &id, field)?);
         }
 
-        let submit: HtmlButtonElement = create(&doc, "button")?.dyn_into()?;
+        let submit: HtmlButtonElement = create(&doc, "button")?;
         submit.set_type("submit");
         submit.set_text_content(Some(&spec.submit_label));
-        form.append_child(&submit)?;
+        add(&form, &submit);
 
-        let status = create(&doc, "p")?;
+        let status: Element = create(&doc, "p")?;
         status.set_class_name("handoff-status");
-        status.set_attribute("role", "status")?;
-        status.set_attribute("aria-live", "polite")?;
-        form.append_child(&status)?;
+        set(&status, "role", "status");
+        set(&status, "aria-live", "polite");
+        add(&form, &status);
 
         target.append_child(&form)?;
         Ok(FormView {
@@ -140,43 +143,51 @@ impl FormView {
 }
 
 fn render_field(doc: &Document, form: &Element, id: &str, field: &FieldSpec) -> Dom<FieldView> {
-    let row: HtmlElement = create(doc, "div")?.dyn_into()?;
+    let row: HtmlElement = create(doc, "div")?;
     row.set_class_name("handoff-field");
-    row.set_attribute("data-field", &field.id)?;
-    row.set_attribute("data-kind", kind_name(field.kind))?;
+    set(&row, "data-field", &field.id);
+    set(&row, "data-kind", field.kind.name());
 
     // The control, and the element its help and error describe (a group's fieldset).
     let (control, described): (Control, Element) = match field.kind {
         FieldKind::Textarea => {
             label(doc, &row, id, field)?;
-            let area: HtmlTextAreaElement = create(doc, "textarea")?.dyn_into()?;
+            let area: HtmlTextAreaElement = create(doc, "textarea")?;
             area.set_id(id);
             area.set_name(&field.id);
             area.set_required(field.required);
-            text_attributes(&area, field)?;
-            row.append_child(&area)?;
+            text_attributes(&area, field);
+            add(&row, &area);
             (Control::Textarea(area.clone()), area.into())
         }
         FieldKind::Select => {
             label(doc, &row, id, field)?;
-            let select: HtmlSelectElement = create(doc, "select")?.dyn_into()?;
+            let select: HtmlSelectElement = create(doc, "select")?;
             select.set_id(id);
             select.set_name(&field.id);
             select.set_required(field.required);
             if !field.autocomplete.is_empty() {
-                select.set_attribute("autocomplete", &field.autocomplete)?;
+                set(&select, "autocomplete", &field.autocomplete);
             }
-            append_text(doc, &select, "option", "Choose…")?.set_attribute("value", "")?;
+            set(
+                &append_text(doc, &select, "option", "Choose…")?,
+                "value",
+                "",
+            );
             for option in &field.options {
-                append_text(doc, &select, "option", option)?.set_attribute("value", option)?;
+                set(
+                    &append_text(doc, &select, "option", option)?,
+                    "value",
+                    option,
+                );
             }
-            row.append_child(&select)?;
+            add(&row, &select);
             (Control::Select(select.clone()), select.into())
         }
         FieldKind::Radio | FieldKind::MultiSelect => {
-            let set = create(doc, "fieldset")?;
-            set.set_id(id);
-            let legend = append_text(doc, &set, "legend", &field.label)?;
+            let group: Element = create(doc, "fieldset")?;
+            group.set_id(id);
+            let legend = append_text(doc, &group, "legend", &field.label)?;
             required_mark(doc, &legend, field)?;
             let ty = if field.kind == FieldKind::Radio {
                 "radio"
@@ -185,26 +196,30 @@ fn render_field(doc: &Document, form: &Element, id: &str, field: &FieldSpec) -> 
             };
             let mut inputs = Vec::with_capacity(field.options.len());
             for (n, option) in field.options.iter().enumerate() {
-                let item = create(doc, "div")?;
+                let item: Element = create(doc, "div")?;
                 item.set_class_name("handoff-option");
-                let input = input(doc, &format!("{id}-{n}"), ty, field)?;
+                let option_id = format!("{id}-{n}");
+                let input = input(doc, &option_id, ty, field)?;
                 input.set_value(option);
                 // A required radio group needs one choice: that is what `required` on radios means.
                 // On checkboxes it would mean every box, so a multi-select has only the legend's mark.
                 input.set_required(field.required && field.kind == FieldKind::Radio);
-                item.append_child(&input)?;
-                append_text(doc, &item, "label", option)?
-                    .set_attribute("for", &format!("{id}-{n}"))?;
-                set.append_child(&item)?;
+                add(&item, &input);
+                set(
+                    &append_text(doc, &item, "label", option)?,
+                    "for",
+                    &option_id,
+                );
+                add(&group, &item);
                 inputs.push(input);
             }
-            row.append_child(&set)?;
-            (Control::Group(inputs), set)
+            add(&row, &group);
+            (Control::Group(inputs), group)
         }
         FieldKind::Checkbox | FieldKind::Consent => {
             let input = input(doc, id, "checkbox", field)?;
             input.set_required(field.required);
-            row.append_child(&input)?;
+            add(&row, &input);
             // The label follows the box; for consent, the label is the text agreed to.
             label(doc, &row, id, field)?;
             (Control::Input(input.clone()), input.into())
@@ -212,15 +227,15 @@ fn render_field(doc: &Document, form: &Element, id: &str, field: &FieldSpec) -> 
         FieldKind::Hidden => {
             // Set by the host page, never seen: no label, no help.
             let input = input(doc, id, "hidden", field)?;
-            row.append_child(&input)?;
+            add(&row, &input);
             (Control::Input(input.clone()), input.into())
         }
         _ => {
             label(doc, &row, id, field)?;
             let input = input(doc, id, field.kind.input_type(), field)?;
             input.set_required(field.required);
-            text_attributes(&input, field)?;
-            row.append_child(&input)?;
+            text_attributes(&input, field);
+            add(&row, &input);
             (Control::Input(input.clone()), input.into())
         }
     };
@@ -229,22 +244,23 @@ fn render_field(doc: &Document, form: &Element, id: &str, field: &FieldSpec) -> 
         _ => None,
     };
 
-    let mut described_by = Vec::new();
+    // The error comes last: scripts and tests find it as the last id.
+    let mut described_by = String::new();
     if !field.help.is_empty() && field.kind != FieldKind::Hidden {
         let help = append_text(doc, &row, "p", &field.help)?;
-        help.set_id(&format!("{id}-help"));
+        let help_id = format!("{id}-help");
+        help.set_id(&help_id);
         help.set_class_name("handoff-help");
-        described_by.push(format!("{id}-help"));
+        described_by = help_id + " ";
     }
-    let error = create(doc, "p")?;
-    error.set_id(&format!("{id}-error"));
+    let error: Element = create(doc, "p")?;
+    let error_id = format!("{id}-error");
+    error.set_id(&error_id);
     error.set_class_name("handoff-error");
-    row.append_child(&error)?;
-    // The error comes last: scripts and tests find it as the last id.
-    described_by.push(format!("{id}-error"));
-    described.set_attribute("aria-describedby", &described_by.join(" "))?;
+    add(&row, &error);
+    set(&described, "aria-describedby", &(described_by + &error_id));
 
-    form.append_child(&row)?;
+    add(form, &row);
     Ok(FieldView {
         row,
         kind: field.kind,
@@ -258,19 +274,23 @@ fn render_field(doc: &Document, form: &Element, id: &str, field: &FieldSpec) -> 
 /// (they announce `required` from the control).
 fn label(doc: &Document, row: &Element, id: &str, field: &FieldSpec) -> Dom<()> {
     let label = append_text(doc, row, "label", &field.label)?;
-    label.set_attribute("for", id)?;
+    set(&label, "for", id);
     required_mark(doc, &label, field)
 }
 
 fn required_mark(doc: &Document, parent: &Element, field: &FieldSpec) -> Dom<()> {
     if field.required {
-        append_text(doc, parent, "span", " *")?.set_attribute("aria-hidden", "true")?;
+        set(
+            &append_text(doc, parent, "span", " *")?,
+            "aria-hidden",
+            "true",
+        );
     }
     Ok(())
 }
 
 fn input(doc: &Document, id: &str, ty: &str, field: &FieldSpec) -> Dom<HtmlInputElement> {
-    let input: HtmlInputElement = create(doc, "input")?.dyn_into()?;
+    let input: HtmlInputElement = create(doc, "input")?;
     input.set_type(ty);
     input.set_id(id);
     input.set_name(&field.id);
@@ -278,40 +298,37 @@ fn input(doc: &Document, id: &str, ty: &str, field: &FieldSpec) -> Dom<HtmlInput
 }
 
 /// Placeholder, autofill hint and length limit, for the controls people type into.
-fn text_attributes(control: &Element, field: &FieldSpec) -> Dom<()> {
+fn text_attributes(control: &Element, field: &FieldSpec) {
     if !field.placeholder.is_empty() {
-        control.set_attribute("placeholder", &field.placeholder)?;
+        set(control, "placeholder", &field.placeholder);
     }
     if !field.autocomplete.is_empty() {
-        control.set_attribute("autocomplete", &field.autocomplete)?;
+        set(control, "autocomplete", &field.autocomplete);
     }
     if let Some(max) = field.max_length {
-        control.set_attribute("maxlength", &max.to_string())?;
-    }
-    Ok(())
-}
-
-/// The kind as the spec spells it, for `data-kind` (a hook for the host page's styles).
-fn kind_name(kind: FieldKind) -> &'static str {
-    match kind {
-        FieldKind::Textarea => "textarea",
-        FieldKind::Select => "select",
-        FieldKind::Radio => "radio",
-        FieldKind::MultiSelect => "multi-select",
-        FieldKind::Consent => "consent",
-        // The remaining kinds are named by their input type.
-        other => other.input_type(),
+        set(control, "maxlength", &max.to_string());
     }
 }
 
-fn create(doc: &Document, tag: &str) -> Dom<Element> {
-    doc.create_element(tag)
+/// A new `<tag>` element, as the element type `T` that tag makes in an HTML document.
+fn create<T: JsCast>(doc: &Document, tag: &str) -> Dom<T> {
+    Ok(doc.create_element(tag)?.unchecked_into())
+}
+
+/// Sets an attribute of one of the form's own elements; a constant, valid name cannot fail.
+fn set(element: &Element, name: &str, value: &str) {
+    let _ = element.set_attribute(name, value);
+}
+
+/// Appends one of the form's own new nodes to another; that cannot fail.
+fn add(parent: &Node, child: &Node) {
+    let _ = parent.append_child(child);
 }
 
 fn append_text(doc: &Document, parent: &Element, tag: &str, text: &str) -> Dom<Element> {
-    let el = create(doc, tag)?;
+    let el: Element = create(doc, tag)?;
     el.set_text_content(Some(text));
-    parent.append_child(&el)?;
+    add(parent, &el);
     Ok(el)
 }
 

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use handoff_core::{AnswerValue, IssueCode};
+use handoff_core::{AnswerValue, CompiledForm, FormSpec, IssueCode};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
@@ -70,16 +70,26 @@ fn endpoint(status: u16, test: &str) -> String {
     format!("https://handoff.test/v1/leads?status={status}&test={test}")
 }
 
-/// Mounts `spec` into a new element posting to `endpoint`.
-fn try_mount(spec: &str, endpoint: &str) -> Result<Element, JsValue> {
+/// What the Worker serves for `spec` (`GET /v1/forms/:id`): the spec with its conditions
+/// compiled, as the Worker compiles and encodes them.
+fn served(spec: &str) -> String {
+    let spec: FormSpec = serde_json::from_str(spec).unwrap();
+    let form = CompiledForm::compile(spec).unwrap();
+    serde_json::to_string(&form.for_browser("sha256:0000000000000000")).unwrap()
+}
+
+/// Mounts a form as the Worker serves it (`answer`) into a new element posting to `endpoint`.
+fn try_mount_served(answer: &str, endpoint: &str) -> Result<Element, JsValue> {
     let target = document().create_element("div").unwrap();
     document().body().unwrap().append_child(&target).unwrap();
-    let options = js_sys::JSON::parse(&format!(
-        r#"{{"endpoint":{endpoint:?},"bundleVersion":"sha256:0000000000000000"}}"#
-    ))
-    .unwrap();
-    handoff_form::mount(&target, js_sys::JSON::parse(spec).unwrap(), options)?;
+    let options = js_sys::JSON::parse(&format!(r#"{{"endpoint":{endpoint:?}}}"#)).unwrap();
+    handoff_form::mount(&target, js_sys::JSON::parse(answer).unwrap(), options)?;
     Ok(target)
+}
+
+/// Mounts `spec`, served as the Worker serves it, into a new element posting to `endpoint`.
+fn try_mount(spec: &str, endpoint: &str) -> Result<Element, JsValue> {
+    try_mount_served(&served(spec), endpoint)
 }
 
 fn mount_spec(spec: &str, endpoint: &str) -> Element {
@@ -775,18 +785,93 @@ fn configured_text_is_never_parsed_as_markup() {
     );
 }
 
-#[wasm_bindgen_test]
-fn a_spec_whose_condition_does_not_compile_is_refused() {
-    let spec = r#"{"id":"bad","title":"Bad","submit_label":"Send","success_message":"Thanks",
-      "fields":[{"id":"a","label":"A","type":"text","visible_if":"b == \"x\""},
-                {"id":"b","label":"B","type":"text"}]}"#;
-    let error = try_mount(spec, "http://127.0.0.1:9/v1/leads").unwrap_err();
-    let message = js_sys::Reflect::get(&error, &"message".into())
+/// The message of the error `mount` refuses `answer` with.
+fn refusal(answer: &str) -> String {
+    let error = try_mount_served(answer, "http://127.0.0.1:9/v1/leads").unwrap_err();
+    js_sys::Reflect::get(&error, &"message".into())
         .unwrap()
         .as_string()
-        .unwrap();
+        .unwrap()
+}
+
+#[wasm_bindgen_test]
+fn a_form_whose_condition_reads_a_later_field_is_refused() {
+    // The Worker never serves this (its bundle would not compile), so the compiled condition of
+    // `a` (`b == "x"`) is written by hand.
+    let answer = r#"{"bundle_version":"sha256:0000000000000000","form":{"id":"bad","title":"Bad",
+      "submit_label":"Send","success_message":"Thanks",
+      "fields":[{"id":"a","label":"A","type":"text","visible_if":"b == \"x\""},
+                {"id":"b","label":"B","type":"text"}]},
+      "conditions":{"a":"b;=f0\"x\""}}"#;
+    let message = refusal(answer);
     assert!(message.starts_with("form.bad_spec: field `a`"), "{message}");
     assert!(message.contains("condition.forward_reference"), "{message}");
+}
+
+#[wasm_bindgen_test]
+fn a_form_not_served_by_the_worker_is_refused() {
+    let answer = |fields: &str, conditions: &str| {
+        format!(
+            r#"{{"bundle_version":"sha256:0000000000000000","form":{{"id":"f","title":"F",
+              "submit_label":"Send","success_message":"Thanks","fields":[{fields}]}},
+              "conditions":{conditions}}}"#
+        )
+    };
+    let a = r#"{"id":"a","label":"A","type":"checkbox"}"#;
+    let b = r#"{"id":"b","label":"B","type":"text","visible_if":"a"}"#;
+    // (fields, compiled conditions, what the message says)
+    let cases = [
+        (format!("{a},{b}"), "{}", "condition.bad_compact"),
+        (
+            format!("{a},{b}"),
+            r#"{"b":"a;f1"}"#,
+            "condition.bad_compact",
+        ),
+        (
+            format!("{a},{b}"),
+            r#"{"b":"nope;f0"}"#,
+            "condition.bad_compact",
+        ),
+        (
+            format!("{a},{b}"),
+            r#"{"b":7}"#,
+            "`b` of `conditions` is not text",
+        ),
+        (a.to_owned(), r#"{"b":"a;f0"}"#, "condition.bad_compact"),
+        (
+            format!("{a},{b}"),
+            r#"["a;f0"]"#,
+            "`conditions` is not an object",
+        ),
+        (b.replace("text", "txt"), "{}", "unknown field type `txt`"),
+        (
+            b.replace("label", "lable"),
+            "{}",
+            "unknown member `lable` in a field",
+        ),
+        (
+            a.replace(r#""A""#, "1"),
+            "{}",
+            "`label` of a field is not text",
+        ),
+        ("1".to_owned(), "{}", "a field is not an object"),
+    ];
+    for (fields, conditions, says) in cases {
+        let message = refusal(&answer(&fields, conditions));
+        assert!(message.starts_with("form.bad_spec: "), "{message}");
+        assert!(message.contains(says), "{fields} {conditions}: {message}");
+    }
+    let served = answer(&format!("{a},{b}"), r#"{"b":"a;f0"}"#);
+    assert!(try_mount_served(&served, "http://127.0.0.1:9/v1/leads").is_ok());
+    let options = js_sys::JSON::parse(r#"{"endpoint":"/v1/leads","bundleVersion":"x"}"#).unwrap();
+    let target = document().create_element("div").unwrap();
+    let error = handoff_form::mount(&target, js_sys::JSON::parse(&served).unwrap(), options);
+    let error = JsValue::from(error.unwrap_err());
+    let message = js_sys::Reflect::get(&error, &"message".into()).unwrap();
+    assert_eq!(
+        message.as_string().as_deref(),
+        Some("form.bad_options: unknown member `bundleVersion` in the options")
+    );
 }
 
 #[wasm_bindgen_test]

@@ -332,24 +332,14 @@ async fn get_lead(req: &Request, env: &Env, id: &str) -> Result<Response, ApiErr
     )
 }
 
-#[derive(Serialize)]
-struct FormAnswer<'a> {
-    bundle_version: &'a str,
-    form: &'a handoff_core::FormSpec,
-}
-
+/// `GET /v1/forms/:id`: the form as the browser needs it, its conditions compiled (so the form
+/// module carries no compiler), with the version of the bundle it came from.
 async fn get_form(env: &Env, id: &str) -> Result<Response, ApiError> {
     let bundle = store::active_bundle(env).await?;
     let form = bundle
         .form(id)
         .ok_or_else(|| ApiError::new(404, "unknown_form", "No form has this id."))?;
-    json(
-        200,
-        &FormAnswer {
-            bundle_version: &bundle.version,
-            form: &form.spec,
-        },
-    )
+    json(200, &form.for_browser(&bundle.version))
 }
 
 #[derive(Serialize)]

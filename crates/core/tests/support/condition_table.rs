@@ -169,13 +169,31 @@ pub fn check_table(text: &str) -> Vec<String> {
                 assert_eq!(condition.source(), source);
                 let (typed, raw) = answers(&env, cols[1]);
                 let result = condition.eval(&typed);
-                if let Some(raw) = raw {
-                    if condition.eval(&raw) != result {
+                if let Some(raw) = &raw {
+                    if condition.eval(raw) != result {
                         failures.push(format!(
                             "conditions.tsv:{line_no}: the raw-text answers give {}",
                             !result
                         ));
                     }
+                }
+                // What the browser gets instead of the source: the compact form, read back.
+                let compact = condition.to_compact();
+                match Condition::from_compact(&compact, &source, &|name| env.field(name)) {
+                    Ok(read) => {
+                        let same = read.to_compact() == compact
+                            && read.fields() == condition.fields()
+                            && read.eval(&typed) == result
+                            && raw.as_ref().is_none_or(|raw| read.eval(raw) == result);
+                        if !same {
+                            failures.push(format!(
+                                "conditions.tsv:{line_no}: the compact form {compact:?} differs"
+                            ));
+                        }
+                    }
+                    Err(e) => failures.push(format!(
+                        "conditions.tsv:{line_no}: the compact form {compact:?} is refused: {e}"
+                    )),
                 }
                 result.to_string()
             }
