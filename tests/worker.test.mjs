@@ -68,6 +68,11 @@ describe("intake", () => {
     assert.equal(r.status, 201, r.text);
     assert.match(r.json.id, /^[0-9a-f-]{36}$/);
     assert.equal(r.json.lifecycle, "sql");
+    // A sales-ready verdict comes with the form's next step for sales-ready leads.
+    assert.deepEqual(r.json.outcome, {
+      message: "You're a great fit: pick a time and talk to a solutions engineer today.",
+      link_url: "https://northwind.example/meet/solutions", link_label: "Book a meeting",
+    });
     assert.equal(await leadCount(), before + 1);
     const row = await db.prepare("SELECT * FROM leads WHERE id = ?1").bind(r.json.id).first();
     assert.equal(row.email, "Maria.Lopez@example.com");
@@ -94,6 +99,8 @@ describe("intake", () => {
     const r = await postLead({ form: "demo", answers: { email: "kid@uni.example", role: "Student", interest: "Pricing", consent: true } });
     assert.equal(r.status, 201, r.text);
     assert.equal(r.json.lifecycle, "disqualified");
+    // No outcome is configured for disqualified leads: the form's success message stands.
+    assert.deepEqual(r.json.outcome, { message: "Thanks! Your request is in, and the right person on our team has it." });
     const lead = await admin(`/v1/leads/${r.json.id}`);
     assert.equal(lead.json.disqualify_reason, "student");
     assert.equal(lead.json.evaluation.disqualification.rule, "student");

@@ -317,6 +317,12 @@ fn check_ids_and_thresholds(rules: &Rules, found: &mut Vec<Found>) {
         if !valid_id(&form.id) {
             found.push(invalid_id("form", &form.id, at(&[Step::Key("id")])));
         }
+        for (oi, outcome) in form.outcomes.iter().enumerate() {
+            if let Some(problem) = outcome.problem() {
+                let path = at(&[Step::Key("outcomes"), Step::Index(oi)]);
+                push(found, "config.invalid_outcome", problem.to_owned(), path);
+            }
+        }
         if !form_ids.insert(form.id.as_str()) {
             let message = format!("form id \"{}\" is used twice", form.id);
             push(

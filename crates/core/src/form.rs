@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::condition::ValueType;
+use crate::scoring::Stage;
 
 /// One form as the marketer configured it. Shared verbatim by the browser and the Worker.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,11 +20,60 @@ pub struct FormSpec {
     pub fields: Vec<FieldSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profiling: Option<Profiling>,
+    /// What the visitor sees after submitting, by the lifecycle stage of the verdict; the first
+    /// that matches wins, and `success_message` stands when none does.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outcomes: Vec<Outcome>,
 }
 
 impl FormSpec {
     pub fn field(&self, id: &str) -> Option<&FieldSpec> {
         self.fields.iter().find(|f| f.id == id)
+    }
+
+    /// The first outcome configured for `stage`.
+    pub fn outcome(&self, stage: Stage) -> Option<&Outcome> {
+        self.outcomes
+            .iter()
+            .find(|o| o.stages.is_empty() || o.stages.contains(&stage))
+    }
+}
+
+/// One next step after a submission, e.g. "book a meeting" for sales-ready leads and reading for
+/// the rest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Outcome {
+    /// The lifecycle stages it is for (`sql`, `mql`, `nurture`, `disqualified`); empty: all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<Stage>,
+    pub message: String,
+    /// A link the person can follow (a scheduling page, a guide), `https://` only.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub link_url: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub link_label: String,
+}
+
+impl Outcome {
+    /// Why `handoff check` refuses it, if it does.
+    pub fn problem(&self) -> Option<&'static str> {
+        if self.message.trim().is_empty() {
+            Some("an outcome needs a message")
+        } else if self.link_url.is_empty() != self.link_label.is_empty() {
+            Some("an outcome's link needs both link_url and link_label")
+        } else if !self.link_url.is_empty()
+            && (!self.link_url.starts_with("https://")
+                || self.link_url.len() <= "https://".len()
+                || self
+                    .link_url
+                    .chars()
+                    .any(|c| c.is_whitespace() || c.is_control()))
+        {
+            Some("an outcome's link_url must be an https:// URL")
+        } else {
+            None
+        }
     }
 }
 

@@ -238,6 +238,14 @@ fn config_errors_have_codes_and_positions() {
             format!("{form}{field}[[disqualify]]\nid = \"d\"\nreason = \"disposable_email\"\nmessage = \"M\"\ndisposable_email = true\nfree_email = true\n"),
             vec!["11:6 config.rule_tests"],
         ),
+        (
+            format!("{form}[[forms.outcomes]]\nstages = [\"sql\"]\nmessage = \"Book\"\nlink_url = \"http://cal.example\"\nlink_label = \"Book\"\n[[forms.outcomes]]\nmessage = \" \"\n[[forms.outcomes]]\nmessage = \"M\"\nlink_url = \"https://x.example\"\n{field}"),
+            vec!["6:1 config.invalid_outcome", "11:1 config.invalid_outcome", "13:1 config.invalid_outcome"],
+        ),
+        (
+            format!("{form}[[forms.outcomes]]\nstages = [\"hot\"]\nmessage = \"M\"\n{field}"),
+            vec!["7:11 config.syntax"],
+        ),
         ("forms = [\n".to_string(), vec!["1:10 config.syntax"]),
     ];
     for (text, want) in cases {

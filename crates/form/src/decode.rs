@@ -177,6 +177,8 @@ pub fn form_spec(value: &JsValue) -> Decoded<FormSpec> {
         success_message: form.text("success_message")?,
         fields,
         profiling,
+        // The Worker's verdict carries the outcome to show; the form needs no copy of the list.
+        outcomes: Vec::new(),
     })
 }
 

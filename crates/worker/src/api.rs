@@ -113,6 +113,18 @@ struct LeadCreated<'a> {
     id: &'a str,
     bundle_version: &'a str,
     lifecycle: &'a str,
+    /// What to show next, chosen by the verdict: the form's first outcome for this stage, or its
+    /// success message.
+    outcome: OutcomeView<'a>,
+}
+
+#[derive(Serialize)]
+struct OutcomeView<'a> {
+    message: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    link_url: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    link_label: &'a str,
 }
 
 async fn create_lead(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
@@ -194,15 +206,29 @@ async fn create_lead(req: &mut Request, env: &Env) -> Result<Response, ApiError>
     if !evaluation.valid {
         return Err(ApiError::invalid(evaluation.issues));
     }
-    let email = bundle
+    let form = bundle
         .form(&evaluation.form)
-        .and_then(|form| email_answer(&form.spec, &evaluation.answers));
+        .ok_or_else(|| ApiError::new(404, "unknown_form", "No form has this id."))?;
+    let email = email_answer(&form.spec, &evaluation.answers);
+    let outcome = match form.spec.outcome(evaluation.lifecycle) {
+        Some(o) => OutcomeView {
+            message: &o.message,
+            link_url: &o.link_url,
+            link_label: &o.link_label,
+        },
+        None => OutcomeView {
+            message: &form.spec.success_message,
+            link_url: "",
+            link_label: "",
+        },
+    };
 
     let id = random_uuid();
     let created = LeadCreated {
         id: &id,
         bundle_version: &evaluation.bundle_version,
         lifecycle: evaluation.lifecycle.as_str(),
+        outcome,
     };
     let response = serde_json::to_string(&created)
         .map_err(|_| ApiError::new(500, "internal", "The answer could not be encoded."))?;
