@@ -1,5 +1,6 @@
 //! Fuzzes the condition compiler and evaluator: any text compiles or yields a coded error whose
-//! span lies inside the source, and a compiled condition evaluates without panicking.
+//! span lies inside the source, a compiled condition evaluates without panicking, and its compact
+//! form (what the browser receives) reads back into a condition that evaluates the same.
 #![no_main]
 
 use std::collections::BTreeMap;
@@ -29,8 +30,12 @@ fuzz_target!(|source: &str| {
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect();
-            let _ = condition.eval(&answers);
-            let _ = condition.eval(&BTreeMap::<String, String>::new());
+            let empty = BTreeMap::<String, String>::new();
+            let compact = condition.to_compact();
+            let read = Condition::from_compact(&compact, source, &fields)
+                .unwrap_or_else(|e| panic!("{compact:?} does not read back: {}", e.message));
+            assert_eq!(read.eval(&answers), condition.eval(&answers), "{compact:?}");
+            assert_eq!(read.eval(&empty), condition.eval(&empty), "{compact:?}");
         }
         Err(error) => {
             assert!(error.start <= error.end && error.end <= source.len());
