@@ -132,3 +132,25 @@ test("a mistyped mailbox domain is corrected with one click", async () => {
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+/** axe-core's WCAG 2.1 A and AA rules on the page as it is now (open shadow roots included). */
+async function accessibilityViolations(page) {
+  await page.addScriptTag({ path: join(ROOT, "node_modules/axe-core/axe.min.js") });
+  const result = await page.evaluate(() =>
+    window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } }),
+  );
+  return result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+}
+
+test("axe-core finds no accessibility violations in the form, blank or showing errors", async () => {
+  const { page, errors } = await openDemo();
+  assert.deepEqual(await accessibilityViolations(page), [], "blank form");
+  await page.getByLabel("A demo").check();
+  await page.getByLabel("Work email").fill("maria@gmial.com");
+  await page.getByRole("button", { name: "Request a demo" }).click();
+  await page.getByLabel("Work email").press("Tab");
+  assert.deepEqual(await accessibilityViolations(page), [], "errors and a suggestion showing");
+  await page.screenshot({ path: join(ARTIFACTS, "e2e-errors.png"), fullPage: true });
+  assert.deepEqual(errors, []);
+  await page.close();
+});

@@ -142,6 +142,8 @@ pub fn form_spec(value: &JsValue) -> Decoded<FormSpec> {
             "success_message",
             "fields",
             "profiling",
+            // Served for the form's own use later; the Worker's verdict carries the one to show.
+            "outcomes",
         ],
     )?;
     let fields = form
