@@ -234,6 +234,57 @@ describe("intake", () => {
   });
 });
 
+describe("CORS: an exact allowlist of origins per form", () => {
+  const allowed = "https://www.northwind.example";
+  const other = "https://evil.example";
+  const json = { "content-type": "application/json" };
+  const lead = { form: "demo", answers: { email: "cors@acme.example", interest: "Pricing", consent: true } };
+
+  test("a preflight from an allowed origin is answered with exactly that origin", async () => {
+    const r = await call("/v1/leads", { method: "OPTIONS", headers: { origin: allowed, "access-control-request-method": "POST" } });
+    assert.equal(r.status, 204);
+    assert.equal(r.headers.get("access-control-allow-origin"), allowed);
+    assert.match(r.headers.get("access-control-allow-headers"), /idempotency-key/);
+    assert.equal(r.headers.get("vary"), "Origin");
+  });
+
+  test("a preflight from any other origin is refused without CORS headers", async () => {
+    const r = await call("/v1/leads", { method: "OPTIONS", headers: { origin: other, "access-control-request-method": "POST" } });
+    assert.equal(r.status, 403);
+    assert.equal(r.json.error.code, "origin_not_allowed");
+    assert.equal(r.headers.get("access-control-allow-origin"), null);
+  });
+
+  test("a lead from an allowed page is stored and its answer readable there", async () => {
+    const r = await postLead(lead, { ...json, origin: allowed });
+    assert.equal(r.status, 201, r.text);
+    assert.equal(r.headers.get("access-control-allow-origin"), allowed);
+    const form = await call("/v1/forms/demo", { headers: { origin: allowed } });
+    assert.equal(form.status, 200);
+    assert.equal(form.headers.get("access-control-allow-origin"), allowed);
+  });
+
+  test("a lead from a page the form does not allow is refused and nothing is stored", async () => {
+    const before = await leadCount();
+    const r = await postLead(lead, { ...json, origin: other });
+    assert.equal(r.status, 403);
+    assert.equal(r.json.error.code, "origin_not_allowed");
+    assert.equal(r.headers.get("access-control-allow-origin"), null);
+    assert.equal(await leadCount(), before);
+    const form = await call("/v1/forms/demo", { headers: { origin: other } });
+    assert.equal(form.status, 403);
+  });
+
+  test("the Worker's own pages need no entry, and the admin API never answers other origins", async () => {
+    const own = await postLead(lead, { ...json, origin: "http://localhost" });
+    assert.equal(own.status, 201, own.text);
+    assert.equal(own.headers.get("access-control-allow-origin"), null);
+    const read = await call(`/v1/leads/${own.json.id}`, { headers: { authorization: `Bearer ${token}`, origin: allowed } });
+    assert.equal(read.status, 200);
+    assert.equal(read.headers.get("access-control-allow-origin"), null);
+  });
+});
+
 describe("admin", () => {
   test("reading a lead needs the bearer token", async () => {
     const { json } = await postLead({ form: "demo", answers: { email: "sam@example.com", interest: "Pricing", consent: true } });

@@ -160,6 +160,16 @@ impl Bundle {
         &self.compiled.scoring
     }
 
+    /// Whether a page of `origin` may call the API for `form`, or for any form when `form` is
+    /// `None` (a CORS preflight does not say which form it is for).
+    pub fn allows_origin(&self, form: Option<&str>, origin: &str) -> bool {
+        self.rules
+            .forms
+            .iter()
+            .filter(|f| form.is_none_or(|id| f.id == id))
+            .any(|f| f.allowed_origins.iter().any(|o| o == origin))
+    }
+
     pub fn disqualify(&self) -> &CompiledRules {
         &self.compiled.disqualify
     }
@@ -316,6 +326,17 @@ fn check_ids_and_thresholds(rules: &Rules, found: &mut Vec<Found>) {
         };
         if !valid_id(&form.id) {
             found.push(invalid_id("form", &form.id, at(&[Step::Key("id")])));
+        }
+        for (i, origin) in form.allowed_origins.iter().enumerate() {
+            if let Some(problem) = crate::form::origin_problem(origin) {
+                let path = at(&[Step::Key("allowed_origins"), Step::Index(i)]);
+                push(
+                    found,
+                    "config.invalid_origin",
+                    format!("\"{origin}\" {problem}"),
+                    path,
+                );
+            }
         }
         for (oi, outcome) in form.outcomes.iter().enumerate() {
             if let Some(problem) = outcome.problem() {

@@ -24,6 +24,41 @@ pub struct FormSpec {
     /// that matches wins, and `success_message` stands when none does.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub outcomes: Vec<Outcome>,
+    /// The web origins (`https://www.example.com`) whose pages may embed this form: the Worker's
+    /// CORS allowlist, matched exactly. Pages the Worker serves itself need no entry.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_origins: Vec<String>,
+}
+
+/// Why `handoff check` refuses an `allowed_origins` entry, if it does: it must be exactly what a
+/// browser sends as `Origin`, i.e. `https://host[:port]` (or `http://localhost[:port]` for
+/// development), lowercase, with no path.
+pub fn origin_problem(origin: &str) -> Option<&'static str> {
+    let rest = origin.strip_prefix("https://").or_else(|| {
+        origin.strip_prefix("http://").filter(|r| {
+            let host = r.split(':').next().unwrap_or_default();
+            host == "localhost" || host == "127.0.0.1"
+        })
+    });
+    let Some(rest) = rest else {
+        return Some("must start with https:// (http:// only for localhost)");
+    };
+    let (host, port) = rest.split_once(':').unwrap_or((rest, ""));
+    let host_ok = !host.is_empty()
+        && host.split('.').all(|l| {
+            !l.is_empty()
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        });
+    let port_ok = port.is_empty()
+        || (port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit()) && !port.starts_with('0'));
+    if !host_ok || !port_ok || rest.contains(':') && port.is_empty() {
+        Some("must be an origin like https://www.example.com: lowercase host, optional port, no path")
+    } else {
+        None
+    }
 }
 
 impl FormSpec {

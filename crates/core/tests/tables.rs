@@ -246,6 +246,10 @@ fn config_errors_have_codes_and_positions() {
             format!("{form}[[forms.outcomes]]\nstages = [\"hot\"]\nmessage = \"M\"\n{field}"),
             vec!["7:11 config.syntax"],
         ),
+        (
+            format!("{form}allowed_origins = [\"https://www.acme.example\", \"http://acme.example\", \"https://Acme.example\", \"https://acme.example/page\", \"http://localhost:8080\"]\n{field}"),
+            vec!["6:48 config.invalid_origin", "6:71 config.invalid_origin", "6:95 config.invalid_origin"],
+        ),
         ("forms = [\n".to_string(), vec!["1:10 config.syntax"]),
     ];
     for (text, want) in cases {

@@ -144,6 +144,7 @@ pub fn form_spec(value: &JsValue) -> Decoded<FormSpec> {
             "profiling",
             // Served for the form's own use later; the Worker's verdict carries the one to show.
             "outcomes",
+            "allowed_origins",
         ],
     )?;
     let fields = form
@@ -181,6 +182,7 @@ pub fn form_spec(value: &JsValue) -> Decoded<FormSpec> {
         profiling,
         // The Worker's verdict carries the outcome to show; the form needs no copy of the list.
         outcomes: Vec::new(),
+        allowed_origins: Vec::new(),
     })
 }
 

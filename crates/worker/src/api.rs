@@ -31,7 +31,10 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     match (method, segments.as_slice()) {
         (Method::Post, ["v1", "leads"]) => create_lead(&mut req, env).await,
         (Method::Get, ["v1", "leads", id]) => get_lead(&req, env, id).await,
-        (Method::Get, ["v1", "forms", id]) => get_form(env, id).await,
+        (Method::Get, ["v1", "forms", id]) => get_form(&req, env, id).await,
+        (Method::Options, ["v1", "leads" | "profile"] | ["v1", "forms", _]) => {
+            preflight(&req, env).await
+        }
         (Method::Get, ["v1", "profile"]) => get_profile(&req, env).await,
         (Method::Get, ["v1", "health"]) => health(env).await,
         (
@@ -50,13 +53,59 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     }
 }
 
-/// Headers every API answer carries.
-pub fn with_api_headers(mut response: Response) -> Response {
+/// Headers every API answer carries; `cors` is the origin to allow, when the request came from
+/// an allowed page of another origin (see [`cors_origin`]).
+pub fn with_api_headers(mut response: Response, cors: Option<&str>) -> Response {
     let headers = response.headers_mut();
-    // Header names and values here are constants, so setting them cannot fail.
+    // Header names and these values are valid, so setting them cannot fail.
     let _ = headers.set("cache-control", "no-store");
     let _ = headers.set("x-content-type-options", "nosniff");
+    // The answer depends on Origin whether or not it is allowed: caches must keep them apart.
+    let _ = headers.set("vary", "Origin");
+    if let Some(origin) = cors {
+        let _ = headers.set("access-control-allow-origin", origin);
+        let _ = headers.set("access-control-allow-methods", "GET, POST");
+        let _ = headers.set(
+            "access-control-allow-headers",
+            "content-type, idempotency-key",
+        );
+        let _ = headers.set("access-control-max-age", "86400");
+    }
     response
+}
+
+/// The `Origin` of a request from a page of another origin than the Worker's own; `None` for a
+/// same-origin request or one without `Origin` (not from a browser page).
+pub fn cross_origin(req: &Request) -> Option<String> {
+    let origin = req.headers().get("origin").ok().flatten()?;
+    let own = req.url().ok().map(|u| u.origin().ascii_serialization());
+    (own.as_deref() != Some(origin.as_str())).then_some(origin)
+}
+
+/// The origin to allow in the answer's CORS headers: a cross-origin request to a public endpoint
+/// (forms, leads, profile) from an origin some form of the active bundle allows. The admin API
+/// never answers other origins.
+pub async fn cors_origin(req: &Request, env: &Env) -> Option<String> {
+    let origin = cross_origin(req)?;
+    let path = req.path();
+    let public = path == "/v1/leads" || path == "/v1/profile" || path.starts_with("/v1/forms/");
+    if !public {
+        return None;
+    }
+    let bundle = store::active_bundle(env).await.ok()?;
+    bundle.allows_origin(None, &origin).then_some(origin)
+}
+
+/// Refuses a page of another origin that `form` does not list in `allowed_origins`.
+fn check_origin(req: &Request, bundle: &handoff_core::Bundle, form: &str) -> Result<(), ApiError> {
+    match cross_origin(req) {
+        Some(origin) if !bundle.allows_origin(Some(form), &origin) => Err(ApiError::new(
+            403,
+            "origin_not_allowed",
+            "This form may not be used from this website; add its origin to the form's allowed_origins.",
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn json<T: Serialize>(status: u16, value: &T) -> Result<Response, ApiError> {
@@ -191,6 +240,9 @@ async fn create_lead(req: &mut Request, env: &Env) -> Result<Response, ApiError>
     }
 
     let bundle = store::active_bundle(env).await?;
+    if bundle.form(&lead.form).is_some() {
+        check_origin(req, &bundle, &lead.form)?;
+    }
     let now_ms = worker::Date::now().as_millis();
     let input = LeadInput {
         form: lead.form,
@@ -360,8 +412,26 @@ async fn get_lead(req: &Request, env: &Env, id: &str) -> Result<Response, ApiErr
 
 /// `GET /v1/forms/:id`: the form as the browser needs it, its conditions compiled (so the form
 /// module carries no compiler), with the version of the bundle it came from.
-async fn get_form(env: &Env, id: &str) -> Result<Response, ApiError> {
+/// A CORS preflight: 204 for an allowed origin (the headers are added with every answer), 403
+/// for any other.
+async fn preflight(req: &Request, env: &Env) -> Result<Response, ApiError> {
+    if cors_origin(req, env).await.is_none() {
+        return Err(ApiError::new(
+            403,
+            "origin_not_allowed",
+            "No form may be used from this website.",
+        ));
+    }
+    Response::empty()
+        .map(|r| r.with_status(204))
+        .map_err(|_| ApiError::new(500, "internal", "The answer could not be encoded."))
+}
+
+async fn get_form(req: &Request, env: &Env, id: &str) -> Result<Response, ApiError> {
     let bundle = store::active_bundle(env).await?;
+    if bundle.form(id).is_some() {
+        check_origin(req, &bundle, id)?;
+    }
     let form = bundle
         .form(id)
         .ok_or_else(|| ApiError::new(404, "unknown_form", "No form has this id."))?;

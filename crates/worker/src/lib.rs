@@ -12,11 +12,12 @@ use worker::{event, Context, Env, Request, Response, Result, ScheduleContext, Sc
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    let cors = api::cors_origin(&req, &env).await;
     let response = match api::handle(req, &env).await {
         Ok(response) => Ok(response),
         Err(error) => error.into_response(),
     };
-    response.map(api::with_api_headers)
+    response.map(|r| api::with_api_headers(r, cors.as_deref()))
 }
 
 #[event(scheduled)]
