@@ -59,6 +59,8 @@ test("a visitor submits the demo form and the lead is stored", async () => {
   await teamSize.waitFor({ state: "visible" });
   await teamSize.fill("8");
   await page.getByLabel("I agree to be contacted by Northwind Cloud about this request.").check();
+  // The demo configuration treats a form filled in under 3 s as a bot; a person takes longer.
+  await page.waitForTimeout(3_000);
   // Enter in a text field submits the form, as in any HTML form.
   await teamSize.press("Enter");
   const form = page.locator("form.handoff-form[data-lead-id]");
@@ -80,6 +82,21 @@ test("a visitor submits the demo form and the lead is stored", async () => {
   });
   assert.deepEqual([lead.score, lead.grade, lead.lifecycle], [70, "A", "sql"]);
   assert.equal(lead.client_bundle_version, lead.bundle_version, "browser and Worker evaluated one bundle");
+  // What the page observed came along: the visitor token, where they landed, the consent given.
+  assert.match(lead.visitor, /^[0-9a-f-]{32,36}$/);
+  assert.equal(lead.attribution.consent.version, "2026-11-01");
+  assert.equal(lead.attribution.consent.text, "I agree to be contacted by Northwind Cloud about this request.");
+  assert.equal(new URL(lead.attribution.landing_page).pathname, "/");
+
+  // Back again: progressive profiling asks the next pool questions instead of the answered ones.
+  assert.equal(await page.getByLabel("Country").isVisible(), false, "a first visit is not asked");
+  await page.reload();
+  await page.getByLabel("Work email").waitFor();
+  await page.getByLabel("Country").waitFor({ state: "visible" });
+  assert.equal(await page.getByLabel("Company size").isVisible(), false, "answered last time");
+  assert.equal(await page.getByLabel("Your role").isVisible(), false, "answered last time");
+  assert.equal(await page.getByLabel("Phone").isVisible(), true);
+  await page.screenshot({ path: join(ARTIFACTS, "e2e-returning-visitor.png"), fullPage: true });
   assert.deepEqual(errors, []);
   await page.close();
 });
@@ -93,7 +110,11 @@ test("an invalid email is refused in the browser and by the Worker", async () =>
   assert.equal(await email.getAttribute("aria-invalid"), "true");
   const errorId = (await email.getAttribute("aria-describedby")).split(" ").pop();
   assert.equal(await page.locator(`#${errorId}`).textContent(), "The part after @ must be a domain like company.com.");
-  assert.equal(await page.evaluate(() => document.activeElement.name), "email");
+  assert.equal(await page.evaluate(() => {
+    let active = document.activeElement;
+    while (active?.shadowRoot?.activeElement) active = active.shadowRoot.activeElement;
+    return active.name;
+  }), "email");
   await page.screenshot({ path: join(ARTIFACTS, "e2e-invalid-email.png"), fullPage: true });
   assert.deepEqual(posts, [], "nothing was sent");
 
@@ -153,4 +174,20 @@ test("axe-core finds no accessibility violations in the form, blank or showing e
   await page.screenshot({ path: join(ARTIFACTS, "e2e-errors.png"), fullPage: true });
   assert.deepEqual(errors, []);
   await page.close();
+});
+
+test("the loader and the form module may be loaded by other sites' pages; the API may not", async () => {
+  for (const path of ["/embed.js", "/form/handoff_form.js", "/form/handoff_form_bg.wasm"]) {
+    const r = await fetch(`${edge.url}${path}`, { headers: { origin: "https://www.northwind.example" } });
+    assert.equal(r.status, 200, path);
+    assert.equal(r.headers.get("access-control-allow-origin"), "*", path);
+    await r.arrayBuffer();
+  }
+  const headersFile = await fetch(`${edge.url}/_headers`);
+  assert.notEqual(headersFile.status, 200, "the headers file itself is not served");
+  await headersFile.arrayBuffer();
+  const api = await fetch(`${edge.url}/v1/forms/demo`, { headers: { origin: "https://other.example" } });
+  assert.equal(api.status, 403);
+  assert.equal(api.headers.get("access-control-allow-origin"), null);
+  await api.arrayBuffer();
 });

@@ -1,77 +1,213 @@
-/*! Handoff embed loader. Usage: <script src="https://HOST/embed.js" data-form="ID" async></script>
- * Renders the form where the tag stands, or into data-target="#selector". Loads the form module
- * and the form's spec in parallel; never blocks the host page. */
-(function () {
+/*! Handoff loader: <script src="https://HOST/embed.js" data-form="ID" async></script>. See README. */
+(() => {
   "use strict";
-  // Performance marks the host page (and bench/form-load.mjs) can read: script start to interactive.
-  if (window.performance && performance.mark) performance.mark("handoff:script");
-  var script = document.currentScript;
+  const W = window, perf = W.performance, doc = document, now = Date.now;
+  const mark = (n) => perf && perf.mark && perf.mark(n);
+  mark("handoff:script");
+  const script = doc.currentScript;
   if (!script || !script.src) return;
-  var formId = script.getAttribute("data-form");
-  var base = new URL(".", script.src);
-  var api = (script.getAttribute("data-api") || base.origin).replace(/\/$/, "");
-  var selector = script.getAttribute("data-target");
-  var target = selector ? document.querySelector(selector) : document.createElement("div");
-  if (!selector && script.parentNode) script.parentNode.insertBefore(target, script);
-  if (!target || !formId) {
-    console.error("handoff: embed.js needs data-form and, if given, a data-target that exists");
-    return;
-  }
-  target.setAttribute("aria-busy", "true");
+  const attr = (n) => script.getAttribute("data-" + n);
+  const formId = attr("form"), selector = attr("target"), base = new URL(".", script.src);
+  const api = (attr("api") || base.origin).replace(/\/$/, "");
+  const mode = attr("context") || "full", full = mode == "full";
+  let host = selector ? doc.querySelector(selector) : doc.createElement("div");
+  if (!selector && script.parentNode) script.parentNode.insertBefore(host, script);
+  if (!host || !formId) return console.error("handoff: embed.js needs data-form and, if given, a data-target that exists");
+  host.setAttribute("aria-busy", "true");
 
-  if (!document.querySelector("style[data-handoff]")) {
-    var style = document.createElement("style");
-    style.setAttribute("data-handoff", "");
-    style.textContent = [
-      ".handoff-form{font:16px/1.5 system-ui,sans-serif;color:#1d1d1f;max-width:28rem}",
-      ".handoff-form h2{font-size:1.25rem;margin:0 0 .5rem}",
-      ".handoff-field{margin:0 0 1rem}",
-      ".handoff-field[hidden],.handoff-field[data-kind=hidden]{display:none}",
-      ".handoff-field>label,.handoff-field legend{display:block;font-weight:600;margin-bottom:.25rem;padding:0}",
-      ".handoff-field fieldset{border:0;margin:0;padding:0;min-width:0}",
-      ".handoff-field input:not([type=checkbox]):not([type=radio]),.handoff-field select,.handoff-field textarea{box-sizing:border-box;width:100%;padding:.5rem .625rem;font:inherit;color:inherit;background:#fff;border:1px solid #6e6e73;border-radius:6px}",
-      ".handoff-field textarea{min-height:6rem;resize:vertical}",
-      ".handoff-option,.handoff-field[data-kind=checkbox],.handoff-field[data-kind=consent]{display:flex;gap:.5rem;align-items:flex-start;flex-wrap:wrap}",
-      ".handoff-option{margin:.25rem 0}",
-      ".handoff-field input[type=checkbox],.handoff-field input[type=radio]{width:1.125rem;height:1.125rem;margin:.2rem 0 0;accent-color:#0b57d0;flex:none}",
-      ".handoff-field[data-kind=checkbox]>label,.handoff-field[data-kind=consent]>label{display:inline;font-weight:400;flex:1}",
-      ".handoff-field[data-kind=checkbox] .handoff-error,.handoff-field[data-kind=consent] .handoff-error{flex-basis:100%}",
-      ".handoff-field [aria-invalid=true]{border-color:#b3261e}",
-      ".handoff-form :focus-visible{outline:3px solid #0b57d0;outline-offset:2px}",
-      // Room for an error is reserved, so a message appearing never moves the button under a click;
-      // a "Did you mean" line takes the empty error's place for the same reason.
-      ".handoff-error{color:#b3261e;margin:.25rem 0 0;font-size:.875rem;line-height:1.3;min-height:1.3em}",
-      ".handoff-suggestion:not([hidden])~.handoff-error:empty{display:none}",
-      ".handoff-suggestion{margin:.25rem 0 0;font-size:.875rem;line-height:1.3}",
-      ".handoff-suggestion button{font:inherit;font-weight:600;padding:0;border:0;background:none;color:#0b57d0;text-decoration:underline;cursor:pointer}",
-      ".handoff-help{color:#4a4a4f;margin:.25rem 0 0;font-size:.875rem}",
-      ".handoff-form button[type=submit]{font:inherit;font-weight:600;padding:.625rem 1.25rem;border:0;border-radius:6px;background:#0b57d0;color:#fff;cursor:pointer}",
-      ".handoff-form button[type=submit]:disabled{background:#5f6368;cursor:progress}",
-      ".handoff-status[data-kind=error]{color:#b3261e}",
-      ".handoff-status[data-kind=success]{color:#0d652d;font-weight:600}"
-    ].join("");
-    document.head.appendChild(style);
-  }
+  const get = (k, d) => {
+    try { const v = JSON.parse(localStorage.getItem(k)); return v == null ? d : v; } catch (e) { return d; }
+  };
+  const put = (k, v) => { try { localStorage.setItem(k, JSON.stringify(v)); } catch (e) {} };
+  // randomUUID needs a secure context (https); elsewhere 128 random bits in hex.
+  const uuid = () => crypto.randomUUID ? crypto.randomUUID()
+    : Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => (b + 256).toString(16).slice(1)).join("");
+  const json = (r) => r.json();
+  const omit = { credentials: "omit" };
 
-  var moduleUrl = new URL("form/handoff_form.js", base).href;
-  var wasmUrl = new URL("form/handoff_form_bg.wasm", base).href;
-  var spec = fetch(api + "/v1/forms/" + encodeURIComponent(formId), { credentials: "omit" })
-    .then(function (r) {
-      if (!r.ok) throw new Error("form spec answered " + r.status);
-      return r.json();
+  // Shared by the page's forms: module (instantiated once), styles, context, outbox.
+  const all = W.__handoff || (W.__handoff = {});
+  const page = all[base.href] || (all[base.href] = { ctx: {} });
+  if (!page.mod) {
+    // The wasm is fetched in parallel with the glue, which instantiates the Response.
+    const wasm = fetch(new URL("form/handoff_form_bg.wasm", base).href);
+    page.mod = import(new URL("form/handoff_form.js", base).href)
+      .then((m) => m.default({ module_or_path: wasm }).then(() => m));
+    page.mod.catch(() => {});
+  }
+  const spec = fetch(api + "/v1/forms/" + encodeURIComponent(formId), omit).then((r) => {
+    if (!r.ok) throw new Error("form spec answered " + r.status);
+    return json(r);
+  });
+
+  // Visitor token and known fields (ids and times, never answers): `full` only.
+  let visitor, known = Promise.resolve({});
+  if (full) {
+    try {
+      visitor = localStorage.getItem("handoff:visitor");
+      // A token the Worker would refuse (16-64 of [A-Za-z0-9_-]) is replaced.
+      if (!/^[\w-]{16,64}$/.test(visitor)) localStorage.setItem("handoff:visitor", (visitor = uuid()));
+    } catch (e) { visitor = page.visitor || (page.visitor = uuid()); }
+    page.profile = page.profile || fetch(api + "/v1/profile?visitor=" + encodeURIComponent(visitor), omit)
+      .then((r) => (r.ok ? json(r) : {})).then((p) => (p && p.known) || {}).catch(() => ({}));
+    known = page.profile.then((remote) => {
+      const merged = {};
+      for (const m of [remote, get("handoff:known", {})])
+        for (const k in m) if (typeof m[k] == "number" && !(merged[k] >= m[k])) merged[k] = m[k];
+      return merged;
     });
-  Promise.all([import(moduleUrl), spec])
-    .then(function (loaded) {
-      var mod = loaded[0], answer = loaded[1];
-      return mod.default({ module_or_path: wasmUrl }).then(function () {
-        mod.mount(target, answer, { endpoint: api + "/v1/leads" });
-        target.removeAttribute("aria-busy");
-        if (window.performance && performance.mark) performance.mark("handoff:interactive");
-      });
+  }
+
+  const attribution = mode == "none" ? undefined : page.ctx[mode] || (page.ctx[mode] = (() => {
+    const l = location, q = new URLSearchParams(l.search), utm = {}, t = now();
+    for (const k of ["source", "medium", "campaign", "term", "content"]) if (q.get("utm_" + k)) utm[k] = q.get("utm_" + k);
+    let here = { landing_page: l.origin + l.pathname + l.search };
+    if (Object.keys(utm).length) here.utm = utm;
+    if (doc.referrer) here.referrer = doc.referrer;
+    if (!full) return here;
+    try {
+      // A visit is a browser session; its first page is the landing page.
+      const s = sessionStorage.getItem("handoff:landing");
+      if (s) here = JSON.parse(s);
+      else {
+        sessionStorage.setItem("handoff:landing", JSON.stringify(here));
+        const v = get("handoff:visits", { count: 0, first_seen_ms: t });
+        v.count++;
+        put("handoff:visits", v);
+      }
+    } catch (e) {}
+    const pages = get("handoff:pages", []).concat({ url: l.pathname + l.search, at_ms: t }).slice(-50);
+    put("handoff:pages", pages);
+    const v = get("handoff:visits", {});
+    here.pages = pages;
+    if (v.count) { here.visits = v.count; here.first_seen_ms = v.first_seen_ms; }
+    return here;
+  })());
+
+  // One Idempotency-Key per submission, kept for retries and the outbox: each lead is stored once.
+  const post = (body, key, to) =>
+    fetch((to || api) + "/v1/leads", {
+      method: "POST", body, credentials: "omit",
+      headers: { "content-type": "application/json", "idempotency-key": key },
+    }).then((r) => json(r).catch(() => null).then((b) => {
+      if (r.ok && full) try {
+        const k = get("handoff:known", {});
+        for (const id in JSON.parse(body).answers) k[id] = now();
+        put("handoff:known", k);
+      } catch (e) {}
+      return { status: r.status, body: b };
+    }));
+  const outbox = (f) => put("handoff:outbox", f([].concat(get("handoff:outbox", []))));
+  const flush = async () => {
+    if (page.flushing) return;
+    page.flushing = 1;
+    for (const e of get("handoff:outbox", [])) {
+      try {
+        const a = await post(e.body, e.key, e.api);
+        if (a.status >= 500) continue;
+        if (a.status >= 300) console.error("handoff: a queued lead was refused", a.status, a.body);
+        outbox((o) => o.filter((x) => x.key != e.key));
+      } catch (err) {}
+    }
+    page.flushing = 0;
+  };
+  if (!page.outbox) {
+    page.outbox = 1;
+    W.addEventListener("online", flush);
+    flush();
+  }
+  const deliver = (body) => new Promise((done) => {
+    const key = uuid();
+    let tries = 0;
+    const queue = () => {
+      outbox((o) => o.concat({ body, key, at: now(), api }).slice(-20));
+      done({ queued: true });
+    };
+    const attempt = () => {
+      if (navigator.onLine === false) return queue();
+      post(body, key).then((a) => {
+        if (a.status < 500) return done(a);
+        throw a;
+      }).catch(() => (++tries >= 5 ? queue() : setTimeout(attempt, 250 << tries))); // 0.5, 1, 2, 4 s
+    };
+    attempt();
+  });
+
+  const emit = (name, detail) =>
+    host.dispatchEvent(new CustomEvent("handoff:" + name, { detail, bubbles: true, composed: true }));
+
+  // A shadow root per form (in a <div> if the target cannot have one).
+  let root = host;
+  try { root = host.shadowRoot || host.attachShadow({ mode: "open" }); } catch (e) {
+    try { root = host.appendChild(doc.createElement("div")).attachShadow({ mode: "open" }); } catch (e) {}
+  }
+  const v = (name, d) => `var(--handoff-${name},${d})`;
+  const accent = v("accent", "#0b57d0"), error = v("error", "#b3261e"), radius = v("radius", "6px");
+  const f = ".handoff-field", box2 = `${f}[data-kind=checkbox],${f}[data-kind=consent]`;
+  const css = page.css || (page.css = `:host{display:block;min-height:1px}
+.handoff-form{font:16px/1.5 ${v("font", "system-ui,sans-serif")};color:${v("text", "#1d1d1f")};max-width:${v("max-width", "28rem")}}
+.handoff-form h2{font-size:1.25rem;margin:0 0 .5rem}
+${f}{margin:0 0 1rem}
+${f}[hidden],${f}[data-kind=hidden]{display:none}
+${f}>label,${f} legend{display:block;font-weight:600;margin-bottom:.25rem;padding:0}
+${f} fieldset{border:0;margin:0;padding:0;min-width:0}
+${f} input:not([type=checkbox]):not([type=radio]),${f} select,${f} textarea{box-sizing:border-box;width:100%;padding:.5rem .625rem;font:inherit;color:inherit;background:${v("field-bg", "#fff")};border:1px solid ${v("border", "#6e6e73")};border-radius:${radius}}
+${f} textarea{min-height:6rem;resize:vertical}
+.handoff-option,${box2}{display:flex;gap:.5rem;align-items:flex-start;flex-wrap:wrap}
+.handoff-option{margin:.25rem 0}
+${f} input[type=checkbox],${f} input[type=radio]{width:1.125rem;height:1.125rem;margin:.2rem 0 0;accent-color:${accent};flex:none}
+${f}[data-kind=checkbox]>label,${f}[data-kind=consent]>label{display:inline;font-weight:400;flex:1}
+${f}[data-kind=checkbox] .handoff-error,${f}[data-kind=consent] .handoff-error{flex-basis:100%}
+${f} [aria-invalid=true]{border-color:${error}}
+.handoff-form :focus-visible{outline:3px solid ${accent};outline-offset:2px}
+.handoff-error{color:${error};margin:.25rem 0 0;font-size:.875rem;line-height:1.3;min-height:1.3em}
+.handoff-suggestion:not([hidden])~.handoff-error:empty{display:none}
+.handoff-suggestion{margin:.25rem 0 0;font-size:.875rem;line-height:1.3}
+.handoff-suggestion button{font:inherit;font-weight:600;padding:0;border:0;background:none;color:${accent};text-decoration:underline;cursor:pointer}
+.handoff-help{color:${v("muted", "#4a4a4f")};margin:.25rem 0 0;font-size:.875rem}
+.handoff-form button[type=submit]{font:inherit;font-weight:600;padding:.625rem 1.25rem;border:0;border-radius:${radius};background:${accent};color:${v("accent-text", "#fff")};cursor:pointer}
+.handoff-form button[type=submit]:disabled{background:#5f6368;cursor:progress}
+.handoff-status[data-kind=error]{color:${error}}
+.handoff-status[data-kind=success]{color:${v("success", "#0d652d")};font-weight:600}
+.handoff-hp{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}`);
+  // CSP-safe: one constructed stylesheet for all shadow roots; <style> only without adoptedStyleSheets.
+  if (root != host && root.adoptedStyleSheets && W.CSSStyleSheet && CSSStyleSheet.prototype.replaceSync) {
+    if (!page.sheet) (page.sheet = new CSSStyleSheet()).replaceSync(css);
+    root.adoptedStyleSheets = [...root.adoptedStyleSheets, page.sheet];
+  } else {
+    const style = doc.createElement("style");
+    style.textContent = css;
+    (root == host ? doc.head : root).appendChild(style);
+  }
+  const box = root.appendChild(doc.createElement("div"));
+
+  const near = new Promise((ok) => {
+    if (!W.IntersectionObserver) return ok();
+    const io = new IntersectionObserver((es) => {
+      if (es.some((e) => e.isIntersecting)) { io.disconnect(); ok(); }
+    }, { rootMargin: "200px" });
+    io.observe(host);
+  });
+
+  Promise.all([page.mod, spec, known, near])
+    .then(([mod, answer, known]) => {
+      const options = { endpoint: api + "/v1/leads", formId, known, deliver, emit };
+      if (visitor) options.visitor = visitor;
+      if (attribution) options.attribution = attribution;
+      try {
+        mod.mount(box, answer, options);
+      } catch (e) {
+        // A module that reads only { endpoint } refuses other options before rendering.
+        if (!/bad_options/.test(e && e.message)) throw e;
+        mod.mount(box, answer, { endpoint: options.endpoint });
+      }
+      host.removeAttribute("aria-busy");
+      if (!page.interactive) mark("handoff:interactive"), (page.interactive = 1);
+      emit("ready", { form: formId });
     })
-    .catch(function (error) {
-      target.removeAttribute("aria-busy");
-      target.textContent = "This form could not be loaded. Please refresh the page or try again later.";
+    .catch((error) => {
+      host.removeAttribute("aria-busy");
+      box.textContent = "This form could not be loaded. Please refresh the page or try again later.";
       console.error("handoff:", error);
     });
 })();

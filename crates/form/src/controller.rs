@@ -1,6 +1,9 @@
-//! Wiring the rendered form to handoff-core: fields shown and hidden as their conditions change,
-//! live checks as the visitor answers, every problem shown on submit with focus on the first, and
-//! the submission posted to the Worker.
+//! Wiring the rendered form to handoff-core: fields shown and hidden as their conditions change
+//! (and as progressive profiling plans with what the loader knows about the visitor), live checks
+//! as the visitor answers, every problem shown on submit with focus on the first and a status line
+//! naming them, and the lead (answers, honeypot and fill time, visitor, attribution with consent)
+//! handed to the loader's `deliver` or, without one, posted to the Worker. The loader's `emit`
+//! hears of changes, submissions and the Worker's verdict.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -9,14 +12,18 @@ use handoff_core::{check_answer, AnswerValue, CompiledForm, FieldKind, IssueCode
 use wasm_bindgen::prelude::*;
 use web_sys::{Event, FocusEvent, Headers, Node, Request, RequestInit, Response};
 
-use crate::decode::{self, submission_body};
+use js_sys::{Function, Object, Promise, Reflect, JSON};
+
+use crate::decode::{self, lead_body, Extras, Options};
 use crate::view::FormView;
 
 struct State {
     form: CompiledForm,
     view: FormView,
-    endpoint: String,
+    options: Options,
     bundle_version: String,
+    /// When the form was mounted, for the lead's `fill_ms`.
+    mounted_ms: f64,
     /// A field shows errors only once the visitor has left it or tried to submit, so that typing
     /// the first letters of an address is not met with a red message.
     touched: Vec<bool>,
@@ -34,15 +41,16 @@ type Answers = Vec<(String, AnswerValue)>;
 pub fn attach(
     form: CompiledForm,
     view: FormView,
-    endpoint: String,
+    options: Options,
     bundle_version: String,
 ) -> Result<(), JsValue> {
     let n = form.spec.fields.len();
     let state: Shared = Rc::new(RefCell::new(State {
         form,
         view,
-        endpoint,
+        options,
         bundle_version,
+        mounted_ms: js_sys::Date::now(),
         touched: vec![false; n],
         shown: vec![true; n],
         sending: false,
@@ -53,7 +61,10 @@ pub fn attach(
         // `input` and `change` bubble from every control of the field to its wrapper.
         for kind in ["input", "change"] {
             let s = Rc::clone(&state);
-            listen(&field.row, kind, move |_| with(&s, |st| st.on_change(i)))?;
+            let committed = kind == "change";
+            listen(&field.row, kind, move |_| {
+                with(&s, |st| st.on_change(i, committed))
+            })?;
         }
         let row = field.row.clone();
         let s = Rc::clone(&state);
@@ -146,12 +157,19 @@ impl State {
     }
 
     fn plan(&self) -> Vec<bool> {
-        // Nothing is known about the visitor yet: profiling asks its first questions.
+        // What the loader knows about the visitor: profiling asks new questions instead.
         let now = js_sys::Date::now() as i64;
-        self.form.plan_knowing(&self.answers(), &|_| None, now)
+        let known = &self.options.known;
+        let known = |id: &str| known.iter().find(|(k, _)| k == id).map(|&(_, at)| at);
+        self.form.plan_knowing(&self.answers(), &known, now)
     }
 
-    fn on_change(&mut self, i: usize) {
+    /// An answer changed: `committed` for the `change` event (a choice made, or text left),
+    /// which the host page hears of; `input` events, one per keystroke, it does not.
+    fn on_change(&mut self, i: usize, committed: bool) {
+        if committed {
+            self.emit("change", &[("field", &self.form.spec.fields[i].id)]);
+        }
         // The visitor is editing: a suggestion about the old text no longer applies.
         if let Some(suggestion) = &self.view.fields[i].suggestion {
             suggestion.offer(None);
@@ -171,13 +189,11 @@ impl State {
         self.touched[i] = true;
         if let Ok(Some(AnswerValue::Text(normalized))) = self.check(i) {
             // Show the visitor the value that will be stored, e.g. a lowercased email domain.
-            if matches!(
+            if field.kind == FieldKind::Tel {
+                field.write_text(&tidy_phone(&normalized));
+            } else if matches!(
                 field.kind,
-                FieldKind::Text
-                    | FieldKind::Email
-                    | FieldKind::Tel
-                    | FieldKind::Number
-                    | FieldKind::Textarea
+                FieldKind::Text | FieldKind::Email | FieldKind::Number | FieldKind::Textarea
             ) {
                 field.write_text(&normalized);
             }
@@ -203,6 +219,7 @@ impl State {
         };
         field.write_text(&address);
         suggestion.offer(None);
+        self.emit("change", &[("field", &self.form.spec.fields[i].id)]);
         self.touched[i] = true;
         let _ = self.check(i);
         self.refresh_visibility();
@@ -226,7 +243,7 @@ impl State {
     fn check_all(&mut self) -> Option<Answers> {
         self.refresh_visibility();
         let mut answers = Vec::new();
-        let mut first_bad = None;
+        let mut bad = Vec::new();
         for i in 0..self.shown.len() {
             if !self.shown[i] {
                 continue;
@@ -237,19 +254,82 @@ impl State {
                     answers.push((self.form.spec.fields[i].id.clone(), value));
                 }
                 Ok(None) => {}
-                Err(_) => {
-                    first_bad.get_or_insert(i);
-                }
+                Err(_) => bad.push(i),
             }
         }
-        match first_bad {
-            None => Some(answers),
-            Some(i) => {
-                self.view.fields[i].focus();
-                self.set_status("Please fix the highlighted field before sending.", "error");
-                None
-            }
+        if bad.is_empty() {
+            return Some(answers);
         }
+        self.needs_attention(&bad);
+        None
+    }
+
+    /// Moves focus to the first of the `bad` fields and says in the status line which answers
+    /// need attention: "2 answers need attention: Work email, Consent".
+    fn needs_attention(&self, bad: &[usize]) {
+        let Some(&first) = bad.first() else {
+            return;
+        };
+        self.view.fields[first].focus();
+        let mut text = bad.len().to_string();
+        text.push_str(if bad.len() == 1 {
+            " answer needs attention: "
+        } else {
+            " answers need attention: "
+        });
+        for (n, &i) in bad.iter().enumerate() {
+            if n > 0 {
+                text.push_str(", ");
+            }
+            text.push_str(&self.form.spec.fields[i].label);
+        }
+        self.set_status(&text, "error");
+    }
+
+    /// Tells the loader's `emit`, if any, of `name` with `{form, ...detail}`.
+    fn emit(&self, name: &str, detail: &[(&str, &str)]) {
+        let Some(emit) = &self.options.emit else {
+            return;
+        };
+        let object = Object::new();
+        let _ = Reflect::set(&object, &"form".into(), &self.form.spec.id.as_str().into());
+        for &(key, value) in detail {
+            let _ = Reflect::set(&object, &key.into(), &value.into());
+        }
+        // The host page's listener failing is no reason to stop the form.
+        let _ = emit.call2(&JsValue::NULL, &name.into(), &object);
+    }
+
+    /// The lead's `attribution` as JSON: the loader's, with the consent record of the first
+    /// shown consent field (its id, label as shown, version and whether it was given); `None`
+    /// when there is neither.
+    fn attribution(&self) -> Option<String> {
+        let consent = (0..self.shown.len())
+            .find(|&i| self.shown[i] && self.form.spec.fields[i].kind == FieldKind::Consent);
+        let given = &self.options.attribution;
+        if consent.is_none() && given.is_undefined() {
+            return None;
+        }
+        let object = Object::new();
+        if !given.is_undefined() {
+            Object::assign(&object, given.unchecked_ref());
+        }
+        if let Some(i) = consent {
+            let (spec, record) = (&self.form.spec.fields[i], Object::new());
+            let given = matches!(self.view.fields[i].read(), Some(AnswerValue::Flag(true)));
+            for (key, value) in [
+                ("field", JsValue::from_str(&spec.id)),
+                ("text", JsValue::from_str(&spec.label)),
+                ("version", JsValue::from_str(&spec.consent_version)),
+                ("given", JsValue::from_bool(given)),
+            ] {
+                let _ = Reflect::set(&record, &key.into(), &value);
+            }
+            let _ = Reflect::set(&object, &"consent".into(), &record);
+        }
+        JSON::stringify(&object)
+            .ok()
+            .and_then(|text| text.as_string())
     }
 }
 
@@ -273,13 +353,61 @@ fn on_submit(state: &Shared) {
         }
     }
     let pairs = answers.iter().map(|(id, answer)| (id, answer));
-    let body = submission_body(&st.form.spec.id, pairs, &st.bundle_version);
+    let attribution = st.attribution();
+    let extras = Extras {
+        honeypot: &st.view.honeypot.value(),
+        fill_ms: (js_sys::Date::now() - st.mounted_ms) as u32,
+        visitor: st.options.visitor.as_deref(),
+        attribution: attribution.as_deref(),
+    };
+    let body = lead_body(&st.form.spec.id, pairs, &st.bundle_version, &extras);
     st.sending = true;
     st.view.submit.set_disabled(true);
     st.set_status("Sending…", "pending");
-    let endpoint = st.endpoint.clone();
+    st.emit("submit", &[]);
+    let (endpoint, deliver) = (st.options.endpoint.clone(), st.options.deliver.clone());
     drop(st);
-    post_json(state, &endpoint, &body);
+    match deliver {
+        Some(deliver) => hand_over(state, &deliver, &body),
+        None => post_json(state, &endpoint, &body),
+    }
+}
+
+/// Hands `body` to the loader's `deliver`, which answers `{status, body}` (the Worker's answer,
+/// its body parsed or as text) or `{queued: true}` (saved on the device, sent when back online).
+fn hand_over(state: &Shared, deliver: &Function, body: &str) {
+    let Ok(delivered) = deliver.call1(&JsValue::NULL, &body.into()) else {
+        return finish(state, None);
+    };
+    let (on_answer, on_failure) = (Rc::clone(state), Rc::clone(state));
+    then(
+        &Promise::resolve(&delivered),
+        Closure::new(move |answer: JsValue| {
+            let member = |key: &str| Reflect::get(&answer, &key.into()).unwrap_or_default();
+            if member("queued").as_bool() == Some(true) {
+                return finish(&on_answer, Some((QUEUED, JsValue::NULL)));
+            }
+            let Some(status) = member("status").as_f64() else {
+                return finish(&on_answer, None);
+            };
+            let mut body = member("body");
+            if let Some(text) = body.as_string() {
+                body = JSON::parse(&text).unwrap_or(JsValue::NULL);
+            }
+            finish(&on_answer, Some((status as u16, body)));
+        }),
+        Closure::new(move |_| finish(&on_failure, None)),
+    );
+}
+
+/// The outcome of a submission the loader queued: a status no HTTP answer has.
+const QUEUED: u16 = 0;
+
+/// Promise callbacks: each runs at most once, and a mounted form lives as long as the page.
+fn then(promise: &Promise, ok: Callback, failed: Callback) {
+    let _ = promise.then2(&ok, &failed);
+    ok.forget();
+    failed.forget();
 }
 
 /// Posts `body` to `endpoint` and shows how it ended: the Worker's answer (status and JSON body,
@@ -300,12 +428,6 @@ fn post_json(state: &Shared, endpoint: &str, body: &str) {
         .map(|(request, window)| window.fetch_with_request(&request));
     let Some(fetched) = fetched else {
         return finish(state, None);
-    };
-    // Promise callbacks: each runs at most once, and a mounted form lives as long as the page.
-    let then = |promise: &js_sys::Promise, ok: Callback, failed: Callback| {
-        let _ = promise.then2(&ok, &failed);
-        ok.forget();
-        failed.forget();
     };
     let (on_answer, on_failure) = (Rc::clone(state), Rc::clone(state));
     then(
@@ -329,20 +451,25 @@ fn post_json(state: &Shared, endpoint: &str, body: &str) {
 
 type Callback = Closure<dyn FnMut(JsValue)>;
 
-/// Shows the outcome of sending: the lead created, the Worker's issues, or a failure to send.
+/// Shows the outcome of sending: the lead created, queued on the device, the Worker's issues, or
+/// a failure to send. `None`: no answer came.
 fn finish(state: &Shared, outcome: Option<(u16, JsValue)>) {
     let Ok(mut st) = state.try_borrow_mut() else {
         return;
     };
     st.sending = false;
     st.view.submit.set_disabled(false);
-    match outcome {
-        Some((201, body)) => st.on_created(body),
-        Some((422, body)) => st.on_rejected(body),
-        _ => st.set_status(
+    let issues = match outcome {
+        Some((QUEUED, _)) => return st.on_queued(),
+        Some((200..=299, body)) => return st.on_created(body),
+        Some((400..=499, body)) => decode::rejected(&body),
+        _ => Vec::new(),
+    };
+    if !st.on_rejected(&issues) {
+        st.set_status(
             "We could not send your request. Check your connection and try again.",
             "error",
-        ),
+        );
     }
 }
 
@@ -353,19 +480,38 @@ impl State {
         if !lifecycle.is_empty() {
             let _ = self.view.form.set_attribute("data-lifecycle", &lifecycle);
         }
+        self.close();
+        let message = self.form.spec.success_message.clone();
+        self.set_status(&message, "success");
+        self.emit("qualified", &[("lifecycle", &lifecycle), ("lead_id", &id)]);
+    }
+
+    /// The loader saved the submission on the device to send when back online: sending again
+    /// would make a second lead, so the form closes as after success, and says what happened.
+    fn on_queued(&mut self) {
+        self.close();
+        self.set_status(
+            "You appear to be offline. Your request is saved on this device and will be sent \
+             automatically when you are back online.",
+            "queued",
+        );
+    }
+
+    /// Nothing more to answer: every control disabled, the submit button gone, and a submit
+    /// (Enter in a field, a script) ignored, as if one were in flight for good.
+    fn close(&mut self) {
+        self.sending = true;
         for field in &self.view.fields {
             field.disable();
         }
         self.view.submit.set_hidden(true);
-        let message = self.form.spec.success_message.clone();
-        self.set_status(&message, "success");
     }
 
-    /// The Worker is authoritative: show its verdict on each field it names.
-    fn on_rejected(&mut self, body: JsValue) {
-        let issues = decode::rejected(&body);
-        let mut first = None;
-        for issue in &issues {
+    /// The Worker is authoritative: show its verdict on each field it names. Returns whether it
+    /// named any field of the form.
+    fn on_rejected(&mut self, issues: &[decode::ServerIssue]) -> bool {
+        let mut bad = Vec::new();
+        for issue in issues {
             if let Some(i) = self
                 .form
                 .spec
@@ -377,12 +523,33 @@ impl State {
                 self.touched[i] = true;
                 self.view.fields[i]
                     .show_error(Some(known.map_or(issue.message.as_str(), |c| c.message())));
-                first.get_or_insert(i);
+                if !bad.contains(&i) {
+                    bad.push(i);
+                }
             }
         }
-        if let Some(i) = first {
-            self.view.fields[i].focus();
-        }
-        self.set_status("Please fix the highlighted field before sending.", "error");
+        self.needs_attention(&bad);
+        !bad.is_empty()
     }
+}
+
+/// A phone number as typed, tidied for the eye: each run of separators (spaces, `-`, `.`, `/`)
+/// becomes one space, none after a leading `+`; digits, `+`, parentheses and extension marks stay
+/// as they are. The browser has no numbering plans, so this says nothing of validity: the Worker
+/// parses the number and may still refuse it.
+pub fn tidy_phone(typed: &str) -> String {
+    let mut out = String::with_capacity(typed.len());
+    let mut gap = false;
+    for c in typed.chars() {
+        if matches!(c, ' ' | '-' | '.' | '/') {
+            gap = true;
+            continue;
+        }
+        if gap && !out.is_empty() && !out.ends_with('+') {
+            out.push(' ');
+        }
+        gap = false;
+        out.push(c);
+    }
+    out
 }

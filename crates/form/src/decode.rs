@@ -8,7 +8,7 @@
 
 use handoff_core::form::Profiling;
 use handoff_core::{AnswerValue, FieldKind, FieldSpec, FormSpec};
-use js_sys::{Array, Object, Reflect};
+use js_sys::{Array, Function, Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
 /// What is wrong with a decoded value, in words for a developer's console.
@@ -116,6 +116,18 @@ impl<'a> Members<'a> {
             return Err(self.wrong(key, "a list"));
         }
         Ok(Array::from(&value).iter().collect())
+    }
+
+    /// A function member; `None` when absent (or `null`).
+    fn function(&self, key: &str) -> Decoded<Option<Function>> {
+        let value = self.get(key);
+        if value.is_undefined() || value.is_null() {
+            return Ok(None);
+        }
+        value
+            .dyn_into()
+            .map(Some)
+            .map_err(|_| self.wrong(key, "a function"))
     }
 
     fn texts(&self, key: &str) -> Decoded<Vec<String>> {
@@ -254,9 +266,69 @@ pub fn browser_form(value: &JsValue) -> Decoded<Served> {
     })
 }
 
-/// The loader's options: `{ endpoint }`, the absolute URL of `POST /v1/leads`.
-pub fn options(value: &JsValue) -> Decoded<String> {
-    Members::new(value, "the options", &["endpoint"])?.text("endpoint")
+/// The loader's options (see [`options`]).
+pub struct Options {
+    /// The absolute URL of `POST /v1/leads`; may be empty when `deliver` sends instead.
+    pub endpoint: String,
+    /// The first-party visitor token, sent as the lead's `visitor`.
+    pub visitor: Option<String>,
+    /// What is known about the visitor: field id and when it was learned (ms since the epoch).
+    pub known: Vec<(String, i64)>,
+    /// The loader's attribution object (`undefined` when none), sent with the consent added.
+    pub attribution: JsValue,
+    /// `deliver(bodyText) → Promise<{status, body} | {queued: true}>`: the loader's transport.
+    pub deliver: Option<Function>,
+    /// `emit(name, detail)`: the loader's events for the host page.
+    pub emit: Option<Function>,
+}
+
+/// The loader's options: `{ endpoint, formId, visitor, known, attribution, deliver, emit }`;
+/// only `endpoint` is required, and only when there is no `deliver`.
+pub fn options(value: &JsValue) -> Decoded<Options> {
+    let options = Members::new(
+        value,
+        "the options",
+        &[
+            "endpoint",
+            "formId",
+            "visitor",
+            "known",
+            "attribution",
+            "deliver",
+            "emit",
+        ],
+    )?;
+    let mut known = Vec::new();
+    let value = options.get("known");
+    if !(value.is_undefined() || value.is_null()) {
+        let members = Members::any(&value, "`known`")?;
+        for key in members.keys() {
+            let at = members
+                .get(&key)
+                .as_f64()
+                .ok_or_else(|| members.wrong(&key, "a time"))?;
+            known.push((key, at as i64));
+        }
+    }
+    let mut attribution = options.get("attribution");
+    if attribution.is_null() {
+        attribution = JsValue::UNDEFINED;
+    } else if !attribution.is_undefined() {
+        Members::any(&attribution, "`attribution`")?;
+    }
+    let deliver = options.function("deliver")?;
+    Ok(Options {
+        endpoint: if deliver.is_some() {
+            options.text_or_empty("endpoint")?
+        } else {
+            options.text("endpoint")?
+        },
+        visitor: options.optional_text("visitor")?,
+        known,
+        attribution,
+        deliver,
+        emit: options.function("emit")?,
+    })
 }
 
 /// The member `key` of `value` if it is text; `None` for anything else.
@@ -337,6 +409,44 @@ pub fn submission_body<'a>(
     }
     out.push_str("},\"bundle_version\":");
     string(&mut out, bundle_version);
+    out.push('}');
+    out
+}
+
+/// What a lead carries besides its answers.
+pub struct Extras<'a> {
+    /// The honeypot field's content; people leave it empty.
+    pub honeypot: &'a str,
+    /// Milliseconds from mounting the form to sending it.
+    pub fill_ms: u32,
+    pub visitor: Option<&'a str>,
+    /// The attribution as JSON text, consent included; `None` for none.
+    pub attribution: Option<&'a str>,
+}
+
+/// The whole body of `POST /v1/leads`: [`submission_body`] followed by `context` (`honeypot`,
+/// `fill_ms`), `visitor` and `attribution` (the latter two only when there are any).
+pub fn lead_body<'a>(
+    form_id: &str,
+    answers: impl IntoIterator<Item = (&'a String, &'a AnswerValue)>,
+    bundle_version: &str,
+    extras: &Extras,
+) -> String {
+    let mut out = submission_body(form_id, answers, bundle_version);
+    out.pop();
+    out.push_str(",\"context\":{\"honeypot\":");
+    string(&mut out, extras.honeypot);
+    out.push_str(",\"fill_ms\":");
+    out.push_str(&extras.fill_ms.to_string());
+    out.push('}');
+    if let Some(visitor) = extras.visitor {
+        out.push_str(",\"visitor\":");
+        string(&mut out, visitor);
+    }
+    if let Some(attribution) = extras.attribution {
+        out.push_str(",\"attribution\":");
+        out.push_str(attribution);
+    }
     out.push('}');
     out
 }

@@ -23,15 +23,20 @@ fn start() {
 
 /// Renders the form into `target` and makes it live. `form` is the answer of `GET /v1/forms/:id`
 /// as a JSON-like JS value: `{ bundle_version, form, conditions }`, the spec with each condition
-/// already compiled (the module has no condition compiler); `options` is `{ endpoint }`, the
-/// absolute URL of `POST /v1/leads`. Errors are JS `Error`s with a stable code prefix:
+/// already compiled (the module has no condition compiler); `options` is `{ endpoint, formId,
+/// visitor, known, attribution, deliver, emit }`: the absolute URL of `POST /v1/leads` (needed
+/// only without `deliver`), the first-party visitor token, what is known about the visitor
+/// (`{fieldId: ms}`, for progressive profiling), the attribution to send (the form adds the
+/// consent record), the loader's transport (`deliver(bodyText)` → a promise of `{status, body}`
+/// or `{queued: true}`; without it the form posts itself) and its events (`emit(name, detail)`:
+/// `change`, `submit`, `qualified`). Errors are JS `Error`s with a stable code prefix:
 /// `form.bad_spec` (not a form as the Worker serves it, or a compiled condition that cannot be
 /// read or reads a later field), `form.bad_options`, `form.render_failed`, `form.attach_failed`.
 #[wasm_bindgen]
 pub fn mount(target: &web_sys::Element, form: JsValue, options: JsValue) -> Result<(), JsError> {
     let served =
         decode::browser_form(&form).map_err(|e| JsError::new(&format!("form.bad_spec: {e}")))?;
-    let endpoint =
+    let options =
         decode::options(&options).map_err(|e| JsError::new(&format!("form.bad_options: {e}")))?;
     let ids: Vec<String> = served.spec.fields.iter().map(|f| f.id.clone()).collect();
     let form = CompiledForm::from_compact(served.spec, &served.conditions).map_err(|errors| {
@@ -46,7 +51,7 @@ pub fn mount(target: &web_sys::Element, form: JsValue, options: JsValue) -> Resu
     })?;
     let view = view::FormView::render(target, &form.spec)
         .map_err(|_| JsError::new("form.render_failed: the page refused a DOM operation"))?;
-    controller::attach(form, view, endpoint, served.bundle_version)
+    controller::attach(form, view, options, served.bundle_version)
         .map_err(|_| JsError::new("form.attach_failed: could not listen for events"))
 }
 

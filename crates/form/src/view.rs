@@ -4,6 +4,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use handoff_core::{AnswerValue, FieldKind, FieldSpec, FormSpec};
+use js_sys::Reflect;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{
     Document, Element, HtmlButtonElement, HtmlElement, HtmlFormElement, HtmlInputElement,
@@ -81,6 +82,8 @@ pub struct FormView {
     pub submit: HtmlButtonElement,
     /// A polite live region for progress and outcome messages.
     pub status: Element,
+    /// A text input people never see or reach, whose content marks a bot (`context.honeypot`).
+    pub honeypot: HtmlInputElement,
 }
 
 type Dom<T> = Result<T, JsValue>;
@@ -121,12 +124,36 @@ impl FormView {
             fields.push(render_field(&doc, &form, &id, field)?);
         }
 
+        // The honeypot: off-screen (not `hidden`, which bots skip), out of the tab order and
+        // hidden from assistive technology, with a name bots like to fill. Positioned through
+        // the CSSOM, which a host page's Content-Security-Policy allows, unlike a style attribute.
+        let trap: HtmlElement = create(&doc, "div")?;
+        trap.set_class_name("handoff-hp");
+        set(&trap, "aria-hidden", "true");
+        if let Ok(style) = Reflect::get(&trap, &"style".into()) {
+            let css = "position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden";
+            let _ = Reflect::set(&style, &"cssText".into(), &css.into());
+        }
+        // The label holds the input, so it needs no id.
+        let label = append_text(&doc, &trap, "label", "Website ")?;
+        let honeypot: HtmlInputElement = create(&doc, "input")?;
+        honeypot.set_type("text");
+        honeypot.set_name("website_url");
+        honeypot.set_tab_index(-1);
+        set(&honeypot, "autocomplete", "off");
+        add(&label, &honeypot);
+        add(&form, &trap);
+
+        let status_id = format!("{prefix}-status");
         let submit: HtmlButtonElement = create(&doc, "button")?;
         submit.set_type("submit");
         submit.set_text_content(Some(&spec.submit_label));
+        // What the status line says about a failed submit describes the button.
+        set(&submit, "aria-describedby", &status_id);
         add(&form, &submit);
 
         let status: Element = create(&doc, "p")?;
+        status.set_id(&status_id);
         status.set_class_name("handoff-status");
         set(&status, "role", "status");
         set(&status, "aria-live", "polite");
@@ -138,6 +165,7 @@ impl FormView {
             fields,
             submit,
             status,
+            honeypot,
         })
     }
 }

@@ -288,6 +288,56 @@ async fn sleep(ms: i32) {
     JsFuture::from(promise).await.unwrap();
 }
 
+/// The body sent up to its `context`, closed: the form, answers and bundle version.
+fn answers_part(body: &str) -> String {
+    let at = body.find(r#","context":"#).unwrap();
+    format!("{}}}", &body[..at])
+}
+
+/// Mounts `spec` with the loader's `options`, given as a JS expression.
+fn mount_with(spec: &str, options: &str) -> Element {
+    let target = document().create_element("div").unwrap();
+    document().body().unwrap().append_child(&target).unwrap();
+    let options = js_sys::Function::new_no_args(&format!("return {options};"))
+        .call0(&JsValue::NULL)
+        .unwrap();
+    handoff_form::mount(
+        &target,
+        js_sys::JSON::parse(&served(spec)).unwrap(),
+        options,
+    )
+    .unwrap();
+    target
+}
+
+/// A JS `deliver` that records each body in `window[log]` and answers `answer` (a JS expression).
+fn deliver(log: &str, answer: &str) -> String {
+    format!(
+        "function (body) {{ (window.{log} ||= []).push(body); return Promise.resolve({answer}); }}"
+    )
+}
+
+/// A JS `emit` that records each event as `[name, detail]` in `window[log]`.
+fn emit(log: &str) -> String {
+    format!("function (name, detail) {{ (window.{log} ||= []).push([name, detail]); }}")
+}
+
+/// What a recorder put in `window[log]`, as JSON.
+fn recorded(log: &str) -> serde_json::Value {
+    let window = web_sys::window().unwrap();
+    let value = js_sys::Reflect::get(&window, &log.into()).unwrap();
+    if value.is_undefined() {
+        return serde_json::Value::Array(Vec::new());
+    }
+    serde_json::from_str(
+        &js_sys::JSON::stringify(&value)
+            .unwrap()
+            .as_string()
+            .unwrap(),
+    )
+    .unwrap()
+}
+
 /// Waits until the status region says how the submission ended.
 async fn outcome(root: &Element) -> String {
     for _ in 0..500 {
@@ -515,7 +565,7 @@ async fn a_required_field_hidden_by_its_condition_blocks_nothing_and_is_not_sent
     assert_eq!(outcome(&root).await, "success");
     assert_eq!(field_error(&root, "state"), "");
     assert_eq!(
-        sent(&url).unwrap(),
+        answers_part(&sent(&url).unwrap()),
         r#"{"form":"cond","answers":{"interest":"Just exploring","newsletter":false},"bundle_version":"sha256:0000000000000000"}"#
     );
 }
@@ -561,7 +611,7 @@ async fn answers_are_read_back_in_their_shape_and_sent_normalized() {
     submit(&root);
     assert_eq!(outcome(&root).await, "success");
     assert_eq!(
-        sent(&url).unwrap(),
+        answers_part(&sent(&url).unwrap()),
         concat!(
             r#"{"form":"kinds","answers":{"consent":true,"email":"Ada@example.com","#,
             r#""interest":"Pricing","name":"Ada Lovelace","newsletter":false,"notes":"Hello","#,
@@ -575,7 +625,9 @@ async fn answers_are_read_back_in_their_shape_and_sent_normalized() {
         form.get_attribute("data-lead-id").as_deref(),
         Some("lead-123")
     );
-    let controls = root.query_selector_all("input, select, textarea").unwrap();
+    let controls = root
+        .query_selector_all(".handoff-field input, select, textarea")
+        .unwrap();
     for n in 0..controls.length() {
         let control: Element = controls.item(n).unwrap().dyn_into().unwrap();
         assert!(control.has_attribute("disabled"), "{}", control.id());
@@ -936,8 +988,18 @@ fn submit_with_problems_shows_every_error_focuses_the_first_and_sends_nothing() 
         status(&root).get_attribute("data-kind").as_deref(),
         Some("error")
     );
+    // The status line, which describes the button, says what is missing.
+    assert_eq!(
+        status(&root).text_content().unwrap(),
+        "2 answers need attention: Work email, Company"
+    );
     let button: HtmlButtonElement = query(&root, "button[type=submit]").dyn_into().unwrap();
+    assert_eq!(
+        button.get_attribute("aria-describedby").unwrap(),
+        status(&root).id()
+    );
     assert!(!button.disabled(), "nothing in flight");
+    assert_eq!(email.get_attribute("aria-invalid").as_deref(), Some("true"));
     // The form still answers afterwards.
     type_in(&email, "maria@example.com");
     assert_eq!(error_text(&root, &email), "");
@@ -1050,4 +1112,298 @@ fn a_mistyped_mailbox_domain_is_offered_a_correction_that_one_click_accepts() {
     assert!(line.has_attribute("hidden"));
     assert_eq!(error_text(&root, &email), "");
     assert_eq!(document().active_element().unwrap().id(), email.id());
+}
+
+/// A form with progressive profiling: one new question of the pool per visit.
+const PROFILED: &str = r#"{"id":"prof","title":"Profiled","submit_label":"Send","success_message":"Thanks",
+  "fields":[
+    {"id":"email","label":"Email","type":"email","required":true},
+    {"id":"role","label":"Role","type":"text"},
+    {"id":"budget","label":"Budget","type":"text"}],
+  "profiling":{"max_new_questions":1,"pool":["role","budget"]}}"#;
+
+#[wasm_bindgen_test]
+fn a_known_answer_gives_way_to_a_new_question() {
+    let first = mount_with(PROFILED, r#"{endpoint: "http://127.0.0.1:9/v1/leads"}"#);
+    assert!(shown(&first, "role"));
+    assert!(!shown(&first, "budget"));
+    let returning = mount_with(
+        PROFILED,
+        r#"{endpoint: "http://127.0.0.1:9/v1/leads", known: {role: Date.now() - 1000, email: Date.now()}}"#,
+    );
+    assert!(!shown(&returning, "role"), "known: not asked again");
+    assert!(shown(&returning, "budget"), "the next question of the pool");
+    assert!(
+        shown(&returning, "email"),
+        "a required field is always asked"
+    );
+    // Long ago is not known any more (365 days by default).
+    let stale = mount_with(
+        PROFILED,
+        r#"{endpoint: "http://127.0.0.1:9/v1/leads", known: {role: Date.now() - 400 * 86400000}}"#,
+    );
+    assert!(shown(&stale, "role"));
+}
+
+#[wasm_bindgen_test]
+fn options_of_the_wrong_shape_are_refused() {
+    let target = document().create_element("div").unwrap();
+    for options in [
+        r#"{}"#,
+        r#"{endpoint: "x", deliver: 3}"#,
+        r#"{endpoint: "x", known: {role: "yesterday"}}"#,
+        r#"{endpoint: "x", attribution: "utm"}"#,
+        r#"{endpoint: "x", surprise: 1}"#,
+    ] {
+        let given = js_sys::Function::new_no_args(&format!("return {options};"))
+            .call0(&JsValue::NULL)
+            .unwrap();
+        let answer = js_sys::JSON::parse(&served(&spec("Company"))).unwrap();
+        let error = handoff_form::mount(&target, answer, given).unwrap_err();
+        let message: js_sys::Error = JsValue::from(error).dyn_into().unwrap();
+        assert!(
+            String::from(message.message()).starts_with("form.bad_options: "),
+            "{options}"
+        );
+    }
+    // With `deliver`, no endpoint is needed.
+    mount_with(
+        &spec("Company"),
+        &format!("{{deliver: {}}}", deliver("unused", "{queued: true}")),
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_queued_submission_is_reported_honestly_and_not_sent_twice() {
+    let root = mount_with(
+        &spec("Company"),
+        &format!(
+            "{{endpoint: '', formId: 'demo', deliver: {}, emit: {}}}",
+            deliver("queuedBodies", "{queued: true}"),
+            emit("queuedEvents")
+        ),
+    );
+    type_in(&input(&root, "email"), "maria@example.com");
+    submit(&root);
+    assert_eq!(outcome(&root).await, "queued");
+    assert_eq!(
+        status(&root).text_content().unwrap(),
+        "You appear to be offline. Your request is saved on this device and will be sent \
+         automatically when you are back online."
+    );
+    let bodies = recorded("queuedBodies");
+    assert_eq!(bodies.as_array().unwrap().len(), 1);
+    let body: serde_json::Value = serde_json::from_str(bodies[0].as_str().unwrap()).unwrap();
+    assert_eq!(body["answers"]["email"], "maria@example.com");
+    let button: HtmlButtonElement = query(&root, "button[type=submit]").dyn_into().unwrap();
+    assert!(button.hidden(), "no second lead from a second click");
+    submit(&root);
+    sleep(20).await;
+    assert_eq!(recorded("queuedBodies").as_array().unwrap().len(), 1);
+    assert_eq!(
+        recorded("queuedEvents"),
+        serde_json::json!([["submit", {"form": "demo"}]])
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_delivered_lead_shows_the_verdict_and_tells_the_host_page() {
+    let root = mount_with(
+        &spec("Company"),
+        &format!(
+            "{{deliver: {}, emit: {}, visitor: 'visitor-0123456789abcdef', attribution: null}}",
+            deliver(
+                "createdBodies",
+                "{status: 201, body: {id: 'lead-9', lifecycle: 'sql', bundle_version: 'x'}}"
+            ),
+            emit("createdEvents")
+        ),
+    );
+    let email = input(&root, "email");
+    type_in(&email, "maria@example.com");
+    fire(&email, "change");
+    type_in(&input(&root, "company"), "Acme");
+    submit(&root);
+    assert_eq!(outcome(&root).await, "success");
+    let form = query(&root, "form");
+    assert_eq!(
+        form.get_attribute("data-lead-id").as_deref(),
+        Some("lead-9")
+    );
+    assert_eq!(form.get_attribute("data-lifecycle").as_deref(), Some("sql"));
+    assert_eq!(status(&root).text_content().unwrap(), "Thanks");
+    assert_eq!(
+        recorded("createdEvents"),
+        serde_json::json!([
+            ["change", {"form": "demo", "field": "email"}],
+            ["submit", {"form": "demo"}],
+            ["qualified", {"form": "demo", "lifecycle": "sql", "lead_id": "lead-9"}],
+        ])
+    );
+    let body: serde_json::Value =
+        serde_json::from_str(recorded("createdBodies")[0].as_str().unwrap()).unwrap();
+    assert_eq!(body["visitor"], "visitor-0123456789abcdef");
+    assert!(
+        body.get("attribution").is_none(),
+        "no attribution, no consent field"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn delivered_issues_are_shown_on_their_fields() {
+    let reply = "{status: 422, body: JSON.stringify({error: {code: 'invalid_submission', issues: \
+                 [{field: 'email', code: 'email.domain', message: 'No.'}]}})}";
+    let root = mount_with(
+        &spec("Company"),
+        &format!("{{deliver: {}}}", deliver("rejectedBodies", reply)),
+    );
+    let email = input(&root, "email");
+    type_in(&email, "maria@example.com");
+    submit(&root);
+    assert_eq!(outcome(&root).await, "error");
+    assert_eq!(error_text(&root, &email), IssueCode::EmailDomain.message());
+    assert_eq!(email.get_attribute("aria-invalid").as_deref(), Some("true"));
+    assert_eq!(document().active_element().unwrap().id(), email.id());
+    assert_eq!(
+        status(&root).text_content().unwrap(),
+        "1 answer needs attention: Work email"
+    );
+    let button: HtmlButtonElement = query(&root, "button[type=submit]").dyn_into().unwrap();
+    assert!(!button.disabled() && !button.hidden());
+}
+
+#[wasm_bindgen_test]
+async fn a_failed_delivery_leaves_the_form_ready_to_retry() {
+    let root = mount_with(
+        &spec("Company"),
+        "{deliver: function () { return Promise.reject(new Error('offline')); }}",
+    );
+    type_in(&input(&root, "email"), "maria@example.com");
+    submit(&root);
+    assert_eq!(outcome(&root).await, "error");
+    let button: HtmlButtonElement = query(&root, "button[type=submit]").dyn_into().unwrap();
+    assert!(!button.disabled() && !button.hidden());
+}
+
+#[wasm_bindgen_test]
+fn the_honeypot_is_out_of_sight_out_of_reach_and_unannounced() {
+    let root = mount("Company");
+    let trap = input(&root, "website_url");
+    assert_eq!(trap.type_(), "text");
+    assert_eq!(trap.tab_index(), -1);
+    assert_eq!(trap.get_attribute("autocomplete").as_deref(), Some("off"));
+    assert!(!trap.hidden(), "bots skip hidden inputs");
+    let label = trap.parent_element().unwrap();
+    assert_eq!(label.tag_name(), "LABEL");
+    assert!(label.text_content().unwrap().contains("Website"));
+    let wrapper = label.parent_element().unwrap();
+    assert_eq!(
+        wrapper.get_attribute("aria-hidden").as_deref(),
+        Some("true")
+    );
+    assert!(wrapper
+        .get_attribute("style")
+        .unwrap_or_default()
+        .contains("-10000px"));
+    // Off-screen, so nobody sees it.
+    let rect = trap.get_bounding_client_rect();
+    assert!(rect.right() <= 0.0, "{}", rect.right());
+    // Not a field: no row, no check, nothing in the answers.
+    assert!(trap.closest(".handoff-field").unwrap().is_none());
+}
+
+#[wasm_bindgen_test]
+async fn the_honeypot_and_fill_time_go_to_the_context() {
+    let root = mount_with(
+        &spec("Company"),
+        &format!("{{deliver: {}}}", deliver("botBodies", "{queued: true}")),
+    );
+    sleep(30).await;
+    type_in(&input(&root, "email"), "maria@example.com");
+    input(&root, "website_url").set_value("https://spam.example");
+    submit(&root);
+    assert_eq!(outcome(&root).await, "queued");
+    assert_eq!(
+        status(&root).get_attribute("data-kind").as_deref(),
+        Some("queued")
+    );
+    let body: serde_json::Value =
+        serde_json::from_str(recorded("botBodies")[0].as_str().unwrap()).unwrap();
+    assert_eq!(body["context"]["honeypot"], "https://spam.example");
+    let fill_ms = body["context"]["fill_ms"].as_i64().unwrap();
+    assert!((30..60_000).contains(&fill_ms), "{fill_ms}");
+    assert!(body["answers"].get("website_url").is_none());
+}
+
+#[wasm_bindgen_test]
+async fn the_consent_given_is_recorded_with_the_attribution() {
+    let root = mount_with(
+        KINDS,
+        &format!(
+            "{{deliver: {}, attribution: {{referrer: 'https://news.example/', utm: {{source: 'news'}}, consent: 'forged'}}}}",
+            deliver("consentBodies", "{queued: true}")
+        ),
+    );
+    type_in(&input(&root, "name"), "Ada");
+    choose(&option_input(&root, "interest", "Pricing"), true);
+    choose(&input(&root, "consent"), true);
+    submit(&root);
+    assert_eq!(outcome(&root).await, "queued");
+    let body: serde_json::Value =
+        serde_json::from_str(recorded("consentBodies")[0].as_str().unwrap()).unwrap();
+    assert_eq!(
+        body["attribution"],
+        serde_json::json!({
+            "referrer": "https://news.example/",
+            "utm": {"source": "news"},
+            "consent": {
+                "field": "consent",
+                "text": "I agree to be contacted about this request.",
+                "version": "2026-11-01",
+                "given": true,
+            },
+        })
+    );
+    assert_eq!(body["answers"]["consent"], true);
+    assert!(body.get("visitor").is_none());
+}
+
+#[wasm_bindgen_test]
+async fn the_consent_record_needs_no_attribution_from_the_loader() {
+    let root = mount_with(
+        KINDS,
+        &format!(
+            "{{deliver: {}}}",
+            deliver("consentOnlyBodies", "{queued: true}")
+        ),
+    );
+    type_in(&input(&root, "name"), "Ada");
+    choose(&option_input(&root, "interest", "Pricing"), true);
+    choose(&input(&root, "consent"), true);
+    submit(&root);
+    assert_eq!(outcome(&root).await, "queued");
+    let body: serde_json::Value =
+        serde_json::from_str(recorded("consentOnlyBodies")[0].as_str().unwrap()).unwrap();
+    assert_eq!(body["attribution"]["consent"]["given"], true);
+    assert_eq!(body["attribution"]["consent"]["version"], "2026-11-01");
+}
+
+#[wasm_bindgen_test]
+fn a_phone_number_is_tidied_on_blur_and_never_called_valid() {
+    let root = mount_spec(KINDS, "http://127.0.0.1:9/v1/leads");
+    let phone = input(&root, "phone");
+    for (typed, tidied) in [
+        ("+1-415.555  0100", "+1 415 555 0100"),
+        ("+ 44 20/7946-0000", "+44 20 7946 0000"),
+        ("(415) 555-0100 ext. 12", "(415) 555 0100 ext 12"),
+        ("0041 44 668 18 00", "0041 44 668 18 00"),
+    ] {
+        type_and_leave(&phone, typed);
+        assert_eq!(phone.value(), tidied, "{typed}");
+        assert_eq!(error_text(&root, &phone), "");
+    }
+    // Not a phone number's shape: left as typed, with the core's message.
+    type_and_leave(&phone, "call me");
+    assert_eq!(phone.value(), "call me");
+    assert_eq!(error_text(&root, &phone), IssueCode::PhoneSyntax.message());
 }
