@@ -67,7 +67,11 @@ test("a visitor submits the demo form and the lead is stored", async () => {
   await form.waitFor();
   const id = await form.getAttribute("data-lead-id");
   assert.match(id, /^[0-9a-f-]{36}$/);
-  assert.match(await page.getByRole("status").textContent(), /Thanks!/);
+  // The Worker's verdict decides the next step: a sales-ready lead is offered a meeting at once.
+  assert.match(await page.getByRole("status").textContent(), /You're a great fit/);
+  const meeting = page.getByRole("link", { name: "Book a meeting" });
+  assert.equal(await meeting.getAttribute("href"), "https://northwind.example/meet/solutions");
+  assert.equal(await meeting.getAttribute("rel"), "noopener noreferrer");
   assert.equal(await form.getAttribute("data-lifecycle"), "sql", "the form shows the Worker's verdict");
   await page.screenshot({ path: join(ARTIFACTS, "e2e-submitted.png"), fullPage: true });
   assert.equal(posts.length, 1);

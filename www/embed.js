@@ -169,6 +169,8 @@ ${f} [aria-invalid=true]{border-color:${error}}
 .handoff-form button[type=submit]:disabled{background:#5f6368;cursor:progress}
 .handoff-status[data-kind=error]{color:${error}}
 .handoff-status[data-kind=success]{color:${v("success", "#0d652d")};font-weight:600}
+.handoff-next{color:${accent};font-weight:600}
+.handoff-status[data-kind=queued]{color:${v("muted", "#4a4a4f")}}
 .handoff-hp{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}`);
   // CSP-safe: one constructed stylesheet for all shadow roots; <style> only without adoptedStyleSheets.
   if (root != host && root.adoptedStyleSheets && W.CSSStyleSheet && CSSStyleSheet.prototype.replaceSync) {

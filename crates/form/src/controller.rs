@@ -15,7 +15,7 @@ use web_sys::{Event, FocusEvent, Headers, Node, Request, RequestInit, Response};
 use js_sys::{Function, Object, Promise, Reflect, JSON};
 
 use crate::decode::{self, lead_body, Extras, Options};
-use crate::view::FormView;
+use crate::view::{self, FormView};
 
 struct State {
     form: CompiledForm,
@@ -481,8 +481,13 @@ impl State {
             let _ = self.view.form.set_attribute("data-lifecycle", &lifecycle);
         }
         self.close();
-        let message = self.form.spec.success_message.clone();
+        // The Worker's verdict decides what comes next: its outcome for this lead, if it chose one.
+        let (message, link) = decode::next_step(&body)
+            .unwrap_or_else(|| (self.form.spec.success_message.clone(), None));
         self.set_status(&message, "success");
+        if let Some((url, label)) = link {
+            let _ = view::append_link(&self.view.status, &url, &label);
+        }
         self.emit("qualified", &[("lifecycle", &lifecycle), ("lead_id", &id)]);
     }
 

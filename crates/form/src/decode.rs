@@ -346,6 +346,16 @@ pub fn created(body: &JsValue) -> Option<(String, String)> {
     Some((id, lifecycle))
 }
 
+/// The next step the Worker chose for its verdict (`outcome` of a `201` answer): the message and,
+/// when there is one, an `https://` link as (url, label).
+pub fn next_step(body: &JsValue) -> Option<(String, Option<(String, String)>)> {
+    let outcome = Reflect::get(body, &JsValue::from_str("outcome")).ok()?;
+    let message = text_member(&outcome, "message")?;
+    let url = text_member(&outcome, "link_url").filter(|u| u.starts_with("https://"));
+    let link = url.zip(text_member(&outcome, "link_label"));
+    Some((message, link))
+}
+
 /// One issue of a `422` answer: the field, the stable code and the Worker's message.
 pub struct ServerIssue {
     pub field: String,

@@ -338,6 +338,23 @@ fn text_attributes(control: &Element, field: &FieldSpec) {
     }
 }
 
+/// Appends ` <a href=url>label</a>` to `parent`: the next step after a submission (a meeting
+/// page, a guide), opened in a new tab. The texts go in as text, never as markup.
+pub fn append_link(parent: &Element, url: &str, label: &str) -> Dom<()> {
+    let Some(doc) = parent.owner_document() else {
+        return Ok(());
+    };
+    let link: Element = create(&doc, "a")?;
+    set(&link, "href", url);
+    set(&link, "target", "_blank");
+    set(&link, "rel", "noopener noreferrer");
+    set(&link, "class", "handoff-next");
+    link.set_text_content(Some(label));
+    parent.append_with_str_1(" ")?;
+    parent.append_with_node_1(&link)?;
+    Ok(())
+}
+
 /// A new `<tag>` element, as the element type `T` that tag makes in an HTML document.
 fn create<T: JsCast>(doc: &Document, tag: &str) -> Dom<T> {
     Ok(doc.create_element(tag)?.unchecked_into())

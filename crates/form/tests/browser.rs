@@ -1250,6 +1250,51 @@ async fn a_delivered_lead_shows_the_verdict_and_tells_the_host_page() {
 }
 
 #[wasm_bindgen_test]
+async fn the_workers_outcome_is_the_next_step_and_its_link_is_text_not_markup() {
+    // (outcome in the 201 answer, status text shown, link href and text if any)
+    let cases = [
+        (
+            "{message: 'Pick a time.', link_url: 'https://cal.example/x', link_label: '<b>Book</b>'}",
+            "Pick a time. <b>Book</b>",
+            Some(("https://cal.example/x", "<b>Book</b>")),
+        ),
+        (
+            "{message: 'Read on.', link_url: 'javascript:alert(1)', link_label: 'Go'}",
+            "Read on.",
+            None,
+        ),
+        ("{message: '<img src=x onerror=alert(1)>'}", "<img src=x onerror=alert(1)>", None),
+        ("null", "Thanks", None),
+    ];
+    for (n, (outcome_js, text, link)) in cases.into_iter().enumerate() {
+        let name = format!("outcomeBodies{n}");
+        let reply = format!(
+            "{{status: 201, body: {{id: 'lead-{n}', lifecycle: 'sql', outcome: {outcome_js}}}}}"
+        );
+        let root = mount_with(
+            &spec("Company"),
+            &format!("{{deliver: {}}}", deliver(&name, &reply)),
+        );
+        type_in(&input(&root, "email"), "maria@example.com");
+        type_in(&input(&root, "company"), "Acme");
+        submit(&root);
+        assert_eq!(outcome(&root).await, "success", "{outcome_js}");
+        let status = status(&root);
+        assert_eq!(status.text_content().unwrap(), text, "{outcome_js}");
+        assert!(
+            status.query_selector("b, img").unwrap().is_none(),
+            "{outcome_js}"
+        );
+        let anchor = status.query_selector("a").unwrap();
+        let got = anchor
+            .as_ref()
+            .map(|a| (a.get_attribute("href").unwrap(), a.text_content().unwrap()));
+        let want = link.map(|(h, t)| (h.to_owned(), t.to_owned()));
+        assert_eq!(got, want, "{outcome_js}");
+    }
+}
+
+#[wasm_bindgen_test]
 async fn delivered_issues_are_shown_on_their_fields() {
     let reply = "{status: 422, body: JSON.stringify({error: {code: 'invalid_submission', issues: \
                  [{field: 'email', code: 'email.domain', message: 'No.'}]}})}";
