@@ -43,13 +43,15 @@
   // Visitor token and known fields (ids and times, never answers): `full` only.
   let visitor, known = Promise.resolve({});
   if (full) {
+    let fresh = false;
     try {
       visitor = localStorage.getItem("handoff:visitor");
       // A token the Worker would refuse (16-64 of [A-Za-z0-9_-]) is replaced.
-      if (!/^[\w-]{16,64}$/.test(visitor)) localStorage.setItem("handoff:visitor", (visitor = uuid()));
-    } catch (e) { visitor = page.visitor || (page.visitor = uuid()); }
-    page.profile = page.profile || fetch(api + "/v1/profile?visitor=" + encodeURIComponent(visitor), omit)
-      .then((r) => (r.ok ? json(r) : {})).then((p) => (p && p.known) || {}).catch(() => ({}));
+      if (!/^[\w-]{16,64}$/.test(visitor)) localStorage.setItem("handoff:visitor", (visitor = uuid())), (fresh = true);
+    } catch (e) { fresh = !page.visitor; visitor = page.visitor || (page.visitor = uuid()); }
+    // A token made just now has no profile yet: a first visit asks the Worker nothing.
+    page.profile = page.profile || (fresh ? Promise.resolve({}) : fetch(api + "/v1/profile?visitor=" + encodeURIComponent(visitor), omit)
+      .then((r) => (r.ok ? json(r) : {})).then((p) => (p && p.known) || {}).catch(() => ({})));
     known = page.profile.then((remote) => {
       const merged = {};
       for (const m of [remote, get("handoff:known", {})])
