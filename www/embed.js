@@ -173,6 +173,7 @@ ${f} [aria-invalid=true]{border-color:${error}}
 .handoff-status[data-kind=success]{color:${v("success", "#0d652d")};font-weight:600}
 .handoff-next{color:${accent};font-weight:600}
 .handoff-status[data-kind=queued]{color:${v("muted", "#4a4a4f")}}
+.handoff-sr{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
 .handoff-hp{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}`);
   // CSP-safe: one constructed stylesheet for all shadow roots; <style> only without adoptedStyleSheets.
   if (root != host && root.adoptedStyleSheets && W.CSSStyleSheet && CSSStyleSheet.prototype.replaceSync) {

@@ -217,6 +217,11 @@ fn render_field(doc: &Document, form: &Element, id: &str, field: &FieldSpec) -> 
             group.set_id(id);
             let legend = append_text(doc, &group, "legend", &field.label)?;
             required_mark(doc, &legend, field)?;
+            if field.required && field.kind == FieldKind::MultiSelect {
+                // No checkbox is `required` here (see below), so the legend itself says so to
+                // screen readers, in text the page does not show.
+                append_text(doc, &legend, "span", " (required)")?.set_class_name("handoff-sr");
+            }
             let ty = if field.kind == FieldKind::Radio {
                 "radio"
             } else {

@@ -686,6 +686,12 @@ fn moving_within_a_group_is_not_leaving_it() {
         !pricing.required(),
         "`required` on a box would mean every box"
     );
+    // So the legend tells screen readers instead: the visible mark is hidden from them, the
+    // words are hidden from sight.
+    let legend = query(&root, "legend");
+    assert_eq!(legend.text_content().unwrap(), "Topics * (required)");
+    let words = query(&root, "legend .handoff-sr");
+    assert_eq!(words.text_content().unwrap(), " (required)");
     // Tick a box and move to the next one: still inside the field, so unticking is not yet
     // met with an error.
     choose(&pricing, true);
