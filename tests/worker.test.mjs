@@ -115,6 +115,17 @@ describe("intake", () => {
     assert.deepEqual(lead.json.evaluation.email, { free_mail: false, disposable: true, role_account: false });
   });
 
+  test("a bot is answered like a person and stored flagged as a bot", async () => {
+    for (const context of [{ honeypot: "https://spam.example" }, { fill_ms: 800 }]) {
+      const r = await postLead({ form: "demo", answers: { email: "bot@acme.example", interest: "A demo", consent: true }, context });
+      assert.equal(r.status, 201, r.text);
+      assert.equal(r.json.lifecycle, "nurture", "nothing says what gave it away");
+      assert.deepEqual(r.json.outcome, { message: "Thanks! Your request is in, and the right person on our team has it." });
+      const lead = await admin(`/v1/leads/${r.json.id}`);
+      assert.deepEqual([lead.json.lifecycle, lead.json.disqualify_reason], ["disqualified", "bot"]);
+    }
+  });
+
   // The smallest valid answers to the demo form.
   const ok = { email: "a@b.co", interest: "Pricing", consent: true };
   // (what, request body, headers, expected status, expected code, expected issues as "field:code")

@@ -2,7 +2,8 @@
 //! store, and encodes; nothing else.
 
 use handoff_core::attribution::Attribution;
-use handoff_core::disqualify::SubmitContext;
+use handoff_core::disqualify::{Reason, SubmitContext};
+use handoff_core::scoring::Stage;
 use handoff_core::evaluate::email_answer;
 use handoff_core::scoring::Activity;
 use handoff_core::{evaluate, AnswerMap, LeadInput};
@@ -262,7 +263,18 @@ async fn create_lead(req: &mut Request, env: &Env) -> Result<Response, ApiError>
         .form(&evaluation.form)
         .ok_or_else(|| ApiError::new(404, "unknown_form", "No form has this id."))?;
     let email = email_answer(&form.spec, &evaluation.answers);
-    let outcome = match form.spec.outcome(evaluation.lifecycle) {
+    // A submission marked as a bot (honeypot, fill time) is stored as such, but answered like a
+    // person's ordinary request, so that the bot learns nothing about what gave it away.
+    let bot = evaluation
+        .disqualification
+        .as_ref()
+        .is_some_and(|d| d.reason == Reason::Bot);
+    let answered_stage = if bot {
+        Stage::Nurture
+    } else {
+        evaluation.lifecycle
+    };
+    let outcome = match form.spec.outcome(answered_stage).filter(|_| !bot) {
         Some(o) => OutcomeView {
             message: &o.message,
             link_url: &o.link_url,
@@ -279,7 +291,7 @@ async fn create_lead(req: &mut Request, env: &Env) -> Result<Response, ApiError>
     let created = LeadCreated {
         id: &id,
         bundle_version: &evaluation.bundle_version,
-        lifecycle: evaluation.lifecycle.as_str(),
+        lifecycle: answered_stage.as_str(),
         outcome,
     };
     let response = serde_json::to_string(&created)
