@@ -24,6 +24,7 @@ FORM_SRC   := $(call rust_sources,form)
 WORKER_SRC := $(call rust_sources,worker)
 CLI_SRC    := $(call rust_sources,cli)
 FORM_WASM  := www/form/handoff_form_bg.wasm
+EMBED_JS   := www/embed.js
 WORKER_JS  := crates/worker/build/index.js
 BUNDLE     := .build/bundle.json
 HANDOFF    := target/debug/handoff
@@ -47,7 +48,11 @@ setup:
 setup-test:
 	@scripts/setup.sh --browser
 
-build: $(FORM_WASM) $(WORKER_JS) $(BUNDLE)
+build: $(FORM_WASM) $(EMBED_JS) $(WORKER_JS) $(BUNDLE)
+
+# The loader's source is crates/form/js/embed.js; the browser downloads it minified.
+$(EMBED_JS): crates/form/js/embed.js
+	@node_modules/.bin/esbuild $< --minify --legal-comments=none --log-level=warning --outfile=$@
 
 $(FORM_WASM): $(CORE_SRC) $(FORM_SRC) Cargo.lock scripts/build-form.sh
 	@echo "build: form module"

@@ -1,4 +1,4 @@
-// The embed loader (www/embed.js) end to end in real headless Chromium against `wrangler dev`: test
+// The embed loader (crates/form/js/embed.js, served minified as /embed.js) end to end in real headless Chromium against `wrangler dev`: test
 // pages are served on the Worker's own origin through Playwright routes (so the host page is
 // first-party, as a marketer's would be), under a strict Content-Security-Policy where it matters.
 // What is checked here is the loader's own work: shadow DOM and styles, several forms, data-target,
