@@ -3,9 +3,9 @@
 
 use handoff_core::attribution::Attribution;
 use handoff_core::disqualify::{Reason, SubmitContext};
-use handoff_core::scoring::Stage;
 use handoff_core::evaluate::email_answer;
 use handoff_core::scoring::Activity;
+use handoff_core::scoring::Stage;
 use handoff_core::{evaluate, AnswerMap, LeadInput};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::wasm_bindgen;
