@@ -36,8 +36,7 @@ import { cpus, loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
-import { chromium } from "playwright-core";
-import { freshState, randomToken, startWranglerDev } from "../tests/support/edge.mjs";
+import { freshState, launchChromium, randomToken, startWranglerDev } from "../tests/support/edge.mjs";
 import { FORM as BASELINE_FORM } from "./baseline/fields.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
@@ -53,8 +52,6 @@ const BUDGET = { gzipBytes: 60_000, interactiveMs: 50, eventUs: 1_000 };
 const EMAIL = "maria.gonzalez@northwind-cloud.example";
 const CHOICES = Array.from({ length: 30 }, (_, k) => ["A demo", "Just exploring", "Pricing", "Just exploring"][k % 4]);
 // The e2e test's flags (tests/e2e.test.mjs).
-const CHROME_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-  "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"];
 const REQUIRED_BUILD = ["www/form/handoff_form_bg.wasm", "www/form/handoff_form.js", "crates/worker/build/index.js", ".build/bundle.json"];
 const log = (...a) => console.error("form-load:", ...a);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -382,9 +379,8 @@ async function main() {
   cleanups.push(["the state folder", () => state.cleanup()]);
   edge = await startEdge();
   cleanups.push(["wrangler dev", () => edge.stop()]);
-  const browser = await chromium.launch({ executablePath: process.env.CHROME_BIN || "/usr/bin/chromium", args: CHROME_ARGS, timeout: 30_000,
-    // Our handlers stop everything in order; Playwright's own would exit before wrangler dev is stopped.
-    handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false });
+  // Our handlers stop everything in order; Playwright's own would exit before wrangler dev is stopped.
+  const browser = await launchChromium({ handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false });
   cleanups.push(["Chromium", () => browser.close()]);
 
   const spec = await (await fetch(`${edge.url}/v1/forms/demo`)).json();

@@ -5,8 +5,7 @@ import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { chromium } from "playwright-core";
-import { ROOT, freshState, randomToken, startWranglerDev } from "./support/edge.mjs";
+import { ROOT, freshState, launchChromium, randomToken, startWranglerDev } from "./support/edge.mjs";
 
 const ARTIFACTS = join(ROOT, "test-artifacts");
 let state, edge, browser, token;
@@ -16,12 +15,7 @@ before(async () => {
   state = await freshState();
   token = randomToken();
   edge = await startWranglerDev(state.dir, { adminToken: token });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROME_BIN || "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"],
-    timeout: 30_000,
-  });
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();

@@ -101,3 +101,16 @@ export async function startWranglerDev(stateDir, { adminToken }) {
     });
   return { url, stop, log: () => log };
 }
+
+/** Debian's headless Chromium (`CHROME_BIN`) through playwright-core, as every browser test and
+ * benchmark launches it; `options` are added to playwright's launch options. */
+export async function launchChromium(options = {}) {
+  const { chromium } = await import("playwright-core");
+  return chromium.launch({
+    executablePath: process.env.CHROME_BIN || "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"],
+    timeout: 30_000,
+    ...options,
+  });
+}

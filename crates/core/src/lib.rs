@@ -34,3 +34,8 @@ pub use form::{FieldKind, FieldSpec, FormSpec};
 pub use issue::{Issue, IssueCode};
 pub use submission::{check_answer, check_submission, Submission};
 pub use visibility::CompiledForm;
+
+/// The tests' shared generator (`tests/support/rng.rs`), for the unit tests in `src/`.
+#[cfg(test)]
+#[path = "../tests/support/rng.rs"]
+mod test_rng;

@@ -261,21 +261,7 @@ mod tests {
         assert_eq!(ours, std_finite(text).map(f64::to_bits), "{text:?}");
     }
 
-    /// A small deterministic generator, so that a failure repeats.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-    }
+    use crate::test_rng::XorShift as Rng;
 
     /// `a + b` for two non-negative decimals with the same number of fraction digits.
     fn add(a: &str, b: &str) -> String {

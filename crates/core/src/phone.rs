@@ -1203,21 +1203,25 @@ fn valid_phone_context(context: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// Every pattern of a plan: the prefixes, the leading digits, the general and type patterns.
+    fn patterns(rules: &Rules) -> impl Iterator<Item = &Pattern> {
+        [
+            &rules.idd_prefix,
+            &rules.prefix_for_parsing,
+            &rules.leading_digits,
+            &rules.general,
+        ]
+        .into_iter()
+        .chain(rules.types.iter().map(|t| &t.pattern))
+    }
+
     #[test]
     fn every_pattern_of_the_data_compiles() {
         let tables = tables();
         assert!(tables.plans.len() > 240);
         for plan in &tables.plans {
             let rules = plan.rules();
-            for pattern in [
-                &rules.idd_prefix,
-                &rules.prefix_for_parsing,
-                &rules.leading_digits,
-                &rules.general,
-            ]
-            .into_iter()
-            .chain(rules.types.iter().map(|t| &t.pattern))
-            {
+            for pattern in patterns(rules) {
                 assert!(
                     pattern.is_empty() || pattern.regex().is_some(),
                     "{} {:?}",
@@ -1257,19 +1261,10 @@ mod tests {
     }
 
     /// A small deterministic generator (xorshift) for the cross-checks.
-    struct Rng(u64);
+    use crate::test_rng::XorShift as Rng;
 
-    impl Rng {
-        fn below(&mut self, n: usize) -> usize {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            usize::try_from(self.0 % n.max(1) as u64).unwrap()
-        }
-
-        fn digit(&mut self) -> char {
-            char::from(b'0' + u8::try_from(self.below(10)).unwrap())
-        }
+    fn digit(rng: &mut Rng) -> char {
+        char::from(b'0' + rng.below(10) as u8)
     }
 
     /// A random text of the node's language, up to its `$` (a sample past one may not match:
@@ -1316,16 +1311,7 @@ mod tests {
         let mut rng = Rng(0x2545_F491_4F6C_DD1D);
         for plan in &tables().plans {
             let rules = plan.rules();
-            for pattern in [
-                &rules.idd_prefix,
-                &rules.prefix_for_parsing,
-                &rules.leading_digits,
-                &rules.general,
-            ]
-            .into_iter()
-            .chain(rules.types.iter().map(|t| &t.pattern))
-            .filter(|p| !p.is_empty())
-            {
+            for pattern in patterns(rules).filter(|p| !p.is_empty()) {
                 let node = pattern.node();
                 assert!(node.is_some(), "{} {:?}", plan.iso, pattern.source);
                 for _ in 0..8 {
@@ -1334,12 +1320,12 @@ mod tests {
                     let mut changed: Vec<char> = text.chars().collect();
                     if !changed.is_empty() {
                         let at = rng.below(changed.len());
-                        changed[at] = rng.digit();
+                        changed[at] = digit(&mut rng);
                     }
                     let changed: String = changed.into_iter().collect();
                     let shorter = &text[..text.len().saturating_sub(1)];
-                    let longer = format!("{text}{}", rng.digit());
-                    let shifted = format!("{}{text}", rng.digit());
+                    let longer = format!("{text}{}", digit(&mut rng));
+                    let shifted = format!("{}{text}", digit(&mut rng));
                     for candidate in [text.as_str(), &changed, shorter, &longer, &shifted] {
                         assert_agree(pattern, candidate);
                     }

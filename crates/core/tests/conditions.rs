@@ -6,8 +6,11 @@
 
 #[path = "support/condition_table.rs"]
 mod condition_table;
+#[path = "support/rng.rs"]
+mod rng;
 
 use condition_table::*;
+use rng::XorShift;
 
 #[test]
 fn condition_table() {
@@ -61,26 +64,6 @@ fn errors_read_plainly() {
     }
 }
 
-/// A tiny deterministic generator (xorshift64), so failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn pick<'a>(&mut self, list: &[&'a str]) -> &'a str {
-        list[self.below(list.len())]
-    }
-}
-
 const FIELDS: &[&str] = &[
     "country",
     "company_size",
@@ -94,7 +77,7 @@ const FIELDS: &[&str] = &[
 ];
 
 /// Random answers of every kind, including ones that do not fit their field.
-fn random_answers(rng: &mut Rng) -> TypedAnswers {
+fn random_answers(rng: &mut XorShift) -> TypedAnswers {
     let mut answers = TypedAnswers::default();
     for field in FIELDS {
         let value = match rng.below(9) {
@@ -116,7 +99,7 @@ fn random_answers(rng: &mut Rng) -> TypedAnswers {
 }
 
 /// Token soup: mostly nonsense, sometimes valid, always within reach of every lexer branch.
-fn random_source(rng: &mut Rng) -> String {
+fn random_source(rng: &mut XorShift) -> String {
     const PIECES: &[&str] = &[
         "country",
         "company_size",
@@ -191,7 +174,7 @@ fn random_source(rng: &mut Rng) -> String {
 }
 
 /// A random condition that must compile, at most `depth` groups deep.
-fn random_condition(rng: &mut Rng, depth: usize) -> String {
+fn random_condition(rng: &mut XorShift, depth: usize) -> String {
     let choice = if depth == 0 {
         rng.below(8)
     } else {
@@ -245,7 +228,7 @@ fn random_condition(rng: &mut Rng, depth: usize) -> String {
 #[test]
 fn random_input_never_panics() {
     let env = Env::new();
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
     let answer_sets: Vec<TypedAnswers> = (0..8).map(|_| random_answers(&mut rng)).collect();
     let raw: BTreeMap<String, String> = [("company_size", "50"), ("interests", "demo")]
         .iter()
