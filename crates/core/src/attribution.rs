@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::scoring::Activity;
 use crate::text::clean_line;
 
 /// The longest URL kept; longer ones are cut (at a character boundary), never refused.
@@ -96,6 +97,16 @@ fn bounded_opt(value: Option<&String>, max: usize) -> Option<String> {
 }
 
 impl Attribution {
+    /// The pages viewed as `page_view` activities (detail: the page's path and query), so that
+    /// engagement rules such as "viewed the pricing page" score what the form observed.
+    pub fn page_views(&self) -> impl Iterator<Item = Activity> + '_ {
+        self.pages.iter().map(|p| Activity {
+            kind: "page_view".to_owned(),
+            at_ms: p.at_ms,
+            detail: p.url.clone(),
+        })
+    }
+
     /// The same attribution with every string bounded and cleaned, at most [`MAX_PAGES`] pages
     /// (the latest), and nothing empty kept. Idempotent: `a.clean().clean() == a.clean()`.
     pub fn clean(&self) -> Attribution {

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::condition::ValueType;
+use crate::condition::{FieldType, ValueType};
 use crate::scoring::Stage;
 
 /// One form as the marketer configured it. Shared verbatim by the browser and the Worker.
@@ -64,6 +64,14 @@ pub fn origin_problem(origin: &str) -> Option<&'static str> {
 impl FormSpec {
     pub fn field(&self, id: &str) -> Option<&FieldSpec> {
         self.fields.iter().find(|f| f.id == id)
+    }
+
+    /// What conditions know of field `id`: its value type and, for choice fields, its options.
+    pub fn field_type(&self, id: &str) -> Option<FieldType<'_>> {
+        self.field(id).map(|f| FieldType {
+            ty: f.kind.value_type(),
+            options: f.kind.has_options().then_some(&f.options[..]),
+        })
     }
 
     /// The first outcome configured for `stage`.

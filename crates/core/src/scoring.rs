@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::condition::{Answers, Condition};
+use crate::condition::{Answers, Condition, ConditionError, FieldType, ValueType};
 
 /// The scoring model, as configured under `[scoring]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -262,7 +262,11 @@ impl CompiledScoring {
 
 /// The lifecycle stage: disqualified overrides everything, then the score thresholds.
 pub fn stage(score: &Score, thresholds: Thresholds, disqualified: bool) -> Stage {
-    let total = i64::from(score.total);
+    stage_of(score.total, thresholds, disqualified)
+}
+
+fn stage_of(total: i32, thresholds: Thresholds, disqualified: bool) -> Stage {
+    let total = i64::from(total);
     if disqualified {
         Stage::Disqualified
     } else if total >= i64::from(thresholds.sql) {
@@ -271,6 +275,113 @@ pub fn stage(score: &Score, thresholds: Thresholds, disqualified: bool) -> Stage
         Stage::Mql
     } else {
         Stage::Nurture
+    }
+}
+
+/// What the browser scores with as the visitor answers (`qualify` in `GET /v1/forms/:id`): the
+/// fit and intent rules that can give points, each as its dimension, points and compiled condition
+/// ([`Condition::to_compact`]), the two maxima and the lifecycle thresholds. Labels, engagement
+/// rules and disqualification rules stay with the Worker: a disqualification rule may name
+/// competitors or blocked domains, which a page must never reveal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BrowserScoring {
+    pub fit_max: u32,
+    pub intent_max: u32,
+    pub mql: u32,
+    pub sql: u32,
+    pub rules: Vec<BrowserRule>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BrowserRule {
+    /// True for a fit rule, false for an intent rule.
+    pub fit: bool,
+    pub points: i32,
+    pub when: String,
+}
+
+/// The answers-only part of scoring, as the browser evaluates it on every change: fit and intent,
+/// each kept within its maximum exactly as [`CompiledScoring::score`] keeps it, and the lifecycle
+/// stage their sum reaches. Engagement (pages viewed, downloads) is the Worker's to add and only
+/// ever adds, so the Worker's stage is never below this one unless it disqualifies the lead.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LiveScoring {
+    pub fit_max: u32,
+    pub intent_max: u32,
+    pub thresholds: Thresholds,
+    /// Each rule: fit (else intent), points, condition.
+    pub rules: Vec<(bool, i32, Condition)>,
+}
+
+impl CompiledScoring {
+    /// The rules the browser needs, compiled, with `thresholds` (the bundle's `[lifecycle]`).
+    pub fn for_browser(&self, thresholds: Thresholds) -> BrowserScoring {
+        let fit = self.model.fit.iter().zip(&self.fit).map(|r| (true, r));
+        let intent = self.model.intent.iter().zip(&self.intent);
+        let rules = fit
+            .chain(intent.map(|r| (false, r)))
+            .filter(|(_, (rule, _))| rule.points != 0)
+            .map(|(fit, (rule, condition))| BrowserRule {
+                fit,
+                points: rule.points,
+                when: condition.to_compact(),
+            })
+            .collect();
+        BrowserScoring {
+            fit_max: self.model.max.fit,
+            intent_max: self.model.max.intent,
+            mql: thresholds.mql,
+            sql: thresholds.sql,
+            rules,
+        }
+    }
+
+    /// The same rules as the browser reads them back, for checking that both sides agree.
+    pub fn live(&self, thresholds: Thresholds) -> LiveScoring {
+        let fit = self.model.fit.iter().zip(&self.fit).map(|r| (true, r));
+        let intent = self.model.intent.iter().zip(&self.intent);
+        LiveScoring {
+            fit_max: self.model.max.fit,
+            intent_max: self.model.max.intent,
+            thresholds,
+            rules: fit
+                .chain(intent.map(|r| (false, r)))
+                .map(|(fit, (rule, condition))| (fit, rule.points, condition.clone()))
+                .collect(),
+        }
+    }
+}
+
+impl LiveScoring {
+    /// Reads one served rule's condition for a form whose fields `fields` types. A field the form
+    /// does not have is never answered here (nor in the Worker, which keeps only the form's own
+    /// answers), so its type does not matter: it reads as text.
+    pub fn read_rule<'a>(
+        compact: &str,
+        fields: &dyn Fn(&str) -> Option<FieldType<'a>>,
+    ) -> Result<Condition, ConditionError> {
+        let any = |id: &str| {
+            fields(id).or(Some(FieldType {
+                ty: ValueType::Text,
+                options: None,
+            }))
+        };
+        Condition::from_compact(compact, "", &any)
+    }
+
+    /// Fit plus intent for `answers`, and the stage it reaches.
+    pub fn assess(&self, answers: &dyn Answers) -> (i32, Stage) {
+        let (mut fit, mut intent) = (0i64, 0i64);
+        for (is_fit, points, condition) in &self.rules {
+            if condition.eval(answers) {
+                *if *is_fit { &mut fit } else { &mut intent } += i64::from(*points);
+            }
+        }
+        let total =
+            fit.clamp(0, i64::from(self.fit_max)) + intent.clamp(0, i64::from(self.intent_max));
+        // Each part is within a u32 maximum of at most 100 (the checks), so the sum fits.
+        let total = i32::try_from(total).unwrap_or(0);
+        (total, stage_of(total, self.thresholds, false))
     }
 }
 

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::condition::{Answers, Condition, ConditionError, FieldType, Value, BAD_COMPACT};
 use crate::form::{FieldKind, FormSpec};
+use crate::scoring::{BrowserScoring, CompiledScoring, Thresholds};
 use crate::text;
 
 /// Milliseconds in a day, for profiling ages.
@@ -33,6 +34,8 @@ pub struct BrowserForm<'a> {
     pub bundle_version: &'a str,
     pub form: &'a FormSpec,
     pub conditions: BTreeMap<String, String>,
+    /// What the form scores live with ([`CompiledScoring::for_browser`]).
+    pub qualify: BrowserScoring,
 }
 
 /// What is already known about a visitor: field id → when it was learned (ms since the epoch).
@@ -70,12 +73,19 @@ impl CompiledForm {
             .collect()
     }
 
-    /// This form as the browser receives it, from the bundle of version `bundle_version`.
-    pub fn for_browser<'a>(&'a self, bundle_version: &'a str) -> BrowserForm<'a> {
+    /// This form as the browser receives it, from the bundle of version `bundle_version` whose
+    /// scoring is `scoring` and lifecycle thresholds `thresholds`.
+    pub fn for_browser<'a>(
+        &'a self,
+        bundle_version: &'a str,
+        scoring: &CompiledScoring,
+        thresholds: Thresholds,
+    ) -> BrowserForm<'a> {
         BrowserForm {
             bundle_version,
             form: &self.spec,
             conditions: self.compact_conditions(),
+            qualify: scoring.for_browser(thresholds),
         }
     }
 
@@ -127,12 +137,7 @@ impl CompiledForm {
         spec: FormSpec,
         make: impl Fn(&str, &str, &FieldTypes<'_>) -> Result<Condition, ConditionError>,
     ) -> Result<CompiledForm, Vec<VisibilityError>> {
-        let env = |id: &str| {
-            spec.fields.iter().find(|f| f.id == id).map(|f| FieldType {
-                ty: f.kind.value_type(),
-                options: f.kind.has_options().then_some(&f.options[..]),
-            })
-        };
+        let env = |id: &str| spec.field_type(id);
         let mut conditions = Vec::with_capacity(spec.fields.len());
         let mut errors = Vec::new();
         for (i, field) in spec.fields.iter().enumerate() {

@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)]
 
+use handoff_core::scoring::{LiveScoring, Stage, Thresholds};
 use handoff_core::{evaluate, Bundle, Evaluation, LeadInput};
 use serde_json::Value;
 
@@ -39,6 +40,7 @@ fn facts(e: &Evaluation) -> Value {
 #[test]
 fn evaluation_table() {
     let bundle = demo_bundle();
+    let live = served_live(&bundle, "demo");
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/test_data/evaluate.jsonl");
     let text = std::fs::read_to_string(path).unwrap();
     let mut failures = Vec::new();
@@ -62,6 +64,7 @@ fn evaluation_table() {
             }
         }
         check_invariants(&evaluation, &format!("evaluate.jsonl:{}", n + 1));
+        check_live(&live, &evaluation, &format!("evaluate.jsonl:{}", n + 1));
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
@@ -146,6 +149,7 @@ fn evaluation_never_panics_and_the_breakdown_always_adds_up() {
         "201-1000",
     ];
     let kinds = ["page_view", "download", "visit", "", "webinar"];
+    let live = served_live(&bundle, "demo");
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     for case in 0..5_000 {
         let mut answers = serde_json::Map::new();
@@ -176,8 +180,56 @@ fn evaluation_never_panics_and_the_breakdown_always_adds_up() {
         // A disqualified lead is always in the disqualified stage, and only then.
         assert_eq!(
             evaluation.disqualification.is_some(),
-            evaluation.lifecycle == handoff_core::scoring::Stage::Disqualified
+            evaluation.lifecycle == Stage::Disqualified
         );
+        check_live(&live, &evaluation, &format!("generated case {case}"));
+    }
+}
+
+/// The browser's live qualification for `form`, read back from what the Worker serves, as the
+/// form module reads it.
+fn served_live(bundle: &Bundle, form: &str) -> LiveScoring {
+    let compiled = bundle.form(form).unwrap();
+    let served = compiled.for_browser(&bundle.version, bundle.scoring(), bundle.rules.lifecycle);
+    let served = serde_json::to_value(&served).unwrap();
+    let q = &served["qualify"];
+    let number = |key: &str| u32::try_from(q[key].as_u64().unwrap()).unwrap();
+    let rules = q["rules"].as_array().unwrap().iter().map(|r| {
+        let when = r["when"].as_str().unwrap();
+        let when = LiveScoring::read_rule(when, &|id| compiled.spec.field_type(id)).unwrap();
+        let points = i32::try_from(r["points"].as_i64().unwrap()).unwrap();
+        (r["fit"].as_bool().unwrap(), points, when)
+    });
+    LiveScoring {
+        fit_max: number("fit_max"),
+        intent_max: number("intent_max"),
+        thresholds: Thresholds {
+            mql: number("mql"),
+            sql: number("sql"),
+        },
+        rules: rules.collect(),
+    }
+}
+
+/// The live score is the Worker's fit plus intent for the same answers, and its stage is the
+/// Worker's unless engagement lifted the lead or a rule disqualified it.
+fn check_live(live: &LiveScoring, e: &Evaluation, what: &str) {
+    let (total, stage) = live.assess(&e.answers);
+    assert_eq!(total, e.score.fit + e.score.intent, "{what}");
+    let rank = |s: Stage| {
+        [Stage::Nurture, Stage::Mql, Stage::Sql]
+            .iter()
+            .position(|&x| x == s)
+    };
+    if e.disqualification.is_none() {
+        assert!(
+            rank(stage) <= rank(e.lifecycle),
+            "{what}: {stage:?} vs {:?}",
+            e.lifecycle
+        );
+        if e.score.engagement == 0 {
+            assert_eq!(stage, e.lifecycle, "{what}");
+        }
     }
 }
 

@@ -8,6 +8,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use handoff_core::scoring::{LiveScoring, Stage};
 use handoff_core::{check_answer, AnswerValue, CompiledForm, FieldKind, IssueCode};
 use wasm_bindgen::prelude::*;
 use web_sys::{Event, FocusEvent, Headers, Node, Request, RequestInit, Response};
@@ -19,6 +20,8 @@ use crate::view::{self, FormView};
 
 struct State {
     form: CompiledForm,
+    /// Live qualification: the fit and intent rules, if the Worker served them.
+    live: Option<LiveScoring>,
     view: FormView,
     options: Options,
     bundle_version: String,
@@ -40,6 +43,7 @@ type Answers = Vec<(String, AnswerValue)>;
 
 pub fn attach(
     form: CompiledForm,
+    live: Option<LiveScoring>,
     view: FormView,
     options: Options,
     bundle_version: String,
@@ -47,6 +51,7 @@ pub fn attach(
     let n = form.spec.fields.len();
     let state: Shared = Rc::new(RefCell::new(State {
         form,
+        live,
         view,
         options,
         bundle_version,
@@ -167,14 +172,14 @@ impl State {
     /// An answer changed: `committed` for the `change` event (a choice made, or text left),
     /// which the host page hears of; `input` events, one per keystroke, it does not.
     fn on_change(&mut self, i: usize, committed: bool) {
-        if committed {
-            self.emit("change", &[("field", &self.form.spec.fields[i].id)]);
-        }
         // The visitor is editing: a suggestion about the old text no longer applies.
         if let Some(suggestion) = &self.view.fields[i].suggestion {
             suggestion.offer(None);
         }
         self.refresh_visibility();
+        if committed {
+            self.emit_change(i);
+        }
         if self.touched[i] {
             let _ = self.check(i);
         }
@@ -219,10 +224,10 @@ impl State {
         };
         field.write_text(&address);
         suggestion.offer(None);
-        self.emit("change", &[("field", &self.form.spec.fields[i].id)]);
         self.touched[i] = true;
         let _ = self.check(i);
         self.refresh_visibility();
+        self.emit_change(i);
         self.view.fields[i].focus();
     }
 
@@ -286,14 +291,38 @@ impl State {
         self.set_status(&text, "error");
     }
 
-    /// Tells the loader's `emit`, if any, of `name` with `{form, ...detail}`.
+    /// The lifecycle stage the shown, valid answers reach by the served fit and intent rules: the
+    /// form's live qualification. The Worker's verdict, which adds engagement and may disqualify,
+    /// is the one that counts.
+    fn live_stage(&self) -> Option<Stage> {
+        let live = self.live.as_ref()?;
+        let answers: Answers = (0..self.shown.len())
+            .filter(|&i| self.shown[i])
+            .filter_map(|i| Some((self.form.spec.fields[i].id.clone(), self.verdict(i).ok()??)))
+            .collect();
+        Some(live.assess(&answers).1)
+    }
+
+    /// `change` for the host page: the field and, with live qualification, the stage reached.
+    fn emit_change(&self, i: usize) {
+        let stage = self.live_stage().map_or("", Stage::as_str);
+        self.emit(
+            "change",
+            &[
+                ("field", &self.form.spec.fields[i].id),
+                ("lifecycle", stage),
+            ],
+        );
+    }
+
+    /// Tells the loader's `emit`, if any, of `name` with `{form, ...detail}` (empty values left out).
     fn emit(&self, name: &str, detail: &[(&str, &str)]) {
         let Some(emit) = &self.options.emit else {
             return;
         };
         let object = Object::new();
         let _ = Reflect::set(&object, &"form".into(), &self.form.spec.id.as_str().into());
-        for &(key, value) in detail {
+        for &(key, value) in detail.iter().filter(|(_, v)| !v.is_empty()) {
             let _ = Reflect::set(&object, &key.into(), &value.into());
         }
         // The host page's listener failing is no reason to stop the form.
@@ -364,7 +393,8 @@ fn on_submit(state: &Shared) {
     st.sending = true;
     st.view.submit.set_disabled(true);
     st.set_status("Sending…", "pending");
-    st.emit("submit", &[]);
+    let stage = st.live_stage().map_or("", Stage::as_str);
+    st.emit("submit", &[("lifecycle", stage)]);
     let (endpoint, deliver) = (st.options.endpoint.clone(), st.options.deliver.clone());
     drop(st);
     match deliver {
@@ -493,13 +523,25 @@ impl State {
 
     /// The loader saved the submission on the device to send when back online: sending again
     /// would make a second lead, so the form closes as after success, and says what happened.
+    /// With no verdict to wait for, the next step is the one the live score reaches.
     fn on_queued(&mut self) {
+        let stage = self.live_stage();
         self.close();
         self.set_status(
             "You appear to be offline. Your request is saved on this device and will be sent \
              automatically when you are back online.",
             "queued",
         );
+        if let Some(next) = stage.and_then(|s| self.form.spec.outcome(s)) {
+            let status = &self.view.status;
+            let mut text = status.text_content().unwrap_or_default();
+            text.push(' ');
+            text.push_str(&next.message);
+            status.set_text_content(Some(&text));
+            if !next.link_url.is_empty() {
+                let _ = view::append_link(status, &next.link_url, &next.link_label);
+            }
+        }
     }
 
     /// Nothing more to answer: every control disabled, the submit button gone, and a submit

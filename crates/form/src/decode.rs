@@ -6,7 +6,8 @@
 //! derives the Worker uses for the same shapes: required members present, every member of the
 //! type it should be, unknown members refused.
 
-use handoff_core::form::Profiling;
+use handoff_core::form::{Outcome, Profiling};
+use handoff_core::scoring::{LiveScoring, Stage, Thresholds};
 use handoff_core::{AnswerValue, FieldKind, FieldSpec, FormSpec};
 use js_sys::{Array, Function, Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
@@ -106,6 +107,14 @@ impl<'a> Members<'a> {
         }
     }
 
+    /// A whole number within `i32`, such as a rule's points (negative ones included).
+    fn int(&self, key: &str) -> Decoded<i32> {
+        match self.get(key).as_f64() {
+            Some(n) if n.abs() <= f64::from(i32::MAX) && n == (n as i32) as f64 => Ok(n as i32),
+            _ => Err(self.wrong(key, "a whole number")),
+        }
+    }
+
     /// An array member, each item as it is; empty when absent.
     fn items(&self, key: &str) -> Decoded<Vec<JsValue>> {
         let value = self.get(key);
@@ -131,13 +140,14 @@ impl<'a> Members<'a> {
     }
 
     fn texts(&self, key: &str) -> Decoded<Vec<String>> {
-        self.items(key)?
-            .iter()
-            .map(|item| {
+        let mut texts = Vec::new();
+        for item in self.items(key)? {
+            texts.push(
                 item.as_string()
-                    .ok_or_else(|| self.wrong(key, "a list of text"))
-            })
-            .collect()
+                    .ok_or_else(|| self.wrong(key, "a list of text"))?,
+            );
+        }
+        Ok(texts)
     }
 }
 
@@ -154,16 +164,14 @@ pub fn form_spec(value: &JsValue) -> Decoded<FormSpec> {
             "success_message",
             "fields",
             "profiling",
-            // Served for the form's own use later; the Worker's verdict carries the one to show.
             "outcomes",
             "allowed_origins",
         ],
     )?;
-    let fields = form
-        .items("fields")?
-        .iter()
-        .map(field_spec)
-        .collect::<Decoded<Vec<_>>>()?;
+    let mut fields = Vec::new();
+    for value in form.items("fields")? {
+        fields.push(field_spec(&value)?);
+    }
     let profiling = form.get("profiling");
     let profiling = if profiling.is_undefined() || profiling.is_null() {
         None
@@ -184,6 +192,7 @@ pub fn form_spec(value: &JsValue) -> Decoded<FormSpec> {
             pool: p.texts("pool")?,
         })
     };
+    let outcomes = outcomes(&form)?;
     Ok(FormSpec {
         id: form.text("id")?,
         title: form.text("title")?,
@@ -192,9 +201,41 @@ pub fn form_spec(value: &JsValue) -> Decoded<FormSpec> {
         success_message: form.text("success_message")?,
         fields,
         profiling,
-        // The Worker's verdict carries the outcome to show; the form needs no copy of the list.
-        outcomes: Vec::new(),
+        // The Worker's verdict names the outcome to show; the form's own copy is for a lead
+        // queued offline, which shows the outcome its live score reaches.
+        outcomes,
         allowed_origins: Vec::new(),
+    })
+}
+
+/// The form's `outcomes`, kept out of line like [`qualify`].
+#[inline(never)]
+fn outcomes(form: &Members) -> Decoded<Vec<Outcome>> {
+    let mut outcomes = Vec::new();
+    for value in form.items("outcomes")? {
+        outcomes.push(outcome(&value)?);
+    }
+    Ok(outcomes)
+}
+
+fn outcome(value: &JsValue) -> Decoded<Outcome> {
+    let o = Members::new(
+        value,
+        "an outcome",
+        &["stages", "message", "link_url", "link_label"],
+    )?;
+    let mut stages = Vec::new();
+    for name in o.texts("stages")? {
+        let stage = [Stage::Disqualified, Stage::Nurture, Stage::Mql, Stage::Sql]
+            .into_iter()
+            .find(|s| s.as_str() == name);
+        stages.push(stage.ok_or_else(|| o.wrong("stages", "a list of stages"))?);
+    }
+    Ok(Outcome {
+        stages,
+        message: o.text("message")?,
+        link_url: o.text_or_empty("link_url")?,
+        link_label: o.text_or_empty("link_label")?,
     })
 }
 
@@ -239,6 +280,8 @@ pub struct Served {
     pub conditions: Vec<(String, String)>,
     /// The version of the bundle the form came from, sent back with the lead as advisory.
     pub bundle_version: String,
+    /// Live qualification (`qualify`); `None` when not served.
+    pub qualify: Option<LiveScoring>,
 }
 
 /// The answer of `GET /v1/forms/:id` (`BrowserForm` in JSON): the spec, each condition compiled
@@ -247,9 +290,10 @@ pub fn browser_form(value: &JsValue) -> Decoded<Served> {
     let answer = Members::new(
         value,
         "the form's answer",
-        &["bundle_version", "form", "conditions"],
+        &["bundle_version", "form", "conditions", "qualify"],
     )?;
     let spec = form_spec(&answer.get("form"))?;
+    let qualify = qualify(&answer.get("qualify"), &spec)?;
     let conditions = answer.get("conditions");
     let mut compact = Vec::new();
     if !conditions.is_undefined() {
@@ -263,7 +307,40 @@ pub fn browser_form(value: &JsValue) -> Decoded<Served> {
         spec,
         conditions: compact,
         bundle_version: answer.text("bundle_version")?,
+        qualify,
     })
+}
+
+/// `qualify` of the form's answer (`BrowserScoring` in JSON): the maxima, the thresholds and each
+/// fit or intent rule's points and compiled condition, read with the types of `spec`'s fields.
+/// Kept out of line: its error paths would otherwise be copied into every caller's.
+#[inline(never)]
+fn qualify(value: &JsValue, spec: &FormSpec) -> Decoded<Option<LiveScoring>> {
+    if value.is_undefined() {
+        return Ok(None);
+    }
+    let q = Members::new(
+        value,
+        "`qualify`",
+        &["fit_max", "intent_max", "mql", "sql", "rules"],
+    )?;
+    let number = |key| q.count(key)?.ok_or_else(|| q.wrong(key, "a whole number"));
+    let mut live = LiveScoring {
+        fit_max: number("fit_max")?,
+        intent_max: number("intent_max")?,
+        thresholds: Thresholds {
+            mql: number("mql")?,
+            sql: number("sql")?,
+        },
+        rules: Vec::new(),
+    };
+    for rule in q.items("rules")? {
+        let r = Members::new(&rule, "a `qualify` rule", &["fit", "points", "when"])?;
+        let when = LiveScoring::read_rule(&r.text("when")?, &|id| spec.field_type(id))
+            .map_err(|e| format!("a scoring rule {e}"))?;
+        live.rules.push((r.flag("fit")?, r.int("points")?, when));
+    }
+    Ok(Some(live))
 }
 
 /// The loader's options (see [`options`]).

@@ -51,7 +51,7 @@ pub fn mount(target: &web_sys::Element, form: JsValue, options: JsValue) -> Resu
     })?;
     let view = view::FormView::render(target, &form.spec)
         .map_err(|_| JsError::new("form.render_failed: the page refused a DOM operation"))?;
-    controller::attach(form, view, options, served.bundle_version)
+    controller::attach(form, served.qualify, view, options, served.bundle_version)
         .map_err(|_| JsError::new("form.attach_failed: could not listen for events"))
 }
 

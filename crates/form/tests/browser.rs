@@ -75,7 +75,10 @@ fn endpoint(status: u16, test: &str) -> String {
 fn served(spec: &str) -> String {
     let spec: FormSpec = serde_json::from_str(spec).unwrap();
     let form = CompiledForm::compile(spec).unwrap();
-    serde_json::to_string(&form.for_browser("sha256:0000000000000000")).unwrap()
+    // No scoring rules: every lead is nurture, as the Worker would say of such a bundle.
+    let scoring = handoff_core::scoring::CompiledScoring::default();
+    let browser = form.for_browser("sha256:0000000000000000", &scoring, Default::default());
+    serde_json::to_string(&browser).unwrap()
 }
 
 /// Mounts a form as the Worker serves it (`answer`) into a new element posting to `endpoint`.
@@ -296,17 +299,17 @@ fn answers_part(body: &str) -> String {
 
 /// Mounts `spec` with the loader's `options`, given as a JS expression.
 fn mount_with(spec: &str, options: &str) -> Element {
+    mount_served_with(&served(spec), options)
+}
+
+/// Mounts a form as the Worker serves it (`answer`) with the loader options `options`.
+fn mount_served_with(answer: &str, options: &str) -> Element {
     let target = document().create_element("div").unwrap();
     document().body().unwrap().append_child(&target).unwrap();
     let options = js_sys::Function::new_no_args(&format!("return {options};"))
         .call0(&JsValue::NULL)
         .unwrap();
-    handoff_form::mount(
-        &target,
-        js_sys::JSON::parse(&served(spec)).unwrap(),
-        options,
-    )
-    .unwrap();
+    handoff_form::mount(&target, js_sys::JSON::parse(answer).unwrap(), options).unwrap();
     target
 }
 
@@ -1208,7 +1211,7 @@ async fn a_queued_submission_is_reported_honestly_and_not_sent_twice() {
     assert_eq!(recorded("queuedBodies").as_array().unwrap().len(), 1);
     assert_eq!(
         recorded("queuedEvents"),
-        serde_json::json!([["submit", {"form": "demo"}]])
+        serde_json::json!([["submit", {"form": "demo", "lifecycle": "nurture"}]])
     );
 }
 
@@ -1241,8 +1244,8 @@ async fn a_delivered_lead_shows_the_verdict_and_tells_the_host_page() {
     assert_eq!(
         recorded("createdEvents"),
         serde_json::json!([
-            ["change", {"form": "demo", "field": "email"}],
-            ["submit", {"form": "demo"}],
+            ["change", {"form": "demo", "field": "email", "lifecycle": "nurture"}],
+            ["submit", {"form": "demo", "lifecycle": "nurture"}],
             ["qualified", {"form": "demo", "lifecycle": "sql", "lead_id": "lead-9"}],
         ])
     );
@@ -1457,4 +1460,142 @@ fn a_phone_number_is_tidied_on_blur_and_never_called_valid() {
     type_and_leave(&phone, "call me");
     assert_eq!(phone.value(), "call me");
     assert_eq!(error_text(&root, &phone), IssueCode::PhoneSyntax.message());
+}
+
+/// A bundle whose scoring can reach every stage from the `qualify` form's answers; one fit rule
+/// reads a field of another form, which this form never answers.
+const QUALIFYING: &str = r#"
+[[forms]]
+id = "qualify"
+title = "Talk to us"
+submit_label = "Send"
+success_message = "Thanks"
+
+[[forms.outcomes]]
+stages = ["sql"]
+message = "Pick a time."
+link_url = "https://cal.example/meet"
+link_label = "Book a meeting"
+
+[[forms.outcomes]]
+stages = ["mql"]
+message = "Read on."
+
+[[forms.fields]]
+id = "email"
+label = "Work email"
+type = "email"
+required = true
+
+[[forms.fields]]
+id = "size"
+label = "Company size"
+type = "select"
+options = ["1-10", "1000+"]
+
+[[forms.fields]]
+id = "interest"
+label = "What would you like?"
+type = "radio"
+options = ["A demo", "Just exploring"]
+
+[[forms]]
+id = "other"
+title = "Other"
+submit_label = "Send"
+success_message = "Thanks"
+
+[[forms.fields]]
+id = "team_size"
+label = "Team size"
+type = "number"
+
+[scoring.max]
+fit = 50
+engagement = 20
+intent = 30
+
+[[scoring.fit]]
+id = "big"
+label = "Big company"
+when = 'size == "1000+"'
+points = 40
+
+[[scoring.fit]]
+id = "team"
+label = "Big team"
+when = "not (team_size < 5)"
+points = 10
+
+[[scoring.intent]]
+id = "demo"
+label = "Asked for a demo"
+when = 'interest == "A demo"'
+points = 30
+
+[lifecycle]
+mql = 30
+sql = 70
+"#;
+
+/// The `qualify` form of [`QUALIFYING`] as the Worker serves it.
+fn served_qualifying() -> String {
+    let bundle = handoff_core::Bundle::from_toml(QUALIFYING).unwrap();
+    let form = bundle.form("qualify").unwrap();
+    let browser = form.for_browser(&bundle.version, bundle.scoring(), bundle.rules.lifecycle);
+    serde_json::to_string(&browser).unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn live_qualification_tells_the_host_page_and_picks_the_next_step_when_offline() {
+    let root = mount_served_with(
+        &served_qualifying(),
+        &format!(
+            "{{deliver: {}, emit: {}}}",
+            deliver("liveBodies", "{queued: true}"),
+            emit("liveEvents")
+        ),
+    );
+    let email = input(&root, "email");
+    type_in(&email, "maria@example.com");
+    fire(&email, "change");
+    let size = select(&root, "size");
+    size.set_value("1000+");
+    fire(&size, "change");
+    choose(&option_input(&root, "interest", "A demo"), true);
+    submit(&root);
+    assert_eq!(outcome(&root).await, "queued");
+    // The foreign field's `not (team_size < 5)` is true, as in the Worker: 10 fit from the start,
+    // 40 more for the size, 30 intent for the demo.
+    let stages: Vec<_> = recorded("liveEvents")
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e[0].as_str().unwrap().to_owned(), e[1]["lifecycle"].clone()))
+        .collect();
+    let want = [
+        ("change", "nurture"),
+        ("change", "mql"),
+        ("change", "sql"),
+        ("submit", "sql"),
+    ];
+    assert_eq!(
+        stages,
+        want.map(|(n, s)| (n.to_owned(), serde_json::json!(s)))
+    );
+    // The outcome the live score reaches, after the honest word on the queue.
+    let status = status(&root);
+    assert!(
+        status
+            .text_content()
+            .unwrap()
+            .ends_with("back online. Pick a time. Book a meeting"),
+        "{}",
+        status.text_content().unwrap()
+    );
+    let link = status.query_selector("a").unwrap().unwrap();
+    assert_eq!(
+        link.get_attribute("href").as_deref(),
+        Some("https://cal.example/meet")
+    );
 }

@@ -245,10 +245,14 @@ async fn create_lead(req: &mut Request, env: &Env) -> Result<Response, ApiError>
         check_origin(req, &bundle, &lead.form)?;
     }
     let now_ms = worker::Date::now().as_millis();
+    let attribution = lead.attribution.clean();
+    // The pages the form saw the visitor view count as engagement, like any reported activity.
+    let mut activity = lead.activity;
+    activity.extend(attribution.page_views());
     let input = LeadInput {
         form: lead.form,
         answers: lead.answers,
-        activity: lead.activity,
+        activity,
         // The Worker does not take the client's word for what is known: profiling only decides
         // what to ask, and every field that conditions show is validated here.
         known: Default::default(),
@@ -296,7 +300,6 @@ async fn create_lead(req: &mut Request, env: &Env) -> Result<Response, ApiError>
     };
     let response = serde_json::to_string(&created)
         .map_err(|_| ApiError::new(500, "internal", "The answer could not be encoded."))?;
-    let attribution = lead.attribution.clean();
     let new_lead = NewLead {
         id: &id,
         evaluation: &evaluation,
@@ -447,7 +450,8 @@ async fn get_form(req: &Request, env: &Env, id: &str) -> Result<Response, ApiErr
     let form = bundle
         .form(id)
         .ok_or_else(|| ApiError::new(404, "unknown_form", "No form has this id."))?;
-    json(200, &form.for_browser(&bundle.version))
+    let browser = form.for_browser(&bundle.version, bundle.scoring(), bundle.rules.lifecycle);
+    json(200, &browser)
 }
 
 #[derive(Serialize)]
