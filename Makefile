@@ -27,7 +27,7 @@ FORM_WASM  := www/form/handoff_form_bg.wasm
 EMBED_JS   := www/embed.js
 WORKER_JS  := crates/worker/build/index.js
 BUNDLE     := .build/bundle.json
-HANDOFF    := target/debug/handoff
+HANDOFF    := $(or $(CARGO_TARGET_DIR),target)/debug/handoff
 
 .PHONY: help dev test setup setup-test build lint test-native test-wasm test-worker test-e2e size size-normalizers bench bench-email bench-phone bench-form fuzz clean
 
@@ -50,9 +50,12 @@ setup-test:
 
 build: $(FORM_WASM) $(EMBED_JS) $(WORKER_JS) $(BUNDLE)
 
-# The loader's source is crates/form/js/embed.js; the browser downloads it minified.
-$(EMBED_JS): crates/form/js/embed.js
-	@node_modules/.bin/esbuild $< --minify --legal-comments=none --log-level=warning --outfile=$@
+# The loader's source is crates/form/js/embed.js; the browser downloads it minified. It names the
+# form module by a hash of its content (MODULE_VERSION), so browsers may cache the module for good.
+$(EMBED_JS): crates/form/js/embed.js $(FORM_WASM)
+	@v=$$(cat www/form/handoff_form.js $(FORM_WASM) | sha256sum | cut -c1-16); \
+	node_modules/.bin/esbuild $< --minify --legal-comments=none --log-level=warning \
+	  --define:MODULE_VERSION="\"$$v\"" --outfile=$@
 
 $(FORM_WASM): $(CORE_SRC) $(FORM_SRC) Cargo.lock scripts/build-form.sh
 	@echo "build: form module"

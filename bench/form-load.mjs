@@ -194,7 +194,9 @@ async function startBaselineServer(js) {
     const [type, body] = path === "/" || path === "/index.html" ? ["text/html; charset=utf-8", html]
       : path === "/form.js" ? ["text/javascript; charset=utf-8", js] : [null, null];
     if (!body) return res.writeHead(404).end();
-    const headers = { "content-type": type, "cache-control": "no-store", vary: "accept-encoding" };
+    // The bundle cached as a site's fingerprinted bundle would be (as ours' module is), the page not.
+    const cache = path === "/form.js" ? "public, max-age=31536000, immutable" : "no-store";
+    const headers = { "content-type": type, "cache-control": cache, vary: "accept-encoding" };
     if (/\bgzip\b/.test(req.headers["accept-encoding"] ?? "")) {
       const zipped = gzipSync(body);
       res.writeHead(200, { ...headers, "content-encoding": "gzip", "content-length": zipped.length }).end(zipped);
@@ -280,24 +282,28 @@ async function load(browser, url, { events }) {
     failed.catch(() => {});
     page.on("pageerror", (e) => fail(new Error(`the form did not load: ${e.message}`)));
     page.on("console", (m) => m.type() === "error" && fail(new Error(`the form did not load: ${m.text()}`)));
-    const response = await page.goto(doc);
-    if (!response.ok()) throw new Error(`${doc} answered ${response.status()}`);
-    // The interactive mark (observed in the page, no polling), or an error, or 15 s.
-    const interactive = page.evaluate(() => new Promise((resolve) => {
-      const done = () => performance.getEntriesByName("handoff:interactive").length > 0;
-      if (done()) return resolve();
-      new PerformanceObserver((_, observer) => done() && (observer.disconnect(), resolve())).observe({ type: "mark" });
-    }));
-    let timer;
-    await Promise.race([interactive, failed,
-      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error("no handoff:interactive mark within 15 s")), 15_000)))])
-      .finally(() => clearTimeout(timer));
-    const marks = await page.evaluate(() => {
-      const at = (n) => performance.getEntriesByName(n)[0]?.startTime;
-      const resources = performance.getEntriesByType("resource").map((r) => ({
-        path: new URL(r.name).pathname, start: r.startTime, sent: r.requestStart, first: r.responseStart, end: r.responseEnd }));
-      return { script: at("handoff:script"), interactive: at("handoff:interactive"), resources };
-    });
+    const visit = async () => {
+      const response = await page.goto(doc);
+      if (!response.ok()) throw new Error(`${doc} answered ${response.status()}`);
+      // The interactive mark (observed in the page, no polling), or an error, or 15 s.
+      const interactive = page.evaluate(() => new Promise((resolve) => {
+        const done = () => performance.getEntriesByName("handoff:interactive").length > 0;
+        if (done()) return resolve();
+        new PerformanceObserver((_, observer) => done() && (observer.disconnect(), resolve())).observe({ type: "mark" });
+      }));
+      let timer;
+      await Promise.race([interactive, failed,
+        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error("no handoff:interactive mark within 15 s")), 15_000)))])
+        .finally(() => clearTimeout(timer));
+      return page.evaluate(() => {
+        const at = (n) => performance.getEntriesByName(n)[0]?.startTime;
+        const resources = performance.getEntriesByType("resource").map((r) => ({
+          path: new URL(r.name).pathname, start: r.startTime, sent: r.requestStart, first: r.responseStart, end: r.responseEnd,
+          transfer: r.transferSize }));
+        return { script: at("handoff:script"), interactive: at("handoff:interactive"), resources };
+      });
+    };
+    const marks = await visit();
     if (!(await page.evaluate(`(${findControl})("email") !== null`))) throw new Error("interactive, but no email control found");
     if (events) {
       return await Promise.race([page.evaluate(inPage(measureEvents, { email: EMAIL, choices: CHOICES })), failed]);
@@ -305,6 +311,11 @@ async function load(browser, url, { events }) {
     // Anything the form fetches right after becoming interactive counts too.
     await page.waitForLoadState("networkidle", { timeout: 5_000 }).catch(() => {});
     const files = await Promise.all(downloads);
+    // A repeat view in the same context: the visitor's next page on the site, with what the browser
+    // cached on the first (the module for good, the spec for a minute).
+    downloads.length = 0;
+    const warm = await visit();
+    await Promise.all(downloads).catch(() => {});
     // How long, between the two marks, at least one of the form's requests was in flight.
     const spans = marks.resources.map((r) => [Math.max(r.start, marks.script), Math.min(r.end, marks.interactive)])
       .filter(([a, b]) => b > a).sort((x, y) => x[0] - y[0]);
@@ -313,7 +324,9 @@ async function load(browser, url, { events }) {
       if (b > reach) inFlight += b - Math.max(a, reach), reach = b;
     }
     return { files, resources: marks.resources, inFlight,
-      scriptToInteractive: marks.interactive - marks.script, navToInteractive: marks.interactive };
+      scriptToInteractive: marks.interactive - marks.script, navToInteractive: marks.interactive,
+      warmScript: warm.interactive - warm.script, warmNav: warm.interactive,
+      warmBytes: warm.resources.reduce((t, r) => t + (r.transfer || 0), 0) };
   } finally {
     await context.close();
   }
@@ -419,6 +432,9 @@ async function main() {
       nav: loads.map((l) => l.navToInteractive),
       inFlight: loads.map((l) => l.inFlight),
       rest: loads.map((l) => l.scriptToInteractive - l.inFlight),
+      warmScript: loads.map((l) => l.warmScript),
+      warmNav: loads.map((l) => l.warmNav),
+      warmBytes: loads.map((l) => l.warmBytes),
       emailFirst: pool("emailFirst"),
       firstKey: events.map((e) => e.emailFirst[0] * 1000),
       emailTouched: pool("emailTouched"),
@@ -431,6 +447,9 @@ async function main() {
     ["  of which a form request was in flight (ms)", "inFlight", "", null, fixed(1)],
     ["  the rest: compile, decode, render (ms)", "rest", "", null, fixed(1)],
     ["navigation start → interactive (ms)", "nav", "", null, fixed(1)],
+    ["repeat view: script runs → interactive (ms)", "warmScript", `≤ ${BUDGET.interactiveMs} ms`, BUDGET.interactiveMs, fixed(1)],
+    ["  navigation start → interactive (ms)", "warmNav", "", null, fixed(1)],
+    ["  bytes over the network (transferSize)", "warmBytes", "", null, int],
     [`keystroke, email, first entry (µs/event)`, "emailFirst", `≤ ${int(BUDGET.eventUs)} µs`, BUDGET.eventUs, int],
     [`  the first keystroke of each load (µs)`, "firstKey", `≤ ${int(BUDGET.eventUs)} µs`, BUDGET.eventUs, int],
     [`keystroke, email, after leaving it (µs/event)`, "emailTouched", `≤ ${int(BUDGET.eventUs)} µs`, BUDGET.eventUs, int],
@@ -441,7 +460,7 @@ async function main() {
   const out = [];
   const p = (s = "") => out.push(s);
   p(`Handoff demo form load: ours (embed.js + wasm, wrangler dev/workerd) vs a plain-JS baseline (bench/baseline/), side by side`);
-  p(`${RUNS} loads of each, fresh browser context per load (nothing cached), interleaved; headless Chromium ${browserVersion}, ` +
+  p(`${RUNS} loads of each, fresh browser context per load (nothing cached; then a repeat view in the same context), interleaved; headless Chromium ${browserVersion}, ` +
     `Node ${process.version}, ${cpus().length} cores (load average ${loadStart} at start, ${loadavg()[0].toFixed(1)} at end), ` +
     `${new Date().toISOString().slice(0, 16)}Z; all on 127.0.0.1`);
   p();

@@ -38,6 +38,12 @@ async function openDemo() {
 
 test("a visitor submits the demo form and the lead is stored", async () => {
   const { page, posts, errors } = await openDemo();
+  // What the host page hears: the stage the form's live qualification reaches, as it changes.
+  await page.evaluate(() => {
+    window.__stages = [];
+    for (const name of ["change", "submit"])
+      document.addEventListener(`handoff:${name}`, (e) => window.__stages.push(`${name}:${e.detail.lifecycle}`));
+  });
   await page.getByLabel("Work email").click();
   await page.keyboard.type("Maria.Lopez@Northwind-Example.COM");
   await page.keyboard.press("Tab");
@@ -67,6 +73,11 @@ test("a visitor submits the demo form and the lead is stored", async () => {
   assert.equal(await meeting.getAttribute("href"), "https://northwind.example/meet/solutions");
   assert.equal(await meeting.getAttribute("rel"), "noopener noreferrer");
   assert.equal(await form.getAttribute("data-lifecycle"), "sql", "the form shows the Worker's verdict");
+  // Live: nurture until the size and role fit (mql), sales-ready once a demo is asked for; the
+  // Worker agrees.
+  const stages = await page.evaluate(() => window.__stages);
+  assert.equal(stages.at(-1), "submit:sql", stages.join(" "));
+  assert.ok(stages.includes("change:nurture") && stages.includes("change:mql"), stages.join(" "));
   await page.screenshot({ path: join(ARTIFACTS, "e2e-submitted.png"), fullPage: true });
   assert.equal(posts.length, 1);
 
@@ -78,7 +89,9 @@ test("a visitor submits the demo form and the lead is stored", async () => {
     company: "Acme Analytics", email: "Maria.Lopez@northwind-example.com", company_size: "201-1000",
     role: "Data", interest: "A demo", team_size: "8", consent: true,
   });
-  assert.deepEqual([lead.score, lead.grade, lead.lifecycle], [70, "A", "sql"]);
+  // 70 from the answers (as the form scored them live) and 1 for the page viewed: the form sends
+  // the pages the visitor saw, and the Worker counts them as engagement.
+  assert.deepEqual([lead.score, lead.grade, lead.lifecycle], [71, "A", "sql"]);
   assert.equal(lead.client_bundle_version, lead.bundle_version, "browser and Worker evaluated one bundle");
   // What the page observed came along: the visitor token, where they landed, the consent given.
   assert.match(lead.visitor, /^[0-9a-f-]{32,36}$/);
@@ -181,6 +194,14 @@ test("the loader and the form module may be loaded by other sites' pages; the AP
     assert.equal(r.headers.get("access-control-allow-origin"), "*", path);
     await r.arrayBuffer();
   }
+  // The module is asked for by the hash of its content, so browsers may keep it for good; the
+  // loader is revalidated after a few minutes.
+  const module = await fetch(`${edge.url}/form/handoff_form_bg.wasm?v=0123456789abcdef`);
+  assert.equal(module.headers.get("cache-control"), "public, max-age=31536000, immutable");
+  await module.arrayBuffer();
+  const loader = await fetch(`${edge.url}/embed.js`);
+  assert.equal(loader.headers.get("cache-control"), "public, max-age=300");
+  assert.match(await loader.text(), /form\/"\+\w+\+"\?v=[0-9a-f]{16}"/, "the loader names the module by its hash");
   const headersFile = await fetch(`${edge.url}/_headers`);
   assert.notEqual(headersFile.status, 200, "the headers file itself is not served");
   await headersFile.arrayBuffer();

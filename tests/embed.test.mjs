@@ -54,7 +54,9 @@ async function open(pages, { spy = false } = {}) {
     return route.fulfill({ contentType: "text/html", headers, body: html(p.body, p.head) });
   });
   if (spy) {
-    await context.route(`${edge.url}/form/handoff_form.js`, (route) =>
+    // The loader's request (named by the module's hash, ?v=), not the spy's own (?real).
+    const loaderImport = (url) => url.pathname === "/form/handoff_form.js" && url.searchParams.has("v");
+    await context.route(loaderImport, (route) =>
       route.fulfill({
         contentType: "text/javascript",
         body: `export * from "/form/handoff_form.js?real"; export { default } from "/form/handoff_form.js?real";
@@ -203,7 +205,7 @@ test("a form far below the fold loads at once but mounts only when scrolled near
     "/t/fold": { body: `<div style="height:4000px">tall content</div><div id="far"></div>${tag('data-target="#far"')}` },
   });
   await Promise.all([
-    page.waitForResponse((r) => r.url().endsWith("/form/handoff_form_bg.wasm")),
+    page.waitForResponse((r) => new URL(r.url()).pathname === "/form/handoff_form_bg.wasm"),
     page.waitForResponse((r) => r.url().endsWith("/v1/forms/demo")),
     page.goto(`${edge.url}/t/fold`),
   ]);

@@ -42,7 +42,22 @@ describe("forms", () => {
     assert.equal(r.json.form.fields.find((f) => f.id === "team_size").visible_if, 'interest in ["A demo", "Pricing"]');
     // Each condition also comes compiled, so the browser module needs no compiler.
     assert.deepEqual(r.json.conditions, { team_size: 'interest;i2f0"A demo""Pricing"' });
-    assert.equal(r.headers.get("cache-control"), "no-store");
+    // Live qualification: the fit and intent rules that give points, compiled; never a
+    // disqualification rule (they may name competitors), never a label.
+    assert.deepEqual(Object.keys(r.json.qualify), ["fit_max", "intent_max", "mql", "sql", "rules"]);
+    assert.deepEqual(r.json.qualify.rules.map((q) => [q.fit, q.points]),
+      [[true, 20], [true, 25], [true, 15], [true, 10], [true, 5], [false, 30], [false, 20]]);
+    assert.doesNotMatch(r.text, /disqualif|southwind|competitor/i);
+    // Cached by browsers for a minute, then revalidated by the bundle version.
+    assert.equal(r.headers.get("cache-control"), "public, max-age=60, stale-while-revalidate=600");
+    assert.equal(r.headers.get("etag"), `"${r.json.bundle_version}"`);
+    const again = await call("/v1/forms/demo", { headers: { "if-none-match": `W/"x", "${r.json.bundle_version}"` } });
+    assert.equal(again.status, 304);
+    assert.equal(again.text, "");
+    const other = await call("/v1/forms/demo", { headers: { "if-none-match": '"sha256:0000000000000000"' } });
+    assert.equal(other.status, 200);
+    // Every other answer is never stored.
+    assert.equal((await call("/v1/forms/nope")).headers.get("cache-control"), "no-store");
   });
   test("an unknown form is a 404 with a code", async () => {
     const r = await call("/v1/forms/nope");

@@ -343,7 +343,8 @@ mod tests {
                 "{interest} {size}"
             );
         }
-        let browser = compiled.for_browser("sha256:0");
+        let scoring = crate::scoring::CompiledScoring::default();
+        let browser = compiled.for_browser("sha256:0", &scoring, Default::default());
         assert_eq!(browser.conditions.len(), 2);
         assert_eq!(browser.form, &compiled.spec);
     }

@@ -29,9 +29,11 @@
   const all = W.__handoff || (W.__handoff = {});
   const page = all[base.href] || (all[base.href] = { ctx: {} });
   if (!page.mod) {
-    // The wasm is fetched in parallel with the glue, which instantiates the Response.
-    const wasm = fetch(new URL("form/handoff_form_bg.wasm", base).href);
-    page.mod = import(new URL("form/handoff_form.js", base).href)
+    // The wasm is fetched in parallel with the glue, which instantiates the Response. Both are
+    // named by the hash of their content (set by the build), so browsers keep them for good.
+    const at = (file) => new URL("form/" + file + "?v=" + MODULE_VERSION, base).href;
+    const wasm = fetch(at("handoff_form_bg.wasm"));
+    page.mod = import(at("handoff_form.js"))
       .then((m) => m.default({ module_or_path: wasm }).then(() => m));
     page.mod.catch(() => {});
   }
@@ -50,8 +52,12 @@
       if (!/^[\w-]{16,64}$/.test(visitor)) localStorage.setItem("handoff:visitor", (visitor = uuid())), (fresh = true);
     } catch (e) { fresh = !page.visitor; visitor = page.visitor || (page.visitor = uuid()); }
     // A token made just now has no profile yet: a first visit asks the Worker nothing.
-    page.profile = page.profile || (fresh ? Promise.resolve({}) : fetch(api + "/v1/profile?visitor=" + encodeURIComponent(visitor), omit)
-      .then((r) => (r.ok ? json(r) : {})).then((p) => (p && p.known) || {}).catch(() => ({})));
+    // A returning visitor's last profile answer is used at once and refreshed for the next view,
+    // so no page view waits for it but the first after the visitor's first lead.
+    const cached = get("handoff:profile", null);
+    const asked = page.profile || fresh ? 0 : fetch(api + "/v1/profile?visitor=" + encodeURIComponent(visitor), omit)
+      .then((r) => (r.ok ? json(r) : {})).then((p) => (put("handoff:profile", (p = (p && p.known) || {})), p)).catch(() => ({}));
+    page.profile = page.profile || (fresh ? Promise.resolve({}) : cached ? Promise.resolve(cached) : asked);
     known = page.profile.then((remote) => {
       const merged = {};
       for (const m of [remote, get("handoff:known", {})])
@@ -194,7 +200,14 @@ ${f} [aria-invalid=true]{border-color:${error}}
     io.observe(host);
   });
 
-  Promise.all([page.mod, spec, known, near])
+  // Below the fold, the form waits for the observer; near or in view, for nothing more (one
+  // layout read when all else is ready, instead of the observer's first callback a frame later).
+  const inView = () => {
+    const r = host.getBoundingClientRect();
+    return r.top < innerHeight + 200 && r.bottom > -200;
+  };
+  Promise.all([page.mod, spec, known])
+    .then((ready) => (inView() ? ready : near.then(() => ready)))
     .then(([mod, answer, known]) => {
       const options = { endpoint: api + "/v1/leads", formId, known, deliver, emit };
       if (visitor) options.visitor = visitor;

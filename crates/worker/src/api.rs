@@ -58,8 +58,11 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response, ApiError> {
 /// an allowed page of another origin (see [`cors_origin`]).
 pub fn with_api_headers(mut response: Response, cors: Option<&str>) -> Response {
     let headers = response.headers_mut();
-    // Header names and these values are valid, so setting them cannot fail.
-    let _ = headers.set("cache-control", "no-store");
+    // Header names and these values are valid, so setting them cannot fail. An answer that may be
+    // cached says so itself (the form's spec); every other one is never stored.
+    if !headers.has("cache-control").unwrap_or(false) {
+        let _ = headers.set("cache-control", "no-store");
+    }
     let _ = headers.set("x-content-type-options", "nosniff");
     // The answer depends on Origin whether or not it is allowed: caches must keep them apart.
     let _ = headers.set("vary", "Origin");
@@ -450,8 +453,26 @@ async fn get_form(req: &Request, env: &Env, id: &str) -> Result<Response, ApiErr
     let form = bundle
         .form(id)
         .ok_or_else(|| ApiError::new(404, "unknown_form", "No form has this id."))?;
-    let browser = form.for_browser(&bundle.version, bundle.scoring(), bundle.rules.lifecycle);
-    json(200, &browser)
+    // The spec changes only with the bundle, whose version names its content: browsers keep it a
+    // minute and then revalidate, so a page view on a warm cache waits for no request, a new
+    // bundle reaches every page within a minute or so, and the Worker re-checks every lead anyway.
+    let etag = format!("\"{}\"", bundle.version);
+    let cached = req.headers().get("if-none-match").ok().flatten();
+    let mut response = if cached.is_some_and(|tags| tags.split(',').any(|t| t.trim() == etag)) {
+        Response::empty()
+            .map(|r| r.with_status(304))
+            .map_err(|_| ApiError::new(500, "internal", "The answer could not be made."))?
+    } else {
+        let browser = form.for_browser(&bundle.version, bundle.scoring(), bundle.rules.lifecycle);
+        json(200, &browser)?
+    };
+    let headers = response.headers_mut();
+    let _ = headers.set("etag", &etag);
+    let _ = headers.set(
+        "cache-control",
+        "public, max-age=60, stale-while-revalidate=600",
+    );
+    Ok(response)
 }
 
 #[derive(Serialize)]
