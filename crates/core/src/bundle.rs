@@ -13,6 +13,11 @@ use crate::condition::{Condition, FieldType, ValueType};
 use crate::disposable::{override_problem, EmailRules};
 use crate::disqualify::{CompiledRules, DisqualifyRule};
 use crate::form::FormSpec;
+use crate::hours::{timezone_problem, Hours, Week};
+use crate::routing::{
+    CompiledOwner, CompiledRouting, CompiledRule, RoutingConfig, Target, ATTRIBUTES, GRADES,
+    LIFECYCLES,
+};
 use crate::scoring::{CompiledScoring, Scoring, Thresholds};
 use crate::visibility::CompiledForm;
 
@@ -31,6 +36,10 @@ pub struct Rules {
     /// `[email]`: local overrides of the shipped disposable-domain list.
     #[serde(default, skip_serializing_if = "EmailRules::is_empty")]
     pub email: EmailRules,
+    /// `[routing]`: owners, pools, queues, rules and accounts. Omitted from the bundle when empty,
+    /// so configurations without routing keep their versions.
+    #[serde(default, skip_serializing_if = "RoutingConfig::is_empty")]
+    pub routing: RoutingConfig,
 }
 
 /// The compiled configuration. `version` is `sha256:` and the first 16 hex digits of the SHA-256
@@ -50,6 +59,7 @@ struct Compiled {
     forms: Vec<CompiledForm>,
     scoring: CompiledScoring,
     disqualify: CompiledRules,
+    routing: Option<CompiledRouting>,
 }
 
 /// A problem in a configuration or a bundle, with where it is (1-based line and column; 0 when the
@@ -174,6 +184,11 @@ impl Bundle {
         &self.compiled.disqualify
     }
 
+    /// The routing, compiled; `None` when the configuration has no `[routing]`.
+    pub fn routing(&self) -> Option<&CompiledRouting> {
+        self.compiled.routing.as_ref()
+    }
+
     /// Checks `rules` and compiles every condition; stamps the content version.
     fn build(rules: Rules) -> Result<Bundle, Vec<Found>> {
         let mut found = Vec::new();
@@ -185,6 +200,7 @@ impl Bundle {
                 options: options.map(|o| &o[..]),
             })
         };
+        let routing = check_routing(&rules, &types, &mut found);
         let mut compile = |source: &str, path: Vec<Step<'static>>| -> Option<Condition> {
             Condition::compile(source, &env)
                 .map_err(|e| {
@@ -238,6 +254,7 @@ impl Bundle {
                 conditions: dq_conditions,
                 email: rules.email.clone(),
             },
+            routing,
         };
         Ok(Bundle {
             version,
@@ -599,6 +616,440 @@ fn field_types<'a>(rules: &'a Rules, found: &mut Vec<Found>) -> Types<'a> {
         }
     }
     types
+}
+
+/// Where a routing problem is: `routing.<rest>`.
+fn routing_at(rest: &[Step<'static>]) -> Vec<Step<'static>> {
+    let mut path = vec![Step::Key("routing")];
+    path.extend_from_slice(rest);
+    path
+}
+
+fn problem(code: &'static str, message: String, path: Vec<Step<'static>>) -> Found {
+    Found {
+        code,
+        message,
+        path,
+        offset: None,
+    }
+}
+
+/// Checks `[routing]` and compiles it: ids, references between owners, pools, queues, rules and
+/// accounts, time zones, working hours, dates, weights, account domains and rule conditions (which
+/// read the form fields and the routing attributes). `None` when there is no routing or it has a
+/// problem.
+fn check_routing(
+    rules: &Rules,
+    types: &Types<'_>,
+    found: &mut Vec<Found>,
+) -> Option<CompiledRouting> {
+    let r = &rules.routing;
+    if r.is_empty() {
+        return None;
+    }
+    let before = found.len();
+    let ids = |what: &str, kind: &'static str, list: Vec<&str>, found: &mut Vec<Found>| {
+        let mut seen = HashSet::new();
+        for (i, id) in list.into_iter().enumerate() {
+            let path = routing_at(&[Step::Key(kind), Step::Index(i), Step::Key("id")]);
+            if !valid_id(id) {
+                found.push(invalid_id(what, id, path));
+            } else if !seen.insert(id) {
+                found.push(problem(
+                    "config.duplicate_id",
+                    format!("{what} id \"{id}\" is used twice"),
+                    path,
+                ));
+            }
+        }
+    };
+    ids(
+        "owner",
+        "owners",
+        r.owners.iter().map(|o| o.id.as_str()).collect(),
+        found,
+    );
+    ids(
+        "calendar",
+        "calendars",
+        r.calendars.iter().map(|c| c.id.as_str()).collect(),
+        found,
+    );
+    ids(
+        "pool",
+        "pools",
+        r.pools.iter().map(|p| p.id.as_str()).collect(),
+        found,
+    );
+    ids(
+        "queue",
+        "queues",
+        r.queues.iter().map(|q| q.id.as_str()).collect(),
+        found,
+    );
+    ids(
+        "account",
+        "accounts",
+        r.accounts.iter().map(|a| a.id.as_str()).collect(),
+        found,
+    );
+    ids(
+        "routing rule",
+        "rules",
+        r.rules.iter().map(|x| x.id.as_str()).collect(),
+        found,
+    );
+
+    let is_owner = |id: &str| r.owners.iter().any(|o| o.id == id);
+    let unknown_owner = |id: &str, path: Vec<Step<'static>>| {
+        problem(
+            "config.unknown_owner",
+            format!("\"{id}\" is not a [[routing.owners]] id"),
+            path,
+        )
+    };
+
+    // Calendars: shared holidays.
+    for (ci, calendar) in r.calendars.iter().enumerate() {
+        for (i, date) in calendar.holidays.iter().enumerate() {
+            if let Err(message) = crate::hours::parse_date(date) {
+                let path = routing_at(&[
+                    Step::Key("calendars"),
+                    Step::Index(ci),
+                    Step::Key("holidays"),
+                    Step::Index(i),
+                ]);
+                found.push(problem("config.invalid_date", message, path));
+            }
+        }
+    }
+
+    // Owners: time zone, hours, holidays, absences.
+    let mut owners = Vec::new();
+    for (oi, owner) in r.owners.iter().enumerate() {
+        let at = |rest: &[Step<'static>]| {
+            let mut p = vec![Step::Key("owners"), Step::Index(oi)];
+            p.extend_from_slice(rest);
+            routing_at(&p)
+        };
+        if let Some(address) = &owner.email {
+            if crate::email::normalize(address).as_deref() != Ok(address.as_str()) {
+                found.push(problem(
+                    "config.invalid_email",
+                    format!("\"{address}\" is not a normalized email address"),
+                    at(&[Step::Key("email")]),
+                ));
+            }
+        }
+        let week = match owner.hours.as_deref().map(Week::parse) {
+            None => Some(Week::always()),
+            Some(Ok(week)) => Some(week),
+            Some(Err(message)) => {
+                found.push(problem(
+                    "config.invalid_hours",
+                    message,
+                    at(&[Step::Key("hours")]),
+                ));
+                None
+            }
+        };
+        if let Some(message) = timezone_problem(&owner.timezone) {
+            found.push(problem(
+                "config.invalid_timezone",
+                message,
+                at(&[Step::Key("timezone")]),
+            ));
+            continue;
+        }
+        let Some(week) = week else { continue };
+        let Ok(mut hours) = Hours::new(&owner.timezone, week) else {
+            continue;
+        };
+        let mut holidays: Vec<(&String, Vec<Step<'static>>)> = Vec::new();
+        if let Some(calendar) = &owner.calendar {
+            match r.calendars.iter().find(|c| &c.id == calendar) {
+                Some(c) => holidays.extend(c.holidays.iter().map(|d| (d, Vec::new()))),
+                None => found.push(problem(
+                    "config.unknown_calendar",
+                    format!("\"{calendar}\" is not a [[routing.calendars]] id"),
+                    at(&[Step::Key("calendar")]),
+                )),
+            }
+        }
+        for (i, date) in owner.holidays.iter().enumerate() {
+            holidays.push((date, at(&[Step::Key("holidays"), Step::Index(i)])));
+        }
+        for (date, path) in holidays {
+            if let Err(message) = hours.add_holiday(date) {
+                // A calendar's bad date is reported once, at the calendar.
+                if !path.is_empty() {
+                    found.push(problem("config.invalid_date", message, path));
+                }
+            }
+        }
+        for (i, away) in owner.away.iter().enumerate() {
+            if let Err(message) = hours.add_away(&away.from, &away.to) {
+                let code = if message.contains("before it starts") {
+                    "config.invalid_period"
+                } else {
+                    "config.invalid_date"
+                };
+                found.push(problem(
+                    code,
+                    message,
+                    at(&[Step::Key("away"), Step::Index(i)]),
+                ));
+            }
+        }
+        owners.push(CompiledOwner {
+            spec: owner.clone(),
+            hours,
+        });
+    }
+
+    // Pools: members, weights, team lead.
+    for (pi, pool) in r.pools.iter().enumerate() {
+        let at = |rest: &[Step<'static>]| {
+            let mut p = vec![Step::Key("pools"), Step::Index(pi)];
+            p.extend_from_slice(rest);
+            routing_at(&p)
+        };
+        if pool.members.is_empty() {
+            found.push(problem(
+                "config.empty_pool",
+                format!("pool \"{}\" has no members", pool.id),
+                at(&[Step::Key("members")]),
+            ));
+        }
+        if let Some(lead) = &pool.lead {
+            if !is_owner(lead) {
+                found.push(unknown_owner(lead, at(&[Step::Key("lead")])));
+            }
+        }
+        let mut seen = HashSet::new();
+        for (mi, member) in pool.members.iter().enumerate() {
+            let m_at = |key| at(&[Step::Key("members"), Step::Index(mi), Step::Key(key)]);
+            if !is_owner(&member.owner) {
+                found.push(unknown_owner(&member.owner, m_at("owner")));
+            } else if !seen.insert(member.owner.as_str()) {
+                found.push(problem(
+                    "config.duplicate_id",
+                    format!(
+                        "\"{}\" is a member of pool \"{}\" twice",
+                        member.owner, pool.id
+                    ),
+                    m_at("owner"),
+                ));
+            }
+            if !(1..=1000).contains(&member.weight) {
+                found.push(problem(
+                    "config.invalid_weight",
+                    format!("a weight must be 1 to 1000 (it is {})", member.weight),
+                    m_at("weight"),
+                ));
+            }
+        }
+    }
+
+    // Targets: rules, their fallbacks, and the global fallback (a queue).
+    let check_target = |text: &str, path: Vec<Step<'static>>, found: &mut Vec<Found>| {
+        let Some(target) = Target::parse(text) else {
+            found.push(problem(
+                "config.invalid_target",
+                format!("\"{text}\" is not a target; write owner:ID, pool:ID or queue:ID"),
+                path,
+            ));
+            return None;
+        };
+        let (known, code, table) = match &target {
+            Target::Owner(id) => (is_owner(id), "config.unknown_owner", "owners"),
+            Target::Pool(id) => (
+                r.pools.iter().any(|p| &p.id == id),
+                "config.unknown_pool",
+                "pools",
+            ),
+            Target::Queue(id) => (
+                r.queues.iter().any(|q| &q.id == id),
+                "config.unknown_queue",
+                "queues",
+            ),
+        };
+        if !known {
+            let id = text.split_once(':').map_or(text, |(_, id)| id);
+            found.push(problem(
+                code,
+                format!("\"{id}\" is not a [[routing.{table}]] id"),
+                path,
+            ));
+            return None;
+        }
+        Some(target)
+    };
+    let fallback = match &r.fallback {
+        None => {
+            found.push(problem(
+                "config.no_fallback",
+                "routing needs a global fallback queue, such as fallback = \"queue:unassigned\", so \
+                 that no lead is ever unowned"
+                    .to_owned(),
+                routing_at(&[]),
+            ));
+            None
+        }
+        Some(text) => match check_target(text, routing_at(&[Step::Key("fallback")]), found) {
+            Some(Target::Queue(id)) => Some(id),
+            Some(other) => {
+                found.push(problem(
+                    "config.fallback_not_queue",
+                    format!(
+                        "the global fallback must be a queue, which always takes a lead; {other} \
+                         might not"
+                    ),
+                    routing_at(&[Step::Key("fallback")]),
+                ));
+                None
+            }
+            None => None,
+        },
+    };
+
+    // Routing conditions read the routing attributes, then the form fields.
+    let grades: Vec<String> = GRADES.iter().map(|g| (*g).to_owned()).collect();
+    let stages: Vec<String> = LIFECYCLES.iter().map(|g| (*g).to_owned()).collect();
+    let env = |id: &str| {
+        if let Some(&(name, ty)) = ATTRIBUTES.iter().find(|(name, _)| *name == id) {
+            let options = match name {
+                "grade" => Some(&grades[..]),
+                "lifecycle" => Some(&stages[..]),
+                _ => None,
+            };
+            return Some(FieldType { ty, options });
+        }
+        types.get(id).map(|(ty, options)| FieldType {
+            ty: *ty,
+            options: options.map(|o| &o[..]),
+        })
+    };
+    for (fi, form) in rules.forms.iter().enumerate() {
+        for (i, field) in form.fields.iter().enumerate() {
+            // A text field may carry a UTM value (a hidden `utm_source` field): routing reads the
+            // attribution first and the answer in its absence. Any other clash is ambiguous.
+            let utm = field.id.starts_with("utm_") && field.kind.value_type() == ValueType::Text;
+            if !utm && ATTRIBUTES.iter().any(|(name, _)| *name == field.id) {
+                found.push(problem(
+                    "config.field_conflict",
+                    format!(
+                        "field \"{}\" has the name of a routing attribute of another kind; \
+                         routing rules could not tell which is meant, so rename the field",
+                        field.id
+                    ),
+                    vec![
+                        Step::Key("forms"),
+                        Step::Index(fi),
+                        Step::Key("fields"),
+                        Step::Index(i),
+                        Step::Key("id"),
+                    ],
+                ));
+            }
+        }
+    }
+    let mut compiled_rules = Vec::new();
+    for (ri, rule) in r.rules.iter().enumerate() {
+        let at = |key| routing_at(&[Step::Key("rules"), Step::Index(ri), Step::Key(key)]);
+        let when = match &rule.when {
+            None => None,
+            Some(source) => match Condition::compile(source, &env) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    found.push(Found {
+                        code: e.code,
+                        message: e.message,
+                        path: at("when"),
+                        offset: Some(e.start),
+                    });
+                    None
+                }
+            },
+        };
+        let to = check_target(&rule.to, at("to"), found);
+        let fallback = match rule.fallback.as_deref() {
+            None => Ok(None),
+            Some(f) => check_target(f, at("fallback"), found).map(Some).ok_or(()),
+        };
+        if let (Some(to), Ok(fallback)) = (to, fallback) {
+            compiled_rules.push(CompiledRule {
+                id: rule.id.clone(),
+                when,
+                to,
+                fallback,
+            });
+        }
+    }
+
+    // Accounts: domains (each claimed once, no mailbox providers) and owners.
+    let mut domains = BTreeMap::new();
+    for (ai, account) in r.accounts.iter().enumerate() {
+        let at = |rest: &[Step<'static>]| {
+            let mut p = vec![Step::Key("accounts"), Step::Index(ai)];
+            p.extend_from_slice(rest);
+            routing_at(&p)
+        };
+        if !is_owner(&account.owner) {
+            found.push(unknown_owner(&account.owner, at(&[Step::Key("owner")])));
+        }
+        if account.domains.is_empty() {
+            found.push(problem(
+                "config.invalid_domain",
+                format!("account \"{}\" lists no domain", account.id),
+                at(&[Step::Key("domains")]),
+            ));
+        }
+        for (i, domain) in account.domains.iter().enumerate() {
+            let path = at(&[Step::Key("domains"), Step::Index(i)]);
+            if let Some(why) = override_problem(domain) {
+                found.push(problem(
+                    "config.invalid_domain",
+                    format!("\"{domain}\" {why}"),
+                    path,
+                ));
+            } else if crate::email::is_free_mail(domain) {
+                found.push(problem(
+                    "config.invalid_domain",
+                    format!("\"{domain}\" is a mailbox provider, not a company's domain"),
+                    path,
+                ));
+            } else if let Some(&other) = domains.get(domain.as_str()) {
+                let other: &crate::routing::AccountSpec = &r.accounts[other];
+                found.push(problem(
+                    "config.domain_conflict",
+                    format!(
+                        "\"{domain}\" is already a domain of account \"{}\"",
+                        other.id
+                    ),
+                    path,
+                ));
+            } else {
+                domains.insert(domain.as_str(), ai);
+            }
+        }
+    }
+
+    if found.len() > before {
+        return None;
+    }
+    Some(CompiledRouting {
+        owners,
+        pools: r.pools.clone(),
+        queues: r.queues.clone(),
+        accounts: r.accounts.clone(),
+        domains: domains
+            .into_iter()
+            .map(|(d, i)| (d.to_owned(), i))
+            .collect(),
+        rules: compiled_rules,
+        fallback: fallback?,
+    })
 }
 
 /// Turns a problem's path into a line and column using the parsed TOML's spans. For a string

@@ -1,0 +1,508 @@
+//! Lead routing, table-driven: `test_data/routing.jsonl` routes leads with `test_data/routing.toml`
+//! (rule order, each target kind, the fallback chain, every skip reason, accounts);
+//! `test_data/routing_rotation.tsv` runs pools over many leads (weights, members added and
+//! removed, capacity); and the `[routing]` configuration checks with their codes and positions.
+
+#![allow(clippy::unwrap_used, clippy::disallowed_methods)]
+
+use std::collections::BTreeMap;
+
+use handoff_core::routing::{
+    route, Assignee, By, Decision, RotationState, RouteInput, StateChange,
+};
+use handoff_core::Bundle;
+use serde::Deserialize;
+
+#[path = "support/table.rs"]
+mod table;
+
+fn data(name: &str) -> String {
+    std::fs::read_to_string(format!("{}/test_data/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+fn instant(text: &str) -> i64 {
+    text.parse::<jiff::Timestamp>().unwrap().as_millisecond()
+}
+
+fn assignee(d: &Decision) -> String {
+    match &d.assignee {
+        Assignee::Owner(id) => format!("owner:{id}"),
+        Assignee::Queue(id) => format!("queue:{id}"),
+    }
+}
+
+fn by(by: &By) -> (String, String) {
+    match by {
+        By::Account { account } => (format!("account:{account}"), format!("account {account}")),
+        By::Rule { rule } => (format!("rule:{rule}"), format!("rule {rule}")),
+        By::RuleFallback { rule } => (format!("rule_fallback:{rule}"), format!("fallback {rule}")),
+        By::GlobalFallback => ("global_fallback".to_owned(), "global fallback".to_owned()),
+    }
+}
+
+/// Each attempt as `rule na → pool:na: ana=chosen ben=not_next`.
+fn attempts(d: &Decision) -> Vec<String> {
+    d.attempts
+        .iter()
+        .map(|a| {
+            let mut line = format!("{} → {}:", by(&a.by).1, a.target);
+            for c in &a.candidates {
+                let status = match (c.chosen, c.skip) {
+                    (true, None) => "chosen",
+                    (false, Some(skip)) => skip.code(),
+                    other => panic!("a candidate is chosen xor skipped: {other:?}"),
+                };
+                line.push_str(&format!(" {}={status}", c.owner));
+            }
+            line
+        })
+        .collect()
+}
+
+fn changes(d: &Decision) -> Vec<String> {
+    d.changes
+        .iter()
+        .map(|c| match c {
+            StateChange::Joined {
+                pool,
+                owner,
+                assigned,
+            } => format!("joined {pool} {owner} {assigned}"),
+            StateChange::Assigned {
+                pool,
+                owner,
+                expected_previous,
+                new_assigned,
+            } => format!("assigned {pool} {owner} {expected_previous}->{new_assigned}"),
+            StateChange::Opened {
+                owner,
+                expected_previous,
+                new_open,
+            } => format!("opened {owner} {expected_previous}->{new_open}"),
+        })
+        .collect()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Case {
+    name: String,
+    now: String,
+    lead: RouteInput,
+    #[serde(default)]
+    state: RotationState,
+    want: Want,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Want {
+    assignee: String,
+    by: Option<String>,
+    pool: Option<String>,
+    account: Option<String>,
+    unmatched: Option<Vec<String>>,
+    attempts: Option<Vec<String>>,
+    changes: Option<Vec<String>>,
+}
+
+#[test]
+fn routing_table() {
+    let bundle = Bundle::from_toml(&data("routing.toml")).unwrap();
+    let routing = bundle.routing().unwrap();
+    let mut failures = Vec::new();
+    let text = data("routing.jsonl");
+    let mut count = 0;
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        count += 1;
+        let case: Case =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("routing.jsonl:{}: {e}", i + 1));
+        let now = instant(&case.now);
+        let d = route(routing, &case.lead, &case.state, now);
+        let w = &case.want;
+        let mut check = |what: &str, got: String, want: String| {
+            if got != want {
+                failures.push(format!(
+                    "routing.jsonl:{} ({}): {what}\n   got {got}\n  want {want}",
+                    i + 1,
+                    case.name
+                ));
+            }
+        };
+        check("assignee", assignee(&d), w.assignee.clone());
+        if let Some(want) = &w.by {
+            check("by", by(&d.by).0, want.clone());
+        }
+        check("pool", format!("{:?}", d.pool), format!("{:?}", w.pool));
+        if w.account.is_some() || d.account.is_some() {
+            check(
+                "account",
+                format!("{:?}", d.account),
+                format!("{:?}", w.account),
+            );
+        }
+        if let Some(want) = &w.unmatched {
+            check(
+                "unmatched",
+                format!("{:?}", d.unmatched_rules),
+                format!("{want:?}"),
+            );
+        }
+        if let Some(want) = &w.attempts {
+            check(
+                "attempts",
+                format!("{:?}", attempts(&d)),
+                format!("{want:?}"),
+            );
+        }
+        if let Some(want) = &w.changes {
+            check("changes", format!("{:?}", changes(&d)), format!("{want:?}"));
+        }
+        // Deterministic, explained, and storable.
+        assert_eq!(d, route(routing, &case.lead, &case.state, now));
+        assert!(d.summary.ends_with('.') && d.explain().starts_with(&d.summary));
+        let last = d.attempts.last().unwrap();
+        assert_eq!(
+            last.by,
+            d.by,
+            "routing.jsonl:{}: the last attempt placed it",
+            i + 1
+        );
+        let mut state = case.state.clone();
+        state.apply(&d.changes).unwrap();
+    }
+    assert!(count >= 20, "the table lost cases");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A pool `p` of `members` (`ana:3 ben:2`), each working around the clock with capacity 5, and
+/// one rule sending every lead to it.
+fn pool_config(members: &str) -> Bundle {
+    let mut text = String::from(
+        "[[forms]]\nid = \"f\"\ntitle = \"T\"\nsubmit_label = \"S\"\nsuccess_message = \"M\"\n\
+         [[forms.fields]]\nid = \"email\"\nlabel = \"E\"\ntype = \"email\"\n\
+         [routing]\nfallback = \"queue:q\"\n[[routing.queues]]\nid = \"q\"\nname = \"Q\"\n\
+         [[routing.rules]]\nid = \"all\"\nto = \"pool:p\"\n",
+    );
+    let mut list = Vec::new();
+    for member in members.split_whitespace() {
+        let (owner, weight) = member.split_once(':').unwrap();
+        text.push_str(&format!(
+            "[[routing.owners]]\nid = \"{owner}\"\nname = \"{owner}\"\ntimezone = \"UTC\"\ncapacity = 5\n"
+        ));
+        list.push(format!("{{ owner = \"{owner}\", weight = {weight} }}"));
+    }
+    text.push_str(&format!(
+        "[[routing.pools]]\nid = \"p\"\nmembers = [{}]\n",
+        list.join(", ")
+    ));
+    Bundle::from_toml(&text).unwrap()
+}
+
+#[test]
+fn rotation_table() {
+    let now = instant("2026-11-23T16:00:00Z");
+    let mut failures = Vec::new();
+    for (line, cols) in table::rows("routing_rotation.tsv") {
+        let mut members = cols[0].clone();
+        let mut bundle = pool_config(&members);
+        let mut state = RotationState::default();
+        let mut open: BTreeMap<String, u32> = BTreeMap::new();
+        for step in cols[1].split(" ; ") {
+            let (verb, rest) = step.split_once(' ').unwrap();
+            match verb {
+                "members" => {
+                    members = rest.to_owned();
+                    bundle = pool_config(&members);
+                }
+                "full" => {
+                    open.insert(rest.to_owned(), 5);
+                }
+                "free" => {
+                    open.remove(rest);
+                }
+                "run" => {
+                    let n: usize = rest.parse().unwrap();
+                    let mut got: BTreeMap<String, usize> = BTreeMap::new();
+                    for _ in 0..n {
+                        state.open = open.clone();
+                        let d = route(
+                            bundle.routing().unwrap(),
+                            &RouteInput::default(),
+                            &state,
+                            now,
+                        );
+                        let Assignee::Owner(owner) = &d.assignee else {
+                            panic!("routing_rotation.tsv:{line}: queued: {}", d.summary);
+                        };
+                        *got.entry(owner.clone()).or_default() += 1;
+                        state.apply(&d.changes).unwrap();
+                    }
+                    // Each run splits by weight among those who can take leads, within one.
+                    let eligible: Vec<(&str, f64)> = members
+                        .split_whitespace()
+                        .map(|m| m.split_once(':').unwrap())
+                        .filter(|(o, _)| !open.contains_key(*o))
+                        .map(|(o, w)| (o, w.parse::<f64>().unwrap()))
+                        .collect();
+                    let total: f64 = eligible.iter().map(|(_, w)| w).sum();
+                    for (owner, weight) in &eligible {
+                        let share = n as f64 * weight / total;
+                        let have = got.get(*owner).copied().unwrap_or(0) as f64;
+                        if (have - share).abs() > 1.0 {
+                            failures.push(format!(
+                                "routing_rotation.tsv:{line}: {step}: {owner} got {have} leads, \
+                                 its share is {share:.1}"
+                            ));
+                        }
+                    }
+                }
+                other => panic!("routing_rotation.tsv:{line}: unknown step {other}"),
+            }
+        }
+        let counts: Vec<String> = state
+            .assigned
+            .get("p")
+            .unwrap()
+            .iter()
+            .map(|(o, n)| format!("{o}={n}"))
+            .collect();
+        if counts.join(" ") != cols[2] {
+            failures.push(format!(
+                "routing_rotation.tsv:{line}: counts {}, want {}",
+                counts.join(" "),
+                cols[2]
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn concurrent_decisions_never_take_the_same_turn() {
+    let bundle = pool_config("ana:1 ben:1");
+    let routing = bundle.routing().unwrap();
+    let now = instant("2026-11-23T16:00:00Z");
+    let mut stored = RotationState::default();
+    stored
+        .apply(&route(routing, &RouteInput::default(), &stored, now).changes)
+        .unwrap();
+    // Two submissions read the same state and both pick ben; the second to commit loses.
+    let first = route(routing, &RouteInput::default(), &stored, now);
+    let second = route(routing, &RouteInput::default(), &stored, now);
+    assert_eq!(first.assignee, Assignee::Owner("ben".to_owned()));
+    assert_eq!(first, second);
+    stored.apply(&first.changes).unwrap();
+    let conflict = stored.clone().apply(&second.changes).unwrap_err();
+    assert!(matches!(conflict.change, StateChange::Assigned { .. }));
+    // Retrying against the stored state gives the next turn, not the same one.
+    let retry = route(routing, &RouteInput::default(), &stored, now);
+    assert_eq!(retry.assignee, Assignee::Owner("ana".to_owned()));
+    stored.apply(&retry.changes).unwrap();
+    assert_eq!(stored.assigned["p"]["ana"], 2);
+    assert_eq!(stored.assigned["p"]["ben"], 1);
+    assert_eq!(stored.open["ana"], 2);
+}
+
+#[test]
+fn decisions_serialize_with_stable_codes() {
+    let bundle = Bundle::from_toml(&data("routing.toml")).unwrap();
+    let lead: RouteInput =
+        serde_json::from_str(r#"{"answers": {"country": "Germany"}, "email": "m@acme.example"}"#)
+            .unwrap();
+    let state = RotationState::default();
+    let d = route(
+        bundle.routing().unwrap(),
+        &lead,
+        &state,
+        instant("2026-11-23T16:00:00Z"),
+    );
+    let json = serde_json::to_value(&d).unwrap();
+    assert_eq!(json["assignee"], serde_json::json!({"owner": "eli"}));
+    assert_eq!(
+        json["by"],
+        serde_json::json!({"kind": "rule", "rule": "emea"})
+    );
+    assert_eq!(json["account"], "acme");
+    assert_eq!(json["attempts"][0]["target"], "owner:dee");
+    assert_eq!(json["attempts"][0]["candidates"][0]["skip"], "away");
+    assert_eq!(
+        json["attempts"][0]["candidates"][0]["message"],
+        "Dee Brandt is away until Sat 2026-11-28 00:00 (Europe/Berlin)"
+    );
+    assert_eq!(json["attempts"][1]["candidates"][1]["chosen"], true);
+    assert_eq!(
+        json["changes"][0],
+        serde_json::json!({"op": "joined", "pool": "emea", "owner": "dee", "assigned": 0})
+    );
+    assert_eq!(
+        d.summary,
+        "Assigned to Eli Shaw by the emea rotation: rule emea matched."
+    );
+    let night = route(
+        bundle.routing().unwrap(),
+        &lead,
+        &state,
+        instant("2026-11-24T04:00:00Z"),
+    );
+    assert_eq!(
+        night.attempts[1].candidates[1].message,
+        "Eli Shaw is outside working hours (mon-fri 09:00-17:00; it is Tue 2026-11-24 04:00 in Europe/London)"
+    );
+}
+
+#[test]
+fn configurations_without_routing_keep_their_bundle_version() {
+    let plain =
+        "[[forms]]\nid = \"f\"\ntitle = \"T\"\nsubmit_label = \"S\"\nsuccess_message = \"M\"\n\
+                 [[forms.fields]]\nid = \"email\"\nlabel = \"E\"\ntype = \"email\"\n";
+    let bundle = Bundle::from_toml(plain).unwrap();
+    assert!(bundle.routing().is_none());
+    assert!(!bundle.to_json().contains("routing"));
+    // The routed bundle survives its JSON round trip, routing compiled again.
+    let routed = Bundle::from_toml(&data("routing.toml")).unwrap();
+    let again = Bundle::from_json(&routed.to_json()).unwrap();
+    assert_eq!(again.version, routed.version);
+    assert!(again.routing().is_some());
+}
+
+#[test]
+fn routing_config_errors_have_codes_and_positions() {
+    let form =
+        "[[forms]]\nid = \"f\"\ntitle = \"T\"\nsubmit_label = \"S\"\nsuccess_message = \"M\"\n\
+                [[forms.fields]]\nid = \"email\"\nlabel = \"E\"\ntype = \"email\"\n";
+    // Lines 10 to 18 are the routing section; what a case appends starts at line 19.
+    let owner =
+        "[[routing.owners]]\nid = \"ana\"\nname = \"Ana\"\ntimezone = \"America/New_York\"\n";
+    let queue = "[[routing.queues]]\nid = \"q\"\nname = \"Q\"\n";
+    let ok = format!("{form}[routing]\nfallback = \"queue:q\"\n{queue}{owner}");
+    let cases: Vec<(String, Vec<&str>)> = vec![
+        (ok.clone(), vec![]),
+        (format!("{form}{owner}"), vec!["10:3 config.no_fallback"]),
+        (
+            format!("{form}[routing]\nfallback = \"pool:p\"\n{owner}[[routing.pools]]\nid = \"p\"\nmembers = [{{ owner = \"ana\" }}]\n"),
+            vec!["11:12 config.fallback_not_queue"],
+        ),
+        (
+            format!("{form}[routing]\nfallback = \"unassigned\"\n{queue}"),
+            vec!["11:12 config.invalid_target"],
+        ),
+        (
+            format!("{form}[routing]\nfallback = \"queue:nope\"\n{queue}"),
+            vec!["11:12 config.unknown_queue"],
+        ),
+        (
+            ok.replace("America/New_York", "America/Springfield"),
+            vec!["18:12 config.invalid_timezone"],
+        ),
+        (format!("{ok}hours = \"mon-fri 22:00-06:00\"\n"), vec!["19:9 config.invalid_hours"]),
+        (format!("{ok}hours = \"weekdays 09:00-17:00\"\n"), vec!["19:9 config.invalid_hours"]),
+        (format!("{ok}holidays = [\"2026-12-25\", \"Christmas\"]\n"), vec!["19:27 config.invalid_date"]),
+        (format!("{ok}calendar = \"us\"\n"), vec!["19:12 config.unknown_calendar"]),
+        (
+            format!("{ok}away = [{{ from = \"2026-12-24\", to = \"2026-12-20\" }}, {{ from = \"soon\", to = \"2026-12-20\" }}]\n"),
+            vec!["19:9 config.invalid_period", "19:53 config.invalid_date"],
+        ),
+        (format!("{ok}email = \"Ana@Example.com\"\n"), vec!["19:9 config.invalid_email"]),
+        (format!("{ok}{owner}"), vec!["20:6 config.duplicate_id"]),
+        (ok.replace("id = \"ana\"", "id = \"Ana\""), vec!["16:6 config.invalid_id"]),
+        (
+            format!("{ok}[[routing.pools]]\nid = \"p\"\nlead = \"zed\"\nmembers = [{{ owner = \"ana\", weight = 0 }}, {{ owner = \"bob\" }}, {{ owner = \"ana\" }}]\n"),
+            vec![
+                "21:8 config.unknown_owner",
+                "22:38 config.invalid_weight",
+                "22:53 config.unknown_owner",
+                "22:72 config.duplicate_id",
+            ],
+        ),
+        (format!("{ok}[[routing.pools]]\nid = \"p\"\nmembers = []\n"), vec!["21:11 config.empty_pool"]),
+        (
+            format!("{ok}[[routing.rules]]\nid = \"r\"\nto = \"pool:p\"\nfallback = \"team:x\"\n[[routing.rules]]\nid = \"s\"\nto = \"owner:bob\"\n"),
+            vec!["21:6 config.unknown_pool", "22:12 config.invalid_target", "25:6 config.unknown_owner"],
+        ),
+        (
+            format!("{ok}[[routing.rules]]\nid = \"r\"\nwhen = 'grade == \"E\" or lifecycle == \"sql\"'\nto = \"queue:q\"\n"),
+            vec!["21:18 condition.unknown_option"],
+        ),
+        (
+            format!("{ok}[[routing.rules]]\nid = \"r\"\nwhen = 'score > \"high\"'\nto = \"queue:q\"\n"),
+            vec!["21:9 condition.type_mismatch"],
+        ),
+        (
+            format!("{ok}[[routing.rules]]\nid = \"r\"\nwhen = 'contry == \"US\"'\nto = \"queue:q\"\n"),
+            vec!["21:9 condition.unknown_field"],
+        ),
+        (
+            format!("{ok}[[routing.rules]]\nid = \"r\"\nto = \"queue:q\"\n[[routing.rules]]\nid = \"r\"\nto = \"queue:q\"\n"),
+            vec!["23:6 config.duplicate_id"],
+        ),
+        (
+            format!("{ok}[[routing.accounts]]\nid = \"a\"\nname = \"A\"\nowner = \"ana\"\ndomains = [\"acme.example\", \"gmail.com\", \"Acme.example\"]\n[[routing.accounts]]\nid = \"b\"\nname = \"B\"\nowner = \"bob\"\ndomains = [\"acme.example\"]\n"),
+            vec![
+                "23:28 config.invalid_domain",
+                "23:41 config.invalid_domain",
+                "27:9 config.unknown_owner",
+                "28:12 config.domain_conflict",
+            ],
+        ),
+        (
+            format!("{ok}[[routing.accounts]]\nid = \"a\"\nname = \"A\"\nowner = \"ana\"\ndomains = []\n"),
+            vec!["23:11 config.invalid_domain"],
+        ),
+        (
+            ok.replace("id = \"email\"", "id = \"score\"").replace("type = \"email\"", "type = \"number\""),
+            vec!["7:6 config.field_conflict"],
+        ),
+        (format!("{ok}capacity = -1\n"), vec!["19:12 config.syntax"]),
+        (format!("{ok}colour = \"red\"\n"), vec!["19:1 config.syntax"]),
+    ];
+    let mut failures = Vec::new();
+    for (text, want) in cases {
+        let got: Vec<String> = match Bundle::from_toml(&text) {
+            Ok(_) => vec![],
+            Err(errors) => errors
+                .iter()
+                .map(|e| format!("{}:{} {}", e.line, e.column, e.code))
+                .collect(),
+        };
+        if got != want {
+            failures.push(format!("{text}\n  got {got:?}\n want {want:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn demo_leads_route_from_their_evaluation() {
+    use handoff_core::attribution::Utm;
+    use handoff_core::{evaluate, LeadInput};
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/demo.toml");
+    let bundle = Bundle::from_toml(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let routing = bundle.routing().unwrap();
+    // Monday 10:00 in New York, 15:00 in London, 16:00 in Berlin.
+    let now = instant("2026-11-23T15:00:00Z");
+    let lead = |email: &str| -> RouteInput {
+        let input: LeadInput = serde_json::from_value(serde_json::json!({
+            "form": "demo",
+            "answers": {"email": email, "company_size": "201-1000", "role": "Data",
+                        "country": "Germany", "interest": "A demo", "consent": true}
+        }))
+        .unwrap();
+        let evaluation = evaluate(&bundle, &input, now).unwrap();
+        RouteInput::from_evaluation(&bundle, &evaluation, &Utm::default())
+    };
+    let state = RotationState::default();
+    let known = route(routing, &lead("maria@eu.contoso-labs.example"), &state, now);
+    assert_eq!(known.assignee, Assignee::Owner("sam".to_owned()));
+    assert_eq!(known.account.as_deref(), Some("contoso"));
+    let new = lead("maria@bigco.example");
+    assert_eq!(new.lifecycle.as_deref(), Some("sql"));
+    assert_eq!(new.email.as_deref(), Some("maria@bigco.example"));
+    let d = route(routing, &new, &state, now);
+    assert_eq!(d.assignee, Assignee::Owner("oliver".to_owned()));
+    assert_eq!(d.pool.as_deref(), Some("emea_ae"));
+    assert_eq!(d.unmatched_rules, ["disqualified", "enterprise", "nurture"]);
+}
