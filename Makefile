@@ -97,9 +97,9 @@ test-wasm:
 	cd crates/form && CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 	  cargo test --target wasm32-unknown-unknown
 
-test-worker: build
+test-worker: build $(HANDOFF)
 	@echo "== worker tests on workerd with local D1 and KV"
-	node --test --test-concurrency=1 --test-reporter=spec tests/worker.test.mjs
+	node --test --test-concurrency=1 --test-reporter=spec tests/worker.test.mjs tests/routing.test.mjs
 
 test-e2e: build
 	@echo "== end-to-end in headless Chromium against wrangler dev"

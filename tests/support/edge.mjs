@@ -16,10 +16,19 @@ const run = promisify(execFile);
 const KV_ID = "00000000000000000000000000000000";
 const D1_ID = "00000000-0000-0000-0000-000000000000";
 
-/** A new state folder with the migrations and the demo bundle loaded. Removed by `cleanup()`. */
-export async function freshState() {
+/** A new state folder with the migrations and a bundle loaded: the demo's, or the one compiled
+ * from the configuration file `config` (by the CLI, as an operator would). Removed by `cleanup()`. */
+export async function freshState({ config } = {}) {
   const dir = await mkdtemp(join(tmpdir(), "handoff-test-"));
-  await run(join(ROOT, "scripts/seed-local.sh"), [dir], { cwd: ROOT, timeout: 120_000 });
+  const args = [dir];
+  if (config) {
+    const { stdout } = await run(join(ROOT, process.env.CARGO_TARGET_DIR || "target", "debug/handoff"), ["bundle", config],
+      { cwd: ROOT, timeout: 60_000, maxBuffer: 16 << 20 });
+    const { writeFile } = await import("node:fs/promises");
+    await writeFile(join(dir, "bundle.json"), stdout);
+    args.push(join(dir, "bundle.json"));
+  }
+  await run(join(ROOT, "scripts/seed-local.sh"), args, { cwd: ROOT, timeout: 120_000 });
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
@@ -29,7 +38,7 @@ export function randomToken() {
 }
 
 /** The built Worker on workerd through Miniflare, with the state folder's D1 and KV. */
-export function startMiniflare(stateDir, { adminToken }) {
+export function startMiniflare(stateDir, { adminToken, bindings = {} }) {
   return new Miniflare({
     modules: true,
     scriptPath: join(ROOT, "crates/worker/build/index.js"),
@@ -39,7 +48,7 @@ export function startMiniflare(stateDir, { adminToken }) {
     d1Databases: { DB: D1_ID },
     kvPersist: join(stateDir, "v3/kv"),
     d1Persist: join(stateDir, "v3/d1"),
-    bindings: { ADMIN_TOKEN: adminToken },
+    bindings: { ADMIN_TOKEN: adminToken, ...bindings },
     cf: false,
   });
 }

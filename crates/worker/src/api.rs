@@ -12,7 +12,9 @@ use wasm_bindgen::prelude::wasm_bindgen;
 use worker::{Env, Method, Request, Response};
 
 use crate::error::ApiError;
+use crate::route;
 use crate::store::{self, Idempotency, NewLead};
+use handoff_core::routing::{Assignee, RouteInput};
 
 /// The largest submission body accepted, in bytes. A lead is a few hundred bytes; anything near
 /// this is not a person filling a form.
@@ -247,7 +249,7 @@ async fn create_lead(req: &mut Request, env: &Env) -> Result<Response, ApiError>
     if bundle.form(&lead.form).is_some() {
         check_origin(req, &bundle, &lead.form)?;
     }
-    let now_ms = worker::Date::now().as_millis();
+    let now_ms = clock(req, env);
     let attribution = lead.attribution.clean();
     // The pages the form saw the visitor view count as engagement, like any reported activity.
     let mut activity = lead.activity;
@@ -318,7 +320,7 @@ async fn create_lead(req: &mut Request, env: &Env) -> Result<Response, ApiError>
         status: 201,
         response: &response,
     });
-    if let Err(error) = store::insert_lead(env, &new_lead, key.as_ref()).await {
+    if let Err(error) = store_lead(env, &bundle, &new_lead, key.as_ref(), bot, &attribution).await {
         // Two deliveries of one submission may race: the loser's batch fails on the key, and it
         // answers what the winner stored.
         if let Some((key, body_sha256)) = &idempotency {
@@ -337,6 +339,147 @@ async fn create_lead(req: &mut Request, env: &Env) -> Result<Response, ApiError>
         }
     }
     json_text(201, response)
+}
+
+/// The Worker's clock, in ms since the epoch. Only when the Worker runs with the test-only variable
+/// `TEST_CLOCK = "enabled"` (tests set it; no deployment does) may a request set it with
+/// `X-Test-Now-Ms`, so that tests can route at a chosen hour of a chosen day.
+fn clock(req: &Request, env: &Env) -> u64 {
+    let now = worker::Date::now().as_millis();
+    let enabled = env
+        .var("TEST_CLOCK")
+        .is_ok_and(|v| v.to_string() == "enabled");
+    if !enabled {
+        return now;
+    }
+    req.headers()
+        .get("x-test-now-ms")
+        .ok()
+        .flatten()
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(now)
+}
+
+/// How often a submission routes again after losing a rotation turn to a concurrent one: enough
+/// for a burst of dozens of submissions to one pool within the same few milliseconds.
+const ROUTING_ATTEMPTS: u32 = 64;
+
+/// Stores a checked lead with its events (and its idempotency key) in one batch, owned the moment
+/// it lands:
+/// - a bot is stored closed and never routed;
+/// - a returning person (an open, routed lead with the same normalized email) is merged into that
+///   lead: same owner, the new submission recorded on it as a `merged` event, no new routing;
+/// - anyone else is routed by handoff-core, the decision and its explanation stored as a `routed`
+///   event, the rotation turn claimed in the same batch (see `route`).
+async fn store_lead(
+    env: &Env,
+    bundle: &handoff_core::Bundle,
+    lead: &NewLead<'_>,
+    key: Option<&Idempotency<'_>>,
+    bot: bool,
+    attribution: &handoff_core::attribution::Attribution,
+) -> Result<(), ApiError> {
+    let db = store::database(env)?;
+    let ev = lead.evaluation;
+    let created = serde_json::json!({
+        "form": ev.form, "lifecycle": ev.lifecycle, "score": ev.score.total, "grade": ev.grade,
+        "bundle_version": ev.bundle_version,
+        "disqualification": ev.disqualification.as_ref().map(|d| d.reason.as_str()),
+    });
+    let with_key = |mut statements: Vec<worker::D1PreparedStatement>| {
+        if let Some(key) = key {
+            statements.push(store::idempotency_statement(
+                &db,
+                key,
+                lead.id,
+                lead.now_ms,
+            )?);
+        }
+        Ok::<_, ApiError>(statements)
+    };
+    if bot {
+        let statements = vec![
+            store::lead_statement(&db, lead, None, "closed", None)?,
+            store::event_statement(&db, lead.id, lead.now_ms, "created", "system", &created)?,
+        ];
+        return store::commit(&db, with_key(statements)?).await;
+    }
+    let routing = bundle.routing();
+    if routing.is_some() {
+        if let Some(existing) = match lead.email {
+            Some(email) => store::open_lead_by_email(&db, email).await?,
+            None => None,
+        } {
+            let owner = store::Ownership {
+                kind: &existing.owner_kind,
+                id: &existing.owner_id,
+            };
+            let merged = serde_json::json!({
+                "lead": lead.id, "form": ev.form, "answers": ev.answers, "score": ev.score.total,
+                "lifecycle": ev.lifecycle, "pages": attribution.pages.len(),
+            });
+            let into = serde_json::json!({ "into": existing.id });
+            let statements = vec![
+                store::lead_statement(&db, lead, Some(&owner), "merged", Some(&existing.id))?,
+                store::event_statement(&db, lead.id, lead.now_ms, "created", "system", &created)?,
+                store::event_statement(&db, lead.id, lead.now_ms, "merged_into", "system", &into)?,
+                store::event_statement(
+                    &db,
+                    &existing.id,
+                    lead.now_ms,
+                    "merged",
+                    "system",
+                    &merged,
+                )?,
+                store::refresh_statement(&db, &existing.id, ev, lead.now_ms)?,
+            ];
+            return store::commit(&db, with_key(statements)?).await;
+        }
+    }
+    let Some(routing) = routing else {
+        // A configuration without `[routing]` stores leads unowned, as before routing existed.
+        let statements = vec![
+            store::lead_statement(&db, lead, None, "open", None)?,
+            store::event_statement(&db, lead.id, lead.now_ms, "created", "system", &created)?,
+        ];
+        return store::commit(&db, with_key(statements)?).await;
+    };
+    let input = RouteInput::from_evaluation(bundle, ev, &attribution.utm);
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let loaded = route::load(&db).await?;
+        let decision =
+            handoff_core::routing::route(routing, &input, &loaded.state, lead.now_ms as i64);
+        let (kind, id) = match &decision.assignee {
+            Assignee::Owner(id) => ("owner", id.as_str()),
+            Assignee::Queue(id) => ("queue", id.as_str()),
+        };
+        let owner = store::Ownership { kind, id };
+        let mut statements = vec![
+            store::lead_statement(&db, lead, Some(&owner), "open", None)?,
+            store::event_statement(&db, lead.id, lead.now_ms, "created", "system", &created)?,
+            store::event_statement(&db, lead.id, lead.now_ms, "routed", "system", &decision)?,
+        ];
+        statements.extend(route::statements(
+            &db,
+            &decision,
+            &loaded,
+            lead.id,
+            lead.now_ms,
+        )?);
+        match store::commit(&db, with_key(statements)?).await {
+            Ok(()) => return Ok(()),
+            Err(_) if route::contended(&decision) && attempt < ROUTING_ATTEMPTS => {
+                // Another submission took this turn (or D1 failed): the batch left nothing
+                // behind, so route again with fresh state, after a short random pause that
+                // grows with the attempts so that a burst spreads out.
+                let pause = js_sys::Math::random() * f64::from(attempt.min(10)) * 4.0;
+                worker::Delay::from(std::time::Duration::from_millis(pause as u64)).await;
+            }
+            Err(error) => return Err(error),
+        }
+    }
 }
 
 /// The first answer to an idempotency key, if this is the same body; a 409 if it is not.

@@ -6,6 +6,7 @@
 
 mod api;
 mod error;
+mod route;
 mod store;
 
 use worker::{event, Context, Env, Request, Response, Result, ScheduleContext, ScheduledEvent};

@@ -9,7 +9,7 @@ use handoff_core::visibility::Known;
 use handoff_core::{Bundle, Evaluation};
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
-use worker::Env;
+use worker::{D1Database, D1PreparedStatement, Env};
 
 use crate::error::ApiError;
 
@@ -109,14 +109,22 @@ fn profile_key(visitor: &str) -> String {
     format!("profile/{visitor}")
 }
 
-/// Inserts a lead (and its idempotency key, in the same batch) and returns only once D1 has
-/// committed both.
-pub async fn insert_lead(
-    env: &Env,
+/// Who has a lead, as stored: a person or a queue (`owner_kind` `owner` | `queue`, `owner_id`).
+pub struct Ownership<'a> {
+    pub kind: &'a str,
+    pub id: &'a str,
+}
+
+/// The statement that inserts a lead: its verdict, who owns it (none for a bot, which is never
+/// routed), its `status` (`open`, `closed` for a bot, `merged` for a returning person's repeat)
+/// and, when merged, the lead it was merged into.
+pub fn lead_statement(
+    db: &D1Database,
     lead: &NewLead<'_>,
-    idempotency: Option<&Idempotency<'_>>,
-) -> Result<(), ApiError> {
-    let db = env.d1(D1_BINDING).map_err(ApiError::storage)?;
+    owner: Option<&Ownership<'_>>,
+    status: &str,
+    merged_into: Option<&str>,
+) -> Result<D1PreparedStatement, ApiError> {
     let ev = lead.evaluation;
     let details = serde_json::json!({
         "score": ev.score,
@@ -124,15 +132,14 @@ pub async fn insert_lead(
         "visible": ev.visible,
         "email": ev.email,
     });
-    let encode_error = |_| ApiError::new(500, "internal", "the lead could not be encoded");
-    let answers = serde_json::to_string(&ev.answers).map_err(encode_error)?;
-    let details = serde_json::to_string(&details).map_err(encode_error)?;
-    let attribution = serde_json::to_string(lead.attribution).map_err(encode_error)?;
-    let opt = |v: Option<&str>| v.map_or(JsValue::NULL, JsValue::from_str);
-    let insert = db.prepare(
+    let answers = encode(&ev.answers)?;
+    let details = encode(&details)?;
+    let attribution = encode(lead.attribution)?;
+    db.prepare(
         "INSERT INTO leads (id, form_id, email, answers, bundle_version, client_bundle_version, \
-         created_at, score, grade, lifecycle, disqualify_reason, evaluation, visitor, attribution) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+         created_at, score, grade, lifecycle, disqualify_reason, evaluation, visitor, attribution, \
+         owner_kind, owner_id, status, merged_into, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?7)",
     )
     .bind(&[
         JsValue::from_str(lead.id),
@@ -150,29 +157,130 @@ pub async fn insert_lead(
         JsValue::from_str(&details),
         opt(lead.visitor),
         JsValue::from_str(&attribution),
+        opt(owner.map(|o| o.kind)),
+        opt(owner.map(|o| o.id)),
+        JsValue::from_str(status),
+        opt(merged_into),
     ])
-    .map_err(ApiError::storage)?;
-    let mut statements = vec![insert];
-    if let Some(key) = idempotency {
-        statements.push(
-            db.prepare(
-                "INSERT INTO idempotency_keys (key, body_sha256, lead_id, status, response, \
-                 created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )
-            .bind(&[
-                JsValue::from_str(key.key),
-                JsValue::from_str(key.body_sha256),
-                JsValue::from_str(lead.id),
-                JsValue::from_f64(f64::from(key.status)),
-                JsValue::from_str(key.response),
-                JsValue::from_f64(lead.now_ms),
-            ])
-            .map_err(ApiError::storage)?,
-        );
-    }
-    // A batch is one transaction: the lead and its key are committed together or not at all.
+    .map_err(ApiError::storage)
+}
+
+/// The statement that appends an event to a lead's log (`detail`: any JSON value).
+pub fn event_statement(
+    db: &D1Database,
+    lead_id: &str,
+    at_ms: f64,
+    kind: &str,
+    actor: &str,
+    detail: &impl serde::Serialize,
+) -> Result<D1PreparedStatement, ApiError> {
+    db.prepare(
+        "INSERT INTO lead_events (lead_id, at, kind, actor, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )
+    .bind(&[
+        JsValue::from_str(lead_id),
+        JsValue::from_f64(at_ms),
+        JsValue::from_str(kind),
+        JsValue::from_str(actor),
+        JsValue::from_str(&encode(detail)?),
+    ])
+    .map_err(ApiError::storage)
+}
+
+/// The statement that stores the first answer to an idempotency key for `lead_id`.
+pub fn idempotency_statement(
+    db: &D1Database,
+    key: &Idempotency<'_>,
+    lead_id: &str,
+    now_ms: f64,
+) -> Result<D1PreparedStatement, ApiError> {
+    db.prepare(
+        "INSERT INTO idempotency_keys (key, body_sha256, lead_id, status, response, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )
+    .bind(&[
+        JsValue::from_str(key.key),
+        JsValue::from_str(key.body_sha256),
+        JsValue::from_str(lead_id),
+        JsValue::from_f64(f64::from(key.status)),
+        JsValue::from_str(key.response),
+        JsValue::from_f64(now_ms),
+    ])
+    .map_err(ApiError::storage)
+}
+
+/// Runs `statements` as one D1 batch, i.e. one transaction: all committed, or none.
+pub async fn commit(db: &D1Database, statements: Vec<D1PreparedStatement>) -> Result<(), ApiError> {
     db.batch(statements).await.map_err(ApiError::storage)?;
     Ok(())
+}
+
+pub fn database(env: &Env) -> Result<D1Database, ApiError> {
+    env.d1(D1_BINDING).map_err(ApiError::storage)
+}
+
+fn encode(value: &impl serde::Serialize) -> Result<String, ApiError> {
+    serde_json::to_string(value)
+        .map_err(|_| ApiError::new(500, "internal", "the lead could not be encoded"))
+}
+
+fn opt(v: Option<&str>) -> JsValue {
+    v.map_or(JsValue::NULL, JsValue::from_str)
+}
+
+/// The lead a returning person already has: the oldest open, routed lead with this normalized
+/// email address that was not itself merged.
+#[derive(Debug, Deserialize)]
+pub struct Existing {
+    pub id: String,
+    pub owner_kind: String,
+    pub owner_id: String,
+}
+
+pub async fn open_lead_by_email(
+    db: &D1Database,
+    email: &str,
+) -> Result<Option<Existing>, ApiError> {
+    db.prepare(
+        "SELECT id, owner_kind, owner_id FROM leads WHERE email = ?1 AND status = 'open' \
+         AND owner_id IS NOT NULL AND merged_into IS NULL ORDER BY created_at, id LIMIT 1",
+    )
+    .bind(&[JsValue::from_str(email)])
+    .map_err(ApiError::storage)?
+    .first::<Existing>(None)
+    .await
+    .map_err(ApiError::storage)
+}
+
+/// The statement that brings a returning person's lead up to date with a new submission: the
+/// later verdict where it is higher (a nurture lead that now asks for a demo becomes an SQL for
+/// the same owner), and the time of the latest activity. A disqualified repeat changes no verdict.
+pub fn refresh_statement(
+    db: &D1Database,
+    existing: &str,
+    evaluation: &Evaluation,
+    now_ms: f64,
+) -> Result<D1PreparedStatement, ApiError> {
+    if evaluation.disqualification.is_some() {
+        return db
+            .prepare("UPDATE leads SET updated_at = ?2 WHERE id = ?1")
+            .bind(&[JsValue::from_str(existing), JsValue::from_f64(now_ms)])
+            .map_err(ApiError::storage);
+    }
+    db.prepare(
+        "UPDATE leads SET updated_at = ?2, \
+         grade = CASE WHEN ?3 > COALESCE(score, -1) THEN ?4 ELSE grade END, \
+         lifecycle = CASE WHEN ?3 > COALESCE(score, -1) THEN ?5 ELSE lifecycle END, \
+         score = MAX(COALESCE(score, -1), ?3) WHERE id = ?1",
+    )
+    .bind(&[
+        JsValue::from_str(existing),
+        JsValue::from_f64(now_ms),
+        JsValue::from_f64(f64::from(evaluation.score.total)),
+        JsValue::from_str(evaluation.grade.as_str()),
+        JsValue::from_str(evaluation.lifecycle.as_str()),
+    ])
+    .map_err(ApiError::storage)
 }
 
 /// The first answer stored for an idempotency key.

@@ -1,0 +1,105 @@
+// Routing at the edge, on real workerd (Miniflare) with real local D1: every lead owned the moment
+// it is stored, for a reason anyone can read; pools shared by weight under concurrency; working
+// hours, capacity, accounts and fallbacks; a returning person merged into their lead. The bundle
+// is tests/fixtures/routing.toml; the clock is set per request (the test-only TEST_CLOCK variable).
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { ROOT, freshState, randomToken, startMiniflare } from "./support/edge.mjs";
+
+let state, mf, db;
+// Tuesday 2026-11-24 09:30 UTC: 10:30 in Berlin (Dee works), 04:30 in New York (Eve does not).
+const TUESDAY_MORNING = Date.UTC(2026, 10, 24, 9, 30);
+
+before(async () => {
+  state = await freshState({ config: join(ROOT, "tests/fixtures/routing.toml") });
+  mf = startMiniflare(state.dir, { adminToken: randomToken(), bindings: { TEST_CLOCK: "enabled" } });
+  db = await mf.getD1Database("DB");
+});
+after(async () => {
+  await mf?.dispose();
+  await state?.cleanup();
+});
+
+let n = 0;
+async function submit(answers, { now = TUESDAY_MORNING, honeypot = "" } = {}) {
+  const r = await mf.dispatchFetch("http://localhost/v1/leads", {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-test-now-ms": String(now) },
+    body: JSON.stringify({ form: "contact", answers, context: { honeypot, fill_ms: 60_000 } }),
+  });
+  const text = await r.text();
+  assert.equal(r.status, 201, text);
+  return JSON.parse(text).id;
+}
+const email = (who = "lead") => `${who}-${++n}@example.com`;
+const lead = (id) => db.prepare("SELECT owner_kind, owner_id, status, merged_into FROM leads WHERE id = ?").bind(id).first();
+const events = async (id) => (await db.prepare("SELECT kind, detail FROM lead_events WHERE lead_id = ? ORDER BY seq").bind(id).all())
+  .results.map((e) => ({ kind: e.kind, detail: JSON.parse(e.detail) }));
+const routed = async (id) => (await events(id)).find((e) => e.kind === "routed")?.detail;
+
+test("60 concurrent submissions to one pool: each assigned once, 3:2:1 exactly, no turn taken twice", async () => {
+  const ids = await Promise.all(Array.from({ length: 60 }, () => submit({ email: email("na"), country: "US" })));
+  const owners = {};
+  for (const id of ids) {
+    const row = await lead(id);
+    assert.equal(row.owner_kind, "owner");
+    owners[row.owner_id] = (owners[row.owner_id] ?? 0) + 1;
+    const kinds = (await events(id)).map((e) => e.kind);
+    assert.deepEqual(kinds, ["created", "routed"], "one routing per lead");
+  }
+  assert.deepEqual(owners, { ana: 30, ben: 20, cy: 10 });
+  const log = (await db.prepare("SELECT seq, lead_id FROM rotation_log WHERE pool = 'na' ORDER BY seq").all()).results;
+  assert.deepEqual(log.map((r) => r.seq), Array.from({ length: 60 }, (_, i) => i + 1), "turns numbered without gaps");
+  assert.equal(new Set(log.map((r) => r.lead_id)).size, 60, "every lead took exactly one turn");
+  const counts = (await db.prepare("SELECT owner, assigned FROM rotation WHERE pool = 'na' ORDER BY owner").all()).results;
+  assert.deepEqual(counts.map((r) => [r.owner, r.assigned]), [["ana", 30], ["ben", 20], ["cy", 10]]);
+});
+
+test("working hours and capacity decide in the EMEA pool; the rule's fallback catches the rest", async () => {
+  const first = await submit({ email: email("de"), country: "DE" });
+  const second = await submit({ email: email("de"), country: "DE" });
+  const third = await submit({ email: email("de"), country: "DE" });
+  assert.deepEqual([(await lead(first)).owner_id, (await lead(second)).owner_id], ["dee", "dee"], "Eve is asleep in New York");
+  const explained = await routed(first);
+  const eve = explained.attempts[0].candidates.find((c) => c.owner === "eve");
+  assert.equal(eve.skip, "outside_hours");
+  // Dee now holds two open leads, her capacity: the pool has nobody, the rule's fallback takes it.
+  assert.deepEqual(await lead(third), { owner_kind: "queue", owner_id: "emea_overflow", status: "open", merged_into: null });
+  const overflow = await routed(third);
+  assert.equal(overflow.by.kind, "rule_fallback");
+  assert.deepEqual(overflow.attempts[0].candidates.map((c) => [c.owner, c.skip]), [["dee", "at_capacity"], ["eve", "outside_hours"]]);
+  // At 15:30 UTC (10:30 in New York) Eve works, and takes the next one.
+  const later = await submit({ email: email("de"), country: "DE" }, { now: TUESDAY_MORNING + 6 * 3600_000 });
+  assert.equal((await lead(later)).owner_id, "eve");
+});
+
+test("a known account's lead goes to its owner; no rule matching goes to the global fallback", async () => {
+  const account = await submit({ email: "buyer@eu.contoso.example", country: "US" });
+  assert.equal((await lead(account)).owner_id, "sam");
+  assert.deepEqual((await routed(account)).by, { kind: "account", account: "contoso" });
+  const nobody = await submit({ email: email("fr"), country: "FR" });
+  assert.deepEqual(await lead(nobody), { owner_kind: "queue", owner_id: "unassigned", status: "open", merged_into: null });
+  assert.equal((await routed(nobody)).by.kind, "global_fallback");
+});
+
+test("a returning person is merged into their lead: same owner, the new submission on it, no new turn", async () => {
+  const address = email("back");
+  const first = await submit({ email: address, country: "US" });
+  const turns = async () => (await db.prepare("SELECT COUNT(*) AS n FROM rotation_log").first()).n;
+  const before = await turns();
+  const again = await submit({ email: address.replace("@example.com", "@EXAMPLE.com"), country: "DE" });
+  const owner = (await lead(first)).owner_id;
+  assert.deepEqual(await lead(again), { owner_kind: "owner", owner_id: owner, status: "merged", merged_into: first });
+  assert.equal(await turns(), before, "no rotation turn for a repeat");
+  const merged = (await events(first)).find((e) => e.kind === "merged");
+  assert.equal(merged.detail.lead, again);
+  assert.equal(merged.detail.answers.country, "DE");
+  assert.equal((await routed(again)), undefined, "the repeat is not routed");
+});
+
+test("a bot's submission is stored closed and never routed", async () => {
+  const id = await submit({ email: email("bot"), country: "US" }, { honeypot: "buy now" });
+  assert.deepEqual(await lead(id), { owner_kind: null, owner_id: null, status: "closed", merged_into: null });
+  assert.deepEqual((await events(id)).map((e) => e.kind), ["created"]);
+});
