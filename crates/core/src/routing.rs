@@ -257,6 +257,11 @@ impl CompiledRouting {
     }
 
     /// A pool as configured (its `lead` is whom escalation reaches).
+    /// The pools, in configuration order.
+    pub fn pools(&self) -> &[PoolSpec] {
+        &self.pools
+    }
+
     pub fn pool(&self, id: &str) -> Option<&PoolSpec> {
         self.pools.iter().find(|p| p.id == id)
     }
@@ -694,6 +699,85 @@ pub fn route(
         .try_target(&target, By::GlobalFallback, Strictness::Full)
         .unwrap_or(Placed::Queue(routing.fallback.clone()));
     placed(router, p, By::GlobalFallback, unmatched)
+}
+
+/// One member of a pool as the admin API shows it: weight, rotation count, open leads against
+/// capacity, and whether they could take a lead right now (and if not, why).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MemberStatus {
+    pub owner: String,
+    pub name: String,
+    pub weight: u32,
+    /// Leads the rotation gave them so far (as stored; a member without a row shows the level
+    /// they would join at).
+    pub assigned: u64,
+    pub open: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<u32>,
+    /// Eligible right now: not away, within working hours, below capacity.
+    pub available: bool,
+    /// Gets the pool's next lead, if it came now.
+    pub next: bool,
+    /// Why not available (`away`, `holiday`, `outside_hours`, `at_capacity`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unavailable: Option<SkipReason>,
+    pub message: String,
+}
+
+/// A pool's rotation as it stands at `now_ms`: who is next and every member's standing.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PoolStatus {
+    pub pool: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The member the next lead would go to; `None` when nobody is available.
+    pub next: Option<String>,
+    pub members: Vec<MemberStatus>,
+}
+
+/// The standing of pool `id` at `now_ms` with `state`, exactly as [`route`] would see it; `None`
+/// for an unknown pool.
+pub fn pool_status(
+    routing: &CompiledRouting,
+    id: &str,
+    state: &RotationState,
+    now_ms: i64,
+) -> Option<PoolStatus> {
+    let pool = routing.pool(id)?;
+    let mut router = Router {
+        routing,
+        state,
+        now_ms,
+        attempts: Vec::new(),
+        changes: Vec::new(),
+    };
+    let mut candidates = Vec::new();
+    router.try_pool(id, &mut candidates);
+    let members = candidates
+        .into_iter()
+        .map(|c| {
+            let owner = routing.owner(&c.owner);
+            let unavailable = c.skip.filter(|s| *s != SkipReason::NotNext);
+            MemberStatus {
+                name: owner.map_or_else(|| c.owner.clone(), |o| o.spec.name.clone()),
+                weight: c.weight.unwrap_or(1),
+                assigned: c.assigned.unwrap_or(0),
+                open: router.open(&c.owner),
+                capacity: owner.and_then(|o| o.spec.capacity),
+                available: unavailable.is_none(),
+                next: c.chosen,
+                unavailable,
+                message: c.message,
+                owner: c.owner,
+            }
+        })
+        .collect::<Vec<_>>();
+    Some(PoolStatus {
+        pool: id.to_owned(),
+        name: pool.name.clone(),
+        next: members.iter().find(|m| m.next).map(|m| m.owner.clone()),
+        members,
+    })
 }
 
 /// Which eligibility tests apply to an owner.

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use handoff_core::routing::{
-    route, Assignee, By, Decision, RotationState, RouteInput, StateChange,
+    pool_status, route, Assignee, By, Decision, RotationState, RouteInput, StateChange,
 };
 use handoff_core::Bundle;
 use serde::Deserialize;
@@ -505,4 +505,47 @@ fn demo_leads_route_from_their_evaluation() {
     assert_eq!(d.assignee, Assignee::Owner("oliver".to_owned()));
     assert_eq!(d.pool.as_deref(), Some("emea_ae"));
     assert_eq!(d.unmatched_rules, ["disqualified", "enterprise", "nurture"]);
+}
+
+#[test]
+fn a_pool_status_shows_who_is_next_and_why_the_others_are_not() {
+    let bundle = Bundle::from_toml(&data("routing.toml")).unwrap();
+    let routing = bundle.routing().unwrap();
+    // Monday 10:00 in New York, 07:00 in Los Angeles.
+    let now = instant("2026-11-23T15:00:00Z");
+    let mut state = RotationState::default();
+    let na = state.assigned.entry("na".to_owned()).or_default();
+    na.insert("ana".to_owned(), 4);
+    na.insert("cy".to_owned(), 1);
+    state.open.insert("ana".to_owned(), 3);
+    let status = pool_status(routing, "na", &state, now).unwrap();
+    let got: Vec<_> = status
+        .members
+        .iter()
+        .map(|m| {
+            let why = m.unavailable.map_or("", |s| s.code());
+            (
+                m.owner.as_str(),
+                m.weight,
+                m.assigned,
+                m.open,
+                m.capacity,
+                m.available,
+                m.next,
+                why,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("ana", 2, 4, 3, Some(3), false, false, "at_capacity"),
+            // No row yet: shown at the level Ben would join at, one per weight like Cy.
+            ("ben", 1, 1, 0, Some(3), false, false, "outside_hours"),
+            ("cy", 1, 1, 0, None, true, true, ""),
+        ]
+    );
+    assert_eq!(status.next.as_deref(), Some("cy"));
+    assert_eq!(status.name.as_deref(), Some("North America"));
+    assert!(pool_status(routing, "nope", &state, now).is_none());
 }
