@@ -6,6 +6,8 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use handoff_core::attribution::Utm;
+use handoff_core::routing::{route, RotationState, RouteInput};
 use handoff_core::visibility::Known;
 use handoff_core::{
     check_answer, email, evaluate, phone, AnswerMap, AnswerValue, Bundle, LeadInput,
@@ -58,6 +60,37 @@ fn benches(c: &mut Criterion) {
     // Per lead: check and normalize every answer, plan, disqualify, score, grade, stage.
     c.bench_function("lead/evaluate_typical", |b| {
         b.iter(|| evaluate(black_box(&bundle), black_box(&lead), NOW_MS))
+    });
+
+    // Per lead at the edge: evaluate, then route with a pool's rotation state (the demo's routing,
+    // a lead its rules send to a pool, members with counts and open leads).
+    let routing = bundle.routing().unwrap();
+    let mut state = RotationState::default();
+    for pool in routing.pools() {
+        for (i, m) in pool.members.iter().enumerate() {
+            let counts = state.assigned.entry(pool.id.clone()).or_default();
+            counts.insert(m.owner.clone(), 40 + i as u64);
+            state.open.insert(m.owner.clone(), 3);
+        }
+    }
+    let utm = Utm::default();
+    // Tuesday 2026-11-24 15:00 UTC: working hours on both sides of the Atlantic, so the pool's
+    // members are all weighed (on a weekend the lead would fall through to a queue at once).
+    let tuesday = NOW_MS + 2 * 86_400_000 + 5 * 3_600_000;
+    let evaluation = evaluate(&bundle, &lead, tuesday).unwrap();
+    let decision = route(
+        routing,
+        &RouteInput::from_evaluation(&bundle, &evaluation, &utm),
+        &state,
+        tuesday,
+    );
+    assert!(decision.pool.is_some(), "{}", decision.explain());
+    c.bench_function("lead/evaluate_and_route", |b| {
+        b.iter(|| {
+            let evaluation = evaluate(black_box(&bundle), black_box(&lead), tuesday).unwrap();
+            let input = RouteInput::from_evaluation(&bundle, &evaluation, &utm);
+            route(routing, &input, black_box(&state), tuesday)
+        })
     });
 
     // Per phone answer, after the first: six numbers of five countries, national and international.
