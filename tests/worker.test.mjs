@@ -301,6 +301,18 @@ describe("CORS: an exact allowlist of origins per form", () => {
     assert.equal(form.status, 403);
   });
 
+  test("an opaque origin (`null`: sandboxed frames, files, some redirects) is never allowed", async () => {
+    const before = await leadCount();
+    const r = await postLead(lead, { ...json, origin: "null" });
+    assert.equal(r.status, 403, r.text);
+    assert.equal(r.json.error.code, "origin_not_allowed");
+    assert.equal(r.headers.get("access-control-allow-origin"), null);
+    const preflight = await call("/v1/leads", { method: "OPTIONS", headers: { origin: "null", "access-control-request-method": "POST" } });
+    assert.equal(preflight.status, 403);
+    assert.equal(preflight.headers.get("access-control-allow-origin"), null);
+    assert.equal(await leadCount(), before);
+  });
+
   test("the Worker's own pages need no entry, and the admin API never answers other origins", async () => {
     const own = await postLead(lead, { ...json, origin: "http://localhost" });
     assert.equal(own.status, 201, own.text);
