@@ -7,13 +7,14 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { ROOT, freshState, randomToken, startMiniflare } from "./support/edge.mjs";
 
-let state, mf, db;
+let state, mf, db, token;
 // Tuesday 2026-11-24 09:30 UTC: 10:30 in Berlin (Dee works), 04:30 in New York (Eve does not).
 const TUESDAY_MORNING = Date.UTC(2026, 10, 24, 9, 30);
 
 before(async () => {
   state = await freshState({ config: join(ROOT, "tests/fixtures/routing.toml") });
-  mf = startMiniflare(state.dir, { adminToken: randomToken(), bindings: { TEST_CLOCK: "enabled" } });
+  token = randomToken();
+  mf = startMiniflare(state.dir, { adminToken: token, bindings: { TEST_CLOCK: "enabled" } });
   db = await mf.getD1Database("DB");
 });
 after(async () => {
@@ -22,14 +23,16 @@ after(async () => {
 });
 
 let n = 0;
+const trips = [];
 async function submit(answers, { now = TUESDAY_MORNING, honeypot = "" } = {}) {
   const r = await mf.dispatchFetch("http://localhost/v1/leads", {
     method: "POST",
-    headers: { "content-type": "application/json", "x-test-now-ms": String(now) },
+    headers: { "content-type": "application/json", "x-test-now-ms": String(now), "idempotency-key": crypto.randomUUID() },
     body: JSON.stringify({ form: "contact", answers, context: { honeypot, fill_ms: 60_000 } }),
   });
   const text = await r.text();
   assert.equal(r.status, 201, text);
+  trips.push(Number(r.headers.get("x-handoff-d1-round-trips")));
   return JSON.parse(text).id;
 }
 const email = (who = "lead") => `${who}-${++n}@example.com`;
@@ -56,6 +59,13 @@ test("60 concurrent submissions to one pool: each assigned once, 3:2:1 exactly, 
   assert.deepEqual(counts.map((r) => [r.owner, r.assigned]), [["ana", 30], ["ben", 20], ["cy", 10]]);
 });
 
+test("a submission costs two D1 round trips: one batch of reads, one batch of writes", async () => {
+  trips.length = 0;
+  await submit({ email: email("trips"), country: "US" });
+  await submit({ email: email("trips"), country: "FR" });
+  assert.deepEqual(trips, [2, 2]);
+});
+
 test("working hours and capacity decide in the EMEA pool; the rule's fallback catches the rest", async () => {
   const first = await submit({ email: email("de"), country: "DE" });
   const second = await submit({ email: email("de"), country: "DE" });
@@ -72,6 +82,25 @@ test("working hours and capacity decide in the EMEA pool; the rule's fallback ca
   // At 15:30 UTC (10:30 in New York) Eve works, and takes the next one.
   const later = await submit({ email: email("de"), country: "DE" }, { now: TUESDAY_MORNING + 6 * 3600_000 });
   assert.equal((await lead(later)).owner_id, "eve");
+});
+
+test("the admin API shows each pool's rotation: who is next, counts, open leads, availability", async () => {
+  const get = (auth) => mf.dispatchFetch("http://localhost/v1/pools", {
+    headers: { "x-test-now-ms": String(TUESDAY_MORNING), ...(auth ? { authorization: `Bearer ${token}` } : {}) } });
+  assert.equal((await get(false)).status, 401);
+  const { pools } = await (await get(true)).json();
+  assert.deepEqual(pools.map((p) => p.pool), ["na", "emea"]);
+  const na = pools[0];
+  // After the 60 leads above and a few more, counts stay in proportion; everyone works always.
+  assert.ok(na.members.every((m) => m.available && m.assigned > 0), JSON.stringify(na));
+  assert.equal(na.members.filter((m) => m.next).length, 1);
+  assert.equal(na.next, na.members.find((m) => m.next).owner);
+  const emea = pools[1];
+  const dee = emea.members.find((m) => m.owner === "dee");
+  assert.deepEqual([dee.open, dee.capacity, dee.available, dee.unavailable], [2, 2, false, "at_capacity"]);
+  const eve = emea.members.find((m) => m.owner === "eve");
+  assert.equal(eve.unavailable, "outside_hours");
+  assert.equal(emea.next, null, "nobody can take an EMEA lead right now");
 });
 
 test("a known account's lead goes to its owner; no rule matching goes to the global fallback", async () => {

@@ -66,12 +66,13 @@ export function freePort() {
 }
 
 /** `wrangler dev` on a free port, as `make dev` runs it. Resolves once the API answers. */
-export async function startWranglerDev(stateDir, { adminToken }) {
+export async function startWranglerDev(stateDir, { adminToken, vars = {} }) {
   const [port, inspector] = [await freePort(), await freePort()];
   const child = spawn(
     join(ROOT, "node_modules/.bin/wrangler"),
     ["dev", "--local", "--persist-to", stateDir, "--port", String(port), "--ip", "127.0.0.1",
-     "--inspector-port", String(inspector), "--test-scheduled", "--var", `ADMIN_TOKEN:${adminToken}`],
+     "--inspector-port", String(inspector), "--test-scheduled", "--var", `ADMIN_TOKEN:${adminToken}`,
+     ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`])],
     // Its own process group, so that stopping it also stops the workerd it starts.
     { cwd: ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: "false" }, stdio: ["ignore", "pipe", "pipe"], detached: true },
   );

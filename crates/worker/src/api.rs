@@ -40,13 +40,15 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response, ApiError> {
         }
         (Method::Get, ["v1", "profile"]) => get_profile(&req, env).await,
         (Method::Get, ["v1", "health"]) => health(env).await,
+        (Method::Get, ["v1", "pools"]) => get_pools(&req, env).await,
         (
             _,
             ["v1", "leads"]
             | ["v1", "leads", _]
             | ["v1", "forms", _]
             | ["v1", "profile"]
-            | ["v1", "health"],
+            | ["v1", "health"]
+            | ["v1", "pools"],
         ) => Err(ApiError::new(
             405,
             "method_not_allowed",
@@ -224,11 +226,7 @@ async fn create_lead(req: &mut Request, env: &Env) -> Result<Response, ApiError>
         }
         None => None,
     };
-    if let Some((key, body_sha256)) = &idempotency {
-        if let Some(first) = store::idempotent_answer(env, key).await? {
-            return replay(first, body_sha256);
-        }
-    }
+    let db = store::Db::open(env)?;
     let lead: LeadRequest = serde_json::from_str(&body).map_err(|e| {
         ApiError::new(
             400,
@@ -266,6 +264,13 @@ async fn create_lead(req: &mut Request, env: &Env) -> Result<Response, ApiError>
     let evaluation = evaluate(&bundle, &input, i64::try_from(now_ms).unwrap_or(i64::MAX))
         .map_err(|e| ApiError::new(404, e.code, "No form has this id."))?;
     if !evaluation.valid {
+        // A retry of a stored submission is answered as the first time, even if the rules have
+        // changed since; a refused one never stored its key.
+        if let Some((key, body_sha256)) = &idempotency {
+            if let Some(first) = store::idempotent_answer(&db, key).await? {
+                return replay(first, body_sha256, &db, env);
+            }
+        }
         return Err(ApiError::invalid(evaluation.issues));
     }
     let form = bundle
@@ -320,12 +325,32 @@ async fn create_lead(req: &mut Request, env: &Env) -> Result<Response, ApiError>
         status: 201,
         response: &response,
     });
-    if let Err(error) = store_lead(env, &bundle, &new_lead, key.as_ref(), bot, &attribution).await {
+    // One batch of reads: a retry's first answer, the returning person's lead, routing's state.
+    let routing = bundle.routing().filter(|_| !bot);
+    let prefetched = store::prefetch(
+        &db,
+        idempotency.as_ref().map(|(key, _)| key.as_str()),
+        email.filter(|_| routing.is_some()),
+        routing.is_some(),
+    )
+    .await?;
+    if let (Some(first), Some((_, body_sha256))) = (prefetched.replay, &idempotency) {
+        return replay(first, body_sha256, &db, env);
+    }
+    let place = match (routing, prefetched.existing, prefetched.route) {
+        (None, _, _) if bot => Place::Bot,
+        (None, _, _) => Place::Unrouted,
+        (Some(_), Some(existing), _) => Place::Merge(existing),
+        (Some(routing), None, Some(loaded)) => Place::Route(routing, loaded),
+        (Some(_), None, None) => Place::Unrouted,
+    };
+    if let Err(error) = store_lead(&db, &bundle, &new_lead, key.as_ref(), place, &attribution).await
+    {
         // Two deliveries of one submission may race: the loser's batch fails on the key, and it
         // answers what the winner stored.
         if let Some((key, body_sha256)) = &idempotency {
-            if let Some(first) = store::idempotent_answer(env, key).await? {
-                return replay(first, body_sha256);
+            if let Some(first) = store::idempotent_answer(&db, key).await? {
+                return replay(first, body_sha256, &db, env);
             }
         }
         return Err(error);
@@ -338,7 +363,22 @@ async fn create_lead(req: &mut Request, env: &Env) -> Result<Response, ApiError>
             worker::console_error!("visitor profile not updated: {}", error.code);
         }
     }
-    json_text(201, response)
+    Ok(with_trips(json_text(201, response)?, &db, env))
+}
+
+/// In test mode only (`TEST_CLOCK`), the answer says how many D1 round trips it cost.
+fn with_trips(mut response: Response, db: &store::Db, env: &Env) -> Response {
+    if test_mode(env) {
+        let _ = response
+            .headers_mut()
+            .set("x-handoff-d1-round-trips", &db.trips().to_string());
+    }
+    response
+}
+
+fn test_mode(env: &Env) -> bool {
+    env.var("TEST_CLOCK")
+        .is_ok_and(|v| v.to_string() == "enabled")
 }
 
 /// The Worker's clock, in ms since the epoch. Only when the Worker runs with the test-only variable
@@ -346,10 +386,7 @@ async fn create_lead(req: &mut Request, env: &Env) -> Result<Response, ApiError>
 /// `X-Test-Now-Ms`, so that tests can route at a chosen hour of a chosen day.
 fn clock(req: &Request, env: &Env) -> u64 {
     let now = worker::Date::now().as_millis();
-    let enabled = env
-        .var("TEST_CLOCK")
-        .is_ok_and(|v| v.to_string() == "enabled");
-    if !enabled {
+    if !test_mode(env) {
         return now;
     }
     req.headers()
@@ -364,52 +401,58 @@ fn clock(req: &Request, env: &Env) -> u64 {
 /// for a burst of dozens of submissions to one pool within the same few milliseconds.
 const ROUTING_ATTEMPTS: u32 = 64;
 
+/// Where a checked lead goes.
+enum Place<'a> {
+    /// A bot: stored closed, never routed.
+    Bot,
+    /// A configuration without `[routing]`: stored unowned, as before routing existed.
+    Unrouted,
+    /// A returning person: merged into the open lead they already have (same owner, a `merged`
+    /// event on it, no new routing and no new turn).
+    Merge(store::Existing),
+    /// Anyone else: routed by handoff-core with the state read with the submission.
+    Route(&'a handoff_core::routing::CompiledRouting, route::Loaded),
+}
+
 /// Stores a checked lead with its events (and its idempotency key) in one batch, owned the moment
-/// it lands:
-/// - a bot is stored closed and never routed;
-/// - a returning person (an open, routed lead with the same normalized email) is merged into that
-///   lead: same owner, the new submission recorded on it as a `merged` event, no new routing;
-/// - anyone else is routed by handoff-core, the decision and its explanation stored as a `routed`
-///   event, the rotation turn claimed in the same batch (see `route`).
+/// it lands. A routed lead's decision and explanation are its `routed` event, and its rotation
+/// turn is claimed in the same batch: if a concurrent submission took that turn first, the batch
+/// leaves nothing behind and the lead routes again with fresh state.
 async fn store_lead(
-    env: &Env,
+    db: &store::Db,
     bundle: &handoff_core::Bundle,
     lead: &NewLead<'_>,
     key: Option<&Idempotency<'_>>,
-    bot: bool,
+    place: Place<'_>,
     attribution: &handoff_core::attribution::Attribution,
 ) -> Result<(), ApiError> {
-    let db = store::database(env)?;
     let ev = lead.evaluation;
     let created = serde_json::json!({
         "form": ev.form, "lifecycle": ev.lifecycle, "score": ev.score.total, "grade": ev.grade,
         "bundle_version": ev.bundle_version,
         "disqualification": ev.disqualification.as_ref().map(|d| d.reason.as_str()),
     });
+    let at = lead.now_ms;
     let with_key = |mut statements: Vec<worker::D1PreparedStatement>| {
         if let Some(key) = key {
-            statements.push(store::idempotency_statement(
-                &db,
-                key,
-                lead.id,
-                lead.now_ms,
-            )?);
+            statements.push(store::idempotency_statement(db, key, lead.id, at)?);
         }
         Ok::<_, ApiError>(statements)
     };
-    if bot {
-        let statements = vec![
-            store::lead_statement(&db, lead, None, "closed", None)?,
-            store::event_statement(&db, lead.id, lead.now_ms, "created", "system", &created)?,
-        ];
-        return store::commit(&db, with_key(statements)?).await;
-    }
-    let routing = bundle.routing();
-    if routing.is_some() {
-        if let Some(existing) = match lead.email {
-            Some(email) => store::open_lead_by_email(&db, email).await?,
-            None => None,
-        } {
+    let (routing, mut loaded) = match place {
+        Place::Bot | Place::Unrouted => {
+            let status = if matches!(place, Place::Bot) {
+                "closed"
+            } else {
+                "open"
+            };
+            let statements = vec![
+                store::lead_statement(db, lead, None, status, None)?,
+                store::event_statement(db, lead.id, at, "created", "system", &created)?,
+            ];
+            return store::commit(db, with_key(statements)?).await;
+        }
+        Place::Merge(existing) => {
             let owner = store::Ownership {
                 kind: &existing.owner_kind,
                 id: &existing.owner_id,
@@ -420,55 +463,33 @@ async fn store_lead(
             });
             let into = serde_json::json!({ "into": existing.id });
             let statements = vec![
-                store::lead_statement(&db, lead, Some(&owner), "merged", Some(&existing.id))?,
-                store::event_statement(&db, lead.id, lead.now_ms, "created", "system", &created)?,
-                store::event_statement(&db, lead.id, lead.now_ms, "merged_into", "system", &into)?,
-                store::event_statement(
-                    &db,
-                    &existing.id,
-                    lead.now_ms,
-                    "merged",
-                    "system",
-                    &merged,
-                )?,
-                store::refresh_statement(&db, &existing.id, ev, lead.now_ms)?,
+                store::lead_statement(db, lead, Some(&owner), "merged", Some(&existing.id))?,
+                store::event_statement(db, lead.id, at, "created", "system", &created)?,
+                store::event_statement(db, lead.id, at, "merged_into", "system", &into)?,
+                store::event_statement(db, &existing.id, at, "merged", "system", &merged)?,
+                store::refresh_statement(db, &existing.id, ev, at)?,
             ];
-            return store::commit(&db, with_key(statements)?).await;
+            return store::commit(db, with_key(statements)?).await;
         }
-    }
-    let Some(routing) = routing else {
-        // A configuration without `[routing]` stores leads unowned, as before routing existed.
-        let statements = vec![
-            store::lead_statement(&db, lead, None, "open", None)?,
-            store::event_statement(&db, lead.id, lead.now_ms, "created", "system", &created)?,
-        ];
-        return store::commit(&db, with_key(statements)?).await;
+        Place::Route(routing, loaded) => (routing, loaded),
     };
     let input = RouteInput::from_evaluation(bundle, ev, &attribution.utm);
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let loaded = route::load(&db).await?;
-        let decision =
-            handoff_core::routing::route(routing, &input, &loaded.state, lead.now_ms as i64);
+        let decision = handoff_core::routing::route(routing, &input, &loaded.state, at as i64);
         let (kind, id) = match &decision.assignee {
             Assignee::Owner(id) => ("owner", id.as_str()),
             Assignee::Queue(id) => ("queue", id.as_str()),
         };
         let owner = store::Ownership { kind, id };
         let mut statements = vec![
-            store::lead_statement(&db, lead, Some(&owner), "open", None)?,
-            store::event_statement(&db, lead.id, lead.now_ms, "created", "system", &created)?,
-            store::event_statement(&db, lead.id, lead.now_ms, "routed", "system", &decision)?,
+            store::lead_statement(db, lead, Some(&owner), "open", None)?,
+            store::event_statement(db, lead.id, at, "created", "system", &created)?,
+            store::event_statement(db, lead.id, at, "routed", "system", &decision)?,
         ];
-        statements.extend(route::statements(
-            &db,
-            &decision,
-            &loaded,
-            lead.id,
-            lead.now_ms,
-        )?);
-        match store::commit(&db, with_key(statements)?).await {
+        statements.extend(route::statements(db, &decision, &loaded, lead.id, at)?);
+        match store::commit(db, with_key(statements)?).await {
             Ok(()) => return Ok(()),
             Err(_) if route::contended(&decision) && attempt < ROUTING_ATTEMPTS => {
                 // Another submission took this turn (or D1 failed): the batch left nothing
@@ -476,6 +497,7 @@ async fn store_lead(
                 // grows with the attempts so that a burst spreads out.
                 let pause = js_sys::Math::random() * f64::from(attempt.min(10)) * 4.0;
                 worker::Delay::from(std::time::Duration::from_millis(pause as u64)).await;
+                loaded = route::load(db).await?;
             }
             Err(error) => return Err(error),
         }
@@ -483,7 +505,12 @@ async fn store_lead(
 }
 
 /// The first answer to an idempotency key, if this is the same body; a 409 if it is not.
-fn replay(first: store::IdempotentAnswer, body_sha256: &str) -> Result<Response, ApiError> {
+fn replay(
+    first: store::IdempotentAnswer,
+    body_sha256: &str,
+    db: &store::Db,
+    env: &Env,
+) -> Result<Response, ApiError> {
     if first.body_sha256 != body_sha256 {
         return Err(ApiError::new(
             409,
@@ -492,7 +519,7 @@ fn replay(first: store::IdempotentAnswer, body_sha256: &str) -> Result<Response,
         ));
     }
     let status = u16::try_from(first.status as i64).unwrap_or(201);
-    json_text(status, first.response)
+    Ok(with_trips(json_text(status, first.response)?, db, env))
 }
 
 /// A JSON answer whose text is already encoded (a stored first answer, replayed byte for byte).
@@ -533,6 +560,21 @@ struct LeadView {
     visitor: Option<String>,
     /// UTM, referrer, landing page, pages viewed and consent, as the form observed them.
     attribution: serde_json::Value,
+}
+
+/// `GET /v1/pools` (admin): each pool's rotation right now: who is next, each member's weight,
+/// count, open leads against capacity, and whether they are available (and if not, why).
+async fn get_pools(req: &Request, env: &Env) -> Result<Response, ApiError> {
+    authorize(req, env)?;
+    let bundle = store::active_bundle(env).await?;
+    let pools = match bundle.routing() {
+        Some(routing) => {
+            let db = store::Db::open(env)?;
+            route::pools(&db, routing, clock(req, env) as i64).await?
+        }
+        None => Vec::new(),
+    };
+    json(200, &serde_json::json!({ "pools": pools }))
 }
 
 async fn get_lead(req: &Request, env: &Env, id: &str) -> Result<Response, ApiError> {

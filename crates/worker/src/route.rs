@@ -7,12 +7,15 @@
 
 use std::collections::BTreeMap;
 
-use handoff_core::routing::{Decision, RotationState, StateChange};
+use handoff_core::routing::{
+    pool_status, CompiledRouting, Decision, PoolStatus, RotationState, StateChange,
+};
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
-use worker::{D1Database, D1PreparedStatement};
+use worker::{D1Database, D1PreparedStatement, D1Result};
 
 use crate::error::ApiError;
+use crate::store::Db;
 
 /// What routing reads, and each pool's last rotation number (0 before its first turn).
 pub struct Loaded {
@@ -20,9 +23,30 @@ pub struct Loaded {
     seqs: BTreeMap<String, f64>,
 }
 
-/// Reads the rotation counts, the open leads per owner and the pools' last turn numbers, in one
-/// batch (one transaction: the three agree with each other).
-pub async fn load(db: &D1Database) -> Result<Loaded, ApiError> {
+/// The three reads routing needs: the rotation counts, the open leads per owner and the pools'
+/// last turn numbers. Run in one batch (one transaction), they agree with each other.
+pub fn load_statements(db: &D1Database) -> [D1PreparedStatement; 3] {
+    [
+        db.prepare("SELECT pool, owner, assigned FROM rotation"),
+        db.prepare(
+            "SELECT owner_id, COUNT(*) AS n FROM leads WHERE owner_kind = 'owner' \
+             AND status = 'open' GROUP BY owner_id",
+        ),
+        db.prepare("SELECT pool, MAX(seq) AS seq FROM rotation_log GROUP BY pool"),
+    ]
+}
+
+/// Reads [`load_statements`] again, alone (after losing a turn to a concurrent submission).
+pub async fn load(db: &Db) -> Result<Loaded, ApiError> {
+    let results = db.batch(load_statements(db).into()).await?;
+    match &results[..] {
+        [a, b, c] => read([a, b, c]),
+        _ => Err(ApiError::storage(worker::Error::from("routing state"))),
+    }
+}
+
+/// The state from the results of [`load_statements`].
+pub fn read([turns, open, seqs]: [&D1Result; 3]) -> Result<Loaded, ApiError> {
     #[derive(Deserialize)]
     struct Turns {
         pool: String,
@@ -39,34 +63,18 @@ pub async fn load(db: &D1Database) -> Result<Loaded, ApiError> {
         pool: String,
         seq: f64,
     }
-    let results = db
-        .batch(vec![
-            db.prepare("SELECT pool, owner, assigned FROM rotation"),
-            db.prepare(
-                "SELECT owner_id, COUNT(*) AS n FROM leads WHERE owner_kind = 'owner' \
-                 AND status = 'open' GROUP BY owner_id",
-            ),
-            db.prepare("SELECT pool, MAX(seq) AS seq FROM rotation_log GROUP BY pool"),
-        ])
-        .await
-        .map_err(ApiError::storage)?;
-    let rows = |i: usize| {
-        results
-            .get(i)
-            .ok_or_else(|| ApiError::storage(worker::Error::from("batch")))
-    };
     let mut state = RotationState::default();
-    for t in rows(0)?.results::<Turns>().map_err(ApiError::storage)? {
+    for t in turns.results::<Turns>().map_err(ApiError::storage)? {
         state
             .assigned
             .entry(t.pool)
             .or_default()
             .insert(t.owner, t.assigned as u64);
     }
-    for o in rows(1)?.results::<Open>().map_err(ApiError::storage)? {
+    for o in open.results::<Open>().map_err(ApiError::storage)? {
         state.open.insert(o.owner_id, o.n as u32);
     }
-    let seqs = rows(2)?
+    let seqs = seqs
         .results::<Seq>()
         .map_err(ApiError::storage)?
         .into_iter()
@@ -150,4 +158,19 @@ pub fn contended(decision: &Decision) -> bool {
         .changes
         .iter()
         .any(|c| matches!(c, StateChange::Assigned { .. }))
+}
+
+/// Every pool's rotation as it stands at `now_ms`: who is next, each member's weight, count, open
+/// leads against capacity and availability (the admin API's `GET /v1/pools`).
+pub async fn pools(
+    db: &Db,
+    routing: &CompiledRouting,
+    now_ms: i64,
+) -> Result<Vec<PoolStatus>, ApiError> {
+    let loaded = load(db).await?;
+    Ok(routing
+        .pools()
+        .iter()
+        .filter_map(|p| pool_status(routing, &p.id, &loaded.state, now_ms))
+        .collect())
 }

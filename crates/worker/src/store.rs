@@ -1,7 +1,7 @@
 //! Storage at the edge: the active rule bundle in KV, leads and cron ticks in D1. Every SQL
 //! statement is a constant with bound parameters; no value is ever spliced into SQL text.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use handoff_core::attribution::Attribution;
@@ -9,7 +9,7 @@ use handoff_core::visibility::Known;
 use handoff_core::{Bundle, Evaluation};
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
-use worker::{D1Database, D1PreparedStatement, Env};
+use worker::{D1Database, D1PreparedStatement, D1Result, Env};
 
 use crate::error::ApiError;
 
@@ -209,14 +209,124 @@ pub fn idempotency_statement(
     .map_err(ApiError::storage)
 }
 
+/// One request's D1 database, counting the round trips the request makes (a submission's budget
+/// is one batch of reads and one batch of writes; tests and `make bench-edge` read the count).
+pub struct Db {
+    d1: D1Database,
+    trips: Cell<u32>,
+}
+
+impl std::ops::Deref for Db {
+    type Target = D1Database;
+    fn deref(&self) -> &D1Database {
+        &self.d1
+    }
+}
+
+impl Db {
+    pub fn open(env: &Env) -> Result<Db, ApiError> {
+        Ok(Db {
+            d1: env.d1(D1_BINDING).map_err(ApiError::storage)?,
+            trips: Cell::new(0),
+        })
+    }
+
+    /// Runs `statements` as one batch: one round trip, one transaction (all or nothing).
+    pub async fn batch(
+        &self,
+        statements: Vec<D1PreparedStatement>,
+    ) -> Result<Vec<D1Result>, ApiError> {
+        self.trips.set(self.trips.get() + 1);
+        self.d1.batch(statements).await.map_err(ApiError::storage)
+    }
+
+    /// The first row of one statement: one round trip.
+    pub async fn first<T: for<'de> Deserialize<'de>>(
+        &self,
+        statement: D1PreparedStatement,
+    ) -> Result<Option<T>, ApiError> {
+        self.trips.set(self.trips.get() + 1);
+        statement.first::<T>(None).await.map_err(ApiError::storage)
+    }
+
+    pub fn trips(&self) -> u32 {
+        self.trips.get()
+    }
+}
+
 /// Runs `statements` as one D1 batch, i.e. one transaction: all committed, or none.
-pub async fn commit(db: &D1Database, statements: Vec<D1PreparedStatement>) -> Result<(), ApiError> {
-    db.batch(statements).await.map_err(ApiError::storage)?;
+pub async fn commit(db: &Db, statements: Vec<D1PreparedStatement>) -> Result<(), ApiError> {
+    db.batch(statements).await?;
     Ok(())
 }
 
-pub fn database(env: &Env) -> Result<D1Database, ApiError> {
-    env.d1(D1_BINDING).map_err(ApiError::storage)
+/// What a submission reads before it is stored, in one batch: the first answer to its
+/// idempotency key, the open lead a returning person already has, and the routing state.
+pub struct Prefetched {
+    pub replay: Option<IdempotentAnswer>,
+    pub existing: Option<Existing>,
+    pub route: Option<crate::route::Loaded>,
+}
+
+pub async fn prefetch(
+    db: &Db,
+    key: Option<&str>,
+    email: Option<&str>,
+    routing: bool,
+) -> Result<Prefetched, ApiError> {
+    let mut statements = Vec::new();
+    if let Some(key) = key {
+        statements.push(idempotency_query(db, key)?);
+    }
+    if let Some(email) = email {
+        statements.push(existing_query(db, email)?);
+    }
+    if routing {
+        statements.extend(crate::route::load_statements(db));
+    }
+    if statements.is_empty() {
+        return Ok(Prefetched {
+            replay: None,
+            existing: None,
+            route: None,
+        });
+    }
+    let results = db.batch(statements).await?;
+    let mut results = results.iter();
+    let mut first = |what| {
+        results
+            .next()
+            .ok_or_else(|| ApiError::storage(worker::Error::from(what)))
+    };
+    let replay = match key {
+        Some(_) => one::<IdempotentAnswer>(first("idempotency")?)?,
+        None => None,
+    };
+    let existing = match email {
+        Some(_) => one::<Existing>(first("existing")?)?,
+        None => None,
+    };
+    let route = match routing {
+        true => Some(crate::route::read([
+            first("rotation")?,
+            first("open")?,
+            first("seqs")?,
+        ])?),
+        false => None,
+    };
+    Ok(Prefetched {
+        replay,
+        existing,
+        route,
+    })
+}
+
+fn one<T: for<'de> Deserialize<'de>>(result: &D1Result) -> Result<Option<T>, ApiError> {
+    Ok(result
+        .results::<T>()
+        .map_err(ApiError::storage)?
+        .into_iter()
+        .next())
 }
 
 fn encode(value: &impl serde::Serialize) -> Result<String, ApiError> {
@@ -237,18 +347,12 @@ pub struct Existing {
     pub owner_id: String,
 }
 
-pub async fn open_lead_by_email(
-    db: &D1Database,
-    email: &str,
-) -> Result<Option<Existing>, ApiError> {
+fn existing_query(db: &D1Database, email: &str) -> Result<D1PreparedStatement, ApiError> {
     db.prepare(
         "SELECT id, owner_kind, owner_id FROM leads WHERE email = ?1 AND status = 'open' \
          AND owner_id IS NOT NULL AND merged_into IS NULL ORDER BY created_at, id LIMIT 1",
     )
     .bind(&[JsValue::from_str(email)])
-    .map_err(ApiError::storage)?
-    .first::<Existing>(None)
-    .await
     .map_err(ApiError::storage)
 }
 
@@ -284,13 +388,13 @@ pub fn refresh_statement(
 }
 
 /// The first answer stored for an idempotency key.
-pub async fn idempotent_answer(env: &Env, key: &str) -> Result<Option<IdempotentAnswer>, ApiError> {
-    let db = env.d1(D1_BINDING).map_err(ApiError::storage)?;
+pub async fn idempotent_answer(db: &Db, key: &str) -> Result<Option<IdempotentAnswer>, ApiError> {
+    db.first(idempotency_query(db, key)?).await
+}
+
+fn idempotency_query(db: &D1Database, key: &str) -> Result<D1PreparedStatement, ApiError> {
     db.prepare("SELECT body_sha256, status, response FROM idempotency_keys WHERE key = ?1")
         .bind(&[JsValue::from_str(key)])
-        .map_err(ApiError::storage)?
-        .first::<IdempotentAnswer>(None)
-        .await
         .map_err(ApiError::storage)
 }
 
