@@ -13,6 +13,7 @@ use crate::condition::{Condition, FieldType, ValueType};
 use crate::disposable::{override_problem, EmailRules};
 use crate::disqualify::{CompiledRules, DisqualifyRule};
 use crate::form::FormSpec;
+use crate::notify::NotifyRules;
 use crate::scoring::{CompiledScoring, Scoring, Thresholds};
 use crate::visibility::CompiledForm;
 
@@ -31,6 +32,9 @@ pub struct Rules {
     /// `[email]`: local overrides of the shipped disposable-domain list.
     #[serde(default, skip_serializing_if = "EmailRules::is_empty")]
     pub email: EmailRules,
+    /// `[notify]`: where routed leads are announced (Slack, signed webhooks).
+    #[serde(default, skip_serializing_if = "NotifyRules::is_empty")]
+    pub notify: NotifyRules,
 }
 
 /// The compiled configuration. `version` is `sha256:` and the first 16 hex digits of the SHA-256
@@ -74,18 +78,18 @@ impl fmt::Display for ConfigError {
 
 /// One step of a path into the configuration, for locating a problem in the text.
 #[derive(Debug, Clone, Copy)]
-enum Step<'a> {
+pub(crate) enum Step<'a> {
     Key(&'a str),
     Index(usize),
 }
 
 /// A problem found by the checks, located later.
-struct Found {
-    code: &'static str,
-    message: String,
-    path: Vec<Step<'static>>,
+pub(crate) struct Found {
+    pub(crate) code: &'static str,
+    pub(crate) message: String,
+    pub(crate) path: Vec<Step<'static>>,
     /// Byte offset within the located value (for conditions, where in the expression), if any.
-    offset: Option<usize>,
+    pub(crate) offset: Option<usize>,
 }
 
 impl Bundle {
@@ -279,7 +283,7 @@ fn content_version(rules: &Rules) -> String {
 }
 
 /// Ids appear in URLs, DOM ids, JSON keys and SQL values: keep them to a safe alphabet.
-fn valid_id(id: &str) -> bool {
+pub(crate) fn valid_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 64
         && id
@@ -514,6 +518,7 @@ fn check_ids_and_thresholds(rules: &Rules, found: &mut Vec<Found>) {
         }
     }
     check_email_overrides(&rules.email, found);
+    crate::notify::check(&rules.notify, found);
 }
 
 /// `[email]` overrides: host names, each in at most one of the two lists.

@@ -19,6 +19,7 @@ pub mod enrich;
 pub mod evaluate;
 pub mod form;
 pub mod issue;
+pub mod notify;
 pub mod number;
 pub mod phone;
 pub mod scoring;
