@@ -364,17 +364,23 @@ pub fn slack_message(lead: &LeadSummary) -> Value {
     if !lead.why.is_empty() {
         blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": bounded(&format!("Why {}: {}", escape_mrkdwn(&owner), escape_mrkdwn(&lead.why)), 3000)}]}));
     }
-    let mut buttons = vec![json!({
-        "type": "button", "action_id": "claim", "style": "primary",
-        "text": {"type": "plain_text", "text": "I've got it"}, "url": lead.claim_url,
-    })];
+    let mut buttons = Vec::new();
+    // Without a link secret there is no link; Slack refuses a button with an empty URL.
+    if !lead.claim_url.is_empty() {
+        buttons.push(json!({
+            "type": "button", "action_id": "claim", "style": "primary",
+            "text": {"type": "plain_text", "text": "I've got it"}, "url": lead.claim_url,
+        }));
+    }
     if let Some(url) = &lead.lead_url {
         buttons.push(json!({
             "type": "button", "action_id": "open",
             "text": {"type": "plain_text", "text": "Open lead"}, "url": url,
         }));
     }
-    blocks.push(json!({"type": "actions", "elements": buttons}));
+    if !buttons.is_empty() {
+        blocks.push(json!({"type": "actions", "elements": buttons}));
+    }
     json!({
         // Shown in notifications and by clients that cannot draw blocks.
         "text": escape_mrkdwn(&format!("New lead: {title}")),
