@@ -32,6 +32,7 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     match (method, segments.as_slice()) {
         (Method::Post, ["v1", "leads"]) => create_lead(&mut req, env).await,
         (Method::Get, ["v1", "leads", id]) => get_lead(&req, env, id).await,
+        (Method::Get, ["v1", "leads", id, "claim"]) => crate::notify::claim(&req, env, id).await,
         (Method::Get, ["v1", "forms", id]) => get_form(&req, env, id).await,
         (Method::Options, ["v1", "leads" | "profile"] | ["v1", "forms", _]) => {
             preflight(&req, env).await
