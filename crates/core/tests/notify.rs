@@ -259,6 +259,13 @@ fn slack_message_shape() {
         blocks.last().unwrap()["elements"][1]["url"],
         "https://admin.example/leads/x"
     );
+    // Without a claim link (no LINK_SECRET) there is no button, and no empty actions block.
+    let mut unlinked = lead();
+    unlinked.claim_url.clear();
+    let message = slack_message(&unlinked);
+    let blocks = message["blocks"].as_array().unwrap();
+    assert_ne!(blocks.last().unwrap()["type"], "actions");
+    assert!(!message.to_string().contains("I've got it"));
 }
 
 #[test]
