@@ -20,7 +20,7 @@ let state, mf, db, receiver, port;
 const LINK_SECRET = randomToken();
 const WEBHOOK_SECRET = `whsec_${randomBytes(24).toString("base64")}`;
 // What the receiver got, and what it answers: per webhook-id, a list of statuses to answer in
-// turn (the last one repeats); 200 for anything else.
+// turn (the last one repeats), or ["hang"] for no answer at all; 200 for anything else.
 const received = [];
 const plan = new Map();
 
@@ -32,6 +32,7 @@ before(async () => {
     req.on("end", () => {
       received.push({ path: req.url, headers: req.headers, body });
       const statuses = plan.get(req.headers["webhook-id"]) ?? [200];
+      if (statuses[0] === "hang") return; // never answers: the Worker's timeout must end it
       const status = statuses.length > 1 ? statuses.shift() : statuses[0];
       res.writeHead(status, { "content-type": "text/plain" }).end(status < 300 ? "ok" : "no");
     });
@@ -79,6 +80,7 @@ url_secret = "SLACK_NOT_SET"
 after(async () => {
   await mf?.dispose();
   await state?.cleanup();
+  receiver?.closeAllConnections();
   await new Promise((ok) => (receiver ? receiver.close(ok) : ok()));
 });
 
@@ -307,5 +309,21 @@ describe("retries", () => {
     // No secret's name or value and no URL in what is stored.
     const stored = JSON.stringify(ev) + r.last_error;
     assert.doesNotMatch(stored, /SLACK|whsec|127\.0\.0\.1/);
+  });
+
+  test("a receiver that never answers times out without stalling the tick for the others", async () => {
+    const t = T + 40 * HOUR;
+    const lead = await addLead();
+    const slow = await addMessage(lead, "crm", "webhook", webhookPayload(lead), t - 1000);
+    const fast = await addMessage(lead, "crm", "webhook", webhookPayload(lead), t);
+    plan.set(slow, ["hang"]);
+    const started = Date.now();
+    await tick(t);
+    const took = Date.now() - started;
+    assert.ok(took >= 9_000 && took < 20_000, `the tick took ${took} ms`);
+    let r = await row(slow);
+    assert.deepEqual([r.state, r.attempts, r.last_error, r.next_at], ["pending", 1, "timeout", t + 30_000]);
+    r = await row(fast);
+    assert.deepEqual([r.state, r.attempts], ["delivered", 1]);
   });
 });
