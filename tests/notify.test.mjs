@@ -3,7 +3,7 @@
 // same webhook-id, dead letters after the horizon, a missing secret, and the one-click claim link.
 // The cron works on its scheduled minute, so the tests drive time through `scheduledTime`.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { createHmac, randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
@@ -115,20 +115,20 @@ const events = async (lead) =>
     .results.map((e) => ({ ...e, detail: JSON.parse(e.detail) }));
 const hits = (id) => received.filter((r) => r.headers["webhook-id"] === id);
 
-// The shapes `handoff_core::notify::{slack_message, webhook_payload}` build (its tests pin them).
-const slackPayload = (claim) => ({
-  text: "New lead: Maria López (Acme &amp; Sons)",
-  blocks: [
-    { type: "header", text: { type: "plain_text", text: "New lead: Maria López (Acme & Sons)", emoji: false } },
-    { type: "section", fields: [{ type: "mrkdwn", text: "*Company*\nAcme &amp; Sons" }, { type: "mrkdwn", text: "*Score*\n80 (sql)" }] },
-    { type: "context", elements: [{ type: "mrkdwn", text: "Score breakdown: +50 Fit · +30 Asked for a demo" }] },
-    { type: "actions", elements: [{ type: "button", action_id: "claim", style: "primary", text: { type: "plain_text", text: "I've got it" }, url: claim }] },
-  ],
+// The payloads as `notify::enqueue` stores them, built by the same handoff-core functions
+// (`handoff notify preview`), for a lead summary with text a visitor could have typed.
+const summary = (lead, claim) => ({
+  lead_id: lead, name: "Maria <@U1> López", email: "maria@acme.example", company: "Acme & Sons <!channel>",
+  source: "newsletter / spring", asked: [{ label: "Interest", value: "A demo" }], score: 80,
+  breakdown: [{ label: "Company of 201–1000 people", points: 50 }, { label: "Asked for a demo", points: 30 }],
+  lifecycle: "sql", owner: { id: "ana", name: "Ana Silva", kind: "person" }, why: "Acme is Ana's account.",
+  claim_url: claim,
 });
-const webhookPayload = (lead) => ({
-  type: "lead.routed", timestamp: "2026-11-22T10:00:00.000Z",
-  data: { lead_id: lead, company: "Acme & Sons", score: 80, lifecycle: "sql", owner: { id: "ana", name: "Ana", kind: "person" } },
-});
+const preview = (lead, claim = "") =>
+  JSON.parse(execFileSync(HANDOFF, ["notify", "preview", "--now", "2026-11-22T10:00:00Z"],
+    { input: JSON.stringify(summary(lead, claim)) }).toString());
+const slackPayload = (lead, claim) => preview(lead, claim).slack;
+const webhookPayload = (lead) => preview(lead).webhook;
 
 /** Verifies a Standard Webhooks delivery as a receiver would, with node:crypto only. */
 const verifyWebhook = ({ headers, body }) => {
@@ -145,7 +145,7 @@ describe("delivery", () => {
   test("a Slack message and a signed webhook are delivered on the next tick and recorded", async () => {
     lead = await addLead();
     claim = claimUrl(lead, "ana", T + 7 * 24 * HOUR);
-    slackId = await addMessage(lead, "sales", "slack", slackPayload(claim), T);
+    slackId = await addMessage(lead, "sales", "slack", slackPayload(lead, claim), T);
     hookId = await addMessage(lead, "crm", "webhook", webhookPayload(lead), T);
     plan.set(hookId, [200]);
     const before = received.length;
@@ -157,7 +157,11 @@ describe("delivery", () => {
     assert.equal(slack.length, 1);
     assert.equal(slack[0].headers["content-type"], "application/json");
     const message = JSON.parse(slack[0].body);
-    assert.deepEqual(message.blocks.map((b) => b.type), ["header", "section", "context", "actions"]);
+    assert.deepEqual(message.blocks.map((b) => b.type), ["header", "section", "section", "context", "context", "actions"]);
+    // What the visitor typed reaches Slack inert: no mention, no channel ping, no link.
+    assert.equal(message.blocks[1].fields[1].text, "*Company*\nAcme &amp; Sons &lt;!channel&gt;");
+    assert.doesNotMatch(JSON.stringify(message.blocks.slice(1)), /<@U1>|<!channel>/);
+    assert.equal(message.blocks[0].text.type, "plain_text");
     const button = message.blocks.at(-1).elements[0];
     assert.equal(button.text.text, "I've got it");
     assert.equal(button.url, claim);
@@ -293,7 +297,7 @@ describe("retries", () => {
   test("a channel whose secret is not set fails with secret_missing, and says nothing else", async () => {
     const t = T + 30 * HOUR;
     const lead = await addLead();
-    const id = await addMessage(lead, "ops", "slack", slackPayload("http://localhost:8787/x"), t);
+    const id = await addMessage(lead, "ops", "slack", slackPayload(lead, "http://localhost:8787/x"), t);
     const gone = await addMessage(lead, "removed", "webhook", webhookPayload(lead), t);
     const before = received.length;
     await tick(t);

@@ -216,8 +216,10 @@ pub(crate) fn check(notify: &NotifyRules, found: &mut Vec<Found>) {
 }
 
 /// Everything a notification says about a routed lead. The Worker fills it from the stored lead,
-/// its evaluation and the routing decision; nothing here is looked up again.
+/// its evaluation and the routing decision; nothing here is looked up again. Read from JSON
+/// (`handoff notify preview`), a missing field is empty.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct LeadSummary {
     pub lead_id: String,
     pub name: Option<String>,
