@@ -197,11 +197,6 @@ pub async fn deliver(env: &Env, due: Due<'_>, now_ms: f64) -> Result<Delivered, 
 /// intake's `waitUntil` and a cron tick) does not send it too. A run that dies mid-send leaves
 /// it to be retried when the lease ends.
 async fn lease(db: &D1Database, id: &str, now_ms: f64) -> Result<bool, ApiError> {
-    #[derive(Deserialize)]
-    struct Leased {
-        #[allow(dead_code)]
-        id: String,
-    }
     let leased = db
         .prepare(
             "UPDATE outbox SET next_at = ?2 WHERE id = ?1 AND state = 'pending' AND next_at <= ?3 \
@@ -213,7 +208,7 @@ async fn lease(db: &D1Database, id: &str, now_ms: f64) -> Result<bool, ApiError>
             JsValue::from_f64(now_ms),
         ])
         .map_err(ApiError::storage)?
-        .first::<Leased>(None)
+        .first::<serde_json::Value>(None)
         .await
         .map_err(ApiError::storage)?;
     Ok(leased.is_some())
@@ -446,11 +441,6 @@ pub async fn claim(req: &Request, env: &Env, lead_id: &str) -> Result<Response, 
         }
     }
     let db = env.d1(D1_BINDING).map_err(ApiError::storage)?;
-    #[derive(Deserialize)]
-    struct Inserted {
-        #[allow(dead_code)]
-        seq: f64,
-    }
     let inserted = db
         .prepare(
             "INSERT INTO lead_events (lead_id, at, kind, actor, detail) \
@@ -465,7 +455,7 @@ pub async fn claim(req: &Request, env: &Env, lead_id: &str) -> Result<Response, 
             JsValue::from_str(&owner),
         ])
         .map_err(ApiError::storage)?
-        .first::<Inserted>(None)
+        .first::<serde_json::Value>(None)
         .await
         .map_err(ApiError::storage)?;
     if inserted.is_some() {
