@@ -37,7 +37,8 @@ export function randomToken() {
   return crypto.randomUUID().replaceAll("-", "");
 }
 
-/** The built Worker on workerd through Miniflare, with the state folder's D1 and KV. */
+/** The built Worker on workerd through Miniflare, with the state folder's D1 and KV; `bindings`
+ * adds vars and secrets (as `wrangler secret put` would) beside `ADMIN_TOKEN`. */
 export function startMiniflare(stateDir, { adminToken, bindings = {} }) {
   return new Miniflare({
     modules: true,

@@ -231,3 +231,33 @@ fn normalize_phone_prints_e164_extension_and_country() {
     assert_eq!(lines[2]["valid"], false);
     assert_eq!(lines[2]["issue"], "phone.syntax");
 }
+
+#[test]
+fn notify_preview_prints_the_slack_and_webhook_messages() {
+    let lead = r#"{"lead_id": "l-1", "name": "Maria <@U1>", "company": "Acme & Sons", "score": 80, "lifecycle": "sql", "owner": {"id": "ana", "name": "Ana", "kind": "person"}, "claim_url": "https://h.example/c"}"#;
+    let (code, out, _) = handoff(
+        &["notify", "preview", "--now", "2026-11-22T10:00:00Z"],
+        &format!("{lead}\nnot json\n"),
+    );
+    assert_eq!(code, 1);
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    let slack = &lines[0]["slack"];
+    assert_eq!(
+        slack["text"],
+        "New lead: Maria &lt;@U1&gt; (Acme &amp; Sons)"
+    );
+    assert_eq!(
+        slack["blocks"].as_array().unwrap().last().unwrap()["elements"][0]["url"],
+        "https://h.example/c"
+    );
+    let webhook = &lines[0]["webhook"];
+    assert_eq!(webhook["type"], "lead.routed");
+    assert_eq!(webhook["timestamp"], "2026-11-22T10:00:00.000Z");
+    assert_eq!(webhook["data"]["company"], "Acme & Sons");
+    assert_eq!(lines[1]["line"], 2);
+    assert_eq!(lines[1]["error"]["code"], "bad_json");
+}

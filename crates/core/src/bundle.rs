@@ -14,6 +14,7 @@ use crate::disposable::{override_problem, EmailRules};
 use crate::disqualify::{CompiledRules, DisqualifyRule};
 use crate::form::FormSpec;
 use crate::hours::{timezone_problem, Hours, Week};
+use crate::notify::NotifyRules;
 use crate::routing::{
     CompiledOwner, CompiledRouting, CompiledRule, RoutingConfig, Target, ATTRIBUTES, GRADES,
     LIFECYCLES,
@@ -40,6 +41,9 @@ pub struct Rules {
     /// so configurations without routing keep their versions.
     #[serde(default, skip_serializing_if = "RoutingConfig::is_empty")]
     pub routing: RoutingConfig,
+    /// `[notify]`: where routed leads are announced (Slack, signed webhooks).
+    #[serde(default, skip_serializing_if = "NotifyRules::is_empty")]
+    pub notify: NotifyRules,
 }
 
 /// The compiled configuration. `version` is `sha256:` and the first 16 hex digits of the SHA-256
@@ -84,18 +88,18 @@ impl fmt::Display for ConfigError {
 
 /// One step of a path into the configuration, for locating a problem in the text.
 #[derive(Debug, Clone, Copy)]
-enum Step<'a> {
+pub(crate) enum Step<'a> {
     Key(&'a str),
     Index(usize),
 }
 
 /// A problem found by the checks, located later.
-struct Found {
-    code: &'static str,
-    message: String,
-    path: Vec<Step<'static>>,
+pub(crate) struct Found {
+    pub(crate) code: &'static str,
+    pub(crate) message: String,
+    pub(crate) path: Vec<Step<'static>>,
     /// Byte offset within the located value (for conditions, where in the expression), if any.
-    offset: Option<usize>,
+    pub(crate) offset: Option<usize>,
 }
 
 impl Bundle {
@@ -296,7 +300,7 @@ fn content_version(rules: &Rules) -> String {
 }
 
 /// Ids appear in URLs, DOM ids, JSON keys and SQL values: keep them to a safe alphabet.
-fn valid_id(id: &str) -> bool {
+pub(crate) fn valid_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 64
         && id
@@ -531,6 +535,7 @@ fn check_ids_and_thresholds(rules: &Rules, found: &mut Vec<Found>) {
         }
     }
     check_email_overrides(&rules.email, found);
+    crate::notify::check(&rules.notify, found);
 }
 
 /// `[email]` overrides: host names, each in at most one of the two lists.

@@ -20,6 +20,7 @@ pub mod evaluate;
 pub mod form;
 pub mod hours;
 pub mod issue;
+pub mod notify;
 pub mod number;
 pub mod phone;
 pub mod routing;

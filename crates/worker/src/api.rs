@@ -9,9 +9,10 @@ use handoff_core::scoring::Stage;
 use handoff_core::{evaluate, AnswerMap, LeadInput};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::wasm_bindgen;
-use worker::{Env, Method, Request, Response};
+use worker::{Context, Env, Method, Request, Response};
 
 use crate::error::ApiError;
+use crate::notify;
 use crate::route;
 use crate::store::{self, Idempotency, NewLead};
 use handoff_core::routing::{Assignee, RouteInput};
@@ -27,13 +28,14 @@ extern "C" {
     fn random_uuid() -> String;
 }
 
-pub async fn handle(mut req: Request, env: &Env) -> Result<Response, ApiError> {
+pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Result<Response, ApiError> {
     let path = req.path();
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let method = req.method();
     match (method, segments.as_slice()) {
-        (Method::Post, ["v1", "leads"]) => create_lead(&mut req, env).await,
+        (Method::Post, ["v1", "leads"]) => create_lead(&mut req, env, ctx).await,
         (Method::Get, ["v1", "leads", id]) => get_lead(&req, env, id).await,
+        (Method::Get, ["v1", "leads", id, "claim"]) => crate::notify::claim(&req, env, id).await,
         (Method::Get, ["v1", "forms", id]) => get_form(&req, env, id).await,
         (Method::Options, ["v1", "leads" | "profile"] | ["v1", "forms", _]) => {
             preflight(&req, env).await
@@ -184,7 +186,7 @@ struct OutcomeView<'a> {
     link_label: &'a str,
 }
 
-async fn create_lead(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
+async fn create_lead(req: &mut Request, env: &Env, ctx: &Context) -> Result<Response, ApiError> {
     let content_type = req
         .headers()
         .get("content-type")
@@ -344,16 +346,38 @@ async fn create_lead(req: &mut Request, env: &Env) -> Result<Response, ApiError>
         (Some(routing), None, Some(loaded)) => Place::Route(routing, loaded),
         (Some(_), None, None) => Place::Unrouted,
     };
-    if let Err(error) = store_lead(&db, &bundle, &new_lead, key.as_ref(), place, &attribution).await
-    {
-        // Two deliveries of one submission may race: the loser's batch fails on the key, and it
-        // answers what the winner stored.
-        if let Some((key, body_sha256)) = &idempotency {
-            if let Some(first) = store::idempotent_answer(&db, key).await? {
-                return replay(first, body_sha256, &db, env);
-            }
+    let stored = store_lead(
+        env,
+        &db,
+        &bundle,
+        &new_lead,
+        key.as_ref(),
+        place,
+        &attribution,
+    )
+    .await;
+    match stored {
+        Ok(true) => {
+            // The lead and its outbox rows are committed: announce it now, after the answer; the
+            // cron retries whatever this does not deliver.
+            let (env, id, now) = (env.clone(), id.clone(), now_ms as f64);
+            ctx.wait_until(async move {
+                if let Err(error) = notify::deliver(&env, notify::Due::Lead(&id), now).await {
+                    worker::console_error!("notifications left for the cron: {}", error.code);
+                }
+            });
         }
-        return Err(error);
+        Ok(false) => {}
+        Err(error) => {
+            // Two deliveries of one submission may race: the loser's batch fails on the key,
+            // and it answers what the winner stored.
+            if let Some((key, body_sha256)) = &idempotency {
+                if let Some(first) = store::idempotent_answer(&db, key).await? {
+                    return replay(first, body_sha256, &db, env);
+                }
+            }
+            return Err(error);
+        }
     }
     if let Some(visitor) = lead.visitor.as_deref() {
         // The lead is committed; the profile only decides what to ask next time, so a failed
@@ -415,17 +439,19 @@ enum Place<'a> {
 }
 
 /// Stores a checked lead with its events (and its idempotency key) in one batch, owned the moment
-/// it lands. A routed lead's decision and explanation are its `routed` event, and its rotation
-/// turn is claimed in the same batch: if a concurrent submission took that turn first, the batch
-/// leaves nothing behind and the lead routes again with fresh state.
+/// it lands. A routed lead's decision and explanation are its `routed` event, its notifications
+/// are outbox rows, and its rotation turn is claimed in the same batch: if a concurrent submission
+/// took that turn first, the batch leaves nothing behind and the lead routes again with fresh
+/// state. Answers whether notifications wait in the outbox.
 async fn store_lead(
+    env: &Env,
     db: &store::Db,
     bundle: &handoff_core::Bundle,
     lead: &NewLead<'_>,
     key: Option<&Idempotency<'_>>,
     place: Place<'_>,
     attribution: &handoff_core::attribution::Attribution,
-) -> Result<(), ApiError> {
+) -> Result<bool, ApiError> {
     let ev = lead.evaluation;
     let created = serde_json::json!({
         "form": ev.form, "lifecycle": ev.lifecycle, "score": ev.score.total, "grade": ev.grade,
@@ -450,7 +476,9 @@ async fn store_lead(
                 store::lead_statement(db, lead, None, status, None)?,
                 store::event_statement(db, lead.id, at, "created", "system", &created)?,
             ];
-            return store::commit(db, with_key(statements)?).await;
+            return store::commit(db, with_key(statements)?)
+                .await
+                .map(|()| false);
         }
         Place::Merge(existing) => {
             let owner = store::Ownership {
@@ -469,7 +497,10 @@ async fn store_lead(
                 store::event_statement(db, &existing.id, at, "merged", "system", &merged)?,
                 store::refresh_statement(db, &existing.id, ev, at)?,
             ];
-            return store::commit(db, with_key(statements)?).await;
+            // The owner already has this person: no second alert (the merged event records it).
+            return store::commit(db, with_key(statements)?)
+                .await
+                .map(|()| false);
         }
         Place::Route(routing, loaded) => (routing, loaded),
     };
@@ -489,8 +520,23 @@ async fn store_lead(
             store::event_statement(db, lead.id, at, "routed", "system", &decision)?,
         ];
         statements.extend(route::statements(db, &decision, &loaded, lead.id, at)?);
+        let claim = match &decision.assignee {
+            Assignee::Owner(owner) => notify::claim_url(env, lead.id, owner, at),
+            Assignee::Queue(_) => None,
+        };
+        let summary = handoff_core::notify::summarize(
+            bundle,
+            ev,
+            &decision,
+            attribution,
+            lead.id,
+            claim.unwrap_or_default(),
+        );
+        let outbox = notify::enqueue(db, &summary, &bundle.rules.notify, at)?;
+        let notified = !outbox.is_empty();
+        statements.extend(outbox);
         match store::commit(db, with_key(statements)?).await {
-            Ok(()) => return Ok(()),
+            Ok(()) => return Ok(notified),
             Err(_) if route::contended(&decision) && attempt < ROUTING_ATTEMPTS => {
                 // Another submission took this turn (or D1 failed): the batch left nothing
                 // behind, so route again with fresh state, after a short random pause that

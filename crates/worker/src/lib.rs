@@ -6,15 +6,17 @@
 
 mod api;
 mod error;
+/// Public: the intake (`enqueue`, `claim_url`, `deliver` after commit) builds on it.
+pub mod notify;
 mod route;
 mod store;
 
 use worker::{event, Context, Env, Request, Response, Result, ScheduleContext, ScheduledEvent};
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     let cors = api::cors_origin(&req, &env).await;
-    let response = match api::handle(req, &env).await {
+    let response = match api::handle(req, &env, &ctx).await {
         Ok(response) => Ok(response),
         Err(error) => error.into_response(),
     };
@@ -24,8 +26,21 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
 #[event(scheduled)]
 async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let now = worker::Date::now().as_millis() as f64;
-    if let Err(error) = store::record_tick(&env, event.schedule(), now).await {
+    let minute = event.schedule();
+    if let Err(error) = store::record_tick(&env, minute, now).await {
         // D1's texts are unstable and may quote data; log our code only.
         worker::console_error!("cron tick not recorded: {}", error.code);
+    }
+    // The outbox works on the scheduled minute: what is due is what was due at that minute, so a
+    // late or repeated tick does the same work (and tests drive time through `scheduledTime`).
+    match notify::deliver(&env, notify::Due::Limit(notify::TICK_LIMIT), minute).await {
+        Ok(d) if d.failed + d.dead > 0 => worker::console_warn!(
+            "outbox: {} delivered, {} failed, {} dead-lettered",
+            d.delivered,
+            d.failed,
+            d.dead
+        ),
+        Ok(_) => {}
+        Err(error) => worker::console_error!("outbox not delivered: {}", error.code),
     }
 }

@@ -1,0 +1,681 @@
+//! Notifications that lose nothing: the `[notify]` configuration, the Slack and webhook messages
+//! built from a routed lead, Standard Webhooks signing, the retry policy of the outbox, and the
+//! signed one-click "I've got it" links. Pure: the Worker sends, stores and reads the clock.
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine as _;
+use hmac::{Hmac, KeyInit, Mac};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sha2::Sha256;
+
+use crate::attribution::Attribution;
+use crate::bundle::{valid_id, Found, Step};
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The default horizon after which an undelivered message is dead-lettered.
+pub const DEFAULT_DEAD_AFTER_HOURS: u32 = 24;
+/// The longest horizon a configuration may set: 30 days.
+pub const MAX_DEAD_AFTER_HOURS: u32 = 720;
+/// The first retry waits this long; each further one twice as long as the one before.
+pub const FIRST_RETRY_MS: i64 = 30_000;
+/// No retry waits longer than this.
+pub const MAX_RETRY_MS: i64 = 3_600_000;
+/// How long a one-click claim link stays valid after the notification was built: 7 days.
+pub const CLAIM_LINK_TTL_MS: i64 = 7 * 24 * 3_600_000;
+
+/// `[notify]`: where routed leads are announced, and how long delivery is retried.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyRules {
+    /// Hours after a message was enqueued past which it is dead-lettered instead of retried.
+    #[serde(default = "default_dead_after_hours")]
+    pub dead_after_hours: u32,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub channels: Vec<Channel>,
+}
+
+fn default_dead_after_hours() -> u32 {
+    DEFAULT_DEAD_AFTER_HOURS
+}
+
+impl Default for NotifyRules {
+    fn default() -> NotifyRules {
+        NotifyRules {
+            dead_after_hours: DEFAULT_DEAD_AFTER_HOURS,
+            channels: Vec::new(),
+        }
+    }
+}
+
+impl NotifyRules {
+    /// True for the defaults: such a section is left out of the bundle, so bundles written
+    /// before notifications existed keep their version.
+    pub fn is_empty(&self) -> bool {
+        *self == NotifyRules::default()
+    }
+
+    /// The dead-letter horizon in milliseconds.
+    pub fn dead_after_ms(&self) -> i64 {
+        i64::from(self.dead_after_hours) * 3_600_000
+    }
+}
+
+/// One destination. The URL of a Slack incoming webhook is a credential, so the configuration
+/// names the wrangler secret holding it (`url_secret`); a generic webhook's URL is not secret,
+/// its signing key is (`secret`, the name of a wrangler secret holding `whsec_<base64>`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Channel {
+    pub id: String,
+    pub kind: ChannelKind,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub url_secret: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub url: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub secret: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChannelKind {
+    Slack,
+    Webhook,
+}
+
+impl ChannelKind {
+    /// The value stored in `outbox.kind`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelKind::Slack => "slack",
+            ChannelKind::Webhook => "webhook",
+        }
+    }
+}
+
+/// A wrangler secret's name as the configuration may give it: a letter, then letters, digits and
+/// `_` (at most 64).
+fn valid_secret_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name.as_bytes()[0].is_ascii_alphabetic()
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// What is wrong with a webhook URL, if anything: `https://host…`, or plain http to this machine
+/// (`http://127.0.0.1[:port]/…`, `http://localhost[:port]/…`) for development.
+fn webhook_url_problem(url: &str) -> Option<&'static str> {
+    let local = ["http://127.0.0.1", "http://localhost"]
+        .iter()
+        .find_map(|p| url.strip_prefix(p));
+    let rest = match (url.strip_prefix("https://"), local) {
+        (Some(rest), _) => {
+            let host = rest.split(['/', '?', '#', ':']).next().unwrap_or_default();
+            if host.is_empty() {
+                return Some("has no host");
+            }
+            rest
+        }
+        (None, Some(rest)) if rest.is_empty() || rest.starts_with([':', '/']) => rest,
+        _ => return Some("must start with https:// (or http://127.0.0.1, http://localhost)"),
+    };
+    if rest.bytes().any(|b| b <= b' ' || b == 0x7f) || url.contains('@') {
+        return Some("may not contain spaces, control characters or credentials");
+    }
+    None
+}
+
+/// Checks `[notify]`, pushing located problems (`config.invalid_channel`, `config.invalid_id`,
+/// `config.duplicate_id`, `config.invalid_number`).
+pub(crate) fn check(notify: &NotifyRules, found: &mut Vec<Found>) {
+    let mut push = |code, message: String, path: Vec<Step<'static>>| {
+        found.push(Found {
+            code,
+            message,
+            path,
+            offset: None,
+        });
+    };
+    if !(1..=MAX_DEAD_AFTER_HOURS).contains(&notify.dead_after_hours) {
+        push(
+            "config.invalid_number",
+            format!("dead_after_hours must be 1 to {MAX_DEAD_AFTER_HOURS}"),
+            vec![Step::Key("notify"), Step::Key("dead_after_hours")],
+        );
+    }
+    let mut ids = std::collections::HashSet::new();
+    for (i, channel) in notify.channels.iter().enumerate() {
+        let at = |key| {
+            vec![
+                Step::Key("notify"),
+                Step::Key("channels"),
+                Step::Index(i),
+                Step::Key(key),
+            ]
+        };
+        if !valid_id(&channel.id) {
+            push(
+                "config.invalid_id",
+                format!(
+                    "channel id \"{}\" must start with a lowercase letter and use only a-z, 0-9, \
+                     _ and - (at most 64)",
+                    channel.id
+                ),
+                at("id"),
+            );
+        } else if !ids.insert(channel.id.as_str()) {
+            push(
+                "config.duplicate_id",
+                format!("channel id \"{}\" is used twice", channel.id),
+                at("id"),
+            );
+        }
+        let invalid = |message: String| ("config.invalid_channel", message);
+        let problem = match channel.kind {
+            ChannelKind::Slack if !channel.url.is_empty() => Some((
+                invalid("a slack channel's URL is a credential: put it in a wrangler secret and name that secret in url_secret".into()),
+                at("url"),
+            )),
+            ChannelKind::Slack if !channel.secret.is_empty() => Some((
+                invalid("a slack channel has no signing secret; name the secret holding its URL in url_secret".into()),
+                at("secret"),
+            )),
+            ChannelKind::Slack if !valid_secret_name(&channel.url_secret) => Some((
+                invalid(format!(
+                    "url_secret \"{}\" must name a wrangler secret (a letter, then letters, digits and _)",
+                    channel.url_secret
+                )),
+                at(if channel.url_secret.is_empty() { "id" } else { "url_secret" }),
+            )),
+            ChannelKind::Webhook if !channel.url_secret.is_empty() => Some((
+                invalid("a webhook channel gives its url directly and names its signing key in secret".into()),
+                at("url_secret"),
+            )),
+            ChannelKind::Webhook => match webhook_url_problem(&channel.url) {
+                Some(problem) => Some((
+                    invalid(format!("url \"{}\" {problem}", channel.url)),
+                    at(if channel.url.is_empty() { "id" } else { "url" }),
+                )),
+                None if !valid_secret_name(&channel.secret) => Some((
+                    invalid(format!(
+                        "secret \"{}\" must name a wrangler secret holding the whsec_ signing key",
+                        channel.secret
+                    )),
+                    at(if channel.secret.is_empty() { "id" } else { "secret" }),
+                )),
+                None => None,
+            },
+            ChannelKind::Slack => None,
+        };
+        if let Some(((code, message), path)) = problem {
+            push(code, message, path);
+        }
+    }
+}
+
+/// Everything a notification says about a routed lead. The Worker fills it from the stored lead,
+/// its evaluation and the routing decision; nothing here is looked up again. Read from JSON
+/// (`handoff notify preview`), a missing field is empty.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LeadSummary {
+    pub lead_id: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub company: Option<String>,
+    /// Where they came from: see [`source_line`].
+    pub source: Option<String>,
+    /// What they asked: each answered question's label and the answer, in form order.
+    pub asked: Vec<Asked>,
+    pub score: i64,
+    pub breakdown: Vec<ScoreLine>,
+    /// `sql`, `mql`, `nurture` or `disqualified`.
+    pub lifecycle: String,
+    pub owner: Owner,
+    /// Why this owner, as one readable sentence (from routing).
+    pub why: String,
+    /// The one-click "I've got it" link ([`claim_link`]).
+    pub claim_url: String,
+    /// The lead in the admin UI, if there is one.
+    pub lead_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Asked {
+    pub label: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ScoreLine {
+    pub label: String,
+    pub points: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Owner {
+    pub id: String,
+    pub name: String,
+    pub kind: OwnerKind,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OwnerKind {
+    #[default]
+    Person,
+    Queue,
+}
+
+/// One line saying where a lead came from: the campaign (`utm source / campaign`), else the
+/// referrer, else the landing page.
+pub fn source_line(attribution: &Attribution) -> Option<String> {
+    let utm = &attribution.utm;
+    match (&utm.source, &utm.campaign) {
+        (Some(s), Some(c)) => Some(format!("{s} / {c}")),
+        (Some(s), None) => Some(s.clone()),
+        (None, Some(c)) => Some(c.clone()),
+        (None, None) => attribution
+            .referrer
+            .clone()
+            .or_else(|| attribution.landing_page.clone()),
+    }
+}
+
+/// Makes visitor-typed text inert in Slack mrkdwn: `&`, `<` and `>` are its only control
+/// characters (`<https://…|text>`, `<@U123>`, `<!channel>`), and Slack asks for exactly these
+/// three escapes. Formatting characters (`*`, `_`, `~`) are left alone: they cannot link or ping.
+pub fn escape_mrkdwn(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Slack's limits: a section field at most 2,000 characters, a header 150.
+fn bounded(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut out: String = text.chars().take(max - 1).collect();
+    out.push('…');
+    out
+}
+
+/// The Slack Block Kit message for a routed lead: header, the lead's fields, what they asked,
+/// the score breakdown, why this owner, and the "I've got it" button. Every text a visitor typed
+/// is escaped ([`escape_mrkdwn`]); the header is `plain_text`, which Slack never interprets.
+pub fn slack_message(lead: &LeadSummary) -> Value {
+    let who = lead
+        .name
+        .as_deref()
+        .or(lead.email.as_deref())
+        .unwrap_or("A new lead");
+    let title = match &lead.company {
+        Some(company) => format!("{who} ({company})"),
+        None => who.to_owned(),
+    };
+    let field = |label: &str, value: &str| json!({"type": "mrkdwn", "text": bounded(&format!("*{label}*\n{}", escape_mrkdwn(value)), 2000)});
+    let mut fields = Vec::new();
+    if let Some(email) = &lead.email {
+        fields.push(field("Email", email));
+    }
+    if let Some(company) = &lead.company {
+        fields.push(field("Company", company));
+    }
+    if let Some(source) = &lead.source {
+        fields.push(field("Source", source));
+    }
+    fields.push(field(
+        "Score",
+        &format!("{} ({})", lead.score, lead.lifecycle),
+    ));
+    let owner = match lead.owner.kind {
+        OwnerKind::Person => lead.owner.name.clone(),
+        OwnerKind::Queue => format!("{} (queue)", lead.owner.name),
+    };
+    fields.push(field("Owner", &owner));
+    let mut blocks = vec![
+        json!({"type": "header", "text": {"type": "plain_text", "text": bounded(&format!("New lead: {title}"), 150), "emoji": false}}),
+        json!({"type": "section", "fields": fields.into_iter().take(10).collect::<Vec<_>>()}),
+    ];
+    if !lead.asked.is_empty() {
+        let asked: Vec<String> = lead
+            .asked
+            .iter()
+            .map(|a| format!("*{}:* {}", escape_mrkdwn(&a.label), escape_mrkdwn(&a.value)))
+            .collect();
+        blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": bounded(&format!("*What they asked*\n{}", asked.join("\n")), 3000)}}));
+    }
+    if !lead.breakdown.is_empty() {
+        let lines: Vec<String> = lead
+            .breakdown
+            .iter()
+            .map(|l| format!("{:+} {}", l.points, escape_mrkdwn(&l.label)))
+            .collect();
+        blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": bounded(&format!("Score breakdown: {}", lines.join(" · ")), 3000)}]}));
+    }
+    if !lead.why.is_empty() {
+        blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": bounded(&format!("Why {}: {}", escape_mrkdwn(&owner), escape_mrkdwn(&lead.why)), 3000)}]}));
+    }
+    let mut buttons = Vec::new();
+    // Without a link secret there is no link; Slack refuses a button with an empty URL.
+    if !lead.claim_url.is_empty() {
+        buttons.push(json!({
+            "type": "button", "action_id": "claim", "style": "primary",
+            "text": {"type": "plain_text", "text": "I've got it"}, "url": lead.claim_url,
+        }));
+    }
+    if let Some(url) = &lead.lead_url {
+        buttons.push(json!({
+            "type": "button", "action_id": "open",
+            "text": {"type": "plain_text", "text": "Open lead"}, "url": url,
+        }));
+    }
+    if !buttons.is_empty() {
+        blocks.push(json!({"type": "actions", "elements": buttons}));
+    }
+    json!({
+        // Shown in notifications and by clients that cannot draw blocks.
+        "text": escape_mrkdwn(&format!("New lead: {title}")),
+        "blocks": blocks,
+    })
+}
+
+/// The body of a generic webhook, in the Standard Webhooks shape:
+/// `{"type": event_type, "timestamp": RFC 3339 of at_ms, "data": the summary}`.
+pub fn webhook_payload(lead: &LeadSummary, event_type: &str, at_ms: i64) -> Value {
+    json!({
+        "type": event_type,
+        "timestamp": rfc3339(at_ms),
+        "data": lead,
+    })
+}
+
+/// `2026-11-22T10:00:00.000Z` from milliseconds since the epoch (proleptic Gregorian, UTC).
+pub fn rfc3339(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let millis = ms.rem_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Howard Hinnant's days-to-civil.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Why a message could not be signed, or a link not verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NotifyError {
+    /// The signing key is not `whsec_` followed by base64 (`secret_invalid`).
+    SecretInvalid,
+    /// The link's signature does not match its content (`link_invalid`).
+    LinkInvalid,
+    /// The link is authentic but past its expiry (`link_expired`).
+    LinkExpired,
+}
+
+impl NotifyError {
+    pub fn code(self) -> &'static str {
+        match self {
+            NotifyError::SecretInvalid => "secret_invalid",
+            NotifyError::LinkInvalid => "link_invalid",
+            NotifyError::LinkExpired => "link_expired",
+        }
+    }
+}
+
+/// The Standard Webhooks signature of one delivery: `v1,` and the base64 of the HMAC-SHA256 of
+/// `{msg_id}.{timestamp_secs}.{body}`, keyed with the base64-decoded part of `whsec_<base64>`.
+pub fn sign(
+    secret: &str,
+    msg_id: &str,
+    timestamp_secs: i64,
+    body: &str,
+) -> Result<String, NotifyError> {
+    let encoded = secret.strip_prefix("whsec_").unwrap_or(secret);
+    let key = STANDARD
+        .decode(encoded)
+        .map_err(|_| NotifyError::SecretInvalid)?;
+    if key.is_empty() {
+        return Err(NotifyError::SecretInvalid);
+    }
+    let mut mac = HmacSha256::new_from_slice(&key).map_err(|_| NotifyError::SecretInvalid)?;
+    mac.update(msg_id.as_bytes());
+    mac.update(b".");
+    mac.update(timestamp_secs.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body.as_bytes());
+    Ok(format!(
+        "v1,{}",
+        STANDARD.encode(mac.finalize().into_bytes())
+    ))
+}
+
+/// What to do with a message whose delivery just failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// Try again at this time (ms since the epoch).
+    At(i64),
+    /// Give up: the next attempt would fall after the horizon.
+    Dead,
+}
+
+/// The retry after `attempts` failed deliveries (counting the one that just failed): 30 s, then
+/// twice as long each time, at most 1 h; dead once that would be later than `created_at_ms +
+/// dead_after_ms`. Deterministic: the cron runs once a minute anyway, which spreads retries more
+/// than any jitter would.
+pub fn next_attempt(attempts: u32, created_at_ms: i64, now_ms: i64, dead_after_ms: i64) -> Retry {
+    let doublings = attempts.saturating_sub(1).min(20);
+    let delay = (FIRST_RETRY_MS << doublings).min(MAX_RETRY_MS);
+    let at = now_ms.saturating_add(delay);
+    if at > created_at_ms.saturating_add(dead_after_ms) {
+        Retry::Dead
+    } else {
+        Retry::At(at)
+    }
+}
+
+fn claim_mac(secret: &[u8], lead_id: &str, owner_id: &str, expires_ms: i64) -> HmacSha256 {
+    // HMAC takes keys of any length, so this cannot fail.
+    let mut mac = <HmacSha256 as KeyInit>::new_from_slice(secret)
+        .unwrap_or_else(|_| HmacSha256::new(&Default::default()));
+    // Length-prefixed, so no two (lead, owner, expiry) triples sign the same text.
+    let text = format!(
+        "handoff-claim-v1:{}:{lead_id}:{}:{owner_id}:{expires_ms}",
+        lead_id.len(),
+        owner_id.len()
+    );
+    mac.update(text.as_bytes());
+    mac
+}
+
+/// The signature of a one-click claim link: base64url (no padding) of an HMAC-SHA256 over the
+/// lead, the owner and the expiry.
+pub fn claim_token(secret: &[u8], lead_id: &str, owner_id: &str, expires_ms: i64) -> String {
+    URL_SAFE_NO_PAD.encode(
+        claim_mac(secret, lead_id, owner_id, expires_ms)
+            .finalize()
+            .into_bytes(),
+    )
+}
+
+/// Checks a claim link's signature (in constant time) and then its expiry against `now_ms`.
+pub fn verify_claim(
+    secret: &[u8],
+    lead_id: &str,
+    owner_id: &str,
+    expires_ms: i64,
+    token: &str,
+    now_ms: i64,
+) -> Result<(), NotifyError> {
+    let given = URL_SAFE_NO_PAD
+        .decode(token)
+        .map_err(|_| NotifyError::LinkInvalid)?;
+    claim_mac(secret, lead_id, owner_id, expires_ms)
+        .verify_slice(&given)
+        .map_err(|_| NotifyError::LinkInvalid)?;
+    if now_ms > expires_ms {
+        return Err(NotifyError::LinkExpired);
+    }
+    Ok(())
+}
+
+/// The full "I've got it" link: `{base}/v1/leads/{lead}/claim?owner=…&exp=…&sig=…`.
+pub fn claim_link(
+    base: &str,
+    secret: &[u8],
+    lead_id: &str,
+    owner_id: &str,
+    expires_ms: i64,
+) -> String {
+    format!(
+        "{}/v1/leads/{}/claim?owner={}&exp={expires_ms}&sig={}",
+        base.trim_end_matches('/'),
+        percent_encode(lead_id),
+        percent_encode(owner_id),
+        claim_token(secret, lead_id, owner_id, expires_ms)
+    )
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push('%');
+            out.push(char::from(b"0123456789ABCDEF"[usize::from(b >> 4)]));
+            out.push(char::from(b"0123456789ABCDEF"[usize::from(b & 0xf)]));
+        }
+    }
+    out
+}
+
+/// Escapes text for an HTML text node or a quoted attribute (the claim page).
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The summary a routed lead is announced with: who (a `name` answer, or `first_name` and
+/// `last_name`), email, company, source, every shown answer with its question (consent and hidden
+/// fields left out), the score breakdown, the stage, the owner or queue the decision chose with
+/// their name, and the decision's sentence as the reason.
+pub fn summarize(
+    bundle: &crate::Bundle,
+    evaluation: &crate::Evaluation,
+    decision: &crate::routing::Decision,
+    attribution: &Attribution,
+    lead_id: &str,
+    claim_url: String,
+) -> LeadSummary {
+    use crate::routing::Assignee;
+    use crate::{AnswerValue, FieldKind};
+    let answers = &evaluation.answers;
+    let text = |id: &str| {
+        answers
+            .get(id)
+            .and_then(AnswerValue::as_text)
+            .map(str::to_owned)
+    };
+    let name = text("name").or_else(|| {
+        let parts: Vec<String> = ["first_name", "last_name"]
+            .iter()
+            .filter_map(|f| text(f))
+            .collect();
+        (!parts.is_empty()).then(|| parts.join(" "))
+    });
+    let form = bundle.form(&evaluation.form);
+    let email = form
+        .and_then(|f| crate::evaluate::email_answer(&f.spec, answers))
+        .map(str::to_owned);
+    let mut asked = Vec::new();
+    for field in form.map(|f| f.spec.fields.as_slice()).unwrap_or_default() {
+        if matches!(field.kind, FieldKind::Consent | FieldKind::Hidden) {
+            continue;
+        }
+        let value = match answers.get(&field.id) {
+            Some(AnswerValue::Text(t)) => t.clone(),
+            Some(AnswerValue::Choices(c)) => c.join(", "),
+            Some(AnswerValue::Flag(yes)) => (if *yes { "yes" } else { "no" }).to_owned(),
+            None => continue,
+        };
+        asked.push(Asked {
+            label: field.label.clone(),
+            value,
+        });
+    }
+    let routing = bundle.routing();
+    let owner = match &decision.assignee {
+        Assignee::Owner(id) => Owner {
+            id: id.clone(),
+            name: routing
+                .and_then(|r| r.owner_spec(id))
+                .map_or_else(|| id.clone(), |o| o.name.clone()),
+            kind: OwnerKind::Person,
+        },
+        Assignee::Queue(id) => Owner {
+            id: id.clone(),
+            name: routing
+                .and_then(|r| r.queue(id))
+                .map_or_else(|| id.clone(), |q| q.name.clone()),
+            kind: OwnerKind::Queue,
+        },
+    };
+    LeadSummary {
+        lead_id: lead_id.to_owned(),
+        name,
+        email,
+        company: text("company"),
+        source: source_line(attribution),
+        asked,
+        score: i64::from(evaluation.score.total),
+        breakdown: evaluation
+            .score
+            .breakdown
+            .iter()
+            .map(|c| ScoreLine {
+                label: c.label.clone(),
+                points: i64::from(c.points),
+            })
+            .collect(),
+        lifecycle: evaluation.lifecycle.as_str().to_owned(),
+        owner,
+        why: decision.summary.clone(),
+        claim_url,
+        lead_url: None,
+    }
+}

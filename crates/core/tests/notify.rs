@@ -1,0 +1,525 @@
+//! Notifications: Standard Webhooks signatures (the specification's published vector), the retry
+//! schedule and its dead-letter horizon, Slack escaping, signed claim links, and the `[notify]`
+//! configuration's located errors.
+
+#![allow(clippy::unwrap_used, clippy::type_complexity)]
+
+use handoff_core::notify::{
+    claim_link, claim_token, escape_mrkdwn, next_attempt, rfc3339, sign, slack_message,
+    source_line, verify_claim, webhook_payload, Asked, ChannelKind, LeadSummary, NotifyError,
+    Owner, OwnerKind, Retry, ScoreLine,
+};
+use handoff_core::Bundle;
+
+#[test]
+fn signatures() {
+    // (secret, msg id, timestamp, body, expected). The first row is the Standard Webhooks
+    // specification's test vector, as its reference libraries check it.
+    let vector = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
+    let cases: &[(&str, &str, i64, &str, Result<&str, NotifyError>)] = &[
+        (
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            1614265330,
+            r#"{"test": 2432232314}"#,
+            Ok(vector),
+        ),
+        // The prefix is optional, as in the reference libraries.
+        (
+            "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            1614265330,
+            r#"{"test": 2432232314}"#,
+            Ok(vector),
+        ),
+        (
+            "whsec_not base64!",
+            "msg_1",
+            1,
+            "{}",
+            Err(NotifyError::SecretInvalid),
+        ),
+        ("whsec_", "msg_1", 1, "{}", Err(NotifyError::SecretInvalid)),
+    ];
+    for (secret, id, ts, body, want) in cases {
+        assert_eq!(
+            sign(secret, id, *ts, body).as_deref().map_err(|e| *e),
+            *want,
+            "{secret} {id}"
+        );
+    }
+    // Each part of the signed text matters.
+    let base = sign(
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        "msg_p5jXN8AQM9LWM0D4loKWxJek",
+        1614265330,
+        r#"{"test": 2432232314}"#,
+    )
+    .unwrap();
+    for (id, ts, body) in [
+        (
+            "msg_p5jXN8AQM9LWM0D4loKWxJeK",
+            1614265330,
+            r#"{"test": 2432232314}"#,
+        ),
+        (
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            1614265331,
+            r#"{"test": 2432232314}"#,
+        ),
+        (
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            1614265330,
+            r#"{"test": 2432232315}"#,
+        ),
+    ] {
+        assert_ne!(
+            sign("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", id, ts, body).unwrap(),
+            base
+        );
+    }
+}
+
+const MIN: i64 = 60_000;
+const HOUR: i64 = 60 * MIN;
+
+#[test]
+fn backoff_schedule() {
+    // (attempts so far, created, now, horizon, expected)
+    let t0 = 1_795_000_000_000;
+    let cases = [
+        (1, t0, t0, 24 * HOUR, Retry::At(t0 + 30_000)),
+        (2, t0, t0 + 30_000, 24 * HOUR, Retry::At(t0 + 90_000)),
+        (3, t0, t0 + 90_000, 24 * HOUR, Retry::At(t0 + 210_000)),
+        (4, t0, t0, 24 * HOUR, Retry::At(t0 + 240_000)),
+        (7, t0, t0, 24 * HOUR, Retry::At(t0 + 1_920_000)),
+        // Capped at an hour from the eighth attempt on, however many there were.
+        (8, t0, t0, 24 * HOUR, Retry::At(t0 + HOUR)),
+        (40, t0, t0, 24 * HOUR, Retry::At(t0 + HOUR)),
+        (u32::MAX, t0, t0, 24 * HOUR, Retry::At(t0 + HOUR)),
+        // The horizon: a retry landing exactly on it is still made, one past it is not.
+        (1, t0, t0 + HOUR - 30_000, HOUR, Retry::At(t0 + HOUR)),
+        (1, t0, t0 + HOUR - 29_999, HOUR, Retry::Dead),
+        (8, t0, t0 + 23 * HOUR + 1, 24 * HOUR, Retry::Dead),
+        (8, t0, t0 + 23 * HOUR, 24 * HOUR, Retry::At(t0 + 24 * HOUR)),
+    ];
+    for (attempts, created, now, horizon, want) in cases {
+        assert_eq!(
+            next_attempt(attempts, created, now, horizon),
+            want,
+            "attempts {attempts} now +{}",
+            now - created
+        );
+    }
+}
+
+#[test]
+fn dead_horizon_walk() {
+    // A receiver that always fails, retried on time: the attempts' times and where it dies.
+    let t0 = 0;
+    let mut now = t0;
+    let mut times = vec![now];
+    let mut attempts = 1;
+    while let Retry::At(next) = next_attempt(attempts, t0, now, HOUR) {
+        now = next;
+        times.push(now);
+        attempts += 1;
+    }
+    let secs: Vec<i64> = times.iter().map(|t| t / 1000).collect();
+    assert_eq!(secs, [0, 30, 90, 210, 450, 930, 1890]);
+    // A day's horizon: 8 attempts in the first 64 minutes, then hourly: 30 in all, the last
+    // 23 h 3.5 min after the first.
+    let (mut now, mut attempts) = (0, 1);
+    while let Retry::At(next) = next_attempt(attempts, 0, now, 24 * HOUR) {
+        now = next;
+        attempts += 1;
+    }
+    assert_eq!((attempts, now), (30, 83_010_000));
+}
+
+fn lead() -> LeadSummary {
+    LeadSummary {
+        lead_id: "0b5d2f6e-1111-4222-8333-944455556666".into(),
+        name: Some("Maria <@U123> López".into()),
+        email: Some("maria@acme.example".into()),
+        company: Some("Acme & Sons <!channel>".into()),
+        source: Some("newsletter / <https://evil.example|spring>".into()),
+        asked: vec![Asked {
+            label: "Interest".into(),
+            value: "A demo > a call".into(),
+        }],
+        score: 80,
+        breakdown: vec![
+            ScoreLine {
+                label: "Company of 201–1000 people".into(),
+                points: 25,
+            },
+            ScoreLine {
+                label: "Asked for a demo".into(),
+                points: 30,
+            },
+            ScoreLine {
+                label: "cap".into(),
+                points: -5,
+            },
+        ],
+        lifecycle: "sql".into(),
+        owner: Owner {
+            id: "ana".into(),
+            name: "Ana Silva".into(),
+            kind: OwnerKind::Person,
+        },
+        why: "Acme is Ana's account.".into(),
+        claim_url: "https://handoff.example/v1/leads/x/claim?owner=ana&exp=1&sig=abc".into(),
+        lead_url: None,
+    }
+}
+
+#[test]
+fn escaping() {
+    let cases = [
+        ("plain text", "plain text"),
+        ("<@U123>", "&lt;@U123&gt;"),
+        (
+            "<!channel> & <https://evil.example|click>",
+            "&lt;!channel&gt; &amp; &lt;https://evil.example|click&gt;",
+        ),
+        ("&amp;", "&amp;amp;"),
+        ("*bold* _it_", "*bold* _it_"),
+    ];
+    for (input, want) in cases {
+        assert_eq!(escape_mrkdwn(input), want);
+    }
+}
+
+#[test]
+fn slack_message_shape() {
+    let message = slack_message(&lead());
+    let blocks = message["blocks"].as_array().unwrap();
+    let kinds: Vec<&str> = blocks.iter().map(|b| b["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        ["header", "section", "section", "context", "context", "actions"]
+    );
+    assert_eq!(blocks[0]["text"]["type"], "plain_text");
+    assert_eq!(
+        blocks[0]["text"]["text"],
+        "New lead: Maria <@U123> López (Acme & Sons <!channel>)"
+    );
+    let fields: Vec<&str> = blocks[1]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "*Email*\nmaria@acme.example",
+            "*Company*\nAcme &amp; Sons &lt;!channel&gt;",
+            "*Source*\nnewsletter / &lt;https://evil.example|spring&gt;",
+            "*Score*\n80 (sql)",
+            "*Owner*\nAna Silva",
+        ]
+    );
+    assert_eq!(
+        blocks[2]["text"]["text"],
+        "*What they asked*\n*Interest:* A demo &gt; a call"
+    );
+    assert_eq!(
+        blocks[3]["elements"][0]["text"],
+        "Score breakdown: +25 Company of 201–1000 people · +30 Asked for a demo · -5 cap"
+    );
+    assert_eq!(
+        blocks[4]["elements"][0]["text"],
+        "Why Ana Silva: Acme is Ana's account."
+    );
+    let button = &blocks[5]["elements"][0];
+    assert_eq!(button["text"]["text"], "I've got it");
+    assert_eq!(button["url"], lead().claim_url);
+    // No mrkdwn text anywhere carries a visitor's raw `<`.
+    for block in &blocks[1..] {
+        assert!(
+            !block.to_string().contains("<@U123>") && !block.to_string().contains("<!channel>"),
+            "{block}"
+        );
+    }
+    assert_eq!(
+        message["text"],
+        "New lead: Maria &lt;@U123&gt; López (Acme &amp; Sons &lt;!channel&gt;)"
+    );
+    // A queue owner says so; an admin link adds a second button.
+    let mut queued = lead();
+    queued.owner.kind = OwnerKind::Queue;
+    queued.lead_url = Some("https://admin.example/leads/x".into());
+    let message = slack_message(&queued);
+    let blocks = message["blocks"].as_array().unwrap();
+    assert_eq!(blocks[1]["fields"][4]["text"], "*Owner*\nAna Silva (queue)");
+    assert_eq!(
+        blocks.last().unwrap()["elements"][1]["url"],
+        "https://admin.example/leads/x"
+    );
+    // Without a claim link (no LINK_SECRET) there is no button, and no empty actions block.
+    let mut unlinked = lead();
+    unlinked.claim_url.clear();
+    let message = slack_message(&unlinked);
+    let blocks = message["blocks"].as_array().unwrap();
+    assert_ne!(blocks.last().unwrap()["type"], "actions");
+    assert!(!message.to_string().contains("I've got it"));
+}
+
+#[test]
+fn webhook_payload_shape() {
+    let payload = webhook_payload(&lead(), "lead.routed", 1_795_312_800_123);
+    assert_eq!(payload["type"], "lead.routed");
+    assert_eq!(payload["timestamp"], "2026-11-22T02:00:00.123Z");
+    assert_eq!(payload["data"]["lead_id"], lead().lead_id);
+    // The webhook carries the data unescaped: its receiver is a program, not Slack.
+    assert_eq!(payload["data"]["company"], "Acme & Sons <!channel>");
+    assert_eq!(
+        payload["data"]["owner"],
+        serde_json::json!({"id": "ana", "name": "Ana Silva", "kind": "person"})
+    );
+    assert_eq!(
+        payload["data"]["breakdown"][1],
+        serde_json::json!({"label": "Asked for a demo", "points": 30})
+    );
+}
+
+#[test]
+fn timestamps() {
+    let cases = [
+        (0, "1970-01-01T00:00:00.000Z"),
+        (951_782_400_000, "2000-02-29T00:00:00.000Z"),
+        (1_614_265_330_000, "2021-02-25T15:02:10.000Z"),
+        (4_102_444_799_999, "2099-12-31T23:59:59.999Z"),
+    ];
+    for (ms, want) in cases {
+        assert_eq!(rfc3339(ms), want);
+    }
+}
+
+#[test]
+fn sources() {
+    let cases = [
+        (
+            r#"{"utm": {"source": "newsletter", "campaign": "spring"}, "referrer": "https://r.example/"}"#,
+            Some("newsletter / spring"),
+        ),
+        (r#"{"utm": {"source": "ads"}}"#, Some("ads")),
+        (
+            r#"{"referrer": "https://r.example/", "landing_page": "https://l.example/"}"#,
+            Some("https://r.example/"),
+        ),
+        (
+            r#"{"landing_page": "https://l.example/pricing"}"#,
+            Some("https://l.example/pricing"),
+        ),
+        ("{}", None),
+    ];
+    for (json, want) in cases {
+        let a = serde_json::from_str(json).unwrap();
+        assert_eq!(source_line(&a).as_deref(), want, "{json}");
+    }
+}
+
+#[test]
+fn claim_links() {
+    let secret = b"link-secret-for-tests";
+    let (lead, owner, exp) = ("lead-1", "ana", 1_000_000);
+    let token = claim_token(secret, lead, owner, exp);
+    assert_eq!(token.len(), 43, "base64url of 32 bytes, no padding");
+    let cases: &[(&[u8], &str, &str, i64, &str, i64, Result<(), NotifyError>)] = &[
+        (secret, lead, owner, exp, &token, exp - 1, Ok(())),
+        (secret, lead, owner, exp, &token, exp, Ok(())),
+        (
+            secret,
+            lead,
+            owner,
+            exp,
+            &token,
+            exp + 1,
+            Err(NotifyError::LinkExpired),
+        ),
+        // Tampered: another lead, owner, expiry, key, or signature.
+        (
+            secret,
+            "lead-2",
+            owner,
+            exp,
+            &token,
+            0,
+            Err(NotifyError::LinkInvalid),
+        ),
+        (
+            secret,
+            lead,
+            "bob",
+            exp,
+            &token,
+            0,
+            Err(NotifyError::LinkInvalid),
+        ),
+        (
+            secret,
+            lead,
+            owner,
+            exp + 86_400_000,
+            &token,
+            0,
+            Err(NotifyError::LinkInvalid),
+        ),
+        (
+            b"another-secret",
+            lead,
+            owner,
+            exp,
+            &token,
+            0,
+            Err(NotifyError::LinkInvalid),
+        ),
+        (
+            secret,
+            lead,
+            owner,
+            exp,
+            &token[..42],
+            0,
+            Err(NotifyError::LinkInvalid),
+        ),
+        (
+            secret,
+            lead,
+            owner,
+            exp,
+            "",
+            0,
+            Err(NotifyError::LinkInvalid),
+        ),
+        (
+            secret,
+            lead,
+            owner,
+            exp,
+            "!!!",
+            0,
+            Err(NotifyError::LinkInvalid),
+        ),
+        // Shifting text between the ids changes the signature (the fields are length-prefixed).
+        (
+            secret,
+            "lead-1:3",
+            "na",
+            exp,
+            &token,
+            0,
+            Err(NotifyError::LinkInvalid),
+        ),
+    ];
+    for (key, lead, owner, exp, token, now, want) in cases {
+        assert_eq!(
+            verify_claim(key, lead, owner, *exp, token, *now),
+            *want,
+            "{lead} {owner} {exp} {token} {now}"
+        );
+    }
+    let link = claim_link("https://h.example/", secret, "lead 1", "ana&bob", exp);
+    let sig = claim_token(secret, "lead 1", "ana&bob", exp);
+    assert_eq!(
+        link,
+        format!("https://h.example/v1/leads/lead%201/claim?owner=ana%26bob&exp=1000000&sig={sig}")
+    );
+}
+
+const BASE: &str = r#"[[forms]]
+id = "f"
+title = "T"
+submit_label = "Go"
+success_message = "Thanks"
+
+[[forms.fields]]
+id = "email"
+label = "Email"
+type = "email"
+required = true
+"#;
+
+#[test]
+fn notify_config() {
+    // (the [notify] section, the expected problems as LINE:COLUMN code; lines count from the
+    // section's first line as line 13)
+    let cases: &[(&str, &[&str])] = &[
+        ("", &[]),
+        (
+            "[notify]\ndead_after_hours = 48\n[[notify.channels]]\nid = \"sales\"\nkind = \"slack\"\nurl_secret = \"SLACK_SALES\"\n\
+             [[notify.channels]]\nid = \"crm\"\nkind = \"webhook\"\nurl = \"https://crm.example/hooks/handoff\"\nsecret = \"CRM_SECRET\"\n\
+             [[notify.channels]]\nid = \"dev\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:9000/x\"\nsecret = \"DEV\"\n",
+            &[],
+        ),
+        ("[notify]\ndead_after_hours = 0\n", &["14:20 config.invalid_number"]),
+        ("[notify]\ndead_after_hours = 721\n", &["14:20 config.invalid_number"]),
+        (
+            "[[notify.channels]]\nid = \"sales\"\nkind = \"slack\"\nurl = \"https://hooks.slack.example/T/B/x\"\n",
+            &["16:7 config.invalid_channel"],
+        ),
+        ("[[notify.channels]]\nid = \"sales\"\nkind = \"slack\"\n", &["14:6 config.invalid_channel"]),
+        (
+            "[[notify.channels]]\nid = \"sales\"\nkind = \"slack\"\nurl_secret = \"https://hooks.slack.example\"\n",
+            &["16:14 config.invalid_channel"],
+        ),
+        (
+            "[[notify.channels]]\nid = \"crm\"\nkind = \"webhook\"\nurl = \"http://crm.example/x\"\nsecret = \"S\"\n",
+            &["16:7 config.invalid_channel"],
+        ),
+        (
+            "[[notify.channels]]\nid = \"crm\"\nkind = \"webhook\"\nurl = \"https://user:pw@crm.example/x\"\nsecret = \"S\"\n",
+            &["16:7 config.invalid_channel"],
+        ),
+        (
+            "[[notify.channels]]\nid = \"crm\"\nkind = \"webhook\"\nurl = \"https://crm.example/x\"\n",
+            &["14:6 config.invalid_channel"],
+        ),
+        (
+            "[[notify.channels]]\nid = \"crm\"\nkind = \"webhook\"\nurl = \"https://crm.example/x\"\nsecret = \"whsec_abc=\"\n",
+            &["17:10 config.invalid_channel"],
+        ),
+        (
+            "[[notify.channels]]\nid = \"crm\"\nkind = \"webhook\"\nurl = \"https://crm.example/x\"\nsecret = \"S\"\nurl_secret = \"U\"\n",
+            &["18:14 config.invalid_channel"],
+        ),
+        (
+            "[[notify.channels]]\nid = \"Sales\"\nkind = \"slack\"\nurl_secret = \"S\"\n\
+             [[notify.channels]]\nid = \"a\"\nkind = \"slack\"\nurl_secret = \"S\"\n\
+             [[notify.channels]]\nid = \"a\"\nkind = \"slack\"\nurl_secret = \"S\"\n",
+            &["14:6 config.invalid_id", "22:6 config.duplicate_id"],
+        ),
+        ("[[notify.channels]]\nid = \"a\"\nkind = \"email\"\n", &["15:8 config.syntax"]),
+    ];
+    for (section, want) in cases {
+        let text = format!("{BASE}\n{section}");
+        let got: Vec<String> = match Bundle::from_toml(&text) {
+            Ok(_) => vec![],
+            Err(errors) => errors
+                .iter()
+                .map(|e| format!("{}:{} {}", e.line, e.column, e.code))
+                .collect(),
+        };
+        assert_eq!(got, *want, "{section}");
+    }
+    // A configuration without [notify] keeps its bundle version: the defaults are not serialized.
+    let plain = Bundle::from_toml(BASE).unwrap();
+    let explicit =
+        Bundle::from_toml(&format!("{BASE}\n[notify]\ndead_after_hours = 24\n")).unwrap();
+    assert_eq!(plain.version, explicit.version);
+    assert!(!plain.to_json().contains("notify"));
+    let with = Bundle::from_toml(&format!(
+        "{BASE}\n[[notify.channels]]\nid = \"a\"\nkind = \"slack\"\nurl_secret = \"S\"\n"
+    ))
+    .unwrap();
+    assert_ne!(with.version, plain.version);
+    assert_eq!(with.rules.notify.channels[0].kind, ChannelKind::Slack);
+    assert_eq!(
+        Bundle::from_json(&with.to_json()).unwrap().rules.notify,
+        with.rules.notify
+    );
+}
