@@ -28,8 +28,9 @@ export function randomToken() {
   return crypto.randomUUID().replaceAll("-", "");
 }
 
-/** The built Worker on workerd through Miniflare, with the state folder's D1 and KV. */
-export function startMiniflare(stateDir, { adminToken }) {
+/** The built Worker on workerd through Miniflare, with the state folder's D1 and KV; `bindings` are
+ * extra Worker vars (strings, as wrangler.toml's `[vars]`), e.g. `{ RATE_LIMIT_PER_MINUTE: "5" }`. */
+export function startMiniflare(stateDir, { adminToken, bindings = {} }) {
   return new Miniflare({
     modules: true,
     scriptPath: join(ROOT, "crates/worker/build/index.js"),
@@ -39,7 +40,7 @@ export function startMiniflare(stateDir, { adminToken }) {
     d1Databases: { DB: D1_ID },
     kvPersist: join(stateDir, "v3/kv"),
     d1Persist: join(stateDir, "v3/d1"),
-    bindings: { ADMIN_TOKEN: adminToken },
+    bindings: { ...bindings, ADMIN_TOKEN: adminToken },
     cf: false,
   });
 }

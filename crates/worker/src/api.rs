@@ -9,9 +9,10 @@ use handoff_core::scoring::Stage;
 use handoff_core::{evaluate, AnswerMap, LeadInput};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::wasm_bindgen;
-use worker::{Env, Method, Request, Response};
+use worker::{Env, Request, Response};
 
 use crate::error::ApiError;
+use crate::routes::BundleOnce;
 use crate::store::{self, Idempotency, NewLead};
 
 /// The largest submission body accepted, in bytes. A lead is a few hundred bytes; anything near
@@ -23,35 +24,6 @@ extern "C" {
     /// The runtime's CSPRNG-backed UUID v4 (`crypto.randomUUID()`).
     #[wasm_bindgen(js_namespace = crypto, js_name = randomUUID)]
     fn random_uuid() -> String;
-}
-
-pub async fn handle(mut req: Request, env: &Env) -> Result<Response, ApiError> {
-    let path = req.path();
-    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let method = req.method();
-    match (method, segments.as_slice()) {
-        (Method::Post, ["v1", "leads"]) => create_lead(&mut req, env).await,
-        (Method::Get, ["v1", "leads", id]) => get_lead(&req, env, id).await,
-        (Method::Get, ["v1", "forms", id]) => get_form(&req, env, id).await,
-        (Method::Options, ["v1", "leads" | "profile"] | ["v1", "forms", _]) => {
-            preflight(&req, env).await
-        }
-        (Method::Get, ["v1", "profile"]) => get_profile(&req, env).await,
-        (Method::Get, ["v1", "health"]) => health(env).await,
-        (
-            _,
-            ["v1", "leads"]
-            | ["v1", "leads", _]
-            | ["v1", "forms", _]
-            | ["v1", "profile"]
-            | ["v1", "health"],
-        ) => Err(ApiError::new(
-            405,
-            "method_not_allowed",
-            "This method is not allowed here.",
-        )),
-        _ => Err(ApiError::new(404, "not_found", "No such endpoint.")),
-    }
 }
 
 /// Headers every API answer carries; `cors` is the origin to allow, when the request came from
@@ -89,14 +61,14 @@ pub fn cross_origin(req: &Request) -> Option<String> {
 /// The origin to allow in the answer's CORS headers: a cross-origin request to a public endpoint
 /// (forms, leads, profile) from an origin some form of the active bundle allows. The admin API
 /// never answers other origins.
-pub async fn cors_origin(req: &Request, env: &Env) -> Option<String> {
+pub async fn cors_origin(req: &Request, env: &Env, bundle: &BundleOnce) -> Option<String> {
     let origin = cross_origin(req)?;
     let path = req.path();
     let public = path == "/v1/leads" || path == "/v1/profile" || path.starts_with("/v1/forms/");
     if !public {
         return None;
     }
-    let bundle = store::active_bundle(env).await.ok()?;
+    let bundle = bundle.get(env).await.ok()?;
     bundle.allows_origin(None, &origin).then_some(origin)
 }
 
@@ -112,7 +84,7 @@ fn check_origin(req: &Request, bundle: &handoff_core::Bundle, form: &str) -> Res
     }
 }
 
-fn json<T: Serialize>(status: u16, value: &T) -> Result<Response, ApiError> {
+pub(crate) fn json<T: Serialize>(status: u16, value: &T) -> Result<Response, ApiError> {
     Response::from_json(value)
         .map(|r| r.with_status(status))
         .map_err(|_| ApiError::new(500, "internal", "The answer could not be encoded."))
@@ -152,7 +124,7 @@ fn valid_idempotency_key(key: &str) -> bool {
     (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic())
 }
 
-fn sha256_hex(text: &str) -> String {
+pub(crate) fn sha256_hex(text: &str) -> String {
     use sha2::{Digest, Sha256};
     Sha256::digest(text.as_bytes())
         .iter()
@@ -180,7 +152,11 @@ struct OutcomeView<'a> {
     link_label: &'a str,
 }
 
-async fn create_lead(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
+pub(crate) async fn create_lead(
+    req: &mut Request,
+    env: &Env,
+    bundle: &BundleOnce,
+) -> Result<Response, ApiError> {
     let content_type = req
         .headers()
         .get("content-type")
@@ -227,6 +203,9 @@ async fn create_lead(req: &mut Request, env: &Env) -> Result<Response, ApiError>
             return replay(first, body_sha256);
         }
     }
+    if let Some(limited) = crate::ratelimit::check(req, env, &body).await? {
+        return Ok(limited);
+    }
     let lead: LeadRequest = serde_json::from_str(&body).map_err(|e| {
         ApiError::new(
             400,
@@ -243,7 +222,7 @@ async fn create_lead(req: &mut Request, env: &Env) -> Result<Response, ApiError>
         ));
     }
 
-    let bundle = store::active_bundle(env).await?;
+    let bundle = bundle.get(env).await?;
     if bundle.form(&lead.form).is_some() {
         check_origin(req, &bundle, &lead.form)?;
     }
@@ -372,68 +351,16 @@ fn too_large() -> ApiError {
     )
 }
 
-#[derive(Serialize)]
-struct LeadView {
-    id: String,
-    form: String,
-    email: Option<String>,
-    answers: serde_json::Value,
-    bundle_version: String,
-    client_bundle_version: Option<String>,
-    created_at_ms: i64,
-    score: Option<i64>,
-    grade: Option<String>,
-    lifecycle: Option<String>,
-    disqualify_reason: Option<String>,
-    /// Score breakdown, disqualification and the fields shown, as evaluated at intake.
-    evaluation: serde_json::Value,
-    visitor: Option<String>,
-    /// UTM, referrer, landing page, pages viewed and consent, as the form observed them.
-    attribution: serde_json::Value,
-}
-
-async fn get_lead(req: &Request, env: &Env, id: &str) -> Result<Response, ApiError> {
-    authorize(req, env)?;
-    let row = store::lead(env, id)
-        .await?
-        .ok_or_else(|| ApiError::new(404, "lead_not_found", "No lead has this id."))?;
-    let parse = |text: &str| serde_json::from_str(text).unwrap_or(serde_json::Value::Null);
-    let answers = parse(&row.answers);
-    let evaluation = row
-        .evaluation
-        .as_deref()
-        .map_or(serde_json::Value::Null, parse);
-    json(
-        200,
-        &LeadView {
-            id: row.id,
-            form: row.form_id,
-            email: row.email,
-            answers,
-            bundle_version: row.bundle_version,
-            client_bundle_version: row.client_bundle_version,
-            // Stored as REAL because D1 takes numbers as f64; whole milliseconds by construction.
-            created_at_ms: row.created_at as i64,
-            score: row.score.map(|s| s as i64),
-            grade: row.grade,
-            lifecycle: row.lifecycle,
-            disqualify_reason: row.disqualify_reason,
-            evaluation,
-            visitor: row.visitor,
-            attribution: row
-                .attribution
-                .as_deref()
-                .map_or(serde_json::Value::Null, parse),
-        },
-    )
-}
-
 /// `GET /v1/forms/:id`: the form as the browser needs it, its conditions compiled (so the form
 /// module carries no compiler), with the version of the bundle it came from.
 /// A CORS preflight: 204 for an allowed origin (the headers are added with every answer), 403
 /// for any other.
-async fn preflight(req: &Request, env: &Env) -> Result<Response, ApiError> {
-    if cors_origin(req, env).await.is_none() {
+pub(crate) async fn preflight(
+    req: &Request,
+    env: &Env,
+    bundle: &BundleOnce,
+) -> Result<Response, ApiError> {
+    if cors_origin(req, env, bundle).await.is_none() {
         return Err(ApiError::new(
             403,
             "origin_not_allowed",
@@ -445,8 +372,13 @@ async fn preflight(req: &Request, env: &Env) -> Result<Response, ApiError> {
         .map_err(|_| ApiError::new(500, "internal", "The answer could not be encoded."))
 }
 
-async fn get_form(req: &Request, env: &Env, id: &str) -> Result<Response, ApiError> {
-    let bundle = store::active_bundle(env).await?;
+pub(crate) async fn get_form(
+    req: &Request,
+    env: &Env,
+    id: &str,
+    bundle: &BundleOnce,
+) -> Result<Response, ApiError> {
+    let bundle = bundle.get(env).await?;
     if bundle.form(id).is_some() {
         check_origin(req, &bundle, id)?;
     }
@@ -483,7 +415,7 @@ struct ProfileAnswer {
 }
 
 /// `GET /v1/profile?visitor=TOKEN`: what progressive profiling needs to skip known questions.
-async fn get_profile(req: &Request, env: &Env) -> Result<Response, ApiError> {
+pub(crate) async fn get_profile(req: &Request, env: &Env) -> Result<Response, ApiError> {
     let url = req
         .url()
         .map_err(|_| ApiError::new(400, "bad_request", "The URL could not be read."))?;
@@ -510,8 +442,8 @@ struct Health<'a> {
     last_cron_tick_ms: Option<i64>,
 }
 
-async fn health(env: &Env) -> Result<Response, ApiError> {
-    let bundle = store::active_bundle(env).await.ok();
+pub(crate) async fn health(env: &Env, bundle: &BundleOnce) -> Result<Response, ApiError> {
+    let bundle = bundle.get(env).await.ok();
     let last_tick = store::last_tick(env).await?;
     json(
         200,
@@ -524,7 +456,7 @@ async fn health(env: &Env) -> Result<Response, ApiError> {
 }
 
 /// Admin endpoints need `Authorization: Bearer <ADMIN_TOKEN>`, the token being a wrangler secret.
-fn authorize(req: &Request, env: &Env) -> Result<(), ApiError> {
+pub(crate) fn authorize(req: &Request, env: &Env) -> Result<(), ApiError> {
     let expected = env
         .secret("ADMIN_TOKEN")
         .map(|s| s.to_string())

@@ -4,16 +4,22 @@
 //! Architecture invariant: no business rule lives here. A rule that the browser also applies
 //! belongs in handoff-core, so that both sides agree.
 
+mod admin;
 mod api;
+mod config;
 mod error;
+mod ratelimit;
+mod routes;
 mod store;
 
 use worker::{event, Context, Env, Request, Response, Result, ScheduleContext, ScheduledEvent};
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
-    let cors = api::cors_origin(&req, &env).await;
-    let response = match api::handle(req, &env).await {
+    // Whatever needs the active bundle (CORS, the handler) shares one KV read.
+    let bundle = routes::BundleOnce::default();
+    let cors = api::cors_origin(&req, &env, &bundle).await;
+    let response = match routes::dispatch(req, &env, &bundle).await {
         Ok(response) => Ok(response),
         Err(error) => error.into_response(),
     };
@@ -26,5 +32,8 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     if let Err(error) = store::record_tick(&env, event.schedule(), now).await {
         // D1's texts are unstable and may quote data; log our code only.
         worker::console_error!("cron tick not recorded: {}", error.code);
+    }
+    if let Err(error) = store::limits::prune(&env, now).await {
+        worker::console_error!("rate-limit windows not pruned: {}", error.code);
     }
 }

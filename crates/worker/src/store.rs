@@ -13,6 +13,10 @@ use worker::Env;
 
 use crate::error::ApiError;
 
+pub mod admin;
+pub mod config;
+pub mod limits;
+
 pub const KV_BINDING: &str = "CONFIG";
 pub const D1_BINDING: &str = "DB";
 /// The KV key of the active bundle's canonical JSON.

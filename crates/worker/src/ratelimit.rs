@@ -1,0 +1,84 @@
+//! Per-client rate limiting of `POST /v1/leads`: a fixed window per client and form, counted in
+//! D1 (KV is eventually consistent and allows one write per second per key: no place for counters).
+//!
+//! The client is the hex SHA-256 of `CF-Connecting-IP` (the address itself is never stored);
+//! requests without that header (local runs, tests) share the client "unknown". The limit is the
+//! Worker var `RATE_LIMIT_PER_MINUTE` (default 20) per window of `RATE_LIMIT_WINDOW_SECONDS`
+//! (default 60).
+
+use serde::de::IgnoredAny;
+use serde::Deserialize;
+use worker::{Env, Request, Response};
+
+use crate::api::sha256_hex;
+use crate::error::ApiError;
+use crate::store;
+
+pub const DEFAULT_LIMIT: u32 = 20;
+pub const DEFAULT_WINDOW_SECONDS: u32 = 60;
+
+/// A positive integer var, or `default` when it is unset or not one.
+fn var(env: &Env, name: &str, default: u32) -> u32 {
+    env.var(name)
+        .ok()
+        .and_then(|v| v.to_string().trim().parse::<u32>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(default)
+}
+
+/// The form a body names, read without decoding the rest; `?` for a body that is not a lead, so
+/// malformed floods are counted too.
+fn form_of(body: &str) -> String {
+    #[derive(Deserialize)]
+    struct FormOnly {
+        form: String,
+        #[serde(flatten)]
+        _rest: IgnoredAny,
+    }
+    serde_json::from_str::<FormOnly>(body)
+        .ok()
+        .map(|f| f.form)
+        .filter(|f| {
+            (1..=64).contains(&f.len())
+                && f.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        })
+        .unwrap_or_else(|| "?".to_owned())
+}
+
+/// Counts this submission; `Some` answer (`429 rate_limited` with `Retry-After`) when the client is
+/// over its limit in the current window.
+pub async fn check(req: &Request, env: &Env, body: &str) -> Result<Option<Response>, ApiError> {
+    let limit = var(env, "RATE_LIMIT_PER_MINUTE", DEFAULT_LIMIT);
+    let window_ms = f64::from(var(
+        env,
+        "RATE_LIMIT_WINDOW_SECONDS",
+        DEFAULT_WINDOW_SECONDS,
+    )) * 1000.0;
+    let ip = req
+        .headers()
+        .get("cf-connecting-ip")
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| "unknown".to_owned());
+    let key = format!("{}:{}", sha256_hex(&ip), form_of(body));
+    let now = worker::Date::now().as_millis() as f64;
+    let window_start = (now / window_ms).floor() * window_ms;
+    let expires_at = window_start + window_ms;
+    let count = store::limits::count(env, &key, window_start, expires_at).await?;
+    if count <= limit {
+        return Ok(None);
+    }
+    let retry_after = ((expires_at - now) / 1000.0).ceil().max(1.0) as u32;
+    let mut response = ApiError::new(
+        429,
+        "rate_limited",
+        format!("Too many submissions from this client; retry in {retry_after} s."),
+    )
+    .into_response()
+    .map_err(|_| ApiError::new(500, "internal", "The answer could not be encoded."))?;
+    let _ = response
+        .headers_mut()
+        .set("retry-after", &retry_after.to_string());
+    Ok(Some(response))
+}
