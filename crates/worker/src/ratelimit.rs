@@ -2,7 +2,8 @@
 //! D1 (KV is eventually consistent and allows one write per second per key: no place for counters).
 //!
 //! The client is the hex SHA-256 of `CF-Connecting-IP` (the address itself is never stored);
-//! requests without that header (local runs, tests) share the client "unknown". The limit is the
+//! requests without that header share the client "unknown" (Miniflare sets it to 127.0.0.1, so
+//! local runs and tests share that one unless they send their own). The limit is the
 //! Worker var `RATE_LIMIT_PER_MINUTE` (default 20) per window of `RATE_LIMIT_WINDOW_SECONDS`
 //! (default 60).
 
@@ -46,6 +47,12 @@ fn form_of(body: &str) -> String {
         .unwrap_or_else(|| "?".to_owned())
 }
 
+/// The counter's key: the hex SHA-256 of the client's address ("unknown" without one) and the
+/// form the body names.
+fn client_key(ip: Option<&str>, body: &str) -> String {
+    format!("{}:{}", sha256_hex(ip.unwrap_or("unknown")), form_of(body))
+}
+
 /// Counts this submission; `Some` answer (`429 rate_limited` with `Retry-After`) when the client is
 /// over its limit in the current window.
 pub async fn check(req: &Request, env: &Env, body: &str) -> Result<Option<Response>, ApiError> {
@@ -55,13 +62,8 @@ pub async fn check(req: &Request, env: &Env, body: &str) -> Result<Option<Respon
         "RATE_LIMIT_WINDOW_SECONDS",
         DEFAULT_WINDOW_SECONDS,
     )) * 1000.0;
-    let ip = req
-        .headers()
-        .get("cf-connecting-ip")
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| "unknown".to_owned());
-    let key = format!("{}:{}", sha256_hex(&ip), form_of(body));
+    let ip = req.headers().get("cf-connecting-ip").ok().flatten();
+    let key = client_key(ip.as_deref(), body);
     let now = worker::Date::now().as_millis() as f64;
     let window_start = (now / window_ms).floor() * window_ms;
     let expires_at = window_start + window_ms;
@@ -81,4 +83,26 @@ pub async fn check(req: &Request, env: &Env, body: &str) -> Result<Option<Respon
         .headers_mut()
         .set("retry-after", &retry_after.to_string());
     Ok(Some(response))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clients_are_keyed_by_a_hash_of_their_address_and_the_form() {
+        // sha256("unknown") and sha256("203.0.113.7")
+        let unknown = "b23a6a8439c0dde5515893e7c90c1e3233b8616e634470f20dc4928bcf3609bc";
+        let ip = sha256_hex("203.0.113.7");
+        let cases = [
+            (None, r#"{"form":"demo","answers":{}}"#, format!("{unknown}:demo")),
+            (Some("203.0.113.7"), r#"{"answers":{},"form":"demo"}"#, format!("{ip}:demo")),
+            (Some("203.0.113.7"), r#"{"form":"Not An Id"}"#, format!("{ip}:?")),
+            (Some("203.0.113.7"), "not json", format!("{ip}:?")),
+            (Some("203.0.113.7"), r#"{"answers":{}}"#, format!("{ip}:?")),
+        ];
+        for (ip, body, expected) in cases {
+            assert_eq!(client_key(ip, body), expected, "{ip:?} {body}");
+        }
+    }
 }
