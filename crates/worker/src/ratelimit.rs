@@ -95,9 +95,21 @@ mod tests {
         let unknown = "b23a6a8439c0dde5515893e7c90c1e3233b8616e634470f20dc4928bcf3609bc";
         let ip = sha256_hex("203.0.113.7");
         let cases = [
-            (None, r#"{"form":"demo","answers":{}}"#, format!("{unknown}:demo")),
-            (Some("203.0.113.7"), r#"{"answers":{},"form":"demo"}"#, format!("{ip}:demo")),
-            (Some("203.0.113.7"), r#"{"form":"Not An Id"}"#, format!("{ip}:?")),
+            (
+                None,
+                r#"{"form":"demo","answers":{}}"#,
+                format!("{unknown}:demo"),
+            ),
+            (
+                Some("203.0.113.7"),
+                r#"{"answers":{},"form":"demo"}"#,
+                format!("{ip}:demo"),
+            ),
+            (
+                Some("203.0.113.7"),
+                r#"{"form":"Not An Id"}"#,
+                format!("{ip}:?"),
+            ),
             (Some("203.0.113.7"), "not json", format!("{ip}:?")),
             (Some("203.0.113.7"), r#"{"answers":{}}"#, format!("{ip}:?")),
         ];
