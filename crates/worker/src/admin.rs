@@ -311,15 +311,39 @@ pub async fn reassign(
 }
 
 #[derive(Serialize)]
-struct DeadLetters {
-    dead_letters: Vec<store::admin::DeadLetter>,
+struct DeadLetters<'a> {
+    dead_letters: Vec<DeadLetterView<'a>>,
+}
+
+#[derive(Serialize)]
+struct DeadLetterView<'a> {
+    id: &'a str,
+    lead_id: &'a str,
+    channel: &'a str,
+    kind: &'a str,
+    attempts: i64,
+    /// ms since the epoch.
+    created_at: i64,
+    last_error: Option<&'a str>,
 }
 
 /// `GET /v1/dead-letters?limit=`: notifications given up on, newest first.
 pub async fn list_dead_letters(req: &Request, env: &Env) -> Result<Response, ApiError> {
     let pairs = query(req)?;
     let limit = parse_limit(param(&pairs, "limit"))?;
-    let dead_letters = store::admin::dead_letters(env, limit).await?;
+    let rows = store::admin::dead_letters(env, limit).await?;
+    let dead_letters = rows
+        .iter()
+        .map(|d| DeadLetterView {
+            id: &d.id,
+            lead_id: &d.lead_id,
+            channel: &d.channel,
+            kind: &d.kind,
+            attempts: d.attempts as i64,
+            created_at: d.created_at as i64,
+            last_error: d.last_error.as_deref(),
+        })
+        .collect();
     json(200, &DeadLetters { dead_letters })
 }
 

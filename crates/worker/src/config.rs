@@ -62,7 +62,7 @@ async fn load(env: &Env) -> Result<State, ApiError> {
 
 /// Makes `version` (whose canonical JSON is `text`) the active bundle and records it.
 async fn activate(env: &Env, state: State, version: &str, text: &str) -> Result<(), ApiError> {
-    let now = worker::Date::now().as_millis() as f64;
+    let now = worker::Date::now().as_millis() as i64;
     kv::put_version(env, version, text).await?;
     if state.adopt_active {
         if let Some((active, active_text)) = &state.active {

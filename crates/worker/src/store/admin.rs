@@ -2,7 +2,7 @@
 //! reassignment, and the notification outbox's dead letters. Every statement is a constant with
 //! bound parameters; a change and its event are one D1 batch (one transaction).
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::{D1Result, Env};
 
@@ -10,7 +10,7 @@ use crate::error::ApiError;
 use crate::store::D1_BINDING;
 
 /// A lead as `GET /v1/leads` lists it.
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize)]
 pub struct LeadSummary {
     pub id: String,
     pub form_id: String,
@@ -88,7 +88,7 @@ pub async fn list_leads(
 }
 
 /// Who owns a lead now, and whether it was merged.
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize)]
 pub struct Ownership {
     pub owner_kind: Option<String>,
     pub owner_id: Option<String>,
@@ -195,7 +195,7 @@ pub async fn reassign(
 }
 
 /// A notification that will not be retried by itself any more.
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize)]
 pub struct DeadLetter {
     pub id: String,
     pub lead_id: String,

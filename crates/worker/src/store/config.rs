@@ -17,7 +17,7 @@ pub const HISTORY_CAP: usize = 50;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Activation {
     pub version: String,
-    pub activated_at: Option<f64>,
+    pub activated_at: Option<i64>,
 }
 
 pub fn version_key(version: &str) -> String {
