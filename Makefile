@@ -90,8 +90,9 @@ lint:
 	cargo clippy --quiet -p handoff-probe --all-features --target wasm32-unknown-unknown -- -D warnings
 
 test-native:
-	@echo "== native tests (handoff-core, handoff-cli)"
+	@echo "== native tests (handoff-core, handoff-cli, handoff-worker's routing)"
 	cargo test --workspace --exclude handoff-form --exclude handoff-worker
+	cargo test -p handoff-worker --lib
 
 test-wasm:
 	@echo "== wasm tests of handoff-form in headless Chromium"
@@ -100,7 +101,7 @@ test-wasm:
 
 test-worker: build $(HANDOFF)
 	@echo "== worker tests on workerd with local D1 and KV"
-	node --test --test-concurrency=1 --test-reporter=spec tests/worker.test.mjs tests/routing.test.mjs tests/notify.test.mjs
+	node --test --test-concurrency=1 --test-reporter=spec tests/worker.test.mjs tests/routing.test.mjs tests/notify.test.mjs tests/admin.test.mjs
 
 test-e2e: build
 	@echo "== end-to-end in headless Chromium against wrangler dev"

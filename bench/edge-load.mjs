@@ -18,7 +18,7 @@ const LEADS = Number(opts.leads), CONCURRENCY = Number(opts.concurrency), WARMUP
 if (!(LEADS > 0 && CONCURRENCY > 0)) throw new Error("--leads and --concurrency must be positive");
 
 const state = await freshState();
-const dev = await startWranglerDev(state.dir, { adminToken: randomToken(), vars: { TEST_CLOCK: "enabled" } });
+const dev = await startWranglerDev(state.dir, { adminToken: randomToken(), vars: { TEST_CLOCK: "enabled", RATE_LIMIT_PER_MINUTE: "1000000" } });
 const stop = async () => { await dev.stop(); await state.cleanup(); };
 process.on("SIGINT", () => stop().then(() => process.exit(130)));
 

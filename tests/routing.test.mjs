@@ -14,7 +14,7 @@ const TUESDAY_MORNING = Date.UTC(2026, 10, 24, 9, 30);
 before(async () => {
   state = await freshState({ config: join(ROOT, "tests/fixtures/routing.toml") });
   token = randomToken();
-  mf = startMiniflare(state.dir, { adminToken: token, bindings: { TEST_CLOCK: "enabled" } });
+  mf = startMiniflare(state.dir, { adminToken: token, bindings: { TEST_CLOCK: "enabled", RATE_LIMIT_PER_MINUTE: "100000" } });
   db = await mf.getD1Database("DB");
 });
 after(async () => {

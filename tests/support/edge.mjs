@@ -37,8 +37,9 @@ export function randomToken() {
   return crypto.randomUUID().replaceAll("-", "");
 }
 
-/** The built Worker on workerd through Miniflare, with the state folder's D1 and KV; `bindings`
- * adds vars and secrets (as `wrangler secret put` would) beside `ADMIN_TOKEN`. */
+/** The built Worker on workerd through Miniflare, with the state folder's D1 and KV; `bindings` adds
+ * Worker vars and secrets (strings, as `[vars]` and `wrangler secret put` give them), e.g.
+ * `{ RATE_LIMIT_PER_MINUTE: "5" }`. */
 export function startMiniflare(stateDir, { adminToken, bindings = {} }) {
   return new Miniflare({
     modules: true,
@@ -49,7 +50,7 @@ export function startMiniflare(stateDir, { adminToken, bindings = {} }) {
     d1Databases: { DB: D1_ID },
     kvPersist: join(stateDir, "v3/kv"),
     d1Persist: join(stateDir, "v3/d1"),
-    bindings: { ADMIN_TOKEN: adminToken, ...bindings },
+    bindings: { ...bindings, ADMIN_TOKEN: adminToken },
     cf: false,
   });
 }

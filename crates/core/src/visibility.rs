@@ -32,7 +32,8 @@ type FieldTypes<'a> = dyn Fn(&str) -> Option<FieldType<'a>> + 'a;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BrowserForm<'a> {
     pub bundle_version: &'a str,
-    pub form: &'a FormSpec,
+    /// The spec without what only the Worker uses (`allowed_origins`).
+    pub form: FormSpec,
     pub conditions: BTreeMap<String, String>,
     /// What the form scores live with ([`CompiledScoring::for_browser`]).
     pub qualify: BrowserScoring,
@@ -83,7 +84,10 @@ impl CompiledForm {
     ) -> BrowserForm<'a> {
         BrowserForm {
             bundle_version,
-            form: &self.spec,
+            form: FormSpec {
+                allowed_origins: Vec::new(),
+                ..self.spec.clone()
+            },
             conditions: self.compact_conditions(),
             qualify: scoring.for_browser(thresholds),
         }
@@ -346,7 +350,7 @@ mod tests {
         let scoring = crate::scoring::CompiledScoring::default();
         let browser = compiled.for_browser("sha256:0", &scoring, Default::default());
         assert_eq!(browser.conditions.len(), 2);
-        assert_eq!(browser.form, &compiled.spec);
+        assert_eq!(browser.form, compiled.spec);
     }
 
     #[test]

@@ -112,7 +112,7 @@
     for (const e of get("handoff:outbox", [])) {
       try {
         const a = await post(e.body, e.key, e.api);
-        if (a.status >= 500) continue;
+        if (a.status >= 500 || a.status == 429) continue;
         if (a.status >= 300) console.error("handoff: a queued lead was refused", a.status, a.body);
         outbox((o) => o.filter((x) => x.key != e.key));
       } catch (err) {}
@@ -134,7 +134,8 @@
     const attempt = () => {
       if (navigator.onLine === false) return queue();
       post(body, key).then((a) => {
-        if (a.status < 500) return done(a);
+        // 429 (too many submissions from this client) waits like a server error: never dropped.
+        if (a.status < 500 && a.status != 429) return done(a);
         throw a;
       }).catch(() => (++tries >= 5 ? queue() : setTimeout(attempt, 250 << tries))); // 0.5, 1, 2, 4 s
     };

@@ -9,11 +9,12 @@ use handoff_core::scoring::Stage;
 use handoff_core::{evaluate, AnswerMap, LeadInput};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::wasm_bindgen;
-use worker::{Context, Env, Method, Request, Response};
+use worker::{Context, Env, Request, Response};
 
 use crate::error::ApiError;
 use crate::notify;
 use crate::route;
+use crate::routes::BundleOnce;
 use crate::store::{self, Idempotency, NewLead};
 use handoff_core::routing::{Assignee, RouteInput};
 
@@ -26,38 +27,6 @@ extern "C" {
     /// The runtime's CSPRNG-backed UUID v4 (`crypto.randomUUID()`).
     #[wasm_bindgen(js_namespace = crypto, js_name = randomUUID)]
     fn random_uuid() -> String;
-}
-
-pub async fn handle(mut req: Request, env: &Env, ctx: &Context) -> Result<Response, ApiError> {
-    let path = req.path();
-    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let method = req.method();
-    match (method, segments.as_slice()) {
-        (Method::Post, ["v1", "leads"]) => create_lead(&mut req, env, ctx).await,
-        (Method::Get, ["v1", "leads", id]) => get_lead(&req, env, id).await,
-        (Method::Get, ["v1", "leads", id, "claim"]) => crate::notify::claim(&req, env, id).await,
-        (Method::Get, ["v1", "forms", id]) => get_form(&req, env, id).await,
-        (Method::Options, ["v1", "leads" | "profile"] | ["v1", "forms", _]) => {
-            preflight(&req, env).await
-        }
-        (Method::Get, ["v1", "profile"]) => get_profile(&req, env).await,
-        (Method::Get, ["v1", "health"]) => health(env).await,
-        (Method::Get, ["v1", "pools"]) => get_pools(&req, env).await,
-        (
-            _,
-            ["v1", "leads"]
-            | ["v1", "leads", _]
-            | ["v1", "forms", _]
-            | ["v1", "profile"]
-            | ["v1", "health"]
-            | ["v1", "pools"],
-        ) => Err(ApiError::new(
-            405,
-            "method_not_allowed",
-            "This method is not allowed here.",
-        )),
-        _ => Err(ApiError::new(404, "not_found", "No such endpoint.")),
-    }
 }
 
 /// Headers every API answer carries; `cors` is the origin to allow, when the request came from
@@ -95,14 +64,14 @@ pub fn cross_origin(req: &Request) -> Option<String> {
 /// The origin to allow in the answer's CORS headers: a cross-origin request to a public endpoint
 /// (forms, leads, profile) from an origin some form of the active bundle allows. The admin API
 /// never answers other origins.
-pub async fn cors_origin(req: &Request, env: &Env) -> Option<String> {
+pub async fn cors_origin(req: &Request, env: &Env, bundle: &BundleOnce) -> Option<String> {
     let origin = cross_origin(req)?;
     let path = req.path();
     let public = path == "/v1/leads" || path == "/v1/profile" || path.starts_with("/v1/forms/");
     if !public {
         return None;
     }
-    let bundle = store::active_bundle(env).await.ok()?;
+    let bundle = bundle.get(env).await.ok()?;
     bundle.allows_origin(None, &origin).then_some(origin)
 }
 
@@ -118,7 +87,7 @@ fn check_origin(req: &Request, bundle: &handoff_core::Bundle, form: &str) -> Res
     }
 }
 
-fn json<T: Serialize>(status: u16, value: &T) -> Result<Response, ApiError> {
+pub(crate) fn json<T: Serialize>(status: u16, value: &T) -> Result<Response, ApiError> {
     Response::from_json(value)
         .map(|r| r.with_status(status))
         .map_err(|_| ApiError::new(500, "internal", "The answer could not be encoded."))
@@ -158,7 +127,7 @@ fn valid_idempotency_key(key: &str) -> bool {
     (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic())
 }
 
-fn sha256_hex(text: &str) -> String {
+pub(crate) fn sha256_hex(text: &str) -> String {
     use sha2::{Digest, Sha256};
     Sha256::digest(text.as_bytes())
         .iter()
@@ -186,7 +155,12 @@ struct OutcomeView<'a> {
     link_label: &'a str,
 }
 
-async fn create_lead(req: &mut Request, env: &Env, ctx: &Context) -> Result<Response, ApiError> {
+pub(crate) async fn create_lead(
+    req: &mut Request,
+    env: &Env,
+    ctx: &Context,
+    bundle: &BundleOnce,
+) -> Result<Response, ApiError> {
     let content_type = req
         .headers()
         .get("content-type")
@@ -245,7 +219,7 @@ async fn create_lead(req: &mut Request, env: &Env, ctx: &Context) -> Result<Resp
         ));
     }
 
-    let bundle = store::active_bundle(env).await?;
+    let bundle = bundle.get(env).await?;
     if bundle.form(&lead.form).is_some() {
         check_origin(req, &bundle, &lead.form)?;
     }
@@ -329,15 +303,21 @@ async fn create_lead(req: &mut Request, env: &Env, ctx: &Context) -> Result<Resp
     });
     // One batch of reads: a retry's first answer, the returning person's lead, routing's state.
     let routing = bundle.routing().filter(|_| !bot);
+    let counter = crate::ratelimit::counter(req, env, &body, &db)?;
     let prefetched = store::prefetch(
         &db,
+        counter.statement.clone(),
         idempotency.as_ref().map(|(key, _)| key.as_str()),
         email.filter(|_| routing.is_some()),
         routing.is_some(),
     )
     .await?;
+    // A retry of a stored submission always gets its first answer, however busy its client.
     if let (Some(first), Some((_, body_sha256))) = (prefetched.replay, &idempotency) {
         return replay(first, body_sha256, &db, env);
+    }
+    if let Some(limited) = counter.answer(prefetched.count)? {
+        return Ok(with_trips(limited, &db, env));
     }
     let place = match (routing, prefetched.existing, prefetched.route) {
         (None, _, _) if bot => Place::Bot,
@@ -588,31 +568,14 @@ fn too_large() -> ApiError {
     )
 }
 
-#[derive(Serialize)]
-struct LeadView {
-    id: String,
-    form: String,
-    email: Option<String>,
-    answers: serde_json::Value,
-    bundle_version: String,
-    client_bundle_version: Option<String>,
-    created_at_ms: i64,
-    score: Option<i64>,
-    grade: Option<String>,
-    lifecycle: Option<String>,
-    disqualify_reason: Option<String>,
-    /// Score breakdown, disqualification and the fields shown, as evaluated at intake.
-    evaluation: serde_json::Value,
-    visitor: Option<String>,
-    /// UTM, referrer, landing page, pages viewed and consent, as the form observed them.
-    attribution: serde_json::Value,
-}
-
 /// `GET /v1/pools` (admin): each pool's rotation right now: who is next, each member's weight,
 /// count, open leads against capacity, and whether they are available (and if not, why).
-async fn get_pools(req: &Request, env: &Env) -> Result<Response, ApiError> {
-    authorize(req, env)?;
-    let bundle = store::active_bundle(env).await?;
+pub(crate) async fn get_pools(
+    req: &Request,
+    env: &Env,
+    bundle: &BundleOnce,
+) -> Result<Response, ApiError> {
+    let bundle = bundle.get(env).await?;
     let pools = match bundle.routing() {
         Some(routing) => {
             let db = store::Db::open(env)?;
@@ -623,48 +586,16 @@ async fn get_pools(req: &Request, env: &Env) -> Result<Response, ApiError> {
     json(200, &serde_json::json!({ "pools": pools }))
 }
 
-async fn get_lead(req: &Request, env: &Env, id: &str) -> Result<Response, ApiError> {
-    authorize(req, env)?;
-    let row = store::lead(env, id)
-        .await?
-        .ok_or_else(|| ApiError::new(404, "lead_not_found", "No lead has this id."))?;
-    let parse = |text: &str| serde_json::from_str(text).unwrap_or(serde_json::Value::Null);
-    let answers = parse(&row.answers);
-    let evaluation = row
-        .evaluation
-        .as_deref()
-        .map_or(serde_json::Value::Null, parse);
-    json(
-        200,
-        &LeadView {
-            id: row.id,
-            form: row.form_id,
-            email: row.email,
-            answers,
-            bundle_version: row.bundle_version,
-            client_bundle_version: row.client_bundle_version,
-            // Stored as REAL because D1 takes numbers as f64; whole milliseconds by construction.
-            created_at_ms: row.created_at as i64,
-            score: row.score.map(|s| s as i64),
-            grade: row.grade,
-            lifecycle: row.lifecycle,
-            disqualify_reason: row.disqualify_reason,
-            evaluation,
-            visitor: row.visitor,
-            attribution: row
-                .attribution
-                .as_deref()
-                .map_or(serde_json::Value::Null, parse),
-        },
-    )
-}
-
 /// `GET /v1/forms/:id`: the form as the browser needs it, its conditions compiled (so the form
 /// module carries no compiler), with the version of the bundle it came from.
 /// A CORS preflight: 204 for an allowed origin (the headers are added with every answer), 403
 /// for any other.
-async fn preflight(req: &Request, env: &Env) -> Result<Response, ApiError> {
-    if cors_origin(req, env).await.is_none() {
+pub(crate) async fn preflight(
+    req: &Request,
+    env: &Env,
+    bundle: &BundleOnce,
+) -> Result<Response, ApiError> {
+    if cors_origin(req, env, bundle).await.is_none() {
         return Err(ApiError::new(
             403,
             "origin_not_allowed",
@@ -676,8 +607,13 @@ async fn preflight(req: &Request, env: &Env) -> Result<Response, ApiError> {
         .map_err(|_| ApiError::new(500, "internal", "The answer could not be encoded."))
 }
 
-async fn get_form(req: &Request, env: &Env, id: &str) -> Result<Response, ApiError> {
-    let bundle = store::active_bundle(env).await?;
+pub(crate) async fn get_form(
+    req: &Request,
+    env: &Env,
+    id: &str,
+    bundle: &BundleOnce,
+) -> Result<Response, ApiError> {
+    let bundle = bundle.get(env).await?;
     if bundle.form(id).is_some() {
         check_origin(req, &bundle, id)?;
     }
@@ -714,7 +650,7 @@ struct ProfileAnswer {
 }
 
 /// `GET /v1/profile?visitor=TOKEN`: what progressive profiling needs to skip known questions.
-async fn get_profile(req: &Request, env: &Env) -> Result<Response, ApiError> {
+pub(crate) async fn get_profile(req: &Request, env: &Env) -> Result<Response, ApiError> {
     let url = req
         .url()
         .map_err(|_| ApiError::new(400, "bad_request", "The URL could not be read."))?;
@@ -741,8 +677,8 @@ struct Health<'a> {
     last_cron_tick_ms: Option<i64>,
 }
 
-async fn health(env: &Env) -> Result<Response, ApiError> {
-    let bundle = store::active_bundle(env).await.ok();
+pub(crate) async fn health(env: &Env, bundle: &BundleOnce) -> Result<Response, ApiError> {
+    let bundle = bundle.get(env).await.ok();
     let last_tick = store::last_tick(env).await?;
     json(
         200,
@@ -755,7 +691,7 @@ async fn health(env: &Env) -> Result<Response, ApiError> {
 }
 
 /// Admin endpoints need `Authorization: Bearer <ADMIN_TOKEN>`, the token being a wrangler secret.
-fn authorize(req: &Request, env: &Env) -> Result<(), ApiError> {
+pub(crate) fn authorize(req: &Request, env: &Env) -> Result<(), ApiError> {
     let expected = env
         .secret("ADMIN_TOKEN")
         .map(|s| s.to_string())

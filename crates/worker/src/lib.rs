@@ -4,19 +4,25 @@
 //! Architecture invariant: no business rule lives here. A rule that the browser also applies
 //! belongs in handoff-core, so that both sides agree.
 
+mod admin;
 mod api;
+mod config;
 mod error;
 /// Public: the intake (`enqueue`, `claim_url`, `deliver` after commit) builds on it.
 pub mod notify;
+mod ratelimit;
 mod route;
+mod routes;
 mod store;
 
 use worker::{event, Context, Env, Request, Response, Result, ScheduleContext, ScheduledEvent};
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
-    let cors = api::cors_origin(&req, &env).await;
-    let response = match api::handle(req, &env, &ctx).await {
+    // Whatever needs the active bundle (CORS, the handler) shares one KV read.
+    let bundle = routes::BundleOnce::default();
+    let cors = api::cors_origin(&req, &env, &bundle).await;
+    let response = match routes::dispatch(req, &env, &ctx, &bundle).await {
         Ok(response) => Ok(response),
         Err(error) => error.into_response(),
     };
@@ -42,5 +48,8 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         ),
         Ok(_) => {}
         Err(error) => worker::console_error!("outbox not delivered: {}", error.code),
+    }
+    if let Err(error) = store::limits::prune(&env, now).await {
+        worker::console_error!("rate-limit windows not pruned: {}", error.code);
     }
 }

@@ -13,6 +13,10 @@ use worker::{D1Database, D1PreparedStatement, D1Result, Env};
 
 use crate::error::ApiError;
 
+pub mod admin;
+pub mod config;
+pub mod limits;
+
 pub const KV_BINDING: &str = "CONFIG";
 pub const D1_BINDING: &str = "DB";
 /// The KV key of the active bundle's canonical JSON.
@@ -263,6 +267,8 @@ pub async fn commit(db: &Db, statements: Vec<D1PreparedStatement>) -> Result<(),
 /// What a submission reads before it is stored, in one batch: the first answer to its
 /// idempotency key, the open lead a returning person already has, and the routing state.
 pub struct Prefetched {
+    /// The client's submissions in the current rate-limit window, this one included.
+    pub count: u32,
     pub replay: Option<IdempotentAnswer>,
     pub existing: Option<Existing>,
     pub route: Option<crate::route::Loaded>,
@@ -270,11 +276,12 @@ pub struct Prefetched {
 
 pub async fn prefetch(
     db: &Db,
+    counter: D1PreparedStatement,
     key: Option<&str>,
     email: Option<&str>,
     routing: bool,
 ) -> Result<Prefetched, ApiError> {
-    let mut statements = Vec::new();
+    let mut statements = vec![counter];
     if let Some(key) = key {
         statements.push(idempotency_query(db, key)?);
     }
@@ -284,13 +291,6 @@ pub async fn prefetch(
     if routing {
         statements.extend(crate::route::load_statements(db));
     }
-    if statements.is_empty() {
-        return Ok(Prefetched {
-            replay: None,
-            existing: None,
-            route: None,
-        });
-    }
     let results = db.batch(statements).await?;
     let mut results = results.iter();
     let mut first = |what| {
@@ -298,6 +298,11 @@ pub async fn prefetch(
             .next()
             .ok_or_else(|| ApiError::storage(worker::Error::from(what)))
     };
+    #[derive(Deserialize)]
+    struct Count {
+        count: f64,
+    }
+    let count = one::<Count>(first("rate limit")?)?.map_or(1, |c| c.count as u32);
     let replay = match key {
         Some(_) => one::<IdempotentAnswer>(first("idempotency")?)?,
         None => None,
@@ -315,6 +320,7 @@ pub async fn prefetch(
         false => None,
     };
     Ok(Prefetched {
+        count,
         replay,
         existing,
         route,

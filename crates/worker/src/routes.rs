@@ -1,0 +1,259 @@
+//! The one route table: every method and path the Worker answers, which handler answers it and
+//! whether it needs the admin token. `dispatch` routes from it, and the OpenAPI document served at
+//! `GET /v1/openapi.json` (`crates/worker/openapi.json`) must list exactly these operations (the
+//! unit test below, and `tests/admin.test.mjs` against the running Worker).
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use handoff_core::Bundle;
+use worker::{Context, Env, Request, Response};
+
+use crate::error::ApiError;
+use crate::{admin, api, config, notify, store};
+
+/// What answers a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    CreateLead,
+    ListLeads,
+    GetLead,
+    ReassignLead,
+    GetForm,
+    GetProfile,
+    Preflight,
+    Health,
+    OpenApi,
+    GetConfig,
+    PutConfig,
+    RollbackConfig,
+    ListDeadLetters,
+    RetryDeadLetter,
+    ClaimLead,
+    Pools,
+}
+
+/// One operation: an HTTP method on a path pattern whose `{name}` segments match any non-empty
+/// segment.
+#[derive(Debug, Clone, Copy)]
+pub struct Route {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub op: Op,
+    /// Needs `Authorization: Bearer <ADMIN_TOKEN>`, checked here before the handler runs.
+    pub admin: bool,
+}
+
+const fn route(method: &'static str, path: &'static str, op: Op, admin: bool) -> Route {
+    Route {
+        method,
+        path,
+        op,
+        admin,
+    }
+}
+
+pub const ROUTES: &[Route] = &[
+    route("POST", "/v1/leads", Op::CreateLead, false),
+    route("OPTIONS", "/v1/leads", Op::Preflight, false),
+    route("GET", "/v1/leads", Op::ListLeads, true),
+    route("GET", "/v1/leads/{id}", Op::GetLead, true),
+    route("POST", "/v1/leads/{id}/reassign", Op::ReassignLead, true),
+    // The signed link itself is the credential (an owner clicks it in Slack).
+    route("GET", "/v1/leads/{id}/claim", Op::ClaimLead, false),
+    route("GET", "/v1/pools", Op::Pools, true),
+    route("GET", "/v1/forms/{id}", Op::GetForm, false),
+    route("OPTIONS", "/v1/forms/{id}", Op::Preflight, false),
+    route("GET", "/v1/profile", Op::GetProfile, false),
+    route("OPTIONS", "/v1/profile", Op::Preflight, false),
+    route("GET", "/v1/health", Op::Health, false),
+    route("GET", "/v1/openapi.json", Op::OpenApi, false),
+    route("GET", "/v1/config", Op::GetConfig, true),
+    route("PUT", "/v1/config", Op::PutConfig, true),
+    route("POST", "/v1/config/rollback", Op::RollbackConfig, true),
+    route("GET", "/v1/dead-letters", Op::ListDeadLetters, true),
+    route(
+        "POST",
+        "/v1/dead-letters/{id}/retry",
+        Op::RetryDeadLetter,
+        true,
+    ),
+];
+
+/// The OpenAPI 3.1 document, served as is.
+pub const OPENAPI: &str = include_str!("../openapi.json");
+
+/// The active bundle, read from KV at most once per request and only if a handler needs it.
+#[derive(Debug, Default)]
+pub struct BundleOnce(RefCell<Option<Loaded>>);
+
+/// The outcome of the one read: the bundle, or the error's status, code and message.
+type Loaded = Result<Rc<Bundle>, (u16, &'static str, String)>;
+
+impl BundleOnce {
+    pub async fn get(&self, env: &Env) -> Result<Rc<Bundle>, ApiError> {
+        let known = self.0.borrow().clone();
+        let result = match known {
+            Some(result) => result,
+            None => {
+                let result = store::active_bundle(env)
+                    .await
+                    .map_err(|e| (e.status, e.code, e.message));
+                *self.0.borrow_mut() = Some(result.clone());
+                result
+            }
+        };
+        result.map_err(|(status, code, message)| ApiError::new(status, code, message))
+    }
+}
+
+/// The path's segments without leading and trailing slashes (`/v1/leads/` is `/v1/leads`).
+fn segments(path: &str) -> Vec<&str> {
+    path.trim_matches('/').split('/').collect()
+}
+
+/// The values of the pattern's `{name}` segments if `path` matches it.
+fn matches<'p>(pattern: &str, path: &[&'p str]) -> Option<Vec<&'p str>> {
+    let pattern = segments(pattern);
+    if pattern.len() != path.len() {
+        return None;
+    }
+    let mut params = Vec::new();
+    for (want, have) in pattern.iter().zip(path) {
+        if want.starts_with('{') {
+            if have.is_empty() {
+                return None;
+            }
+            params.push(*have);
+        } else if want != have {
+            return None;
+        }
+    }
+    Some(params)
+}
+
+/// The route for `method` on `path` with its parameters; `Err(true)` when the path is known but
+/// not with this method (405), `Err(false)` when no route has this path (404).
+pub fn find(method: &str, path: &str) -> Result<(&'static Route, Vec<String>), bool> {
+    let path = segments(path);
+    let mut known_path = false;
+    for route in ROUTES {
+        if let Some(params) = matches(route.path, &path) {
+            if route.method == method {
+                return Ok((route, params.into_iter().map(str::to_owned).collect()));
+            }
+            known_path = true;
+        }
+    }
+    Err(known_path)
+}
+
+pub async fn dispatch(
+    mut req: Request,
+    env: &Env,
+    ctx: &Context,
+    bundle: &BundleOnce,
+) -> Result<Response, ApiError> {
+    let method = req.method();
+    let (route, params) = find(method.as_ref(), &req.path()).map_err(|known| {
+        if known {
+            ApiError::new(
+                405,
+                "method_not_allowed",
+                "This method is not allowed here.",
+            )
+        } else {
+            ApiError::new(404, "not_found", "No such endpoint.")
+        }
+    })?;
+    if route.admin {
+        api::authorize(&req, env)?;
+    }
+    let id = params.first().map(String::as_str).unwrap_or_default();
+    match route.op {
+        Op::CreateLead => api::create_lead(&mut req, env, ctx, bundle).await,
+        Op::ClaimLead => notify::claim(&req, env, id).await,
+        Op::Pools => api::get_pools(&req, env, bundle).await,
+        Op::Preflight => api::preflight(&req, env, bundle).await,
+        Op::GetForm => api::get_form(&req, env, id, bundle).await,
+        Op::GetProfile => api::get_profile(&req, env).await,
+        Op::Health => api::health(env, bundle).await,
+        Op::OpenApi => openapi(),
+        Op::ListLeads => admin::list_leads(&req, env).await,
+        Op::GetLead => admin::get_lead(env, id).await,
+        Op::ReassignLead => admin::reassign(&mut req, env, id, bundle).await,
+        Op::ListDeadLetters => admin::list_dead_letters(&req, env).await,
+        Op::RetryDeadLetter => admin::retry_dead_letter(env, id).await,
+        Op::GetConfig => config::get(env).await,
+        Op::PutConfig => config::put(&mut req, env).await,
+        Op::RollbackConfig => config::rollback(&mut req, env).await,
+    }
+}
+
+fn openapi() -> Result<Response, ApiError> {
+    let mut response = Response::ok(OPENAPI)
+        .map_err(|_| ApiError::new(500, "internal", "The answer could not be made."))?;
+    let headers = response.headers_mut();
+    let _ = headers.set("content-type", "application/json");
+    let _ = headers.set("cache-control", "public, max-age=300");
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    /// The document's operations are exactly the table's, and admin operations (and only they)
+    /// require the bearer scheme.
+    #[test]
+    fn openapi_document_lists_exactly_the_route_table() {
+        let doc: serde_json::Value = serde_json::from_str(OPENAPI).expect("openapi.json is JSON");
+        assert_eq!(doc["openapi"].as_str().map(|v| &v[..4]), Some("3.1."));
+        let mut documented = BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for (method, operation) in item.as_object().expect("path item") {
+                let admin = operation["security"]
+                    .as_array()
+                    .is_some_and(|s| s.iter().any(|r| r.get("bearer").is_some()));
+                documented.insert((method.to_uppercase(), path.clone(), admin));
+            }
+        }
+        let table: BTreeSet<_> = ROUTES
+            .iter()
+            .map(|r| (r.method.to_owned(), r.path.to_owned(), r.admin))
+            .collect();
+        assert_eq!(documented, table);
+    }
+
+    #[test]
+    fn paths_match_their_patterns_only() {
+        // (method, path, expected: Ok(op, params) or Err(path known))
+        type Expected = Result<(Op, &'static [&'static str]), bool>;
+        let cases: &[(&str, &str, Expected)] = &[
+            ("GET", "/v1/leads", Ok((Op::ListLeads, &[]))),
+            ("GET", "/v1/leads/", Ok((Op::ListLeads, &[]))),
+            ("POST", "/v1/leads", Ok((Op::CreateLead, &[]))),
+            ("GET", "/v1/leads/abc", Ok((Op::GetLead, &["abc"]))),
+            (
+                "POST",
+                "/v1/leads/abc/reassign",
+                Ok((Op::ReassignLead, &["abc"])),
+            ),
+            ("GET", "/v1/leads/abc/reassign", Err(true)),
+            ("GET", "/v1/leads//reassign", Err(false)),
+            ("DELETE", "/v1/config", Err(true)),
+            ("GET", "/v1/nothing", Err(false)),
+            (
+                "POST",
+                "/v1/dead-letters/x/retry",
+                Ok((Op::RetryDeadLetter, &["x"])),
+            ),
+        ];
+        for (method, path, expected) in cases {
+            let got = find(method, path).map(|(r, p)| (r.op, p));
+            let expected = expected.map(|(op, p)| (op, p.iter().map(|s| s.to_string()).collect()));
+            assert_eq!(got, expected, "{method} {path}");
+        }
+    }
+}
