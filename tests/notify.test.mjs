@@ -17,6 +17,7 @@ const HANDOFF = join(process.env.CARGO_TARGET_DIR || join(ROOT, "target"), "debu
 const HOUR = 3_600_000;
 
 let state, mf, db, receiver, port;
+const ADMIN_TOKEN = randomToken();
 const LINK_SECRET = randomToken();
 const WEBHOOK_SECRET = `whsec_${randomBytes(24).toString("base64")}`;
 // What the receiver got, and what it answers: per webhook-id, a list of statuses to answer in
@@ -66,7 +67,7 @@ url_secret = "SLACK_NOT_SET"
   await writeFile(file, toml);
   const { stdout: bundle } = await run(HANDOFF, ["bundle", file]);
   mf = startMiniflare(state.dir, {
-    adminToken: randomToken(),
+    adminToken: ADMIN_TOKEN,
     bindings: {
       SLACK_WEBHOOK_TEST: `http://127.0.0.1:${port}/slack`,
       WEBHOOK_SECRET_TEST: WEBHOOK_SECRET,
@@ -292,6 +293,16 @@ describe("retries", () => {
     assert.deepEqual(kinds, [...Array(6).fill("notify_failed"), "dead_lettered"]);
     const dead = (await events(lead)).at(-1).detail;
     assert.deepEqual([dead.channel, dead.attempts, dead.error, dead.status], ["crm", 7, "http_status", 503]);
+    // Visible to an admin, and retried on request: due at once, delivered by the next tick.
+    const admin = (path, init = {}) => mf.dispatchFetch(`http://localhost${path}`, { ...init, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const letters = (await (await admin("/v1/dead-letters")).json()).dead_letters;
+    assert.deepEqual(letters.find((d) => d.id === id), { id, lead_id: lead, channel: "crm", kind: "webhook", attempts: 7,
+      created_at: t, last_error: "http_status 503" });
+    plan.set(id, [200]);
+    assert.equal((await admin(`/v1/dead-letters/${id}/retry`, { method: "POST" })).status, 200);
+    await tick(Date.now() + 60_000);
+    assert.equal((await row(id)).state, "delivered");
+    assert.equal(hits(id).length, 8, "the same webhook-id once more");
   });
 
   test("a channel whose secret is not set fails with secret_missing, and says nothing else", async () => {
