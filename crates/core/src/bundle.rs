@@ -19,6 +19,7 @@ use crate::routing::{
     LIFECYCLES,
 };
 use crate::scoring::{CompiledScoring, Scoring, Thresholds};
+use crate::sla::{CompiledSla, SlaConfig};
 use crate::visibility::CompiledForm;
 
 /// Everything a configuration says, as written and as carried in the bundle.
@@ -40,6 +41,9 @@ pub struct Rules {
     /// so configurations without routing keep their versions.
     #[serde(default, skip_serializing_if = "RoutingConfig::is_empty")]
     pub routing: RoutingConfig,
+    /// `[sla]`: first-touch targets, escalation ladders, suppression. Omitted when empty.
+    #[serde(default, skip_serializing_if = "SlaConfig::is_empty")]
+    pub sla: SlaConfig,
 }
 
 /// The compiled configuration. `version` is `sha256:` and the first 16 hex digits of the SHA-256
@@ -60,6 +64,7 @@ struct Compiled {
     scoring: CompiledScoring,
     disqualify: CompiledRules,
     routing: Option<CompiledRouting>,
+    sla: CompiledSla,
 }
 
 /// A problem in a configuration or a bundle, with where it is (1-based line and column; 0 when the
@@ -84,18 +89,18 @@ impl fmt::Display for ConfigError {
 
 /// One step of a path into the configuration, for locating a problem in the text.
 #[derive(Debug, Clone, Copy)]
-enum Step<'a> {
+pub(crate) enum Step<'a> {
     Key(&'a str),
     Index(usize),
 }
 
 /// A problem found by the checks, located later.
-struct Found {
-    code: &'static str,
-    message: String,
-    path: Vec<Step<'static>>,
+pub(crate) struct Found {
+    pub(crate) code: &'static str,
+    pub(crate) message: String,
+    pub(crate) path: Vec<Step<'static>>,
     /// Byte offset within the located value (for conditions, where in the expression), if any.
-    offset: Option<usize>,
+    pub(crate) offset: Option<usize>,
 }
 
 impl Bundle {
@@ -189,6 +194,11 @@ impl Bundle {
         self.compiled.routing.as_ref()
     }
 
+    /// The SLA policies, compiled (none when the configuration has no `[sla]`).
+    pub fn sla(&self) -> &CompiledSla {
+        &self.compiled.sla
+    }
+
     /// Checks `rules` and compiles every condition; stamps the content version.
     fn build(rules: Rules) -> Result<Bundle, Vec<Found>> {
         let mut found = Vec::new();
@@ -201,6 +211,7 @@ impl Bundle {
             })
         };
         let routing = check_routing(&rules, &types, &mut found);
+        let sla = crate::sla::check(&rules, &AttributeEnv::new(&types), &mut found);
         let mut compile = |source: &str, path: Vec<Step<'static>>| -> Option<Condition> {
             Condition::compile(source, &env)
                 .map_err(|e| {
@@ -255,6 +266,7 @@ impl Bundle {
                 email: rules.email.clone(),
             },
             routing,
+            sla,
         };
         Ok(Bundle {
             version,
@@ -296,7 +308,7 @@ fn content_version(rules: &Rules) -> String {
 }
 
 /// Ids appear in URLs, DOM ids, JSON keys and SQL values: keep them to a safe alphabet.
-fn valid_id(id: &str) -> bool {
+pub(crate) fn valid_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 64
         && id
@@ -305,7 +317,7 @@ fn valid_id(id: &str) -> bool {
         && id.as_bytes()[0].is_ascii_lowercase()
 }
 
-fn invalid_id(what: &str, id: &str, path: Vec<Step<'static>>) -> Found {
+pub(crate) fn invalid_id(what: &str, id: &str, path: Vec<Step<'static>>) -> Found {
     Found {
         code: "config.invalid_id",
         message: format!(
@@ -581,7 +593,7 @@ fn check_rule_id(
     }
 }
 
-type Types<'a> = BTreeMap<&'a str, (ValueType, Option<&'a Vec<String>>)>;
+pub(crate) type Types<'a> = BTreeMap<&'a str, (ValueType, Option<&'a Vec<String>>)>;
 
 /// The type of every field id across all forms, for conditions in scoring and disqualification
 /// rules. A field id used by two forms must mean the same thing in both.
@@ -625,7 +637,7 @@ fn routing_at(rest: &[Step<'static>]) -> Vec<Step<'static>> {
     path
 }
 
-fn problem(code: &'static str, message: String, path: Vec<Step<'static>>) -> Found {
+pub(crate) fn problem(code: &'static str, message: String, path: Vec<Step<'static>>) -> Found {
     Found {
         code,
         message,
@@ -914,22 +926,8 @@ fn check_routing(
     };
 
     // Routing conditions read the routing attributes, then the form fields.
-    let grades: Vec<String> = GRADES.iter().map(|g| (*g).to_owned()).collect();
-    let stages: Vec<String> = LIFECYCLES.iter().map(|g| (*g).to_owned()).collect();
-    let env = |id: &str| {
-        if let Some(&(name, ty)) = ATTRIBUTES.iter().find(|(name, _)| *name == id) {
-            let options = match name {
-                "grade" => Some(&grades[..]),
-                "lifecycle" => Some(&stages[..]),
-                _ => None,
-            };
-            return Some(FieldType { ty, options });
-        }
-        types.get(id).map(|(ty, options)| FieldType {
-            ty: *ty,
-            options: options.map(|o| &o[..]),
-        })
-    };
+    let attributes = AttributeEnv::new(types);
+    let env = |id: &str| attributes.get(id);
     for (fi, form) in rules.forms.iter().enumerate() {
         for (i, field) in form.fields.iter().enumerate() {
             // A text field may carry a UTM value (a hidden `utm_source` field): routing reads the
@@ -1050,6 +1048,38 @@ fn check_routing(
         rules: compiled_rules,
         fallback: fallback?,
     })
+}
+
+/// What routing (and SLA) conditions read: the routing attributes, then the form fields.
+pub(crate) struct AttributeEnv<'t> {
+    types: &'t Types<'t>,
+    grades: Vec<String>,
+    stages: Vec<String>,
+}
+
+impl<'t> AttributeEnv<'t> {
+    pub(crate) fn new(types: &'t Types<'t>) -> AttributeEnv<'t> {
+        AttributeEnv {
+            types,
+            grades: GRADES.iter().map(|g| (*g).to_owned()).collect(),
+            stages: LIFECYCLES.iter().map(|g| (*g).to_owned()).collect(),
+        }
+    }
+
+    pub(crate) fn get(&self, id: &str) -> Option<FieldType<'_>> {
+        if let Some(&(name, ty)) = ATTRIBUTES.iter().find(|(name, _)| *name == id) {
+            let options = match name {
+                "grade" => Some(&self.grades[..]),
+                "lifecycle" => Some(&self.stages[..]),
+                _ => None,
+            };
+            return Some(FieldType { ty, options });
+        }
+        self.types.get(id).map(|(ty, options)| FieldType {
+            ty: *ty,
+            options: options.map(|o| &o[..]),
+        })
+    }
 }
 
 /// Turns a problem's path into a line and column using the parsed TOML's spans. For a string
