@@ -20,6 +20,7 @@ use crate::routing::{
     LIFECYCLES,
 };
 use crate::scoring::{CompiledScoring, Scoring, Thresholds};
+use crate::sla::{CompiledSla, SlaConfig};
 use crate::visibility::CompiledForm;
 
 /// Everything a configuration says, as written and as carried in the bundle.
@@ -44,6 +45,9 @@ pub struct Rules {
     /// `[notify]`: where routed leads are announced (Slack, signed webhooks).
     #[serde(default, skip_serializing_if = "NotifyRules::is_empty")]
     pub notify: NotifyRules,
+    /// `[sla]`: first-touch targets, escalation ladders, suppression. Omitted when empty.
+    #[serde(default, skip_serializing_if = "SlaConfig::is_empty")]
+    pub sla: SlaConfig,
 }
 
 /// The compiled configuration. `version` is `sha256:` and the first 16 hex digits of the SHA-256
@@ -64,6 +68,7 @@ struct Compiled {
     scoring: CompiledScoring,
     disqualify: CompiledRules,
     routing: Option<CompiledRouting>,
+    sla: CompiledSla,
 }
 
 /// A problem in a configuration or a bundle, with where it is (1-based line and column; 0 when the
@@ -193,6 +198,11 @@ impl Bundle {
         self.compiled.routing.as_ref()
     }
 
+    /// The SLA policies, compiled (none when the configuration has no `[sla]`).
+    pub fn sla(&self) -> &CompiledSla {
+        &self.compiled.sla
+    }
+
     /// Checks `rules` and compiles every condition; stamps the content version.
     fn build(rules: Rules) -> Result<Bundle, Vec<Found>> {
         let mut found = Vec::new();
@@ -205,6 +215,7 @@ impl Bundle {
             })
         };
         let routing = check_routing(&rules, &types, &mut found);
+        let sla = crate::sla::check(&rules, &AttributeEnv::new(&types), &mut found);
         let mut compile = |source: &str, path: Vec<Step<'static>>| -> Option<Condition> {
             Condition::compile(source, &env)
                 .map_err(|e| {
@@ -259,6 +270,7 @@ impl Bundle {
                 email: rules.email.clone(),
             },
             routing,
+            sla,
         };
         Ok(Bundle {
             version,
@@ -309,7 +321,7 @@ pub(crate) fn valid_id(id: &str) -> bool {
         && id.as_bytes()[0].is_ascii_lowercase()
 }
 
-fn invalid_id(what: &str, id: &str, path: Vec<Step<'static>>) -> Found {
+pub(crate) fn invalid_id(what: &str, id: &str, path: Vec<Step<'static>>) -> Found {
     Found {
         code: "config.invalid_id",
         message: format!(
@@ -586,7 +598,7 @@ fn check_rule_id(
     }
 }
 
-type Types<'a> = BTreeMap<&'a str, (ValueType, Option<&'a Vec<String>>)>;
+pub(crate) type Types<'a> = BTreeMap<&'a str, (ValueType, Option<&'a Vec<String>>)>;
 
 /// The type of every field id across all forms, for conditions in scoring and disqualification
 /// rules. A field id used by two forms must mean the same thing in both.
@@ -630,7 +642,7 @@ fn routing_at(rest: &[Step<'static>]) -> Vec<Step<'static>> {
     path
 }
 
-fn problem(code: &'static str, message: String, path: Vec<Step<'static>>) -> Found {
+pub(crate) fn problem(code: &'static str, message: String, path: Vec<Step<'static>>) -> Found {
     Found {
         code,
         message,
@@ -919,22 +931,8 @@ fn check_routing(
     };
 
     // Routing conditions read the routing attributes, then the form fields.
-    let grades: Vec<String> = GRADES.iter().map(|g| (*g).to_owned()).collect();
-    let stages: Vec<String> = LIFECYCLES.iter().map(|g| (*g).to_owned()).collect();
-    let env = |id: &str| {
-        if let Some(&(name, ty)) = ATTRIBUTES.iter().find(|(name, _)| *name == id) {
-            let options = match name {
-                "grade" => Some(&grades[..]),
-                "lifecycle" => Some(&stages[..]),
-                _ => None,
-            };
-            return Some(FieldType { ty, options });
-        }
-        types.get(id).map(|(ty, options)| FieldType {
-            ty: *ty,
-            options: options.map(|o| &o[..]),
-        })
-    };
+    let attributes = AttributeEnv::new(types);
+    let env = |id: &str| attributes.get(id);
     for (fi, form) in rules.forms.iter().enumerate() {
         for (i, field) in form.fields.iter().enumerate() {
             // A text field may carry a UTM value (a hidden `utm_source` field): routing reads the
@@ -1055,6 +1053,38 @@ fn check_routing(
         rules: compiled_rules,
         fallback: fallback?,
     })
+}
+
+/// What routing (and SLA) conditions read: the routing attributes, then the form fields.
+pub(crate) struct AttributeEnv<'t> {
+    types: &'t Types<'t>,
+    grades: Vec<String>,
+    stages: Vec<String>,
+}
+
+impl<'t> AttributeEnv<'t> {
+    pub(crate) fn new(types: &'t Types<'t>) -> AttributeEnv<'t> {
+        AttributeEnv {
+            types,
+            grades: GRADES.iter().map(|g| (*g).to_owned()).collect(),
+            stages: LIFECYCLES.iter().map(|g| (*g).to_owned()).collect(),
+        }
+    }
+
+    pub(crate) fn get(&self, id: &str) -> Option<FieldType<'_>> {
+        if let Some(&(name, ty)) = ATTRIBUTES.iter().find(|(name, _)| *name == id) {
+            let options = match name {
+                "grade" => Some(&self.grades[..]),
+                "lifecycle" => Some(&self.stages[..]),
+                _ => None,
+            };
+            return Some(FieldType { ty, options });
+        }
+        self.types.get(id).map(|(ty, options)| FieldType {
+            ty: *ty,
+            options: options.map(|o| &o[..]),
+        })
+    }
 }
 
 /// Turns a problem's path into a line and column using the parsed TOML's spans. For a string

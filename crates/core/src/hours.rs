@@ -263,6 +263,15 @@ impl Hours {
         self.away = merged;
     }
 
+    /// The same schedule and holidays without the absences: what an SLA clock counts, so that a
+    /// lead held by an absent owner still escalates instead of waiting out the absence.
+    pub fn without_absences(&self) -> Hours {
+        Hours {
+            away: Vec::new(),
+            ..self.clone()
+        }
+    }
+
     fn boundary(&self, text: &str, end: bool) -> Result<i64, String> {
         if text.len() == 10 {
             let date = parse_date(text)?;

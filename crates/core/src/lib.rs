@@ -25,6 +25,7 @@ pub mod number;
 pub mod phone;
 pub mod routing;
 pub mod scoring;
+pub mod sla;
 pub mod submission;
 pub mod text;
 pub mod title;

@@ -345,12 +345,32 @@ impl RouteInput {
     }
 }
 
-/// A lead as routing conditions read it: derived attributes first, then answers.
-struct LeadView<'a> {
+/// A lead as routing (and SLA) conditions read it: derived attributes first, then answers.
+pub(crate) struct LeadView<'a> {
     lead: &'a RouteInput,
     email_domain: Option<String>,
     free_email: Option<bool>,
     account: Option<&'a str>,
+}
+
+impl<'a> LeadView<'a> {
+    /// The view of `lead`, whose address belongs to `account` (if a known one).
+    pub(crate) fn new(lead: &'a RouteInput, account: Option<&'a AccountSpec>) -> LeadView<'a> {
+        let host = lead
+            .email
+            .as_deref()
+            .and_then(|e| e.rsplit_once('@'))
+            .map(|(_, h)| h.to_ascii_lowercase());
+        LeadView {
+            lead,
+            email_domain: host.as_deref().and_then(registrable_domain),
+            free_email: host.as_deref().map(|h| {
+                email::is_free_mail(h)
+                    || registrable_domain(h).is_some_and(|d| email::is_free_mail(&d))
+            }),
+            account: account.map(|a| a.id.as_str()),
+        }
+    }
 }
 
 impl Answers for LeadView<'_> {
@@ -639,19 +659,7 @@ pub fn route(
         .email
         .as_deref()
         .and_then(|e| routing.account_for_email(e));
-    let host = lead
-        .email
-        .as_deref()
-        .and_then(|e| e.rsplit_once('@'))
-        .map(|(_, h)| h.to_ascii_lowercase());
-    let view = LeadView {
-        lead,
-        email_domain: host.as_deref().and_then(registrable_domain),
-        free_email: host.as_deref().map(|h| {
-            email::is_free_mail(h) || registrable_domain(h).is_some_and(|d| email::is_free_mail(&d))
-        }),
-        account: account.map(|a| a.id.as_str()),
-    };
+    let view = LeadView::new(lead, account);
     let mut router = Router {
         routing,
         state,

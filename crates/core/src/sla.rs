@@ -1,0 +1,661 @@
+//! SLA policies: how soon a new lead must be touched (first touch), on whose clock (the owner's
+//! working hours or the calendar), and who hears about it, step by step, when nobody does (the
+//! escalation ladder); and suppression, which keeps leads that are already being worked (an open
+//! deal, a running sequence, a recent contact) off the clock altogether. Pure: the caller passes
+//! `now` and what it knows about the lead, and gets deadlines and the steps due back.
+//!
+//! Semantics, in one place (docs/CONFIG.md says the same for the marketer):
+//! - The first policy whose `when` holds (or that has none) applies; none: the lead has no SLA.
+//! - The clock starts when the lead is assigned. A `working_hours` clock counts only the owner's
+//!   weekly hours outside their holidays (their calendar's and their own), in their time zone;
+//!   absences do *not* stop it, so that a lead held by an absent owner escalates. A lead held by a
+//!   queue, or by an owner without `hours`, runs on a 24/7 clock (holidays still count for the
+//!   owner). A `calendar` clock always counts every millisecond.
+//! - Ladder step `after` durations are measured from the first-touch deadline, on the policy's
+//!   clock: `after = "2h"` on a working-hours clock is two working hours after the deadline.
+//! - A touch stops the clock: nothing further is due, whatever was done before.
+//! - A merged submission (folded into a lead already open) never starts a clock; the open lead's
+//!   clock runs on. A suppressed lead starts none either.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize, Serializer};
+
+use crate::bundle::{invalid_id, problem, valid_id, AttributeEnv, Found, Rules, Step};
+use crate::condition::Condition;
+use crate::hours::Hours;
+use crate::routing::{Assignee, CompiledRouting, LeadView, RouteInput};
+
+/// `[sla]` as the configuration writes it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlaConfig {
+    /// A lead contacted within this duration (calendar time) before it arrives starts no clock.
+    /// Omitted: recent contact suppresses nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recent_contact_window: Option<String>,
+    /// Tried in order; the first whose `when` holds applies.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policies: Vec<PolicySpec>,
+}
+
+impl SlaConfig {
+    /// Whether the configuration says nothing about SLAs (then the bundle carries no `sla`).
+    pub fn is_empty(&self) -> bool {
+        *self == SlaConfig::default()
+    }
+}
+
+/// One `[[sla.policies]]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicySpec {
+    pub id: String,
+    /// A condition on the attributes routing rules read; omitted: every lead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<String>,
+    /// The first-touch target, a duration such as `5m` or `1h`.
+    pub first_touch: String,
+    #[serde(default)]
+    pub clock: ClockKind,
+    /// The escalation ladder, in order of `after`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub escalate: Vec<StepSpec>,
+}
+
+/// One `[[sla.policies.escalate]]` step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepSpec {
+    /// How long after the first-touch deadline, on the policy's clock.
+    pub after: String,
+    /// `team_lead`, `owner:ID` or `queue:ID`: who is notified.
+    pub to: String,
+    /// Also give the lead to the next eligible member of the pool that assigned it.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub reassign: bool,
+    /// The notification's text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<String>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// Which time an SLA clock counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClockKind {
+    /// The owner's working hours and holidays, in their time zone (a queue: 24/7).
+    #[default]
+    WorkingHours,
+    /// Every millisecond, 24/7.
+    Calendar,
+}
+
+/// Whom an escalation step notifies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EscalateTo {
+    /// The `lead` of the pool that assigned the lead (see [`CompiledSla::recipient`]).
+    TeamLead,
+    Owner(String),
+    Queue(String),
+}
+
+impl EscalateTo {
+    /// Reads `team_lead`, `owner:ID` or `queue:ID`.
+    pub fn parse(text: &str) -> Option<EscalateTo> {
+        match text.split_once(':') {
+            None if text == "team_lead" => Some(EscalateTo::TeamLead),
+            Some(("owner", id)) => Some(EscalateTo::Owner(id.to_owned())),
+            Some(("queue", id)) => Some(EscalateTo::Queue(id.to_owned())),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for EscalateTo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EscalateTo::TeamLead => f.write_str("team_lead"),
+            EscalateTo::Owner(id) => write!(f, "owner:{id}"),
+            EscalateTo::Queue(id) => write!(f, "queue:{id}"),
+        }
+    }
+}
+
+impl Serialize for EscalateTo {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// One compiled ladder step. Levels count from 1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LadderStep {
+    pub level: u32,
+    pub after_ms: i64,
+    pub to: EscalateTo,
+    pub reassign: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notify: Option<String>,
+}
+
+/// One compiled policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    pub id: String,
+    when: Option<Condition>,
+    pub first_touch_ms: i64,
+    pub clock: ClockKind,
+    pub ladder: Vec<LadderStep>,
+}
+
+/// `[sla]` checked and compiled: built once per bundle (`Bundle::sla`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CompiledSla {
+    policies: Vec<Policy>,
+    recent_contact_window_ms: i64,
+}
+
+/// When a clock's first touch and each ladder step fall due, in ms since the epoch. `i64::MAX`:
+/// never (an owner whose schedule has no working time left).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Clock {
+    pub policy: String,
+    pub kind: ClockKind,
+    /// Whether the owner's working hours were counted (false for a queue, a `calendar` policy).
+    pub working_hours: bool,
+    pub started_ms: i64,
+    pub first_touch_due_ms: i64,
+    pub steps: Vec<StepDue>,
+}
+
+/// A ladder step with its due time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StepDue {
+    pub level: u32,
+    pub due_ms: i64,
+    pub to: EscalateTo,
+    pub reassign: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notify: Option<String>,
+}
+
+/// Where a lead stands against its first-touch deadline. The codes are stable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Standing {
+    /// Touched: the clock has stopped.
+    Touched,
+    /// Due later than the look-ahead.
+    OnTrack,
+    /// Due within the look-ahead, untouched.
+    AtRisk,
+    /// Past the first-touch deadline, untouched.
+    Breached,
+}
+
+impl Standing {
+    pub const fn code(self) -> &'static str {
+        match self {
+            Standing::Touched => "touched",
+            Standing::OnTrack => "on_track",
+            Standing::AtRisk => "at_risk",
+            Standing::Breached => "breached",
+        }
+    }
+}
+
+/// What the caller knows about a lead's existing relationship (from the CRM or its own store).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SuppressionFacts {
+    /// An open deal (opportunity) with this person or their account.
+    pub active_deal: bool,
+    /// Enrolled in a running outreach sequence.
+    pub in_sequence: bool,
+    /// When a rep last contacted them, if ever.
+    pub last_contacted_ms: Option<i64>,
+}
+
+/// Why a lead starts no SLA clock although a policy matches. The codes are stable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SuppressReason {
+    ActiveDeal,
+    InSequence,
+    RecentlyContacted,
+}
+
+impl SuppressReason {
+    pub const fn code(self) -> &'static str {
+        match self {
+            SuppressReason::ActiveDeal => "active_deal",
+            SuppressReason::InSequence => "in_sequence",
+            SuppressReason::RecentlyContacted => "recently_contacted",
+        }
+    }
+}
+
+/// Why a lead has no SLA clock. Serialized as its code: `merged`, `no_policy`, or the
+/// suppression's code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoClock {
+    /// Folded into a lead already open, whose clock runs on.
+    Merged,
+    /// No policy matches.
+    NoPolicy,
+    Suppressed(SuppressReason),
+}
+
+impl NoClock {
+    pub const fn code(self) -> &'static str {
+        match self {
+            NoClock::Merged => "merged",
+            NoClock::NoPolicy => "no_policy",
+            NoClock::Suppressed(reason) => reason.code(),
+        }
+    }
+}
+
+impl Serialize for NoClock {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.code())
+    }
+}
+
+/// Whom one escalation step reaches for one lead, and whether the lead moves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Recipient {
+    pub notify: Assignee,
+    /// The pool to reassign the lead within (its next eligible member other than the current
+    /// owner): set when the step says `reassign` and a pool's rotation assigned the lead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reassign_in: Option<String>,
+}
+
+impl CompiledSla {
+    pub fn policies(&self) -> &[Policy] {
+        &self.policies
+    }
+
+    /// `recent_contact_window` in ms; 0 when not configured.
+    pub fn recent_contact_window_ms(&self) -> i64 {
+        self.recent_contact_window_ms
+    }
+
+    /// The first policy whose `when` holds for `lead`, read as routing reads it (the account,
+    /// for the `account` attribute, comes from `routing`).
+    pub fn policy_for(
+        &self,
+        lead: &RouteInput,
+        routing: Option<&CompiledRouting>,
+    ) -> Option<&Policy> {
+        let account =
+            routing.and_then(|r| lead.email.as_deref().and_then(|e| r.account_for_email(e)));
+        let view = LeadView::new(lead, account);
+        self.policies
+            .iter()
+            .find(|p| p.when.as_ref().is_none_or(|c| c.eval(&view)))
+    }
+
+    /// The clock of a lead just assigned to `assignee` at `assigned_at_ms`, or why it has none:
+    /// a merged submission first, then suppression, then the policies.
+    pub fn start(
+        &self,
+        routing: Option<&CompiledRouting>,
+        lead: &RouteInput,
+        assignee: &Assignee,
+        facts: &SuppressionFacts,
+        merged: bool,
+        assigned_at_ms: i64,
+    ) -> Result<Clock, NoClock> {
+        if merged {
+            return Err(NoClock::Merged);
+        }
+        if let Some(reason) = suppress(facts, self.recent_contact_window_ms, assigned_at_ms) {
+            return Err(NoClock::Suppressed(reason));
+        }
+        let policy = self.policy_for(lead, routing).ok_or(NoClock::NoPolicy)?;
+        let hours = routing.and_then(|r| clock_hours(r, assignee));
+        Ok(clock(policy, hours.as_ref(), assigned_at_ms))
+    }
+
+    /// Whom a step reaches for a lead held by `assignee`, assigned by `pool`'s rotation (if one).
+    ///
+    /// `team_lead` is the `lead` of that pool; for a lead no rotation assigned, the lead of the
+    /// first pool (in configuration order) that has the owner as a member and a `lead`; failing
+    /// both (a queue, an owner in no led pool), the routing's global fallback queue, so that the
+    /// step still reaches someone. `reassign` applies only to a lead a pool's rotation assigned.
+    pub fn recipient(
+        routing: &CompiledRouting,
+        step: &StepDue,
+        assignee: &Assignee,
+        pool: Option<&str>,
+    ) -> Recipient {
+        let notify = match &step.to {
+            EscalateTo::Owner(id) => Assignee::Owner(id.clone()),
+            EscalateTo::Queue(id) => Assignee::Queue(id.clone()),
+            EscalateTo::TeamLead => {
+                let by_pool = pool
+                    .and_then(|p| routing.pool(p))
+                    .and_then(|p| p.lead.clone());
+                let by_membership = || match assignee {
+                    Assignee::Owner(owner) => routing
+                        .pools()
+                        .iter()
+                        .filter(|p| p.members.iter().any(|m| &m.owner == owner))
+                        .find_map(|p| p.lead.clone()),
+                    Assignee::Queue(_) => None,
+                };
+                by_pool.or_else(by_membership).map_or_else(
+                    || Assignee::Queue(routing.fallback().to_owned()),
+                    Assignee::Owner,
+                )
+            }
+        };
+        let reassign_in = match (step.reassign, assignee) {
+            (true, Assignee::Owner(_)) => pool.map(str::to_owned),
+            _ => None,
+        };
+        Recipient {
+            notify,
+            reassign_in,
+        }
+    }
+}
+
+/// The hours an SLA clock counts for `assignee`: an owner's schedule and holidays without their
+/// absences; `None` for a queue (24/7).
+pub fn clock_hours(routing: &CompiledRouting, assignee: &Assignee) -> Option<Hours> {
+    match assignee {
+        Assignee::Owner(id) => routing.hours(id).map(Hours::without_absences),
+        Assignee::Queue(_) => None,
+    }
+}
+
+/// The deadlines of `policy` for a lead assigned at `assigned_at_ms`. A `working_hours` policy
+/// counts `hours` (business-time addition, across time zones, holidays and DST changes); without
+/// hours, or for a `calendar` policy, every millisecond counts. Ladder steps are measured from the
+/// first-touch deadline on the same clock.
+pub fn clock(policy: &Policy, hours: Option<&Hours>, assigned_at_ms: i64) -> Clock {
+    let hours = hours.filter(|_| policy.clock == ClockKind::WorkingHours);
+    let add = |duration: i64| match hours {
+        Some(h) => h.add_working(assigned_at_ms, duration),
+        None => assigned_at_ms.saturating_add(duration),
+    };
+    Clock {
+        policy: policy.id.clone(),
+        kind: policy.clock,
+        working_hours: hours.is_some(),
+        started_ms: assigned_at_ms,
+        first_touch_due_ms: add(policy.first_touch_ms),
+        steps: policy
+            .ladder
+            .iter()
+            .map(|s| StepDue {
+                level: s.level,
+                due_ms: add(policy.first_touch_ms.saturating_add(s.after_ms)),
+                to: s.to.clone(),
+                reassign: s.reassign,
+                notify: s.notify.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// Every step whose time has come at `now_ms` and that is not done yet (`levels_done`: how many
+/// levels the caller has carried out), in order: a missed tick catches up with all of them at
+/// once. Nothing once the lead is touched.
+pub fn due_steps(clock: &Clock, levels_done: u32, touched: bool, now_ms: i64) -> Vec<StepDue> {
+    if touched {
+        return Vec::new();
+    }
+    clock
+        .steps
+        .iter()
+        .filter(|s| s.level > levels_done && s.due_ms <= now_ms)
+        .cloned()
+        .collect()
+}
+
+/// The next step still to come after `now_ms` (not done, not yet due): when to look again.
+/// `None` once the lead is touched or the ladder has no step left to come.
+pub fn next_due(clock: &Clock, levels_done: u32, touched: bool, now_ms: i64) -> Option<StepDue> {
+    if touched {
+        return None;
+    }
+    clock
+        .steps
+        .iter()
+        .find(|s| s.level > levels_done && s.due_ms > now_ms)
+        .cloned()
+}
+
+/// Where the lead stands at `now_ms`: breached once the first-touch deadline has passed
+/// untouched, at risk when it falls within `within_ms` (wall-clock time), else on track.
+pub fn standing(clock: &Clock, touched: bool, now_ms: i64, within_ms: i64) -> Standing {
+    if touched {
+        Standing::Touched
+    } else if now_ms >= clock.first_touch_due_ms {
+        Standing::Breached
+    } else if clock.first_touch_due_ms - now_ms <= within_ms {
+        Standing::AtRisk
+    } else {
+        Standing::OnTrack
+    }
+}
+
+/// Due within `within_ms` and not yet breached nor touched.
+pub fn at_risk(clock: &Clock, touched: bool, now_ms: i64, within_ms: i64) -> bool {
+    standing(clock, touched, now_ms, within_ms) == Standing::AtRisk
+}
+
+/// Why the lead should start no SLA clock, if it should not: an active deal, then a running
+/// sequence, then a contact less than `window_ms` before `now_ms` (a window of 0 or less never
+/// suppresses; a contact recorded in the future counts as recent).
+pub fn suppress(facts: &SuppressionFacts, window_ms: i64, now_ms: i64) -> Option<SuppressReason> {
+    if facts.active_deal {
+        Some(SuppressReason::ActiveDeal)
+    } else if facts.in_sequence {
+        Some(SuppressReason::InSequence)
+    } else if window_ms > 0
+        && facts
+            .last_contacted_ms
+            .is_some_and(|at| at > now_ms.saturating_sub(window_ms))
+    {
+        Some(SuppressReason::RecentlyContacted)
+    } else {
+        None
+    }
+}
+
+/// The longest duration accepted: a year.
+const MAX_DURATION_MS: i64 = 366 * 86_400_000;
+
+/// Reads a duration: whole numbers with units `d` (24 hours), `h`, `m`, `s`, largest first, each
+/// at most once, no spaces: `90s`, `5m`, `2h30m`, `1d`. At most a year.
+pub fn parse_duration(text: &str) -> Result<i64, String> {
+    let bad = || {
+        format!(
+            "\"{text}\" is not a duration; write whole numbers with d, h, m or s, largest first, \
+             such as \"5m\", \"2h30m\" or \"1d\""
+        )
+    };
+    let units = [
+        ('d', 86_400_000i64),
+        ('h', 3_600_000),
+        ('m', 60_000),
+        ('s', 1_000),
+    ];
+    let mut total: i64 = 0;
+    let mut next_unit = 0;
+    let mut rest = text;
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 || digits > 9 {
+            return Err(bad());
+        }
+        let number: i64 = rest[..digits].parse().map_err(|_| bad())?;
+        let unit = rest[digits..].chars().next().ok_or_else(bad)?;
+        let offset = units[next_unit..]
+            .iter()
+            .position(|(u, _)| *u == unit)
+            .ok_or_else(bad)?;
+        total = total.saturating_add(number.saturating_mul(units[next_unit + offset].1));
+        next_unit += offset + 1;
+        rest = &rest[digits + 1..];
+    }
+    if total > MAX_DURATION_MS {
+        return Err(format!("\"{text}\" is longer than a year"));
+    }
+    Ok(total)
+}
+
+/// Checks `[sla]` and compiles it: policy ids, conditions (on the routing attributes and the
+/// form fields), durations, ladder order and escalation targets (which must name routing's
+/// owners and queues, and need a pool with a `lead` for `team_lead`).
+pub(crate) fn check(rules: &Rules, env: &AttributeEnv<'_>, found: &mut Vec<Found>) -> CompiledSla {
+    let sla = &rules.sla;
+    let routing = &rules.routing;
+    let at = |rest: &[Step<'static>]| {
+        let mut p = vec![Step::Key("sla")];
+        p.extend_from_slice(rest);
+        p
+    };
+    let duration = |text: &str, path: Vec<Step<'static>>, found: &mut Vec<Found>| {
+        parse_duration(text)
+            .map_err(|message| found.push(problem("config.invalid_duration", message, path)))
+            .ok()
+    };
+    let recent_contact_window_ms = sla
+        .recent_contact_window
+        .as_deref()
+        .and_then(|w| duration(w, at(&[Step::Key("recent_contact_window")]), found))
+        .unwrap_or(0);
+    let has_team_lead = routing.pools.iter().any(|p| p.lead.is_some());
+    let mut seen = std::collections::HashSet::new();
+    let mut policies = Vec::new();
+    for (pi, spec) in sla.policies.iter().enumerate() {
+        let p_at = |rest: &[Step<'static>]| {
+            let mut p = vec![Step::Key("policies"), Step::Index(pi)];
+            p.extend_from_slice(rest);
+            at(&p)
+        };
+        let id_at = p_at(&[Step::Key("id")]);
+        if !valid_id(&spec.id) {
+            found.push(invalid_id("SLA policy", &spec.id, id_at));
+        } else if !seen.insert(spec.id.as_str()) {
+            let message = format!("SLA policy id \"{}\" is used twice", spec.id);
+            found.push(problem("config.duplicate_id", message, id_at));
+        }
+        let when = spec.when.as_deref().and_then(|source| {
+            Condition::compile(source, &|id| env.get(id))
+                .map_err(|e| {
+                    found.push(Found {
+                        code: e.code,
+                        message: e.message,
+                        path: p_at(&[Step::Key("when")]),
+                        offset: Some(e.start),
+                    })
+                })
+                .ok()
+        });
+        let first_touch = duration(&spec.first_touch, p_at(&[Step::Key("first_touch")]), found);
+        if first_touch == Some(0) {
+            found.push(problem(
+                "config.invalid_duration",
+                "the first-touch target must be longer than zero".to_owned(),
+                p_at(&[Step::Key("first_touch")]),
+            ));
+        }
+        let mut ladder = Vec::new();
+        let mut previous: Option<i64> = None;
+        for (si, step) in spec.escalate.iter().enumerate() {
+            let s_at = |key| p_at(&[Step::Key("escalate"), Step::Index(si), Step::Key(key)]);
+            let after = duration(&step.after, s_at("after"), found);
+            if let (Some(after), Some(before)) = (after, previous) {
+                if after <= before {
+                    found.push(problem(
+                        "config.ladder_order",
+                        format!(
+                            "escalation steps must come later and later: \"{}\" is not after the \
+                             step before it",
+                            step.after
+                        ),
+                        s_at("after"),
+                    ));
+                }
+            }
+            previous = after.or(previous);
+            let to = match EscalateTo::parse(&step.to) {
+                None => {
+                    found.push(problem(
+                        "config.invalid_target",
+                        format!(
+                            "\"{}\" is not an escalation target; write team_lead, owner:ID or \
+                             queue:ID",
+                            step.to
+                        ),
+                        s_at("to"),
+                    ));
+                    None
+                }
+                Some(EscalateTo::TeamLead) if !has_team_lead => {
+                    found.push(problem(
+                        "config.no_team_lead",
+                        "no [[routing.pools]] has a lead, so team_lead would reach nobody; give \
+                         a pool a lead or escalate to owner:ID"
+                            .to_owned(),
+                        s_at("to"),
+                    ));
+                    None
+                }
+                Some(EscalateTo::Owner(id)) if !routing.owners.iter().any(|o| o.id == id) => {
+                    found.push(problem(
+                        "config.unknown_owner",
+                        format!("\"{id}\" is not a [[routing.owners]] id"),
+                        s_at("to"),
+                    ));
+                    None
+                }
+                Some(EscalateTo::Queue(id)) if !routing.queues.iter().any(|q| q.id == id) => {
+                    found.push(problem(
+                        "config.unknown_queue",
+                        format!("\"{id}\" is not a [[routing.queues]] id"),
+                        s_at("to"),
+                    ));
+                    None
+                }
+                Some(to) => Some(to),
+            };
+            if let (Some(after_ms), Some(to)) = (after, to) {
+                ladder.push(LadderStep {
+                    level: u32::try_from(si + 1).unwrap_or(u32::MAX),
+                    after_ms,
+                    to,
+                    reassign: step.reassign,
+                    notify: step.notify.clone(),
+                });
+            }
+        }
+        if let Some(first_touch_ms) = first_touch {
+            policies.push(Policy {
+                id: spec.id.clone(),
+                when,
+                first_touch_ms,
+                clock: spec.clock,
+                ladder,
+            });
+        }
+    }
+    CompiledSla {
+        policies,
+        recent_contact_window_ms,
+    }
+}
