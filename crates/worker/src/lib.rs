@@ -13,6 +13,8 @@ pub mod notify;
 mod ratelimit;
 mod route;
 mod routes;
+/// Public: the SLA clocks' statements are shared by the intake, the claim link and the events API.
+pub mod sla;
 mod store;
 
 use worker::{event, Context, Env, Request, Response, Result, ScheduleContext, ScheduledEvent};

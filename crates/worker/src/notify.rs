@@ -440,24 +440,21 @@ pub async fn claim(req: &Request, env: &Env, lead_id: &str) -> Result<Response, 
             )
         }
     }
-    let db = env.d1(D1_BINDING).map_err(ApiError::storage)?;
-    let inserted = db
-        .prepare(
-            "INSERT INTO lead_events (lead_id, at, kind, actor, detail) \
-             SELECT ?1, ?2, 'first_touch', ?3, '{\"via\":\"link\"}' \
-             WHERE EXISTS (SELECT 1 FROM leads WHERE id = ?1 AND (owner_id IS NULL OR owner_id = ?3)) \
-             AND NOT EXISTS (SELECT 1 FROM lead_events WHERE lead_id = ?1 AND kind = 'first_touch') \
-             RETURNING seq",
-        )
-        .bind(&[
-            JsValue::from_str(lead_id),
-            JsValue::from_f64(now_ms as f64),
-            JsValue::from_str(&owner),
-        ])
-        .map_err(ApiError::storage)?
-        .first::<serde_json::Value>(None)
-        .await
-        .map_err(ApiError::storage)?;
+    let db = store::Db::open(env)?;
+    let statements = crate::sla::touch_statements(
+        &db,
+        lead_id,
+        &owner,
+        crate::sla::Via::Link,
+        &serde_json::Value::Null,
+        true,
+        now_ms as f64,
+    )?;
+    let results = db.batch(statements).await?;
+    let inserted = results
+        .first()
+        .and_then(|r| r.results::<serde_json::Value>().ok())
+        .and_then(|rows| rows.into_iter().next());
     if inserted.is_some() {
         return page(
             200,
