@@ -11,6 +11,7 @@ use sha2::Sha256;
 
 use crate::attribution::Attribution;
 use crate::bundle::{valid_id, Found, Step};
+use crate::routing::{Assignee, CompiledRouting};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -259,6 +260,28 @@ pub struct Owner {
     pub id: String,
     pub name: String,
     pub kind: OwnerKind,
+}
+
+impl Owner {
+    /// Who `assignee` is, named as the routing configuration names them (their id if it does not).
+    pub fn of(routing: Option<&CompiledRouting>, assignee: &Assignee) -> Owner {
+        match assignee {
+            Assignee::Owner(id) => Owner {
+                id: id.clone(),
+                name: routing
+                    .and_then(|r| r.owner_spec(id))
+                    .map_or_else(|| id.clone(), |o| o.name.clone()),
+                kind: OwnerKind::Person,
+            },
+            Assignee::Queue(id) => Owner {
+                id: id.clone(),
+                name: routing
+                    .and_then(|r| r.queue(id))
+                    .map_or_else(|| id.clone(), |q| q.name.clone()),
+                kind: OwnerKind::Queue,
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -602,7 +625,6 @@ pub fn summarize(
     lead_id: &str,
     claim_url: String,
 ) -> LeadSummary {
-    use crate::routing::Assignee;
     use crate::{AnswerValue, FieldKind};
     let answers = &evaluation.answers;
     let text = |id: &str| {
@@ -638,23 +660,7 @@ pub fn summarize(
             value,
         });
     }
-    let routing = bundle.routing();
-    let owner = match &decision.assignee {
-        Assignee::Owner(id) => Owner {
-            id: id.clone(),
-            name: routing
-                .and_then(|r| r.owner_spec(id))
-                .map_or_else(|| id.clone(), |o| o.name.clone()),
-            kind: OwnerKind::Person,
-        },
-        Assignee::Queue(id) => Owner {
-            id: id.clone(),
-            name: routing
-                .and_then(|r| r.queue(id))
-                .map_or_else(|| id.clone(), |q| q.name.clone()),
-            kind: OwnerKind::Queue,
-        },
-    };
+    let owner = Owner::of(bundle.routing(), &decision.assignee);
     LeadSummary {
         lead_id: lead_id.to_owned(),
         name,

@@ -131,6 +131,17 @@ impl Serialize for EscalateTo {
     }
 }
 
+impl<'de> Deserialize<'de> for EscalateTo {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        EscalateTo::parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "\"{text}\" is not team_lead, owner:ID or queue:ID"
+            ))
+        })
+    }
+}
+
 /// One compiled ladder step. Levels count from 1.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LadderStep {
@@ -172,8 +183,8 @@ pub struct Clock {
     pub steps: Vec<StepDue>,
 }
 
-/// A ladder step with its due time.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A ladder step with its due time. The Worker stores a clock's steps as JSON and reads them back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StepDue {
     pub level: u32,
     pub due_ms: i64,
