@@ -135,9 +135,7 @@ impl<'de> Deserialize<'de> for EscalateTo {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
         EscalateTo::parse(&text).ok_or_else(|| {
-            serde::de::Error::custom(format!(
-                "\"{text}\" is not team_lead, owner:ID or queue:ID"
-            ))
+            serde::de::Error::custom(format!("\"{text}\" is not team_lead, owner:ID or queue:ID"))
         })
     }
 }

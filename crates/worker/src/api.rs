@@ -310,6 +310,7 @@ pub(crate) async fn create_lead(
         idempotency.as_ref().map(|(key, _)| key.as_str()),
         email.filter(|_| routing.is_some()),
         routing.is_some(),
+        email.filter(|_| routing.is_some() && !bundle.sla().policies().is_empty()),
     )
     .await?;
     // A retry of a stored submission always gets its first answer, however busy its client.
@@ -323,7 +324,7 @@ pub(crate) async fn create_lead(
         (None, _, _) if bot => Place::Bot,
         (None, _, _) => Place::Unrouted,
         (Some(_), Some(existing), _) => Place::Merge(existing),
-        (Some(routing), None, Some(loaded)) => Place::Route(routing, loaded),
+        (Some(routing), None, Some(loaded)) => Place::Route(routing, loaded, prefetched.facts),
         (Some(_), None, None) => Place::Unrouted,
     };
     let stored = store_lead(
@@ -388,7 +389,7 @@ fn test_mode(env: &Env) -> bool {
 /// The Worker's clock, in ms since the epoch. Only when the Worker runs with the test-only variable
 /// `TEST_CLOCK = "enabled"` (tests set it; no deployment does) may a request set it with
 /// `X-Test-Now-Ms`, so that tests can route at a chosen hour of a chosen day.
-fn clock(req: &Request, env: &Env) -> u64 {
+pub(crate) fn clock(req: &Request, env: &Env) -> u64 {
     let now = worker::Date::now().as_millis();
     if !test_mode(env) {
         return now;
@@ -414,8 +415,13 @@ enum Place<'a> {
     /// A returning person: merged into the open lead they already have (same owner, a `merged`
     /// event on it, no new routing and no new turn).
     Merge(store::Existing),
-    /// Anyone else: routed by handoff-core with the state read with the submission.
-    Route(&'a handoff_core::routing::CompiledRouting, route::Loaded),
+    /// Anyone else: routed by handoff-core with the state read with the submission, and put on
+    /// an SLA clock unless the CRM's facts about the person suppress it.
+    Route(
+        &'a handoff_core::routing::CompiledRouting,
+        route::Loaded,
+        handoff_core::sla::SuppressionFacts,
+    ),
 }
 
 /// Stores a checked lead with its events (and its idempotency key) in one batch, owned the moment
@@ -445,7 +451,7 @@ async fn store_lead(
         }
         Ok::<_, ApiError>(statements)
     };
-    let (routing, mut loaded) = match place {
+    let (routing, mut loaded, facts) = match place {
         Place::Bot | Place::Unrouted => {
             let status = if matches!(place, Place::Bot) {
                 "closed"
@@ -482,7 +488,7 @@ async fn store_lead(
                 .await
                 .map(|()| false);
         }
-        Place::Route(routing, loaded) => (routing, loaded),
+        Place::Route(routing, loaded, facts) => (routing, loaded, facts),
     };
     let input = RouteInput::from_evaluation(bundle, ev, &attribution.utm);
     let mut attempt = 0;
@@ -512,7 +518,30 @@ async fn store_lead(
             lead.id,
             claim.unwrap_or_default(),
         );
-        let outbox = notify::enqueue(db, &summary, &bundle.rules.notify, at)?;
+        let who = crate::sla::Who {
+            name: summary.name.clone(),
+            email: summary.email.clone(),
+            company: summary.company.clone(),
+            lifecycle: summary.lifecycle.clone(),
+            score: summary.score,
+        };
+        let (clock, alert) = crate::sla::start(
+            db,
+            bundle.sla(),
+            routing,
+            &input,
+            &decision,
+            &facts,
+            &who,
+            lead.id,
+            at,
+        )?;
+        statements.extend(clock);
+        // A suppressed lead (the person is being worked already) alerts nobody.
+        let outbox = match alert {
+            true => notify::enqueue(db, &summary, &bundle.rules.notify, at)?,
+            false => Vec::new(),
+        };
         let notified = !outbox.is_empty();
         statements.extend(outbox);
         match store::commit(db, with_key(statements)?).await {

@@ -39,6 +39,25 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         // D1's texts are unstable and may quote data; log our code only.
         worker::console_error!("cron tick not recorded: {}", error.code);
     }
+    // SLA escalation first, so that this tick's delivery sends the steps' notifications. Like the
+    // outbox, it works on the scheduled minute.
+    match sla::tick(&env, minute, sla::TICK_LIMIT).await {
+        Ok(t) if t.due > 0 => worker::console_log!(
+            "sla: {} due, {} steps, {} suppressed, {} closed, {} reassigned{}",
+            t.due,
+            t.escalated,
+            t.suppressed,
+            t.closed,
+            t.reassigned,
+            if t.more {
+                ", more left for the next tick"
+            } else {
+                ""
+            }
+        ),
+        Ok(_) => {}
+        Err(error) => worker::console_error!("sla tick failed: {}", error.code),
+    }
     // The outbox works on the scheduled minute: what is due is what was due at that minute, so a
     // late or repeated tick does the same work (and tests drive time through `scheduledTime`).
     match notify::deliver(&env, notify::Due::Limit(notify::TICK_LIMIT), minute).await {

@@ -4,8 +4,9 @@
 //! retry policy and the links themselves come from `handoff_core::notify`.
 
 use handoff_core::notify::{
-    claim_link, escape_html, next_attempt, sign, slack_message, verify_claim, webhook_payload,
-    Channel, ChannelKind, LeadSummary, NotifyError, NotifyRules, Retry, CLAIM_LINK_TTL_MS,
+    claim_link, escape_html, next_attempt, sign, slack_escalation, slack_message, verify_claim,
+    webhook_escalation, webhook_payload, Channel, ChannelKind, Escalation, LeadSummary,
+    NotifyError, NotifyRules, Retry, CLAIM_LINK_TTL_MS,
 };
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
@@ -15,6 +16,7 @@ use worker::{
 };
 
 use crate::error::ApiError;
+use crate::sla::Claim;
 use crate::store::{self, D1_BINDING};
 
 /// The wrangler secret that keys the claim links.
@@ -35,8 +37,9 @@ const LEASE_MS: f64 = 120_000.0;
 
 #[wasm_bindgen::prelude::wasm_bindgen]
 extern "C" {
+    /// The runtime's CSPRNG-backed UUID v4: outbox ids, the cron's run ids.
     #[wasm_bindgen(js_namespace = crypto, js_name = randomUUID)]
-    fn random_uuid() -> String;
+    pub(crate) fn random_uuid() -> String;
 }
 
 /// The INSERTs of one outbox row per configured channel for a routed lead, to be added to the
@@ -54,29 +57,79 @@ pub fn enqueue(
     notify: &NotifyRules,
     now_ms: f64,
 ) -> Result<Vec<D1PreparedStatement>, ApiError> {
-    let mut statements = Vec::with_capacity(notify.channels.len());
-    for channel in &notify.channels {
-        let payload = match channel.kind {
-            ChannelKind::Slack => slack_message(lead),
-            ChannelKind::Webhook => webhook_payload(lead, LEAD_ROUTED, now_ms as i64),
-        };
-        statements.push(
-            db.prepare(
-                "INSERT INTO outbox (id, lead_id, channel, kind, payload, state, attempts, \
-                 next_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 0, ?6, ?6)",
+    notify
+        .channels
+        .iter()
+        .map(|channel| {
+            let payload = match channel.kind {
+                ChannelKind::Slack => slack_message(lead),
+                ChannelKind::Webhook => webhook_payload(lead, LEAD_ROUTED, now_ms as i64),
+            };
+            outbox_statement(db, &lead.lead_id, channel, &payload, now_ms, None)
+        })
+        .collect()
+}
+
+/// Like [`enqueue`], for one step of an SLA escalation ladder: the `lead.sla_escalated` message
+/// on every configured channel, each row written only if `claim` (the step, carried out by this
+/// run) is the one stored, so that a repeated or overlapping cron tick sends nothing twice.
+pub fn enqueue_escalation(
+    db: &D1Database,
+    escalation: &Escalation,
+    notify: &NotifyRules,
+    now_ms: f64,
+    claim: &Claim<'_>,
+) -> Result<Vec<D1PreparedStatement>, ApiError> {
+    notify
+        .channels
+        .iter()
+        .map(|channel| {
+            let payload = match channel.kind {
+                ChannelKind::Slack => slack_escalation(escalation),
+                ChannelKind::Webhook => webhook_escalation(escalation, now_ms as i64),
+            };
+            outbox_statement(
+                db,
+                &escalation.lead_id,
+                channel,
+                &payload,
+                now_ms,
+                Some(claim),
             )
-            .bind(&[
-                JsValue::from_str(&random_uuid()),
-                JsValue::from_str(&lead.lead_id),
-                JsValue::from_str(&channel.id),
-                JsValue::from_str(channel.kind.as_str()),
-                JsValue::from_str(&payload.to_string()),
-                JsValue::from_f64(now_ms),
-            ])
-            .map_err(ApiError::storage)?,
-        );
-    }
-    Ok(statements)
+        })
+        .collect()
+}
+
+/// One outbox row, due at once; with `claim`, inserted only if that claim is stored.
+fn outbox_statement(
+    db: &D1Database,
+    lead_id: &str,
+    channel: &Channel,
+    payload: &serde_json::Value,
+    now_ms: f64,
+    claim: Option<&Claim<'_>>,
+) -> Result<D1PreparedStatement, ApiError> {
+    let mut values = vec![
+        JsValue::from_str(&random_uuid()),
+        JsValue::from_str(lead_id),
+        JsValue::from_str(&channel.id),
+        JsValue::from_str(channel.kind.as_str()),
+        JsValue::from_str(&payload.to_string()),
+        JsValue::from_f64(now_ms),
+    ];
+    let condition = match claim {
+        Some(claim) => {
+            values.extend(claim.values());
+            Claim::condition(7)
+        }
+        None => "1".to_owned(),
+    };
+    db.prepare(format!(
+        "INSERT INTO outbox (id, lead_id, channel, kind, payload, state, attempts, next_at, \
+         created_at) SELECT ?1, ?2, ?3, ?4, ?5, 'pending', 0, ?6, ?6 WHERE {condition}"
+    ))
+    .bind(&values)
+    .map_err(ApiError::storage)
 }
 
 /// The signed "I've got it" link for `owner_id` on `lead_id`, valid for 7 days from `now_ms`, on

@@ -10,7 +10,7 @@ use handoff_core::Bundle;
 use worker::{Context, Env, Request, Response};
 
 use crate::error::ApiError;
-use crate::{admin, api, config, notify, store};
+use crate::{admin, api, config, notify, sla, store};
 
 /// What answers a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +31,7 @@ pub enum Op {
     RetryDeadLetter,
     ClaimLead,
     Pools,
+    SlaLeads,
 }
 
 /// One operation: an HTTP method on a path pattern whose `{name}` segments match any non-empty
@@ -62,6 +63,7 @@ pub const ROUTES: &[Route] = &[
     // The signed link itself is the credential (an owner clicks it in Slack).
     route("GET", "/v1/leads/{id}/claim", Op::ClaimLead, false),
     route("GET", "/v1/pools", Op::Pools, true),
+    route("GET", "/v1/sla/leads", Op::SlaLeads, true),
     route("GET", "/v1/forms/{id}", Op::GetForm, false),
     route("OPTIONS", "/v1/forms/{id}", Op::Preflight, false),
     route("GET", "/v1/profile", Op::GetProfile, false),
@@ -174,6 +176,7 @@ pub async fn dispatch(
         Op::CreateLead => api::create_lead(&mut req, env, ctx, bundle).await,
         Op::ClaimLead => notify::claim(&req, env, id).await,
         Op::Pools => api::get_pools(&req, env, bundle).await,
+        Op::SlaLeads => sla::list(&req, env, api::clock(&req, env) as i64).await,
         Op::Preflight => api::preflight(&req, env, bundle).await,
         Op::GetForm => api::get_form(&req, env, id, bundle).await,
         Op::GetProfile => api::get_profile(&req, env).await,

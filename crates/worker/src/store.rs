@@ -272,6 +272,8 @@ pub struct Prefetched {
     pub replay: Option<IdempotentAnswer>,
     pub existing: Option<Existing>,
     pub route: Option<crate::route::Loaded>,
+    /// What the CRM says about the person and their account (read only when SLAs are set up).
+    pub facts: handoff_core::sla::SuppressionFacts,
 }
 
 pub async fn prefetch(
@@ -280,6 +282,7 @@ pub async fn prefetch(
     key: Option<&str>,
     email: Option<&str>,
     routing: bool,
+    facts: Option<&str>,
 ) -> Result<Prefetched, ApiError> {
     let mut statements = vec![counter];
     if let Some(key) = key {
@@ -290,6 +293,9 @@ pub async fn prefetch(
     }
     if routing {
         statements.extend(crate::route::load_statements(db));
+    }
+    if let Some(email) = facts {
+        statements.push(crate::sla::facts_query(db, email)?);
     }
     let results = db.batch(statements).await?;
     let mut results = results.iter();
@@ -319,11 +325,16 @@ pub async fn prefetch(
         ])?),
         false => None,
     };
+    let facts = match facts {
+        Some(_) => crate::sla::read_facts(first("facts")?)?,
+        None => Default::default(),
+    };
     Ok(Prefetched {
         count,
         replay,
         existing,
         route,
+        facts,
     })
 }
 

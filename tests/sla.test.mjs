@@ -1,0 +1,302 @@
+// SLA clocks on real workerd (Miniflare) with real local D1/KV and a real webhook receiver on
+// loopback: clocks start when a lead is routed, the cron walks each untouched lead up its
+// escalation ladder exactly once per level (repeated and overlapping ticks change nothing, a
+// skipped hour is caught up), first touch stops the clock, suppression alerts nobody and says why,
+// a `reassign` step moves the lead within its pool, and the admin API lists leads at risk and
+// breached. The bundle is tests/fixtures/sla.toml (calendar clocks, so minutes count simply);
+// submissions set the clock with the test-only TEST_CLOCK header, the cron with `scheduledTime`.
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { createHmac, randomBytes } from "node:crypto";
+import { readFile, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { promisify } from "node:util";
+import { freePort, freshState, randomToken, ROOT, startMiniflare } from "./support/edge.mjs";
+
+const run = promisify(execFile);
+const HANDOFF = join(process.env.CARGO_TARGET_DIR || join(ROOT, "target"), "debug/handoff");
+const MINUTE = 60_000;
+const ADMIN_TOKEN = randomToken();
+const LINK_SECRET = randomToken();
+const WEBHOOK_SECRET = `whsec_${randomBytes(24).toString("base64")}`;
+
+let state, mf, db, receiver, port;
+const received = [];
+
+before(async () => {
+  port = await freePort();
+  receiver = createServer((req, res) => {
+    let body = "";
+    req.on("data", (d) => (body += d));
+    req.on("end", () => {
+      received.push(JSON.parse(body));
+      res.writeHead(200).end("ok");
+    });
+  });
+  await new Promise((ok) => receiver.listen(port, "127.0.0.1", ok));
+  state = await freshState();
+  const toml = `${await readFile(join(ROOT, "tests/fixtures/sla.toml"), "utf8")}
+[[notify.channels]]
+id = "crm"
+kind = "webhook"
+url = "http://127.0.0.1:${port}/hook"
+secret = "WEBHOOK_SECRET_TEST"
+`;
+  const file = join(state.dir, "sla.toml");
+  await writeFile(file, toml);
+  const { stdout: bundle } = await run(HANDOFF, ["bundle", file]);
+  mf = startMiniflare(state.dir, {
+    adminToken: ADMIN_TOKEN,
+    bindings: {
+      TEST_CLOCK: "enabled",
+      RATE_LIMIT_PER_MINUTE: "100000",
+      WEBHOOK_SECRET_TEST: WEBHOOK_SECRET,
+      LINK_SECRET,
+      PUBLIC_URL: "http://localhost:8787",
+    },
+  });
+  db = await mf.getD1Database("DB");
+  await (await mf.getKVNamespace("CONFIG")).put("bundle/active", bundle.trim());
+});
+after(async () => {
+  await mf?.dispose();
+  await state?.cleanup();
+  receiver?.closeAllConnections();
+  await new Promise((ok) => (receiver ? receiver.close(ok) : ok()));
+});
+
+// Each test works in its own day, so that clocks of one test are never due in another's ticks.
+let day = 0;
+const newDay = () => Date.UTC(2026, 10, 1 + ++day, 9, 0);
+
+let n = 0;
+const email = (who = "lead") => `${who}-${++n}@example.com`;
+async function submit(answers, now) {
+  const r = await mf.dispatchFetch("http://localhost/v1/leads", {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-test-now-ms": String(now) },
+    body: JSON.stringify({ form: "contact", answers, context: { fill_ms: 60_000 } }),
+  });
+  const text = await r.text();
+  assert.equal(r.status, 201, text);
+  return JSON.parse(text).id;
+}
+const tick = async (ms) => {
+  const result = await (await mf.getWorker()).scheduled({ cron: "* * * * *", scheduledTime: new Date(ms) });
+  assert.equal(result.outcome, "ok");
+};
+const events = async (id, kind) =>
+  (await db.prepare("SELECT kind, detail FROM lead_events WHERE lead_id = ? ORDER BY seq").bind(id).all()).results
+    .map((e) => ({ kind: e.kind, detail: JSON.parse(e.detail) }))
+    .filter((e) => !kind || e.kind === kind);
+const clock = (id) => db.prepare("SELECT * FROM sla_clocks WHERE lead_id = ?").bind(id).first();
+const escalations = (id) => received.filter((m) => m.type === "lead.sla_escalated" && m.data.lead_id === id);
+const admin = (path, now) =>
+  mf.dispatchFetch(`http://localhost${path}`, {
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "x-test-now-ms": String(now) },
+  });
+// The receiver is called after the tick's batch commits, within the same scheduled run.
+const settle = () => new Promise((ok) => setTimeout(ok, 50));
+
+test("a routed lead starts its clock: the policy, the deadline and the ladder, in its own batch", async () => {
+  const t0 = newDay();
+  const id = await submit({ email: email(), country: "US" }, t0);
+  const row = await clock(id);
+  assert.equal(row.policy, "us");
+  assert.equal(row.pool, "na");
+  assert.equal(row.first_touch_due, t0 + 5 * MINUTE);
+  assert.equal(row.next_at, t0 + 15 * MINUTE, "the first ladder step: 10 minutes past the deadline");
+  assert.equal(row.level, 0);
+  assert.deepEqual(JSON.parse(row.steps).map((s) => [s.level, s.due_ms, s.to]), [
+    [1, t0 + 15 * MINUTE, "team_lead"],
+    [2, t0 + 35 * MINUTE, "owner:max"],
+  ]);
+  const [started] = await events(id, "sla_started");
+  assert.equal(started.detail.first_touch_due_ms, t0 + 5 * MINUTE);
+  // A German lead matches no policy: no clock, announced as usual.
+  const other = await submit({ email: email(), country: "DE" }, t0);
+  assert.equal(await clock(other), null);
+});
+
+test("an untouched lead escalates to the team lead, then the manager, each exactly once", async () => {
+  const t0 = newDay();
+  const id = await submit({ email: email(), country: "US", name: "Ada <!channel> Lovelace" }, t0);
+  await tick(t0 + 14 * MINUTE);
+  assert.equal((await events(id, "escalated")).length, 0, "not due before its time");
+
+  await tick(t0 + 15 * MINUTE);
+  await settle();
+  let steps = await events(id, "escalated");
+  assert.deepEqual(steps.map((e) => [e.detail.level, e.detail.to.id]), [[1, "lee"]]);
+  assert.equal(steps[0].detail.overdue_ms, 10 * MINUTE);
+  const [message] = escalations(id);
+  assert.equal(message.data.level, 1);
+  assert.equal(message.data.to.id, "lee");
+  assert.equal(message.data.owner.id, "ana");
+  assert.equal(message.data.name, "Ada <!channel> Lovelace", "the webhook carries data; Slack text is escaped by the core");
+
+  // The same minute again, and two overlapping ticks: nothing more.
+  await tick(t0 + 15 * MINUTE);
+  await Promise.all([tick(t0 + 16 * MINUTE), tick(t0 + 16 * MINUTE)]);
+  await settle();
+  assert.equal((await events(id, "escalated")).length, 1);
+  assert.equal(escalations(id).length, 1);
+  assert.equal((await db.prepare("SELECT COUNT(*) AS n FROM outbox WHERE lead_id = ? AND payload LIKE '%sla_escalated%'").bind(id).first()).n, 1);
+
+  await tick(t0 + 35 * MINUTE);
+  await settle();
+  steps = await events(id, "escalated");
+  assert.deepEqual(steps.map((e) => [e.detail.level, e.detail.to.id]), [[1, "lee"], [2, "max"]]);
+  assert.deepEqual(escalations(id).map((m) => [m.data.level, m.data.to.name]), [[1, "Lee Lund"], [2, "Max Moreau"]]);
+  const row = await clock(id);
+  assert.equal(row.level, 2);
+  assert.equal(row.next_at, null, "the ladder is done");
+  await tick(t0 + 60 * MINUTE);
+  assert.equal((await events(id, "escalated")).length, 2);
+});
+
+test("a skipped hour is caught up: every step whose time has come, once each", async () => {
+  const t0 = newDay();
+  const id = await submit({ email: email(), country: "US" }, t0);
+  await tick(t0 + 2 * 60 * MINUTE);
+  await tick(t0 + 2 * 60 * MINUTE + MINUTE);
+  await settle();
+  assert.deepEqual((await events(id, "escalated")).map((e) => e.detail.level), [1, 2]);
+  assert.equal(escalations(id).length, 2);
+});
+
+test("a first touch before the deadline stops the clock: no escalation", async () => {
+  const t0 = newDay();
+  const id = await submit({ email: email(), country: "US" }, t0);
+  const { owner_id: owner } = await db.prepare("SELECT owner_id FROM leads WHERE id = ?").bind(id).first();
+  const exp = Date.now() + 3_600_000;
+  const sig = createHmac("sha256", LINK_SECRET)
+    .update(`handoff-claim-v1:${id.length}:${id}:${owner.length}:${owner}:${exp}`)
+    .digest("base64url");
+  const r = await mf.dispatchFetch(`http://localhost/v1/leads/${id}/claim?owner=${owner}&exp=${exp}&sig=${sig}`);
+  assert.equal(r.status, 200, await r.text());
+  const row = await clock(id);
+  assert.equal(row.stopped, "touched");
+  assert.equal(row.touched_by, owner);
+  assert.equal(row.next_at, null);
+  await tick(t0 + 2 * 60 * MINUTE);
+  assert.equal((await events(id, "escalated")).length, 0);
+  assert.equal(escalations(id).length, 0);
+});
+
+test("suppression: an active deal starts no clock and alerts nobody; a sequence stops a running one", async () => {
+  const t0 = newDay();
+  const dealt = email("deal");
+  await db.prepare("INSERT INTO crm_facts (subject, active_deal, source, updated_at) VALUES (?, 1, 'test', ?)")
+    .bind(`email:${dealt}`, t0).run();
+  const id = await submit({ email: dealt, country: "US" }, t0);
+  assert.equal(await clock(id), null);
+  assert.deepEqual((await events(id, "sla_suppressed")).map((e) => e.detail.reason), ["active_deal"]);
+  assert.equal((await db.prepare("SELECT COUNT(*) AS n FROM outbox WHERE lead_id = ?").bind(id).first()).n, 0, "no alert");
+
+  // An account's deal suppresses every person at it.
+  await db.prepare("INSERT INTO crm_facts (subject, active_deal, source, updated_at) VALUES ('domain:acme.example', 1, 'test', ?)")
+    .bind(t0).run();
+  const colleague = await submit({ email: `pat-${++n}@acme.example`, country: "US" }, t0);
+  assert.deepEqual((await events(colleague, "sla_suppressed")).map((e) => e.detail.reason), ["active_deal"]);
+
+  // Enrolled in a sequence after the lead arrived: the next step is suppressed, and says why.
+  const seq = email("seq");
+  const running = await submit({ email: seq, country: "US" }, t0);
+  assert.ok(await clock(running));
+  await db.prepare("INSERT INTO crm_facts (subject, in_sequence, source, updated_at) VALUES (?, 1, 'test', ?)")
+    .bind(`email:${seq}`, t0 + MINUTE).run();
+  await tick(t0 + 15 * MINUTE);
+  await settle();
+  assert.equal((await events(running, "escalated")).length, 0);
+  assert.deepEqual((await events(running, "sla_suppressed")).map((e) => e.detail.reason), ["in_sequence"]);
+  assert.equal((await clock(running)).stopped, "in_sequence");
+  assert.equal(escalations(running).length, 0);
+});
+
+test("a returning person's repeat is merged and never starts a second clock", async () => {
+  const t0 = newDay();
+  const who = email("again");
+  const first = await submit({ email: who, country: "US" }, t0);
+  const second = await submit({ email: who, country: "US" }, t0 + MINUTE);
+  assert.equal((await db.prepare("SELECT merged_into FROM leads WHERE id = ?").bind(second).first()).merged_into, first);
+  assert.equal(await clock(second), null);
+  assert.equal((await db.prepare("SELECT COUNT(*) AS n FROM sla_clocks WHERE lead_id IN (?, ?)").bind(first, second).first()).n, 1);
+});
+
+test("a reassign step moves the lead to the pool's next eligible member, never back to its owner", async () => {
+  const t0 = newDay();
+  const id = await submit({ email: email(), country: "FR" }, t0);
+  const before = (await db.prepare("SELECT owner_id FROM leads WHERE id = ?").bind(id).first()).owner_id;
+  await tick(t0 + 15 * MINUTE);
+  await settle();
+  const after = (await db.prepare("SELECT owner_id FROM leads WHERE id = ?").bind(id).first()).owner_id;
+  assert.notEqual(after, before);
+  assert.ok(["ana", "ben"].includes(after));
+  const [moved] = await events(id, "reassigned");
+  assert.equal(moved.detail.via, "sla");
+  assert.deepEqual(moved.detail.decision.by, { kind: "reassigned", from: before });
+  const [message] = escalations(id);
+  assert.equal(message.data.reassigned_to.id, after);
+  assert.equal(message.data.to.id, "lee");
+  await tick(t0 + 15 * MINUTE);
+  assert.equal((await events(id, "reassigned")).length, 1, "once");
+});
+
+test("the admin API lists leads at risk and breached, with their place on the ladder", async () => {
+  const t0 = newDay();
+  const early = await submit({ email: email(), country: "US", name: "Early Bird" }, t0);
+  const later = await submit({ email: email(), country: "US" }, t0 + 20 * MINUTE);
+  await tick(t0 + 16 * MINUTE);
+  const r = await admin("/v1/sla/leads?within_minutes=10", t0 + 22 * MINUTE);
+  assert.equal(r.status, 200);
+  const mine = (await r.json()).leads.filter((l) => l.lead_id === early || l.lead_id === later);
+  assert.deepEqual(mine.map((l) => [l.lead_id, l.standing]), [[early, "breached"], [later, "at_risk"]]);
+  const [breached, atRisk] = mine;
+  assert.equal(breached.name, "Early Bird");
+  assert.equal(breached.owner, "ana");
+  assert.equal(breached.overdue_ms, 17 * MINUTE);
+  assert.deepEqual(breached.ladder, { level: 1, levels: 2, next: { level: 2, due_at: t0 + 35 * MINUTE, to: "owner:max", reassign: false } });
+  assert.equal(atRisk.overdue_ms, -3 * MINUTE);
+  assert.equal(atRisk.ladder.level, 0);
+
+  const onlyBreached = await (await admin("/v1/sla/leads?standing=breached", t0 + 22 * MINUTE)).json();
+  assert.ok(onlyBreached.leads.some((l) => l.lead_id === early));
+  assert.ok(!onlyBreached.leads.some((l) => l.lead_id === later));
+  for (const bad of ["standing=late", "within_minutes=0", "limit=9999"]) {
+    const answer = await admin(`/v1/sla/leads?${bad}`, t0);
+    assert.equal(answer.status, 400, bad);
+    assert.equal((await answer.json()).error.code, "bad_query");
+  }
+  const anonymous = await mf.dispatchFetch("http://localhost/v1/sla/leads");
+  assert.equal(anonymous.status, 401);
+});
+
+test("one tick does bounded work; the rest waits for the next tick, oldest first", async () => {
+  const t0 = newDay();
+  // Earlier tests' clocks, still due, are carried out first (oldest first): clear them.
+  await tick(t0 - MINUTE);
+  await tick(t0 - MINUTE);
+  const ids = [];
+  for (let i = 0; i < 60; i++) ids.push(await submit({ email: email("bulk"), country: "US" }, t0 + i));
+  const due = t0 + 16 * MINUTE;
+  const levelOne = async () =>
+    (await db.prepare(`SELECT COUNT(*) AS n FROM sla_steps WHERE level = 1 AND lead_id IN (${ids.map(() => "?").join(",")})`)
+      .bind(...ids).first()).n;
+  await tick(due);
+  assert.equal(await levelOne(), 50);
+  await tick(due + MINUTE);
+  assert.equal(await levelOne(), 60);
+});
+
+test("a lead closed before its step stops its clock instead of escalating", async () => {
+  const t0 = newDay();
+  const id = await submit({ email: email(), country: "US" }, t0);
+  await db.prepare("UPDATE leads SET status = 'rejected' WHERE id = ?").bind(id).run();
+  await tick(t0 + 15 * MINUTE);
+  assert.equal((await events(id, "escalated")).length, 0);
+  assert.deepEqual((await events(id, "sla_stopped")).map((e) => e.detail.reason), ["rejected"]);
+  assert.equal((await clock(id)).next_at, null);
+});
