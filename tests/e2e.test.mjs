@@ -14,7 +14,9 @@ before(async () => {
   await mkdir(ARTIFACTS, { recursive: true });
   state = await freshState();
   token = randomToken();
-  edge = await startWranglerDev(state.dir, { adminToken: token });
+  // TEST_CLOCK lets a test set the Worker's clock per request (X-Test-Now-Ms): the escalation test
+  // submits on a chosen Tuesday morning. The cron's clock is `/__scheduled?time=`.
+  edge = await startWranglerDev(state.dir, { adminToken: token, vars: { TEST_CLOCK: "enabled" } });
   browser = await launchChromium();
 });
 after(async () => {
@@ -110,6 +112,57 @@ test("a visitor submits the demo form and the lead is stored", async () => {
   await page.screenshot({ path: join(ARTIFACTS, "e2e-returning-visitor.png"), fullPage: true });
   assert.deepEqual(errors, []);
   await page.close();
+});
+
+test("a sales-ready lead left untouched escalates to the team lead, then the head of sales", async () => {
+  // Tuesday 2026-11-24, 10:00 in New York: the North America AEs are at work.
+  const submitted = Date.UTC(2026, 10, 24, 15, 0);
+  const { page, errors } = await openDemo();
+  await page.setExtraHTTPHeaders({ "x-test-now-ms": String(submitted) });
+  await page.getByLabel("Work email").fill("ines.ortega@fabrikam-labs.example");
+  await page.getByLabel("Company", { exact: true }).fill("Fabrikam Labs");
+  await page.getByLabel("Company size").selectOption("201-1000");
+  await page.getByLabel("Your role").selectOption("Data");
+  await page.getByLabel("A demo").check();
+  await page.getByLabel("How many data engineers will use Northwind?").fill("8");
+  await page.getByLabel("I agree to be contacted by Northwind Cloud about this request.").check();
+  await page.waitForTimeout(3_000);
+  await page.getByRole("button", { name: "Request a demo" }).click();
+  const form = page.locator("form.handoff-form[data-lead-id]");
+  await form.waitFor();
+  const id = await form.getAttribute("data-lead-id");
+  assert.equal(await form.getAttribute("data-lifecycle"), "sql");
+  assert.deepEqual(errors, []);
+  await page.close();
+
+  const admin = (path, now) =>
+    fetch(`${edge.url}${path}`, { headers: { authorization: `Bearer ${token}`, "x-test-now-ms": String(now) } }).then((r) => r.json());
+  const events = async (kind) => (await admin(`/v1/leads/${id}`, submitted)).events.filter((e) => e.kind === kind);
+  const lead = await admin(`/v1/leads/${id}`, submitted);
+  assert.ok(["maya", "priya"].includes(lead.owner_id), lead.owner_id);
+  const [started] = await events("sla_started");
+  // 5 working minutes, then 2 and 4 working hours past that, on the owner's New York clock.
+  assert.equal(started.detail.first_touch_due_ms, submitted + 5 * 60_000);
+  const [teamLead, head] = started.detail.steps;
+  assert.deepEqual([teamLead.due_ms, teamLead.to], [Date.UTC(2026, 10, 24, 17, 5), "team_lead"]);
+  assert.deepEqual([head.due_ms, head.to], [Date.UTC(2026, 10, 24, 19, 5), "owner:morgan"]);
+
+  const tick = async (ms) => assert.equal((await fetch(`${edge.url}/__scheduled?cron=*+*+*+*+*&time=${ms}`)).status, 200);
+  await tick(teamLead.due_ms - 60_000);
+  assert.deepEqual(await events("escalated"), []);
+  const risk = await admin("/v1/sla/leads", teamLead.due_ms - 60_000);
+  const listed = risk.leads.find((l) => l.lead_id === id);
+  assert.equal(listed.standing, "breached");
+  assert.deepEqual([listed.ladder.level, listed.ladder.next.to], [0, "team_lead"]);
+
+  await tick(teamLead.due_ms);
+  await tick(teamLead.due_ms);
+  assert.deepEqual((await events("escalated")).map((e) => [e.detail.level, e.detail.to.id, e.detail.to.name]),
+    [[1, "jordan", "Jordan Blake"]]);
+  await tick(head.due_ms);
+  assert.deepEqual((await events("escalated")).map((e) => [e.detail.level, e.detail.to.id]), [[1, "jordan"], [2, "morgan"]]);
+  const after = (await admin("/v1/sla/leads", head.due_ms)).leads.find((l) => l.lead_id === id);
+  assert.deepEqual([after.ladder.level, after.ladder.levels, after.ladder.next], [2, 2, undefined]);
 });
 
 test("an invalid email is refused in the browser and by the Worker", async () => {
