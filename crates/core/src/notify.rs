@@ -1,6 +1,7 @@
 //! Notifications that lose nothing: the `[notify]` configuration, the Slack and webhook messages
-//! built from a routed lead, Standard Webhooks signing, the retry policy of the outbox, and the
-//! signed one-click "I've got it" links. Pure: the Worker sends, stores and reads the clock.
+//! built from a routed lead and from an SLA escalation step, Standard Webhooks signing, the retry
+//! policy of the outbox, and the signed one-click "I've got it" links. Pure: the Worker sends,
+//! stores and reads the clock.
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
@@ -25,6 +26,8 @@ pub const FIRST_RETRY_MS: i64 = 30_000;
 pub const MAX_RETRY_MS: i64 = 3_600_000;
 /// How long a one-click claim link stays valid after the notification was built: 7 days.
 pub const CLAIM_LINK_TTL_MS: i64 = 7 * 24 * 3_600_000;
+/// The webhook event type of an SLA escalation step ([`webhook_escalation`]).
+pub const LEAD_SLA_ESCALATED: &str = "lead.sla_escalated";
 
 /// `[notify]`: where routed leads are announced, and how long delivery is retried.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -333,6 +336,19 @@ fn bounded(text: &str, max: usize) -> String {
     out
 }
 
+/// One labelled section field, the value escaped.
+fn mrkdwn_field(label: &str, value: &str) -> Value {
+    json!({"type": "mrkdwn", "text": bounded(&format!("*{label}*\n{}", escape_mrkdwn(value)), 2000)})
+}
+
+/// An owner as a message names them: a queue says so.
+fn owner_label(owner: &Owner) -> String {
+    match owner.kind {
+        OwnerKind::Person => owner.name.clone(),
+        OwnerKind::Queue => format!("{} (queue)", owner.name),
+    }
+}
+
 /// The Slack Block Kit message for a routed lead: header, the lead's fields, what they asked,
 /// the score breakdown, why this owner, and the "I've got it" button. Every text a visitor typed
 /// is escaped ([`escape_mrkdwn`]); the header is `plain_text`, which Slack never interprets.
@@ -346,26 +362,22 @@ pub fn slack_message(lead: &LeadSummary) -> Value {
         Some(company) => format!("{who} ({company})"),
         None => who.to_owned(),
     };
-    let field = |label: &str, value: &str| json!({"type": "mrkdwn", "text": bounded(&format!("*{label}*\n{}", escape_mrkdwn(value)), 2000)});
     let mut fields = Vec::new();
     if let Some(email) = &lead.email {
-        fields.push(field("Email", email));
+        fields.push(mrkdwn_field("Email", email));
     }
     if let Some(company) = &lead.company {
-        fields.push(field("Company", company));
+        fields.push(mrkdwn_field("Company", company));
     }
     if let Some(source) = &lead.source {
-        fields.push(field("Source", source));
+        fields.push(mrkdwn_field("Source", source));
     }
-    fields.push(field(
+    fields.push(mrkdwn_field(
         "Score",
         &format!("{} ({})", lead.score, lead.lifecycle),
     ));
-    let owner = match lead.owner.kind {
-        OwnerKind::Person => lead.owner.name.clone(),
-        OwnerKind::Queue => format!("{} (queue)", lead.owner.name),
-    };
-    fields.push(field("Owner", &owner));
+    let owner = owner_label(&lead.owner);
+    fields.push(mrkdwn_field("Owner", &owner));
     let mut blocks = vec![
         json!({"type": "header", "text": {"type": "plain_text", "text": bounded(&format!("New lead: {title}"), 150), "emoji": false}}),
         json!({"type": "section", "fields": fields.into_iter().take(10).collect::<Vec<_>>()}),
@@ -420,6 +432,140 @@ pub fn webhook_payload(lead: &LeadSummary, event_type: &str, at_ms: i64) -> Valu
         "type": event_type,
         "timestamp": rfc3339(at_ms),
         "data": lead,
+    })
+}
+
+/// Everything an SLA escalation message says: the lead, the step of the ladder, who is alerted,
+/// who holds (or held) the lead and whom a reassignment gave it to, and how late it is. The
+/// Worker fills it when it carries out a step; read from JSON (`handoff notify preview
+/// --escalation`), a missing field is empty.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Escalation {
+    pub lead_id: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub company: Option<String>,
+    /// `sql`, `mql`, `nurture` or `disqualified`.
+    pub lifecycle: String,
+    pub score: i64,
+    /// The SLA policy's id.
+    pub policy: String,
+    /// The ladder's level, from 1.
+    pub level: u32,
+    /// Who this message alerts (the step's recipient).
+    pub to: Owner,
+    /// Who holds the lead, or held it before the step moved it.
+    pub owner: Owner,
+    /// Whom the step gave the lead to, when it reassigned it.
+    pub reassigned_to: Option<Owner>,
+    /// The first-touch deadline (ms since the epoch).
+    pub first_touch_due_ms: i64,
+    /// How far past that deadline the lead was when the step ran, in ms.
+    pub overdue_ms: i64,
+    /// The step's configured `notify` text.
+    pub message: Option<String>,
+    /// The one-click "I've got it" link ([`claim_link`]); empty without a link secret.
+    pub claim_url: String,
+    /// The lead in the admin UI, if there is one.
+    pub lead_url: Option<String>,
+}
+
+/// A lateness people read at a glance, rounded down: `under 1m`, `45m`, `2h 05m`, `3d 4h`.
+pub fn human_duration(ms: i64) -> String {
+    let minutes = ms / 60_000;
+    let (days, hours, minutes) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
+    match (days, hours, minutes) {
+        (d, h, _) if d > 0 => format!("{d}d {h}h"),
+        (_, h, m) if h > 0 => format!("{h}h {m:02}m"),
+        (_, _, m) if m > 0 => format!("{m}m"),
+        _ => "under 1m".to_owned(),
+    }
+}
+
+/// The Slack Block Kit message for an SLA escalation step: header with the level, the lead's
+/// fields with how late it is, the step's configured message, the reassignment if the step moved
+/// the lead, the policy and deadline, and the "I've got it" button. As in [`slack_message`], every
+/// text a visitor typed, and the configured message, is escaped ([`escape_mrkdwn`]); the header is
+/// `plain_text`.
+pub fn slack_escalation(e: &Escalation) -> Value {
+    let who = e.name.as_deref().or(e.email.as_deref()).unwrap_or("A lead");
+    let lead = match &e.company {
+        Some(company) => format!("{who} ({company})"),
+        None => who.to_owned(),
+    };
+    // The lead's part gives way to Slack's limit, so the level always shows.
+    let level = format!(" — level {}", e.level);
+    let room = 150 - "SLA missed: ".len() - level.chars().count();
+    let title = format!("SLA missed: {}{level}", bounded(&lead, room));
+    let mut fields = Vec::new();
+    if let Some(email) = &e.email {
+        fields.push(mrkdwn_field("Email", email));
+    }
+    if let Some(company) = &e.company {
+        fields.push(mrkdwn_field("Company", company));
+    }
+    fields.push(mrkdwn_field(
+        "Score",
+        &format!("{} ({})", e.score, e.lifecycle),
+    ));
+    fields.push(mrkdwn_field("Owner", &owner_label(&e.owner)));
+    fields.push(mrkdwn_field("Escalated to", &owner_label(&e.to)));
+    fields.push(mrkdwn_field("Late by", &human_duration(e.overdue_ms)));
+    let mut blocks = vec![
+        json!({"type": "header", "text": {"type": "plain_text", "text": title, "emoji": false}}),
+        json!({"type": "section", "fields": fields}),
+    ];
+    if let Some(message) = e.message.as_deref().filter(|m| !m.is_empty()) {
+        blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": bounded(&escape_mrkdwn(message), 3000)}}));
+    }
+    if let Some(to) = &e.reassigned_to {
+        let line = format!(
+            "Reassigned from {} to {}, who has the lead now.",
+            owner_label(&e.owner),
+            owner_label(to)
+        );
+        blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": bounded(&escape_mrkdwn(&line), 3000)}}));
+    }
+    // Slack shows the deadline in each reader's own time zone; the text after `|` is the
+    // fallback for clients that cannot. Only digits and our own RFC 3339 text go into the token.
+    let due = format!(
+        "<!date^{}^{{date_short_pretty}} {{time}}|{}>",
+        e.first_touch_due_ms.div_euclid(1000),
+        rfc3339(e.first_touch_due_ms)
+    );
+    blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": bounded(&format!("Policy {}, level {}: first touch was due {due}", escape_mrkdwn(&e.policy), e.level), 3000)}]}));
+    let mut buttons = Vec::new();
+    // Without a link secret there is no link; Slack refuses a button with an empty URL.
+    if !e.claim_url.is_empty() {
+        buttons.push(json!({
+            "type": "button", "action_id": "claim", "style": "primary",
+            "text": {"type": "plain_text", "text": "I've got it"}, "url": e.claim_url,
+        }));
+    }
+    if let Some(url) = &e.lead_url {
+        buttons.push(json!({
+            "type": "button", "action_id": "open",
+            "text": {"type": "plain_text", "text": "Open lead"}, "url": url,
+        }));
+    }
+    if !buttons.is_empty() {
+        blocks.push(json!({"type": "actions", "elements": buttons}));
+    }
+    json!({
+        // Shown in notifications and by clients that cannot draw blocks.
+        "text": escape_mrkdwn(&title),
+        "blocks": blocks,
+    })
+}
+
+/// The body of an escalation's generic webhook, in the Standard Webhooks shape:
+/// `{"type": "lead.sla_escalated", "timestamp": RFC 3339 of at_ms, "data": the escalation}`.
+pub fn webhook_escalation(e: &Escalation, at_ms: i64) -> Value {
+    json!({
+        "type": LEAD_SLA_ESCALATED,
+        "timestamp": rfc3339(at_ms),
+        "data": e,
     })
 }
 

@@ -256,12 +256,12 @@ impl CompiledRouting {
         self.owner(owner).map(|o| &o.spec)
     }
 
-    /// A pool as configured (its `lead` is whom escalation reaches).
     /// The pools, in configuration order.
     pub fn pools(&self) -> &[PoolSpec] {
         &self.pools
     }
 
+    /// A pool as configured (its `lead` is whom escalation reaches).
     pub fn pool(&self, id: &str) -> Option<&PoolSpec> {
         self.pools.iter().find(|p| p.id == id)
     }
@@ -523,6 +523,9 @@ pub enum SkipReason {
     AtCapacity,
     /// Eligible, but another member was due in the rotation.
     NotNext,
+    /// Holds the lead now and let its SLA lapse: a reassignment ([`reassign`]) moves the lead
+    /// to someone else.
+    CurrentOwner,
 }
 
 impl SkipReason {
@@ -533,6 +536,7 @@ impl SkipReason {
             SkipReason::OutsideHours => "outside_hours",
             SkipReason::AtCapacity => "at_capacity",
             SkipReason::NotNext => "not_next",
+            SkipReason::CurrentOwner => "current_owner",
         }
     }
 }
@@ -565,6 +569,8 @@ pub enum By {
     RuleFallback { rule: String },
     /// No rule placed the lead.
     GlobalFallback,
+    /// An SLA escalation step moved the lead away from owner `from` ([`reassign`]).
+    Reassigned { from: String },
 }
 
 /// One target tried, with everyone considered.
@@ -623,6 +629,7 @@ impl Decision {
                 By::Rule { rule } => format!("rule {rule}"),
                 By::RuleFallback { rule } => format!("fallback of rule {rule}"),
                 By::GlobalFallback => "global fallback".to_owned(),
+                By::Reassigned { from } => format!("reassigned from {from}"),
             };
             let _ = writeln!(out, "{by} → {}", attempt.target);
             for c in &attempt.candidates {
@@ -660,13 +667,7 @@ pub fn route(
         .as_deref()
         .and_then(|e| routing.account_for_email(e));
     let view = LeadView::new(lead, account);
-    let mut router = Router {
-        routing,
-        state,
-        now_ms,
-        attempts: Vec::new(),
-        changes: Vec::new(),
-    };
+    let mut router = Router::new(routing, state, now_ms);
     let placed = |router: Router<'_>, placed: Placed, by: By, unmatched: Vec<String>| {
         router.decide(placed, by, account, unmatched)
     };
@@ -707,6 +708,31 @@ pub fn route(
         .try_target(&target, By::GlobalFallback, Strictness::Full)
         .unwrap_or(Placed::Queue(routing.fallback.clone()));
     placed(router, p, By::GlobalFallback, unmatched)
+}
+
+/// Moves a lead whose SLA lapsed to the next eligible member of pool `pool`, away from its
+/// current owner `current`: the escalation step's reassignment (`Recipient::reassign_in` names
+/// the pool). The member is chosen exactly as [`route`] chooses within a pool (the same
+/// eligibility, the same weighted rotation, the same state changes: the new owner takes a turn
+/// and gains an open lead), except that `current` is never chosen: they appear among the
+/// candidates as [`SkipReason::CurrentOwner`]. A `current` who is not a member changes nothing.
+///
+/// `None` when the pool does not exist or nobody else in it can take the lead now: the lead
+/// stays where it is, and the caller records that. Deterministic, like [`route`].
+pub fn reassign(
+    routing: &CompiledRouting,
+    pool: &str,
+    current: &str,
+    state: &RotationState,
+    now_ms: i64,
+) -> Option<Decision> {
+    let mut router = Router::new(routing, state, now_ms);
+    router.current = Some(current);
+    let by = By::Reassigned {
+        from: current.to_owned(),
+    };
+    let placed = router.try_target(&Target::Pool(pool.to_owned()), by.clone(), Strictness::Full)?;
+    Some(router.decide(placed, by, None, Vec::new()))
 }
 
 /// One member of a pool as the admin API shows it: weight, rotation count, open leads against
@@ -752,13 +778,7 @@ pub fn pool_status(
     now_ms: i64,
 ) -> Option<PoolStatus> {
     let pool = routing.pool(id)?;
-    let mut router = Router {
-        routing,
-        state,
-        now_ms,
-        attempts: Vec::new(),
-        changes: Vec::new(),
-    };
+    let mut router = Router::new(routing, state, now_ms);
     let mut candidates = Vec::new();
     router.try_pool(id, &mut candidates);
     let members = candidates
@@ -806,11 +826,24 @@ struct Router<'a> {
     routing: &'a CompiledRouting,
     state: &'a RotationState,
     now_ms: i64,
+    /// The owner a reassignment moves the lead away from: pools pass them over.
+    current: Option<&'a str>,
     attempts: Vec<Attempt>,
     changes: Vec<StateChange>,
 }
 
-impl Router<'_> {
+impl<'a> Router<'a> {
+    fn new(routing: &'a CompiledRouting, state: &'a RotationState, now_ms: i64) -> Router<'a> {
+        Router {
+            routing,
+            state,
+            now_ms,
+            current: None,
+            attempts: Vec::new(),
+            changes: Vec::new(),
+        }
+    }
+
     fn open(&self, owner: &str) -> u32 {
         self.state.open.get(owner).copied().unwrap_or(0)
     }
@@ -988,6 +1021,14 @@ impl Router<'_> {
         let mut skips: Vec<Option<(SkipReason, String)>> = Vec::with_capacity(counts.len());
         for (i, m) in pool.members.iter().enumerate() {
             let skip = match self.routing.owner(&m.owner) {
+                // Named first, whatever else holds: it is why a reassignment passes them over.
+                Some(owner) if self.current == Some(m.owner.as_str()) => Some((
+                    SkipReason::CurrentOwner,
+                    format!(
+                        "{} has the lead and let its SLA lapse, so it goes to someone else",
+                        owner.spec.name
+                    ),
+                )),
                 Some(owner) => self.ineligible(owner, Strictness::Full, true),
                 None => Some((SkipReason::Away, format!("{} is not an owner", m.owner))),
             };
@@ -1063,7 +1104,13 @@ impl Router<'_> {
         account: Option<&AccountSpec>,
         unmatched_rules: Vec<String>,
     ) -> Decision {
-        let how = match &by {
+        let name = |owner: &str| {
+            self.routing
+                .owner(owner)
+                .map_or_else(|| owner.to_owned(), |o| o.spec.name.clone())
+        };
+        let how = || {
+            match &by {
             By::Account { account } => format!("the lead's company is the known account {account}"),
             By::Rule { rule } => format!("rule {rule} matched"),
             By::RuleFallback { rule } => {
@@ -1075,17 +1122,24 @@ impl Router<'_> {
             By::GlobalFallback => {
                 "nobody the matching rule names could take the lead, so the global fallback queue has it".to_owned()
             }
+            By::Reassigned { from } => format!("the SLA lapsed with {}", name(from)),
+        }
         };
         let (assignee, pool, summary) = match placed {
             Placed::Owner { owner, pool } => {
-                let name = self
-                    .routing
-                    .owner(&owner)
-                    .map_or_else(|| owner.clone(), |o| o.spec.name.clone());
-                let via = pool
-                    .as_deref()
-                    .map_or_else(String::new, |p| format!(" by the {p} rotation"));
-                let summary = format!("Assigned to {name}{via}: {how}.");
+                let summary = match (&by, pool.as_deref()) {
+                    (By::Reassigned { from }, Some(p)) => format!(
+                        "Reassigned from {} to {} ({p} pool rotation) after the SLA lapsed.",
+                        name(from),
+                        name(&owner)
+                    ),
+                    (_, Some(p)) => format!(
+                        "Assigned to {} by the {p} rotation: {}.",
+                        name(&owner),
+                        how()
+                    ),
+                    (_, None) => format!("Assigned to {}: {}.", name(&owner), how()),
+                };
                 (Assignee::Owner(owner), pool, summary)
             }
             Placed::Queue(queue) => {
@@ -1093,7 +1147,7 @@ impl Router<'_> {
                     .routing
                     .queue(&queue)
                     .map_or_else(|| queue.clone(), |q| q.name.clone());
-                let summary = format!("Queued in {name}: {how}.");
+                let summary = format!("Queued in {name}: {}.", how());
                 (Assignee::Queue(queue), None, summary)
             }
         };

@@ -279,8 +279,9 @@ impl Serialize for NoClock {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Recipient {
     pub notify: Assignee,
-    /// The pool to reassign the lead within (its next eligible member other than the current
-    /// owner): set when the step says `reassign` and a pool's rotation assigned the lead.
+    /// The pool to reassign the lead within: set when the step says `reassign` and a pool's
+    /// rotation assigned the lead. [`crate::routing::reassign`] picks that pool's next eligible
+    /// member other than the current owner; when there is none, the lead stays.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reassign_in: Option<String>,
 }

@@ -1,13 +1,14 @@
 //! Notifications: Standard Webhooks signatures (the specification's published vector), the retry
-//! schedule and its dead-letter horizon, Slack escaping, signed claim links, and the `[notify]`
-//! configuration's located errors.
+//! schedule and its dead-letter horizon, Slack escaping, the routed-lead and SLA escalation
+//! messages, signed claim links, and the `[notify]` configuration's located errors.
 
 #![allow(clippy::unwrap_used, clippy::type_complexity)]
 
 use handoff_core::notify::{
-    claim_link, claim_token, escape_mrkdwn, next_attempt, rfc3339, sign, slack_message,
-    source_line, verify_claim, webhook_payload, Asked, ChannelKind, LeadSummary, NotifyError,
-    Owner, OwnerKind, Retry, ScoreLine,
+    claim_link, claim_token, escape_mrkdwn, human_duration, next_attempt, rfc3339, sign,
+    slack_escalation, slack_message, source_line, verify_claim, webhook_escalation,
+    webhook_payload, Asked, ChannelKind, Escalation, LeadSummary, NotifyError, Owner, OwnerKind,
+    Retry, ScoreLine, LEAD_SLA_ESCALATED,
 };
 use handoff_core::Bundle;
 
@@ -283,6 +284,266 @@ fn webhook_payload_shape() {
     assert_eq!(
         payload["data"]["breakdown"][1],
         serde_json::json!({"label": "Asked for a demo", "points": 30})
+    );
+}
+
+#[test]
+fn human_durations() {
+    let cases = [
+        (-5 * MIN, "under 1m"),
+        (0, "under 1m"),
+        (MIN - 1, "under 1m"),
+        (MIN, "1m"),
+        (45 * MIN + 59_999, "45m"),
+        (HOUR - 1, "59m"),
+        (HOUR, "1h 00m"),
+        (2 * HOUR + 5 * MIN, "2h 05m"),
+        (2 * HOUR + 5 * MIN + 59_999, "2h 05m"),
+        (23 * HOUR + 59 * MIN, "23h 59m"),
+        (24 * HOUR, "1d 0h"),
+        (3 * 24 * HOUR + 4 * HOUR + 59 * MIN, "3d 4h"),
+        (i64::MAX, "106751991167d 7h"),
+    ];
+    for (ms, want) in cases {
+        assert_eq!(human_duration(ms), want, "{ms}");
+    }
+}
+
+fn person(id: &str, name: &str) -> Owner {
+    Owner {
+        id: id.into(),
+        name: name.into(),
+        kind: OwnerKind::Person,
+    }
+}
+
+/// An escalation whose visitor-typed fields and configured message all try to ping a channel.
+fn escalation() -> Escalation {
+    Escalation {
+        lead_id: "0b5d2f6e-1111-4222-8333-944455556666".into(),
+        name: Some("Ada <!channel> Lovelace".into()),
+        email: Some("ada@acme.example".into()),
+        company: Some("Acme & Co <@U123>".into()),
+        lifecycle: "sql".into(),
+        score: 85,
+        policy: "sql".into(),
+        level: 1,
+        to: person("kim", "Kim Lee"),
+        owner: person("ana", "Ana Silva"),
+        reassigned_to: None,
+        first_touch_due_ms: 1_795_312_800_000,
+        overdue_ms: 2 * HOUR + 5 * MIN + 30_000,
+        message: Some("An SQL has waited 2 working hours <!here>".into()),
+        claim_url: "https://handoff.example/v1/leads/x/claim?owner=ana&exp=1&sig=abc".into(),
+        lead_url: None,
+    }
+}
+
+#[test]
+fn slack_escalation_shape() {
+    let due = "Policy sql, level 1: first touch was due \
+               <!date^1795312800^{date_short_pretty} {time}|2026-11-22T02:00:00.000Z>";
+    let full_fields = [
+        "*Email*\nada@acme.example",
+        "*Company*\nAcme &amp; Co &lt;@U123&gt;",
+        "*Score*\n85 (sql)",
+        "*Owner*\nAna Silva",
+        "*Escalated to*\nKim Lee",
+        "*Late by*\n2h 05m",
+    ];
+    let reassigned = Escalation {
+        level: 2,
+        reassigned_to: Some(person("ben", "Ben Ode")),
+        message: None,
+        ..escalation()
+    };
+    let bare = Escalation {
+        name: None,
+        email: None,
+        company: None,
+        level: 3,
+        to: Owner {
+            id: "unassigned".into(),
+            name: "Unassigned".into(),
+            kind: OwnerKind::Queue,
+        },
+        overdue_ms: 20_000,
+        message: Some(String::new()),
+        claim_url: String::new(),
+        lead_url: Some("https://admin.example/leads/x".into()),
+        ..escalation()
+    };
+    let by_email = Escalation {
+        name: None,
+        company: None,
+        claim_url: String::new(),
+        ..escalation()
+    };
+    // (case, escalation, block kinds, header, fields, the blocks' texts after the fields, buttons)
+    let level = |n: &str| due.replace("level 1", n);
+    let cases: Vec<(
+        &str,
+        Escalation,
+        &[&str],
+        &str,
+        Vec<&str>,
+        Vec<String>,
+        &[&str],
+    )> = vec![
+        (
+            "everything, injection attempts inert",
+            escalation(),
+            &["header", "section", "section", "context", "actions"],
+            "SLA missed: Ada <!channel> Lovelace (Acme & Co <@U123>) — level 1",
+            full_fields.to_vec(),
+            vec![
+                "An SQL has waited 2 working hours &lt;!here&gt;".into(),
+                due.into(),
+            ],
+            &["I've got it"],
+        ),
+        (
+            "reassigned by the step",
+            reassigned,
+            &["header", "section", "section", "context", "actions"],
+            "SLA missed: Ada <!channel> Lovelace (Acme & Co <@U123>) — level 2",
+            full_fields.to_vec(),
+            vec![
+                "Reassigned from Ana Silva to Ben Ode, who has the lead now.".into(),
+                level("level 2"),
+            ],
+            &["I've got it"],
+        ),
+        (
+            "nothing known about the lead, a queue alerted, no claim link",
+            bare,
+            &["header", "section", "context", "actions"],
+            "SLA missed: A lead — level 3",
+            vec![
+                "*Score*\n85 (sql)",
+                "*Owner*\nAna Silva",
+                "*Escalated to*\nUnassigned (queue)",
+                "*Late by*\nunder 1m",
+            ],
+            vec![level("level 3")],
+            &["Open lead"],
+        ),
+        (
+            "known by email only, no claim link: no actions at all",
+            by_email,
+            &["header", "section", "section", "context"],
+            "SLA missed: ada@acme.example — level 1",
+            vec![
+                "*Email*\nada@acme.example",
+                "*Score*\n85 (sql)",
+                "*Owner*\nAna Silva",
+                "*Escalated to*\nKim Lee",
+                "*Late by*\n2h 05m",
+            ],
+            vec![
+                "An SQL has waited 2 working hours &lt;!here&gt;".into(),
+                due.into(),
+            ],
+            &[],
+        ),
+    ];
+    for (case, e, kinds, header, fields, texts, buttons) in cases {
+        let message = slack_escalation(&e);
+        let blocks = message["blocks"].as_array().unwrap();
+        let got: Vec<&str> = blocks.iter().map(|b| b["type"].as_str().unwrap()).collect();
+        assert_eq!(got, kinds, "{case}");
+        assert_eq!(blocks[0]["text"]["type"], "plain_text", "{case}");
+        assert_eq!(blocks[0]["text"]["text"], header, "{case}");
+        assert_eq!(message["text"], escape_mrkdwn(header), "{case}");
+        let got: Vec<&str> = blocks[1]["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["text"].as_str().unwrap())
+            .collect();
+        assert_eq!(got, fields, "{case}");
+        let got: Vec<&str> = blocks[2..]
+            .iter()
+            .filter(|b| b["type"] != "actions")
+            .map(|b| {
+                b["text"]["text"]
+                    .as_str()
+                    .or(b["elements"][0]["text"].as_str())
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(got, texts, "{case}");
+        let got: Vec<&str> = blocks
+            .iter()
+            .filter(|b| b["type"] == "actions")
+            .flat_map(|b| b["elements"].as_array().unwrap())
+            .map(|b| b["text"]["text"].as_str().unwrap())
+            .collect();
+        assert_eq!(got, buttons, "{case}");
+        // No mrkdwn text carries a visitor's or the configuration's raw `<`.
+        for block in &blocks[1..] {
+            let text = block.to_string();
+            for raw in ["<!channel>", "<@U123>", "<!here>"] {
+                assert!(!text.contains(raw), "{case}: {text}");
+            }
+        }
+        assert!(!message.to_string().contains(r#""url":"""#), "{case}");
+    }
+    // A very long name gives way in the header; the level stays.
+    let long = Escalation {
+        name: Some("Ada ".repeat(60)),
+        level: 12,
+        ..escalation()
+    };
+    let header = slack_escalation(&long)["blocks"][0]["text"]["text"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(header.chars().count(), 150);
+    assert!(header.starts_with("SLA missed: Ada Ada") && header.ends_with("… — level 12"));
+}
+
+#[test]
+fn webhook_escalation_shape() {
+    let e = Escalation {
+        reassigned_to: Some(person("ben", "Ben Ode")),
+        ..escalation()
+    };
+    let payload = webhook_escalation(&e, 1_795_312_800_123);
+    assert_eq!(LEAD_SLA_ESCALATED, "lead.sla_escalated");
+    assert_eq!(payload["type"], LEAD_SLA_ESCALATED);
+    assert_eq!(payload["timestamp"], "2026-11-22T02:00:00.123Z");
+    let data = &payload["data"];
+    // Unescaped: the receiver is a program, not Slack.
+    assert_eq!(data["name"], "Ada <!channel> Lovelace");
+    assert_eq!(data["message"], "An SQL has waited 2 working hours <!here>");
+    assert_eq!(
+        (&data["policy"], &data["level"], &data["overdue_ms"]),
+        (
+            &serde_json::json!("sql"),
+            &serde_json::json!(1),
+            &serde_json::json!(7_530_000)
+        )
+    );
+    assert_eq!(
+        data["reassigned_to"],
+        serde_json::json!({"id": "ben", "name": "Ben Ode", "kind": "person"})
+    );
+    assert_eq!(data["to"]["id"], "kim");
+    assert_eq!(data["first_touch_due_ms"], 1_795_312_800_000_i64);
+    // The body reads back as the escalation; a missing field is empty.
+    let back: Escalation = serde_json::from_value(data.clone()).unwrap();
+    assert_eq!(back, e);
+    let unmoved = webhook_escalation(&escalation(), 0);
+    assert!(unmoved["data"]["reassigned_to"].is_null());
+    let empty: Escalation = serde_json::from_str(r#"{"lead_id": "x", "level": 2}"#).unwrap();
+    assert_eq!(
+        empty,
+        Escalation {
+            lead_id: "x".into(),
+            level: 2,
+            ..Escalation::default()
+        }
     );
 }
 

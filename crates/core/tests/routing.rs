@@ -1,14 +1,16 @@
 //! Lead routing, table-driven: `test_data/routing.jsonl` routes leads with `test_data/routing.toml`
 //! (rule order, each target kind, the fallback chain, every skip reason, accounts);
 //! `test_data/routing_rotation.tsv` runs pools over many leads (weights, members added and
-//! removed, capacity); and the `[routing]` configuration checks with their codes and positions.
+//! removed, capacity, reassignments); `test_data/reassign.tsv` moves leads whose SLA lapsed to
+//! the pool's next eligible member; and the `[routing]` configuration checks with their codes and
+//! positions.
 
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)]
 
 use std::collections::BTreeMap;
 
 use handoff_core::routing::{
-    pool_status, route, Assignee, By, Decision, RotationState, RouteInput, StateChange,
+    pool_status, reassign, route, Assignee, By, Decision, RotationState, RouteInput, StateChange,
 };
 use handoff_core::Bundle;
 use serde::Deserialize;
@@ -37,6 +39,7 @@ fn by(by: &By) -> (String, String) {
         By::Rule { rule } => (format!("rule:{rule}"), format!("rule {rule}")),
         By::RuleFallback { rule } => (format!("rule_fallback:{rule}"), format!("fallback {rule}")),
         By::GlobalFallback => ("global_fallback".to_owned(), "global fallback".to_owned()),
+        By::Reassigned { from } => (format!("reassigned:{from}"), format!("reassigned {from}")),
     }
 }
 
@@ -224,17 +227,25 @@ fn rotation_table() {
                 "free" => {
                     open.remove(rest);
                 }
-                "run" => {
-                    let n: usize = rest.parse().unwrap();
+                "run" | "reassign" => {
+                    // `run N`, or `reassign N from X`: N leads routed, or N of X's leads moved.
+                    let (n, from) = match rest.split_once(" from ") {
+                        Some((n, from)) if verb == "reassign" => (n, Some(from)),
+                        _ => (rest, None),
+                    };
+                    let n: usize = n.parse().unwrap();
+                    let routing = bundle.routing().unwrap();
                     let mut got: BTreeMap<String, usize> = BTreeMap::new();
                     for _ in 0..n {
                         state.open = open.clone();
-                        let d = route(
-                            bundle.routing().unwrap(),
-                            &RouteInput::default(),
-                            &state,
-                            now,
-                        );
+                        let d = match from {
+                            None => route(routing, &RouteInput::default(), &state, now),
+                            Some(from) => {
+                                reassign(routing, "p", from, &state, now).unwrap_or_else(|| {
+                                    panic!("routing_rotation.tsv:{line}: {step}: nobody else")
+                                })
+                            }
+                        };
                         let Assignee::Owner(owner) = &d.assignee else {
                             panic!("routing_rotation.tsv:{line}: queued: {}", d.summary);
                         };
@@ -245,7 +256,7 @@ fn rotation_table() {
                     let eligible: Vec<(&str, f64)> = members
                         .split_whitespace()
                         .map(|m| m.split_once(':').unwrap())
-                        .filter(|(o, _)| !open.contains_key(*o))
+                        .filter(|(o, _)| !open.contains_key(*o) && Some(*o) != from)
                         .map(|(o, w)| (o, w.parse::<f64>().unwrap()))
                         .collect();
                     let total: f64 = eligible.iter().map(|(_, w)| w).sum();
@@ -258,6 +269,12 @@ fn rotation_table() {
                                  its share is {share:.1}"
                             ));
                         }
+                    }
+                    if let Some(from) = from {
+                        assert!(
+                            !got.contains_key(from),
+                            "routing_rotation.tsv:{line}: {step}"
+                        );
                     }
                 }
                 other => panic!("routing_rotation.tsv:{line}: unknown step {other}"),
@@ -548,4 +565,146 @@ fn a_pool_status_shows_who_is_next_and_why_the_others_are_not() {
     assert_eq!(status.next.as_deref(), Some("cy"));
     assert_eq!(status.name.as_deref(), Some("North America"));
     assert!(pool_status(routing, "nope", &state, now).is_none());
+}
+
+/// A stored state as `reassign.tsv` writes it: `-`, or `POOL:OWNER=N` rotation counts and
+/// `open:OWNER=N` open leads.
+fn state(text: &str) -> RotationState {
+    let mut state = RotationState::default();
+    for item in text.split_whitespace().filter(|t| *t != "-") {
+        let (scope, count) = item.split_once('=').unwrap();
+        let (pool, owner) = scope.split_once(':').unwrap();
+        if pool == "open" {
+            state.open.insert(owner.to_owned(), count.parse().unwrap());
+        } else {
+            state
+                .assigned
+                .entry(pool.to_owned())
+                .or_default()
+                .insert(owner.to_owned(), count.parse().unwrap());
+        }
+    }
+    state
+}
+
+#[test]
+fn reassign_table() {
+    let bundle = Bundle::from_toml(&data("routing.toml")).unwrap();
+    let routing = bundle.routing().unwrap();
+    let mut failures = Vec::new();
+    let rows = table::rows("reassign.tsv");
+    for (line, cols) in &rows {
+        let [pool, current, now, stored, want_owner, want_candidates, want_changes] =
+            cols.as_slice()
+        else {
+            panic!("reassign.tsv:{line}: 7 columns, got {cols:?}");
+        };
+        let (now, stored) = (instant(now), state(stored));
+        let d = reassign(routing, pool, current, &stored, now);
+        let (owner, candidates, changes) = match &d {
+            None => ("none".to_owned(), "-".to_owned(), "-".to_owned()),
+            Some(d) => {
+                let Assignee::Owner(owner) = &d.assignee else {
+                    panic!("reassign.tsv:{line}: queued: {}", d.summary);
+                };
+                let attempt = attempts(d).join(" | ");
+                let candidates = attempt.split_once(": ").map_or("", |(_, c)| c).to_owned();
+                (owner.clone(), candidates, changes(d).join(" ; "))
+            }
+        };
+        for (what, got, want) in [
+            ("owner", owner, want_owner),
+            ("candidates", candidates, want_candidates),
+            ("changes", changes, want_changes),
+        ] {
+            if got != *want {
+                failures.push(format!(
+                    "reassign.tsv:{line}: {what}\n   got {got}\n  want {want}"
+                ));
+            }
+        }
+        let Some(d) = d else { continue };
+        // Never back to the current owner; one attempt, on the pool, by the reassignment;
+        // deterministic, explained, and storable.
+        let by = By::Reassigned {
+            from: current.clone(),
+        };
+        assert_ne!(d.assignee, Assignee::Owner(current.clone()), "line {line}");
+        assert_eq!((&d.by, d.pool.as_deref()), (&by, Some(pool.as_str())));
+        assert_eq!(d.attempts.len(), 1, "reassign.tsv:{line}");
+        assert_eq!(d.attempts[0].by, by);
+        assert_eq!(d.attempts[0].target.to_string(), format!("pool:{pool}"));
+        assert!(d.account.is_none() && d.unmatched_rules.is_empty());
+        assert_eq!(
+            Some(&d),
+            reassign(routing, pool, current, &stored, now).as_ref()
+        );
+        assert!(d.summary.starts_with("Reassigned from ") && d.summary.ends_with('.'));
+        assert!(d.explain().starts_with(&d.summary));
+        stored.clone().apply(&d.changes).unwrap();
+    }
+    assert!(rows.len() >= 13, "the table lost cases");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn a_reassignment_reads_plainly() {
+    let bundle = Bundle::from_toml(&data("routing.toml")).unwrap();
+    let routing = bundle.routing().unwrap();
+    let now = instant("2026-11-26T16:00:00Z");
+    let d = reassign(routing, "na", "ana", &RotationState::default(), now).unwrap();
+    assert_eq!(
+        d.summary,
+        "Reassigned from Ana Ruiz to Ben Ode (na pool rotation) after the SLA lapsed."
+    );
+    assert_eq!(
+        d.explain(),
+        "Reassigned from Ana Ruiz to Ben Ode (na pool rotation) after the SLA lapsed.\n\
+         reassigned from ana → pool:na\n  \
+         ana [current_owner]: Ana Ruiz has the lead and let its SLA lapse, so it goes to someone else\n  \
+         ben [chosen]: Ben Ode is furthest behind in the rotation (0 assigned, weight 1)\n  \
+         cy [holiday]: Cy Park is on a holiday (Thu 2026-11-26 11:00 in America/New_York)\n"
+    );
+    let json = serde_json::to_value(&d).unwrap();
+    assert_eq!(
+        json["by"],
+        serde_json::json!({"kind": "reassigned", "from": "ana"})
+    );
+    assert_eq!(json["pool"], "na");
+    assert_eq!(json["assignee"], serde_json::json!({"owner": "ben"}));
+    assert_eq!(
+        json["attempts"][0]["candidates"][0]["skip"],
+        "current_owner"
+    );
+    assert!(json.get("account").is_none());
+}
+
+#[test]
+fn a_reassignment_and_a_new_lead_never_take_the_same_turn() {
+    let bundle = pool_config("ana:1 ben:1 cy:1");
+    let routing = bundle.routing().unwrap();
+    let now = instant("2026-11-23T16:00:00Z");
+    let mut stored = RotationState::default();
+    stored
+        .apply(&route(routing, &RouteInput::default(), &stored, now).changes)
+        .unwrap();
+    // ana had the first lead; ben is due next for both a new lead and ana's reassignment.
+    let moved = reassign(routing, "p", "ana", &stored, now).unwrap();
+    let routed = route(routing, &RouteInput::default(), &stored, now);
+    assert_eq!(moved.assignee, Assignee::Owner("ben".to_owned()));
+    assert_eq!(routed.assignee, moved.assignee);
+    stored.apply(&routed.changes).unwrap();
+    assert!(stored.clone().apply(&moved.changes).is_err());
+    // Against the stored state, the reassignment takes the next turn.
+    let retry = reassign(routing, "p", "ana", &stored, now).unwrap();
+    assert_eq!(retry.assignee, Assignee::Owner("cy".to_owned()));
+    stored.apply(&retry.changes).unwrap();
+    assert_eq!(
+        (
+            stored.open["ben"],
+            stored.open["cy"],
+            stored.assigned["p"]["cy"]
+        ),
+        (1, 1, 1)
+    );
 }
