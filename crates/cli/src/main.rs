@@ -35,11 +35,15 @@ usage:
                                 \"valid\", \"e164\": E.164 or null, \"extension\": digits or null,
                                 \"country\": ISO alpha-2 (001 for +800 and the like) or null,
                                 \"issue\": issue code or null}
-  handoff notify preview [--now RFC3339]
+  handoff notify preview [--escalation] [--now RFC3339]
                                 read one lead summary per line on stdin (JSON: lead_id, name,
                                 email, company, source, asked, score, breakdown, lifecycle, owner,
                                 why, claim_url, lead_url), print per line {\"slack\": the Block Kit
-                                message, \"webhook\": the lead.routed body}, as the Worker stores them
+                                message, \"webhook\": the lead.routed body}, as the Worker stores them;
+                                --escalation: one SLA escalation per line instead (lead_id, name,
+                                email, company, lifecycle, score, policy, level, to, owner,
+                                reassigned_to, first_touch_due_ms, overdue_ms, message, claim_url,
+                                lead_url), the webhook body being lead.sla_escalated
   handoff normalize title       read one job title per line on stdin (English, German or French),
                                 print one JSON object per line: {\"input\", \"function\": sales,
                                 marketing, engineering, … or other, \"seniority\": c_level, vp,
@@ -60,10 +64,14 @@ fn main() -> ExitCode {
             Ok(bundle) => normalize_email(&bundle.rules.email),
             Err(_) => Ok(ExitCode::from(2)),
         }),
-        ["notify", "preview"] => notify_preview(None),
+        ["notify", "preview"] => notify_preview(None, false),
+        ["notify", "preview", "--escalation"] => notify_preview(None, true),
         ["notify", "preview", "--now", text] => time::parse_rfc3339(text)
             .ok_or(format!("--now: not an RFC 3339 time: {text}"))
-            .and_then(|now| notify_preview(Some(now))),
+            .and_then(|now| notify_preview(Some(now), false)),
+        ["notify", "preview", "--escalation", "--now", text] => time::parse_rfc3339(text)
+            .ok_or(format!("--now: not an RFC 3339 time: {text}"))
+            .and_then(|now| notify_preview(Some(now), true)),
         ["normalize", "country"] => normalize_country(),
         ["normalize", "title"] => normalize_title(),
         ["normalize", "phone"] => normalize_phone(None),
@@ -271,10 +279,14 @@ fn normalize_lines(record: impl Fn(&str) -> serde_json::Value) -> Result<ExitCod
     Ok(ExitCode::SUCCESS)
 }
 
-/// The messages the Worker would store for each lead summary on stdin: what Slack and a webhook
-/// receiver get (a bad line prints `{"line", "error"}`, the rest go on, exit 1).
-fn notify_preview(now: Option<i64>) -> Result<ExitCode, String> {
-    use handoff_core::notify::{slack_message, webhook_payload, LeadSummary};
+/// The messages the Worker would store for each lead summary (or, with `escalation`, each SLA
+/// escalation) on stdin: what Slack and a webhook receiver get (a bad line prints
+/// `{"line", "error"}`, the rest go on, exit 1).
+fn notify_preview(now: Option<i64>, escalation: bool) -> Result<ExitCode, String> {
+    use handoff_core::notify::{
+        slack_escalation, slack_message, webhook_escalation, webhook_payload, Escalation,
+        LeadSummary,
+    };
     let now = now.unwrap_or_else(time::now_ms);
     let mut out = io::BufWriter::new(io::stdout().lock());
     let mut bad = 0usize;
@@ -283,11 +295,19 @@ fn notify_preview(now: Option<i64>) -> Result<ExitCode, String> {
         if line.trim().is_empty() {
             continue;
         }
-        let record = match serde_json::from_str::<LeadSummary>(&line) {
-            Ok(lead) => serde_json::json!({
-                "slack": slack_message(&lead),
-                "webhook": webhook_payload(&lead, "lead.routed", now),
-            }),
+        let messages = if escalation {
+            serde_json::from_str::<Escalation>(&line)
+                .map(|e| (slack_escalation(&e), webhook_escalation(&e, now)))
+        } else {
+            serde_json::from_str::<LeadSummary>(&line).map(|lead| {
+                (
+                    slack_message(&lead),
+                    webhook_payload(&lead, "lead.routed", now),
+                )
+            })
+        };
+        let record = match messages {
+            Ok((slack, webhook)) => serde_json::json!({"slack": slack, "webhook": webhook}),
             Err(e) => {
                 bad += 1;
                 serde_json::json!({"line": n + 1, "error": {"code": "bad_json", "message": e.to_string()}})

@@ -233,6 +233,41 @@ fn normalize_phone_prints_e164_extension_and_country() {
 }
 
 #[test]
+fn notify_preview_prints_escalations() {
+    let escalation = r#"{"lead_id": "l-1", "name": "Ada <!channel>", "company": "Acme", "score": 85, "lifecycle": "sql", "policy": "sql", "level": 2, "to": {"id": "kim", "name": "Kim", "kind": "person"}, "owner": {"id": "ana", "name": "Ana", "kind": "person"}, "reassigned_to": {"id": "ben", "name": "Ben", "kind": "person"}, "overdue_ms": 7500000, "claim_url": ""}"#;
+    let (code, out, _) = handoff(
+        &[
+            "notify",
+            "preview",
+            "--escalation",
+            "--now",
+            "2026-11-22T10:00:00Z",
+        ],
+        &format!("{escalation}\n{{\"level\": \"two\"}}\n"),
+    );
+    assert_eq!(code, 1);
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    let slack = &lines[0]["slack"];
+    assert_eq!(
+        slack["text"],
+        "SLA missed: Ada &lt;!channel&gt; (Acme) — level 2"
+    );
+    assert_eq!(slack["blocks"][1]["fields"][4]["text"], "*Late by*\n2h 05m");
+    // No claim link, no button.
+    assert!(!slack.to_string().contains("I've got it"));
+    let webhook = &lines[0]["webhook"];
+    assert_eq!(webhook["type"], "lead.sla_escalated");
+    assert_eq!(webhook["timestamp"], "2026-11-22T10:00:00.000Z");
+    assert_eq!(webhook["data"]["reassigned_to"]["id"], "ben");
+    assert_eq!(lines[1]["line"], 2);
+    assert_eq!(lines[1]["error"]["code"], "bad_json");
+}
+
+#[test]
 fn notify_preview_prints_the_slack_and_webhook_messages() {
     let lead = r#"{"lead_id": "l-1", "name": "Maria <@U1>", "company": "Acme & Sons", "score": 80, "lifecycle": "sql", "owner": {"id": "ana", "name": "Ana", "kind": "person"}, "claim_url": "https://h.example/c"}"#;
     let (code, out, _) = handoff(
