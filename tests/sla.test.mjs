@@ -274,6 +274,16 @@ test("the admin API lists leads at risk and breached, with their place on the la
   assert.equal(anonymous.status, 401);
 });
 
+test("a lead closed before its step stops its clock instead of escalating", async () => {
+  const t0 = newDay();
+  const id = await submit({ email: email(), country: "US" }, t0);
+  await db.prepare("UPDATE leads SET status = 'rejected' WHERE id = ?").bind(id).run();
+  await tick(t0 + 15 * MINUTE);
+  assert.equal((await events(id, "escalated")).length, 0);
+  assert.deepEqual((await events(id, "sla_stopped")).map((e) => e.detail.reason), ["rejected"]);
+  assert.equal((await clock(id)).next_at, null);
+});
+
 test("one tick does bounded work; the rest waits for the next tick, oldest first", async () => {
   const t0 = newDay();
   // Earlier tests' clocks, still due, are carried out first (oldest first): clear them.
@@ -289,14 +299,4 @@ test("one tick does bounded work; the rest waits for the next tick, oldest first
   assert.equal(await levelOne(), 50);
   await tick(due + MINUTE);
   assert.equal(await levelOne(), 60);
-});
-
-test("a lead closed before its step stops its clock instead of escalating", async () => {
-  const t0 = newDay();
-  const id = await submit({ email: email(), country: "US" }, t0);
-  await db.prepare("UPDATE leads SET status = 'rejected' WHERE id = ?").bind(id).run();
-  await tick(t0 + 15 * MINUTE);
-  assert.equal((await events(id, "escalated")).length, 0);
-  assert.deepEqual((await events(id, "sla_stopped")).map((e) => e.detail.reason), ["rejected"]);
-  assert.equal((await clock(id)).next_at, null);
 });
