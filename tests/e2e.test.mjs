@@ -15,7 +15,7 @@ before(async () => {
   state = await freshState();
   token = randomToken();
   // TEST_CLOCK lets a test set the Worker's clock per request (X-Test-Now-Ms): the escalation test
-  // submits on a chosen Tuesday morning. The cron's clock is `/__scheduled?time=`.
+  // submits on a chosen Tuesday morning, and the cron runs at chosen times (`/__scheduled?cron=now=…`).
   edge = await startWranglerDev(state.dir, { adminToken: token, vars: { TEST_CLOCK: "enabled" } });
   browser = await launchChromium();
 });
@@ -147,7 +147,9 @@ test("a sales-ready lead left untouched escalates to the team lead, then the hea
   assert.deepEqual([teamLead.due_ms, teamLead.to], [Date.UTC(2026, 10, 24, 17, 5), "team_lead"]);
   assert.deepEqual([head.due_ms, head.to], [Date.UTC(2026, 10, 24, 19, 5), "owner:morgan"]);
 
-  const tick = async (ms) => assert.equal((await fetch(`${edge.url}/__scheduled?cron=*+*+*+*+*&time=${ms}`)).status, 200);
+  // `wrangler dev --test-scheduled` runs the scheduled handler on `/__scheduled`, passing the cron
+  // expression but no time: with TEST_CLOCK, the expression `now=<ms>` is the tick's time.
+  const tick = async (ms) => assert.equal((await fetch(`${edge.url}/__scheduled?cron=now%3D${ms}`)).status, 200);
   await tick(teamLead.due_ms - 60_000);
   assert.deepEqual(await events("escalated"), []);
   const risk = await admin("/v1/sla/leads", teamLead.due_ms - 60_000);

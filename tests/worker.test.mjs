@@ -367,4 +367,14 @@ describe("cron", () => {
     assert.equal(health.json.ok, true);
     assert.equal(health.json.last_cron_tick_ms, scheduledTime.getTime());
   });
+
+  test("without the test-only TEST_CLOCK variable, a trigger cannot set the tick's time", async () => {
+    const worker = await mf.getWorker();
+    const scheduledTime = new Date("2026-11-22T11:00:00Z");
+    const result = await worker.scheduled({ cron: "now=86400000", scheduledTime });
+    assert.equal(result.outcome, "ok");
+    const times = (await db.prepare("SELECT scheduled_at FROM cron_ticks ORDER BY scheduled_at").all()).results;
+    assert.ok(times.some((t) => t.scheduled_at === scheduledTime.getTime()));
+    assert.ok(!times.some((t) => t.scheduled_at === 86_400_000));
+  });
 });

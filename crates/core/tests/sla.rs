@@ -238,6 +238,15 @@ fn results_serialize_with_stable_codes() {
     assert_eq!(json["steps"][0]["notify"], "A hot lead is waiting");
     assert_eq!(json["steps"][2]["to"], "team_lead");
     assert_eq!(json["steps"][2]["reassign"], true);
+    // The Worker stores a clock's steps and reads them back: the same steps, every target kind.
+    let steps: Vec<StepDue> = serde_json::from_value(json["steps"].clone()).unwrap();
+    assert_eq!(steps, c.steps);
+    for bad in [
+        r#"[{"level":1,"due_ms":0,"to":"boss","reassign":false}]"#,
+        r#"[{"level":1}]"#,
+    ] {
+        assert!(serde_json::from_str::<Vec<StepDue>>(bad).is_err(), "{bad}");
+    }
     let no = bundle
         .sla()
         .start(
