@@ -274,6 +274,79 @@ test("the admin API lists leads at risk and breached, with their place on the la
   assert.equal(anonymous.status, 401);
 });
 
+const report = async (id, event, now) => {
+  const r = await mf.dispatchFetch(`http://localhost/v1/leads/${id}/events`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json", "x-test-now-ms": String(now) },
+    body: typeof event === "string" ? event : JSON.stringify(event),
+  });
+  return { status: r.status, json: await r.json() };
+};
+
+test("the events API: the first contact is the first touch and stops the clock; later ones are only logged", async () => {
+  const t0 = newDay();
+  const who = email("touched");
+  const id = await submit({ email: who, country: "US" }, t0);
+  let r = await report(id, { type: "touch", channel: "call", actor: "ana", note: "left a voicemail" }, t0 + 2 * MINUTE);
+  assert.equal(r.status, 201, JSON.stringify(r.json));
+  assert.deepEqual(r.json, { lead_id: id, event: "touch", first_touch: true });
+  r = await report(id, { type: "outcome", outcome: "contacted", actor: "ana" }, t0 + 3 * MINUTE);
+  assert.deepEqual(r.json, { lead_id: id, event: "outcome", first_touch: false });
+  const [first] = await events(id, "first_touch");
+  assert.deepEqual(first.detail, { type: "touch", channel: "call", actor: "ana", note: "left a voicemail", via: "events" });
+  assert.equal((await events(id, "first_touch")).length, 1);
+  const row = await clock(id);
+  assert.deepEqual([row.stopped, row.touched_at, row.touched_by, row.next_at], ["touched", t0 + 2 * MINUTE, "ana", null]);
+  const facts = await db.prepare("SELECT last_contacted_at FROM crm_facts WHERE subject = ?").bind(`email:${who}`).first();
+  assert.equal(facts.last_contacted_at, t0 + 3 * MINUTE, "the latest contact");
+  await tick(t0 + 60 * MINUTE);
+  assert.deepEqual(await events(id, "escalated"), []);
+});
+
+test("the events API: a rejection needs a reason code, closes the lead and stops its clock", async () => {
+  const t0 = newDay();
+  const id = await submit({ email: email(), country: "US" }, t0);
+  for (const [event, code] of [
+    [{ type: "outcome", outcome: "rejected", actor: "ana" }, "event.reason_required"],
+    [{ type: "outcome", outcome: "rejected", reason: "Not a fit", actor: "ana" }, "event.bad_reason"],
+    [{ type: "touch", channel: "fax", actor: "ana" }, "event.bad_json"],
+    ["{not json", "event.bad_json"],
+  ]) {
+    const r = await report(id, event, t0);
+    assert.equal(r.status, 400);
+    assert.equal(r.json.error.code, "bad_event");
+    assert.ok(r.json.error.message.startsWith(code), r.json.error.message);
+  }
+  assert.deepEqual((await events(id)).map((e) => e.kind).filter((k) => !["created", "routed", "sla_started", "notified"].includes(k)), [],
+    "a refused event records nothing");
+  const r = await report(id, { type: "outcome", outcome: "rejected", reason: "student", actor: "ana" }, t0 + MINUTE);
+  assert.deepEqual(r.json, { lead_id: id, event: "outcome", first_touch: false });
+  assert.equal((await db.prepare("SELECT status FROM leads WHERE id = ?").bind(id).first()).status, "rejected");
+  assert.deepEqual([(await clock(id)).stopped, (await clock(id)).next_at], ["rejected", null]);
+  await tick(t0 + 60 * MINUTE);
+  assert.deepEqual(await events(id, "escalated"), []);
+  assert.equal((await report("no-such-lead", { type: "deal", active: true }, t0)).status, 404);
+  const anonymous = await mf.dispatchFetch(`http://localhost/v1/leads/${id}/events`, { method: "POST", body: "{}" });
+  assert.equal(anonymous.status, 401);
+});
+
+test("the events API: a deal reported for the person suppresses the next step; a merged repeat's event lands on the open lead", async () => {
+  const t0 = newDay();
+  const who = email("dealt");
+  const id = await submit({ email: who, country: "US" }, t0);
+  const repeat = await submit({ email: who, country: "US" }, t0 + MINUTE);
+  const r = await report(repeat, { type: "deal", active: true, actor: "crm-sync" }, t0 + 2 * MINUTE);
+  assert.equal(r.status, 201);
+  assert.deepEqual(r.json, { lead_id: id, merged_from: repeat, event: "deal_opened", first_touch: false });
+  assert.deepEqual((await events(id, "deal_opened")).map((e) => e.detail), [{ type: "deal", active: true, actor: "crm-sync" }]);
+  await tick(t0 + 15 * MINUTE);
+  assert.deepEqual((await events(id, "sla_suppressed")).map((e) => e.detail.reason), ["active_deal"]);
+  assert.deepEqual(await events(id, "escalated"), []);
+  await report(id, { type: "deal", active: false }, t0 + 16 * MINUTE);
+  const facts = await db.prepare("SELECT active_deal, source FROM crm_facts WHERE subject = ?").bind(`email:${who}`).first();
+  assert.deepEqual([facts.active_deal, facts.source], [0, "events"]);
+});
+
 test("a lead closed before its step stops its clock instead of escalating", async () => {
   const t0 = newDay();
   const id = await submit({ email: email(), country: "US" }, t0);

@@ -17,6 +17,7 @@ pub mod disqualify;
 pub mod email;
 pub mod enrich;
 pub mod evaluate;
+pub mod events;
 pub mod form;
 pub mod hours;
 pub mod issue;

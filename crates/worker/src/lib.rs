@@ -8,6 +8,7 @@ mod admin;
 mod api;
 mod config;
 mod error;
+mod events;
 /// Public: the intake (`enqueue`, `claim_url`, `deliver` after commit) builds on it.
 pub mod notify;
 mod ratelimit;

@@ -10,7 +10,7 @@ use handoff_core::Bundle;
 use worker::{Context, Env, Request, Response};
 
 use crate::error::ApiError;
-use crate::{admin, api, config, notify, sla, store};
+use crate::{admin, api, config, events, notify, sla, store};
 
 /// What answers a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +32,7 @@ pub enum Op {
     ClaimLead,
     Pools,
     SlaLeads,
+    LeadEvents,
 }
 
 /// One operation: an HTTP method on a path pattern whose `{name}` segments match any non-empty
@@ -60,6 +61,7 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/v1/leads", Op::ListLeads, true),
     route("GET", "/v1/leads/{id}", Op::GetLead, true),
     route("POST", "/v1/leads/{id}/reassign", Op::ReassignLead, true),
+    route("POST", "/v1/leads/{id}/events", Op::LeadEvents, true),
     // The signed link itself is the credential (an owner clicks it in Slack).
     route("GET", "/v1/leads/{id}/claim", Op::ClaimLead, false),
     route("GET", "/v1/pools", Op::Pools, true),
@@ -176,6 +178,10 @@ pub async fn dispatch(
         Op::CreateLead => api::create_lead(&mut req, env, ctx, bundle).await,
         Op::ClaimLead => notify::claim(&req, env, id).await,
         Op::Pools => api::get_pools(&req, env, bundle).await,
+        Op::LeadEvents => {
+            let now = api::clock(&req, env) as f64;
+            events::record(&mut req, env, id, now).await
+        }
         Op::SlaLeads => sla::list(&req, env, api::clock(&req, env) as i64).await,
         Op::Preflight => api::preflight(&req, env, bundle).await,
         Op::GetForm => api::get_form(&req, env, id, bundle).await,

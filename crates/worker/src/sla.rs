@@ -114,6 +114,39 @@ pub fn contacted_statement(
     .map_err(ApiError::storage)
 }
 
+/// Sets what is known about `subject` (`email:<address>` or `domain:<domain>`): an open deal, a
+/// running sequence, a contact at `contacted_at`; `None` leaves that fact as it was. `source` is
+/// `events` or the CRM intake's id.
+pub fn facts_statement(
+    db: &D1Database,
+    subject: &str,
+    deal: Option<bool>,
+    sequence: Option<bool>,
+    contacted_at: Option<f64>,
+    source: &str,
+    now_ms: f64,
+) -> Result<D1PreparedStatement, ApiError> {
+    let flag =
+        |b: Option<bool>| b.map_or(JsValue::NULL, |b| JsValue::from_f64(f64::from(u8::from(b))));
+    db.prepare(
+        "INSERT INTO crm_facts (subject, active_deal, in_sequence, last_contacted_at, source, \
+         updated_at) VALUES (?1, COALESCE(?2, 0), COALESCE(?3, 0), ?4, ?5, ?6) \
+         ON CONFLICT (subject) DO UPDATE SET active_deal = COALESCE(?2, active_deal), \
+         in_sequence = COALESCE(?3, in_sequence), \
+         last_contacted_at = MAX(COALESCE(last_contacted_at, 0), COALESCE(?4, 0)), \
+         source = ?5, updated_at = ?6",
+    )
+    .bind(&[
+        JsValue::from_str(subject),
+        flag(deal),
+        flag(sequence),
+        contacted_at.map_or(JsValue::NULL, JsValue::from_f64),
+        JsValue::from_str(source),
+        JsValue::from_f64(now_ms),
+    ])
+    .map_err(ApiError::storage)
+}
+
 /// What a clock needs to say who the lead is in an escalation, stored with the clock so that the
 /// cron reads no answers and evaluates nothing.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

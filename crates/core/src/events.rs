@@ -1,0 +1,224 @@
+//! What sales reports about a lead after it is routed: touches (a call, an email, a meeting
+//! booked), outcomes (contacted, meeting held, opportunity, rejected with a reason code), and what
+//! the CRM knows about the person (an open deal, a running sequence). Read from the events API's
+//! JSON and checked here, so the Worker and the CLI accept exactly the same events; what each one
+//! does to the lead (first touch, the SLA clock, suppression facts) is said by its methods.
+
+use serde::{Deserialize, Serialize};
+
+use crate::bundle::valid_id;
+use crate::text::clean_line;
+
+/// The longest actor and note accepted, in characters.
+pub const MAX_ACTOR: usize = 120;
+pub const MAX_NOTE: usize = 1000;
+
+/// One event, as `POST /v1/leads/{id}/events` takes it: `{"type": "touch", …}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum LeadEvent {
+    /// Someone reached out.
+    Touch {
+        channel: TouchChannel,
+        actor: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    /// What came of the lead so far.
+    Outcome {
+        outcome: Outcome,
+        /// Required for `rejected`: a reason code such as `not_a_fit` or `student`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        actor: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    /// The person has (or no longer has) an open deal.
+    Deal {
+        active: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        actor: Option<String>,
+    },
+    /// The person is (or is no longer) enrolled in an outreach sequence.
+    Sequence {
+        active: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        actor: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TouchChannel {
+    Call,
+    Email,
+    MeetingBooked,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Contacted,
+    MeetingHeld,
+    Opportunity,
+    Rejected,
+}
+
+/// Why an event is refused. The codes are stable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EventError {
+    pub code: &'static str,
+    pub message: String,
+}
+
+fn refuse(code: &'static str, message: impl Into<String>) -> EventError {
+    EventError {
+        code,
+        message: message.into(),
+    }
+}
+
+impl LeadEvent {
+    /// Reads and checks one event from JSON text: `event.bad_json` (not an event: the message
+    /// says why), `event.bad_actor`, `event.bad_note`, `event.reason_required`,
+    /// `event.bad_reason`, `event.unexpected_reason`. Actor and note come back cleaned (one
+    /// line, collapsed spaces).
+    pub fn parse(text: &str) -> Result<LeadEvent, EventError> {
+        let event: LeadEvent = serde_json::from_str(text)
+            .map_err(|e| refuse("event.bad_json", format!("not an event: {e}")))?;
+        event.checked()
+    }
+
+    fn checked(self) -> Result<LeadEvent, EventError> {
+        let actor = |raw: &str| {
+            clean_line(raw, MAX_ACTOR)
+                .ok()
+                .filter(|a| !a.is_empty())
+                .ok_or_else(|| {
+                    refuse(
+                        "event.bad_actor",
+                        format!("actor is who did it: 1 to {MAX_ACTOR} characters of text"),
+                    )
+                })
+        };
+        let note = |raw: Option<String>| match raw {
+            None => Ok(None),
+            Some(n) => clean_line(&n, MAX_NOTE).map(Some).map_err(|_| {
+                refuse(
+                    "event.bad_note",
+                    format!("note is at most {MAX_NOTE} characters of text"),
+                )
+            }),
+        };
+        Ok(match self {
+            LeadEvent::Touch {
+                channel,
+                actor: a,
+                note: n,
+            } => LeadEvent::Touch {
+                channel,
+                actor: actor(&a)?,
+                note: note(n)?,
+            },
+            LeadEvent::Outcome {
+                outcome,
+                reason,
+                actor: a,
+                note: n,
+            } => {
+                match (outcome, &reason) {
+                    (Outcome::Rejected, None) => {
+                        return Err(refuse(
+                            "event.reason_required",
+                            "a rejection needs a reason code, such as not_a_fit or student",
+                        ))
+                    }
+                    (Outcome::Rejected, Some(r)) if !valid_id(r) => return Err(refuse(
+                        "event.bad_reason",
+                        format!(
+                            "reason \"{r}\" must be a code: a lowercase letter, then a-z, 0-9, _ \
+                                 and - (at most 64)"
+                        ),
+                    )),
+                    (Outcome::Rejected, Some(_)) | (_, None) => {}
+                    (_, Some(_)) => {
+                        return Err(refuse(
+                            "event.unexpected_reason",
+                            "only a rejection has a reason",
+                        ))
+                    }
+                }
+                LeadEvent::Outcome {
+                    outcome,
+                    reason,
+                    actor: actor(&a)?,
+                    note: note(n)?,
+                }
+            }
+            LeadEvent::Deal { active, actor: a } => LeadEvent::Deal {
+                active,
+                actor: a.as_deref().map(actor).transpose()?,
+            },
+            LeadEvent::Sequence { active, actor: a } => LeadEvent::Sequence {
+                active,
+                actor: a.as_deref().map(actor).transpose()?,
+            },
+        })
+    }
+
+    /// The kind of the event appended to the lead's log: `touch`, `outcome`, `deal_opened`,
+    /// `deal_closed`, `sequence_started`, `sequence_ended`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            LeadEvent::Touch { .. } => "touch",
+            LeadEvent::Outcome { .. } => "outcome",
+            LeadEvent::Deal { active: true, .. } => "deal_opened",
+            LeadEvent::Deal { active: false, .. } => "deal_closed",
+            LeadEvent::Sequence { active: true, .. } => "sequence_started",
+            LeadEvent::Sequence { active: false, .. } => "sequence_ended",
+        }
+    }
+
+    /// Who did it (`system` when the event does not say).
+    pub fn actor(&self) -> &str {
+        match self {
+            LeadEvent::Touch { actor, .. } | LeadEvent::Outcome { actor, .. } => actor,
+            LeadEvent::Deal { actor, .. } | LeadEvent::Sequence { actor, .. } => {
+                actor.as_deref().unwrap_or("system")
+            }
+        }
+    }
+
+    /// Whether the event means someone reached the person: every touch, and the outcomes that
+    /// cannot happen without contact (contacted, meeting held, opportunity). A rejection is a
+    /// verdict, not a contact. The first such event is the lead's first touch and stops its clock.
+    pub fn is_contact(&self) -> bool {
+        match self {
+            LeadEvent::Touch { .. } => true,
+            LeadEvent::Outcome { outcome, .. } => *outcome != Outcome::Rejected,
+            LeadEvent::Deal { .. } | LeadEvent::Sequence { .. } => false,
+        }
+    }
+
+    /// Whether the event closes the lead (`status = rejected`; its clock stops).
+    pub fn rejects(&self) -> bool {
+        matches!(
+            self,
+            LeadEvent::Outcome {
+                outcome: Outcome::Rejected,
+                ..
+            }
+        )
+    }
+
+    /// The suppression facts it sets about the person: `(active_deal, in_sequence)`, each `None`
+    /// when the event says nothing about it.
+    pub fn facts(&self) -> (Option<bool>, Option<bool>) {
+        match self {
+            LeadEvent::Deal { active, .. } => (Some(*active), None),
+            LeadEvent::Sequence { active, .. } => (None, Some(*active)),
+            _ => (None, None),
+        }
+    }
+}

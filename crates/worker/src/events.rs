@@ -1,0 +1,165 @@
+//! `POST /v1/leads/{id}/events` (admin): sales reports a touch, an outcome, or what the CRM knows
+//! about the person. handoff-core reads and checks the event (`handoff_core::events`); this
+//! module writes what it means in one D1 batch: the event in the lead's log, the first touch
+//! (which stops the SLA clock, `sla::touch_statements`), a rejection (the lead closed, its clock
+//! stopped), and the person's suppression facts (`crm_facts`).
+
+use handoff_core::events::LeadEvent;
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::JsValue;
+use worker::{D1Database, D1PreparedStatement, Env, Request, Response};
+
+use crate::error::ApiError;
+use crate::sla::{self, Via};
+use crate::store;
+
+/// The largest event body accepted, in bytes.
+const MAX_BODY: usize = 16 * 1024;
+
+#[derive(Debug, Deserialize)]
+struct Target {
+    id: String,
+    email: Option<String>,
+    merged_into: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct Recorded<'a> {
+    /// The lead the event was recorded on: the open lead a merged repeat was folded into.
+    lead_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    merged_from: Option<&'a str>,
+    event: &'static str,
+    /// Whether this event was the lead's first touch (and stopped its SLA clock).
+    first_touch: bool,
+}
+
+/// `POST /v1/leads/{id}/events`. The Worker timestamps the event with its own clock. An event
+/// about a merged repeat is recorded on the lead it was merged into (that lead holds the clock
+/// and the owner), and the answer says so. `201 {lead_id, merged_from?, event, first_touch}`;
+/// `400 bad_event` (with the core's code in the message), `404 lead_not_found`, `413`,
+/// `422 lead_without_email` (a fact about a person who left no address).
+pub async fn record(
+    req: &mut Request,
+    env: &Env,
+    id: &str,
+    now_ms: f64,
+) -> Result<Response, ApiError> {
+    let body = req
+        .text()
+        .await
+        .map_err(|_| ApiError::new(400, "bad_body", "The request body could not be read."))?;
+    if body.len() > MAX_BODY {
+        return Err(ApiError::new(
+            413,
+            "body_too_large",
+            format!("An event body may be at most {MAX_BODY} bytes."),
+        ));
+    }
+    let event = LeadEvent::parse(&body)
+        .map_err(|e| ApiError::new(400, "bad_event", format!("{}: {}.", e.code, e.message)))?;
+    let db = store::Db::open(env)?;
+    let lookup = |id: &str| {
+        db.prepare("SELECT id, email, merged_into FROM leads WHERE id = ?1")
+            .bind(&[JsValue::from_str(id)])
+            .map_err(ApiError::storage)
+    };
+    let not_found = || ApiError::new(404, "lead_not_found", "No lead has this id.");
+    let mut target: Target = db.first(lookup(id)?).await?.ok_or_else(not_found)?;
+    let merged_from = match target.merged_into.clone() {
+        Some(into) => {
+            target = db.first(lookup(&into)?).await?.ok_or_else(not_found)?;
+            Some(id)
+        }
+        None => None,
+    };
+    let (statements, touch_at) = statements(&db, &target, &event, now_ms)?;
+    let results = db.batch(statements).await?;
+    let first_touch = touch_at.is_some_and(|i| {
+        results
+            .get(i)
+            .and_then(|r| r.results::<serde_json::Value>().ok())
+            .is_some_and(|rows| !rows.is_empty())
+    });
+    crate::api::json(
+        201,
+        &Recorded {
+            lead_id: &target.id,
+            merged_from,
+            event: event.kind(),
+            first_touch,
+        },
+    )
+}
+
+/// The statements of one event on `lead`, and where the first-touch insert is among them (its
+/// `RETURNING` row says whether this event was the first touch).
+fn statements(
+    db: &D1Database,
+    lead: &Target,
+    event: &LeadEvent,
+    now_ms: f64,
+) -> Result<(Vec<D1PreparedStatement>, Option<usize>), ApiError> {
+    let detail = serde_json::to_value(event)
+        .map_err(|_| ApiError::new(500, "internal", "The event could not be encoded."))?;
+    let mut out = vec![store::event_statement(
+        db,
+        &lead.id,
+        now_ms,
+        event.kind(),
+        event.actor(),
+        &detail,
+    )?];
+    let mut touch_at = None;
+    if event.is_contact() {
+        touch_at = Some(out.len());
+        out.extend(sla::touch_statements(
+            db,
+            &lead.id,
+            event.actor(),
+            Via::Events,
+            &detail,
+            false,
+            now_ms,
+        )?);
+    }
+    if event.rejects() {
+        let args = [JsValue::from_str(&lead.id), JsValue::from_f64(now_ms)];
+        out.push(
+            db.prepare(
+                "UPDATE leads SET status = 'rejected', updated_at = ?2 \
+                 WHERE id = ?1 AND status = 'open'",
+            )
+            .bind(&args)
+            .map_err(ApiError::storage)?,
+        );
+        out.push(
+            db.prepare(
+                "UPDATE sla_clocks SET next_at = NULL, stopped = 'rejected', updated_at = ?2 \
+                 WHERE lead_id = ?1 AND touched_at IS NULL AND stopped IS NULL",
+            )
+            .bind(&args)
+            .map_err(ApiError::storage)?,
+        );
+    }
+    let (deal, sequence) = event.facts();
+    if deal.is_some() || sequence.is_some() {
+        let email = lead.email.as_deref().ok_or_else(|| {
+            ApiError::new(
+                422,
+                "lead_without_email",
+                "This lead left no email address, so nothing can be recorded about the person.",
+            )
+        })?;
+        out.push(sla::facts_statement(
+            db,
+            &format!("email:{email}"),
+            deal,
+            sequence,
+            None,
+            "events",
+            now_ms,
+        )?);
+    }
+    Ok((out, touch_at))
+}
