@@ -38,7 +38,7 @@ CREATE TABLE sla_steps (
 ) STRICT;
 
 -- What the CRM (through the intake) and the events API say about a person or an account, for
--- suppression: `subject` is `email:<normalized address>` or `domain:<company domain>`.
+-- suppression: `subject` is `email:<normalized address, lowercased>` or `domain:<company domain>`.
 CREATE TABLE crm_facts (
   subject           TEXT PRIMARY KEY,
   active_deal       INTEGER NOT NULL DEFAULT 0,
@@ -47,3 +47,6 @@ CREATE TABLE crm_facts (
   source            TEXT NOT NULL,          -- `events` | the CRM intake's id
   updated_at        REAL NOT NULL
 ) STRICT;
+
+-- The CRM names people by address in its own spelling: their open lead is found case-insensitively.
+CREATE INDEX leads_email_lower ON leads (lower(email));

@@ -20,6 +20,7 @@ const HANDOFF = join(process.env.CARGO_TARGET_DIR || join(ROOT, "target"), "debu
 const MINUTE = 60_000;
 const ADMIN_TOKEN = randomToken();
 const LINK_SECRET = randomToken();
+const CRM_TOKEN = randomToken();
 const WEBHOOK_SECRET = `whsec_${randomBytes(24).toString("base64")}`;
 
 let state, mf, db, receiver, port;
@@ -54,6 +55,7 @@ secret = "WEBHOOK_SECRET_TEST"
       RATE_LIMIT_PER_MINUTE: "100000",
       WEBHOOK_SECRET_TEST: WEBHOOK_SECRET,
       LINK_SECRET,
+      CRM_TEST_TOKEN: CRM_TOKEN,
       PUBLIC_URL: "http://localhost:8787",
     },
   });
@@ -345,6 +347,57 @@ test("the events API: a deal reported for the person suppresses the next step; a
   await report(id, { type: "deal", active: false }, t0 + 16 * MINUTE);
   const facts = await db.prepare("SELECT active_deal, source FROM crm_facts WHERE subject = ?").bind(`email:${who}`).first();
   assert.deepEqual([facts.active_deal, facts.source], [0, "events"]);
+});
+
+const postCrm = async (body, { intake = "testcrm", token = CRM_TOKEN, now = Date.now() } = {}) => {
+  const r = await mf.dispatchFetch(`http://localhost/v1/crm/${intake}`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json", "x-test-now-ms": String(now) },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+  return { status: r.status, json: await r.json() };
+};
+
+test("the CRM intake: a batch maps to facts, unknown types are reported, a contact is its lead's first touch", async () => {
+  const t0 = newDay();
+  const contacted = email("crm-contacted");
+  const lead = await submit({ email: contacted, country: "US" }, t0);
+  const r = await postCrm([
+    { event: "deal.created", person: { email: `Buyer-${n}@Initech.example` }, company: { domain: "initech.example" } },
+    { event: "webinar.attended", person: { email: contacted } },
+    { event: "email.sent", person: { email: contacted.toUpperCase() } },
+    { event: "deal.created", person: {} },
+  ], { now: t0 + 2 * MINUTE });
+  assert.equal(r.status, 200, JSON.stringify(r.json));
+  assert.deepEqual(r.json, {
+    applied: 2, first_touches: 1,
+    ignored: [{ index: 1, code: "crm.unknown_event" }, { index: 3, code: "crm.missing_email" }],
+  });
+  const [touch] = await events(lead, "first_touch");
+  assert.deepEqual(touch.detail, { intake: "testcrm", meaning: "contacted", via: "crm" });
+  assert.deepEqual([(await clock(lead)).stopped, (await clock(lead)).touched_by], ["touched", "testcrm"]);
+  const account = await db.prepare("SELECT active_deal, source FROM crm_facts WHERE subject = 'domain:initech.example'").first();
+  assert.deepEqual([account.active_deal, account.source], [1, "testcrm"]);
+  // The account's deal suppresses a colleague's new lead: no clock, no alert.
+  const colleague = await submit({ email: `peter-${++n}@initech.example`, country: "US" }, t0 + 3 * MINUTE);
+  assert.deepEqual((await events(colleague, "sla_suppressed")).map((e) => e.detail.reason), ["active_deal"]);
+  assert.equal(await clock(colleague), null);
+  // The same contact again: logged, but no second first touch.
+  const again = await postCrm({ event: "email.sent", person: { email: contacted } }, { now: t0 + 4 * MINUTE });
+  assert.deepEqual(again.json, { applied: 1, first_touches: 0, ignored: [] });
+  assert.equal((await events(lead, "first_touch")).length, 1);
+  assert.equal((await events(lead, "touch")).length, 2);
+});
+
+test("the CRM intake: its own token, a known intake, a JSON body of objects", async () => {
+  assert.equal((await postCrm({ event: "deal.created" }, { token: ADMIN_TOKEN })).status, 401, "the admin token opens no intake");
+  assert.equal((await postCrm({ event: "deal.created" }, { intake: "salesforce" })).json.error.code, "unknown_intake");
+  const notJson = await postCrm("{", {});
+  assert.deepEqual([notJson.status, notJson.json.error.code], [400, "bad_json"]);
+  const scalar = await postCrm("42", {});
+  assert.deepEqual([scalar.status, scalar.json.error.code], [400, "bad_body"]);
+  const many = await postCrm(Array.from({ length: 501 }, () => ({ event: "deal.created" })), {});
+  assert.deepEqual([many.status, many.json.error.code], [413, "too_many_items"]);
 });
 
 test("a lead closed before its step stops its clock instead of escalating", async () => {

@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use toml::de::{DeTable, DeValue};
 
 use crate::condition::{Condition, FieldType, ValueType};
+use crate::crm::CrmConfig;
 use crate::disposable::{override_problem, EmailRules};
 use crate::disqualify::{CompiledRules, DisqualifyRule};
 use crate::form::FormSpec;
@@ -48,6 +49,9 @@ pub struct Rules {
     /// `[sla]`: first-touch targets, escalation ladders, suppression. Omitted when empty.
     #[serde(default, skip_serializing_if = "SlaConfig::is_empty")]
     pub sla: SlaConfig,
+    /// `[crm]`: intakes that map a CRM's webhooks to suppression facts. Omitted when empty.
+    #[serde(default, skip_serializing_if = "CrmConfig::is_empty")]
+    pub crm: CrmConfig,
 }
 
 /// The compiled configuration. `version` is `sha256:` and the first 16 hex digits of the SHA-256
@@ -548,6 +552,7 @@ fn check_ids_and_thresholds(rules: &Rules, found: &mut Vec<Found>) {
     }
     check_email_overrides(&rules.email, found);
     crate::notify::check(&rules.notify, found);
+    crate::crm::check(&rules.crm, found);
 }
 
 /// `[email]` overrides: host names, each in at most one of the two lists.

@@ -134,13 +134,15 @@ impl LeadEvent {
                             "a rejection needs a reason code, such as not_a_fit or student",
                         ))
                     }
-                    (Outcome::Rejected, Some(r)) if !valid_id(r) => return Err(refuse(
-                        "event.bad_reason",
-                        format!(
+                    (Outcome::Rejected, Some(r)) if !valid_id(r) => {
+                        return Err(refuse(
+                            "event.bad_reason",
+                            format!(
                             "reason \"{r}\" must be a code: a lowercase letter, then a-z, 0-9, _ \
                                  and - (at most 64)"
                         ),
-                    )),
+                        ))
+                    }
                     (Outcome::Rejected, Some(_)) | (_, None) => {}
                     (_, Some(_)) => {
                         return Err(refuse(

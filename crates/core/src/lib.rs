@@ -12,6 +12,7 @@ pub mod case;
 pub mod company;
 pub mod condition;
 pub mod country;
+pub mod crm;
 pub mod disposable;
 pub mod disqualify;
 pub mod email;

@@ -751,7 +751,7 @@ pub(crate) fn authorize(req: &Request, env: &Env) -> Result<(), ApiError> {
 }
 
 /// Compares without an early exit, so response time does not reveal how much of a guess matched.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }

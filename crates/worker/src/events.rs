@@ -153,7 +153,7 @@ fn statements(
         })?;
         out.push(sla::facts_statement(
             db,
-            &format!("email:{email}"),
+            &handoff_core::crm::person_subject(email),
             deal,
             sequence,
             None,

@@ -7,6 +7,7 @@
 mod admin;
 mod api;
 mod config;
+mod crm;
 mod error;
 mod events;
 /// Public: the intake (`enqueue`, `claim_url`, `deliver` after commit) builds on it.

@@ -10,7 +10,7 @@ use handoff_core::Bundle;
 use worker::{Context, Env, Request, Response};
 
 use crate::error::ApiError;
-use crate::{admin, api, config, events, notify, sla, store};
+use crate::{admin, api, config, crm, events, notify, sla, store};
 
 /// What answers a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +33,7 @@ pub enum Op {
     Pools,
     SlaLeads,
     LeadEvents,
+    CrmIntake,
 }
 
 /// One operation: an HTTP method on a path pattern whose `{name}` segments match any non-empty
@@ -66,6 +67,8 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/v1/leads/{id}/claim", Op::ClaimLead, false),
     route("GET", "/v1/pools", Op::Pools, true),
     route("GET", "/v1/sla/leads", Op::SlaLeads, true),
+    // Each intake checks its own bearer token (a secret the configuration names).
+    route("POST", "/v1/crm/{id}", Op::CrmIntake, false),
     route("GET", "/v1/forms/{id}", Op::GetForm, false),
     route("OPTIONS", "/v1/forms/{id}", Op::Preflight, false),
     route("GET", "/v1/profile", Op::GetProfile, false),
@@ -178,6 +181,10 @@ pub async fn dispatch(
         Op::CreateLead => api::create_lead(&mut req, env, ctx, bundle).await,
         Op::ClaimLead => notify::claim(&req, env, id).await,
         Op::Pools => api::get_pools(&req, env, bundle).await,
+        Op::CrmIntake => {
+            let now = api::clock(&req, env) as f64;
+            crm::intake(&mut req, env, id, bundle, now).await
+        }
         Op::LeadEvents => {
             let now = api::clock(&req, env) as f64;
             events::record(&mut req, env, id, now).await

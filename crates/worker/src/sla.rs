@@ -2,6 +2,7 @@
 //! the escalation ladder by the cron. Deadlines, ladders and suppression are handoff-core's
 //! (`handoff_core::sla`); this module stores and reads them.
 
+use handoff_core::crm::{account_subject, person_subject};
 use handoff_core::notify::{Escalation, Owner};
 use handoff_core::routing::{self, Assignee, CompiledRouting, Decision, RouteInput};
 use handoff_core::sla::{
@@ -100,7 +101,7 @@ pub fn contacted_statement(
 ) -> Result<D1PreparedStatement, ApiError> {
     db.prepare(
         "INSERT INTO crm_facts (subject, last_contacted_at, source, updated_at) \
-         SELECT 'email:' || email, ?2, ?3, ?2 FROM leads WHERE id = ?1 AND email IS NOT NULL \
+         SELECT 'email:' || lower(email), ?2, ?3, ?2 FROM leads WHERE id = ?1 AND email IS NOT NULL \
          AND EXISTS (SELECT 1 FROM lead_events WHERE lead_id = ?1 AND kind = 'first_touch') \
          ON CONFLICT (subject) DO UPDATE SET \
          last_contacted_at = MAX(COALESCE(last_contacted_at, 0), excluded.last_contacted_at), \
@@ -168,8 +169,8 @@ pub fn facts_query(db: &D1Database, email: &str) -> Result<D1PreparedStatement, 
          FROM crm_facts WHERE subject IN (?1, ?2)",
     )
     .bind(&[
-        JsValue::from_str(&format!("email:{email}")),
-        JsValue::from_str(&format!("domain:{domain}")),
+        JsValue::from_str(&person_subject(email)),
+        JsValue::from_str(&account_subject(domain)),
     ])
     .map_err(ApiError::storage)
 }
@@ -501,11 +502,11 @@ fn advance_statement(
 /// suppression facts about its person and account.
 pub const DUE_QUERY: &str = "SELECT c.lead_id, c.policy, c.pool, c.started_at, \
      c.first_touch_due, c.steps, c.summary, c.level, l.status, l.owner_kind, l.owner_id, \
-     COALESCE((SELECT MAX(active_deal) FROM crm_facts WHERE subject IN ('email:' || l.email, \
-       'domain:' || substr(l.email, instr(l.email, '@') + 1))), 0) AS active_deal, \
-     COALESCE((SELECT MAX(in_sequence) FROM crm_facts WHERE subject IN ('email:' || l.email, \
-       'domain:' || substr(l.email, instr(l.email, '@') + 1))), 0) AS in_sequence, \
-     (SELECT MAX(last_contacted_at) FROM crm_facts WHERE subject = 'email:' || l.email) \
+     COALESCE((SELECT MAX(active_deal) FROM crm_facts WHERE subject IN ('email:' || lower(l.email), \
+       'domain:' || lower(substr(l.email, instr(l.email, '@') + 1)))), 0) AS active_deal, \
+     COALESCE((SELECT MAX(in_sequence) FROM crm_facts WHERE subject IN ('email:' || lower(l.email), \
+       'domain:' || lower(substr(l.email, instr(l.email, '@') + 1)))), 0) AS in_sequence, \
+     (SELECT MAX(last_contacted_at) FROM crm_facts WHERE subject = 'email:' || lower(l.email)) \
        AS last_contacted \
      FROM sla_clocks c JOIN leads l ON l.id = c.lead_id \
      WHERE c.next_at <= ?1 ORDER BY c.next_at LIMIT ?2";

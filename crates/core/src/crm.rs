@@ -1,0 +1,266 @@
+//! The CRM intake: `[[crm.intakes]]` says where, in whatever JSON a CRM posts, to find the
+//! person's email, their account's domain and the event's type, and what each type means for
+//! suppression (an open or closed deal, a sequence started or ended, a contact). Pure: the Worker
+//! authenticates the request, hands the body here, and stores the facts that come back.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::bundle::{valid_id, Found, Step};
+
+/// The most items one request may carry.
+pub const MAX_ITEMS: usize = 500;
+
+/// `[crm]` as the configuration writes it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CrmConfig {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub intakes: Vec<Intake>,
+}
+
+impl CrmConfig {
+    /// True when the configuration says nothing about a CRM (the bundle then carries no `crm`).
+    pub fn is_empty(&self) -> bool {
+        self.intakes.is_empty()
+    }
+
+    pub fn intake(&self, id: &str) -> Option<&Intake> {
+        self.intakes.iter().find(|i| i.id == id)
+    }
+}
+
+/// One `[[crm.intakes]]`: `POST /v1/crm/{id}` with `Authorization: Bearer <secret's value>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Intake {
+    pub id: String,
+    /// The NAME of the wrangler secret holding the bearer token the CRM sends.
+    pub secret: String,
+    /// JSON pointer (RFC 6901) to the person's email address in each posted item.
+    pub email: String,
+    /// JSON pointer to the account's domain, if the CRM sends one: deals then hold for everyone
+    /// at the account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    /// JSON pointer to the item's event type.
+    pub event: String,
+    /// Posted event type → what it means. Types not listed are ignored (and counted).
+    pub events: BTreeMap<String, Meaning>,
+}
+
+/// What a posted event means for suppression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Meaning {
+    DealOpened,
+    DealClosed,
+    SequenceStarted,
+    SequenceEnded,
+    /// A rep reached the person: their open lead's first touch, and their last contact.
+    Contacted,
+}
+
+impl Meaning {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Meaning::DealOpened => "deal_opened",
+            Meaning::DealClosed => "deal_closed",
+            Meaning::SequenceStarted => "sequence_started",
+            Meaning::SequenceEnded => "sequence_ended",
+            Meaning::Contacted => "contacted",
+        }
+    }
+}
+
+/// The `crm_facts` subject of a person: their email, normalized and lowercased (mailbox names
+/// are case-insensitive in practice, and CRMs and forms spell them differently).
+pub fn person_subject(email: &str) -> String {
+    format!("email:{}", email.to_lowercase())
+}
+
+/// The `crm_facts` subject of an account: its domain, lowercased.
+pub fn account_subject(domain: &str) -> String {
+    format!("domain:{}", domain.to_lowercase())
+}
+
+/// One posted item, read: whom it is about and what it means.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Fact {
+    /// Normalized and lowercased (see [`person_subject`]).
+    pub email: String,
+    /// Lowercase, without a leading `www.`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    pub meaning: Meaning,
+}
+
+/// Why one posted item was not applied. The codes are stable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Skipped {
+    pub index: usize,
+    pub code: &'static str,
+}
+
+/// Why a whole request is refused. The codes are stable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntakeError {
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// Reads a posted body (one object, or an array of at most [`MAX_ITEMS`]) with `intake`'s mapping:
+/// the facts to apply, and each item not applied with its index and code: `crm.not_an_object`,
+/// `crm.missing_event`, `crm.unknown_event` (a type the mapping does not list), `crm.missing_email`,
+/// `crm.bad_email`. A body that is neither is `crm.bad_body`; too many items `crm.too_many`.
+pub fn read(intake: &Intake, body: &Value) -> Result<(Vec<Fact>, Vec<Skipped>), IntakeError> {
+    let items: &[Value] = match body {
+        Value::Array(items) => items,
+        Value::Object(_) => std::slice::from_ref(body),
+        _ => {
+            return Err(IntakeError {
+                code: "crm.bad_body",
+                message: "post one JSON object, or an array of them".into(),
+            })
+        }
+    };
+    if items.len() > MAX_ITEMS {
+        return Err(IntakeError {
+            code: "crm.too_many",
+            message: format!("at most {MAX_ITEMS} items per request"),
+        });
+    }
+    let mut facts = Vec::new();
+    let mut skipped = Vec::new();
+    for (index, item) in items.iter().enumerate() {
+        match fact(intake, item) {
+            Ok(f) => facts.push(f),
+            Err(code) => skipped.push(Skipped { index, code }),
+        }
+    }
+    Ok((facts, skipped))
+}
+
+fn fact(intake: &Intake, item: &Value) -> Result<Fact, &'static str> {
+    if !item.is_object() {
+        return Err("crm.not_an_object");
+    }
+    let text = |pointer: &str| item.pointer(pointer).and_then(Value::as_str);
+    let kind = text(&intake.event).ok_or("crm.missing_event")?;
+    let meaning = *intake.events.get(kind).ok_or("crm.unknown_event")?;
+    let raw = text(&intake.email).ok_or("crm.missing_email")?;
+    let email = crate::email::normalize(raw)
+        .map_err(|_| "crm.bad_email")?
+        .to_lowercase();
+    let domain = intake
+        .domain
+        .as_deref()
+        .and_then(text)
+        .map(|d| d.trim().trim_end_matches('.').to_ascii_lowercase())
+        .map(|d| d.strip_prefix("www.").map(str::to_owned).unwrap_or(d))
+        .filter(|d| valid_domain(d));
+    Ok(Fact {
+        email,
+        domain,
+        meaning,
+    })
+}
+
+/// A plausible domain: dot-separated labels of letters, digits and hyphens.
+fn valid_domain(d: &str) -> bool {
+    d.len() <= 253
+        && d.contains('.')
+        && d.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
+/// A JSON pointer as RFC 6901 writes it: empty (the whole item) or `/`-separated.
+fn valid_pointer(p: &str) -> bool {
+    p.is_empty() || (p.starts_with('/') && p.len() <= 256)
+}
+
+/// A wrangler secret's name: a letter, then letters, digits and `_` (at most 64).
+fn valid_secret_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name.as_bytes()[0].is_ascii_alphabetic()
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// Checks `[crm]`, pushing located problems (`config.invalid_id`, `config.duplicate_id`,
+/// `config.invalid_intake`).
+pub(crate) fn check(crm: &CrmConfig, found: &mut Vec<Found>) {
+    let mut ids = std::collections::HashSet::new();
+    for (i, intake) in crm.intakes.iter().enumerate() {
+        let at = |key| {
+            vec![
+                Step::Key("crm"),
+                Step::Key("intakes"),
+                Step::Index(i),
+                Step::Key(key),
+            ]
+        };
+        let mut push = |code, message: String, key| {
+            found.push(Found {
+                code,
+                message,
+                path: at(key),
+                offset: None,
+            })
+        };
+        if !valid_id(&intake.id) {
+            push(
+                "config.invalid_id",
+                format!(
+                    "intake id \"{}\" must start with a lowercase letter and use only a-z, 0-9, _ \
+                     and - (at most 64)",
+                    intake.id
+                ),
+                "id",
+            );
+        } else if !ids.insert(intake.id.as_str()) {
+            push(
+                "config.duplicate_id",
+                format!("intake id \"{}\" is used twice", intake.id),
+                "id",
+            );
+        }
+        if !valid_secret_name(&intake.secret) {
+            push(
+                "config.invalid_intake",
+                format!(
+                    "secret \"{}\" must name a wrangler secret (a letter, then letters, digits and _)",
+                    intake.secret
+                ),
+                "secret",
+            );
+        }
+        for (key, pointer) in [
+            ("email", Some(&intake.email)),
+            ("event", Some(&intake.event)),
+            ("domain", intake.domain.as_ref()),
+        ] {
+            if let Some(p) = pointer.filter(|p| !valid_pointer(p)) {
+                push(
+                    "config.invalid_intake",
+                    format!("{key} \"{p}\" must be a JSON pointer such as /contact/email"),
+                    key,
+                );
+            }
+        }
+        if intake.events.is_empty() {
+            push(
+                "config.invalid_intake",
+                "events must map at least one posted event type to its meaning".into(),
+                "events",
+            );
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! The CRM intake as tables: posted items read with a `[[crm.intakes]]` mapping into facts (or
+//! skipped with a code), and the `[crm]` configuration's checks with their codes and lines.
+
+#![allow(clippy::unwrap_used, clippy::disallowed_methods)]
+
+use handoff_core::crm::{read, MAX_ITEMS};
+use handoff_core::Bundle;
+use serde_json::{json, Value};
+
+const FORM: &str = r#"
+[[forms]]
+id = "contact"
+title = "Contact"
+submit_label = "Send"
+success_message = "Thanks"
+[[forms.fields]]
+id = "email"
+label = "Email"
+type = "email"
+"#;
+
+const CRM: &str = r#"
+[[crm.intakes]]
+id = "hubspot"
+secret = "CRM_HUBSPOT_TOKEN"
+email = "/contact/email"
+domain = "/company/domain"
+event = "/type"
+[crm.intakes.events]
+"deal.created" = "deal_opened"
+"deal.closed" = "deal_closed"
+"sequence.enrolled" = "sequence_started"
+"sequence.finished" = "sequence_ended"
+"email.sent" = "contacted"
+"#;
+
+fn item(kind: Value, email: Value, domain: Value) -> Value {
+    json!({"type": kind, "contact": {"email": email}, "company": {"domain": domain}})
+}
+
+#[test]
+fn posted_items_become_facts_or_are_skipped_with_a_code() {
+    let bundle = Bundle::from_toml(&format!("{FORM}{CRM}")).unwrap();
+    let intake = bundle.rules.crm.intake("hubspot").unwrap();
+    // (item, expected): `meaning email domain` or `!code`.
+    let cases = [
+        (
+            item(
+                json!("deal.created"),
+                json!("Ada@Acme.Example"),
+                json!("WWW.Acme.Example."),
+            ),
+            "deal_opened ada@acme.example acme.example",
+        ),
+        (
+            item(json!("deal.closed"), json!("ada@acme.example"), json!(null)),
+            "deal_closed ada@acme.example -",
+        ),
+        (
+            item(json!("deal.closed"), json!("ADA@ACME.EXAMPLE"), json!(42)),
+            "deal_closed ada@acme.example -",
+        ),
+        (
+            item(
+                json!("sequence.enrolled"),
+                json!("ada@acme.example"),
+                json!("not a domain"),
+            ),
+            "sequence_started ada@acme.example -",
+        ),
+        (
+            item(
+                json!("sequence.finished"),
+                json!("ada@acme.example"),
+                json!("acme.example"),
+            ),
+            "sequence_ended ada@acme.example acme.example",
+        ),
+        (
+            item(
+                json!("email.sent"),
+                json!(" ada@acme.example "),
+                json!("acme.example"),
+            ),
+            "contacted ada@acme.example acme.example",
+        ),
+        (
+            item(
+                json!("meeting.booked"),
+                json!("ada@acme.example"),
+                json!(null),
+            ),
+            "!crm.unknown_event",
+        ),
+        (
+            item(json!(7), json!("ada@acme.example"), json!(null)),
+            "!crm.missing_event",
+        ),
+        (
+            json!({"contact": {"email": "ada@acme.example"}}),
+            "!crm.missing_event",
+        ),
+        (
+            item(json!("deal.created"), json!(null), json!(null)),
+            "!crm.missing_email",
+        ),
+        (
+            item(json!("deal.created"), json!("ada@acme"), json!(null)),
+            "!crm.bad_email",
+        ),
+        (json!("deal.created"), "!crm.not_an_object"),
+    ];
+    let body = Value::Array(cases.iter().map(|(i, _)| i.clone()).collect());
+    let (facts, skipped) = read(intake, &body).unwrap();
+    let mut facts = facts.into_iter();
+    let mut skipped = skipped.into_iter().peekable();
+    for (index, (_, expected)) in cases.iter().enumerate() {
+        let got = match skipped.peek() {
+            Some(s) if s.index == index => format!("!{}", skipped.next().unwrap().code),
+            _ => {
+                let f = facts.next().unwrap();
+                format!(
+                    "{} {} {}",
+                    f.meaning.as_str(),
+                    f.email,
+                    f.domain.as_deref().unwrap_or("-")
+                )
+            }
+        };
+        assert_eq!(&got, expected, "item {index}");
+    }
+    // One object alone is one item; anything else is refused whole.
+    let (one, none) = read(intake, &cases[0].0).unwrap();
+    assert_eq!((one.len(), none.len()), (1, 0));
+    assert_eq!(read(intake, &json!("x")).unwrap_err().code, "crm.bad_body");
+    let many = Value::Array(vec![cases[0].0.clone(); MAX_ITEMS + 1]);
+    assert_eq!(read(intake, &many).unwrap_err().code, "crm.too_many");
+}
+
+#[test]
+fn crm_configuration_errors_have_codes_and_lines() {
+    // (replace, with, code): the error is on the replaced line.
+    let cases = [
+        ("id = \"hubspot\"", "id = \"HubSpot\"", "config.invalid_id"),
+        (
+            "secret = \"CRM_HUBSPOT_TOKEN\"",
+            "secret = \"crm token\"",
+            "config.invalid_intake",
+        ),
+        (
+            "email = \"/contact/email\"",
+            "email = \"contact.email\"",
+            "config.invalid_intake",
+        ),
+        (
+            "\"email.sent\" = \"contacted\"",
+            "\"email.sent\" = \"replied\"",
+            "config.syntax",
+        ),
+    ];
+    for (from, to, code) in cases {
+        let text = format!("{FORM}{}", CRM.replace(from, to));
+        let errors = Bundle::from_toml(&text).unwrap_err();
+        assert_eq!(errors[0].code, code, "{to}: {errors:?}");
+        let line = text.lines().position(|l| l.contains(to)).unwrap() as u32 + 1;
+        assert_eq!(errors[0].line, line, "{to}: {errors:?}");
+    }
+    let twice = format!("{FORM}{CRM}{CRM}");
+    assert_eq!(
+        Bundle::from_toml(&twice).unwrap_err()[0].code,
+        "config.duplicate_id"
+    );
+    let empty = CRM.split("[crm.intakes.events]").next().unwrap().to_owned() + "events = {}\n";
+    assert_eq!(
+        Bundle::from_toml(&format!("{FORM}{empty}")).unwrap_err()[0].code,
+        "config.invalid_intake"
+    );
+    // A configuration without [crm] keeps its bundle version.
+    let without = Bundle::from_toml(FORM).unwrap();
+    assert!(!serde_json::to_string(&without.rules)
+        .unwrap()
+        .contains("crm"));
+}
