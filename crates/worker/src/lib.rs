@@ -43,7 +43,8 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     }
     // SLA escalation first, so that this tick's delivery sends the steps' notifications. Like the
     // outbox, it works on the scheduled minute.
-    match sla::tick(&env, minute, sla::TICK_LIMIT).await {
+    let limit = ratelimit::var(&env, "SLA_TICK_LIMIT", sla::TICK_LIMIT).min(sla::MAX_TICK_LIMIT);
+    match sla::tick(&env, minute, limit).await {
         Ok(t) if t.due > 0 => worker::console_log!(
             "sla: {} due, {} steps, {} suppressed, {} closed, {} reassigned{}",
             t.due,

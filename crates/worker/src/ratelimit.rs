@@ -19,7 +19,8 @@ pub const DEFAULT_LIMIT: u32 = 20;
 pub const DEFAULT_WINDOW_SECONDS: u32 = 60;
 
 /// A positive integer var, or `default` when it is unset or not one.
-fn var(env: &Env, name: &str, default: u32) -> u32 {
+/// A positive whole-number Worker var, or `default` when unset or not one.
+pub(crate) fn var(env: &Env, name: &str, default: u32) -> u32 {
     env.var(name)
         .ok()
         .and_then(|v| v.to_string().trim().parse::<u32>().ok())

@@ -279,9 +279,12 @@ fn encode(value: &impl Serialize) -> Result<String, ApiError> {
         .map_err(|_| ApiError::new(500, "internal", "The SLA clock could not be encoded."))
 }
 
-/// How many clocks one cron tick works on at most; the rest, oldest due first, wait for the next
-/// tick (a minute later). Each clock costs a handful of statements in the tick's one write batch.
+/// How many clocks one cron tick works on at most, unless the Worker var `SLA_TICK_LIMIT` says
+/// otherwise (up to [`MAX_TICK_LIMIT`]); the rest, oldest due first, wait for the next tick (a
+/// minute later). Each clock costs a handful of statements in the tick's one write batch.
 pub const TICK_LIMIT: u32 = 50;
+/// The most `SLA_TICK_LIMIT` may raise it to (a paid plan's larger D1 batches).
+pub const MAX_TICK_LIMIT: u32 = 1000;
 
 /// What one [`tick`] did.
 #[derive(Debug, Default, Clone, Copy, Serialize)]
