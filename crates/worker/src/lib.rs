@@ -10,6 +10,7 @@ mod config;
 mod crm;
 mod error;
 mod events;
+mod metrics;
 /// Public: the intake (`enqueue`, `claim_url`, `deliver` after commit) builds on it.
 pub mod notify;
 mod ratelimit;

@@ -10,7 +10,7 @@ use handoff_core::Bundle;
 use worker::{Context, Env, Request, Response};
 
 use crate::error::ApiError;
-use crate::{admin, api, config, crm, events, notify, sla, store};
+use crate::{admin, api, config, crm, events, metrics, notify, sla, store};
 
 /// What answers a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +34,9 @@ pub enum Op {
     SlaLeads,
     LeadEvents,
     CrmIntake,
+    Metrics,
+    ExportCsv,
+    ExportJsonl,
 }
 
 /// One operation: an HTTP method on a path pattern whose `{name}` segments match any non-empty
@@ -67,6 +70,9 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/v1/leads/{id}/claim", Op::ClaimLead, false),
     route("GET", "/v1/pools", Op::Pools, true),
     route("GET", "/v1/sla/leads", Op::SlaLeads, true),
+    route("GET", "/v1/metrics", Op::Metrics, true),
+    route("GET", "/v1/export/leads.csv", Op::ExportCsv, true),
+    route("GET", "/v1/export/events.jsonl", Op::ExportJsonl, true),
     // Each intake checks its own bearer token (a secret the configuration names).
     route("POST", "/v1/crm/{id}", Op::CrmIntake, false),
     route("GET", "/v1/forms/{id}", Op::GetForm, false),
@@ -181,6 +187,9 @@ pub async fn dispatch(
         Op::CreateLead => api::create_lead(&mut req, env, ctx, bundle).await,
         Op::ClaimLead => notify::claim(&req, env, id).await,
         Op::Pools => api::get_pools(&req, env, bundle).await,
+        Op::Metrics => metrics::report(&req, env, api::clock(&req, env) as i64).await,
+        Op::ExportCsv => metrics::export_csv(&req, env, api::clock(&req, env) as i64).await,
+        Op::ExportJsonl => metrics::export_jsonl(&req, env, api::clock(&req, env) as i64).await,
         Op::CrmIntake => {
             let now = api::clock(&req, env) as f64;
             crm::intake(&mut req, env, id, bundle, now).await

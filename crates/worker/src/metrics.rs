@@ -1,0 +1,284 @@
+//! Reporting: the leads of a date range and their event logs read from D1 (two indexed queries in
+//! one batch), turned into handoff-core's `LeadRecord`s, and measured by `metrics::compute`, the
+//! same function `handoff metrics` runs on an export. Also the exports: the records as JSON lines
+//! (what the CLI reads) and a CSV of leads with their outcomes for people.
+
+use handoff_core::metrics::{compute, summarize, EventRecord, GroupBy, LeadRecord, Query};
+use serde::Deserialize;
+use wasm_bindgen::JsValue;
+use worker::{Env, Request, Response, Url};
+
+use crate::error::ApiError;
+use crate::store;
+
+/// The longest range one request may cover: a little over a year.
+const MAX_RANGE_MS: i64 = 400 * 86_400_000;
+/// The default range: the last 30 days.
+const DEFAULT_RANGE_MS: i64 = 30 * 86_400_000;
+
+/// The event kinds the metrics read; the rest of a lead's log is left in D1.
+const KINDS: &str = "'notified', 'first_touch', 'touch', 'outcome', 'sla_started'";
+
+/// `from`, `to` (ms since the epoch, `to` exclusive; default the last 30 days up to `now_ms`) and
+/// `group_by` from the query string; `400 bad_query` for anything else.
+fn query(req: &Request, now_ms: i64) -> Result<Query, ApiError> {
+    let url = req
+        .url()
+        .map_err(|_| ApiError::new(400, "bad_request", "The URL could not be read."))?;
+    let param = |name: &str| {
+        url.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    let bad = |message: String| ApiError::new(400, "bad_query", message);
+    let time = |name: &str, default: i64| match param(name) {
+        None => Ok(default),
+        Some(v) => v
+            .parse::<i64>()
+            .ok()
+            .filter(|t| *t >= 0)
+            .ok_or_else(|| bad(format!("{name} is a time in ms since the epoch."))),
+    };
+    let to = time("to", now_ms)?;
+    let from = time("from", to.saturating_sub(DEFAULT_RANGE_MS))?;
+    if from >= to || to - from > MAX_RANGE_MS {
+        return Err(bad(format!(
+            "from must come before to, at most {} days apart.",
+            MAX_RANGE_MS / 86_400_000
+        )));
+    }
+    let group_by = match param("group_by") {
+        None => GroupBy::All,
+        Some(g) => GroupBy::parse(&g).ok_or_else(|| {
+            bad("group_by is all, source, campaign, segment, owner, lifecycle, arm or day.".into())
+        })?,
+    };
+    Ok(Query {
+        from_ms: from,
+        to_ms: to,
+        group_by,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+struct LeadRow {
+    id: String,
+    created_at: f64,
+    utm_source: Option<String>,
+    utm_campaign: Option<String>,
+    referrer: Option<String>,
+    grade: Option<String>,
+    lifecycle: Option<String>,
+    owner_id: Option<String>,
+    experiment: Option<String>,
+    arm: Option<String>,
+    rules: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct EventRow {
+    lead_id: String,
+    at: f64,
+    kind: String,
+    detail: String,
+}
+
+/// Where a lead came from, as the reports group it: the UTM source, else the referring site's
+/// host, else `direct`.
+fn source(row: &LeadRow) -> String {
+    if let Some(s) = row.utm_source.as_deref().filter(|s| !s.is_empty()) {
+        return s.to_owned();
+    }
+    row.referrer
+        .as_deref()
+        .and_then(|r| Url::parse(r).ok())
+        .and_then(|u| u.host_str().map(|h| h.trim_start_matches("www.").to_owned()))
+        .unwrap_or_else(|| "direct".to_owned())
+}
+
+/// The records of every lead created in `[from, to)`: merged repeats (folded into the open lead)
+/// and bots are not leads of their own here. One batch, two indexed queries: leads by
+/// `created_at`, their events by `lead_id`.
+pub async fn records(env: &Env, from_ms: i64, to_ms: i64) -> Result<Vec<LeadRecord>, ApiError> {
+    let db = store::Db::open(env)?;
+    let range = [
+        JsValue::from_f64(from_ms as f64),
+        JsValue::from_f64(to_ms as f64),
+    ];
+    let leads = db
+        .prepare(
+            "SELECT l.id, l.created_at, json_extract(l.attribution, '$.utm.source') AS utm_source, \
+             json_extract(l.attribution, '$.utm.campaign') AS utm_campaign, \
+             json_extract(l.attribution, '$.referrer') AS referrer, l.grade, l.lifecycle, \
+             l.owner_id, l.experiment, l.arm, \
+             (SELECT json_group_array(json_extract(b.value, '$.rule')) \
+              FROM json_each(l.evaluation, '$.score.breakdown') b \
+              WHERE json_extract(b.value, '$.points') > 0 \
+              AND json_extract(b.value, '$.rule') NOT IN ('cap', 'floor')) AS rules \
+             FROM leads l WHERE l.created_at >= ?1 AND l.created_at < ?2 \
+             AND l.status != 'merged' AND COALESCE(l.disqualify_reason, '') != 'bot' \
+             ORDER BY l.created_at, l.id",
+        )
+        .bind(&range)
+        .map_err(ApiError::storage)?;
+    let events = db
+        .prepare(format!(
+            "SELECT e.lead_id, e.at, e.kind, e.detail FROM leads l \
+             JOIN lead_events e ON e.lead_id = l.id \
+             WHERE l.created_at >= ?1 AND l.created_at < ?2 AND l.status != 'merged' \
+             AND e.kind IN ({KINDS}) ORDER BY e.lead_id, e.seq"
+        ))
+        .bind(&range)
+        .map_err(ApiError::storage)?;
+    let results = db.batch(vec![leads, events]).await?;
+    let (Some(leads), Some(events)) = (results.first(), results.get(1)) else {
+        return Err(ApiError::storage(worker::Error::from("metrics reads")));
+    };
+    let leads: Vec<LeadRow> = leads.results().map_err(ApiError::storage)?;
+    let events: Vec<EventRow> = events.results().map_err(ApiError::storage)?;
+    let mut by_lead: std::collections::HashMap<String, Vec<EventRecord>> =
+        std::collections::HashMap::with_capacity(leads.len());
+    for e in events {
+        by_lead.entry(e.lead_id).or_default().push(EventRecord {
+            at_ms: e.at as i64,
+            kind: e.kind,
+            detail: serde_json::from_str(&e.detail).unwrap_or(serde_json::Value::Null),
+        });
+    }
+    Ok(leads
+        .into_iter()
+        .map(|row| LeadRecord {
+            source: Some(source(&row)),
+            campaign: row.utm_campaign.clone().filter(|c| !c.is_empty()),
+            segment: row.grade.clone(),
+            owner: row.owner_id.clone(),
+            lifecycle: row.lifecycle.clone().unwrap_or_default(),
+            arm: match (&row.experiment, &row.arm) {
+                (Some(e), Some(a)) => Some(format!("{e}/{a}")),
+                _ => None,
+            },
+            rules: row
+                .rules
+                .as_deref()
+                .and_then(|r| serde_json::from_str::<Vec<Option<String>>>(r).ok())
+                .map(|r| r.into_iter().flatten().collect())
+                .unwrap_or_default(),
+            events: by_lead.remove(&row.id).unwrap_or_default(),
+            created_ms: row.created_at as i64,
+            lead_id: row.id,
+        })
+        .collect())
+}
+
+/// `GET /v1/metrics?from&to&group_by` (admin): handoff-core's report over the range.
+pub async fn report(req: &Request, env: &Env, now_ms: i64) -> Result<Response, ApiError> {
+    let query = query(req, now_ms)?;
+    let records = records(env, query.from_ms, query.to_ms).await?;
+    crate::api::json(200, &compute(&records, &query))
+}
+
+/// `GET /v1/export/events.jsonl?from&to` (admin): one `LeadRecord` per line, what
+/// `handoff metrics --events FILE` reads.
+pub async fn export_jsonl(req: &Request, env: &Env, now_ms: i64) -> Result<Response, ApiError> {
+    let query = query(req, now_ms)?;
+    let records = records(env, query.from_ms, query.to_ms).await?;
+    let mut body = String::new();
+    for record in &records {
+        body.push_str(&serde_json::to_string(record).map_err(|_| {
+            ApiError::new(500, "internal", "The export could not be encoded.")
+        })?);
+        body.push('\n');
+    }
+    download(body, "application/x-ndjson", "handoff-leads.jsonl")
+}
+
+/// `GET /v1/export/leads.csv?from&to` (admin): one row per lead with its outcome, for people and
+/// spreadsheets. A cell a spreadsheet would read as a formula is prefixed with `'`.
+pub async fn export_csv(req: &Request, env: &Env, now_ms: i64) -> Result<Response, ApiError> {
+    let query = query(req, now_ms)?;
+    let records = records(env, query.from_ms, query.to_ms).await?;
+    let mut body = String::from(
+        "lead_id,created_at,source,campaign,segment,owner,lifecycle,arm,notified_at,\
+         first_touch_at,first_touch_seconds,within_sla,contacted,meeting,opportunity,rejected,\
+         reject_reason\r\n",
+    );
+    for record in &records {
+        let s = summarize(record);
+        let time = |ms: Option<i64>| ms.map(handoff_core::notify::rfc3339).unwrap_or_default();
+        let flag = |b: bool| if b { "1" } else { "0" }.to_owned();
+        let cells = [
+            record.lead_id.clone(),
+            handoff_core::notify::rfc3339(record.created_ms),
+            record.source.clone().unwrap_or_default(),
+            record.campaign.clone().unwrap_or_default(),
+            record.segment.clone().unwrap_or_default(),
+            record.owner.clone().unwrap_or_default(),
+            record.lifecycle.clone(),
+            record.arm.clone().unwrap_or_default(),
+            time(s.notified_ms),
+            time(s.first_touch_ms),
+            s.first_touch_ms
+                .map(|t| ((t - record.created_ms) / 1000).to_string())
+                .unwrap_or_default(),
+            s.within_sla.map(flag).unwrap_or_default(),
+            flag(s.contacted),
+            flag(s.meeting),
+            flag(s.opportunity),
+            flag(s.rejected.is_some()),
+            s.rejected.clone().unwrap_or_default(),
+        ];
+        let row: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
+        body.push_str(&row.join(","));
+        body.push_str("\r\n");
+    }
+    download(body, "text/csv; charset=utf-8", "handoff-leads.csv")
+}
+
+/// One CSV cell (RFC 4180): quoted when it holds a comma, a quote or a line break; text a
+/// spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR first) gets a leading `'`.
+fn csv_cell(text: &str) -> String {
+    let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    };
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text
+    }
+}
+
+fn download(body: String, content_type: &str, name: &str) -> Result<Response, ApiError> {
+    let mut response = Response::ok(body)
+        .map_err(|_| ApiError::new(500, "internal", "The export could not be made."))?;
+    let headers = response.headers_mut();
+    let _ = headers.set("content-type", content_type);
+    let _ = headers.set(
+        "content-disposition",
+        &format!("attachment; filename=\"{name}\""),
+    );
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_cell;
+
+    #[test]
+    fn csv_cells_are_quoted_and_never_formulas() {
+        for (input, expected) in [
+            ("plain", "plain"),
+            ("a,b", "\"a,b\""),
+            ("say \"hi\"", "\"say \"\"hi\"\"\""),
+            ("=HYPERLINK(\"x\")", "\"'=HYPERLINK(\"\"x\"\")\""),
+            ("+1 555", "'+1 555"),
+            ("-2", "'-2"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("two\nlines", "\"two\nlines\""),
+            ("", ""),
+        ] {
+            assert_eq!(csv_cell(input), expected, "{input}");
+        }
+    }
+}
