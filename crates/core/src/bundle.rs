@@ -11,6 +11,7 @@ use toml::de::{DeTable, DeValue};
 
 use crate::condition::{Condition, FieldType, ValueType};
 use crate::crm::CrmConfig;
+use crate::events::FeedbackConfig;
 use crate::disposable::{override_problem, EmailRules};
 use crate::disqualify::{CompiledRules, DisqualifyRule};
 use crate::form::FormSpec;
@@ -52,6 +53,9 @@ pub struct Rules {
     /// `[crm]`: intakes that map a CRM's webhooks to suppression facts. Omitted when empty.
     #[serde(default, skip_serializing_if = "CrmConfig::is_empty")]
     pub crm: CrmConfig,
+    /// `[feedback]`: the reasons sales may reject a lead with. Omitted when empty.
+    #[serde(default, skip_serializing_if = "FeedbackConfig::is_empty")]
+    pub feedback: FeedbackConfig,
 }
 
 /// The compiled configuration. `version` is `sha256:` and the first 16 hex digits of the SHA-256
@@ -553,6 +557,7 @@ fn check_ids_and_thresholds(rules: &Rules, found: &mut Vec<Found>) {
     check_email_overrides(&rules.email, found);
     crate::notify::check(&rules.notify, found);
     crate::crm::check(&rules.crm, found);
+    crate::events::check(&rules.feedback, found);
 }
 
 /// `[email]` overrides: host names, each in at most one of the two lists.

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::bundle::valid_id;
+use crate::bundle::{valid_id, Found, Step};
 use crate::text::clean_line;
 
 /// The longest actor and note accepted, in characters.
@@ -221,6 +221,108 @@ impl LeadEvent {
             LeadEvent::Deal { active, .. } => (Some(*active), None),
             LeadEvent::Sequence { active, .. } => (None, Some(*active)),
             _ => (None, None),
+        }
+    }
+}
+
+/// `[feedback]`: the reasons sales may reject a lead with. Omitted: any reason code is accepted.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedbackConfig {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reject_reasons: Vec<RejectReason>,
+}
+
+/// One `[[feedback.reject_reasons]]`: a stable code and what people read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RejectReason {
+    pub id: String,
+    pub label: String,
+}
+
+/// The longest reason label, in characters.
+pub const MAX_REASON_LABEL: usize = 80;
+
+impl FeedbackConfig {
+    /// True when the configuration lists no reasons (the bundle then carries no `feedback`).
+    pub fn is_empty(&self) -> bool {
+        self.reject_reasons.is_empty()
+    }
+
+    pub fn reason(&self, id: &str) -> Option<&RejectReason> {
+        self.reject_reasons.iter().find(|r| r.id == id)
+    }
+}
+
+impl LeadEvent {
+    /// Refuses a rejection whose reason the configuration does not list (`event.unknown_reason`),
+    /// when it lists any.
+    pub fn check_reason(&self, feedback: &FeedbackConfig) -> Result<(), EventError> {
+        match self {
+            LeadEvent::Outcome {
+                outcome: Outcome::Rejected,
+                reason: Some(reason),
+                ..
+            } if !feedback.is_empty() && feedback.reason(reason).is_none() => Err(refuse(
+                "event.unknown_reason",
+                format!(
+                    "reason \"{reason}\" is not one of the configured reasons: {}",
+                    feedback
+                        .reject_reasons
+                        .iter()
+                        .map(|r| r.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Checks `[feedback]`: reason ids (`config.invalid_id`, `config.duplicate_id`) and labels
+/// (`config.invalid_reason`: empty or longer than [`MAX_REASON_LABEL`]).
+pub(crate) fn check(feedback: &FeedbackConfig, found: &mut Vec<Found>) {
+    let mut ids = std::collections::HashSet::new();
+    for (i, reason) in feedback.reject_reasons.iter().enumerate() {
+        let mut push = |code, message: String, key| {
+            found.push(Found {
+                code,
+                message,
+                path: vec![
+                    Step::Key("feedback"),
+                    Step::Key("reject_reasons"),
+                    Step::Index(i),
+                    Step::Key(key),
+                ],
+                offset: None,
+            })
+        };
+        if !valid_id(&reason.id) {
+            push(
+                "config.invalid_id",
+                format!(
+                    "reason id \"{}\" must start with a lowercase letter and use only a-z, 0-9, _ \
+                     and - (at most 64)",
+                    reason.id
+                ),
+                "id",
+            );
+        } else if !ids.insert(reason.id.as_str()) {
+            push(
+                "config.duplicate_id",
+                format!("reason id \"{}\" is used twice", reason.id),
+                "id",
+            );
+        }
+        let label = reason.label.trim();
+        if label.is_empty() || label.chars().count() > MAX_REASON_LABEL {
+            push(
+                "config.invalid_reason",
+                format!("a reason's label is 1 to {MAX_REASON_LABEL} characters"),
+                "label",
+            );
         }
     }
 }

@@ -242,6 +242,10 @@ pub struct LeadSummary {
     pub why: String,
     /// The one-click "I've got it" link ([`claim_link`]).
     pub claim_url: String,
+    /// The one-click "Not a fit" link ([`action_link`] with [`LinkPurpose::Reject`]): a page of
+    /// the configured reject reasons. Empty: no button.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub reject_url: String,
     /// The lead in the admin UI, if there is one.
     pub lead_url: Option<String>,
 }
@@ -407,6 +411,12 @@ pub fn slack_message(lead: &LeadSummary) -> Value {
         buttons.push(json!({
             "type": "button", "action_id": "claim", "style": "primary",
             "text": {"type": "plain_text", "text": "I've got it"}, "url": lead.claim_url,
+        }));
+    }
+    if !lead.reject_url.is_empty() {
+        buttons.push(json!({
+            "type": "button", "action_id": "reject", "style": "danger",
+            "text": {"type": "plain_text", "text": "Not a fit"}, "url": lead.reject_url,
         }));
     }
     if let Some(url) = &lead.lead_url {
@@ -666,13 +676,40 @@ pub fn next_attempt(attempts: u32, created_at_ms: i64, now_ms: i64, dead_after_m
     }
 }
 
-fn claim_mac(secret: &[u8], lead_id: &str, owner_id: &str, expires_ms: i64) -> HmacSha256 {
+/// What a signed one-click link does. Each purpose signs its own text, so a link made for one
+/// can never be used for the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkPurpose {
+    /// "I've got it": records the owner's first touch (`/claim`).
+    Claim,
+    /// "Not a fit": opens the reasons to reject the lead with (`/reject`).
+    Reject,
+}
+
+impl LinkPurpose {
+    /// The link's last path segment.
+    pub const fn path(self) -> &'static str {
+        match self {
+            LinkPurpose::Claim => "claim",
+            LinkPurpose::Reject => "reject",
+        }
+    }
+}
+
+fn link_mac(
+    purpose: LinkPurpose,
+    secret: &[u8],
+    lead_id: &str,
+    owner_id: &str,
+    expires_ms: i64,
+) -> HmacSha256 {
     // HMAC takes keys of any length, so this cannot fail.
     let mut mac = <HmacSha256 as KeyInit>::new_from_slice(secret)
         .unwrap_or_else(|_| HmacSha256::new(&Default::default()));
     // Length-prefixed, so no two (lead, owner, expiry) triples sign the same text.
     let text = format!(
-        "handoff-claim-v1:{}:{lead_id}:{}:{owner_id}:{expires_ms}",
+        "handoff-{}-v1:{}:{lead_id}:{}:{owner_id}:{expires_ms}",
+        purpose.path(),
         lead_id.len(),
         owner_id.len()
     );
@@ -680,18 +717,25 @@ fn claim_mac(secret: &[u8], lead_id: &str, owner_id: &str, expires_ms: i64) -> H
     mac
 }
 
-/// The signature of a one-click claim link: base64url (no padding) of an HMAC-SHA256 over the
-/// lead, the owner and the expiry.
-pub fn claim_token(secret: &[u8], lead_id: &str, owner_id: &str, expires_ms: i64) -> String {
+/// The signature of a one-click link: base64url (no padding) of an HMAC-SHA256 over the purpose,
+/// the lead, the owner and the expiry.
+pub fn link_token(
+    purpose: LinkPurpose,
+    secret: &[u8],
+    lead_id: &str,
+    owner_id: &str,
+    expires_ms: i64,
+) -> String {
     URL_SAFE_NO_PAD.encode(
-        claim_mac(secret, lead_id, owner_id, expires_ms)
+        link_mac(purpose, secret, lead_id, owner_id, expires_ms)
             .finalize()
             .into_bytes(),
     )
 }
 
-/// Checks a claim link's signature (in constant time) and then its expiry against `now_ms`.
-pub fn verify_claim(
+/// Checks a one-click link's signature (in constant time) and then its expiry against `now_ms`.
+pub fn verify_link(
+    purpose: LinkPurpose,
     secret: &[u8],
     lead_id: &str,
     owner_id: &str,
@@ -702,13 +746,57 @@ pub fn verify_claim(
     let given = URL_SAFE_NO_PAD
         .decode(token)
         .map_err(|_| NotifyError::LinkInvalid)?;
-    claim_mac(secret, lead_id, owner_id, expires_ms)
+    link_mac(purpose, secret, lead_id, owner_id, expires_ms)
         .verify_slice(&given)
         .map_err(|_| NotifyError::LinkInvalid)?;
     if now_ms > expires_ms {
         return Err(NotifyError::LinkExpired);
     }
     Ok(())
+}
+
+/// The full link: `{base}/v1/leads/{lead}/{claim|reject}?owner=…&exp=…&sig=…`.
+pub fn action_link(
+    purpose: LinkPurpose,
+    base: &str,
+    secret: &[u8],
+    lead_id: &str,
+    owner_id: &str,
+    expires_ms: i64,
+) -> String {
+    format!(
+        "{}/v1/leads/{}/{}?owner={}&exp={expires_ms}&sig={}",
+        base.trim_end_matches('/'),
+        percent_encode(lead_id),
+        purpose.path(),
+        percent_encode(owner_id),
+        link_token(purpose, secret, lead_id, owner_id, expires_ms)
+    )
+}
+
+/// [`link_token`] for a claim link.
+pub fn claim_token(secret: &[u8], lead_id: &str, owner_id: &str, expires_ms: i64) -> String {
+    link_token(LinkPurpose::Claim, secret, lead_id, owner_id, expires_ms)
+}
+
+/// [`verify_link`] for a claim link.
+pub fn verify_claim(
+    secret: &[u8],
+    lead_id: &str,
+    owner_id: &str,
+    expires_ms: i64,
+    token: &str,
+    now_ms: i64,
+) -> Result<(), NotifyError> {
+    verify_link(
+        LinkPurpose::Claim,
+        secret,
+        lead_id,
+        owner_id,
+        expires_ms,
+        token,
+        now_ms,
+    )
 }
 
 /// The full "I've got it" link: `{base}/v1/leads/{lead}/claim?owner=…&exp=…&sig=…`.
@@ -719,13 +807,7 @@ pub fn claim_link(
     owner_id: &str,
     expires_ms: i64,
 ) -> String {
-    format!(
-        "{}/v1/leads/{}/claim?owner={}&exp={expires_ms}&sig={}",
-        base.trim_end_matches('/'),
-        percent_encode(lead_id),
-        percent_encode(owner_id),
-        claim_token(secret, lead_id, owner_id, expires_ms)
-    )
+    action_link(LinkPurpose::Claim, base, secret, lead_id, owner_id, expires_ms)
 }
 
 /// Percent-encodes everything but RFC 3986's unreserved characters.
@@ -828,6 +910,7 @@ pub fn summarize(
         owner,
         why: decision.summary.clone(),
         claim_url,
+        reject_url: String::new(),
         lead_url: None,
     }
 }

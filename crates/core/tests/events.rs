@@ -129,3 +129,59 @@ fn notes_are_bounded_and_kept_on_one_line() {
         serde_json::json!({"type": "touch", "channel": "call", "actor": "maya", "note": "left a voicemail"})
     );
 }
+
+const FEEDBACK: &str = r#"
+[[forms]]
+id = "contact"
+title = "Contact"
+submit_label = "Send"
+success_message = "Thanks"
+[[forms.fields]]
+id = "email"
+label = "Email"
+type = "email"
+
+[[feedback.reject_reasons]]
+id = "not_a_fit"
+label = "Not a fit"
+
+[[feedback.reject_reasons]]
+id = "student"
+label = "Student"
+"#;
+
+#[test]
+fn configured_reasons_are_the_only_ones_accepted() {
+    let bundle = handoff_core::Bundle::from_toml(FEEDBACK).unwrap();
+    let feedback = &bundle.rules.feedback;
+    let reject = |reason: &str| {
+        LeadEvent::parse(&format!(
+            r#"{{"type":"outcome","outcome":"rejected","reason":"{reason}","actor":"maya"}}"#
+        ))
+        .unwrap()
+    };
+    assert!(reject("student").check_reason(feedback).is_ok());
+    let refused = reject("no_budget").check_reason(feedback).unwrap_err();
+    assert_eq!(refused.code, "event.unknown_reason");
+    assert!(refused.message.contains("not_a_fit, student"), "{}", refused.message);
+    // Without a list, any code is accepted; other events are never about reasons.
+    assert!(reject("no_budget").check_reason(&Default::default()).is_ok());
+    let touch = LeadEvent::parse(r#"{"type":"touch","channel":"call","actor":"maya"}"#).unwrap();
+    assert!(touch.check_reason(feedback).is_ok());
+}
+
+#[test]
+fn feedback_configuration_errors_have_codes_and_lines() {
+    for (from, to, code) in [
+        ("id = \"student\"", "id = \"Student\"", "config.invalid_id"),
+        ("id = \"student\"", "id = \"not_a_fit\"", "config.duplicate_id"),
+        ("label = \"Student\"", "label = \"  \"", "config.invalid_reason"),
+    ] {
+        let text = FEEDBACK.replace(from, to);
+        let errors = handoff_core::Bundle::from_toml(&text).unwrap_err();
+        assert_eq!(errors[0].code, code, "{to}");
+        let lines: Vec<&str> = text.lines().collect();
+        let line = lines.iter().rposition(|l| *l == to).unwrap() as u32 + 1;
+        assert_eq!(errors[0].line, line, "{to}");
+    }
+}

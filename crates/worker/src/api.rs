@@ -510,7 +510,7 @@ async fn store_lead(
             Assignee::Owner(owner) => notify::claim_url(env, lead.id, owner, at),
             Assignee::Queue(_) => None,
         };
-        let summary = handoff_core::notify::summarize(
+        let mut summary = handoff_core::notify::summarize(
             bundle,
             ev,
             &decision,
@@ -518,6 +518,19 @@ async fn store_lead(
             lead.id,
             claim.unwrap_or_default(),
         );
+        // "Not a fit" needs reasons to choose from: a link only when the configuration has some.
+        if let (Assignee::Owner(owner), false) =
+            (&decision.assignee, bundle.rules.feedback.is_empty())
+        {
+            summary.reject_url = notify::link_url(
+                env,
+                handoff_core::notify::LinkPurpose::Reject,
+                lead.id,
+                owner,
+                at,
+            )
+            .unwrap_or_default();
+        }
         let who = crate::sla::Who {
             name: summary.name.clone(),
             email: summary.email.clone(),

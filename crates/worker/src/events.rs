@@ -43,6 +43,7 @@ pub async fn record(
     req: &mut Request,
     env: &Env,
     id: &str,
+    bundle: &crate::routes::BundleOnce,
     now_ms: f64,
 ) -> Result<Response, ApiError> {
     let body = req
@@ -56,8 +57,12 @@ pub async fn record(
             format!("An event body may be at most {MAX_BODY} bytes."),
         ));
     }
-    let event = LeadEvent::parse(&body)
-        .map_err(|e| ApiError::new(400, "bad_event", format!("{}: {}.", e.code, e.message)))?;
+    let bad = |e: handoff_core::events::EventError| {
+        ApiError::new(400, "bad_event", format!("{}: {}.", e.code, e.message))
+    };
+    let event = LeadEvent::parse(&body).map_err(bad)?;
+    let bundle = bundle.get(env).await?;
+    event.check_reason(&bundle.rules.feedback).map_err(bad)?;
     let db = store::Db::open(env)?;
     let lookup = |id: &str| {
         db.prepare("SELECT id, email, merged_into FROM leads WHERE id = ?1")
@@ -162,4 +167,100 @@ fn statements(
         )?);
     }
     Ok((out, touch_at))
+}
+
+/// `GET /v1/leads/{id}/reject?owner&exp&sig`: the "Not a fit" link from a notification. Shows the
+/// configured reasons as buttons of a form that posts back to the same signed URL.
+/// `POST` (form field `reason`): records the rejection for the owner the link was made for,
+/// exactly as the events API would (`outcome` rejected, the lead closed, its clock stopped).
+pub async fn reject_link(
+    req: &mut Request,
+    env: &Env,
+    id: &str,
+    bundle: &crate::routes::BundleOnce,
+) -> Result<Response, ApiError> {
+    use handoff_core::notify::{escape_html, LinkPurpose};
+    let now_ms = worker::Date::now().as_millis() as i64;
+    let owner = match crate::notify::signed_owner(req, env, id, LinkPurpose::Reject, now_ms)? {
+        Ok(owner) => owner,
+        Err(page) => return Ok(page),
+    };
+    let bundle = bundle.get(env).await?;
+    let reasons = &bundle.rules.feedback.reject_reasons;
+    if req.method() != worker::Method::Post {
+        let mut buttons = String::new();
+        for r in reasons {
+            buttons.push_str(&format!(
+                "<p><button name=\"reason\" value=\"{}\">{}</button></p>",
+                escape_html(&r.id),
+                escape_html(&r.label)
+            ));
+        }
+        let html = format!(
+            "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\">\
+             <meta name=\"viewport\" content=\"width=device-width\"><title>Not a fit?</title>\
+             <h1>Not a fit?</h1><p>Why should lead {lead} not be worked? Marketing sees the \
+             reasons by source and by scoring rule.</p><form method=\"post\">{buttons}</form></html>",
+            lead = escape_html(id),
+        );
+        let mut response = Response::from_html(html)
+            .map_err(|_| ApiError::new(500, "internal", "The page could not be made."))?;
+        let headers = response.headers_mut();
+        let _ = headers.set(
+            "content-security-policy",
+            "default-src 'none'; form-action 'self'; frame-ancestors 'none'",
+        );
+        let _ = headers.set("x-handoff-code", "choose_reason");
+        return Ok(response);
+    }
+    let form = req
+        .text()
+        .await
+        .map_err(|_| ApiError::new(400, "bad_body", "The form could not be read."))?;
+    let reason = worker::Url::parse(&format!("http://form/?{form}"))
+        .ok()
+        .and_then(|u| {
+            u.query_pairs()
+                .find(|(k, _)| k == "reason")
+                .map(|(_, v)| v.into_owned())
+        })
+        .unwrap_or_default();
+    let Some(chosen) = reasons.iter().find(|r| r.id == reason) else {
+        return crate::notify::page(
+            400,
+            "unknown_reason",
+            "Pick one of the reasons",
+            "That reason is not one of the configured ones. Go back and choose a button.",
+        );
+    };
+    let event = LeadEvent::Outcome {
+        outcome: handoff_core::events::Outcome::Rejected,
+        reason: Some(chosen.id.clone()),
+        actor: owner.clone(),
+        note: None,
+    };
+    let db = store::Db::open(env)?;
+    let lookup = db
+        .prepare("SELECT id, email, merged_into FROM leads WHERE id = ?1")
+        .bind(&[JsValue::from_str(id)])
+        .map_err(ApiError::storage)?;
+    let Some(target) = db.first::<Target>(lookup).await? else {
+        return crate::notify::page(
+            404,
+            "lead_not_found",
+            "No such lead",
+            "This lead does not exist (any more).",
+        );
+    };
+    let (statements, _) = statements(&db, &target, &event, now_ms as f64)?;
+    db.batch(statements).await?;
+    crate::notify::page(
+        200,
+        "recorded",
+        "Recorded: not a fit",
+        &format!(
+            "Lead {id} is closed as \u{201c}{}\u{201d}. Thank you: marketing will see it.",
+            chosen.label
+        ),
+    )
 }

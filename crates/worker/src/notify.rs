@@ -4,9 +4,9 @@
 //! retry policy and the links themselves come from `handoff_core::notify`.
 
 use handoff_core::notify::{
-    claim_link, escape_html, next_attempt, sign, slack_escalation, slack_message, verify_claim,
+    action_link, escape_html, next_attempt, sign, slack_escalation, slack_message, verify_link,
     webhook_escalation, webhook_payload, Channel, ChannelKind, Escalation, LeadSummary,
-    NotifyError, NotifyRules, Retry, CLAIM_LINK_TTL_MS,
+    LinkPurpose, NotifyError, NotifyRules, Retry, CLAIM_LINK_TTL_MS,
 };
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
@@ -135,6 +135,17 @@ fn outbox_statement(
 /// The signed "I've got it" link for `owner_id` on `lead_id`, valid for 7 days from `now_ms`, on
 /// the Worker's `PUBLIC_URL`; `None` when the `LINK_SECRET` secret is not set.
 pub fn claim_url(env: &Env, lead_id: &str, owner_id: &str, now_ms: f64) -> Option<String> {
+    link_url(env, LinkPurpose::Claim, lead_id, owner_id, now_ms)
+}
+
+/// The signed one-click link for `purpose` (see [`claim_url`]).
+pub fn link_url(
+    env: &Env,
+    purpose: LinkPurpose,
+    lead_id: &str,
+    owner_id: &str,
+    now_ms: f64,
+) -> Option<String> {
     let secret = env.secret(LINK_SECRET).ok()?.to_string();
     if secret.is_empty() {
         return None;
@@ -143,7 +154,8 @@ pub fn claim_url(env: &Env, lead_id: &str, owner_id: &str, now_ms: f64) -> Optio
         .var(PUBLIC_URL)
         .map(|v| v.to_string())
         .unwrap_or_else(|_| "http://localhost:8787".to_owned());
-    Some(claim_link(
+    Some(action_link(
+        purpose,
         &base,
         secret.as_bytes(),
         lead_id,
@@ -442,10 +454,15 @@ fn failed(
     ])
 }
 
-/// `GET /v1/leads/{id}/claim?owner=…&exp=…&sig=…`: the "I've got it" link. Verifies the
-/// signature and expiry, records `first_touch` once (a conditional insert: a second click, or a
-/// concurrent one, adds nothing), and answers a small text-only page.
-pub async fn claim(req: &Request, env: &Env, lead_id: &str) -> Result<Response, ApiError> {
+/// The owner a one-click link for `purpose` on `lead_id` was made for, once its signature and
+/// expiry check out; otherwise the page to answer (`403 link_invalid`, `503 link_not_configured`).
+pub fn signed_owner(
+    req: &Request,
+    env: &Env,
+    lead_id: &str,
+    purpose: LinkPurpose,
+    now_ms: i64,
+) -> Result<Result<String, Response>, ApiError> {
     let url = req
         .url()
         .map_err(|_| ApiError::new(400, "bad_request", "The URL could not be read."))?;
@@ -467,32 +484,43 @@ pub async fn claim(req: &Request, env: &Env, lead_id: &str) -> Result<Response, 
             "link_not_configured",
             "Links are not set up",
             "This Worker has no LINK_SECRET secret, so it cannot check links.",
-        );
+        )
+        .map(Err);
     };
-    let now_ms = worker::Date::now().as_millis() as i64;
     let checked = param("exp")
         .parse::<i64>()
         .map_err(|_| NotifyError::LinkInvalid)
-        .and_then(|exp| verify_claim(secret.as_bytes(), lead_id, &owner, exp, &sig, now_ms));
+        .and_then(|exp| {
+            verify_link(purpose, secret.as_bytes(), lead_id, &owner, exp, &sig, now_ms)
+        });
     match checked {
-        Ok(()) => {}
-        Err(NotifyError::LinkExpired) => {
-            return page(
-                403,
-                "link_invalid",
-                "This link has expired",
-                "Open the lead from the admin view to record that you have it.",
-            )
-        }
-        Err(_) => {
-            return page(
-                403,
-                "link_invalid",
-                "This link is not valid",
-                "It may have been changed or cut short. Use the link exactly as it was sent.",
-            )
-        }
+        Ok(()) => Ok(Ok(owner)),
+        Err(NotifyError::LinkExpired) => page(
+            403,
+            "link_invalid",
+            "This link has expired",
+            "Open the lead from the admin view instead.",
+        )
+        .map(Err),
+        Err(_) => page(
+            403,
+            "link_invalid",
+            "This link is not valid",
+            "It may have been changed or cut short. Use the link exactly as it was sent.",
+        )
+        .map(Err),
     }
+}
+
+/// `GET /v1/leads/{id}/claim?owner=…&exp=…&sig=…`: the "I've got it" link. Verifies the
+/// signature and expiry, records `first_touch` once (a conditional insert: a second click, or a
+/// concurrent one, adds nothing), and answers a small text-only page.
+pub async fn claim(req: &Request, env: &Env, lead_id: &str) -> Result<Response, ApiError> {
+    let now_ms = worker::Date::now().as_millis() as i64;
+    let owner = match signed_owner(req, env, lead_id, LinkPurpose::Claim, now_ms)? {
+        Ok(owner) => owner,
+        Err(page) => return Ok(page),
+    };
     let db = store::Db::open(env)?;
     let statements = crate::sla::touch_statements(
         &db,
@@ -553,7 +581,7 @@ pub async fn claim(req: &Request, env: &Env, lead_id: &str) -> Result<Response, 
 }
 
 /// A small text-only page; everything in it is escaped, and it may run no script or style.
-fn page(status: u16, code: &str, title: &str, text: &str) -> Result<Response, ApiError> {
+pub(crate) fn page(status: u16, code: &str, title: &str, text: &str) -> Result<Response, ApiError> {
     let html = format!(
         "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width\"><title>{title}</title>\

@@ -37,6 +37,7 @@ pub enum Op {
     Metrics,
     ExportCsv,
     ExportJsonl,
+    RejectLink,
 }
 
 /// One operation: an HTTP method on a path pattern whose `{name}` segments match any non-empty
@@ -68,6 +69,8 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/v1/leads/{id}/events", Op::LeadEvents, true),
     // The signed link itself is the credential (an owner clicks it in Slack).
     route("GET", "/v1/leads/{id}/claim", Op::ClaimLead, false),
+    route("GET", "/v1/leads/{id}/reject", Op::RejectLink, false),
+    route("POST", "/v1/leads/{id}/reject", Op::RejectLink, false),
     route("GET", "/v1/pools", Op::Pools, true),
     route("GET", "/v1/sla/leads", Op::SlaLeads, true),
     route("GET", "/v1/metrics", Op::Metrics, true),
@@ -186,6 +189,7 @@ pub async fn dispatch(
     match route.op {
         Op::CreateLead => api::create_lead(&mut req, env, ctx, bundle).await,
         Op::ClaimLead => notify::claim(&req, env, id).await,
+        Op::RejectLink => events::reject_link(&mut req, env, id, bundle).await,
         Op::Pools => api::get_pools(&req, env, bundle).await,
         Op::Metrics => metrics::report(&req, env, api::clock(&req, env) as i64).await,
         Op::ExportCsv => metrics::export_csv(&req, env, api::clock(&req, env) as i64).await,
@@ -196,7 +200,7 @@ pub async fn dispatch(
         }
         Op::LeadEvents => {
             let now = api::clock(&req, env) as f64;
-            events::record(&mut req, env, id, now).await
+            events::record(&mut req, env, id, bundle, now).await
         }
         Op::SlaLeads => sla::list(&req, env, api::clock(&req, env) as i64).await,
         Op::Preflight => api::preflight(&req, env, bundle).await,
