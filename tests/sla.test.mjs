@@ -400,6 +400,38 @@ test("the CRM intake: its own token, a known intake, a JSON body of objects", as
   assert.deepEqual([many.status, many.json.error.code], [413, "too_many_items"]);
 });
 
+test("feedback: the Not a fit link offers the configured reasons and rejects the lead for its owner", async () => {
+  const t0 = newDay();
+  const id = await submit({ email: email("nofit"), country: "US" }, t0);
+  await settle();
+  const routed = received.find((m) => m.type === "lead.routed" && m.data.lead_id === id);
+  const link = new URL(routed.data.reject_url);
+  assert.equal(link.pathname, `/v1/leads/${id}/reject`);
+  const local = `http://localhost${link.pathname}${link.search}`;
+  const page = await mf.dispatchFetch(local);
+  assert.equal(page.status, 200);
+  assert.match(page.headers.get("content-security-policy"), /default-src 'none'/);
+  const html = await page.text();
+  assert.match(html, /<button name="reason" value="not_a_fit">Not a fit<\/button>/);
+  assert.match(html, /<button name="reason" value="student">Student<\/button>/);
+  const post = (reason, url = local) => mf.dispatchFetch(url, {
+    method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: `reason=${reason}`,
+  });
+  assert.equal((await post("no_budget")).status, 400, "only configured reasons");
+  const claimAsReject = routed.data.claim_url.replace("/claim?", "/reject?").replace("http://localhost:8787", "http://localhost");
+  assert.equal((await post("student", claimAsReject)).status, 403, "a claim link is no reject link");
+  const done = await post("student");
+  assert.equal(done.status, 200, await done.text());
+  assert.equal((await db.prepare("SELECT status FROM leads WHERE id = ?").bind(id).first()).status, "rejected");
+  const [outcome] = await events(id, "outcome");
+  assert.deepEqual(outcome.detail, { type: "outcome", outcome: "rejected", reason: "student", actor: "ana" });
+  // The events API takes only the configured reasons too.
+  const other = await submit({ email: email("nofit"), country: "US" }, t0);
+  const refused = await report(other, { type: "outcome", outcome: "rejected", reason: "no_budget", actor: "ana" }, t0);
+  assert.equal(refused.status, 400);
+  assert.match(refused.json.error.message, /^event.unknown_reason/);
+});
+
 test("a lead closed before its step stops its clock instead of escalating", async () => {
   const t0 = newDay();
   const id = await submit({ email: email(), country: "US" }, t0);
