@@ -44,6 +44,13 @@ usage:
                                 email, company, lifecycle, score, policy, level, to, owner,
                                 reassigned_to, first_touch_due_ms, overdue_ms, message, claim_url,
                                 lead_url), the webhook body being lead.sla_escalated
+  handoff metrics --events FILE [--from TIME] [--to TIME] [--group-by G] [--format json|table]
+                                the speed-to-lead report (docs/METRICS.md) over an export of the
+                                Worker's GET /v1/export/events.jsonl (one lead record per line);
+                                TIME is RFC 3339 or ms since the epoch (default: all, --to
+                                exclusive); G: all, source, campaign, segment, owner, lifecycle,
+                                arm, day (default all); json prints exactly what GET /v1/metrics
+                                answers, table one line per group
   handoff normalize title       read one job title per line on stdin (English, German or French),
                                 print one JSON object per line: {\"input\", \"function\": sales,
                                 marketing, engineering, … or other, \"seniority\": c_level, vp,
@@ -59,6 +66,7 @@ fn main() -> ExitCode {
         ["check", rest @ ..] => config_path(rest).and_then(|p| check(p, false)),
         ["bundle", rest @ ..] => config_path(rest).and_then(|p| check(p, true)),
         ["eval", rest @ ..] => eval(rest),
+        ["metrics", rest @ ..] => metrics(rest),
         ["normalize", "email"] => normalize_email(&EmailRules::default()),
         ["normalize", "email", "--config", path] => load(path).and_then(|loaded| match loaded {
             Ok(bundle) => normalize_email(&bundle.rules.email),
@@ -321,4 +329,108 @@ fn notify_preview(now: Option<i64>, escalation: bool) -> Result<ExitCode, String
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// `handoff metrics`: handoff-core's report over an exported event log.
+fn metrics(args: &[&str]) -> Result<ExitCode, String> {
+    use handoff_core::metrics::{compute, read_jsonl, GroupBy, Query};
+    let (mut file, mut from, mut to) = (None, i64::MIN, i64::MAX);
+    let (mut group_by, mut table) = (GroupBy::All, false);
+    let mut rest = args.iter();
+    while let Some(flag) = rest.next() {
+        let value = rest
+            .next()
+            .copied()
+            .ok_or(format!("{flag} needs a value\n{USAGE}"))?;
+        let time = |text: &str| {
+            text.parse::<i64>()
+                .ok()
+                .or_else(|| time::parse_rfc3339(text))
+                .ok_or(format!(
+                    "{flag}: not ms since the epoch nor an RFC 3339 time: {text}"
+                ))
+        };
+        match *flag {
+            "--events" => file = Some(value),
+            "--from" => from = time(value)?,
+            "--to" => to = time(value)?,
+            "--group-by" => {
+                group_by = GroupBy::parse(value).ok_or(
+                    "--group-by: one of all, source, campaign, segment, owner, lifecycle, arm, day"
+                        .to_owned(),
+                )?
+            }
+            "--format" => {
+                table = match value {
+                    "table" => true,
+                    "json" => false,
+                    other => return Err(format!("--format: json or table, not {other}")),
+                }
+            }
+            other => return Err(format!("unknown option {other}\n{USAGE}")),
+        }
+    }
+    let path = file.ok_or(format!("metrics needs --events FILE\n{USAGE}"))?;
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+    let records = match read_jsonl(&text) {
+        Ok(records) => records,
+        Err((line, message)) => {
+            eprintln!("{path}:{line}: not a lead record: {message} [metrics.bad_record]");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let report = compute(
+        &records,
+        &Query {
+            from_ms: from,
+            to_ms: to,
+            group_by,
+        },
+    );
+    let mut out = io::stdout().lock();
+    if !table {
+        let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+        writeln!(out, "{json}").map_err(|e| e.to_string())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let minutes =
+        |ms: Option<i64>| ms.map_or("-".to_owned(), |m| format!("{:.1}", m as f64 / 60_000.0));
+    let pct = |r: Option<f64>| r.map_or("-".to_owned(), |r| format!("{:.1}%", r * 100.0));
+    writeln!(
+        out,
+        "{:<24} {:>7} {:>7} {:>9} {:>9} {:>7} {:>8} {:>8} {:>8} {:>8}",
+        report.group_by.as_str(),
+        "leads",
+        "touched",
+        "median m",
+        "p90 m",
+        "in SLA",
+        "contact",
+        "meeting",
+        "opport.",
+        "reject"
+    )
+    .map_err(|e| e.to_string())?;
+    for g in report
+        .groups
+        .iter()
+        .chain(std::iter::once(&report.total).filter(|_| report.group_by != GroupBy::All))
+    {
+        writeln!(
+            out,
+            "{:<24} {:>7} {:>7} {:>9} {:>9} {:>7} {:>8} {:>8} {:>8} {:>8}",
+            g.key,
+            g.leads,
+            g.touched,
+            minutes(g.first_touch_ms.median),
+            minutes(g.first_touch_ms.p90),
+            pct(g.sla.share),
+            pct(g.contact_rate),
+            pct(g.meeting_rate),
+            pct(g.opportunity_rate),
+            pct(g.reject_rate)
+        )
+        .map_err(|e| e.to_string())?;
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -296,3 +296,73 @@ fn notify_preview_prints_the_slack_and_webhook_messages() {
     assert_eq!(lines[1]["line"], 2);
     assert_eq!(lines[1]["error"]["code"], "bad_json");
 }
+
+#[test]
+fn metrics_reads_an_export_and_reports_like_the_worker() {
+    let dir = std::env::temp_dir().join(format!("handoff-metrics-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("events.jsonl");
+    let t0 = 1_795_000_000_000_i64;
+    let lines = [
+        serde_json::json!({"lead_id": "a", "created_ms": t0, "source": "google", "lifecycle": "sql",
+            "events": [{"at_ms": t0 + 60_000, "kind": "notified"}, {"at_ms": t0 + 180_000, "kind": "first_touch"}]}),
+        serde_json::json!({"lead_id": "b", "created_ms": t0 + 1, "source": "linkedin", "lifecycle": "mql", "events": []}),
+        serde_json::json!({"lead_id": "c", "created_ms": t0 + 86_400_000, "source": "google", "lifecycle": "sql", "events": []}),
+    ];
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(&file, text).unwrap();
+    let path = file.to_str().unwrap();
+    let to = (t0 + 86_400_000).to_string();
+    let (code, out, err) = handoff(
+        &[
+            "metrics",
+            "--events",
+            path,
+            "--to",
+            &to,
+            "--group-by",
+            "source",
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["total"]["leads"], 2, "c is outside the range");
+    assert_eq!(report["total"]["first_touch_ms"]["median"], 180_000);
+    assert_eq!(report["groups"][0]["key"], "google");
+    assert_eq!(report["groups"][1]["key"], "linkedin");
+    assert_eq!(report["groups"][1]["untouched"], 1);
+    let (code, out, _) = handoff(
+        &[
+            "metrics",
+            "--events",
+            path,
+            "--format",
+            "table",
+            "--from",
+            "2026-11-18T00:00:00Z",
+        ],
+        "",
+    );
+    assert_eq!(code, 0);
+    let rows: Vec<&str> = out.lines().collect();
+    assert!(
+        rows[0].starts_with("all ") && rows[0].contains("median m"),
+        "{out}"
+    );
+    assert!(
+        rows[1].starts_with("all ") && rows[1].contains(" 3 ") && rows[1].contains("3.0"),
+        "{out}"
+    );
+    std::fs::write(&file, "{\"lead_id\": \"a\"}\nnot json\n").unwrap();
+    let (code, _, err) = handoff(&["metrics", "--events", path], "");
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(":2: not a lead record") && err.contains("[metrics.bad_record]"),
+        "{err}"
+    );
+    let (code, _, err) = handoff(&["metrics", "--events", path, "--group-by", "weekday"], "");
+    assert_eq!(code, 2);
+    assert!(err.contains("--group-by"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -11,9 +11,9 @@ use toml::de::{DeTable, DeValue};
 
 use crate::condition::{Condition, FieldType, ValueType};
 use crate::crm::CrmConfig;
-use crate::events::FeedbackConfig;
 use crate::disposable::{override_problem, EmailRules};
 use crate::disqualify::{CompiledRules, DisqualifyRule};
+use crate::events::FeedbackConfig;
 use crate::form::FormSpec;
 use crate::hours::{timezone_problem, Hours, Week};
 use crate::notify::NotifyRules;

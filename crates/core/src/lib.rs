@@ -22,6 +22,7 @@ pub mod events;
 pub mod form;
 pub mod hours;
 pub mod issue;
+pub mod metrics;
 pub mod notify;
 pub mod number;
 pub mod phone;

@@ -807,7 +807,14 @@ pub fn claim_link(
     owner_id: &str,
     expires_ms: i64,
 ) -> String {
-    action_link(LinkPurpose::Claim, base, secret, lead_id, owner_id, expires_ms)
+    action_link(
+        LinkPurpose::Claim,
+        base,
+        secret,
+        lead_id,
+        owner_id,
+        expires_ms,
+    )
 }
 
 /// Percent-encodes everything but RFC 3986's unreserved characters.

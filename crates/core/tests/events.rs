@@ -163,9 +163,15 @@ fn configured_reasons_are_the_only_ones_accepted() {
     assert!(reject("student").check_reason(feedback).is_ok());
     let refused = reject("no_budget").check_reason(feedback).unwrap_err();
     assert_eq!(refused.code, "event.unknown_reason");
-    assert!(refused.message.contains("not_a_fit, student"), "{}", refused.message);
+    assert!(
+        refused.message.contains("not_a_fit, student"),
+        "{}",
+        refused.message
+    );
     // Without a list, any code is accepted; other events are never about reasons.
-    assert!(reject("no_budget").check_reason(&Default::default()).is_ok());
+    assert!(reject("no_budget")
+        .check_reason(&Default::default())
+        .is_ok());
     let touch = LeadEvent::parse(r#"{"type":"touch","channel":"call","actor":"maya"}"#).unwrap();
     assert!(touch.check_reason(feedback).is_ok());
 }
@@ -174,8 +180,16 @@ fn configured_reasons_are_the_only_ones_accepted() {
 fn feedback_configuration_errors_have_codes_and_lines() {
     for (from, to, code) in [
         ("id = \"student\"", "id = \"Student\"", "config.invalid_id"),
-        ("id = \"student\"", "id = \"not_a_fit\"", "config.duplicate_id"),
-        ("label = \"Student\"", "label = \"  \"", "config.invalid_reason"),
+        (
+            "id = \"student\"",
+            "id = \"not_a_fit\"",
+            "config.duplicate_id",
+        ),
+        (
+            "label = \"Student\"",
+            "label = \"  \"",
+            "config.invalid_reason",
+        ),
     ] {
         let text = FEEDBACK.replace(from, to);
         let errors = handoff_core::Bundle::from_toml(&text).unwrap_err();

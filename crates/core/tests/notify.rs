@@ -172,6 +172,7 @@ fn lead() -> LeadSummary {
         },
         why: "Acme is Ana's account.".into(),
         claim_url: "https://handoff.example/v1/leads/x/claim?owner=ana&exp=1&sig=abc".into(),
+        reject_url: String::new(),
         lead_url: None,
     }
 }
@@ -267,6 +268,38 @@ fn slack_message_shape() {
     let blocks = message["blocks"].as_array().unwrap();
     assert_ne!(blocks.last().unwrap()["type"], "actions");
     assert!(!message.to_string().contains("I've got it"));
+    // With reject reasons configured, "Not a fit" follows "I've got it".
+    let mut rejectable = lead();
+    rejectable.reject_url =
+        "https://handoff.example/v1/leads/x/reject?owner=ana&exp=1&sig=def".into();
+    let message = slack_message(&rejectable);
+    let actions = &message["blocks"].as_array().unwrap().last().unwrap()["elements"];
+    assert_eq!(actions[0]["text"]["text"], "I've got it");
+    assert_eq!(actions[1]["text"]["text"], "Not a fit");
+    assert_eq!(actions[1]["style"], "danger");
+    assert_eq!(actions[1]["url"], rejectable.reject_url);
+    assert!(!slack_message(&lead()).to_string().contains("Not a fit"));
+}
+
+#[test]
+fn a_link_signed_for_one_purpose_opens_no_other() {
+    use handoff_core::notify::{action_link, link_token, verify_link, LinkPurpose};
+    let secret = b"k";
+    let claim = link_token(LinkPurpose::Claim, secret, "lead", "ana", 10);
+    let reject = link_token(LinkPurpose::Reject, secret, "lead", "ana", 10);
+    assert_ne!(claim, reject);
+    assert!(verify_link(LinkPurpose::Reject, secret, "lead", "ana", 10, &reject, 5).is_ok());
+    assert!(verify_link(LinkPurpose::Reject, secret, "lead", "ana", 10, &claim, 5).is_err());
+    assert!(verify_link(LinkPurpose::Claim, secret, "lead", "ana", 10, &reject, 5).is_err());
+    assert!(action_link(
+        LinkPurpose::Reject,
+        "https://h.example/",
+        secret,
+        "lead",
+        "ana",
+        10
+    )
+    .starts_with("https://h.example/v1/leads/lead/reject?owner=ana&exp=10&sig="));
 }
 
 #[test]

@@ -92,7 +92,10 @@ fn source(row: &LeadRow) -> String {
     row.referrer
         .as_deref()
         .and_then(|r| Url::parse(r).ok())
-        .and_then(|u| u.host_str().map(|h| h.trim_start_matches("www.").to_owned()))
+        .and_then(|u| {
+            u.host_str()
+                .map(|h| h.trim_start_matches("www.").to_owned())
+        })
         .unwrap_or_else(|| "direct".to_owned())
 }
 
@@ -184,9 +187,10 @@ pub async fn export_jsonl(req: &Request, env: &Env, now_ms: i64) -> Result<Respo
     let records = records(env, query.from_ms, query.to_ms).await?;
     let mut body = String::new();
     for record in &records {
-        body.push_str(&serde_json::to_string(record).map_err(|_| {
-            ApiError::new(500, "internal", "The export could not be encoded.")
-        })?);
+        body.push_str(
+            &serde_json::to_string(record)
+                .map_err(|_| ApiError::new(500, "internal", "The export could not be encoded."))?,
+        );
         body.push('\n');
     }
     download(body, "application/x-ndjson", "handoff-leads.jsonl")

@@ -491,7 +491,15 @@ pub fn signed_owner(
         .parse::<i64>()
         .map_err(|_| NotifyError::LinkInvalid)
         .and_then(|exp| {
-            verify_link(purpose, secret.as_bytes(), lead_id, &owner, exp, &sig, now_ms)
+            verify_link(
+                purpose,
+                secret.as_bytes(),
+                lead_id,
+                &owner,
+                exp,
+                &sig,
+                now_ms,
+            )
         });
     match checked {
         Ok(()) => Ok(Ok(owner)),
