@@ -106,7 +106,7 @@ test-worker: build $(HANDOFF)
 
 test-e2e: build
 	@echo "== end-to-end in headless Chromium against wrangler dev"
-	node --test --test-concurrency=1 --test-reporter=spec tests/e2e.test.mjs tests/embed.test.mjs
+	node --test --test-concurrency=1 --test-reporter=spec tests/e2e.test.mjs tests/embed.test.mjs tests/dashboard.test.mjs
 
 size: build
 	@scripts/size.sh

@@ -7,6 +7,8 @@ port=${1:-8787}
 state=.wrangler/state
 
 scripts/seed-local.sh "$state"
+# Demo history for the dashboard, once (a second `make dev` adds nothing).
+node scripts/seed-history.mjs "$state" --if-empty
 if [ ! -f .dev.vars ] || ! grep -q '^ADMIN_TOKEN=' .dev.vars; then
   # A local-only admin token; production uses `wrangler secret put ADMIN_TOKEN`.
   echo "ADMIN_TOKEN=$(node -e 'process.stdout.write(require("crypto").randomBytes(24).toString("hex"))')" >> .dev.vars
@@ -19,6 +21,7 @@ cat <<TXT
   Read a lead (admin):               GET  http://localhost:$port/v1/leads/ID
                                      with Authorization: Bearer <ADMIN_TOKEN from .dev.vars>
   Health and last cron tick:         http://localhost:$port/v1/health
+  Dashboard (admin token):           http://localhost:$port/dashboard
 
 TXT
 exec node_modules/.bin/wrangler dev --local --persist-to "$state" --port "$port" --test-scheduled

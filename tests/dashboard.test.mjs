@@ -1,0 +1,103 @@
+// The dashboard end to end: a fresh local edge with the demo history (`scripts/seed-history.mjs`,
+// as `make dev` seeds it), `wrangler dev`, and Debian's Chromium. A sales leader signs in with the
+// admin token once and sees every panel with the API's numbers; visitor-typed text stays text;
+// nothing is fetched from another origin; screenshots (laptop and phone) are saved as artifacts.
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { promisify } from "node:util";
+import { ROOT, freshState, launchChromium, randomToken, startWranglerDev } from "./support/edge.mjs";
+
+const run = promisify(execFile);
+const ARTIFACTS = join(ROOT, "test-artifacts");
+let state, edge, browser, token;
+
+before(async () => {
+  await mkdir(ARTIFACTS, { recursive: true });
+  state = await freshState();
+  await run("node", [join(ROOT, "scripts/seed-history.mjs"), state.dir, "--if-empty"], { cwd: ROOT, timeout: 120_000 });
+  token = randomToken();
+  edge = await startWranglerDev(state.dir, { adminToken: token });
+  browser = await launchChromium();
+});
+after(async () => {
+  await browser?.close();
+  await edge?.stop();
+  await state?.cleanup();
+});
+
+async function open(viewport) {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  const errors = [], foreign = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  // The one expected failure: the deliberately wrong token's 401s.
+  page.on("console", (m) => m.type() === "error" && !/status of 401/.test(m.text()) && errors.push(m.text()));
+  page.on("dialog", (d) => { errors.push(`dialog: ${d.message()}`); d.dismiss(); });
+  page.on("request", (r) => { if (!r.url().startsWith(edge.url) && !r.url().startsWith("data:") && !r.url().startsWith("blob:")) foreign.push(r.url()); });
+  const response = await page.goto(`${edge.url}/dashboard`);
+  assert.equal(response.status(), 200);
+  assert.match(response.headers()["content-security-policy"], /script-src 'self'/);
+  return { context, page, errors, foreign };
+}
+
+test("a sales leader signs in once and sees speed to lead, SLA, funnel, rejects, arms and leads at risk", async () => {
+  const { context, page, errors, foreign } = await open({ width: 1280, height: 900 });
+  await page.getByLabel("Admin token").fill("wrong-token");
+  await page.getByRole("button", { name: "Show the dashboard" }).click();
+  await page.getByText("That token was not accepted.").waitFor();
+  await page.getByLabel("Admin token").fill(token);
+  await page.getByRole("button", { name: "Show the dashboard" }).click();
+  await page.locator("body[data-loaded=true]").waitFor();
+  assert.equal(await page.getByLabel("Admin token").isVisible(), false, "signed in");
+
+  // The numbers are the API's, for the same 30 days.
+  const status = await page.getByRole("status").textContent();
+  const leads = Number(status.match(/^(\d+) leads/)[1]);
+  const to = Date.now(), from = to - 30 * 86_400_000;
+  const api = await (await fetch(`${edge.url}/v1/metrics?from=${from}&to=${to}`, { headers: { authorization: `Bearer ${token}` } })).json();
+  assert.ok(Math.abs(api.total.leads - leads) <= 1, `${leads} vs ${api.total.leads}`);
+  assert.ok(leads > 500, `the demo history is there: ${leads}`);
+  const headline = page.locator("#headline");
+  assert.equal(await headline.locator("dd").first().textContent(), String(leads));
+  assert.equal(await page.locator("#tiers svg rect").count(), 6, "six tiers");
+  assert.ok(await page.locator("#sla svg rect").count() >= 25, "a bar per day with SLA leads");
+  const funnelRows = await page.locator("#funnel tbody tr").count();
+  assert.equal(funnelRows, api.total.leads > 0 ? (await (await fetch(`${edge.url}/v1/metrics?from=${from}&to=${to}&group_by=source`, { headers: { authorization: `Bearer ${token}` } })).json()).groups.length : 0);
+  assert.ok(await page.locator("#rejects svg rect").count() >= 4, "reasons");
+  assert.match(await page.locator("#arms").textContent(), /mql-first-touch\/fast|No experiment ran/);
+  const risk = page.locator("#risk tbody tr");
+  assert.ok(await risk.count() >= 3, "leads at risk right now");
+  // A visitor typed markup as a name: it shows as text and runs nothing.
+  await page.getByText("<img src=x onerror=alert(1)>").first().waitFor();
+  assert.equal(await page.locator("#risk img").count(), 0);
+  await page.screenshot({ path: join(ARTIFACTS, "dashboard.png"), fullPage: true });
+
+  // The period changes every panel; signing out forgets the token.
+  await page.getByLabel("Period").selectOption("7");
+  await page.waitForFunction(() => /^\d+ leads/.test(document.getElementById("status").textContent) &&
+    document.getElementById("status").textContent !== "Loading…");
+  const week = Number((await page.getByRole("status").textContent()).match(/^(\d+) leads/)[1]);
+  assert.ok(week < leads && week > 0, `${week} of ${leads}`);
+  await page.getByRole("button", { name: "Sign out" }).click();
+  assert.equal(await page.evaluate(() => sessionStorage.length), 0);
+  await page.getByLabel("Admin token").waitFor();
+  assert.deepEqual(errors, []);
+  assert.deepEqual(foreign, [], "nothing from another origin");
+  await context.close();
+});
+
+test("the dashboard reads on a phone", async () => {
+  const { context, page, errors } = await open({ width: 390, height: 844 });
+  await page.getByLabel("Admin token").fill(token);
+  await page.keyboard.press("Enter");
+  await page.locator("body[data-loaded=true]").waitFor();
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `no sideways scrolling of the page: ${overflow}px`);
+  await page.screenshot({ path: join(ARTIFACTS, "dashboard-phone.png"), fullPage: true });
+  assert.deepEqual(errors, []);
+  await context.close();
+});

@@ -1,0 +1,219 @@
+// The speed-to-lead dashboard: reads the admin API with the bearer token the user enters once per
+// browser tab (sessionStorage: it is gone when the tab closes, so a shared laptop keeps no admin
+// credential), and draws every chart with DOM and SVG elements. Nothing the API returns is ever
+// parsed as HTML: every text goes through textContent.
+const SVG = "http://www.w3.org/2000/svg";
+const KEY = "handoff.adminToken";
+const DAY = 86_400_000;
+const $ = (id) => document.getElementById(id);
+
+function el(tag, attrs = {}, ...children) {
+  const node = tag.startsWith("svg:") ? document.createElementNS(SVG, tag.slice(4)) : document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  for (const c of children) node.append(typeof c === "string" || typeof c === "number" ? String(c) : c);
+  return node;
+}
+const pct = (r) => (r == null ? "–" : `${(r * 100).toFixed(r >= 0.1 ? 0 : 1)}%`);
+function duration(ms) {
+  if (ms == null) return "–";
+  const neg = ms < 0 ? "−" : "";
+  const m = Math.abs(ms) / 60_000;
+  if (m < 1) return `${neg}${Math.round(Math.abs(ms) / 1000)} s`;
+  if (m < 90) return `${neg}${Math.round(m)} min`;
+  if (m < 48 * 60) return `${neg}${(m / 60).toFixed(1)} h`;
+  return `${neg}${(m / 1440).toFixed(1)} d`;
+}
+
+class Unauthorized extends Error {}
+async function api(path) {
+  const r = await fetch(path, { headers: { authorization: `Bearer ${sessionStorage.getItem(KEY)}` } });
+  if (r.status === 401) throw new Unauthorized();
+  if (!r.ok) throw new Error(`${path}: ${r.status}`);
+  return r;
+}
+
+/** A table with a caption: the accessible form of every chart, and the only form of lists. */
+function table(caption, headers, rows, { hidden = false, numeric = [] } = {}) {
+  const t = el("table", {}, el("caption", {}, caption));
+  t.append(el("thead", {}, el("tr", {}, ...headers.map((h, i) => el("th", { scope: "col", class: numeric.includes(i) ? "n" : "" }, h)))));
+  t.append(el("tbody", {}, ...rows.map((r) => el("tr", {}, ...r.map((c, i) =>
+    c instanceof Node ? el("td", {}, c) : el("td", { class: numeric.includes(i) ? "n" : "" }, c ?? "–"))))));
+  // A hidden table is the text alternative of a chart: read by screen readers, never seen.
+  return hidden ? el("div", { class: "visually-hidden" }, t) : t;
+}
+
+/** Horizontal bars: [{label, value, text}], with the data as a hidden table. */
+function bars(target, caption, items, { max } = {}) {
+  target.replaceChildren();
+  if (!items.length) return target.append(el("p", { class: "hint" }, "Nothing in this period."));
+  const top = max ?? Math.max(1, ...items.map((i) => i.value));
+  const row = 22, width = 320, labelW = 120;
+  const svg = el("svg:svg", { viewBox: `0 0 ${width} ${items.length * row}`, role: "img", "aria-label": caption });
+  items.forEach((item, i) => {
+    const w = Math.max(0, ((width - labelW - 60) * item.value) / top);
+    svg.append(el("svg:text", { x: 0, y: i * row + 15 }, item.label));
+    svg.append(el("svg:rect", { x: labelW, y: i * row + 4, width: w, height: 14, class: "bar", rx: 2 }));
+    svg.append(el("svg:text", { x: labelW + w + 4, y: i * row + 15, class: "value" }, item.text ?? String(item.value)));
+  });
+  target.append(svg, table(caption, ["", "value"], items.map((i) => [i.label, i.text ?? String(i.value)]), { hidden: true }));
+}
+
+function headline(m) {
+  const t = m.total;
+  const items = [
+    ["Leads", t.leads],
+    ["Median time to first touch", duration(t.first_touch_ms.median)],
+    ["90% touched within", duration(t.first_touch_ms.p90)],
+    [`Touched within SLA (of ${t.sla.with_sla})`, pct(t.sla.share)],
+    ["System delay (to notified)", duration(t.system_delay_ms.median)],
+    ["Human delay (notified to touch)", duration(t.human_delay_ms.median)],
+    ["Contacted", pct(t.contact_rate)],
+    ["Meetings", pct(t.meeting_rate)],
+    ["Opportunities", pct(t.opportunity_rate)],
+    ["Rejected", pct(t.reject_rate)],
+  ];
+  $("headline").replaceChildren(...items.map(([k, v]) => el("div", {}, el("dt", {}, k), el("dd", {}, String(v)))));
+}
+
+function tiers(m) {
+  const target = $("tiers");
+  target.replaceChildren();
+  const data = m.total.tiers;
+  const W = 340, H = 170, base = 140, bw = 40, gap = 14, left = 10;
+  const top = Math.max(1, ...data.map((t) => t.leads));
+  const svg = el("svg:svg", { viewBox: `0 0 ${W} ${H}`, role: "img",
+    "aria-label": "Leads per speed-to-lead tier, with each tier's meeting rate" });
+  const points = [];
+  data.forEach((t, i) => {
+    const x = left + i * (bw + gap), h = ((base - 20) * t.leads) / top;
+    svg.append(el("svg:rect", { x, y: base - h, width: bw, height: h, rx: 2, class: t.tier === "untouched" ? "bar2" : "bar" }));
+    svg.append(el("svg:text", { x: x + bw / 2, y: base - h - 4, "text-anchor": "middle", class: "value" }, String(t.leads)));
+    svg.append(el("svg:text", { x: x + bw / 2, y: base + 14, "text-anchor": "middle" }, t.tier));
+    svg.append(el("svg:text", { x: x + bw / 2, y: base + 28, "text-anchor": "middle" }, pct(t.meeting_rate)));
+    if (t.meeting_rate != null) points.push(`${x + bw / 2},${base - 20 - (base - 40) * t.meeting_rate}`);
+  });
+  if (points.length > 1) svg.append(el("svg:polyline", { points: points.join(" "), class: "trend" }));
+  target.append(svg, table("Leads and meeting rate per tier", ["tier", "leads", "meetings", "meeting rate", "opportunities"],
+    data.map((t) => [t.tier, String(t.leads), String(t.meetings), pct(t.meeting_rate), String(t.opportunities)]), { hidden: true }));
+}
+
+function slaOverTime(byDay) {
+  const target = $("sla");
+  target.replaceChildren();
+  const days = [...byDay.groups].filter((g) => g.sla.with_sla > 0).sort((a, b) => a.key.localeCompare(b.key));
+  if (!days.length) return target.append(el("p", { class: "hint" }, "No lead had an SLA in this period."));
+  const W = 340, H = 150, base = 120, step = (W - 20) / days.length;
+  const svg = el("svg:svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": "Share of leads touched within SLA, per day" });
+  svg.append(el("svg:line", { x1: 10, x2: W - 10, y1: base - 100 * 0.9, y2: base - 100 * 0.9, class: "target" }));
+  svg.append(el("svg:text", { x: W - 10, y: base - 92, "text-anchor": "end" }, "90%"));
+  days.forEach((d, i) => {
+    const h = 100 * (d.sla.share ?? 0);
+    svg.append(el("svg:rect", { x: 10 + i * step + 1, y: base - h, width: Math.max(1, step - 2), height: h,
+      class: (d.sla.share ?? 0) >= 0.9 ? "good" : "bar" }));
+  });
+  svg.append(el("svg:text", { x: 10, y: base + 16 }, days[0].key));
+  svg.append(el("svg:text", { x: W - 10, y: base + 16, "text-anchor": "end" }, days.at(-1).key));
+  target.append(svg, table("Touched within SLA per day", ["day", "within SLA", "leads with SLA"],
+    days.map((d) => [d.key, pct(d.sla.share), String(d.sla.with_sla)]), { hidden: true }));
+}
+
+function funnel(bySource) {
+  const rows = bySource.groups.map((g) => [g.key, String(g.leads), `${g.contacted} (${pct(g.contact_rate)})`,
+    `${g.meetings} (${pct(g.meeting_rate)})`, `${g.opportunities} (${pct(g.opportunity_rate)})`,
+    duration(g.first_touch_ms.median), `${g.rejected} (${pct(g.reject_rate)})`]);
+  $("funnel").replaceChildren(el("div", { class: "scroll" }, table("Leads, then contacted, meetings and opportunities, by where they came from",
+    ["source", "leads", "contacted", "meetings", "opportunities", "median first touch", "rejected"], rows, { numeric: [1, 2, 3, 4, 5, 6] })));
+}
+
+function rejects(m) {
+  bars($("rejects"), "Rejected leads by reason", m.total.rejects_by_reason.map((c) => ({ label: c.key, value: c.n })));
+  bars($("rules"), "Rejected leads by scoring rule", m.rejects_by_rule.slice(0, 8).map((c) => ({ label: c.key, value: c.n })));
+}
+
+function arms(byArm) {
+  const target = $("arms");
+  const groups = byArm.groups.filter((g) => g.key !== "(none)");
+  if (!groups.length) return target.replaceChildren(el("p", { class: "hint" }, "No experiment ran in this period."));
+  const rows = groups.map((g) => [g.key, String(g.leads), pct(g.contact_rate), pct(g.meeting_rate), duration(g.first_touch_ms.median), pct(g.sla.share)]);
+  const parts = [el("div", { class: "scroll" }, table("Experiment arms side by side",
+    ["arm", "leads", "contacted", "meetings", "median first touch", "within SLA"], rows, { numeric: [1, 2, 3, 4, 5] }))];
+  for (const c of byArm.significance?.comparisons ?? []) {
+    const verdict = c.p_value == null ? "not enough data to compare" :
+      c.significant ? `a real difference (p = ${c.p_value.toFixed(3)})` : `no clear difference yet (p = ${c.p_value.toFixed(2)})`;
+    parts.push(el("p", { class: c.significant ? "significant" : "hint" },
+      `${c.metric.replace("_", " ")}: ${c.arm} ${pct(c.arm_rate)} (n = ${c.arm_n}) vs ${byArm.significance.baseline} ${pct(c.baseline_rate)} (n = ${c.baseline_n}): ${verdict}`));
+  }
+  target.replaceChildren(...parts);
+}
+
+function risk(list) {
+  const rows = list.leads.map((l) => [
+    el("span", { class: l.standing }, l.standing === "breached" ? "Breached" : "At risk"),
+    l.name ?? l.lead_id, l.company ?? "", l.owner ?? "", l.lifecycle,
+    l.overdue_ms >= 0 ? `${duration(l.overdue_ms)} late` : `due in ${duration(-l.overdue_ms)}`,
+    `${l.ladder.level} of ${l.ladder.levels}${l.ladder.next ? `, next: ${l.ladder.next.to}` : ""}`,
+  ]);
+  $("risk").replaceChildren(rows.length
+    ? el("div", { class: "scroll" }, table(`Untouched leads past or within ${list.within_minutes} minutes of their first-touch deadline`,
+      ["", "lead", "company", "owner", "stage", "deadline", "escalation"], rows))
+    : el("p", { class: "hint" }, "Nobody is waiting: every lead is touched or on track."));
+}
+
+async function load() {
+  const days = Number($("days").value);
+  const to = Date.now(), from = to - days * DAY;
+  const metrics = (g) => api(`/v1/metrics?from=${from}&to=${to}&group_by=${g}`).then((r) => r.json());
+  $("status").textContent = "Loading…";
+  try {
+    const [all, byDay, bySource, byArm, atRisk] = await Promise.all([
+      metrics("all"), metrics("day"), metrics("source"), metrics("arm"),
+      api("/v1/sla/leads?within_minutes=60").then((r) => r.json()),
+    ]);
+    headline(all);
+    tiers(all);
+    slaOverTime(byDay);
+    funnel(bySource);
+    rejects(all);
+    arms(byArm);
+    risk(atRisk);
+    $("panels").hidden = false;
+    $("range").hidden = false;
+    $("signin").hidden = true;
+    $("status").textContent = `${all.total.leads} leads, ${new Date(from).toISOString().slice(0, 10)} to ${new Date(to).toISOString().slice(0, 10)}`;
+    document.body.dataset.loaded = "true";
+  } catch (e) {
+    if (e instanceof Unauthorized) return signOut("That token was not accepted.");
+    $("status").textContent = `The data could not be loaded (${e.message}).`;
+  }
+}
+
+function signOut(message = "") {
+  sessionStorage.removeItem(KEY);
+  $("panels").hidden = true;
+  $("range").hidden = true;
+  $("signin").hidden = false;
+  $("signin-error").textContent = message;
+  $("status").textContent = "";
+  $("token").focus();
+}
+
+async function downloadCsv() {
+  const days = Number($("days").value);
+  const to = Date.now(), from = to - days * DAY;
+  const blob = await (await api(`/v1/export/leads.csv?from=${from}&to=${to}`)).blob();
+  const a = el("a", { href: URL.createObjectURL(blob), download: "handoff-leads.csv" });
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+}
+
+$("signin").addEventListener("submit", (e) => {
+  e.preventDefault();
+  sessionStorage.setItem(KEY, $("token").value.trim());
+  $("token").value = "";
+  load();
+});
+$("days").addEventListener("change", load);
+$("signout").addEventListener("click", () => signOut());
+$("csv").addEventListener("click", downloadCsv);
+if (sessionStorage.getItem(KEY)) load();
+else signOut();
