@@ -102,7 +102,7 @@ test-wasm:
 
 test-worker: build $(HANDOFF)
 	@echo "== worker tests on workerd with local D1 and KV"
-	node --test --test-concurrency=1 --test-reporter=spec tests/worker.test.mjs tests/routing.test.mjs tests/notify.test.mjs tests/admin.test.mjs tests/sla.test.mjs tests/metrics.test.mjs
+	node --test --test-concurrency=1 --test-reporter=spec tests/worker.test.mjs tests/routing.test.mjs tests/notify.test.mjs tests/admin.test.mjs tests/sla.test.mjs tests/metrics.test.mjs tests/experiments.test.mjs
 
 test-e2e: build
 	@echo "== end-to-end in headless Chromium against wrangler dev"

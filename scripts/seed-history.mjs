@@ -107,7 +107,7 @@ for (let i = 0; i < COUNT; i++) {
   sql.push(`INSERT INTO leads (${cols.join(", ")}) VALUES (${vals.map(q).join(", ")});`);
   const events = [["created", createdAt, { form: "demo", lifecycle }],
     ["routed", createdAt, { assignee: queue ? { queue: owner } : { owner }, summary: "demo history" }]];
-  const sla = lifecycle === "sql" ? 5 : lifecycle === "mql" ? (arm === "relaxed" ? 15 : 60) : null;
+  const sla = lifecycle === "sql" ? 5 : lifecycle === "mql" ? (arm === "fast" ? 15 : 60) : null;
   const due = sla == null ? null : createdAt + sla * MIN;
   if (due) events.push(["sla_started", createdAt, { policy: lifecycle, first_touch_due_ms: due }]);
   events.push(["notified", createdAt + 800 + Math.floor(random() * 3000), { channel: "sales" }]);

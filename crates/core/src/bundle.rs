@@ -14,6 +14,7 @@ use crate::crm::CrmConfig;
 use crate::disposable::{override_problem, EmailRules};
 use crate::disqualify::{CompiledRules, DisqualifyRule};
 use crate::events::FeedbackConfig;
+use crate::experiment::{Experiment, ExperimentSpec};
 use crate::form::FormSpec;
 use crate::hours::{timezone_problem, Hours, Week};
 use crate::notify::NotifyRules;
@@ -56,6 +57,9 @@ pub struct Rules {
     /// `[feedback]`: the reasons sales may reject a lead with. Omitted when empty.
     #[serde(default, skip_serializing_if = "FeedbackConfig::is_empty")]
     pub feedback: FeedbackConfig,
+    /// `[[experiments]]`: routing and first-touch settings split into arms. Omitted when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub experiments: Vec<ExperimentSpec>,
 }
 
 /// The compiled configuration. `version` is `sha256:` and the first 16 hex digits of the SHA-256
@@ -77,6 +81,7 @@ struct Compiled {
     disqualify: CompiledRules,
     routing: Option<CompiledRouting>,
     sla: CompiledSla,
+    experiments: Vec<Experiment>,
 }
 
 /// A problem in a configuration or a bundle, with where it is (1-based line and column; 0 when the
@@ -206,6 +211,11 @@ impl Bundle {
         self.compiled.routing.as_ref()
     }
 
+    /// The experiments, compiled, in configuration order.
+    pub fn experiments(&self) -> &[Experiment] {
+        &self.compiled.experiments
+    }
+
     /// The SLA policies, compiled (none when the configuration has no `[sla]`).
     pub fn sla(&self) -> &CompiledSla {
         &self.compiled.sla
@@ -224,6 +234,12 @@ impl Bundle {
         };
         let routing = check_routing(&rules, &types, &mut found);
         let sla = crate::sla::check(&rules, &AttributeEnv::new(&types), &mut found);
+        let experiments = crate::experiment::check(
+            &rules.experiments,
+            &rules.routing,
+            &AttributeEnv::new(&types),
+            &mut found,
+        );
         let mut compile = |source: &str, path: Vec<Step<'static>>| -> Option<Condition> {
             Condition::compile(source, &env)
                 .map_err(|e| {
@@ -279,6 +295,7 @@ impl Bundle {
             },
             routing,
             sla,
+            experiments,
         };
         Ok(Bundle {
             version,

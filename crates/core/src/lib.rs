@@ -19,6 +19,7 @@ pub mod email;
 pub mod enrich;
 pub mod evaluate;
 pub mod events;
+pub mod experiment;
 pub mod form;
 pub mod hours;
 pub mod issue;

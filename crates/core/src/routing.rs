@@ -662,6 +662,19 @@ pub fn route(
     state: &RotationState,
     now_ms: i64,
 ) -> Decision {
+    route_with(routing, lead, state, now_ms, None)
+}
+
+/// [`route`], with the target of the rule that matches replaced by `target` (a routing
+/// experiment's arm); its fallback and the global fallback stay as they are. An account's owner
+/// still comes first.
+pub fn route_with(
+    routing: &CompiledRouting,
+    lead: &RouteInput,
+    state: &RotationState,
+    now_ms: i64,
+    target: Option<&Target>,
+) -> Decision {
     let account = lead
         .email
         .as_deref()
@@ -690,7 +703,8 @@ pub fn route(
         let by = By::Rule {
             rule: rule.id.clone(),
         };
-        if let Some(p) = router.try_target(&rule.to, by.clone(), Strictness::Full) {
+        if let Some(p) = router.try_target(target.unwrap_or(&rule.to), by.clone(), Strictness::Full)
+        {
             return placed(router, p, by, unmatched);
         }
         if let Some(fallback) = &rule.fallback {

@@ -322,6 +322,22 @@ impl CompiledSla {
         merged: bool,
         assigned_at_ms: i64,
     ) -> Result<Clock, NoClock> {
+        self.start_with(routing, lead, assignee, facts, merged, assigned_at_ms, None)
+    }
+
+    /// [`CompiledSla::start`], with the policy's first-touch target replaced by `first_touch_ms`
+    /// (an SLA experiment's arm); the ladder's steps stay measured from the (new) deadline.
+    #[allow(clippy::too_many_arguments)]
+    pub fn start_with(
+        &self,
+        routing: Option<&CompiledRouting>,
+        lead: &RouteInput,
+        assignee: &Assignee,
+        facts: &SuppressionFacts,
+        merged: bool,
+        assigned_at_ms: i64,
+        first_touch_ms: Option<i64>,
+    ) -> Result<Clock, NoClock> {
         if merged {
             return Err(NoClock::Merged);
         }
@@ -330,7 +346,16 @@ impl CompiledSla {
         }
         let policy = self.policy_for(lead, routing).ok_or(NoClock::NoPolicy)?;
         let hours = routing.and_then(|r| clock_hours(r, assignee));
-        Ok(clock(policy, hours.as_ref(), assigned_at_ms))
+        match first_touch_ms {
+            None => Ok(clock(policy, hours.as_ref(), assigned_at_ms)),
+            Some(ms) => {
+                let arm = Policy {
+                    first_touch_ms: ms,
+                    ..policy.clone()
+                };
+                Ok(clock(&arm, hours.as_ref(), assigned_at_ms))
+            }
+        }
     }
 
     /// Whom a step reaches for a lead held by `assignee`, assigned by `pool`'s rotation (if one).

@@ -424,6 +424,18 @@ enum Place<'a> {
     ),
 }
 
+/// The `routed` event's detail: the decision, and the experiment arm that shaped it, if one did.
+fn routed(
+    decision: &handoff_core::routing::Decision,
+    assignment: Option<&handoff_core::experiment::Assignment>,
+) -> serde_json::Value {
+    let mut detail = serde_json::to_value(decision).unwrap_or(serde_json::Value::Null);
+    if let (Some(a), Some(map)) = (assignment, detail.as_object_mut()) {
+        map.insert("experiment".into(), serde_json::json!(a));
+    }
+    detail
+}
+
 /// Stores a checked lead with its events (and its idempotency key) in one batch, owned the moment
 /// it lands. A routed lead's decision and explanation are its `routed` event, its notifications
 /// are outbox rows, and its rotation turn is claimed in the same batch: if a concurrent submission
@@ -459,7 +471,7 @@ async fn store_lead(
                 "open"
             };
             let statements = vec![
-                store::lead_statement(db, lead, None, status, None)?,
+                store::lead_statement(db, lead, None, status, None, None)?,
                 store::event_statement(db, lead.id, at, "created", "system", &created)?,
             ];
             return store::commit(db, with_key(statements)?)
@@ -477,7 +489,7 @@ async fn store_lead(
             });
             let into = serde_json::json!({ "into": existing.id });
             let statements = vec![
-                store::lead_statement(db, lead, Some(&owner), "merged", Some(&existing.id))?,
+                store::lead_statement(db, lead, Some(&owner), "merged", Some(&existing.id), None)?,
                 store::event_statement(db, lead.id, at, "created", "system", &created)?,
                 store::event_statement(db, lead.id, at, "merged_into", "system", &into)?,
                 store::event_statement(db, &existing.id, at, "merged", "system", &merged)?,
@@ -491,19 +503,42 @@ async fn store_lead(
         Place::Route(routing, loaded, facts) => (routing, loaded, facts),
     };
     let input = RouteInput::from_evaluation(bundle, ev, &attribution.utm);
+    // An experiment's arm, by a stable hash of the lead's id: where the matching rule sends the
+    // lead (routing) or how soon it must be touched (sla).
+    let experiment =
+        handoff_core::experiment::assign(bundle.experiments(), &input, Some(routing), lead.id);
+    let assignment = experiment.map(|(e, arm)| handoff_core::experiment::Assignment {
+        experiment: e.id.clone(),
+        arm: arm.id.clone(),
+    });
+    let route_target = experiment.and_then(|(_, arm)| arm.to.as_ref());
+    let first_touch_ms = experiment.and_then(|(_, arm)| arm.first_touch_ms);
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let decision = handoff_core::routing::route(routing, &input, &loaded.state, at as i64);
+        let decision = handoff_core::routing::route_with(
+            routing,
+            &input,
+            &loaded.state,
+            at as i64,
+            route_target,
+        );
         let (kind, id) = match &decision.assignee {
             Assignee::Owner(id) => ("owner", id.as_str()),
             Assignee::Queue(id) => ("queue", id.as_str()),
         };
         let owner = store::Ownership { kind, id };
         let mut statements = vec![
-            store::lead_statement(db, lead, Some(&owner), "open", None)?,
+            store::lead_statement(db, lead, Some(&owner), "open", None, assignment.as_ref())?,
             store::event_statement(db, lead.id, at, "created", "system", &created)?,
-            store::event_statement(db, lead.id, at, "routed", "system", &decision)?,
+            store::event_statement(
+                db,
+                lead.id,
+                at,
+                "routed",
+                "system",
+                &routed(&decision, assignment.as_ref()),
+            )?,
         ];
         statements.extend(route::statements(db, &decision, &loaded, lead.id, at)?);
         let claim = match &decision.assignee {
@@ -547,6 +582,7 @@ async fn store_lead(
             &facts,
             &who,
             lead.id,
+            first_touch_ms,
             at,
         )?;
         statements.extend(clock);

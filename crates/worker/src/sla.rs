@@ -216,6 +216,7 @@ fn stored_time(ms: i64) -> JsValue {
 /// own batch, and whether its new-lead alert goes out: a suppressed lead (active deal, running
 /// sequence, recent contact) starts no clock and alerts nobody, and the reason is its
 /// `sla_suppressed` event; a lead no policy matches has no clock and is announced as usual.
+/// `first_touch_ms`: an SLA experiment's arm, replacing the policy's target.
 #[allow(clippy::too_many_arguments)]
 pub fn start(
     db: &D1Database,
@@ -226,18 +227,20 @@ pub fn start(
     facts: &SuppressionFacts,
     who: &Who,
     lead_id: &str,
+    first_touch_ms: Option<i64>,
     at_ms: f64,
 ) -> Result<(Vec<D1PreparedStatement>, bool), ApiError> {
     if sla.policies().is_empty() {
         return Ok((Vec::new(), true));
     }
-    let started = sla.start(
+    let started = sla.start_with(
         Some(routing),
         input,
         &decision.assignee,
         facts,
         false,
         at_ms as i64,
+        first_touch_ms,
     );
     let clock = match started {
         Ok(clock) => clock,

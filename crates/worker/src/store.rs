@@ -128,6 +128,7 @@ pub fn lead_statement(
     owner: Option<&Ownership<'_>>,
     status: &str,
     merged_into: Option<&str>,
+    assignment: Option<&handoff_core::experiment::Assignment>,
 ) -> Result<D1PreparedStatement, ApiError> {
     let ev = lead.evaluation;
     let details = serde_json::json!({
@@ -142,8 +143,9 @@ pub fn lead_statement(
     db.prepare(
         "INSERT INTO leads (id, form_id, email, answers, bundle_version, client_bundle_version, \
          created_at, score, grade, lifecycle, disqualify_reason, evaluation, visitor, attribution, \
-         owner_kind, owner_id, status, merged_into, updated_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?7)",
+         owner_kind, owner_id, status, merged_into, updated_at, experiment, arm) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?7, \
+         ?19, ?20)",
     )
     .bind(&[
         JsValue::from_str(lead.id),
@@ -165,6 +167,8 @@ pub fn lead_statement(
         opt(owner.map(|o| o.id)),
         JsValue::from_str(status),
         opt(merged_into),
+        opt(assignment.map(|a| a.experiment.as_str())),
+        opt(assignment.map(|a| a.arm.as_str())),
     ])
     .map_err(ApiError::storage)
 }
