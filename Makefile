@@ -29,7 +29,7 @@ WORKER_JS  := crates/worker/build/index.js
 BUNDLE     := .build/bundle.json
 HANDOFF    := $(or $(CARGO_TARGET_DIR),target)/debug/handoff
 
-.PHONY: help dev test setup setup-test build lint test-native test-wasm test-worker test-e2e size size-normalizers bench bench-email bench-phone bench-form bench-edge bench-sla fuzz clean
+.PHONY: help dev test setup setup-test build lint test-native test-wasm test-worker test-e2e size size-normalizers bench bench-email bench-phone bench-form bench-edge bench-sla bench-metrics fuzz clean
 
 help:
 	@echo "make dev    build and serve the demo page with the embedded form on http://localhost:$(PORT)/"
@@ -42,6 +42,7 @@ help:
 	@echo "make bench-form  the demo form in Chromium, 20 loads, side by side with a plain-JS form"
 	@echo "make bench-edge  lead submissions against the local Worker: submissions/s, latency, D1 round trips"
 	@echo "make bench-sla  one SLA cron tick with 1k, 10k and 100k open leads (1% due) in local D1"
+	@echo "make bench-metrics  the metrics API over 100k leads in local D1, and handoff metrics on its export"
 	@echo "make fuzz   each cargo-fuzz target for FUZZ_SECONDS (default 60)"
 
 setup:
@@ -125,6 +126,10 @@ bench-edge: build
 
 bench-sla: build $(HANDOFF)
 	node bench/sla-tick.mjs
+
+bench-metrics: build $(HANDOFF)
+	cargo build --release -p handoff-cli
+	node bench/metrics-load.mjs
 
 bench-email: $(FORM_WASM)
 	node bench/email-suggest.mjs

@@ -123,5 +123,92 @@ fn benches(c: &mut Criterion) {
     });
 }
 
-criterion_group!(core, benches);
+/// 100,000 leads with realistic logs (deterministic): notified, most touched, some meetings,
+/// opportunities and rejections, half with an SLA clock, five sources.
+fn metrics_records() -> Vec<handoff_core::metrics::LeadRecord> {
+    use handoff_core::metrics::{EventRecord, LeadRecord};
+    use serde_json::json;
+    let sources = ["google", "linkedin", "newsletter", "partner", "direct"];
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    (0..100_000)
+        .map(|i| {
+            let created = 1_790_000_000_000 + i64::from(i) * 25_000;
+            let mut events = vec![EventRecord {
+                at_ms: created + 1_500,
+                kind: "notified".into(),
+                detail: json!({"channel": "sales"}),
+            }];
+            if i % 2 == 0 {
+                events.push(EventRecord {
+                    at_ms: created,
+                    kind: "sla_started".into(),
+                    detail: json!({"first_touch_due_ms": created + 300_000}),
+                });
+            }
+            let r = next();
+            if r % 7 != 0 {
+                let touch = created + (r % 20_000_000) as i64;
+                events.push(EventRecord {
+                    at_ms: touch,
+                    kind: "first_touch".into(),
+                    detail: json!({"via": "link"}),
+                });
+                if r % 5 == 0 {
+                    events.push(EventRecord {
+                        at_ms: touch + 1,
+                        kind: "touch".into(),
+                        detail: json!({"channel": "meeting_booked"}),
+                    });
+                }
+                if r % 11 == 0 {
+                    events.push(EventRecord {
+                        at_ms: touch + 2,
+                        kind: "outcome".into(),
+                        detail: json!({"outcome": "opportunity"}),
+                    });
+                }
+            }
+            if r % 13 == 0 {
+                events.push(EventRecord {
+                    at_ms: created + 9_000_000,
+                    kind: "outcome".into(),
+                    detail: json!({"outcome": "rejected", "reason": "not_a_fit"}),
+                });
+            }
+            LeadRecord {
+                lead_id: format!("lead-{i}"),
+                created_ms: created,
+                source: Some(sources[(r % 5) as usize].into()),
+                lifecycle: "sql".into(),
+                rules: vec!["size-midmarket".into()],
+                events,
+                ..LeadRecord::default()
+            }
+        })
+        .collect()
+}
+
+fn metrics(c: &mut Criterion) {
+    use handoff_core::metrics::{compute, GroupBy, Query};
+    let records = metrics_records();
+    let query = Query {
+        from_ms: i64::MIN,
+        to_ms: i64::MAX,
+        group_by: GroupBy::Source,
+    };
+    let mut group = c.benchmark_group("metrics");
+    group.sample_size(10);
+    group.bench_function("compute_100k_by_source", |b| {
+        b.iter(|| compute(black_box(&records), &query))
+    });
+    group.finish();
+}
+
+criterion_group!(core, benches, metrics);
 criterion_main!(core);
