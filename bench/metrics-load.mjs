@@ -41,7 +41,7 @@ try {
   await event("created", created, "'{}'");
   await event("routed", created, "'{\"summary\":\"bench\"}'");
   await event("notified", `${created} + 1500`, "'{\"channel\":\"sales\"}'");
-  await event("sla_started", created, "'{\"first_touch_due_ms\":' || (${created} + 300000) || '}'", "i % 2 = 0");
+  await event("sla_started", created, `'{"first_touch_due_ms":' || (${created} + 300000) || '}'`, "i % 2 = 0");
   await event("first_touch", `${created} + (i * 7919 % 20000000)`, "'{\"via\":\"link\"}'", "i % 7 <> 0");
   await event("touch", `${created} + (i * 7919 % 20000000) + 1`, "'{\"channel\":\"meeting_booked\"}'", "i % 7 <> 0 AND i % 5 = 0");
   await event("outcome", `${created} + 9000000`, "'{\"outcome\":\"rejected\",\"reason\":\"not_a_fit\"}'", "i % 13 = 0");
