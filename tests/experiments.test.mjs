@@ -53,6 +53,8 @@ test("an SLA experiment: each lead's arm is stored, and its deadline is the arm'
     assert.deepEqual(routed.experiment, { experiment: "first-touch", arm: lead.arm });
   }
   assert.ok(seen.fast >= 10 && seen.relaxed >= 10, JSON.stringify(seen));
+  const shown = await (await mf.dispatchFetch(`http://localhost/v1/leads/${ids[0]}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json();
+  assert.deepEqual([shown.experiment, shown.arm], ["first-touch", (await row(ids[0])).arm], "the admin view shows the arm");
 });
 
 test("a routing experiment: the arm's pool takes the lead; a lead in no experiment has no arm", async () => {

@@ -196,6 +196,9 @@ struct LeadView {
     status: String,
     merged_into: Option<String>,
     updated_at_ms: Option<i64>,
+    /// The experiment the lead took part in, and its arm.
+    experiment: Option<String>,
+    arm: Option<String>,
     /// The lead's event log, oldest first.
     events: Vec<EventView>,
 }
@@ -227,6 +230,8 @@ pub async fn get_lead(env: &Env, id: &str) -> Result<Response, ApiError> {
             lifecycle: row.lifecycle,
             disqualify_reason: row.disqualify_reason,
             visitor: row.visitor,
+            experiment: row.experiment,
+            arm: row.arm,
             owner_kind: owner.owner_kind,
             owner_id: owner.owner_id,
             status: owner.status,

@@ -77,6 +77,8 @@ pub struct LeadRow {
     pub evaluation: Option<String>,
     pub visitor: Option<String>,
     pub attribution: Option<String>,
+    pub experiment: Option<String>,
+    pub arm: Option<String>,
 }
 
 pub struct NewLead<'a> {
@@ -461,8 +463,8 @@ pub async fn lead(env: &Env, id: &str) -> Result<Option<LeadRow>, ApiError> {
     let db = env.d1(D1_BINDING).map_err(ApiError::storage)?;
     db.prepare(
         "SELECT id, form_id, email, answers, bundle_version, client_bundle_version, created_at, \
-         score, grade, lifecycle, disqualify_reason, evaluation, visitor, attribution \
-         FROM leads WHERE id = ?1",
+         score, grade, lifecycle, disqualify_reason, evaluation, visitor, attribution, experiment, \
+         arm FROM leads WHERE id = ?1",
     )
     .bind(&[JsValue::from_str(id)])
     .map_err(ApiError::storage)?
