@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { ROOT, freshState, launchChromium, randomToken, startWranglerDev } from "./support/edge.mjs";
+import { ROOT, accessibilityViolations, freshState, launchChromium, randomToken, startWranglerDev } from "./support/edge.mjs";
 
 const ARTIFACTS = join(ROOT, "test-artifacts");
 let state, edge, browser, token;
@@ -220,14 +220,6 @@ test("a mistyped mailbox domain is corrected with one click", async () => {
   await page.close();
 });
 
-/** axe-core's WCAG 2.1 A and AA rules on the page as it is now (open shadow roots included). */
-async function accessibilityViolations(page) {
-  await page.addScriptTag({ path: join(ROOT, "node_modules/axe-core/axe.min.js") });
-  const result = await page.evaluate(() =>
-    window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } }),
-  );
-  return result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
-}
 
 test("axe-core finds no accessibility violations in the form, blank or showing errors", async () => {
   const { page, errors } = await openDemo();

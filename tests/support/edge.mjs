@@ -126,3 +126,13 @@ export async function launchChromium(options = {}) {
     ...options,
   });
 }
+
+/** axe-core's WCAG 2.1 A and AA rules on the page as it is now (open shadow roots included). A page
+ * with a strict CSP needs its context opened with `bypassCSP: true` for axe to be injected. */
+export async function accessibilityViolations(page) {
+  await page.addScriptTag({ path: join(ROOT, "node_modules/axe-core/axe.min.js") });
+  const result = await page.evaluate(() =>
+    window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } }),
+  );
+  return result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+}

@@ -42,6 +42,11 @@ function table(caption, headers, rows, { hidden = false, numeric = [] } = {}) {
   return hidden ? el("div", { class: "visually-hidden" }, t) : t;
 }
 
+/** A wide table that scrolls sideways on a phone: a labelled region keyboard users can focus. */
+function scroll(t) {
+  return el("div", { class: "scroll", tabindex: "0", role: "region", "aria-label": t.querySelector("caption").textContent }, t);
+}
+
 /** Horizontal bars: [{label, value, text}], with the data as a hidden table. */
 function bars(target, caption, items, { max } = {}) {
   target.replaceChildren();
@@ -121,7 +126,7 @@ function funnel(bySource) {
   const rows = bySource.groups.map((g) => [g.key, String(g.leads), `${g.contacted} (${pct(g.contact_rate)})`,
     `${g.meetings} (${pct(g.meeting_rate)})`, `${g.opportunities} (${pct(g.opportunity_rate)})`,
     duration(g.first_touch_ms.median), `${g.rejected} (${pct(g.reject_rate)})`]);
-  $("funnel").replaceChildren(el("div", { class: "scroll" }, table("Leads, then contacted, meetings and opportunities, by where they came from",
+  $("funnel").replaceChildren(scroll(table("Leads, then contacted, meetings and opportunities, by where they came from",
     ["source", "leads", "contacted", "meetings", "opportunities", "median first touch", "rejected"], rows, { numeric: [1, 2, 3, 4, 5, 6] })));
 }
 
@@ -135,7 +140,7 @@ function arms(byArm) {
   const groups = byArm.groups.filter((g) => g.key !== "(none)");
   if (!groups.length) return target.replaceChildren(el("p", { class: "hint" }, "No experiment ran in this period."));
   const rows = groups.map((g) => [g.key, String(g.leads), pct(g.contact_rate), pct(g.meeting_rate), duration(g.first_touch_ms.median), pct(g.sla.share)]);
-  const parts = [el("div", { class: "scroll" }, table("Experiment arms side by side",
+  const parts = [scroll(table("Experiment arms side by side",
     ["arm", "leads", "contacted", "meetings", "median first touch", "within SLA"], rows, { numeric: [1, 2, 3, 4, 5] }))];
   for (const c of byArm.significance?.comparisons ?? []) {
     const verdict = c.p_value == null ? "not enough data to compare" :
@@ -154,7 +159,7 @@ function risk(list) {
     `${l.ladder.level} of ${l.ladder.levels}${l.ladder.next ? `, next: ${l.ladder.next.to}` : ""}`,
   ]);
   $("risk").replaceChildren(rows.length
-    ? el("div", { class: "scroll" }, table(`Untouched leads past or within ${list.within_minutes} minutes of their first-touch deadline`,
+    ? scroll(table(`Untouched leads past or within ${list.within_minutes} minutes of their first-touch deadline`,
       ["", "lead", "company", "owner", "stage", "deadline", "escalation"], rows))
     : el("p", { class: "hint" }, "Nobody is waiting: every lead is touched or on track."));
 }
