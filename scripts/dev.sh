@@ -8,7 +8,7 @@ state=.wrangler/state
 
 scripts/seed-local.sh "$state"
 # Demo history for the dashboard, once (a second `make dev` adds nothing).
-node scripts/seed-history.mjs "$state" --if-empty
+node scripts/seed-history.mjs "$state" --once
 if [ ! -f .dev.vars ] || ! grep -q '^ADMIN_TOKEN=' .dev.vars; then
   # A local-only admin token; production uses `wrangler secret put ADMIN_TOKEN`.
   echo "ADMIN_TOKEN=$(node -e 'process.stdout.write(require("crypto").randomBytes(24).toString("hex"))')" >> .dev.vars

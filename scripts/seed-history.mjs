@@ -5,7 +5,9 @@
 // seed); speed to lead spreads from minutes to never, and conversion falls with slower touches.
 // Every lead's id starts with `demo-`; nothing here is ever written by the product itself.
 //
-//   scripts/seed-history.mjs STATE_DIR [--if-empty] [--now MS]
+//   scripts/seed-history.mjs STATE_DIR [--once] [--now MS]
+//
+// --once: add nothing when the demo history is there already (a second `make dev`).
 //
 // Written with `wrangler d1 execute --local --file`: a generated SQL file, so every string is
 // quoted here (single quotes doubled), and only ever generated from this script's own data.
@@ -19,18 +21,18 @@ const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, "..");
 const args = process.argv.slice(2);
 const state = args[0];
-if (!state) throw new Error("usage: seed-history.mjs STATE_DIR [--if-empty] [--now MS]");
-const ifEmpty = args.includes("--if-empty");
+if (!state) throw new Error("usage: seed-history.mjs STATE_DIR [--once] [--now MS]");
+const once = args.includes("--once");
 const nowArg = args.indexOf("--now");
 const NOW = nowArg > 0 ? Number(args[nowArg + 1]) : Date.now();
 const wrangler = join(ROOT, "node_modules/.bin/wrangler");
 const d1 = (...rest) => run(wrangler, ["d1", "execute", "handoff", "--local", "--persist-to", state, ...rest],
   { cwd: ROOT, env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" }, maxBuffer: 64 << 20, timeout: 120_000 });
 
-if (ifEmpty) {
-  const { stdout } = await d1("--json", "--command", "SELECT COUNT(*) AS n FROM leads");
+if (once) {
+  const { stdout } = await d1("--json", "--command", "SELECT COUNT(*) AS n FROM leads WHERE id LIKE 'demo-%'");
   if (JSON.parse(stdout)[0].results[0].n > 0) {
-    console.log("seed-history: the local D1 already has leads; nothing added");
+    console.log("seed-history: the demo history is there already; nothing added");
     process.exit(0);
   }
 }

@@ -17,7 +17,7 @@ let state, edge, browser, token;
 before(async () => {
   await mkdir(ARTIFACTS, { recursive: true });
   state = await freshState();
-  await run("node", [join(ROOT, "scripts/seed-history.mjs"), state.dir, "--if-empty"], { cwd: ROOT, timeout: 120_000 });
+  await run("node", [join(ROOT, "scripts/seed-history.mjs"), state.dir, "--once"], { cwd: ROOT, timeout: 120_000 });
   token = randomToken();
   edge = await startWranglerDev(state.dir, { adminToken: token });
   browser = await launchChromium();
