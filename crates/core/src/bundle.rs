@@ -669,6 +669,51 @@ fn routing_at(rest: &[Step<'static>]) -> Vec<Step<'static>> {
     path
 }
 
+/// A routing target (`owner:ID`, `pool:ID`, `queue:ID`) that names a configured owner, pool or
+/// queue; otherwise `config.invalid_target` or `config.unknown_owner` / `_pool` / `_queue`.
+pub(crate) fn check_target(
+    r: &RoutingConfig,
+    text: &str,
+    path: Vec<Step<'static>>,
+    found: &mut Vec<Found>,
+) -> Option<Target> {
+    let Some(target) = Target::parse(text) else {
+        found.push(problem(
+            "config.invalid_target",
+            format!("\"{text}\" is not a target; write owner:ID, pool:ID or queue:ID"),
+            path,
+        ));
+        return None;
+    };
+    let (known, code, table) = match &target {
+        Target::Owner(id) => (
+            r.owners.iter().any(|o| &o.id == id),
+            "config.unknown_owner",
+            "owners",
+        ),
+        Target::Pool(id) => (
+            r.pools.iter().any(|p| &p.id == id),
+            "config.unknown_pool",
+            "pools",
+        ),
+        Target::Queue(id) => (
+            r.queues.iter().any(|q| &q.id == id),
+            "config.unknown_queue",
+            "queues",
+        ),
+    };
+    if !known {
+        let id = text.split_once(':').map_or(text, |(_, id)| id);
+        found.push(problem(
+            code,
+            format!("\"{id}\" is not a [[routing.{table}]] id"),
+            path,
+        ));
+        return None;
+    }
+    Some(target)
+}
+
 pub(crate) fn problem(code: &'static str, message: String, path: Vec<Step<'static>>) -> Found {
     Found {
         code,
@@ -897,37 +942,7 @@ fn check_routing(
 
     // Targets: rules, their fallbacks, and the global fallback (a queue).
     let check_target = |text: &str, path: Vec<Step<'static>>, found: &mut Vec<Found>| {
-        let Some(target) = Target::parse(text) else {
-            found.push(problem(
-                "config.invalid_target",
-                format!("\"{text}\" is not a target; write owner:ID, pool:ID or queue:ID"),
-                path,
-            ));
-            return None;
-        };
-        let (known, code, table) = match &target {
-            Target::Owner(id) => (is_owner(id), "config.unknown_owner", "owners"),
-            Target::Pool(id) => (
-                r.pools.iter().any(|p| &p.id == id),
-                "config.unknown_pool",
-                "pools",
-            ),
-            Target::Queue(id) => (
-                r.queues.iter().any(|q| &q.id == id),
-                "config.unknown_queue",
-                "queues",
-            ),
-        };
-        if !known {
-            let id = text.split_once(':').map_or(text, |(_, id)| id);
-            found.push(problem(
-                code,
-                format!("\"{id}\" is not a [[routing.{table}]] id"),
-                path,
-            ));
-            return None;
-        }
-        Some(target)
+        check_target(r, text, path, found)
     };
     let fallback = match &r.fallback {
         None => {

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::bundle::{valid_id, Found, Step};
+use crate::notify::valid_secret_name;
 
 /// The most items one request may carry.
 pub const MAX_ITEMS: usize = 500;
@@ -184,14 +185,6 @@ fn valid_domain(d: &str) -> bool {
 /// A JSON pointer as RFC 6901 writes it: empty (the whole item) or `/`-separated.
 fn valid_pointer(p: &str) -> bool {
     p.is_empty() || (p.starts_with('/') && p.len() <= 256)
-}
-
-/// A wrangler secret's name: a letter, then letters, digits and `_` (at most 64).
-fn valid_secret_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 64
-        && name.as_bytes()[0].is_ascii_alphabetic()
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 /// Checks `[crm]`, pushing located problems (`config.invalid_id`, `config.duplicate_id`,

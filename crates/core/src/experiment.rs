@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::bundle::{invalid_id, problem, valid_id, AttributeEnv, Found, Step};
+use crate::bundle::{check_target, invalid_id, problem, valid_id, AttributeEnv, Found, Step};
 use crate::condition::Condition;
 use crate::routing::{CompiledRouting, LeadView, RouteInput, RoutingConfig, Target};
 use crate::sla::parse_duration;
@@ -228,7 +228,7 @@ pub(crate) fn check(
                                 .to_owned(),
                             a_at("id"),
                         )),
-                        Some(text) => to = routing_target(routing, text, a_at("to"), found),
+                        Some(text) => to = check_target(routing, text, a_at("to"), found),
                     }
                 }
             }
@@ -247,48 +247,4 @@ pub(crate) fn check(
         });
     }
     out
-}
-
-/// A routing target that names a configured owner, pool or queue.
-fn routing_target(
-    routing: &RoutingConfig,
-    text: &str,
-    path: Vec<Step<'static>>,
-    found: &mut Vec<Found>,
-) -> Option<Target> {
-    let Some(target) = Target::parse(text) else {
-        found.push(problem(
-            "config.invalid_target",
-            format!("\"{text}\" is not a target; write owner:ID, pool:ID or queue:ID"),
-            path,
-        ));
-        return None;
-    };
-    let (known, code, table) = match &target {
-        Target::Owner(id) => (
-            routing.owners.iter().any(|o| &o.id == id),
-            "config.unknown_owner",
-            "owners",
-        ),
-        Target::Pool(id) => (
-            routing.pools.iter().any(|p| &p.id == id),
-            "config.unknown_pool",
-            "pools",
-        ),
-        Target::Queue(id) => (
-            routing.queues.iter().any(|q| &q.id == id),
-            "config.unknown_queue",
-            "queues",
-        ),
-    };
-    if !known {
-        let id = text.split_once(':').map_or(text, |(_, id)| id);
-        found.push(problem(
-            code,
-            format!("\"{id}\" is not a [[routing.{table}]] id"),
-            path,
-        ));
-        return None;
-    }
-    Some(target)
 }

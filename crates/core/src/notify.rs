@@ -101,7 +101,7 @@ impl ChannelKind {
 
 /// A wrangler secret's name as the configuration may give it: a letter, then letters, digits and
 /// `_` (at most 64).
-fn valid_secret_name(name: &str) -> bool {
+pub(crate) fn valid_secret_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
         && name.as_bytes()[0].is_ascii_alphabetic()

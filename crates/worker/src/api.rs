@@ -781,6 +781,11 @@ pub(crate) fn authorize(req: &Request, env: &Env) -> Result<(), ApiError> {
             "The ADMIN_TOKEN secret is not set on this Worker.",
         ));
     }
+    bearer(req, &expected)
+}
+
+/// Requires `Authorization: Bearer <expected>` (compared in constant time): `401 unauthorized`.
+pub(crate) fn bearer(req: &Request, expected: &str) -> Result<(), ApiError> {
     let header = req
         .headers()
         .get("authorization")
@@ -800,7 +805,7 @@ pub(crate) fn authorize(req: &Request, env: &Env) -> Result<(), ApiError> {
 }
 
 /// Compares without an early exit, so response time does not reveal how much of a guess matched.
-pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }

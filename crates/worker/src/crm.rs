@@ -56,20 +56,7 @@ pub async fn intake(
             "The secret this intake names is not set on this Worker.",
         ));
     }
-    let header = req
-        .headers()
-        .get("authorization")
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-    let given = header.strip_prefix("Bearer ").unwrap_or_default();
-    if !crate::api::constant_time_eq(given.as_bytes(), expected.as_bytes()) {
-        return Err(ApiError::new(
-            401,
-            "unauthorized",
-            "A valid bearer token is required.",
-        ));
-    }
+    crate::api::bearer(req, &expected)?;
     let too_large = || {
         ApiError::new(
             413,

@@ -64,16 +64,11 @@ pub async fn record(
     let bundle = bundle.get(env).await?;
     event.check_reason(&bundle.rules.feedback).map_err(bad)?;
     let db = store::Db::open(env)?;
-    let lookup = |id: &str| {
-        db.prepare("SELECT id, email, merged_into FROM leads WHERE id = ?1")
-            .bind(&[JsValue::from_str(id)])
-            .map_err(ApiError::storage)
-    };
     let not_found = || ApiError::new(404, "lead_not_found", "No lead has this id.");
-    let mut target: Target = db.first(lookup(id)?).await?.ok_or_else(not_found)?;
+    let mut target = lookup(&db, id).await?.ok_or_else(not_found)?;
     let merged_from = match target.merged_into.clone() {
         Some(into) => {
-            target = db.first(lookup(&into)?).await?.ok_or_else(not_found)?;
+            target = lookup(&db, &into).await?.ok_or_else(not_found)?;
             Some(id)
         }
         None => None,
@@ -95,6 +90,15 @@ pub async fn record(
             first_touch,
         },
     )
+}
+
+/// The lead an event is about: its id, email and the lead it was merged into, if any.
+async fn lookup(db: &store::Db, id: &str) -> Result<Option<Target>, ApiError> {
+    let statement = db
+        .prepare("SELECT id, email, merged_into FROM leads WHERE id = ?1")
+        .bind(&[JsValue::from_str(id)])
+        .map_err(ApiError::storage)?;
+    db.first(statement).await
 }
 
 /// The statements of one event on `lead`, and where the first-touch insert is among them (its
@@ -240,11 +244,7 @@ pub async fn reject_link(
         note: None,
     };
     let db = store::Db::open(env)?;
-    let lookup = db
-        .prepare("SELECT id, email, merged_into FROM leads WHERE id = ?1")
-        .bind(&[JsValue::from_str(id)])
-        .map_err(ApiError::storage)?;
-    let Some(target) = db.first::<Target>(lookup).await? else {
+    let Some(target) = lookup(&db, id).await? else {
         return crate::notify::page(
             404,
             "lead_not_found",

@@ -324,23 +324,38 @@ struct DueRow {
     last_contacted: Option<f64>,
 }
 
+/// A clock as `sla_clocks` stores it: the deadlines computed at start, the ladder as JSON.
+fn stored_clock(
+    policy: &str,
+    started_at: f64,
+    first_touch_due: f64,
+    steps: &str,
+) -> Result<Clock, ApiError> {
+    let steps: Vec<StepDue> = serde_json::from_str(steps).map_err(|_| {
+        ApiError::new(
+            500,
+            "sla_clock_unreadable",
+            "A stored SLA clock could not be read.",
+        )
+    })?;
+    Ok(Clock {
+        policy: policy.to_owned(),
+        kind: ClockKind::default(),
+        working_hours: false,
+        started_ms: started_at as i64,
+        first_touch_due_ms: first_touch_due as i64,
+        steps,
+    })
+}
+
 impl DueRow {
     fn clock(&self) -> Result<Clock, ApiError> {
-        let steps: Vec<StepDue> = serde_json::from_str(&self.steps).map_err(|_| {
-            ApiError::new(
-                500,
-                "sla_clock_unreadable",
-                "A stored SLA clock could not be read.",
-            )
-        })?;
-        Ok(Clock {
-            policy: self.policy.clone(),
-            kind: ClockKind::default(),
-            working_hours: false,
-            started_ms: self.started_at as i64,
-            first_touch_due_ms: self.first_touch_due as i64,
-            steps,
-        })
+        stored_clock(
+            &self.policy,
+            self.started_at,
+            self.first_touch_due,
+            &self.steps,
+        )
     }
 
     fn assignee(&self, routing: Option<&CompiledRouting>) -> Assignee {
@@ -972,21 +987,7 @@ pub async fn list(
     };
     let mut leads = Vec::with_capacity(rows.len());
     for row in rows {
-        let steps: Vec<StepDue> = serde_json::from_str(&row.steps).map_err(|_| {
-            ApiError::new(
-                500,
-                "sla_clock_unreadable",
-                "A stored SLA clock could not be read.",
-            )
-        })?;
-        let clock = Clock {
-            policy: row.policy.clone(),
-            kind: ClockKind::default(),
-            working_hours: false,
-            started_ms: row.started_at as i64,
-            first_touch_due_ms: row.first_touch_due as i64,
-            steps,
-        };
+        let clock = stored_clock(&row.policy, row.started_at, row.first_touch_due, &row.steps)?;
         let level = row.level as u32;
         let who: Who = serde_json::from_str(&row.summary).unwrap_or_default();
         let next = clock
