@@ -85,7 +85,8 @@ test: setup-test
 	@echo "make test: every layer passed"
 
 lint:
-	@echo "== lint: rustfmt, clippy (native and wasm32)"
+	@echo "== lint: module layers and function length, rustfmt, clippy (native and wasm32)"
+	node scripts/architecture-check.mjs
 	cargo fmt --all --check
 	cargo clippy --quiet --workspace --all-targets -- -D warnings
 	cargo clippy --quiet -p handoff-form -p handoff-worker --target wasm32-unknown-unknown -- -D warnings
