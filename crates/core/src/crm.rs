@@ -76,10 +76,52 @@ impl Meaning {
     }
 }
 
+impl Meaning {
+    /// Whether the item says a rep reached the person. Only such an item may be their open
+    /// lead's first touch, wherever it stands in a batch: a deal or a sequence is not a touch.
+    pub const fn is_contact(self) -> bool {
+        matches!(self, Meaning::Contacted)
+    }
+
+    /// What the item changes in the facts about its person (and, for a deal, its account).
+    pub const fn change(self) -> FactChange {
+        let (active_deal, in_sequence) = match self {
+            Meaning::DealOpened => (Some(true), None),
+            Meaning::DealClosed => (Some(false), None),
+            Meaning::SequenceStarted => (None, Some(true)),
+            Meaning::SequenceEnded => (None, Some(false)),
+            Meaning::Contacted => (None, None),
+        };
+        FactChange {
+            active_deal,
+            in_sequence,
+            contacted: self.is_contact(),
+        }
+    }
+}
+
+/// A change to the `crm_facts` of a subject: `None` leaves a flag as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FactChange {
+    pub active_deal: Option<bool>,
+    pub in_sequence: Option<bool>,
+    /// The person was reached now (their last contact).
+    pub contacted: bool,
+}
+
 /// The `crm_facts` subject of a person: their email, normalized and lowercased (mailbox names
-/// are case-insensitive in practice, and CRMs and forms spell them differently).
+/// are case-insensitive in practice, and CRMs and forms spell them differently). This is the one
+/// place the key is computed: the Worker stores it with each lead (`leads.person_key`) rather than
+/// lowercasing in SQL, whose `lower()` folds ASCII letters only (`Åsa@…` would never match).
 pub fn person_subject(email: &str) -> String {
     format!("email:{}", email.to_lowercase())
+}
+
+/// The subjects of a lead's normalized email: its person and the account of its domain, as
+/// stored with the lead (`leads.person_key`, `leads.account_key`).
+pub fn lead_subjects(email: &str) -> (String, String) {
+    let domain = email.rsplit_once('@').map_or("", |(_, d)| d);
+    (person_subject(email), account_subject(domain))
 }
 
 /// The `crm_facts` subject of an account: its domain, lowercased.

@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)]
 
-use handoff_core::crm::{read, MAX_ITEMS};
+use handoff_core::crm::{lead_subjects, person_subject, read, FactChange, Meaning, MAX_ITEMS};
 use handoff_core::Bundle;
 use serde_json::{json, Value};
 
@@ -180,4 +180,65 @@ fn crm_configuration_errors_have_codes_and_lines() {
     assert!(!serde_json::to_string(&without.rules)
         .unwrap()
         .contains("crm"));
+}
+
+/// Regression: the person key was lowercased with Unicode rules here and with SQLite's ASCII-only
+/// `lower()` in D1, so `Åsa@…` from a form never matched the CRM's `åsa@…`. One function computes
+/// it, for the CRM's items and for the lead (stored with it) alike.
+#[test]
+fn one_person_key_for_a_lead_and_a_crm_item_whatever_the_case_of_any_letter() {
+    let table = [
+        // (the lead's normalized email, the CRM's spelling, person key, account key)
+        (
+            "Åsa@Example.com",
+            "åsa@example.com",
+            "email:åsa@example.com",
+            "domain:example.com",
+        ),
+        (
+            "ÉLODIE@müller.de",
+            "élodie@müller.de",
+            "email:élodie@müller.de",
+            "domain:müller.de",
+        ),
+        (
+            "Ana@northwind.example",
+            "ANA@northwind.example",
+            "email:ana@northwind.example",
+            "domain:northwind.example",
+        ),
+        ("nobody", "NOBODY", "email:nobody", "domain:"),
+    ];
+    for (lead, crm, person, account) in table {
+        let (p, a) = lead_subjects(lead);
+        assert_eq!((p.as_str(), a.as_str()), (person, account), "{lead}");
+        assert_eq!(person_subject(crm), person, "{crm}");
+    }
+}
+
+/// Regression: in a CRM batch every item about a contacted person was logged as a touch of their
+/// lead, so a deal listed before the contact became the first touch. Only a contact touches.
+#[test]
+fn only_a_contact_touches_and_each_meaning_changes_its_own_facts() {
+    let change = |active_deal, in_sequence, contacted| FactChange {
+        active_deal,
+        in_sequence,
+        contacted,
+    };
+    let table = [
+        (Meaning::DealOpened, change(Some(true), None, false)),
+        (Meaning::DealClosed, change(Some(false), None, false)),
+        (Meaning::SequenceStarted, change(None, Some(true), false)),
+        (Meaning::SequenceEnded, change(None, Some(false), false)),
+        (Meaning::Contacted, change(None, None, true)),
+    ];
+    for (meaning, expected) in table {
+        assert_eq!(meaning.change(), expected, "{}", meaning.as_str());
+        assert_eq!(
+            meaning.is_contact(),
+            expected.contacted,
+            "{}",
+            meaning.as_str()
+        );
+    }
 }

@@ -272,6 +272,7 @@ pub async fn reassign(
     env: &Env,
     id: &str,
     bundle: &BundleOnce,
+    now: f64,
 ) -> Result<Response, ApiError> {
     let body = req
         .text()
@@ -306,7 +307,6 @@ pub async fn reassign(
             "The configuration has no owner or queue with this id.",
         ));
     }
-    let now = worker::Date::now().as_millis() as f64;
     if !store::admin::reassign(env, id, &input.owner_kind, &input.owner_id, &reason, now).await? {
         return Err(ApiError::new(404, "lead_not_found", "No lead has this id."));
     }
@@ -364,8 +364,7 @@ struct Retried<'a> {
 }
 
 /// `POST /v1/dead-letters/:id/retry`: back in the queue, due now.
-pub async fn retry_dead_letter(env: &Env, id: &str) -> Result<Response, ApiError> {
-    let now = worker::Date::now().as_millis() as f64;
+pub async fn retry_dead_letter(env: &Env, id: &str, now: f64) -> Result<Response, ApiError> {
     if !store::admin::retry_dead_letter(env, id, now).await? {
         return Err(ApiError::new(
             404,

@@ -160,6 +160,7 @@ pub(crate) async fn create_lead(
     env: &Env,
     ctx: &Context,
     bundle: &BundleOnce,
+    now: u64,
 ) -> Result<Response, ApiError> {
     let content_type = req
         .headers()
@@ -223,7 +224,7 @@ pub(crate) async fn create_lead(
     if bundle.form(&lead.form).is_some() {
         check_origin(req, &bundle, &lead.form)?;
     }
-    let now_ms = clock(req, env);
+    let now_ms = now;
     let attribution = lead.attribution.clean();
     // The pages the form saw the visitor view count as engagement, like any reported activity.
     let mut activity = lead.activity;
@@ -303,7 +304,7 @@ pub(crate) async fn create_lead(
     });
     // One batch of reads: a retry's first answer, the returning person's lead, routing's state.
     let routing = bundle.routing().filter(|_| !bot);
-    let counter = crate::ratelimit::counter(req, env, &body, &db)?;
+    let counter = crate::ratelimit::counter(req, env, &body, &db, now as f64)?;
     let prefetched = store::prefetch(
         &db,
         counter.statement.clone(),
@@ -373,33 +374,12 @@ pub(crate) async fn create_lead(
 
 /// In test mode only (`TEST_CLOCK`), the answer says how many D1 round trips it cost.
 fn with_trips(mut response: Response, db: &store::Db, env: &Env) -> Response {
-    if test_mode(env) {
+    if crate::clock::test_mode(env) {
         let _ = response
             .headers_mut()
             .set("x-handoff-d1-round-trips", &db.trips().to_string());
     }
     response
-}
-
-fn test_mode(env: &Env) -> bool {
-    env.var("TEST_CLOCK")
-        .is_ok_and(|v| v.to_string() == "enabled")
-}
-
-/// The Worker's clock, in ms since the epoch. Only when the Worker runs with the test-only variable
-/// `TEST_CLOCK = "enabled"` (tests set it; no deployment does) may a request set it with
-/// `X-Test-Now-Ms`, so that tests can route at a chosen hour of a chosen day.
-pub(crate) fn clock(req: &Request, env: &Env) -> u64 {
-    let now = worker::Date::now().as_millis();
-    if !test_mode(env) {
-        return now;
-    }
-    req.headers()
-        .get("x-test-now-ms")
-        .ok()
-        .flatten()
-        .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(now)
 }
 
 /// How often a submission routes again after losing a rotation turn to a concurrent one: enough
@@ -657,7 +637,7 @@ pub(crate) async fn get_pools(
     let pools = match bundle.routing() {
         Some(routing) => {
             let db = store::Db::open(env)?;
-            route::pools(&db, routing, clock(req, env) as i64).await?
+            route::pools(&db, routing, crate::clock::now(req, env) as i64).await?
         }
         None => Vec::new(),
     };

@@ -61,8 +61,13 @@ async fn load(env: &Env) -> Result<State, ApiError> {
 }
 
 /// Makes `version` (whose canonical JSON is `text`) the active bundle and records it.
-async fn activate(env: &Env, state: State, version: &str, text: &str) -> Result<(), ApiError> {
-    let now = worker::Date::now().as_millis() as i64;
+async fn activate(
+    env: &Env,
+    state: State,
+    version: &str,
+    text: &str,
+    now: i64,
+) -> Result<(), ApiError> {
     kv::put_version(env, version, text).await?;
     if state.adopt_active {
         if let Some((active, active_text)) = &state.active {
@@ -128,7 +133,7 @@ fn invalid(problems: &[ConfigError]) -> Result<Response, ApiError> {
 }
 
 /// `PUT /v1/config`: check a TOML configuration and make its bundle the active one.
-pub async fn put(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
+pub async fn put(req: &mut Request, env: &Env, now: i64) -> Result<Response, ApiError> {
     let content_type = req
         .headers()
         .get("content-type")
@@ -172,7 +177,7 @@ pub async fn put(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
     let previous = state.active.as_ref().map(|(v, _)| v.clone());
     let changed = previous.as_deref() != Some(bundle.version.as_str());
     if changed {
-        activate(env, state, &bundle.version, &bundle.to_json()).await?;
+        activate(env, state, &bundle.version, &bundle.to_json(), now).await?;
     }
     json(
         200,
@@ -204,7 +209,7 @@ pub async fn get(env: &Env) -> Result<Response, ApiError> {
 
 /// `POST /v1/config/rollback`, optionally `{"version": "sha256:…"}`: activate an earlier version
 /// from history, by default the most recent one other than the active version.
-pub async fn rollback(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
+pub async fn rollback(req: &mut Request, env: &Env, now: i64) -> Result<Response, ApiError> {
     #[derive(Deserialize)]
     struct Target {
         version: String,
@@ -261,7 +266,7 @@ pub async fn rollback(req: &mut Request, env: &Env) -> Result<Response, ApiError
                 "The stored bundle of this version does not check; upload its configuration again.",
             )
         })?;
-        activate(env, state, &bundle.version, &text).await?;
+        activate(env, state, &bundle.version, &text, now).await?;
     }
     json(
         200,

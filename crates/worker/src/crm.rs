@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use handoff_core::crm::{account_subject, person_subject, read, Meaning};
+use handoff_core::crm::{account_subject, person_subject, read};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
 use worker::{Env, Request, Response};
@@ -89,7 +89,7 @@ pub async fn intake(
     let contacted: Vec<&str> = {
         let mut emails: Vec<&str> = facts
             .iter()
-            .filter(|f| f.meaning == Meaning::Contacted)
+            .filter(|f| f.meaning.is_contact())
             .map(|f| f.email.as_str())
             .collect();
         emails.sort_unstable();
@@ -102,10 +102,10 @@ pub async fn intake(
         for email in &contacted {
             reads.push(
                 db.prepare(
-                    "SELECT id FROM leads WHERE lower(email) = ?1 AND status = 'open' \
+                    "SELECT id FROM leads WHERE person_key = ?1 AND status = 'open' \
                      AND merged_into IS NULL ORDER BY created_at, id LIMIT 1",
                 )
-                .bind(&[JsValue::from_str(email)])
+                .bind(&[JsValue::from_str(&person_subject(email))])
                 .map_err(ApiError::storage)?,
             );
         }
@@ -124,13 +124,9 @@ pub async fn intake(
     let mut writes = Vec::new();
     let mut touches = Vec::new();
     for fact in &facts {
-        let (deal, sequence, contacted_at) = match fact.meaning {
-            Meaning::DealOpened => (Some(true), None, None),
-            Meaning::DealClosed => (Some(false), None, None),
-            Meaning::SequenceStarted => (None, Some(true), None),
-            Meaning::SequenceEnded => (None, Some(false), None),
-            Meaning::Contacted => (None, None, Some(now_ms)),
-        };
+        let change = fact.meaning.change();
+        let (deal, sequence) = (change.active_deal, change.in_sequence);
+        let contacted_at = change.contacted.then_some(now_ms);
         writes.push(sla::facts_statement(
             &db,
             &person_subject(&fact.email),
@@ -151,7 +147,12 @@ pub async fn intake(
                 now_ms,
             )?);
         }
-        if let Some(lead) = open.get(fact.email.as_str()) {
+        // Only a contact touches the person's lead, wherever it stands in the batch.
+        let touched = change
+            .contacted
+            .then(|| open.get(fact.email.as_str()))
+            .flatten();
+        if let Some(lead) = touched {
             let detail = serde_json::json!({ "intake": intake.id, "meaning": fact.meaning });
             writes.push(store::event_statement(
                 &db, lead, now_ms, "touch", &intake.id, &detail,

@@ -182,9 +182,9 @@ pub async fn reject_link(
     env: &Env,
     id: &str,
     bundle: &crate::routes::BundleOnce,
+    now_ms: i64,
 ) -> Result<Response, ApiError> {
     use handoff_core::notify::{escape_html, LinkPurpose};
-    let now_ms = worker::Date::now().as_millis() as i64;
     let owner = match crate::notify::signed_owner(req, env, id, LinkPurpose::Reject, now_ms)? {
         Ok(owner) => owner,
         Err(page) => return Ok(page),

@@ -6,6 +6,7 @@
 
 mod admin;
 mod api;
+mod clock;
 mod config;
 mod crm;
 mod error;
@@ -36,8 +37,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
 
 #[event(scheduled)]
 async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
-    let now = worker::Date::now().as_millis() as f64;
-    let minute = scheduled_time(&event, &env);
+    let (minute, now) = clock::tick(&event, &env);
     if let Err(error) = store::record_tick(&env, minute, now).await {
         // D1's texts are unstable and may quote data; log our code only.
         worker::console_error!("cron tick not recorded: {}", error.code);
@@ -76,20 +76,5 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     }
     if let Err(error) = store::limits::prune(&env, now).await {
         worker::console_error!("rate-limit windows not pruned: {}", error.code);
-    }
-}
-
-/// The tick's scheduled time. Only when the Worker runs with the test-only variable
-/// `TEST_CLOCK = "enabled"` (tests set it; no deployment does) may the trigger name another one,
-/// as the cron expression `now=<ms since the epoch>`: `wrangler dev`'s `/__scheduled?cron=…` passes
-/// the expression through but not a time, and end-to-end tests drive SLA clocks with it.
-fn scheduled_time(event: &ScheduledEvent, env: &Env) -> f64 {
-    let test = env
-        .var("TEST_CLOCK")
-        .is_ok_and(|v| v.to_string() == "enabled");
-    let cron = event.cron();
-    match cron.strip_prefix("now=").map(str::parse::<u64>) {
-        Some(Ok(ms)) if test => ms as f64,
-        _ => event.schedule(),
     }
 }

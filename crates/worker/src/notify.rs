@@ -523,8 +523,12 @@ pub fn signed_owner(
 /// `GET /v1/leads/{id}/claim?owner=…&exp=…&sig=…`: the "I've got it" link. Verifies the
 /// signature and expiry, records `first_touch` once (a conditional insert: a second click, or a
 /// concurrent one, adds nothing), and answers a small text-only page.
-pub async fn claim(req: &Request, env: &Env, lead_id: &str) -> Result<Response, ApiError> {
-    let now_ms = worker::Date::now().as_millis() as i64;
+pub async fn claim(
+    req: &Request,
+    env: &Env,
+    lead_id: &str,
+    now_ms: i64,
+) -> Result<Response, ApiError> {
     let owner = match signed_owner(req, env, lead_id, LinkPurpose::Claim, now_ms)? {
         Ok(owner) => owner,
         Err(page) => return Ok(page),

@@ -63,7 +63,13 @@ pub struct Counter {
     now: f64,
 }
 
-pub fn counter(req: &Request, env: &Env, body: &str, db: &D1Database) -> Result<Counter, ApiError> {
+pub fn counter(
+    req: &Request,
+    env: &Env,
+    body: &str,
+    db: &D1Database,
+    now: f64,
+) -> Result<Counter, ApiError> {
     let limit = var(env, "RATE_LIMIT_PER_MINUTE", DEFAULT_LIMIT);
     let window_ms = f64::from(var(
         env,
@@ -72,7 +78,6 @@ pub fn counter(req: &Request, env: &Env, body: &str, db: &D1Database) -> Result<
     )) * 1000.0;
     let ip = req.headers().get("cf-connecting-ip").ok().flatten();
     let key = client_key(ip.as_deref(), body);
-    let now = worker::Date::now().as_millis() as f64;
     let window_start = (now / window_ms).floor() * window_ms;
     let expires_at = window_start + window_ms;
     Ok(Counter {

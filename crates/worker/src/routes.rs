@@ -186,23 +186,18 @@ pub async fn dispatch(
         api::authorize(&req, env)?;
     }
     let id = params.first().map(String::as_str).unwrap_or_default();
+    let now = crate::clock::now(&req, env);
     match route.op {
-        Op::CreateLead => api::create_lead(&mut req, env, ctx, bundle).await,
-        Op::ClaimLead => notify::claim(&req, env, id).await,
-        Op::RejectLink => events::reject_link(&mut req, env, id, bundle).await,
+        Op::CreateLead => api::create_lead(&mut req, env, ctx, bundle, now).await,
+        Op::ClaimLead => notify::claim(&req, env, id, now as i64).await,
+        Op::RejectLink => events::reject_link(&mut req, env, id, bundle, now as i64).await,
         Op::Pools => api::get_pools(&req, env, bundle).await,
-        Op::Metrics => metrics::report(&req, env, api::clock(&req, env) as i64).await,
-        Op::ExportCsv => metrics::export_csv(&req, env, api::clock(&req, env) as i64).await,
-        Op::ExportJsonl => metrics::export_jsonl(&req, env, api::clock(&req, env) as i64).await,
-        Op::CrmIntake => {
-            let now = api::clock(&req, env) as f64;
-            crm::intake(&mut req, env, id, bundle, now).await
-        }
-        Op::LeadEvents => {
-            let now = api::clock(&req, env) as f64;
-            events::record(&mut req, env, id, bundle, now).await
-        }
-        Op::SlaLeads => sla::list(&req, env, api::clock(&req, env) as i64).await,
+        Op::Metrics => metrics::report(&req, env, now as i64).await,
+        Op::ExportCsv => metrics::export_csv(&req, env, now as i64).await,
+        Op::ExportJsonl => metrics::export_jsonl(&req, env, now as i64).await,
+        Op::CrmIntake => crm::intake(&mut req, env, id, bundle, now as f64).await,
+        Op::LeadEvents => events::record(&mut req, env, id, bundle, now as f64).await,
+        Op::SlaLeads => sla::list(&req, env, now as i64).await,
         Op::Preflight => api::preflight(&req, env, bundle).await,
         Op::GetForm => api::get_form(&req, env, id, bundle).await,
         Op::GetProfile => api::get_profile(&req, env).await,
@@ -210,12 +205,12 @@ pub async fn dispatch(
         Op::OpenApi => openapi(),
         Op::ListLeads => admin::list_leads(&req, env).await,
         Op::GetLead => admin::get_lead(env, id).await,
-        Op::ReassignLead => admin::reassign(&mut req, env, id, bundle).await,
+        Op::ReassignLead => admin::reassign(&mut req, env, id, bundle, now as f64).await,
         Op::ListDeadLetters => admin::list_dead_letters(&req, env).await,
-        Op::RetryDeadLetter => admin::retry_dead_letter(env, id).await,
+        Op::RetryDeadLetter => admin::retry_dead_letter(env, id, now as f64).await,
         Op::GetConfig => config::get(env).await,
-        Op::PutConfig => config::put(&mut req, env).await,
-        Op::RollbackConfig => config::rollback(&mut req, env).await,
+        Op::PutConfig => config::put(&mut req, env, now as i64).await,
+        Op::RollbackConfig => config::rollback(&mut req, env, now as i64).await,
     }
 }
 

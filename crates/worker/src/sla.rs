@@ -2,7 +2,7 @@
 //! the escalation ladder by the cron. Deadlines, ladders and suppression are handoff-core's
 //! (`handoff_core::sla`); this module stores and reads them.
 
-use handoff_core::crm::{account_subject, person_subject};
+use handoff_core::crm::lead_subjects;
 use handoff_core::notify::{Escalation, Owner};
 use handoff_core::routing::{self, Assignee, CompiledRouting, Decision, RouteInput};
 use handoff_core::sla::{
@@ -101,7 +101,7 @@ pub fn contacted_statement(
 ) -> Result<D1PreparedStatement, ApiError> {
     db.prepare(
         "INSERT INTO crm_facts (subject, last_contacted_at, source, updated_at) \
-         SELECT 'email:' || lower(email), ?2, ?3, ?2 FROM leads WHERE id = ?1 AND email IS NOT NULL \
+         SELECT person_key, ?2, ?3, ?2 FROM leads WHERE id = ?1 AND person_key IS NOT NULL \
          AND EXISTS (SELECT 1 FROM lead_events WHERE lead_id = ?1 AND kind = 'first_touch') \
          ON CONFLICT (subject) DO UPDATE SET \
          last_contacted_at = MAX(COALESCE(last_contacted_at, 0), excluded.last_contacted_at), \
@@ -162,16 +162,13 @@ pub struct Who {
 
 /// The read of a person's (and their account's) CRM facts, for a submission's read batch.
 pub fn facts_query(db: &D1Database, email: &str) -> Result<D1PreparedStatement, ApiError> {
-    let domain = email.rsplit_once('@').map_or("", |(_, d)| d);
+    let (person, account) = lead_subjects(email);
     db.prepare(
         "SELECT COALESCE(MAX(active_deal), 0) AS active_deal, \
          COALESCE(MAX(in_sequence), 0) AS in_sequence, MAX(last_contacted_at) AS last_contacted \
          FROM crm_facts WHERE subject IN (?1, ?2)",
     )
-    .bind(&[
-        JsValue::from_str(&person_subject(email)),
-        JsValue::from_str(&account_subject(domain)),
-    ])
+    .bind(&[JsValue::from_str(&person), JsValue::from_str(&account)])
     .map_err(ApiError::storage)
 }
 
@@ -523,11 +520,11 @@ fn advance_statement(
 /// suppression facts about its person and account.
 pub const DUE_QUERY: &str = "SELECT c.lead_id, c.policy, c.pool, c.started_at, \
      c.first_touch_due, c.steps, c.summary, c.level, l.status, l.owner_kind, l.owner_id, \
-     COALESCE((SELECT MAX(active_deal) FROM crm_facts WHERE subject IN ('email:' || lower(l.email), \
-       'domain:' || lower(substr(l.email, instr(l.email, '@') + 1)))), 0) AS active_deal, \
-     COALESCE((SELECT MAX(in_sequence) FROM crm_facts WHERE subject IN ('email:' || lower(l.email), \
-       'domain:' || lower(substr(l.email, instr(l.email, '@') + 1)))), 0) AS in_sequence, \
-     (SELECT MAX(last_contacted_at) FROM crm_facts WHERE subject = 'email:' || lower(l.email)) \
+     COALESCE((SELECT MAX(active_deal) FROM crm_facts \
+       WHERE subject IN (l.person_key, l.account_key)), 0) AS active_deal, \
+     COALESCE((SELECT MAX(in_sequence) FROM crm_facts \
+       WHERE subject IN (l.person_key, l.account_key)), 0) AS in_sequence, \
+     (SELECT MAX(last_contacted_at) FROM crm_facts WHERE subject = l.person_key) \
        AS last_contacted \
      FROM sla_clocks c JOIN leads l ON l.id = c.lead_id \
      WHERE c.next_at <= ?1 ORDER BY c.next_at LIMIT ?2";

@@ -141,13 +141,16 @@ pub fn lead_statement(
     });
     let answers = encode(&ev.answers)?;
     let details = encode(&details)?;
+    // The crm_facts subjects of the person and their email's domain, computed by handoff-core.
+    let (person_key, account_key) = lead.email.map(handoff_core::crm::lead_subjects).unzip();
     let attribution = encode(lead.attribution)?;
     db.prepare(
         "INSERT INTO leads (id, form_id, email, answers, bundle_version, client_bundle_version, \
          created_at, score, grade, lifecycle, disqualify_reason, evaluation, visitor, attribution, \
-         owner_kind, owner_id, status, merged_into, updated_at, experiment, arm) \
+         owner_kind, owner_id, status, merged_into, updated_at, experiment, arm, person_key, \
+         account_key) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?7, \
-         ?19, ?20)",
+         ?19, ?20, ?21, ?22)",
     )
     .bind(&[
         JsValue::from_str(lead.id),
@@ -171,6 +174,8 @@ pub fn lead_statement(
         opt(merged_into),
         opt(assignment.map(|a| a.experiment.as_str())),
         opt(assignment.map(|a| a.arm.as_str())),
+        opt(person_key.as_deref()),
+        opt(account_key.as_deref()),
     ])
     .map_err(ApiError::storage)
 }
