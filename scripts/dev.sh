@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make dev`: seeds the local edge (D1 migrations, the demo rule bundle in KV, an admin token) and
-# serves the demo page, the form and the API with wrangler's bundled workerd.
+# `make dev`: seeds the local edge (D1 migrations, the demo rule bundle in KV, every secret the demo
+# needs), serves the demo page, the form and the API with wrangler's bundled workerd, and runs the
+# scheduled handler every minute as the Cron Trigger would (outbox retries, SLA escalation).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 port=${1:-8787}
@@ -9,10 +10,8 @@ state=.wrangler/state
 scripts/seed-local.sh "$state"
 # Demo history for the dashboard, once (a second `make dev` adds nothing).
 node scripts/seed-history.mjs "$state" --once
-if [ ! -f .dev.vars ] || ! grep -q '^ADMIN_TOKEN=' .dev.vars; then
-  # A local-only admin token; production uses `wrangler secret put ADMIN_TOKEN`.
-  echo "ADMIN_TOKEN=$(node -e 'process.stdout.write(require("crypto").randomBytes(24).toString("hex"))')" >> .dev.vars
-fi
+# Local-only random secrets in .dev.vars (git-ignored); production uses `wrangler secret put`.
+node scripts/dev-secrets.mjs .build/bundle.json .dev.vars
 cat <<TXT
 
   Demo page with the embedded form:  http://localhost:$port/
@@ -22,6 +21,11 @@ cat <<TXT
                                      with Authorization: Bearer <ADMIN_TOKEN from .dev.vars>
   Health and last cron tick:         http://localhost:$port/v1/health
   Dashboard (admin token):           http://localhost:$port/dashboard
+  Cron:                              every minute; a tick that did something prints one line
 
 TXT
-exec node_modules/.bin/wrangler dev --local --persist-to "$state" --port "$port" --test-scheduled
+# The Cron Trigger: Cloudflare runs the scheduled handler every minute; locally, this does.
+node scripts/dev-cron.mjs "http://127.0.0.1:$port" &
+cron=$!
+trap 'kill "$cron" 2>/dev/null || true' EXIT INT TERM
+node_modules/.bin/wrangler dev --local --persist-to "$state" --port "$port" --test-scheduled

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { ROOT, accessibilityViolations, freshState, launchChromium, randomToken, startWranglerDev } from "./support/edge.mjs";
+import { EPOCH, HOUR, MINUTE, ROOT, accessibilityViolations, freshState, launchChromium, randomToken, startWranglerDev } from "./support/edge.mjs";
 
 const ARTIFACTS = join(ROOT, "test-artifacts");
 let state, edge, browser, token;
@@ -115,8 +115,8 @@ test("a visitor submits the demo form and the lead is stored", async () => {
 });
 
 test("a sales-ready lead left untouched escalates to the team lead, then the head of sales", async () => {
-  // Tuesday 2026-11-24, 10:00 in New York: the North America AEs are at work.
-  const submitted = Date.UTC(2026, 10, 24, 15, 0);
+  // Tuesday 15:00 UTC, 10:00 in New York: the North America AEs are at work.
+  const submitted = EPOCH + 5 * HOUR;
   const { page, errors } = await openDemo();
   await page.setExtraHTTPHeaders({ "x-test-now-ms": String(submitted) });
   await page.getByLabel("Work email").fill("ines.ortega@fabrikam-labs.example");
@@ -144,8 +144,8 @@ test("a sales-ready lead left untouched escalates to the team lead, then the hea
   // 5 working minutes, then 2 and 4 working hours past that, on the owner's New York clock.
   assert.equal(started.detail.first_touch_due_ms, submitted + 5 * 60_000);
   const [teamLead, head] = started.detail.steps;
-  assert.deepEqual([teamLead.due_ms, teamLead.to], [Date.UTC(2026, 10, 24, 17, 5), "team_lead"]);
-  assert.deepEqual([head.due_ms, head.to], [Date.UTC(2026, 10, 24, 19, 5), "owner:morgan"]);
+  assert.deepEqual([teamLead.due_ms, teamLead.to], [EPOCH + 7 * HOUR + 5 * MINUTE, "team_lead"]);
+  assert.deepEqual([head.due_ms, head.to], [EPOCH + 9 * HOUR + 5 * MINUTE, "owner:morgan"]);
 
   // `wrangler dev --test-scheduled` runs the scheduled handler on `/__scheduled`, passing the cron
   // expression but no time: with TEST_CLOCK, the expression `now=<ms>` is the tick's time.

@@ -6,22 +6,17 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { ROOT, freshState, randomToken, startMiniflare } from "./support/edge.mjs";
+import { EPOCH, HOUR, MINUTE, ROOT, startWorker } from "./support/edge.mjs";
 
-let state, mf, db;
-const ADMIN_TOKEN = randomToken();
-const T0 = Date.UTC(2026, 10, 24, 9, 0);
-const MINUTE = 60_000;
+let worker, mf, db;
+// Tuesday 09:00 UTC.
+const T0 = EPOCH - HOUR;
 
 before(async () => {
-  state = await freshState({ config: join(ROOT, "tests/fixtures/experiments.toml") });
-  mf = startMiniflare(state.dir, { adminToken: ADMIN_TOKEN, bindings: { TEST_CLOCK: "enabled", RATE_LIMIT_PER_MINUTE: "100000" } });
-  db = await mf.getD1Database("DB");
+  worker = await startWorker({ config: join(ROOT, "tests/fixtures/experiments.toml"), bindings: { RATE_LIMIT_PER_MINUTE: "100000" } });
+  ({ mf, db } = worker);
 });
-after(async () => {
-  await mf?.dispose();
-  await state?.cleanup();
-});
+after(() => worker?.dispose());
 
 let n = 0;
 async function submit(country) {
@@ -53,7 +48,7 @@ test("an SLA experiment: each lead's arm is stored, and its deadline is the arm'
     assert.deepEqual(routed.experiment, { experiment: "first-touch", arm: lead.arm });
   }
   assert.ok(seen.fast >= 10 && seen.relaxed >= 10, JSON.stringify(seen));
-  const shown = await (await mf.dispatchFetch(`http://localhost/v1/leads/${ids[0]}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json();
+  const shown = await (await worker.fetch(`/v1/leads/${ids[0]}`, { admin: true, now: T0 })).json();
   assert.deepEqual([shown.experiment, shown.arm], ["first-touch", (await row(ids[0])).arm], "the admin view shows the arm");
 });
 
@@ -72,8 +67,7 @@ test("a routing experiment: the arm's pool takes the lead; a lead in no experime
 });
 
 test("reports compare the arms, with sample sizes", async () => {
-  const r = await mf.dispatchFetch(`http://localhost/v1/metrics?from=${T0 - MINUTE}&to=${T0 + MINUTE}&group_by=arm`,
-    { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+  const r = await worker.fetch(`/v1/metrics?from=${T0 - MINUTE}&to=${T0 + MINUTE}&group_by=arm`, { admin: true, now: T0 + HOUR });
   const m = await r.json();
   const keys = m.groups.map((g) => g.key).sort();
   assert.deepEqual(keys, ["(none)", "first-touch/fast", "first-touch/relaxed", "second-pool/control", "second-pool/second"]);

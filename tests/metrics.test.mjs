@@ -1,59 +1,44 @@
 // Reporting on real workerd (Miniflare) with real local D1/KV: a scripted morning of submissions,
-// notifications (a real webhook receiver on loopback), touches and outcomes, then the metrics API,
+// notifications (a real webhook receiver on loopback), touches and outcomes (the set-up), then the metrics API,
 // the CSV export, and the JSON-lines export read by `handoff metrics`, which must give exactly the
 // API's numbers. The bundle is tests/fixtures/sla.toml (calendar SLA clocks of 5 minutes).
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFile, writeFile } from "node:fs/promises";
-import { createServer } from "node:http";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { promisify } from "node:util";
-import { freePort, freshState, randomToken, ROOT, startMiniflare } from "./support/edge.mjs";
+import { DAY, EPOCH, HANDOFF, MINUTE, randomToken, ROOT, startReceiver, startWorker } from "./support/edge.mjs";
 
 const run = promisify(execFile);
-const HANDOFF = join(process.env.CARGO_TARGET_DIR || join(ROOT, "target"), "debug/handoff");
-const MINUTE = 60_000;
-const ADMIN_TOKEN = randomToken();
-// Thursday 2026-11-26 10:00 UTC.
-const T0 = Date.UTC(2026, 10, 26, 10, 0);
-let state, mf, receiver;
+// Thursday 10:00 UTC.
+const T0 = EPOCH + 2 * DAY;
+let worker, state, mf, receiver, ADMIN_TOKEN;
 
 before(async () => {
-  const port = await freePort();
-  receiver = createServer((req, res) => {
-    req.resume();
-    req.on("end", () => res.writeHead(200).end("ok"));
-  });
-  await new Promise((ok) => receiver.listen(port, "127.0.0.1", ok));
-  state = await freshState();
-  const toml = `${await readFile(join(ROOT, "tests/fixtures/sla.toml"), "utf8")}
+  receiver = await startReceiver();
+  worker = await startWorker({
+    config: join(ROOT, "tests/fixtures/sla.toml"),
+    extraToml: `
 [[notify.channels]]
 id = "crm"
 kind = "webhook"
-url = "http://127.0.0.1:${port}/hook"
+url = "${receiver.url("/hook")}"
 secret = "WEBHOOK_SECRET_TEST"
-`;
-  const file = join(state.dir, "metrics.toml");
-  await writeFile(file, toml);
-  const { stdout: bundle } = await run(HANDOFF, ["bundle", file]);
-  mf = startMiniflare(state.dir, {
-    adminToken: ADMIN_TOKEN,
+`,
     bindings: {
-      TEST_CLOCK: "enabled",
       RATE_LIMIT_PER_MINUTE: "100000",
       WEBHOOK_SECRET_TEST: `whsec_${randomBytes(24).toString("base64")}`,
       LINK_SECRET: randomToken(),
     },
   });
-  await (await mf.getKVNamespace("CONFIG")).put("bundle/active", bundle.trim());
+  ({ state, mf, adminToken: ADMIN_TOKEN } = worker);
+  await scriptedMorning();
 });
 after(async () => {
-  await mf?.dispose();
-  await state?.cleanup();
-  receiver?.closeAllConnections();
-  await new Promise((ok) => (receiver ? receiver.close(ok) : ok()));
+  await worker?.dispose();
+  await receiver?.close();
 });
 
 let n = 0;
@@ -77,10 +62,11 @@ async function report(id, event, now) {
   });
   assert.equal(r.status, 201, await r.text());
 }
-const admin = (path) => mf.dispatchFetch(`http://localhost${path}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+const admin = (path) => worker.fetch(path, { admin: true, now: T0 + DAY });
 
+// The set-up every test below reads: four leads, their notifications, touches and outcomes.
 const ids = {};
-test("a scripted morning: four leads, their notifications, touches and outcomes", async () => {
+async function scriptedMorning() {
   ids.fast = await submit("US", { source: "google", campaign: "fall" }, T0);
   ids.slow = await submit("US", { source: "linkedin" }, T0 + MINUTE);
   ids.never = await submit("FR", { source: "google", campaign: "fall" }, T0 + 2 * MINUTE);
@@ -93,7 +79,7 @@ test("a scripted morning: four leads, their notifications, touches and outcomes"
   await report(ids.slow, { type: "touch", channel: "email", actor: "ana" }, T0 + 21 * MINUTE);
   await report(ids.slow, { type: "outcome", outcome: "rejected", reason: "student", actor: "ana" }, T0 + 30 * MINUTE);
   await report(ids.late, { type: "outcome", outcome: "opportunity", actor: "ana" }, T0 + 3 * MINUTE + 2 * 60 * MINUTE);
-});
+}
 
 const range = `from=${T0 - 60 * MINUTE}&to=${T0 + 24 * 60 * MINUTE}`;
 

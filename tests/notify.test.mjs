@@ -1,49 +1,35 @@
 // Notifications on real workerd (Miniflare) with real local D1/KV and a real HTTP receiver on
 // loopback: Slack and Standard Webhooks deliveries from the outbox, retries with backoff under the
 // same webhook-id, dead letters after the horizon, a missing secret, and the one-click claim link.
-// The cron works on its scheduled minute, so the tests drive time through `scheduledTime`.
+// The cron works on its scheduled minute, so the tests drive time through `scheduledTime`; every
+// request carries the test's clock (EPOCH-based), so a link made "a week ago" is judged by it.
 import assert from "node:assert/strict";
-import { execFile, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { createHmac, randomBytes } from "node:crypto";
-import { readFile, writeFile } from "node:fs/promises";
-import { createServer } from "node:http";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { promisify } from "node:util";
-import { freePort, freshState, randomToken, ROOT, startMiniflare } from "./support/edge.mjs";
+import { EPOCH, HANDOFF, HOUR, iso, MINUTE, randomToken, startReceiver, startWorker } from "./support/edge.mjs";
 
-const run = promisify(execFile);
-const HANDOFF = join(process.env.CARGO_TARGET_DIR || join(ROOT, "target"), "debug/handoff");
-const HOUR = 3_600_000;
-
-let state, mf, db, receiver, port;
-const ADMIN_TOKEN = randomToken();
+let worker, mf, db, receiver, tick, events;
 const LINK_SECRET = randomToken();
 const WEBHOOK_SECRET = `whsec_${randomBytes(24).toString("base64")}`;
 // What the receiver got, and what it answers: per webhook-id, a list of statuses to answer in
 // turn (the last one repeats), or ["hang"] for no answer at all; 200 for anything else.
-const received = [];
+// The base time of every test here: leads, messages and clicks happen at or after it.
+const T = EPOCH;
+let received;
 const plan = new Map();
 
 before(async () => {
-  port = await freePort();
-  receiver = createServer((req, res) => {
-    let body = "";
-    req.on("data", (d) => (body += d));
-    req.on("end", () => {
-      received.push({ path: req.url, headers: req.headers, body });
-      const statuses = plan.get(req.headers["webhook-id"]) ?? [200];
-      if (statuses[0] === "hang") return; // never answers: the Worker's timeout must end it
-      const status = statuses.length > 1 ? statuses.shift() : statuses[0];
-      res.writeHead(status, { "content-type": "text/plain" }).end(status < 300 ? "ok" : "no");
-    });
+  receiver = await startReceiver(({ headers }) => {
+    const statuses = plan.get(headers["webhook-id"]) ?? [200];
+    if (statuses[0] === "hang") return "hang"; // never answers: the Worker's timeout must end it
+    return statuses.length > 1 ? statuses.shift() : statuses[0];
   });
-  await new Promise((ok) => receiver.listen(port, "127.0.0.1", ok));
-
-  state = await freshState();
+  received = receiver.received;
   // The demo configuration with channels: Slack (URL in a secret), a signed webhook, and a Slack
   // channel whose secret was never set. A one-hour horizon keeps the dead-letter walk short.
-  const toml = `${await readFile(join(ROOT, "config/demo.toml"), "utf8")}
+  worker = await startWorker({
+    extraToml: `
 [notify]
 dead_after_hours = 1
 
@@ -55,40 +41,28 @@ url_secret = "SLACK_WEBHOOK_TEST"
 [[notify.channels]]
 id = "crm"
 kind = "webhook"
-url = "http://127.0.0.1:${port}/hook"
+url = "${receiver.url("/hook")}"
 secret = "WEBHOOK_SECRET_TEST"
 
 [[notify.channels]]
 id = "ops"
 kind = "slack"
 url_secret = "SLACK_NOT_SET"
-`;
-  const file = join(state.dir, "notify.toml");
-  await writeFile(file, toml);
-  const { stdout: bundle } = await run(HANDOFF, ["bundle", file]);
-  mf = startMiniflare(state.dir, {
-    adminToken: ADMIN_TOKEN,
+`,
     bindings: {
-      SLACK_WEBHOOK_TEST: `http://127.0.0.1:${port}/slack`,
+      SLACK_WEBHOOK_TEST: receiver.url("/slack"),
       WEBHOOK_SECRET_TEST: WEBHOOK_SECRET,
       LINK_SECRET,
       PUBLIC_URL: "http://localhost:8787",
     },
   });
-  db = await mf.getD1Database("DB");
-  await (await mf.getKVNamespace("CONFIG")).put("bundle/active", bundle.trim());
+  ({ mf, db, tick, events } = worker);
 });
 after(async () => {
-  await mf?.dispose();
-  await state?.cleanup();
-  receiver?.closeAllConnections();
-  await new Promise((ok) => (receiver ? receiver.close(ok) : ok()));
+  await worker?.dispose();
+  await receiver?.close();
 });
 
-const tick = async (ms) => {
-  const result = await (await mf.getWorker()).scheduled({ cron: "* * * * *", scheduledTime: new Date(ms) });
-  assert.equal(result.outcome, "ok");
-};
 const claimToken = (lead, owner, exp, secret = LINK_SECRET) =>
   createHmac("sha256", secret)
     .update(`handoff-claim-v1:${lead.length}:${lead}:${owner.length}:${owner}:${exp}`)
@@ -100,7 +74,7 @@ const claimUrl = (lead, owner, exp, sig = claimToken(lead, owner, exp)) =>
 const addLead = async (owner = "ana") => {
   const id = crypto.randomUUID();
   await db.prepare("INSERT INTO leads (id, form_id, answers, bundle_version, created_at, owner_kind, owner_id) " +
-    "VALUES (?1, 'demo', '{}', 'sha256:test', ?2, 'owner', ?3)").bind(id, Date.now(), owner).run();
+    "VALUES (?1, 'demo', '{}', 'sha256:test', ?2, 'owner', ?3)").bind(id, T, owner).run();
   return id;
 };
 /** An outbox row as `notify::enqueue` writes it: due at once, payload built now. */
@@ -111,9 +85,6 @@ const addMessage = async (lead, channel, kind, payload, at) => {
   return id;
 };
 const row = (id) => db.prepare("SELECT * FROM outbox WHERE id = ?1").bind(id).first();
-const events = async (lead) =>
-  (await db.prepare("SELECT kind, actor, detail FROM lead_events WHERE lead_id = ?1 ORDER BY seq").bind(lead).all())
-    .results.map((e) => ({ ...e, detail: JSON.parse(e.detail) }));
 const hits = (id) => received.filter((r) => r.headers["webhook-id"] === id);
 
 // The payloads as `notify::enqueue` stores them, built by the same handoff-core functions
@@ -126,7 +97,7 @@ const summary = (lead, claim) => ({
   claim_url: claim,
 });
 const preview = (lead, claim = "") =>
-  JSON.parse(execFileSync(HANDOFF, ["notify", "preview", "--now", "2026-11-22T10:00:00Z"],
+  JSON.parse(execFileSync(HANDOFF, ["notify", "preview", "--now", iso(T)],
     { input: JSON.stringify(summary(lead, claim)) }).toString());
 const slackPayload = (lead, claim) => preview(lead, claim).slack;
 const webhookPayload = (lead) => preview(lead).webhook;
@@ -139,7 +110,6 @@ const verifyWebhook = ({ headers, body }) => {
   return headers["webhook-signature"].split(" ").some((s) => s === `v1,${expected}`);
 };
 
-const T = Date.parse("2026-11-22T10:00:00Z");
 
 describe("delivery", () => {
   let lead, slackId, hookId, claim;
@@ -194,7 +164,8 @@ describe("delivery", () => {
   });
 
   test("the button's link records first touch once; a second click changes nothing", async () => {
-    const first = await mf.dispatchFetch(claim);
+    // Clicked within the link's week, by the test's clock.
+    const first = await worker.fetch(claim, { now: T + 2 * HOUR });
     const text = await first.text();
     assert.equal(first.status, 200, text);
     assert.match(first.headers.get("content-type"), /^text\/html/);
@@ -203,7 +174,7 @@ describe("delivery", () => {
     assert.match(text, /Recorded/);
     const touches = async () => (await events(lead)).filter((e) => e.kind === "first_touch");
     assert.deepEqual((await touches()).map((e) => [e.actor, e.detail]), [["ana", { via: "link" }]]);
-    const again = await mf.dispatchFetch(claim);
+    const again = await worker.fetch(claim, { now: T + 3 * HOUR });
     assert.equal(again.status, 200);
     assert.equal(again.headers.get("x-handoff-code"), "already_recorded");
     assert.match(await again.text(), /Already recorded/);
@@ -212,7 +183,7 @@ describe("delivery", () => {
 
   test("a tampered or expired link is refused with 403 link_invalid and records nothing", async () => {
     const other = await addLead();
-    const exp = Date.now() + HOUR;
+    const exp = T + HOUR;
     const sig = claimToken(other, "ana", exp);
     const flipped = (sig[0] === "A" ? "B" : "A") + sig.slice(1);
     const cases = [
@@ -221,10 +192,10 @@ describe("delivery", () => {
       [claimUrl(other, "ana", exp + 1, sig), /not valid/],
       [claimUrl(other, "ana", exp, claimToken(other, "ana", exp, "another-secret")), /not valid/],
       [claimUrl(other, "ana", exp).replace(/&sig=.*/, ""), /not valid/],
-      [claimUrl(other, "ana", Date.now() - 1000), /expired/],
+      [claimUrl(other, "ana", T - 1000), /expired/],
     ];
     for (const [url, message] of cases) {
-      const r = await mf.dispatchFetch(url);
+      const r = await worker.fetch(url, { now: T });
       const text = await r.text();
       assert.equal(r.status, 403, url);
       assert.equal(r.headers.get("x-handoff-code"), "link_invalid");
@@ -232,12 +203,12 @@ describe("delivery", () => {
     }
     assert.deepEqual(await events(other), []);
     // Authentic, but the lead now belongs to someone else: nothing recorded for the old owner.
-    const moved = await mf.dispatchFetch(claimUrl(other, "bob", exp, claimToken(other, "bob", exp)));
+    const moved = await worker.fetch(claimUrl(other, "bob", exp, claimToken(other, "bob", exp)), { now: T });
     assert.equal(moved.status, 409);
     assert.equal(moved.headers.get("x-handoff-code"), "lead_reassigned");
     assert.deepEqual(await events(other), []);
     // Nothing a visitor or a link carries is put into the page as HTML.
-    const odd = await mf.dispatchFetch(claimUrl("<b>x</b>", "ana", exp).replace("<b>x</b>", "%3Cb%3Ex%3C%2Fb%3E"));
+    const odd = await worker.fetch(claimUrl("<b>x</b>", "ana", exp).replace("<b>x</b>", "%3Cb%3Ex%3C%2Fb%3E"), { now: T });
     assert.doesNotMatch(await odd.text(), /<b>/);
   });
 });
@@ -294,13 +265,14 @@ describe("retries", () => {
     const dead = (await events(lead)).at(-1).detail;
     assert.deepEqual([dead.channel, dead.attempts, dead.error, dead.status], ["crm", 7, "http_status", 503]);
     // Visible to an admin, and retried on request: due at once, delivered by the next tick.
-    const admin = (path, init = {}) => mf.dispatchFetch(`http://localhost${path}`, { ...init, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    // The admin retries it two hours later (the test's clock): due then, sent by the next tick.
+    const admin = (path, init = {}) => worker.fetch(path, { ...init, admin: true, now: t + 2 * HOUR });
     const letters = (await (await admin("/v1/dead-letters")).json()).dead_letters;
     assert.deepEqual(letters.find((d) => d.id === id), { id, lead_id: lead, channel: "crm", kind: "webhook", attempts: 7,
       created_at: t, last_error: "http_status 503" });
     plan.set(id, [200]);
     assert.equal((await admin(`/v1/dead-letters/${id}/retry`, { method: "POST" })).status, 200);
-    await tick(Date.now() + 60_000);
+    await tick(t + 2 * HOUR + MINUTE);
     assert.equal((await row(id)).state, "delivered");
     assert.equal(hits(id).length, 8, "the same webhook-id once more");
   });
@@ -344,8 +316,10 @@ describe("retries", () => {
 });
 
 describe("intake", () => {
-  const submit = (answers) => mf.dispatchFetch("http://localhost/v1/leads", {
+  // Two days after T: nothing above reaches this far.
+  const submit = (answers) => worker.fetch("/v1/leads", {
     method: "POST",
+    now: T + 48 * HOUR,
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ form: "demo", answers, context: { fill_ms: 40_000 } }),
   });

@@ -5,22 +5,17 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { ROOT, freshState, randomToken, startMiniflare } from "./support/edge.mjs";
+import { EPOCH, HOUR, MINUTE, ROOT, startWorker } from "./support/edge.mjs";
 
-let state, mf, db, token;
-// Tuesday 2026-11-24 09:30 UTC: 10:30 in Berlin (Dee works), 04:30 in New York (Eve does not).
-const TUESDAY_MORNING = Date.UTC(2026, 10, 24, 9, 30);
+let worker, mf, db, token;
+// Tuesday 09:30 UTC: 10:30 in Berlin (Dee works), 04:30 in New York (Eve does not).
+const TUESDAY_MORNING = EPOCH - 30 * MINUTE;
 
 before(async () => {
-  state = await freshState({ config: join(ROOT, "tests/fixtures/routing.toml") });
-  token = randomToken();
-  mf = startMiniflare(state.dir, { adminToken: token, bindings: { TEST_CLOCK: "enabled", RATE_LIMIT_PER_MINUTE: "100000" } });
-  db = await mf.getD1Database("DB");
+  worker = await startWorker({ config: join(ROOT, "tests/fixtures/routing.toml"), bindings: { RATE_LIMIT_PER_MINUTE: "100000" } });
+  ({ mf, db, adminToken: token } = worker);
 });
-after(async () => {
-  await mf?.dispose();
-  await state?.cleanup();
-});
+after(() => worker?.dispose());
 
 let n = 0;
 const trips = [];
@@ -80,7 +75,7 @@ test("working hours and capacity decide in the EMEA pool; the rule's fallback ca
   assert.equal(overflow.by.kind, "rule_fallback");
   assert.deepEqual(overflow.attempts[0].candidates.map((c) => [c.owner, c.skip]), [["dee", "at_capacity"], ["eve", "outside_hours"]]);
   // At 15:30 UTC (10:30 in New York) Eve works, and takes the next one.
-  const later = await submit({ email: email("de"), country: "DE" }, { now: TUESDAY_MORNING + 6 * 3600_000 });
+  const later = await submit({ email: email("de"), country: "DE" }, { now: TUESDAY_MORNING + 6 * HOUR });
   assert.equal((await lead(later)).owner_id, "eve");
 });
 

@@ -4,54 +4,36 @@
 // skipped hour is caught up), first touch stops the clock, suppression alerts nobody and says why,
 // a `reassign` step moves the lead within its pool, and the admin API lists leads at risk and
 // breached. The bundle is tests/fixtures/sla.toml (calendar clocks, so minutes count simply);
-// submissions set the clock with the test-only TEST_CLOCK header, the cron with `scheduledTime`.
+// every request carries the test's clock (TEST_CLOCK, EPOCH-based), the cron its `scheduledTime`.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { createHmac, randomBytes } from "node:crypto";
-import { readFile, writeFile } from "node:fs/promises";
-import { createServer } from "node:http";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { promisify } from "node:util";
-import { freePort, freshState, randomToken, ROOT, startMiniflare } from "./support/edge.mjs";
+import { DAY, EPOCH, HOUR, MINUTE, randomToken, ROOT, startReceiver, startWorker } from "./support/edge.mjs";
 
-const run = promisify(execFile);
-const HANDOFF = join(process.env.CARGO_TARGET_DIR || join(ROOT, "target"), "debug/handoff");
-const MINUTE = 60_000;
-const ADMIN_TOKEN = randomToken();
 const LINK_SECRET = randomToken();
 const CRM_TOKEN = randomToken();
 const WEBHOOK_SECRET = `whsec_${randomBytes(24).toString("base64")}`;
 
-let state, mf, db, receiver, port;
+let worker, mf, db, receiver, tick, events, ADMIN_TOKEN;
+// The webhooks' bodies, parsed.
 const received = [];
 
 before(async () => {
-  port = await freePort();
-  receiver = createServer((req, res) => {
-    let body = "";
-    req.on("data", (d) => (body += d));
-    req.on("end", () => {
-      received.push(JSON.parse(body));
-      res.writeHead(200).end("ok");
-    });
+  receiver = await startReceiver(({ body }) => {
+    received.push(JSON.parse(body));
+    return 200;
   });
-  await new Promise((ok) => receiver.listen(port, "127.0.0.1", ok));
-  state = await freshState();
-  const toml = `${await readFile(join(ROOT, "tests/fixtures/sla.toml"), "utf8")}
+  worker = await startWorker({
+    config: join(ROOT, "tests/fixtures/sla.toml"),
+    extraToml: `
 [[notify.channels]]
 id = "crm"
 kind = "webhook"
-url = "http://127.0.0.1:${port}/hook"
+url = "${receiver.url("/hook")}"
 secret = "WEBHOOK_SECRET_TEST"
-`;
-  const file = join(state.dir, "sla.toml");
-  await writeFile(file, toml);
-  const { stdout: bundle } = await run(HANDOFF, ["bundle", file]);
-  mf = startMiniflare(state.dir, {
-    adminToken: ADMIN_TOKEN,
+`,
     bindings: {
-      TEST_CLOCK: "enabled",
       RATE_LIMIT_PER_MINUTE: "100000",
       WEBHOOK_SECRET_TEST: WEBHOOK_SECRET,
       LINK_SECRET,
@@ -59,46 +41,24 @@ secret = "WEBHOOK_SECRET_TEST"
       PUBLIC_URL: "http://localhost:8787",
     },
   });
-  db = await mf.getD1Database("DB");
-  await (await mf.getKVNamespace("CONFIG")).put("bundle/active", bundle.trim());
+  ({ mf, db, tick, events, adminToken: ADMIN_TOKEN } = worker);
 });
 after(async () => {
-  await mf?.dispose();
-  await state?.cleanup();
-  receiver?.closeAllConnections();
-  await new Promise((ok) => (receiver ? receiver.close(ok) : ok()));
+  await worker?.dispose();
+  await receiver?.close();
 });
 
-// Each test works in its own day, so that clocks of one test are never due in another's ticks.
+// Each test works in its own day (09:00 UTC, from the day after EPOCH on), so that clocks of one
+// test are never due in another's ticks.
 let day = 0;
-const newDay = () => Date.UTC(2026, 10, 1 + ++day, 9, 0);
+const newDay = () => EPOCH + ++day * DAY - HOUR;
 
 let n = 0;
 const email = (who = "lead") => `${who}-${++n}@example.com`;
-async function submit(answers, now) {
-  const r = await mf.dispatchFetch("http://localhost/v1/leads", {
-    method: "POST",
-    headers: { "content-type": "application/json", "x-test-now-ms": String(now) },
-    body: JSON.stringify({ form: "contact", answers, context: { fill_ms: 60_000 } }),
-  });
-  const text = await r.text();
-  assert.equal(r.status, 201, text);
-  return JSON.parse(text).id;
-}
-const tick = async (ms) => {
-  const result = await (await mf.getWorker()).scheduled({ cron: "* * * * *", scheduledTime: new Date(ms) });
-  assert.equal(result.outcome, "ok");
-};
-const events = async (id, kind) =>
-  (await db.prepare("SELECT kind, detail FROM lead_events WHERE lead_id = ? ORDER BY seq").bind(id).all()).results
-    .map((e) => ({ kind: e.kind, detail: JSON.parse(e.detail) }))
-    .filter((e) => !kind || e.kind === kind);
+const submit = (answers, now) => worker.submit({ form: "contact", answers, context: { fill_ms: 60_000 } }, { now });
 const clock = (id) => db.prepare("SELECT * FROM sla_clocks WHERE lead_id = ?").bind(id).first();
 const escalations = (id) => received.filter((m) => m.type === "lead.sla_escalated" && m.data.lead_id === id);
-const admin = (path, now) =>
-  mf.dispatchFetch(`http://localhost${path}`, {
-    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "x-test-now-ms": String(now) },
-  });
+const admin = (path, now) => worker.fetch(path, { admin: true, now });
 // The receiver is called after the tick's batch commits, within the same scheduled run.
 const settle = () => new Promise((ok) => setTimeout(ok, 50));
 
@@ -173,11 +133,11 @@ test("a first touch before the deadline stops the clock: no escalation", async (
   const t0 = newDay();
   const id = await submit({ email: email(), country: "US" }, t0);
   const { owner_id: owner } = await db.prepare("SELECT owner_id FROM leads WHERE id = ?").bind(id).first();
-  const exp = Date.now() + 3_600_000;
+  const exp = t0 + HOUR;
   const sig = createHmac("sha256", LINK_SECRET)
     .update(`handoff-claim-v1:${id.length}:${id}:${owner.length}:${owner}:${exp}`)
     .digest("base64url");
-  const r = await mf.dispatchFetch(`http://localhost/v1/leads/${id}/claim?owner=${owner}&exp=${exp}&sig=${sig}`);
+  const r = await worker.fetch(`/v1/leads/${id}/claim?owner=${owner}&exp=${exp}&sig=${sig}`, { now: t0 + MINUTE });
   assert.equal(r.status, 200, await r.text());
   const row = await clock(id);
   assert.equal(row.stopped, "touched");
@@ -277,9 +237,11 @@ test("the admin API lists leads at risk and breached, with their place on the la
 });
 
 const report = async (id, event, now) => {
-  const r = await mf.dispatchFetch(`http://localhost/v1/leads/${id}/events`, {
+  const r = await worker.fetch(`/v1/leads/${id}/events`, {
     method: "POST",
-    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json", "x-test-now-ms": String(now) },
+    admin: true,
+    now,
+    headers: { "content-type": "application/json" },
     body: typeof event === "string" ? event : JSON.stringify(event),
   });
   return { status: r.status, json: await r.json() };
@@ -349,10 +311,11 @@ test("the events API: a deal reported for the person suppresses the next step; a
   assert.deepEqual([facts.active_deal, facts.source], [0, "events"]);
 });
 
-const postCrm = async (body, { intake = "testcrm", token = CRM_TOKEN, now = Date.now() } = {}) => {
-  const r = await mf.dispatchFetch(`http://localhost/v1/crm/${intake}`, {
+const postCrm = async (body, { intake = "testcrm", token = CRM_TOKEN, now = EPOCH } = {}) => {
+  const r = await worker.fetch(`/v1/crm/${intake}`, {
     method: "POST",
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json", "x-test-now-ms": String(now) },
+    now,
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
     body: typeof body === "string" ? body : JSON.stringify(body),
   });
   return { status: r.status, json: await r.json() };
@@ -389,6 +352,42 @@ test("the CRM intake: a batch maps to facts, unknown types are reported, a conta
   assert.equal((await events(lead, "touch")).length, 2);
 });
 
+// Regression (issue 14): every item about a contacted person was logged as a touch of their lead,
+// so a deal listed before the contact became the lead's first touch.
+test("the CRM intake: only the contact is the first touch, wherever it stands in the batch", async () => {
+  const t0 = newDay();
+  const who = email("crm-order");
+  const lead = await submit({ email: who, country: "US" }, t0);
+  const r = await postCrm([
+    { event: "deal.created", person: { email: who } },
+    { event: "email.sent", person: { email: who } },
+  ], { now: t0 + 2 * MINUTE });
+  assert.deepEqual(r.json, { applied: 2, first_touches: 1, ignored: [] });
+  const [touch] = await events(lead, "first_touch");
+  assert.deepEqual(touch.detail, { intake: "testcrm", meaning: "contacted", via: "crm" });
+  assert.deepEqual((await events(lead, "touch")).map((e) => e.detail.meaning), ["contacted"], "a deal is no touch");
+});
+
+// Regression (issue 14): the person's key was lowercased with Unicode rules in the Worker and with
+// SQLite's ASCII-only lower() in D1, so a CRM's `åsa@…` never found the lead of `Åsa@…`, and the
+// cron never saw the CRM's facts about that person.
+test("the CRM intake and the cron find a person whose address has a non-ASCII capital", async () => {
+  const t0 = newDay();
+  const local = `Åsa-${++n}`;
+  const contacted = await submit({ email: `${local}@example.com`, country: "US" }, t0);
+  const r = await postCrm({ event: "email.sent", person: { email: `${local.toLowerCase()}@example.com` } }, { now: t0 + MINUTE });
+  assert.deepEqual(r.json, { applied: 1, first_touches: 1, ignored: [] });
+  assert.equal((await events(contacted, "first_touch")).length, 1);
+
+  const other = `Örjan-${++n}`;
+  const dealt = await submit({ email: `${other}@example.com`, country: "US" }, t0);
+  const deal = await postCrm({ event: "deal.created", person: { email: `${other.toUpperCase()}@example.com` } }, { now: t0 + MINUTE });
+  assert.deepEqual(deal.json, { applied: 1, first_touches: 0, ignored: [] });
+  await tick(t0 + 15 * MINUTE);
+  assert.deepEqual((await events(dealt, "sla_suppressed")).map((e) => e.detail.reason), ["active_deal"]);
+  assert.deepEqual(await events(dealt, "escalated"), []);
+});
+
 test("the CRM intake: its own token, a known intake, a JSON body of objects", async () => {
   assert.equal((await postCrm({ event: "deal.created" }, { token: ADMIN_TOKEN })).status, 401, "the admin token opens no intake");
   assert.equal((await postCrm({ event: "deal.created" }, { intake: "salesforce" })).json.error.code, "unknown_intake");
@@ -401,21 +400,22 @@ test("the CRM intake: its own token, a known intake, a JSON body of objects", as
 });
 
 test("feedback: the Not a fit link offers the configured reasons and rejects the lead for its owner", async () => {
-  // Links expire 7 days after the lead is routed, checked against the real clock: route it now.
-  const t0 = Date.now();
+  // Links expire 7 days after the lead is routed; every click here comes a minute later.
+  const t0 = newDay();
+  const click = (url, init = {}) => worker.fetch(url, { ...init, now: t0 + MINUTE });
   const id = await submit({ email: email("nofit"), country: "US" }, t0);
   await settle();
   const routed = received.find((m) => m.type === "lead.routed" && m.data.lead_id === id);
   const link = new URL(routed.data.reject_url);
   assert.equal(link.pathname, `/v1/leads/${id}/reject`);
   const local = `http://localhost${link.pathname}${link.search}`;
-  const page = await mf.dispatchFetch(local);
+  const page = await click(local);
   assert.equal(page.status, 200);
   assert.match(page.headers.get("content-security-policy"), /default-src 'none'/);
   const html = await page.text();
   assert.match(html, /<button name="reason" value="not_a_fit">Not a fit<\/button>/);
   assert.match(html, /<button name="reason" value="student">Student<\/button>/);
-  const post = (reason, url = local) => mf.dispatchFetch(url, {
+  const post = (reason, url = local) => click(url, {
     method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: `reason=${reason}`,
   });
   assert.equal((await post("no_budget")).status, 400, "only configured reasons");

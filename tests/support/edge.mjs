@@ -1,15 +1,21 @@
 // The local edge for tests: a fresh state folder per run (D1 migrations applied, rule bundle in KV,
 // via the same script `make dev` uses), and the built Worker on workerd, either through Miniflare
 // (worker tests) or through `wrangler dev` (end-to-end, exactly what `make dev` serves).
+import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { Miniflare } from "miniflare";
+import { EPOCH } from "./clock.mjs";
 
+export { DAY, EPOCH, HOUR, iso, MINUTE } from "./clock.mjs";
 export const ROOT = resolve(import.meta.dirname, "../..");
+/** The CLI as `make` builds it (debug), wherever CARGO_TARGET_DIR puts it. */
+export const HANDOFF = resolve(ROOT, process.env.CARGO_TARGET_DIR || "target", "debug/handoff");
 const run = promisify(execFile);
 
 // The ids in wrangler.toml: local state is keyed by them, so Miniflare must use the same.
@@ -22,9 +28,7 @@ export async function freshState({ config } = {}) {
   const dir = await mkdtemp(join(tmpdir(), "handoff-test-"));
   const args = [dir];
   if (config) {
-    const { stdout } = await run(join(ROOT, process.env.CARGO_TARGET_DIR || "target", "debug/handoff"), ["bundle", config],
-      { cwd: ROOT, timeout: 60_000, maxBuffer: 16 << 20 });
-    const { writeFile } = await import("node:fs/promises");
+    const { stdout } = await run(HANDOFF, ["bundle", config], { cwd: ROOT, timeout: 60_000, maxBuffer: 16 << 20 });
     await writeFile(join(dir, "bundle.json"), stdout);
     args.push(join(dir, "bundle.json"));
   }
@@ -53,6 +57,100 @@ export function startMiniflare(stateDir, { adminToken, bindings = {} }) {
     bindings: { ...bindings, ADMIN_TOKEN: adminToken },
     cf: false,
   });
+}
+
+/** A Worker on workerd with a fresh state folder and a configuration: `config` (a TOML file; the
+ * demo's when absent) with `extraToml` appended (e.g. notification channels naming a receiver's
+ * port), compiled by the CLI and seeded as `make dev` seeds it. With `testClock` (the default) the
+ * Worker runs with TEST_CLOCK and every request made through `fetch` carries the test's clock:
+ * `now` (default EPOCH), never the machine's. Returns the Worker and the helpers every suite uses:
+ * - `fetch(path, { now, admin, headers, method, body })`: a request (`admin`: with the admin token;
+ *   `now: null`: no clock header);
+ * - `json(path, options)`: the same, answered as `{ status, json, text, headers }`;
+ * - `submit(body, options)`: `POST /v1/leads` of a JSON body, expected to answer 201, → the lead id;
+ * - `tick(ms, cron)`: the cron at `scheduledTime` `ms`, expected to succeed;
+ * - `events(leadId, kind)`: the lead's log, oldest first, `detail` parsed;
+ * - `dispose()`: the Worker and its state folder gone. */
+export async function startWorker({ config, extraToml = "", bindings = {}, testClock = true, adminToken = randomToken() } = {}) {
+  let file;
+  if (config || extraToml) {
+    const text = `${await readFile(config ?? join(ROOT, "config/demo.toml"), "utf8")}\n${extraToml}`;
+    const scratch = await mkdtemp(join(tmpdir(), "handoff-config-"));
+    file = join(scratch, "config.toml");
+    await writeFile(file, text);
+  }
+  const state = await freshState(file ? { config: file } : {});
+  if (file) await rm(dirname(file), { recursive: true, force: true });
+  const mf = startMiniflare(state.dir, {
+    adminToken,
+    bindings: { ...(testClock ? { TEST_CLOCK: "enabled" } : {}), ...bindings },
+  });
+  const db = await mf.getD1Database("DB");
+  const kv = await mf.getKVNamespace("CONFIG");
+  const fetch = (path, { now = EPOCH, admin = false, headers = {}, ...init } = {}) => {
+    const all = { ...headers };
+    if (testClock && now !== null && now !== undefined) all["x-test-now-ms"] = String(now);
+    if (admin) all.authorization = `Bearer ${adminToken}`;
+    return mf.dispatchFetch(path.startsWith("http") ? path : `http://localhost${path}`, { ...init, headers: all });
+  };
+  const json = async (path, options) => {
+    const r = await fetch(path, options);
+    const text = await r.text();
+    let body = null;
+    try {
+      body = JSON.parse(text);
+    } catch {}
+    return { status: r.status, json: body, text, headers: r.headers };
+  };
+  const submit = async (body, { headers = {}, ...options } = {}) => {
+    const r = await fetch("/v1/leads", {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body: JSON.stringify(body),
+      ...options,
+    });
+    const text = await r.text();
+    assert.equal(r.status, 201, text);
+    return JSON.parse(text).id;
+  };
+  const tick = async (ms, cron = "* * * * *") => {
+    const result = await (await mf.getWorker()).scheduled({ cron, scheduledTime: new Date(ms) });
+    assert.equal(result.outcome, "ok");
+  };
+  const events = async (leadId, kind) =>
+    (await db.prepare("SELECT kind, actor, detail FROM lead_events WHERE lead_id = ?1 ORDER BY seq").bind(leadId).all())
+      .results.map((e) => ({ ...e, detail: JSON.parse(e.detail) }))
+      .filter((e) => !kind || e.kind === kind);
+  const dispose = async () => {
+    await mf.dispose();
+    await state.cleanup();
+  };
+  return { state, mf, db, kv, adminToken, fetch, json, submit, tick, events, dispose };
+}
+
+/** A webhook receiver on loopback: records every request as `{ path, headers, body }` in
+ * `received`; `respond(request)` says what to answer: a status (default 200) or "hang" for no answer
+ * at all. `url(path)` is its address; `close()` stops it. */
+export async function startReceiver(respond = () => 200) {
+  const received = [];
+  const server = createHttpServer((req, res) => {
+    let body = "";
+    req.on("data", (d) => (body += d));
+    req.on("end", () => {
+      const request = { path: req.url, headers: req.headers, body };
+      received.push(request);
+      const status = respond(request);
+      if (status === "hang") return;
+      res.writeHead(status, { "content-type": "text/plain" }).end(status < 300 ? "ok" : "no");
+    });
+  });
+  const port = await freePort();
+  await new Promise((ok) => server.listen(port, "127.0.0.1", ok));
+  const close = () => {
+    server.closeAllConnections();
+    return new Promise((ok) => server.close(ok));
+  };
+  return { port, url: (path = "/") => `http://127.0.0.1:${port}${path}`, received, close };
 }
 
 /** A free TCP port on loopback. */

@@ -42,11 +42,13 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         // D1's texts are unstable and may quote data; log our code only.
         worker::console_error!("cron tick not recorded: {}", error.code);
     }
+    // What this tick did, as one line (nothing for an idle tick).
+    let mut did: Vec<String> = Vec::new();
     // SLA escalation first, so that this tick's delivery sends the steps' notifications. Like the
     // outbox, it works on the scheduled minute.
     let limit = ratelimit::var(&env, "SLA_TICK_LIMIT", sla::TICK_LIMIT).min(sla::MAX_TICK_LIMIT);
     match sla::tick(&env, minute, limit).await {
-        Ok(t) if t.due > 0 => worker::console_log!(
+        Ok(t) if t.due > 0 => did.push(format!(
             "sla: {} due, {} steps, {} suppressed, {} closed, {} reassigned{}",
             t.due,
             t.escalated,
@@ -58,23 +60,25 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
             } else {
                 ""
             }
-        ),
+        )),
         Ok(_) => {}
         Err(error) => worker::console_error!("sla tick failed: {}", error.code),
     }
     // The outbox works on the scheduled minute: what is due is what was due at that minute, so a
     // late or repeated tick does the same work (and tests drive time through `scheduledTime`).
     match notify::deliver(&env, notify::Due::Limit(notify::TICK_LIMIT), minute).await {
-        Ok(d) if d.failed + d.dead > 0 => worker::console_warn!(
+        Ok(d) if d.delivered + d.failed + d.dead > 0 => did.push(format!(
             "outbox: {} delivered, {} failed, {} dead-lettered",
-            d.delivered,
-            d.failed,
-            d.dead
-        ),
+            d.delivered, d.failed, d.dead
+        )),
         Ok(_) => {}
         Err(error) => worker::console_error!("outbox not delivered: {}", error.code),
     }
     if let Err(error) = store::limits::prune(&env, now).await {
         worker::console_error!("rate-limit windows not pruned: {}", error.code);
+    }
+    if !did.is_empty() {
+        let at: String = js_sys::Date::new(&minute.into()).to_iso_string().into();
+        worker::console_log!("cron tick {at}: {}", did.join("; "));
     }
 }
