@@ -9,30 +9,26 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { ROOT, freshState, randomToken, startMiniflare } from "./support/edge.mjs";
+import { HANDOFF, ROOT, startWorker } from "./support/edge.mjs";
 
 const LIMIT = 3;
 const WINDOW_SECONDS = 2;
-const HANDOFF = join(process.env.CARGO_TARGET_DIR || join(ROOT, "target"), "debug/handoff");
 
-let state, mf, db, kv, token, scratch, demoToml, seeded;
+let worker, mf, db, kv, token, scratch, demoToml, seeded;
 
 before(async () => {
-  state = await freshState();
-  token = randomToken();
-  mf = startMiniflare(state.dir, {
-    adminToken: token,
+  // The real clock: the rate limit's windows are seconds that pass, and nothing here is dated.
+  worker = await startWorker({
+    testClock: false,
     bindings: { RATE_LIMIT_PER_MINUTE: String(LIMIT), RATE_LIMIT_WINDOW_SECONDS: String(WINDOW_SECONDS) },
   });
-  db = await mf.getD1Database("DB");
-  kv = await mf.getKVNamespace("CONFIG");
+  ({ mf, db, kv, adminToken: token } = worker);
   scratch = await mkdtemp(join(tmpdir(), "handoff-admin-"));
   demoToml = await readFile(join(ROOT, "config/demo.toml"), "utf8");
   seeded = JSON.parse(await readFile(join(ROOT, ".build/bundle.json"), "utf8")).version;
 });
 after(async () => {
-  await mf?.dispose();
-  await state?.cleanup();
+  await worker?.dispose();
   if (scratch) await rm(scratch, { recursive: true, force: true });
 });
 
@@ -40,11 +36,7 @@ const call = async (path, { method = "GET", body, headers = {}, auth = true } = 
   const all = { ...headers };
   if (auth === true) all.authorization = `Bearer ${token}`;
   else if (typeof auth === "string") all.authorization = auth;
-  const r = await mf.dispatchFetch(`http://localhost${path}`, { method, body, headers: all });
-  const text = await r.text();
-  let json = null;
-  try { json = JSON.parse(text); } catch {}
-  return { status: r.status, json, text, headers: r.headers };
+  return worker.json(path, { method, body, headers: all });
 };
 const sendJson = (path, value, opts = {}) =>
   call(path, { method: "POST", body: JSON.stringify(value), ...opts, headers: { "content-type": "application/json", ...opts.headers } });

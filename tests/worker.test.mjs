@@ -2,30 +2,20 @@
 // admin reads, and the cron tick. Each run starts from a fresh state folder.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { EPOCH, freshState, HOUR, randomToken, startMiniflare } from "./support/edge.mjs";
+import { EPOCH, HOUR, startWorker } from "./support/edge.mjs";
 
-let state, mf, db, token;
+let worker, mf, db, token;
 
 before(async () => {
-  state = await freshState();
-  token = randomToken();
   // These tests send many leads from one client (no CF-Connecting-IP): the rate limit is
-  // tests/admin.test.mjs's subject, not theirs.
-  mf = startMiniflare(state.dir, { adminToken: token, bindings: { RATE_LIMIT_PER_MINUTE: "1000" } });
-  db = await mf.getD1Database("DB");
+  // tests/admin.test.mjs's subject, not theirs. No test clock: one test checks that without it,
+  // a trigger cannot set the tick's time.
+  worker = await startWorker({ testClock: false, bindings: { RATE_LIMIT_PER_MINUTE: "1000" } });
+  ({ mf, db, adminToken: token } = worker);
 });
-after(async () => {
-  await mf?.dispose();
-  await state?.cleanup();
-});
+after(() => worker?.dispose());
 
-const call = async (path, { method = "GET", body, headers = {} } = {}) => {
-  const r = await mf.dispatchFetch(`http://localhost${path}`, { method, body, headers });
-  const text = await r.text();
-  let json = null;
-  try { json = JSON.parse(text); } catch {}
-  return { status: r.status, json, text, headers: r.headers };
-};
+const call = (path, { method = "GET", body, headers = {} } = {}) => worker.json(path, { method, body, headers });
 const postLead = (body, headers = { "content-type": "application/json" }) =>
   call("/v1/leads", { method: "POST", body: typeof body === "string" ? body : JSON.stringify(body), headers });
 const admin = (path, auth = `Bearer ${token}`) => call(path, { headers: auth ? { authorization: auth } : {} });
