@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::bundle::{valid_id, Found, Step};
+use crate::check::{problem, valid_id, ConfigCode, Found, Step};
 use crate::text::clean_line;
 
 /// The longest actor and note accepted, in characters.
@@ -287,21 +287,17 @@ pub(crate) fn check(feedback: &FeedbackConfig, found: &mut Vec<Found>) {
     let mut ids = std::collections::HashSet::new();
     for (i, reason) in feedback.reject_reasons.iter().enumerate() {
         let mut push = |code, message: String, key| {
-            found.push(Found {
-                code,
-                message,
-                path: vec![
-                    Step::Key("feedback"),
-                    Step::Key("reject_reasons"),
-                    Step::Index(i),
-                    Step::Key(key),
-                ],
-                offset: None,
-            })
+            let path = vec![
+                Step::Key("feedback"),
+                Step::Key("reject_reasons"),
+                Step::Index(i),
+                Step::Key(key),
+            ];
+            found.push(problem(code, message, path));
         };
         if !valid_id(&reason.id) {
             push(
-                "config.invalid_id",
+                ConfigCode::InvalidId,
                 format!(
                     "reason id \"{}\" must start with a lowercase letter and use only a-z, 0-9, _ \
                      and - (at most 64)",
@@ -311,7 +307,7 @@ pub(crate) fn check(feedback: &FeedbackConfig, found: &mut Vec<Found>) {
             );
         } else if !ids.insert(reason.id.as_str()) {
             push(
-                "config.duplicate_id",
+                ConfigCode::DuplicateId,
                 format!("reason id \"{}\" is used twice", reason.id),
                 "id",
             );
@@ -319,7 +315,7 @@ pub(crate) fn check(feedback: &FeedbackConfig, found: &mut Vec<Found>) {
         let label = reason.label.trim();
         if label.is_empty() || label.chars().count() > MAX_REASON_LABEL {
             push(
-                "config.invalid_reason",
+                ConfigCode::InvalidReason,
                 format!("a reason's label is 1 to {MAX_REASON_LABEL} characters"),
                 "label",
             );

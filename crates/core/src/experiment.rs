@@ -7,9 +7,11 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::bundle::{check_target, invalid_id, problem, valid_id, AttributeEnv, Found, Step};
+use crate::check::{condition_problem, invalid_id, problem, valid_id, ConfigCode, Found, Step};
 use crate::condition::Condition;
-use crate::routing::{CompiledRouting, LeadView, RouteInput, RoutingConfig, Target};
+use crate::routing::{
+    check_target, AttributeEnv, CompiledRouting, LeadView, RouteInput, RoutingConfig, Target,
+};
 use crate::sla::parse_duration;
 
 /// One `[[experiments]]` as the configuration writes it.
@@ -139,26 +141,19 @@ pub(crate) fn check(
         } else if !ids.insert(spec.id.as_str()) {
             let message = format!("experiment id \"{}\" is used twice", spec.id);
             found.push(problem(
-                "config.duplicate_id",
+                ConfigCode::DuplicateId,
                 message,
                 at(&[Step::Key("id")]),
             ));
         }
         let when = spec.when.as_deref().and_then(|source| {
             Condition::compile(source, &|id| env.get(id))
-                .map_err(|e| {
-                    found.push(Found {
-                        code: e.code,
-                        message: e.message,
-                        path: at(&[Step::Key("when")]),
-                        offset: Some(e.start),
-                    })
-                })
+                .map_err(|e| found.push(condition_problem(e, at(&[Step::Key("when")]))))
                 .ok()
         });
         if spec.arms.len() < 2 {
             found.push(problem(
-                "config.invalid_experiment",
+                ConfigCode::InvalidExperiment,
                 "an experiment needs at least two [[experiments.arms]]".to_owned(),
                 at(&[Step::Key("id")]),
             ));
@@ -171,11 +166,11 @@ pub(crate) fn check(
                 found.push(invalid_id("arm", &arm.id, a_at("id")));
             } else if !arm_ids.insert(arm.id.as_str()) {
                 let message = format!("arm id \"{}\" is used twice", arm.id);
-                found.push(problem("config.duplicate_id", message, a_at("id")));
+                found.push(problem(ConfigCode::DuplicateId, message, a_at("id")));
             }
             if !(1..=1000).contains(&arm.weight) {
                 found.push(problem(
-                    "config.invalid_experiment",
+                    ConfigCode::InvalidExperiment,
                     format!("an arm's weight must be 1 to 1000 (it is {})", arm.weight),
                     a_at("weight"),
                 ));
@@ -186,14 +181,14 @@ pub(crate) fn check(
                 ExperimentKind::Sla => {
                     if arm.to.is_some() {
                         found.push(problem(
-                            "config.invalid_experiment",
+                            ConfigCode::InvalidExperiment,
                             "an sla experiment's arms set first_touch, not to".to_owned(),
                             a_at("to"),
                         ));
                     }
                     match arm.first_touch.as_deref() {
                         None => found.push(problem(
-                            "config.invalid_experiment",
+                            ConfigCode::InvalidExperiment,
                             "each arm of an sla experiment sets first_touch, such as \"15m\""
                                 .to_owned(),
                             a_at("id"),
@@ -201,12 +196,12 @@ pub(crate) fn check(
                         Some(text) => match parse_duration(text) {
                             Ok(ms) if ms > 0 => first_touch_ms = Some(ms),
                             Ok(_) => found.push(problem(
-                                "config.invalid_duration",
+                                ConfigCode::InvalidDuration,
                                 "the first-touch target must be longer than zero".to_owned(),
                                 a_at("first_touch"),
                             )),
                             Err(message) => found.push(problem(
-                                "config.invalid_duration",
+                                ConfigCode::InvalidDuration,
                                 message,
                                 a_at("first_touch"),
                             )),
@@ -216,14 +211,14 @@ pub(crate) fn check(
                 ExperimentKind::Routing => {
                     if arm.first_touch.is_some() {
                         found.push(problem(
-                            "config.invalid_experiment",
+                            ConfigCode::InvalidExperiment,
                             "a routing experiment's arms set to, not first_touch".to_owned(),
                             a_at("first_touch"),
                         ));
                     }
                     match arm.to.as_deref() {
                         None => found.push(problem(
-                            "config.invalid_experiment",
+                            ConfigCode::InvalidExperiment,
                             "each arm of a routing experiment sets to, such as \"pool:na\""
                                 .to_owned(),
                             a_at("id"),

@@ -166,7 +166,7 @@ impl GroupBy {
             GroupBy::Lifecycle if r.lifecycle.is_empty() => NONE.to_owned(),
             GroupBy::Lifecycle => r.lifecycle.clone(),
             GroupBy::Arm => or_none(&r.arm),
-            GroupBy::Day => crate::notify::rfc3339(r.created_ms)[..10].to_owned(),
+            GroupBy::Day => crate::encode::rfc3339(r.created_ms)[..10].to_owned(),
         }
     }
 }

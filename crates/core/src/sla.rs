@@ -21,10 +21,12 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::bundle::{invalid_id, problem, valid_id, AttributeEnv, Found, Rules, Step};
+use crate::check::{condition_problem, invalid_id, problem, valid_id, ConfigCode, Found, Step};
 use crate::condition::Condition;
 use crate::hours::Hours;
-use crate::routing::{Assignee, CompiledRouting, LeadView, RouteInput};
+use crate::routing::{
+    Assignee, AttributeEnv, CompiledRouting, LeadView, RouteInput, RoutingConfig,
+};
 
 /// `[sla]` as the configuration writes it.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -555,9 +557,12 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
 /// Checks `[sla]` and compiles it: policy ids, conditions (on the routing attributes and the
 /// form fields), durations, ladder order and escalation targets (which must name routing's
 /// owners and queues, and need a pool with a `lead` for `team_lead`).
-pub(crate) fn check(rules: &Rules, env: &AttributeEnv<'_>, found: &mut Vec<Found>) -> CompiledSla {
-    let sla = &rules.sla;
-    let routing = &rules.routing;
+pub(crate) fn check(
+    sla: &SlaConfig,
+    routing: &RoutingConfig,
+    env: &AttributeEnv<'_>,
+    found: &mut Vec<Found>,
+) -> CompiledSla {
     let at = |rest: &[Step<'static>]| {
         let mut p = vec![Step::Key("sla")];
         p.extend_from_slice(rest);
@@ -565,7 +570,7 @@ pub(crate) fn check(rules: &Rules, env: &AttributeEnv<'_>, found: &mut Vec<Found
     };
     let duration = |text: &str, path: Vec<Step<'static>>, found: &mut Vec<Found>| {
         parse_duration(text)
-            .map_err(|message| found.push(problem("config.invalid_duration", message, path)))
+            .map_err(|message| found.push(problem(ConfigCode::InvalidDuration, message, path)))
             .ok()
     };
     let recent_contact_window_ms = sla
@@ -587,24 +592,17 @@ pub(crate) fn check(rules: &Rules, env: &AttributeEnv<'_>, found: &mut Vec<Found
             found.push(invalid_id("SLA policy", &spec.id, id_at));
         } else if !seen.insert(spec.id.as_str()) {
             let message = format!("SLA policy id \"{}\" is used twice", spec.id);
-            found.push(problem("config.duplicate_id", message, id_at));
+            found.push(problem(ConfigCode::DuplicateId, message, id_at));
         }
         let when = spec.when.as_deref().and_then(|source| {
             Condition::compile(source, &|id| env.get(id))
-                .map_err(|e| {
-                    found.push(Found {
-                        code: e.code,
-                        message: e.message,
-                        path: p_at(&[Step::Key("when")]),
-                        offset: Some(e.start),
-                    })
-                })
+                .map_err(|e| found.push(condition_problem(e, p_at(&[Step::Key("when")]))))
                 .ok()
         });
         let first_touch = duration(&spec.first_touch, p_at(&[Step::Key("first_touch")]), found);
         if first_touch == Some(0) {
             found.push(problem(
-                "config.invalid_duration",
+                ConfigCode::InvalidDuration,
                 "the first-touch target must be longer than zero".to_owned(),
                 p_at(&[Step::Key("first_touch")]),
             ));
@@ -617,7 +615,7 @@ pub(crate) fn check(rules: &Rules, env: &AttributeEnv<'_>, found: &mut Vec<Found
             if let (Some(after), Some(before)) = (after, previous) {
                 if after <= before {
                     found.push(problem(
-                        "config.ladder_order",
+                        ConfigCode::LadderOrder,
                         format!(
                             "escalation steps must come later and later: \"{}\" is not after the \
                              step before it",
@@ -631,7 +629,7 @@ pub(crate) fn check(rules: &Rules, env: &AttributeEnv<'_>, found: &mut Vec<Found
             let to = match EscalateTo::parse(&step.to) {
                 None => {
                     found.push(problem(
-                        "config.invalid_target",
+                        ConfigCode::InvalidTarget,
                         format!(
                             "\"{}\" is not an escalation target; write team_lead, owner:ID or \
                              queue:ID",
@@ -643,7 +641,7 @@ pub(crate) fn check(rules: &Rules, env: &AttributeEnv<'_>, found: &mut Vec<Found
                 }
                 Some(EscalateTo::TeamLead) if !has_team_lead => {
                     found.push(problem(
-                        "config.no_team_lead",
+                        ConfigCode::NoTeamLead,
                         "no [[routing.pools]] has a lead, so team_lead would reach nobody; give \
                          a pool a lead or escalate to owner:ID"
                             .to_owned(),
@@ -653,7 +651,7 @@ pub(crate) fn check(rules: &Rules, env: &AttributeEnv<'_>, found: &mut Vec<Found
                 }
                 Some(EscalateTo::Owner(id)) if !routing.owners.iter().any(|o| o.id == id) => {
                     found.push(problem(
-                        "config.unknown_owner",
+                        ConfigCode::UnknownOwner,
                         format!("\"{id}\" is not a [[routing.owners]] id"),
                         s_at("to"),
                     ));
@@ -661,7 +659,7 @@ pub(crate) fn check(rules: &Rules, env: &AttributeEnv<'_>, found: &mut Vec<Found
                 }
                 Some(EscalateTo::Queue(id)) if !routing.queues.iter().any(|q| q.id == id) => {
                     found.push(problem(
-                        "config.unknown_queue",
+                        ConfigCode::UnknownQueue,
                         format!("\"{id}\" is not a [[routing.queues]] id"),
                         s_at("to"),
                     ));
