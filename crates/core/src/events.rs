@@ -13,6 +13,115 @@ use crate::text::clean_line;
 pub const MAX_ACTOR: usize = 120;
 pub const MAX_NOTE: usize = 1000;
 
+/// The kind of an entry in a lead's event log (`lead_events.kind`), as the Worker writes it and
+/// the metrics read it. Kinds are a contract (docs/METRICS.md lists every one): never renamed,
+/// new ones are added.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    /// `created`: The lead was stored (its evaluation, attribution and bundle version).
+    Created,
+    /// `routed`: Routing's decision: the owner or queue, the rule, every candidate considered.
+    Routed,
+    /// `merged`: On the open lead: a returning person's repeat submission was folded into it.
+    Merged,
+    /// `merged_into`: On the repeat: the open lead it was folded into.
+    MergedInto,
+    /// `notified`: A notification was delivered to a channel.
+    Notified,
+    /// `notify_failed`: A delivery failed and will be retried.
+    NotifyFailed,
+    /// `dead_lettered`: A delivery failed past the configured horizon.
+    DeadLettered,
+    /// `retry_requested`: An admin sent a dead letter back to the outbox.
+    RetryRequested,
+    /// `first_touch`: The first contact: the "I've got it" link, the events API or the CRM intake.
+    FirstTouch,
+    /// `touch`: Someone reached out (events API or CRM intake).
+    Touch,
+    /// `outcome`: What came of the lead: contacted, meeting held, opportunity, rejected.
+    Outcome,
+    /// `deal_opened`: The CRM has an open deal with the person.
+    DealOpened,
+    /// `deal_closed`: The person's deal was closed.
+    DealClosed,
+    /// `sequence_started`: The person was put in an outreach sequence.
+    SequenceStarted,
+    /// `sequence_ended`: The person's outreach sequence ended.
+    SequenceEnded,
+    /// `sla_started`: The SLA clock started, with its first-touch deadline.
+    SlaStarted,
+    /// `sla_suppressed`: No clock: the CRM's facts say the person is being worked.
+    SlaSuppressed,
+    /// `sla_stopped`: A running clock stopped early (suppression, or the lead closed).
+    SlaStopped,
+    /// `escalated`: An SLA escalation step was taken.
+    Escalated,
+    /// `reassigned`: The lead moved to another owner (an admin or an SLA step).
+    Reassigned,
+    /// `reassign_skipped`: An SLA step found no other eligible pool member.
+    ReassignSkipped,
+}
+
+impl EventKind {
+    /// Every kind.
+    pub const ALL: [EventKind; 21] = [
+        EventKind::Created,
+        EventKind::Routed,
+        EventKind::Merged,
+        EventKind::MergedInto,
+        EventKind::Notified,
+        EventKind::NotifyFailed,
+        EventKind::DeadLettered,
+        EventKind::RetryRequested,
+        EventKind::FirstTouch,
+        EventKind::Touch,
+        EventKind::Outcome,
+        EventKind::DealOpened,
+        EventKind::DealClosed,
+        EventKind::SequenceStarted,
+        EventKind::SequenceEnded,
+        EventKind::SlaStarted,
+        EventKind::SlaSuppressed,
+        EventKind::SlaStopped,
+        EventKind::Escalated,
+        EventKind::Reassigned,
+        EventKind::ReassignSkipped,
+    ];
+
+    /// The kind as stored in the log (`first_touch`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Created => "created",
+            EventKind::Routed => "routed",
+            EventKind::Merged => "merged",
+            EventKind::MergedInto => "merged_into",
+            EventKind::Notified => "notified",
+            EventKind::NotifyFailed => "notify_failed",
+            EventKind::DeadLettered => "dead_lettered",
+            EventKind::RetryRequested => "retry_requested",
+            EventKind::FirstTouch => "first_touch",
+            EventKind::Touch => "touch",
+            EventKind::Outcome => "outcome",
+            EventKind::DealOpened => "deal_opened",
+            EventKind::DealClosed => "deal_closed",
+            EventKind::SequenceStarted => "sequence_started",
+            EventKind::SequenceEnded => "sequence_ended",
+            EventKind::SlaStarted => "sla_started",
+            EventKind::SlaSuppressed => "sla_suppressed",
+            EventKind::SlaStopped => "sla_stopped",
+            EventKind::Escalated => "escalated",
+            EventKind::Reassigned => "reassigned",
+            EventKind::ReassignSkipped => "reassign_skipped",
+        }
+    }
+
+    /// The kind a log entry names, if it is one of ours.
+    pub fn parse(kind: &str) -> Option<EventKind> {
+        EventKind::ALL.into_iter().find(|k| k.as_str() == kind)
+    }
+}
+
 /// One event, as `POST /v1/leads/{id}/events` takes it: `{"type": "touch", …}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
@@ -172,13 +281,18 @@ impl LeadEvent {
     /// The kind of the event appended to the lead's log: `touch`, `outcome`, `deal_opened`,
     /// `deal_closed`, `sequence_started`, `sequence_ended`.
     pub fn kind(&self) -> &'static str {
+        self.event_kind().as_str()
+    }
+
+    /// [`LeadEvent::kind`] as an [`EventKind`].
+    pub fn event_kind(&self) -> EventKind {
         match self {
-            LeadEvent::Touch { .. } => "touch",
-            LeadEvent::Outcome { .. } => "outcome",
-            LeadEvent::Deal { active: true, .. } => "deal_opened",
-            LeadEvent::Deal { active: false, .. } => "deal_closed",
-            LeadEvent::Sequence { active: true, .. } => "sequence_started",
-            LeadEvent::Sequence { active: false, .. } => "sequence_ended",
+            LeadEvent::Touch { .. } => EventKind::Touch,
+            LeadEvent::Outcome { .. } => EventKind::Outcome,
+            LeadEvent::Deal { active: true, .. } => EventKind::DealOpened,
+            LeadEvent::Deal { active: false, .. } => EventKind::DealClosed,
+            LeadEvent::Sequence { active: true, .. } => EventKind::SequenceStarted,
+            LeadEvent::Sequence { active: false, .. } => EventKind::SequenceEnded,
         }
     }
 
