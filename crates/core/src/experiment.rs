@@ -175,58 +175,7 @@ pub(crate) fn check(
                     a_at("weight"),
                 ));
             }
-            let mut first_touch_ms = None;
-            let mut to = None;
-            match spec.kind {
-                ExperimentKind::Sla => {
-                    if arm.to.is_some() {
-                        found.push(problem(
-                            ConfigCode::InvalidExperiment,
-                            "an sla experiment's arms set first_touch, not to".to_owned(),
-                            a_at("to"),
-                        ));
-                    }
-                    match arm.first_touch.as_deref() {
-                        None => found.push(problem(
-                            ConfigCode::InvalidExperiment,
-                            "each arm of an sla experiment sets first_touch, such as \"15m\""
-                                .to_owned(),
-                            a_at("id"),
-                        )),
-                        Some(text) => match parse_duration(text) {
-                            Ok(ms) if ms > 0 => first_touch_ms = Some(ms),
-                            Ok(_) => found.push(problem(
-                                ConfigCode::InvalidDuration,
-                                "the first-touch target must be longer than zero".to_owned(),
-                                a_at("first_touch"),
-                            )),
-                            Err(message) => found.push(problem(
-                                ConfigCode::InvalidDuration,
-                                message,
-                                a_at("first_touch"),
-                            )),
-                        },
-                    }
-                }
-                ExperimentKind::Routing => {
-                    if arm.first_touch.is_some() {
-                        found.push(problem(
-                            ConfigCode::InvalidExperiment,
-                            "a routing experiment's arms set to, not first_touch".to_owned(),
-                            a_at("first_touch"),
-                        ));
-                    }
-                    match arm.to.as_deref() {
-                        None => found.push(problem(
-                            ConfigCode::InvalidExperiment,
-                            "each arm of a routing experiment sets to, such as \"pool:na\""
-                                .to_owned(),
-                            a_at("id"),
-                        )),
-                        Some(text) => to = check_target(routing, text, a_at("to"), found),
-                    }
-                }
-            }
+            let (first_touch_ms, to) = check_arm_setting(spec.kind, arm, &a_at, routing, found);
             arms.push(Arm {
                 id: arm.id.clone(),
                 weight: arm.weight.max(1),
@@ -242,4 +191,67 @@ pub(crate) fn check(
         });
     }
     out
+}
+
+/// What an arm sets for its experiment's kind: an sla arm's `first_touch` (a duration longer than
+/// zero), a routing arm's `to` (a configured target), and never the other. `a_at` makes a path
+/// inside the arm.
+fn check_arm_setting(
+    kind: ExperimentKind,
+    arm: &ArmSpec,
+    a_at: &dyn Fn(&'static str) -> Vec<Step<'static>>,
+    routing: &RoutingConfig,
+    found: &mut Vec<Found>,
+) -> (Option<i64>, Option<Target>) {
+    let mut first_touch_ms = None;
+    let mut to = None;
+    match kind {
+        ExperimentKind::Sla => {
+            if arm.to.is_some() {
+                found.push(problem(
+                    ConfigCode::InvalidExperiment,
+                    "an sla experiment's arms set first_touch, not to".to_owned(),
+                    a_at("to"),
+                ));
+            }
+            match arm.first_touch.as_deref() {
+                None => found.push(problem(
+                    ConfigCode::InvalidExperiment,
+                    "each arm of an sla experiment sets first_touch, such as \"15m\"".to_owned(),
+                    a_at("id"),
+                )),
+                Some(text) => match parse_duration(text) {
+                    Ok(ms) if ms > 0 => first_touch_ms = Some(ms),
+                    Ok(_) => found.push(problem(
+                        ConfigCode::InvalidDuration,
+                        "the first-touch target must be longer than zero".to_owned(),
+                        a_at("first_touch"),
+                    )),
+                    Err(message) => found.push(problem(
+                        ConfigCode::InvalidDuration,
+                        message,
+                        a_at("first_touch"),
+                    )),
+                },
+            }
+        }
+        ExperimentKind::Routing => {
+            if arm.first_touch.is_some() {
+                found.push(problem(
+                    ConfigCode::InvalidExperiment,
+                    "a routing experiment's arms set to, not first_touch".to_owned(),
+                    a_at("first_touch"),
+                ));
+            }
+            match arm.to.as_deref() {
+                None => found.push(problem(
+                    ConfigCode::InvalidExperiment,
+                    "each arm of a routing experiment sets to, such as \"pool:na\"".to_owned(),
+                    a_at("id"),
+                )),
+                Some(text) => to = check_target(routing, text, a_at("to"), found),
+            }
+        }
+    }
+    (first_touch_ms, to)
 }

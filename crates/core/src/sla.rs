@@ -568,11 +568,6 @@ pub(crate) fn check(
         p.extend_from_slice(rest);
         p
     };
-    let duration = |text: &str, path: Vec<Step<'static>>, found: &mut Vec<Found>| {
-        parse_duration(text)
-            .map_err(|message| found.push(problem(ConfigCode::InvalidDuration, message, path)))
-            .ok()
-    };
     let recent_contact_window_ms = sla
         .recent_contact_window
         .as_deref()
@@ -607,76 +602,7 @@ pub(crate) fn check(
                 p_at(&[Step::Key("first_touch")]),
             ));
         }
-        let mut ladder = Vec::new();
-        let mut previous: Option<i64> = None;
-        for (si, step) in spec.escalate.iter().enumerate() {
-            let s_at = |key| p_at(&[Step::Key("escalate"), Step::Index(si), Step::Key(key)]);
-            let after = duration(&step.after, s_at("after"), found);
-            if let (Some(after), Some(before)) = (after, previous) {
-                if after <= before {
-                    found.push(problem(
-                        ConfigCode::LadderOrder,
-                        format!(
-                            "escalation steps must come later and later: \"{}\" is not after the \
-                             step before it",
-                            step.after
-                        ),
-                        s_at("after"),
-                    ));
-                }
-            }
-            previous = after.or(previous);
-            let to = match EscalateTo::parse(&step.to) {
-                None => {
-                    found.push(problem(
-                        ConfigCode::InvalidTarget,
-                        format!(
-                            "\"{}\" is not an escalation target; write team_lead, owner:ID or \
-                             queue:ID",
-                            step.to
-                        ),
-                        s_at("to"),
-                    ));
-                    None
-                }
-                Some(EscalateTo::TeamLead) if !has_team_lead => {
-                    found.push(problem(
-                        ConfigCode::NoTeamLead,
-                        "no [[routing.pools]] has a lead, so team_lead would reach nobody; give \
-                         a pool a lead or escalate to owner:ID"
-                            .to_owned(),
-                        s_at("to"),
-                    ));
-                    None
-                }
-                Some(EscalateTo::Owner(id)) if !routing.owners.iter().any(|o| o.id == id) => {
-                    found.push(problem(
-                        ConfigCode::UnknownOwner,
-                        format!("\"{id}\" is not a [[routing.owners]] id"),
-                        s_at("to"),
-                    ));
-                    None
-                }
-                Some(EscalateTo::Queue(id)) if !routing.queues.iter().any(|q| q.id == id) => {
-                    found.push(problem(
-                        ConfigCode::UnknownQueue,
-                        format!("\"{id}\" is not a [[routing.queues]] id"),
-                        s_at("to"),
-                    ));
-                    None
-                }
-                Some(to) => Some(to),
-            };
-            if let (Some(after_ms), Some(to)) = (after, to) {
-                ladder.push(LadderStep {
-                    level: u32::try_from(si + 1).unwrap_or(u32::MAX),
-                    after_ms,
-                    to,
-                    reassign: step.reassign,
-                    notify: step.notify.clone(),
-                });
-            }
-        }
+        let ladder = check_ladder(&spec.escalate, &p_at, routing, has_team_lead, found);
         if let Some(first_touch_ms) = first_touch {
             policies.push(Policy {
                 id: spec.id.clone(),
@@ -691,4 +617,89 @@ pub(crate) fn check(
         policies,
         recent_contact_window_ms,
     }
+}
+
+/// A duration, or `config.invalid_duration` at `path`.
+fn duration(text: &str, path: Vec<Step<'static>>, found: &mut Vec<Found>) -> Option<i64> {
+    parse_duration(text)
+        .map_err(|message| found.push(problem(ConfigCode::InvalidDuration, message, path)))
+        .ok()
+}
+
+/// One policy's escalation ladder: each step's `after` (a duration, later than the step before)
+/// and `to`. The steps that compiled. `p_at` makes a path inside the policy.
+fn check_ladder(
+    steps: &[StepSpec],
+    p_at: &dyn Fn(&[Step<'static>]) -> Vec<Step<'static>>,
+    routing: &RoutingConfig,
+    has_team_lead: bool,
+    found: &mut Vec<Found>,
+) -> Vec<LadderStep> {
+    let mut ladder = Vec::new();
+    let mut previous: Option<i64> = None;
+    for (si, step) in steps.iter().enumerate() {
+        let s_at = |key| p_at(&[Step::Key("escalate"), Step::Index(si), Step::Key(key)]);
+        let after = duration(&step.after, s_at("after"), found);
+        if let (Some(after), Some(before)) = (after, previous) {
+            if after <= before {
+                found.push(problem(
+                    ConfigCode::LadderOrder,
+                    format!(
+                        "escalation steps must come later and later: \"{}\" is not after the \
+                         step before it",
+                        step.after
+                    ),
+                    s_at("after"),
+                ));
+            }
+        }
+        previous = after.or(previous);
+        let to = check_escalate_to(&step.to, routing, has_team_lead, s_at("to"), found);
+        if let (Some(after_ms), Some(to)) = (after, to) {
+            ladder.push(LadderStep {
+                level: u32::try_from(si + 1).unwrap_or(u32::MAX),
+                after_ms,
+                to,
+                reassign: step.reassign,
+                notify: step.notify.clone(),
+            });
+        }
+    }
+    ladder
+}
+
+/// An escalation target: `team_lead` (when a pool has a lead), or a configured `owner:ID` or
+/// `queue:ID`.
+fn check_escalate_to(
+    text: &str,
+    routing: &RoutingConfig,
+    has_team_lead: bool,
+    path: Vec<Step<'static>>,
+    found: &mut Vec<Found>,
+) -> Option<EscalateTo> {
+    let (code, message) = match EscalateTo::parse(text) {
+        None => (
+            ConfigCode::InvalidTarget,
+            format!(
+                "\"{text}\" is not an escalation target; write team_lead, owner:ID or queue:ID"
+            ),
+        ),
+        Some(EscalateTo::TeamLead) if !has_team_lead => (
+            ConfigCode::NoTeamLead,
+            "no [[routing.pools]] has a lead, so team_lead would reach nobody; give a pool a lead \
+             or escalate to owner:ID"
+                .to_owned(),
+        ),
+        Some(EscalateTo::Owner(id)) if !routing.owners.iter().any(|o| o.id == id) => (
+            ConfigCode::UnknownOwner,
+            format!("\"{id}\" is not a [[routing.owners]] id"),
+        ),
+        Some(EscalateTo::Queue(id)) if !routing.queues.iter().any(|q| q.id == id) => (
+            ConfigCode::UnknownQueue,
+            format!("\"{id}\" is not a [[routing.queues]] id"),
+        ),
+        Some(to) => return Some(to),
+    };
+    found.push(problem(code, message, path));
+    None
 }
