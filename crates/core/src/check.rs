@@ -10,149 +10,89 @@ use serde::Serialize;
 
 use crate::condition::{ConditionError, ValueType};
 
-/// The stable code of a configuration problem. Codes are a contract (docs/CONFIG.md lists every
-/// one): a code is never renamed or reused, new ones are added.
-#[non_exhaustive]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ConfigCode {
-    /// TOML errors, unknown keys, wrong types.
-    Syntax,
-    InvalidId,
-    DuplicateId,
-    NoForms,
-    EmptyForm,
-    NoOptions,
-    UnexpectedOptions,
-    DuplicateOption,
-    UnknownField,
-    RequiredInPool,
-    FieldConflict,
-    ScoringMax,
-    ThresholdsOrder,
-    InvalidNumber,
-    RuleTests,
-    InvalidDomain,
-    DomainConflict,
-    InvalidOrigin,
-    InvalidOutcome,
-    NoFallback,
-    FallbackNotQueue,
-    InvalidTarget,
-    UnknownOwner,
-    UnknownPool,
-    UnknownQueue,
-    UnknownCalendar,
-    InvalidTimezone,
-    InvalidHours,
-    InvalidDate,
-    InvalidPeriod,
-    InvalidEmail,
-    InvalidWeight,
-    EmptyPool,
-    InvalidChannel,
-    InvalidDuration,
-    LadderOrder,
-    NoTeamLead,
-    InvalidIntake,
-    InvalidReason,
-    InvalidExperiment,
-}
-
-impl ConfigCode {
-    /// Every code, in the order docs/CONFIG.md introduces them.
-    pub const ALL: [ConfigCode; 40] = [
-        ConfigCode::Syntax,
-        ConfigCode::InvalidId,
-        ConfigCode::DuplicateId,
-        ConfigCode::NoForms,
-        ConfigCode::EmptyForm,
-        ConfigCode::NoOptions,
-        ConfigCode::UnexpectedOptions,
-        ConfigCode::DuplicateOption,
-        ConfigCode::UnknownField,
-        ConfigCode::RequiredInPool,
-        ConfigCode::FieldConflict,
-        ConfigCode::ScoringMax,
-        ConfigCode::ThresholdsOrder,
-        ConfigCode::InvalidNumber,
-        ConfigCode::RuleTests,
-        ConfigCode::InvalidDomain,
-        ConfigCode::DomainConflict,
-        ConfigCode::InvalidOrigin,
-        ConfigCode::InvalidOutcome,
-        ConfigCode::NoFallback,
-        ConfigCode::FallbackNotQueue,
-        ConfigCode::InvalidTarget,
-        ConfigCode::UnknownOwner,
-        ConfigCode::UnknownPool,
-        ConfigCode::UnknownQueue,
-        ConfigCode::UnknownCalendar,
-        ConfigCode::InvalidTimezone,
-        ConfigCode::InvalidHours,
-        ConfigCode::InvalidDate,
-        ConfigCode::InvalidPeriod,
-        ConfigCode::InvalidEmail,
-        ConfigCode::InvalidWeight,
-        ConfigCode::EmptyPool,
-        ConfigCode::InvalidChannel,
-        ConfigCode::InvalidDuration,
-        ConfigCode::LadderOrder,
-        ConfigCode::NoTeamLead,
-        ConfigCode::InvalidIntake,
-        ConfigCode::InvalidReason,
-        ConfigCode::InvalidExperiment,
-    ];
-
-    /// The code as `handoff check`, the admin API and the logs name it (`config.duplicate_id`).
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            ConfigCode::Syntax => "config.syntax",
-            ConfigCode::InvalidId => "config.invalid_id",
-            ConfigCode::DuplicateId => "config.duplicate_id",
-            ConfigCode::NoForms => "config.no_forms",
-            ConfigCode::EmptyForm => "config.empty_form",
-            ConfigCode::NoOptions => "config.no_options",
-            ConfigCode::UnexpectedOptions => "config.unexpected_options",
-            ConfigCode::DuplicateOption => "config.duplicate_option",
-            ConfigCode::UnknownField => "config.unknown_field",
-            ConfigCode::RequiredInPool => "config.required_in_pool",
-            ConfigCode::FieldConflict => "config.field_conflict",
-            ConfigCode::ScoringMax => "config.scoring_max",
-            ConfigCode::ThresholdsOrder => "config.thresholds_order",
-            ConfigCode::InvalidNumber => "config.invalid_number",
-            ConfigCode::RuleTests => "config.rule_tests",
-            ConfigCode::InvalidDomain => "config.invalid_domain",
-            ConfigCode::DomainConflict => "config.domain_conflict",
-            ConfigCode::InvalidOrigin => "config.invalid_origin",
-            ConfigCode::InvalidOutcome => "config.invalid_outcome",
-            ConfigCode::NoFallback => "config.no_fallback",
-            ConfigCode::FallbackNotQueue => "config.fallback_not_queue",
-            ConfigCode::InvalidTarget => "config.invalid_target",
-            ConfigCode::UnknownOwner => "config.unknown_owner",
-            ConfigCode::UnknownPool => "config.unknown_pool",
-            ConfigCode::UnknownQueue => "config.unknown_queue",
-            ConfigCode::UnknownCalendar => "config.unknown_calendar",
-            ConfigCode::InvalidTimezone => "config.invalid_timezone",
-            ConfigCode::InvalidHours => "config.invalid_hours",
-            ConfigCode::InvalidDate => "config.invalid_date",
-            ConfigCode::InvalidPeriod => "config.invalid_period",
-            ConfigCode::InvalidEmail => "config.invalid_email",
-            ConfigCode::InvalidWeight => "config.invalid_weight",
-            ConfigCode::EmptyPool => "config.empty_pool",
-            ConfigCode::InvalidChannel => "config.invalid_channel",
-            ConfigCode::InvalidDuration => "config.invalid_duration",
-            ConfigCode::LadderOrder => "config.ladder_order",
-            ConfigCode::NoTeamLead => "config.no_team_lead",
-            ConfigCode::InvalidIntake => "config.invalid_intake",
-            ConfigCode::InvalidReason => "config.invalid_reason",
-            ConfigCode::InvalidExperiment => "config.invalid_experiment",
+/// Declares a `#[non_exhaustive]` enum of stable codes with `ALL` (every code) and `as_str`,
+/// from one table, so that no code can be missing from either.
+macro_rules! code_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $($(#[doc = $doc:literal])* $variant:ident => $code:literal,)*
         }
-    }
-}
+    ) => {
+        $(#[$meta])*
+        #[non_exhaustive]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[doc = $doc])* $variant,)*
+        }
 
-impl fmt::Display for ConfigCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        impl $name {
+            /// Every code, in the order the table declares them.
+            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
+
+            /// The code as it is written in configurations' reports, logs, APIs and docs.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $code,)*
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+pub(crate) use code_enum;
+
+code_enum! {
+    /// The stable code of a configuration problem, as `handoff check`, the admin API and the logs
+    /// name it (`config.duplicate_id`). Codes are a contract (docs/CONFIG.md lists every one): a
+    /// code is never renamed or reused, new ones are added.
+    pub enum ConfigCode {
+        /// TOML errors, unknown keys, wrong types.
+        Syntax => "config.syntax",
+        InvalidId => "config.invalid_id",
+        DuplicateId => "config.duplicate_id",
+        NoForms => "config.no_forms",
+        EmptyForm => "config.empty_form",
+        NoOptions => "config.no_options",
+        UnexpectedOptions => "config.unexpected_options",
+        DuplicateOption => "config.duplicate_option",
+        UnknownField => "config.unknown_field",
+        RequiredInPool => "config.required_in_pool",
+        FieldConflict => "config.field_conflict",
+        ScoringMax => "config.scoring_max",
+        ThresholdsOrder => "config.thresholds_order",
+        InvalidNumber => "config.invalid_number",
+        RuleTests => "config.rule_tests",
+        InvalidDomain => "config.invalid_domain",
+        DomainConflict => "config.domain_conflict",
+        InvalidOrigin => "config.invalid_origin",
+        InvalidOutcome => "config.invalid_outcome",
+        NoFallback => "config.no_fallback",
+        FallbackNotQueue => "config.fallback_not_queue",
+        InvalidTarget => "config.invalid_target",
+        UnknownOwner => "config.unknown_owner",
+        UnknownPool => "config.unknown_pool",
+        UnknownQueue => "config.unknown_queue",
+        UnknownCalendar => "config.unknown_calendar",
+        InvalidTimezone => "config.invalid_timezone",
+        InvalidHours => "config.invalid_hours",
+        InvalidDate => "config.invalid_date",
+        InvalidPeriod => "config.invalid_period",
+        InvalidEmail => "config.invalid_email",
+        InvalidWeight => "config.invalid_weight",
+        EmptyPool => "config.empty_pool",
+        InvalidChannel => "config.invalid_channel",
+        InvalidDuration => "config.invalid_duration",
+        LadderOrder => "config.ladder_order",
+        NoTeamLead => "config.no_team_lead",
+        InvalidIntake => "config.invalid_intake",
+        InvalidReason => "config.invalid_reason",
+        InvalidExperiment => "config.invalid_experiment",
     }
 }
 

@@ -6,119 +6,67 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::check::{problem, valid_id, ConfigCode, Found, Step};
+use crate::check::{code_enum, problem, valid_id, ConfigCode, Found, Step};
 use crate::text::clean_line;
 
 /// The longest actor and note accepted, in characters.
 pub const MAX_ACTOR: usize = 120;
 pub const MAX_NOTE: usize = 1000;
 
-/// The kind of an entry in a lead's event log (`lead_events.kind`), as the Worker writes it and
-/// the metrics read it. Kinds are a contract (docs/METRICS.md lists every one): never renamed,
-/// new ones are added.
-#[non_exhaustive]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum EventKind {
-    /// `created`: The lead was stored (its evaluation, attribution and bundle version).
-    Created,
-    /// `routed`: Routing's decision: the owner or queue, the rule, every candidate considered.
-    Routed,
-    /// `merged`: On the open lead: a returning person's repeat submission was folded into it.
-    Merged,
-    /// `merged_into`: On the repeat: the open lead it was folded into.
-    MergedInto,
-    /// `notified`: A notification was delivered to a channel.
-    Notified,
-    /// `notify_failed`: A delivery failed and will be retried.
-    NotifyFailed,
-    /// `dead_lettered`: A delivery failed past the configured horizon.
-    DeadLettered,
-    /// `retry_requested`: An admin sent a dead letter back to the outbox.
-    RetryRequested,
-    /// `first_touch`: The first contact: the "I've got it" link, the events API or the CRM intake.
-    FirstTouch,
-    /// `touch`: Someone reached out (events API or CRM intake).
-    Touch,
-    /// `outcome`: What came of the lead: contacted, meeting held, opportunity, rejected.
-    Outcome,
-    /// `deal_opened`: The CRM has an open deal with the person.
-    DealOpened,
-    /// `deal_closed`: The person's deal was closed.
-    DealClosed,
-    /// `sequence_started`: The person was put in an outreach sequence.
-    SequenceStarted,
-    /// `sequence_ended`: The person's outreach sequence ended.
-    SequenceEnded,
-    /// `sla_started`: The SLA clock started, with its first-touch deadline.
-    SlaStarted,
-    /// `sla_suppressed`: No clock: the CRM's facts say the person is being worked.
-    SlaSuppressed,
-    /// `sla_stopped`: A running clock stopped early (suppression, or the lead closed).
-    SlaStopped,
-    /// `escalated`: An SLA escalation step was taken.
-    Escalated,
-    /// `reassigned`: The lead moved to another owner (an admin or an SLA step).
-    Reassigned,
-    /// `reassign_skipped`: An SLA step found no other eligible pool member.
-    ReassignSkipped,
+code_enum! {
+    /// The kind of an entry in a lead's event log (`lead_events.kind`), as the Worker writes it
+    /// and the metrics read it. Kinds are a contract (docs/METRICS.md lists every one): never
+    /// renamed, new ones are added.
+    pub enum EventKind {
+        /// The lead was stored (its evaluation, attribution and bundle version).
+        Created => "created",
+        /// Routing's decision: the owner or queue, the rule, every candidate considered.
+        Routed => "routed",
+        /// On the open lead: a returning person's repeat submission was folded into it.
+        Merged => "merged",
+        /// On the repeat: the open lead it was folded into.
+        MergedInto => "merged_into",
+        /// A notification was delivered to a channel.
+        Notified => "notified",
+        /// A delivery failed and will be retried.
+        NotifyFailed => "notify_failed",
+        /// A delivery failed past the configured horizon.
+        DeadLettered => "dead_lettered",
+        /// An admin sent a dead letter back to the outbox.
+        RetryRequested => "retry_requested",
+        /// The first contact: the "I've got it" link, the events API or the CRM intake.
+        FirstTouch => "first_touch",
+        /// Someone reached out (events API or CRM intake).
+        Touch => "touch",
+        /// What came of the lead: contacted, meeting held, opportunity, rejected.
+        Outcome => "outcome",
+        /// The CRM has an open deal with the person.
+        DealOpened => "deal_opened",
+        /// The person's deal was closed.
+        DealClosed => "deal_closed",
+        /// The person was put in an outreach sequence.
+        SequenceStarted => "sequence_started",
+        /// The person's outreach sequence ended.
+        SequenceEnded => "sequence_ended",
+        /// The SLA clock started, with its first-touch deadline.
+        SlaStarted => "sla_started",
+        /// No clock: the CRM's facts say the person is being worked.
+        SlaSuppressed => "sla_suppressed",
+        /// A running clock stopped early (suppression, or the lead closed).
+        SlaStopped => "sla_stopped",
+        /// An SLA escalation step was taken.
+        Escalated => "escalated",
+        /// The lead moved to another owner (an admin or an SLA step).
+        Reassigned => "reassigned",
+        /// An SLA step found no other eligible pool member.
+        ReassignSkipped => "reassign_skipped",
+    }
 }
 
 impl EventKind {
-    /// Every kind.
-    pub const ALL: [EventKind; 21] = [
-        EventKind::Created,
-        EventKind::Routed,
-        EventKind::Merged,
-        EventKind::MergedInto,
-        EventKind::Notified,
-        EventKind::NotifyFailed,
-        EventKind::DeadLettered,
-        EventKind::RetryRequested,
-        EventKind::FirstTouch,
-        EventKind::Touch,
-        EventKind::Outcome,
-        EventKind::DealOpened,
-        EventKind::DealClosed,
-        EventKind::SequenceStarted,
-        EventKind::SequenceEnded,
-        EventKind::SlaStarted,
-        EventKind::SlaSuppressed,
-        EventKind::SlaStopped,
-        EventKind::Escalated,
-        EventKind::Reassigned,
-        EventKind::ReassignSkipped,
-    ];
-
-    /// The kind as stored in the log (`first_touch`).
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            EventKind::Created => "created",
-            EventKind::Routed => "routed",
-            EventKind::Merged => "merged",
-            EventKind::MergedInto => "merged_into",
-            EventKind::Notified => "notified",
-            EventKind::NotifyFailed => "notify_failed",
-            EventKind::DeadLettered => "dead_lettered",
-            EventKind::RetryRequested => "retry_requested",
-            EventKind::FirstTouch => "first_touch",
-            EventKind::Touch => "touch",
-            EventKind::Outcome => "outcome",
-            EventKind::DealOpened => "deal_opened",
-            EventKind::DealClosed => "deal_closed",
-            EventKind::SequenceStarted => "sequence_started",
-            EventKind::SequenceEnded => "sequence_ended",
-            EventKind::SlaStarted => "sla_started",
-            EventKind::SlaSuppressed => "sla_suppressed",
-            EventKind::SlaStopped => "sla_stopped",
-            EventKind::Escalated => "escalated",
-            EventKind::Reassigned => "reassigned",
-            EventKind::ReassignSkipped => "reassign_skipped",
-        }
-    }
-
     /// The kind a log entry names, if it is one of ours.
     pub fn parse(kind: &str) -> Option<EventKind> {
-        EventKind::ALL.into_iter().find(|k| k.as_str() == kind)
+        EventKind::ALL.iter().copied().find(|k| k.as_str() == kind)
     }
 }
 

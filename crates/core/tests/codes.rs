@@ -73,7 +73,7 @@ fn metrics_md_lists_every_event_kind_and_no_other() {
             "docs/METRICS.md does not list the event kind {}",
             kind.as_str()
         );
-        assert_eq!(EventKind::parse(kind.as_str()), Some(kind));
+        assert_eq!(EventKind::parse(kind.as_str()), Some(*kind));
     }
     for row in &rows {
         assert!(
