@@ -7,88 +7,206 @@ mod time;
 use std::io::{self, BufRead, Write};
 use std::process::ExitCode;
 
+use clap::{Parser, Subcommand, ValueEnum};
 use handoff_core::disposable::EmailRules;
 use handoff_core::enrich::{enrich, Accounts};
+use handoff_core::metrics::GroupBy;
 use handoff_core::{country, email, evaluate, phone, title, Bundle, LeadInput};
-
-const USAGE: &str = "\
-usage:
-  handoff check [CONFIG]        check a configuration (default config/demo.toml); exit 0 only when clean
-  handoff bundle [CONFIG]       check and print the compiled rule bundle as JSON
-  handoff eval --form ID [--config PATH] [--now RFC3339]
-                                read leads as JSON lines on stdin, print one evaluation per line;
-                                a bad line prints {\"line\": N, \"error\": …} and the rest go on
-                                (exit 1 if any line was bad)
-  handoff normalize email [--config PATH]
-                                read one address per line on stdin, print one JSON object per line:
-                                {\"input\", \"valid\", \"value\": normalized or null, \"suggestion\":
-                                the intended provider domain or null, \"issue\": issue code or null,
-                                \"company_domain\", \"free_mail\", \"disposable\", \"role_account\"}
-                                (disposable: the shipped list, with the [email] overrides of PATH)
-  handoff normalize country     read one country per line on stdin (a code, or a name in English,
-                                German, French, Dutch, Spanish, Italian or Polish), print one JSON
-                                object per line: {\"input\", \"valid\", \"code\": ISO alpha-2 or
-                                null, \"name\": English name or null, \"issue\": issue code or null}
-  handoff normalize phone [--country CC]
-                                read one phone number per line on stdin (national numbers are read
-                                as numbers of CC), print one JSON object per line: {\"input\",
-                                \"valid\", \"e164\": E.164 or null, \"extension\": digits or null,
-                                \"country\": ISO alpha-2 (001 for +800 and the like) or null,
-                                \"issue\": issue code or null}
-  handoff notify preview [--escalation] [--now RFC3339]
-                                read one lead summary per line on stdin (JSON: lead_id, name,
-                                email, company, source, asked, score, breakdown, lifecycle, owner,
-                                why, claim_url, lead_url), print per line {\"slack\": the Block Kit
-                                message, \"webhook\": the lead.routed body}, as the Worker stores them;
-                                --escalation: one SLA escalation per line instead (lead_id, name,
-                                email, company, lifecycle, score, policy, level, to, owner,
-                                reassigned_to, first_touch_due_ms, overdue_ms, message, claim_url,
-                                lead_url), the webhook body being lead.sla_escalated
-  handoff metrics --events FILE [--from TIME] [--to TIME] [--group-by G] [--format json|table]
-                                the speed-to-lead report (docs/METRICS.md) over an export of the
-                                Worker's GET /v1/export/events.jsonl (one lead record per line);
-                                TIME is RFC 3339 or ms since the epoch (default: all, --to
-                                exclusive); G: all, source, campaign, segment, owner, lifecycle,
-                                arm, day (default all); json prints exactly what GET /v1/metrics
-                                answers, table one line per group
-  handoff normalize title       read one job title per line on stdin (English, German or French),
-                                print one JSON object per line: {\"input\", \"function\": sales,
-                                marketing, engineering, … or other, \"seniority\": c_level, vp,
-                                director, manager, individual, student or unknown}
-";
 
 const DEFAULT_CONFIG: &str = "config/demo.toml";
 
+/// Handoff's rules, natively: check a configuration, build the rule bundle, evaluate leads,
+/// normalize values, preview notifications, report metrics.
+#[derive(Parser)]
+#[command(
+    name = "handoff",
+    arg_required_else_help = true,
+    args_override_self = true,
+    disable_version_flag = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check a configuration; exit 0 only when it is clean, 1 with every problem as
+    /// PATH:LINE:COLUMN: message [code].
+    Check {
+        /// The configuration.
+        #[arg(default_value = DEFAULT_CONFIG)]
+        config: String,
+    },
+    /// Check a configuration and print the compiled rule bundle as JSON.
+    Bundle {
+        /// The configuration.
+        #[arg(default_value = DEFAULT_CONFIG)]
+        config: String,
+    },
+    /// Read leads as JSON lines on stdin, print one evaluation per line.
+    ///
+    /// A bad line prints {"line": N, "error": …} and the rest go on (exit 1 if any line was bad).
+    /// A line may omit "form"; --form fills it in.
+    Eval {
+        /// The form the leads answered (required).
+        #[arg(long, value_name = "ID")]
+        form: Option<String>,
+        /// The configuration.
+        #[arg(long, value_name = "PATH", default_value = DEFAULT_CONFIG)]
+        config: String,
+        /// The time of the evaluation (default: the system clock).
+        #[arg(long, value_name = "RFC3339", value_parser = rfc3339)]
+        now: Option<i64>,
+    },
+    /// Read one value per line on stdin, print one JSON object per line.
+    #[command(arg_required_else_help = true)]
+    Normalize {
+        #[command(subcommand)]
+        kind: Normalize,
+    },
+    /// Preview the messages the Worker sends.
+    #[command(arg_required_else_help = true)]
+    Notify {
+        #[command(subcommand)]
+        command: Notify,
+    },
+    /// The speed-to-lead report (docs/METRICS.md) over an export of the Worker's
+    /// GET /v1/export/events.jsonl (one lead record per line).
+    ///
+    /// json prints exactly what GET /v1/metrics answers, table one line per group.
+    Metrics {
+        /// The export to read (required).
+        #[arg(long, value_name = "FILE")]
+        events: Option<String>,
+        /// The first creation time counted: RFC 3339 or ms since the epoch (default: all).
+        #[arg(long, value_name = "TIME", value_parser = time_or_ms, allow_negative_numbers = true)]
+        from: Option<i64>,
+        /// The creation time where counting stops, exclusive (default: all).
+        #[arg(long, value_name = "TIME", value_parser = time_or_ms, allow_negative_numbers = true)]
+        to: Option<i64>,
+        /// all, source, campaign, segment, owner, lifecycle, arm or day.
+        #[arg(long = "group-by", value_name = "G", value_parser = group_by, default_value = "all")]
+        group_by: GroupBy,
+        /// json or table.
+        #[arg(long, value_enum, default_value_t = Format::Json)]
+        format: Format,
+    },
+}
+
+#[derive(Subcommand)]
+enum Normalize {
+    /// Email addresses: {"input", "valid", "value": normalized or null, "suggestion": the
+    /// intended provider domain or null, "issue": issue code or null, "company_domain",
+    /// "free_mail", "disposable", "role_account"}.
+    ///
+    /// disposable: the shipped list, with the [email] overrides of --config.
+    Email {
+        /// A configuration whose [email] overrides apply.
+        #[arg(long, value_name = "PATH")]
+        config: Option<String>,
+    },
+    /// Countries (a code, or a name in English, German, French, Dutch, Spanish, Italian or
+    /// Polish): {"input", "valid", "code": ISO alpha-2 or null, "name": English name or null,
+    /// "issue": issue code or null}.
+    Country,
+    /// Phone numbers: {"input", "valid", "e164": E.164 or null, "extension": digits or null,
+    /// "country": ISO alpha-2 (001 for +800 and the like) or null, "issue": issue code or null}.
+    Phone {
+        /// The country national numbers are read in.
+        #[arg(long, value_name = "CC")]
+        country: Option<String>,
+    },
+    /// Job titles (English, German or French): {"input", "function": sales, marketing,
+    /// engineering, … or other, "seniority": c_level, vp, director, manager, individual, student
+    /// or unknown}.
+    Title,
+}
+
+#[derive(Subcommand)]
+enum Notify {
+    /// Read one lead summary per line on stdin, print per line {"slack": the Block Kit message,
+    /// "webhook": the lead.routed body}, as the Worker stores them.
+    ///
+    /// A summary is JSON: lead_id, name, email, company, source, asked, score, breakdown,
+    /// lifecycle, owner, why, claim_url, lead_url. With --escalation, one SLA escalation per line
+    /// instead (lead_id, name, email, company, lifecycle, score, policy, level, to, owner,
+    /// reassigned_to, first_touch_due_ms, overdue_ms, message, claim_url, lead_url), the webhook
+    /// body being lead.sla_escalated. A bad line prints {"line", "error"}, the rest go on, exit 1.
+    Preview {
+        /// Read SLA escalations instead of lead summaries.
+        #[arg(long)]
+        escalation: bool,
+        /// The time stamped on the webhook bodies (default: the system clock).
+        #[arg(long, value_name = "RFC3339", value_parser = rfc3339)]
+        now: Option<i64>,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Json,
+    Table,
+}
+
+/// `--now`: an RFC 3339 time.
+fn rfc3339(text: &str) -> Result<i64, String> {
+    time::parse_rfc3339(text).ok_or(format!("not an RFC 3339 time: {text}"))
+}
+
+/// `--from`, `--to`: ms since the epoch or an RFC 3339 time.
+fn time_or_ms(text: &str) -> Result<i64, String> {
+    text.parse::<i64>()
+        .ok()
+        .or_else(|| time::parse_rfc3339(text))
+        .ok_or(format!(
+            "not ms since the epoch nor an RFC 3339 time: {text}"
+        ))
+}
+
+/// `--group-by`: one of [`GroupBy`]'s names.
+fn group_by(text: &str) -> Result<GroupBy, String> {
+    GroupBy::parse(text)
+        .ok_or("one of all, source, campaign, segment, owner, lifecycle, arm, day".to_owned())
+}
+
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let result = match args.as_slice() {
-        ["check", rest @ ..] => config_path(rest).and_then(|p| check(p, false)),
-        ["bundle", rest @ ..] => config_path(rest).and_then(|p| check(p, true)),
-        ["eval", rest @ ..] => eval(rest),
-        ["metrics", rest @ ..] => metrics(rest),
-        ["normalize", "email"] => normalize_email(&EmailRules::default()),
-        ["normalize", "email", "--config", path] => load(path).and_then(|loaded| match loaded {
-            Ok(bundle) => normalize_email(&bundle.rules.email),
-            Err(_) => Ok(ExitCode::from(2)),
-        }),
-        ["notify", "preview"] => notify_preview(None, false),
-        ["notify", "preview", "--escalation"] => notify_preview(None, true),
-        ["notify", "preview", "--now", text] => time::parse_rfc3339(text)
-            .ok_or(format!("--now: not an RFC 3339 time: {text}"))
-            .and_then(|now| notify_preview(Some(now), false)),
-        ["notify", "preview", "--escalation", "--now", text] => time::parse_rfc3339(text)
-            .ok_or(format!("--now: not an RFC 3339 time: {text}"))
-            .and_then(|now| notify_preview(Some(now), true)),
-        ["normalize", "country"] => normalize_country(),
-        ["normalize", "title"] => normalize_title(),
-        ["normalize", "phone"] => normalize_phone(None),
-        ["normalize", "phone", "--country", country] => normalize_phone(Some(country)),
-        ["help" | "--help" | "-h"] => {
-            print!("{USAGE}");
-            Ok(ExitCode::SUCCESS)
-        }
-        _ => Err(format!("unknown command\n{USAGE}")),
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return clap_exit(&error),
+    };
+    let result = match cli.command {
+        Command::Check { config } => check(&config, false),
+        Command::Bundle { config } => check(&config, true),
+        Command::Eval { form, config, now } => eval(form.as_deref(), &config, now),
+        Command::Metrics {
+            events,
+            from,
+            to,
+            group_by,
+            format,
+        } => metrics(
+            events.as_deref(),
+            from.unwrap_or(i64::MIN),
+            to.unwrap_or(i64::MAX),
+            group_by,
+            format,
+        ),
+        Command::Normalize { kind } => match kind {
+            Normalize::Email { config: None } => normalize_email(&EmailRules::default()),
+            Normalize::Email { config: Some(path) } => {
+                load(&path).and_then(|loaded| match loaded {
+                    Ok(bundle) => normalize_email(&bundle.rules.email),
+                    Err(_) => Ok(ExitCode::from(2)),
+                })
+            }
+            Normalize::Country => normalize_country(),
+            Normalize::Phone { country } => normalize_phone(country.as_deref()),
+            Normalize::Title => normalize_title(),
+        },
+        Command::Notify {
+            command: Notify::Preview { escalation, now },
+        } => notify_preview(now, escalation),
     };
     result.unwrap_or_else(|message| {
         eprintln!("handoff: {message}");
@@ -96,12 +214,17 @@ fn main() -> ExitCode {
     })
 }
 
-fn config_path<'a>(rest: &[&'a str]) -> Result<&'a str, String> {
-    match rest {
-        [] => Ok(DEFAULT_CONFIG),
-        [path] => Ok(path),
-        _ => Err(format!("expected at most one configuration path\n{USAGE}")),
+/// Prints clap's help or error and exits as clap says: help asked for is 0, a usage error (and no
+/// command at all, which prints the help) is 2.
+fn clap_exit(error: &clap::Error) -> ExitCode {
+    // handoff has always headed its usage "usage:", which scripts look for.
+    let text = error.render().to_string().replacen("Usage:", "usage:", 1);
+    if error.use_stderr() {
+        eprint!("{text}");
+    } else {
+        print!("{text}");
     }
+    ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2))
 }
 
 /// Reads and compiles a configuration, printing every problem as `path:line:column: message [code]`.
@@ -138,29 +261,8 @@ fn check(path: &str, print_bundle: bool) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn eval(args: &[&str]) -> Result<ExitCode, String> {
-    let (mut form, mut config, mut now) = (None, DEFAULT_CONFIG, None);
-    let mut rest = args.iter();
-    while let Some(flag) = rest.next() {
-        let mut value = || {
-            rest.next()
-                .copied()
-                .ok_or(format!("{flag} needs a value\n{USAGE}"))
-        };
-        match *flag {
-            "--form" => form = Some(value()?),
-            "--config" => config = value()?,
-            "--now" => {
-                let text = value()?;
-                now = Some(
-                    time::parse_rfc3339(text)
-                        .ok_or(format!("--now: not an RFC 3339 time: {text}"))?,
-                );
-            }
-            other => return Err(format!("unknown option {other}\n{USAGE}")),
-        }
-    }
-    let form = form.ok_or(format!("eval needs --form ID\n{USAGE}"))?;
+fn eval(form: Option<&str>, config: &str, now: Option<i64>) -> Result<ExitCode, String> {
+    let form = form.ok_or("eval needs --form ID (see handoff eval --help)")?;
     let now = now.unwrap_or_else(time::now_ms);
     let Ok(bundle) = load(config)? else {
         return Ok(ExitCode::FAILURE);
@@ -332,45 +434,15 @@ fn notify_preview(now: Option<i64>, escalation: bool) -> Result<ExitCode, String
 }
 
 /// `handoff metrics`: handoff-core's report over an exported event log.
-fn metrics(args: &[&str]) -> Result<ExitCode, String> {
-    use handoff_core::metrics::{compute, read_jsonl, GroupBy, Query};
-    let (mut file, mut from, mut to) = (None, i64::MIN, i64::MAX);
-    let (mut group_by, mut table) = (GroupBy::All, false);
-    let mut rest = args.iter();
-    while let Some(flag) = rest.next() {
-        let value = rest
-            .next()
-            .copied()
-            .ok_or(format!("{flag} needs a value\n{USAGE}"))?;
-        let time = |text: &str| {
-            text.parse::<i64>()
-                .ok()
-                .or_else(|| time::parse_rfc3339(text))
-                .ok_or(format!(
-                    "{flag}: not ms since the epoch nor an RFC 3339 time: {text}"
-                ))
-        };
-        match *flag {
-            "--events" => file = Some(value),
-            "--from" => from = time(value)?,
-            "--to" => to = time(value)?,
-            "--group-by" => {
-                group_by = GroupBy::parse(value).ok_or(
-                    "--group-by: one of all, source, campaign, segment, owner, lifecycle, arm, day"
-                        .to_owned(),
-                )?
-            }
-            "--format" => {
-                table = match value {
-                    "table" => true,
-                    "json" => false,
-                    other => return Err(format!("--format: json or table, not {other}")),
-                }
-            }
-            other => return Err(format!("unknown option {other}\n{USAGE}")),
-        }
-    }
-    let path = file.ok_or(format!("metrics needs --events FILE\n{USAGE}"))?;
+fn metrics(
+    file: Option<&str>,
+    from: i64,
+    to: i64,
+    group_by: GroupBy,
+    format: Format,
+) -> Result<ExitCode, String> {
+    use handoff_core::metrics::{compute, read_jsonl, Query};
+    let path = file.ok_or("metrics needs --events FILE (see handoff metrics --help)")?;
     let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
     let records = match read_jsonl(&text) {
         Ok(records) => records,
@@ -388,7 +460,7 @@ fn metrics(args: &[&str]) -> Result<ExitCode, String> {
         },
     );
     let mut out = io::stdout().lock();
-    if !table {
+    if format == Format::Json {
         let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
         writeln!(out, "{json}").map_err(|e| e.to_string())?;
         return Ok(ExitCode::SUCCESS);

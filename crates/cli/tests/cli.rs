@@ -366,3 +366,89 @@ fn metrics_reads_an_export_and_reports_like_the_worker() {
     assert!(err.contains("--group-by"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn flags_are_read_in_any_order() {
+    let escalation = r#"{"lead_id": "l-1", "name": "Ada", "score": 85, "lifecycle": "sql", "policy": "sql", "level": 1, "to": {"id": "kim", "name": "Kim", "kind": "person"}, "owner": {"id": "ana", "name": "Ana", "kind": "person"}, "overdue_ms": 60000, "claim_url": ""}"#;
+    let now = "2026-11-22T10:00:00Z";
+    let before = handoff(
+        &["notify", "preview", "--escalation", "--now", now],
+        escalation,
+    );
+    let after = handoff(
+        &["notify", "preview", "--now", now, "--escalation"],
+        escalation,
+    );
+    assert_eq!(before.0, 0, "{}", before.2);
+    assert_eq!(before, after);
+    assert!(before.1.contains("lead.sla_escalated"), "{}", before.1);
+    let lead = r#"{"answers": {"email": "maria@customer.example", "company_size": "1000+", "interest": "A demo", "consent": true}}"#;
+    let one = handoff(
+        &[
+            "eval",
+            "--now",
+            now,
+            "--config",
+            "config/demo.toml",
+            "--form",
+            "demo",
+        ],
+        lead,
+    );
+    let other = handoff(
+        &[
+            "eval",
+            "--form",
+            "demo",
+            "--now",
+            now,
+            "--config",
+            "config/demo.toml",
+        ],
+        lead,
+    );
+    assert_eq!(one.0, 0, "{}", one.2);
+    assert_eq!(one, other);
+}
+
+#[test]
+fn every_command_has_help() {
+    let commands: &[&[&str]] = &[
+        &[],
+        &["check"],
+        &["bundle"],
+        &["eval"],
+        &["normalize"],
+        &["normalize", "email"],
+        &["normalize", "country"],
+        &["normalize", "phone"],
+        &["normalize", "title"],
+        &["notify"],
+        &["notify", "preview"],
+        &["metrics"],
+    ];
+    for command in commands {
+        let mut args = command.to_vec();
+        args.push("--help");
+        let (code, out, err) = handoff(&args, "");
+        assert_eq!(code, 0, "{args:?}: {err}");
+        assert!(out.contains("usage: handoff"), "{args:?}: {out}");
+    }
+    let (code, out, _) = handoff(&["help", "eval"], "");
+    assert_eq!(code, 0);
+    assert!(out.contains("--form <ID>"), "{out}");
+}
+
+#[test]
+fn no_arguments_print_the_help_and_fail() {
+    let (code, out, err) = handoff(&[], "");
+    assert_eq!(code, 2);
+    assert!(out.is_empty(), "{out}");
+    for command in ["check", "bundle", "eval", "normalize", "notify", "metrics"] {
+        assert!(err.contains(command), "{err}");
+    }
+    assert!(err.contains("usage: handoff"), "{err}");
+    let (code, _, err) = handoff(&["notify"], "");
+    assert_eq!(code, 2);
+    assert!(err.contains("preview"), "{err}");
+}

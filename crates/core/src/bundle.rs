@@ -3,28 +3,30 @@
 //! sides holding the same version hold the same rules.
 
 use std::collections::{BTreeMap, HashSet};
-use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use toml::de::{DeTable, DeValue};
 
-use crate::condition::{Condition, FieldType, ValueType};
+use crate::check::{
+    condition_problem, invalid_id, problem, valid_id, ConfigCode, Found, Step, Types,
+};
+use crate::condition::{Condition, FieldType};
 use crate::crm::CrmConfig;
 use crate::disposable::{override_problem, EmailRules};
 use crate::disqualify::{CompiledRules, DisqualifyRule};
+use crate::encode::hex;
 use crate::events::FeedbackConfig;
 use crate::experiment::{Experiment, ExperimentSpec};
 use crate::form::FormSpec;
-use crate::hours::{timezone_problem, Hours, Week};
-use crate::notify::NotifyRules;
-use crate::routing::{
-    CompiledOwner, CompiledRouting, CompiledRule, RoutingConfig, Target, ATTRIBUTES, GRADES,
-    LIFECYCLES,
-};
-use crate::scoring::{CompiledScoring, Scoring, Thresholds};
+use crate::notify::{NotifyRules, SummaryConfig};
+use crate::routing::{AttributeEnv, CompiledRouting, RoutingConfig};
+use crate::scoring::{CompiledScoring, PointRule, Scoring, Thresholds};
 use crate::sla::{CompiledSla, SlaConfig};
 use crate::visibility::CompiledForm;
+
+/// The located problem type, kept at its old path: `handoff_core::bundle::ConfigError`.
+pub use crate::check::ConfigError;
 
 /// Everything a configuration says, as written and as carried in the bundle.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -84,49 +86,13 @@ struct Compiled {
     experiments: Vec<Experiment>,
 }
 
-/// A problem in a configuration or a bundle, with where it is (1-based line and column; 0 when the
-/// problem has no single place) and the configuration path it concerns.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ConfigError {
-    pub code: &'static str,
-    pub message: String,
-    pub line: u32,
-    pub column: u32,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}: {} [{}]",
-            self.line, self.column, self.message, self.code
-        )
-    }
-}
-
-/// One step of a path into the configuration, for locating a problem in the text.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Step<'a> {
-    Key(&'a str),
-    Index(usize),
-}
-
-/// A problem found by the checks, located later.
-pub(crate) struct Found {
-    pub(crate) code: &'static str,
-    pub(crate) message: String,
-    pub(crate) path: Vec<Step<'static>>,
-    /// Byte offset within the located value (for conditions, where in the expression), if any.
-    pub(crate) offset: Option<usize>,
-}
-
 impl Bundle {
     /// Checks a TOML configuration and compiles it. Reports every problem found, not only the first.
     pub fn from_toml(text: &str) -> Result<Bundle, Vec<ConfigError>> {
         let rules: Rules = toml::from_str(text).map_err(|e| {
             let (line, column) = e.span().map_or((0, 0), |s| line_column(text, s.start));
             vec![ConfigError {
-                code: "config.syntax",
+                code: ConfigCode::Syntax.as_str(),
                 message: e.message().trim().to_owned(),
                 line,
                 column,
@@ -224,7 +190,7 @@ impl Bundle {
     /// Checks `rules` and compiles every condition; stamps the content version.
     fn build(rules: Rules) -> Result<Bundle, Vec<Found>> {
         let mut found = Vec::new();
-        check_ids_and_thresholds(&rules, &mut found);
+        check_sections(&rules, &mut found);
         let types = field_types(&rules, &mut found);
         let env = |id: &str| {
             types.get(id).map(|(ty, options)| FieldType {
@@ -232,24 +198,14 @@ impl Bundle {
                 options: options.map(|o| &o[..]),
             })
         };
-        let routing = check_routing(&rules, &types, &mut found);
-        let sla = crate::sla::check(&rules, &AttributeEnv::new(&types), &mut found);
-        let experiments = crate::experiment::check(
-            &rules.experiments,
-            &rules.routing,
-            &AttributeEnv::new(&types),
-            &mut found,
-        );
+        let attributes = AttributeEnv::new(&types);
+        let routing = crate::routing::check(&rules.routing, &rules.forms, &attributes, &mut found);
+        let sla = crate::sla::check(&rules.sla, &rules.routing, &attributes, &mut found);
+        let experiments =
+            crate::experiment::check(&rules.experiments, &rules.routing, &attributes, &mut found);
         let mut compile = |source: &str, path: Vec<Step<'static>>| -> Option<Condition> {
             Condition::compile(source, &env)
-                .map_err(|e| {
-                    found.push(Found {
-                        code: e.code,
-                        message: e.message,
-                        path,
-                        offset: Some(e.start),
-                    })
-                })
+                .map_err(|e| found.push(condition_problem(e, path)))
                 .ok()
         };
         let fit = compile_rules(&rules.scoring.fit, "fit", &mut compile);
@@ -263,17 +219,15 @@ impl Bundle {
         for (fi, form) in rules.forms.iter().enumerate() {
             match CompiledForm::compile(form.clone()) {
                 Ok(compiled) => forms.push(compiled),
-                Err(errors) => found.extend(errors.into_iter().map(|e| Found {
-                    code: e.error.code,
-                    message: e.error.message,
-                    path: vec![
+                Err(errors) => found.extend(errors.into_iter().map(|e| {
+                    let path = vec![
                         Step::Key("forms"),
                         Step::Index(fi),
                         Step::Key("fields"),
                         Step::Index(e.field),
                         Step::Key("visible_if"),
-                    ],
-                    offset: Some(e.error.start),
+                    ];
+                    condition_problem(e.error, path)
                 })),
             }
         }
@@ -305,8 +259,19 @@ impl Bundle {
     }
 }
 
+/// A lead summary reads the bundle's forms and routing.
+impl<'a> From<&'a Bundle> for SummaryConfig<'a> {
+    fn from(bundle: &'a Bundle) -> SummaryConfig<'a> {
+        SummaryConfig {
+            forms: &bundle.rules.forms,
+            routing: bundle.routing(),
+        }
+    }
+}
+
+/// The conditions of one scoring dimension's rules (`fit` or `intent`), in order.
 fn compile_rules(
-    rules: &[crate::scoring::PointRule],
+    rules: &[PointRule],
     dimension: &'static str,
     compile: &mut impl FnMut(&str, Vec<Step<'static>>) -> Option<Condition>,
 ) -> Vec<Condition> {
@@ -328,55 +293,32 @@ fn compile_rules(
 fn content_version(rules: &Rules) -> String {
     let canonical = serde_json::to_vec(rules).unwrap_or_default();
     let digest = Sha256::digest(&canonical);
-    let mut version = String::from("sha256:");
-    for byte in &digest[..8] {
-        version.push(char::from(b"0123456789abcdef"[usize::from(byte >> 4)]));
-        version.push(char::from(b"0123456789abcdef"[usize::from(byte & 0xf)]));
-    }
-    version
+    format!("sha256:{}", hex(&digest[..8]))
 }
 
-/// Ids appear in URLs, DOM ids, JSON keys and SQL values: keep them to a safe alphabet.
-pub(crate) fn valid_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 64
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
-        && id.as_bytes()[0].is_ascii_lowercase()
+/// The checks of the sections that own no module of their own (forms, scoring, lifecycle,
+/// disqualification, `[email]`), then each module's own section, in that order.
+fn check_sections(rules: &Rules, found: &mut Vec<Found>) {
+    check_forms(&rules.forms, found);
+    check_scoring_and_lifecycle(&rules.scoring, rules.lifecycle, found);
+    check_rule_ids(rules, found);
+    check_email_overrides(&rules.email, found);
+    crate::notify::check(&rules.notify, found);
+    crate::crm::check(&rules.crm, found);
+    crate::events::check(&rules.feedback, found);
 }
 
-pub(crate) fn invalid_id(what: &str, id: &str, path: Vec<Step<'static>>) -> Found {
-    Found {
-        code: "config.invalid_id",
-        message: format!(
-            "{what} id \"{id}\" must start with a lowercase letter and use only a-z, 0-9, _ and - \
-             (at most 64)"
-        ),
-        path,
-        offset: None,
-    }
-}
-
-fn check_ids_and_thresholds(rules: &Rules, found: &mut Vec<Found>) {
-    let push = |found: &mut Vec<Found>, code, message: String, path: Vec<Step<'static>>| {
-        found.push(Found {
-            code,
-            message,
-            path,
-            offset: None,
-        });
-    };
-    if rules.forms.is_empty() {
-        push(
-            found,
-            "config.no_forms",
+/// `[[forms]]`: at least one; ids, allowed origins, outcomes, fields and profiling pools.
+fn check_forms(forms: &[FormSpec], found: &mut Vec<Found>) {
+    if forms.is_empty() {
+        found.push(problem(
+            ConfigCode::NoForms,
             "the configuration defines no form".to_owned(),
             vec![],
-        );
+        ));
     }
     let mut form_ids = HashSet::new();
-    for (fi, form) in rules.forms.iter().enumerate() {
+    for (fi, form) in forms.iter().enumerate() {
         let at = |rest: &[Step<'static>]| {
             let mut p = vec![Step::Key("forms"), Step::Index(fi)];
             p.extend_from_slice(rest);
@@ -386,94 +328,116 @@ fn check_ids_and_thresholds(rules: &Rules, found: &mut Vec<Found>) {
             found.push(invalid_id("form", &form.id, at(&[Step::Key("id")])));
         }
         for (i, origin) in form.allowed_origins.iter().enumerate() {
-            if let Some(problem) = crate::form::origin_problem(origin) {
+            if let Some(why) = crate::form::origin_problem(origin) {
                 let path = at(&[Step::Key("allowed_origins"), Step::Index(i)]);
-                push(
-                    found,
-                    "config.invalid_origin",
-                    format!("\"{origin}\" {problem}"),
-                    path,
-                );
+                let message = format!("\"{origin}\" {why}");
+                found.push(problem(ConfigCode::InvalidOrigin, message, path));
             }
         }
         for (oi, outcome) in form.outcomes.iter().enumerate() {
-            if let Some(problem) = outcome.problem() {
+            if let Some(why) = outcome.problem() {
                 let path = at(&[Step::Key("outcomes"), Step::Index(oi)]);
-                push(found, "config.invalid_outcome", problem.to_owned(), path);
+                found.push(problem(ConfigCode::InvalidOutcome, why.to_owned(), path));
             }
         }
         if !form_ids.insert(form.id.as_str()) {
             let message = format!("form id \"{}\" is used twice", form.id);
-            push(
-                found,
-                "config.duplicate_id",
+            found.push(problem(
+                ConfigCode::DuplicateId,
                 message,
                 at(&[Step::Key("id")]),
-            );
+            ));
         }
         if form.fields.is_empty() {
             let message = format!("form \"{}\" has no fields", form.id);
-            push(found, "config.empty_form", message, at(&[Step::Key("id")]));
+            found.push(problem(
+                ConfigCode::EmptyForm,
+                message,
+                at(&[Step::Key("id")]),
+            ));
         }
-        let mut field_ids = HashSet::new();
-        for (i, field) in form.fields.iter().enumerate() {
-            let id_at = at(&[Step::Key("fields"), Step::Index(i), Step::Key("id")]);
-            if !valid_id(&field.id) {
-                found.push(invalid_id("field", &field.id, id_at.clone()));
-            }
-            if !field_ids.insert(field.id.as_str()) {
-                let message = format!(
-                    "field id \"{}\" is used twice in form \"{}\"",
-                    field.id, form.id
-                );
-                push(found, "config.duplicate_id", message, id_at.clone());
-            }
-            let opts_at = at(&[Step::Key("fields"), Step::Index(i), Step::Key("options")]);
-            if field.kind.has_options() && field.options.is_empty() {
-                let message = format!("field \"{}\" is a choice but lists no options", field.id);
-                push(found, "config.no_options", message, id_at.clone());
-            }
-            if !field.kind.has_options() && !field.options.is_empty() {
-                let message = format!(
-                    "field \"{}\" has options but is not a choice field",
-                    field.id
-                );
-                push(found, "config.unexpected_options", message, opts_at.clone());
-            }
-            let mut seen = HashSet::new();
-            if let Some(dup) = field.options.iter().find(|o| !seen.insert(o.as_str())) {
-                let message = format!("option \"{dup}\" is listed twice in field \"{}\"", field.id);
-                push(found, "config.duplicate_option", message, opts_at);
-            }
+        check_fields(form, &at, found);
+        check_profiling(form, &at, found);
+    }
+}
+
+/// One form's fields: ids (valid, once per form) and options (a choice field has some, each once;
+/// no other field has any). `at` makes a path inside the form.
+fn check_fields(
+    form: &FormSpec,
+    at: &dyn Fn(&[Step<'static>]) -> Vec<Step<'static>>,
+    found: &mut Vec<Found>,
+) {
+    let mut field_ids = HashSet::new();
+    for (i, field) in form.fields.iter().enumerate() {
+        let id_at = at(&[Step::Key("fields"), Step::Index(i), Step::Key("id")]);
+        if !valid_id(&field.id) {
+            found.push(invalid_id("field", &field.id, id_at.clone()));
         }
-        if let Some(profiling) = &form.profiling {
-            for (pi, id) in profiling.pool.iter().enumerate() {
-                let path = at(&[Step::Key("profiling"), Step::Key("pool"), Step::Index(pi)]);
-                match form.field(id) {
-                    None => push(
-                        found,
-                        "config.unknown_field",
-                        format!(
-                            "the profiling pool names \"{id}\", which form \"{}\" does not have",
-                            form.id
-                        ),
-                        path,
-                    ),
-                    Some(f) if f.required => push(
-                        found,
-                        "config.required_in_pool",
-                        format!(
-                            "\"{id}\" is required, so it is always asked and cannot be in the pool"
-                        ),
-                        path,
-                    ),
-                    Some(_) => {}
-                }
-            }
+        if !field_ids.insert(field.id.as_str()) {
+            let message = format!(
+                "field id \"{}\" is used twice in form \"{}\"",
+                field.id, form.id
+            );
+            found.push(problem(ConfigCode::DuplicateId, message, id_at.clone()));
+        }
+        let opts_at = at(&[Step::Key("fields"), Step::Index(i), Step::Key("options")]);
+        if field.kind.has_options() && field.options.is_empty() {
+            let message = format!("field \"{}\" is a choice but lists no options", field.id);
+            found.push(problem(ConfigCode::NoOptions, message, id_at.clone()));
+        }
+        if !field.kind.has_options() && !field.options.is_empty() {
+            let message = format!(
+                "field \"{}\" has options but is not a choice field",
+                field.id
+            );
+            found.push(problem(
+                ConfigCode::UnexpectedOptions,
+                message,
+                opts_at.clone(),
+            ));
+        }
+        let mut seen = HashSet::new();
+        if let Some(dup) = field.options.iter().find(|o| !seen.insert(o.as_str())) {
+            let message = format!("option \"{dup}\" is listed twice in field \"{}\"", field.id);
+            found.push(problem(ConfigCode::DuplicateOption, message, opts_at));
         }
     }
+}
 
-    let max = rules.scoring.max;
+/// One form's profiling pool: fields of the form, none of them required.
+fn check_profiling(
+    form: &FormSpec,
+    at: &dyn Fn(&[Step<'static>]) -> Vec<Step<'static>>,
+    found: &mut Vec<Found>,
+) {
+    let Some(profiling) = &form.profiling else {
+        return;
+    };
+    for (pi, id) in profiling.pool.iter().enumerate() {
+        let path = at(&[Step::Key("profiling"), Step::Key("pool"), Step::Index(pi)]);
+        match form.field(id) {
+            None => found.push(problem(
+                ConfigCode::UnknownField,
+                format!(
+                    "the profiling pool names \"{id}\", which form \"{}\" does not have",
+                    form.id
+                ),
+                path,
+            )),
+            Some(f) if f.required => found.push(problem(
+                ConfigCode::RequiredInPool,
+                format!("\"{id}\" is required, so it is always asked and cannot be in the pool"),
+                path,
+            )),
+            Some(_) => {}
+        }
+    }
+}
+
+/// `[scoring.max]` adds up to 100; grade and lifecycle thresholds are in order.
+fn check_scoring_and_lifecycle(scoring: &Scoring, lifecycle: Thresholds, found: &mut Vec<Found>) {
+    let max = scoring.max;
     if max.fit + max.engagement + max.intent != 100 {
         let message = format!(
             "the dimension maxima must add up to 100 (fit {} + engagement {} + intent {} = {})",
@@ -482,40 +446,32 @@ fn check_ids_and_thresholds(rules: &Rules, found: &mut Vec<Found>) {
             max.intent,
             max.fit + max.engagement + max.intent
         );
-        push(
-            found,
-            "config.scoring_max",
-            message,
-            vec![Step::Key("scoring"), Step::Key("max")],
-        );
+        let path = vec![Step::Key("scoring"), Step::Key("max")];
+        found.push(problem(ConfigCode::ScoringMax, message, path));
     }
-    let g = rules.scoring.grades;
+    let g = scoring.grades;
     if !(g.a > g.b && g.b > g.c && g.a <= 100) {
         let message = format!(
             "grade thresholds must satisfy 100 >= a > b > c (a {}, b {}, c {})",
             g.a, g.b, g.c
         );
-        push(
-            found,
-            "config.thresholds_order",
-            message,
-            vec![Step::Key("scoring"), Step::Key("grades")],
-        );
+        let path = vec![Step::Key("scoring"), Step::Key("grades")];
+        found.push(problem(ConfigCode::ThresholdsOrder, message, path));
     }
-    let l = rules.lifecycle;
+    let l = lifecycle;
     if !(l.mql < l.sql && l.sql <= 100) {
         let message = format!(
             "lifecycle thresholds must satisfy mql < sql <= 100 (mql {}, sql {})",
             l.mql, l.sql
         );
-        push(
-            found,
-            "config.thresholds_order",
-            message,
-            vec![Step::Key("lifecycle")],
-        );
+        let path = vec![Step::Key("lifecycle")];
+        found.push(problem(ConfigCode::ThresholdsOrder, message, path));
     }
+}
 
+/// Scoring and disqualification rules: ids (valid, each once across all of them), engagement
+/// half-lives, and exactly one test per disqualification rule.
+fn check_rule_ids(rules: &Rules, found: &mut Vec<Found>) {
     let mut rule_ids = HashSet::new();
     let dims = [
         ("fit", &rules.scoring.fit),
@@ -533,29 +489,24 @@ fn check_ids_and_thresholds(rules: &Rules, found: &mut Vec<Found>) {
         }
     }
     for (i, rule) in rules.scoring.engagement.iter().enumerate() {
-        let path = vec![
-            Step::Key("scoring"),
-            Step::Key("engagement"),
-            Step::Index(i),
-            Step::Key("id"),
-        ];
-        check_rule_id(&rule.id, &mut rule_ids, path, found);
+        let at = |key| {
+            vec![
+                Step::Key("scoring"),
+                Step::Key("engagement"),
+                Step::Index(i),
+                Step::Key(key),
+            ]
+        };
+        check_rule_id(&rule.id, &mut rule_ids, at("id"), found);
         if rule
             .half_life_days
             .is_some_and(|h| !(h.is_finite() && h > 0.0))
         {
-            let path = vec![
-                Step::Key("scoring"),
-                Step::Key("engagement"),
-                Step::Index(i),
-                Step::Key("half_life_days"),
-            ];
-            push(
-                found,
-                "config.invalid_number",
+            found.push(problem(
+                ConfigCode::InvalidNumber,
                 "half_life_days must be a positive number".to_owned(),
-                path,
-            );
+                at("half_life_days"),
+            ));
         }
     }
     for (i, rule) in rules.disqualify.iter().enumerate() {
@@ -568,13 +519,9 @@ fn check_ids_and_thresholds(rules: &Rules, found: &mut Vec<Found>) {
                 rule.id,
                 rule.test_count()
             );
-            push(found, "config.rule_tests", message, path);
+            found.push(problem(ConfigCode::RuleTests, message, path));
         }
     }
-    check_email_overrides(&rules.email, found);
-    crate::notify::check(&rules.notify, found);
-    crate::crm::check(&rules.crm, found);
-    crate::events::check(&rules.feedback, found);
 }
 
 /// `[email]` overrides: host names, each in at most one of the two lists.
@@ -586,22 +533,15 @@ fn check_email_overrides(email: &EmailRules, found: &mut Vec<Found>) {
     for (key, list) in lists {
         for (i, domain) in list.iter().enumerate() {
             let path = vec![Step::Key("email"), Step::Key(key), Step::Index(i)];
-            if let Some(problem) = override_problem(domain) {
-                found.push(Found {
-                    code: "config.invalid_domain",
-                    message: format!("\"{domain}\" in {key} {problem}"),
-                    path,
-                    offset: None,
-                });
+            if let Some(why) = override_problem(domain) {
+                let message = format!("\"{domain}\" in {key} {why}");
+                found.push(problem(ConfigCode::InvalidDomain, message, path));
             } else if key == "disposable_allow" && email.disposable_block.contains(domain) {
-                found.push(Found {
-                    code: "config.domain_conflict",
-                    message: format!(
-                        "\"{domain}\" is in both disposable_block and disposable_allow"
-                    ),
+                found.push(problem(
+                    ConfigCode::DomainConflict,
+                    format!("\"{domain}\" is in both disposable_block and disposable_allow"),
                     path,
-                    offset: None,
-                });
+                ));
             }
         }
     }
@@ -616,16 +556,13 @@ fn check_rule_id(
     if !valid_id(id) {
         found.push(invalid_id("rule", id, path));
     } else if !seen.insert(id.to_owned()) {
-        found.push(Found {
-            code: "config.duplicate_id",
-            message: format!("rule id \"{id}\" is used twice"),
+        found.push(problem(
+            ConfigCode::DuplicateId,
+            format!("rule id \"{id}\" is used twice"),
             path,
-            offset: None,
-        });
+        ));
     }
 }
-
-pub(crate) type Types<'a> = BTreeMap<&'a str, (ValueType, Option<&'a Vec<String>>)>;
 
 /// The type of every field id across all forms, for conditions in scoring and disqualification
 /// rules. A field id used by two forms must mean the same thing in both.
@@ -636,356 +573,11 @@ fn field_types<'a>(rules: &'a Rules, found: &mut Vec<Found>) -> Types<'a> {
             let ty = field.kind.value_type();
             let options = field.kind.has_options().then_some(&field.options);
             match types.get(field.id.as_str()) {
-                Some(&(t, o)) if t != ty || o != options => found.push(Found {
-                    code: "config.field_conflict",
-                    message: format!(
+                Some(&(t, o)) if t != ty || o != options => found.push(problem(
+                    ConfigCode::FieldConflict,
+                    format!(
                         "field \"{}\" has a different type or options than in an earlier form; \
                          rules could not tell which is meant",
-                        field.id
-                    ),
-                    path: vec![
-                        Step::Key("forms"),
-                        Step::Index(fi),
-                        Step::Key("fields"),
-                        Step::Index(i),
-                        Step::Key("id"),
-                    ],
-                    offset: None,
-                }),
-                Some(_) => {}
-                None => {
-                    types.insert(&field.id, (ty, options));
-                }
-            }
-        }
-    }
-    types
-}
-
-/// Where a routing problem is: `routing.<rest>`.
-fn routing_at(rest: &[Step<'static>]) -> Vec<Step<'static>> {
-    let mut path = vec![Step::Key("routing")];
-    path.extend_from_slice(rest);
-    path
-}
-
-/// A routing target (`owner:ID`, `pool:ID`, `queue:ID`) that names a configured owner, pool or
-/// queue; otherwise `config.invalid_target` or `config.unknown_owner` / `_pool` / `_queue`.
-pub(crate) fn check_target(
-    r: &RoutingConfig,
-    text: &str,
-    path: Vec<Step<'static>>,
-    found: &mut Vec<Found>,
-) -> Option<Target> {
-    let Some(target) = Target::parse(text) else {
-        found.push(problem(
-            "config.invalid_target",
-            format!("\"{text}\" is not a target; write owner:ID, pool:ID or queue:ID"),
-            path,
-        ));
-        return None;
-    };
-    let (known, code, table) = match &target {
-        Target::Owner(id) => (
-            r.owners.iter().any(|o| &o.id == id),
-            "config.unknown_owner",
-            "owners",
-        ),
-        Target::Pool(id) => (
-            r.pools.iter().any(|p| &p.id == id),
-            "config.unknown_pool",
-            "pools",
-        ),
-        Target::Queue(id) => (
-            r.queues.iter().any(|q| &q.id == id),
-            "config.unknown_queue",
-            "queues",
-        ),
-    };
-    if !known {
-        let id = text.split_once(':').map_or(text, |(_, id)| id);
-        found.push(problem(
-            code,
-            format!("\"{id}\" is not a [[routing.{table}]] id"),
-            path,
-        ));
-        return None;
-    }
-    Some(target)
-}
-
-pub(crate) fn problem(code: &'static str, message: String, path: Vec<Step<'static>>) -> Found {
-    Found {
-        code,
-        message,
-        path,
-        offset: None,
-    }
-}
-
-/// Checks `[routing]` and compiles it: ids, references between owners, pools, queues, rules and
-/// accounts, time zones, working hours, dates, weights, account domains and rule conditions (which
-/// read the form fields and the routing attributes). `None` when there is no routing or it has a
-/// problem.
-fn check_routing(
-    rules: &Rules,
-    types: &Types<'_>,
-    found: &mut Vec<Found>,
-) -> Option<CompiledRouting> {
-    let r = &rules.routing;
-    if r.is_empty() {
-        return None;
-    }
-    let before = found.len();
-    let ids = |what: &str, kind: &'static str, list: Vec<&str>, found: &mut Vec<Found>| {
-        let mut seen = HashSet::new();
-        for (i, id) in list.into_iter().enumerate() {
-            let path = routing_at(&[Step::Key(kind), Step::Index(i), Step::Key("id")]);
-            if !valid_id(id) {
-                found.push(invalid_id(what, id, path));
-            } else if !seen.insert(id) {
-                found.push(problem(
-                    "config.duplicate_id",
-                    format!("{what} id \"{id}\" is used twice"),
-                    path,
-                ));
-            }
-        }
-    };
-    ids(
-        "owner",
-        "owners",
-        r.owners.iter().map(|o| o.id.as_str()).collect(),
-        found,
-    );
-    ids(
-        "calendar",
-        "calendars",
-        r.calendars.iter().map(|c| c.id.as_str()).collect(),
-        found,
-    );
-    ids(
-        "pool",
-        "pools",
-        r.pools.iter().map(|p| p.id.as_str()).collect(),
-        found,
-    );
-    ids(
-        "queue",
-        "queues",
-        r.queues.iter().map(|q| q.id.as_str()).collect(),
-        found,
-    );
-    ids(
-        "account",
-        "accounts",
-        r.accounts.iter().map(|a| a.id.as_str()).collect(),
-        found,
-    );
-    ids(
-        "routing rule",
-        "rules",
-        r.rules.iter().map(|x| x.id.as_str()).collect(),
-        found,
-    );
-
-    let is_owner = |id: &str| r.owners.iter().any(|o| o.id == id);
-    let unknown_owner = |id: &str, path: Vec<Step<'static>>| {
-        problem(
-            "config.unknown_owner",
-            format!("\"{id}\" is not a [[routing.owners]] id"),
-            path,
-        )
-    };
-
-    // Calendars: shared holidays.
-    for (ci, calendar) in r.calendars.iter().enumerate() {
-        for (i, date) in calendar.holidays.iter().enumerate() {
-            if let Err(message) = crate::hours::parse_date(date) {
-                let path = routing_at(&[
-                    Step::Key("calendars"),
-                    Step::Index(ci),
-                    Step::Key("holidays"),
-                    Step::Index(i),
-                ]);
-                found.push(problem("config.invalid_date", message, path));
-            }
-        }
-    }
-
-    // Owners: time zone, hours, holidays, absences.
-    let mut owners = Vec::new();
-    for (oi, owner) in r.owners.iter().enumerate() {
-        let at = |rest: &[Step<'static>]| {
-            let mut p = vec![Step::Key("owners"), Step::Index(oi)];
-            p.extend_from_slice(rest);
-            routing_at(&p)
-        };
-        if let Some(address) = &owner.email {
-            if crate::email::normalize(address).as_deref() != Ok(address.as_str()) {
-                found.push(problem(
-                    "config.invalid_email",
-                    format!("\"{address}\" is not a normalized email address"),
-                    at(&[Step::Key("email")]),
-                ));
-            }
-        }
-        let week = match owner.hours.as_deref().map(Week::parse) {
-            None => Some(Week::always()),
-            Some(Ok(week)) => Some(week),
-            Some(Err(message)) => {
-                found.push(problem(
-                    "config.invalid_hours",
-                    message,
-                    at(&[Step::Key("hours")]),
-                ));
-                None
-            }
-        };
-        if let Some(message) = timezone_problem(&owner.timezone) {
-            found.push(problem(
-                "config.invalid_timezone",
-                message,
-                at(&[Step::Key("timezone")]),
-            ));
-            continue;
-        }
-        let Some(week) = week else { continue };
-        let Ok(mut hours) = Hours::new(&owner.timezone, week) else {
-            continue;
-        };
-        let mut holidays: Vec<(&String, Vec<Step<'static>>)> = Vec::new();
-        if let Some(calendar) = &owner.calendar {
-            match r.calendars.iter().find(|c| &c.id == calendar) {
-                Some(c) => holidays.extend(c.holidays.iter().map(|d| (d, Vec::new()))),
-                None => found.push(problem(
-                    "config.unknown_calendar",
-                    format!("\"{calendar}\" is not a [[routing.calendars]] id"),
-                    at(&[Step::Key("calendar")]),
-                )),
-            }
-        }
-        for (i, date) in owner.holidays.iter().enumerate() {
-            holidays.push((date, at(&[Step::Key("holidays"), Step::Index(i)])));
-        }
-        for (date, path) in holidays {
-            if let Err(message) = hours.add_holiday(date) {
-                // A calendar's bad date is reported once, at the calendar.
-                if !path.is_empty() {
-                    found.push(problem("config.invalid_date", message, path));
-                }
-            }
-        }
-        for (i, away) in owner.away.iter().enumerate() {
-            if let Err(message) = hours.add_away(&away.from, &away.to) {
-                let code = if message.contains("before it starts") {
-                    "config.invalid_period"
-                } else {
-                    "config.invalid_date"
-                };
-                found.push(problem(
-                    code,
-                    message,
-                    at(&[Step::Key("away"), Step::Index(i)]),
-                ));
-            }
-        }
-        owners.push(CompiledOwner {
-            spec: owner.clone(),
-            hours,
-        });
-    }
-
-    // Pools: members, weights, team lead.
-    for (pi, pool) in r.pools.iter().enumerate() {
-        let at = |rest: &[Step<'static>]| {
-            let mut p = vec![Step::Key("pools"), Step::Index(pi)];
-            p.extend_from_slice(rest);
-            routing_at(&p)
-        };
-        if pool.members.is_empty() {
-            found.push(problem(
-                "config.empty_pool",
-                format!("pool \"{}\" has no members", pool.id),
-                at(&[Step::Key("members")]),
-            ));
-        }
-        if let Some(lead) = &pool.lead {
-            if !is_owner(lead) {
-                found.push(unknown_owner(lead, at(&[Step::Key("lead")])));
-            }
-        }
-        let mut seen = HashSet::new();
-        for (mi, member) in pool.members.iter().enumerate() {
-            let m_at = |key| at(&[Step::Key("members"), Step::Index(mi), Step::Key(key)]);
-            if !is_owner(&member.owner) {
-                found.push(unknown_owner(&member.owner, m_at("owner")));
-            } else if !seen.insert(member.owner.as_str()) {
-                found.push(problem(
-                    "config.duplicate_id",
-                    format!(
-                        "\"{}\" is a member of pool \"{}\" twice",
-                        member.owner, pool.id
-                    ),
-                    m_at("owner"),
-                ));
-            }
-            if !(1..=1000).contains(&member.weight) {
-                found.push(problem(
-                    "config.invalid_weight",
-                    format!("a weight must be 1 to 1000 (it is {})", member.weight),
-                    m_at("weight"),
-                ));
-            }
-        }
-    }
-
-    // Targets: rules, their fallbacks, and the global fallback (a queue).
-    let check_target = |text: &str, path: Vec<Step<'static>>, found: &mut Vec<Found>| {
-        check_target(r, text, path, found)
-    };
-    let fallback = match &r.fallback {
-        None => {
-            found.push(problem(
-                "config.no_fallback",
-                "routing needs a global fallback queue, such as fallback = \"queue:unassigned\", so \
-                 that no lead is ever unowned"
-                    .to_owned(),
-                routing_at(&[]),
-            ));
-            None
-        }
-        Some(text) => match check_target(text, routing_at(&[Step::Key("fallback")]), found) {
-            Some(Target::Queue(id)) => Some(id),
-            Some(other) => {
-                found.push(problem(
-                    "config.fallback_not_queue",
-                    format!(
-                        "the global fallback must be a queue, which always takes a lead; {other} \
-                         might not"
-                    ),
-                    routing_at(&[Step::Key("fallback")]),
-                ));
-                None
-            }
-            None => None,
-        },
-    };
-
-    // Routing conditions read the routing attributes, then the form fields.
-    let attributes = AttributeEnv::new(types);
-    let env = |id: &str| attributes.get(id);
-    for (fi, form) in rules.forms.iter().enumerate() {
-        for (i, field) in form.fields.iter().enumerate() {
-            // A text field may carry a UTM value (a hidden `utm_source` field): routing reads the
-            // attribution first and the answer in its absence. Any other clash is ambiguous.
-            let utm = field.id.starts_with("utm_") && field.kind.value_type() == ValueType::Text;
-            if !utm && ATTRIBUTES.iter().any(|(name, _)| *name == field.id) {
-                found.push(problem(
-                    "config.field_conflict",
-                    format!(
-                        "field \"{}\" has the name of a routing attribute of another kind; \
-                         routing rules could not tell which is meant, so rename the field",
                         field.id
                     ),
                     vec![
@@ -995,138 +587,15 @@ fn check_routing(
                         Step::Index(i),
                         Step::Key("id"),
                     ],
-                ));
-            }
-        }
-    }
-    let mut compiled_rules = Vec::new();
-    for (ri, rule) in r.rules.iter().enumerate() {
-        let at = |key| routing_at(&[Step::Key("rules"), Step::Index(ri), Step::Key(key)]);
-        let when = match &rule.when {
-            None => None,
-            Some(source) => match Condition::compile(source, &env) {
-                Ok(c) => Some(c),
-                Err(e) => {
-                    found.push(Found {
-                        code: e.code,
-                        message: e.message,
-                        path: at("when"),
-                        offset: Some(e.start),
-                    });
-                    None
+                )),
+                Some(_) => {}
+                None => {
+                    types.insert(&field.id, (ty, options));
                 }
-            },
-        };
-        let to = check_target(&rule.to, at("to"), found);
-        let fallback = match rule.fallback.as_deref() {
-            None => Ok(None),
-            Some(f) => check_target(f, at("fallback"), found).map(Some).ok_or(()),
-        };
-        if let (Some(to), Ok(fallback)) = (to, fallback) {
-            compiled_rules.push(CompiledRule {
-                id: rule.id.clone(),
-                when,
-                to,
-                fallback,
-            });
-        }
-    }
-
-    // Accounts: domains (each claimed once, no mailbox providers) and owners.
-    let mut domains = BTreeMap::new();
-    for (ai, account) in r.accounts.iter().enumerate() {
-        let at = |rest: &[Step<'static>]| {
-            let mut p = vec![Step::Key("accounts"), Step::Index(ai)];
-            p.extend_from_slice(rest);
-            routing_at(&p)
-        };
-        if !is_owner(&account.owner) {
-            found.push(unknown_owner(&account.owner, at(&[Step::Key("owner")])));
-        }
-        if account.domains.is_empty() {
-            found.push(problem(
-                "config.invalid_domain",
-                format!("account \"{}\" lists no domain", account.id),
-                at(&[Step::Key("domains")]),
-            ));
-        }
-        for (i, domain) in account.domains.iter().enumerate() {
-            let path = at(&[Step::Key("domains"), Step::Index(i)]);
-            if let Some(why) = override_problem(domain) {
-                found.push(problem(
-                    "config.invalid_domain",
-                    format!("\"{domain}\" {why}"),
-                    path,
-                ));
-            } else if crate::email::is_free_mail(domain) {
-                found.push(problem(
-                    "config.invalid_domain",
-                    format!("\"{domain}\" is a mailbox provider, not a company's domain"),
-                    path,
-                ));
-            } else if let Some(&other) = domains.get(domain.as_str()) {
-                let other: &crate::routing::AccountSpec = &r.accounts[other];
-                found.push(problem(
-                    "config.domain_conflict",
-                    format!(
-                        "\"{domain}\" is already a domain of account \"{}\"",
-                        other.id
-                    ),
-                    path,
-                ));
-            } else {
-                domains.insert(domain.as_str(), ai);
             }
         }
     }
-
-    if found.len() > before {
-        return None;
-    }
-    Some(CompiledRouting {
-        owners,
-        pools: r.pools.clone(),
-        queues: r.queues.clone(),
-        accounts: r.accounts.clone(),
-        domains: domains
-            .into_iter()
-            .map(|(d, i)| (d.to_owned(), i))
-            .collect(),
-        rules: compiled_rules,
-        fallback: fallback?,
-    })
-}
-
-/// What routing (and SLA) conditions read: the routing attributes, then the form fields.
-pub(crate) struct AttributeEnv<'t> {
-    types: &'t Types<'t>,
-    grades: Vec<String>,
-    stages: Vec<String>,
-}
-
-impl<'t> AttributeEnv<'t> {
-    pub(crate) fn new(types: &'t Types<'t>) -> AttributeEnv<'t> {
-        AttributeEnv {
-            types,
-            grades: GRADES.iter().map(|g| (*g).to_owned()).collect(),
-            stages: LIFECYCLES.iter().map(|g| (*g).to_owned()).collect(),
-        }
-    }
-
-    pub(crate) fn get(&self, id: &str) -> Option<FieldType<'_>> {
-        if let Some(&(name, ty)) = ATTRIBUTES.iter().find(|(name, _)| *name == id) {
-            let options = match name {
-                "grade" => Some(&self.grades[..]),
-                "lifecycle" => Some(&self.stages[..]),
-                _ => None,
-            };
-            return Some(FieldType { ty, options });
-        }
-        self.types.get(id).map(|(ty, options)| FieldType {
-            ty: *ty,
-            options: options.map(|o| &o[..]),
-        })
-    }
+    types
 }
 
 /// Turns a problem's path into a line and column using the parsed TOML's spans. For a string

@@ -41,6 +41,7 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::encode::hex;
 use crate::{number, text};
 
 /// The longest condition accepted, in bytes. Conditions are written by people; anything longer is
@@ -512,7 +513,10 @@ fn write_literal(literal: &Literal, out: &mut String) {
     match literal {
         Literal::Bool(true) => out.push('T'),
         Literal::Bool(false) => out.push('F'),
-        Literal::Number(n) => out.push_str(&format!("#{:016x}", n.to_bits())),
+        Literal::Number(n) => {
+            out.push('#');
+            out.push_str(&hex(&n.to_bits().to_be_bytes()));
+        }
         Literal::Text(text) => {
             out.push('"');
             for c in text.chars() {

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::bundle::{valid_id, Found, Step};
+use crate::check::{problem, valid_id, ConfigCode, Found, Step};
 use crate::notify::valid_secret_name;
 
 /// The most items one request may carry.
@@ -242,17 +242,10 @@ pub(crate) fn check(crm: &CrmConfig, found: &mut Vec<Found>) {
                 Step::Key(key),
             ]
         };
-        let mut push = |code, message: String, key| {
-            found.push(Found {
-                code,
-                message,
-                path: at(key),
-                offset: None,
-            })
-        };
+        let mut push = |code, message: String, key| found.push(problem(code, message, at(key)));
         if !valid_id(&intake.id) {
             push(
-                "config.invalid_id",
+                ConfigCode::InvalidId,
                 format!(
                     "intake id \"{}\" must start with a lowercase letter and use only a-z, 0-9, _ \
                      and - (at most 64)",
@@ -262,14 +255,14 @@ pub(crate) fn check(crm: &CrmConfig, found: &mut Vec<Found>) {
             );
         } else if !ids.insert(intake.id.as_str()) {
             push(
-                "config.duplicate_id",
+                ConfigCode::DuplicateId,
                 format!("intake id \"{}\" is used twice", intake.id),
                 "id",
             );
         }
         if !valid_secret_name(&intake.secret) {
             push(
-                "config.invalid_intake",
+                ConfigCode::InvalidIntake,
                 format!(
                     "secret \"{}\" must name a wrangler secret (a letter, then letters, digits and _)",
                     intake.secret
@@ -284,7 +277,7 @@ pub(crate) fn check(crm: &CrmConfig, found: &mut Vec<Found>) {
         ] {
             if let Some(p) = pointer.filter(|p| !valid_pointer(p)) {
                 push(
-                    "config.invalid_intake",
+                    ConfigCode::InvalidIntake,
                     format!("{key} \"{p}\" must be a JSON pointer such as /contact/email"),
                     key,
                 );
@@ -292,7 +285,7 @@ pub(crate) fn check(crm: &CrmConfig, found: &mut Vec<Found>) {
         }
         if intake.events.is_empty() {
             push(
-                "config.invalid_intake",
+                ConfigCode::InvalidIntake,
                 "events must map at least one posted event type to its meaning".into(),
                 "events",
             );

@@ -2,63 +2,22 @@
 //! disqualification, score with breakdown, grade and lifecycle stage. The Worker and the CLI run
 //! exactly this; the browser runs its parts as the visitor types.
 
-use serde::{Deserialize, Serialize};
-
 use crate::answer::AnswerMap;
 use crate::answer::AnswerValue;
+use crate::attribution::Utm;
 use crate::bundle::Bundle;
-use crate::disqualify::{Disqualification, SubmitContext};
-use crate::enrich::{email_flags, EmailFlags};
+use crate::enrich::email_flags;
 use crate::form::{FieldKind, FormSpec};
 use crate::issue::Issue;
 use crate::phone::parse_phone;
-use crate::scoring::{stage, Activity, Grade, Score, Stage};
+use crate::routing::RouteInput;
+use crate::scoring::stage;
 use crate::submission::check_answers;
-use crate::visibility::Known;
 
-/// One lead as the CLI and the Worker receive it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LeadInput {
-    pub form: String,
-    #[serde(default)]
-    pub answers: AnswerMap,
-    #[serde(default)]
-    pub activity: Vec<Activity>,
-    /// Fields already known about this visitor: id → when learned (ms since the epoch).
-    #[serde(default)]
-    pub known: Known,
-    #[serde(default)]
-    pub context: SubmitContext,
-}
-
-/// Everything the rules say about one lead.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Evaluation {
-    pub bundle_version: String,
-    pub form: String,
-    /// True when no answer has an issue.
-    pub valid: bool,
-    /// The answers that passed their checks, normalized.
-    pub answers: AnswerMap,
-    pub issues: Vec<Issue>,
-    /// The fields the form shows for these answers and this visitor, in form order.
-    pub visible: Vec<String>,
-    pub score: Score,
-    pub grade: Grade,
-    pub lifecycle: Stage,
-    pub disqualification: Option<Disqualification>,
-    /// What the lead's email address says: free mail, disposable, role account.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub email: Option<EmailFlags>,
-}
-
-/// The lead names a form the bundle does not have.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct UnknownForm {
-    pub code: &'static str,
-    pub message: String,
-}
+/// The lead's email answer, at its old path (`handoff_core::evaluate::email_answer`).
+pub use crate::form::email_answer;
+/// A lead as received and as judged, at their old paths.
+pub use crate::lead::{Evaluation, LeadInput, UnknownForm};
 
 /// Evaluates `input` against `bundle` at `now_ms` (ms since the epoch).
 pub fn evaluate(
@@ -103,12 +62,6 @@ pub fn evaluate(
     })
 }
 
-/// The lead's email address: the answer to the form's first email field, as normalized.
-pub fn email_answer<'a>(spec: &FormSpec, answers: &'a AnswerMap) -> Option<&'a str> {
-    let field = spec.fields.iter().find(|f| f.kind == FieldKind::Email)?;
-    answers.get(&field.id)?.as_text()
-}
-
 /// Phone answers are checked against their country's numbering plan and stored in E.164 (with
 /// `;ext=` when an extension was typed); national numbers are read in the country the lead chose
 /// (the field `country`, or one whose autocomplete hint is `country…`). The browser checks only
@@ -142,5 +95,29 @@ fn check_phones(spec: &FormSpec, answers: &mut AnswerMap, issues: &mut Vec<Issue
     if refused {
         // Issues read in form order, wherever they were found.
         issues.sort_by_key(|i| spec.fields.iter().position(|f| f.id == i.field));
+    }
+}
+
+// Routing's input is built here, where the bundle and the evaluation meet, so that routing knows
+// neither.
+impl RouteInput {
+    /// The routing input of an evaluated lead.
+    pub fn from_evaluation(bundle: &Bundle, evaluation: &Evaluation, utm: &Utm) -> RouteInput {
+        let email = bundle
+            .form(&evaluation.form)
+            .and_then(|f| email_answer(&f.spec, &evaluation.answers))
+            .map(str::to_owned);
+        RouteInput {
+            answers: evaluation.answers.clone(),
+            email,
+            score: Some(f64::from(evaluation.score.total)),
+            fit: Some(f64::from(evaluation.score.fit)),
+            engagement: Some(f64::from(evaluation.score.engagement)),
+            intent: Some(f64::from(evaluation.score.intent)),
+            grade: Some(evaluation.grade.as_str().to_owned()),
+            lifecycle: Some(evaluation.lifecycle.as_str().to_owned()),
+            utm: utm.clone(),
+            owner_hint: None,
+        }
     }
 }

@@ -6,12 +6,69 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::bundle::{valid_id, Found, Step};
+use crate::check::{code_enum, problem, valid_id, ConfigCode, Found, Step};
 use crate::text::clean_line;
 
 /// The longest actor and note accepted, in characters.
 pub const MAX_ACTOR: usize = 120;
 pub const MAX_NOTE: usize = 1000;
+
+code_enum! {
+    /// The kind of an entry in a lead's event log (`lead_events.kind`), as the Worker writes it
+    /// and the metrics read it. Kinds are a contract (docs/METRICS.md lists every one): never
+    /// renamed, new ones are added.
+    pub enum EventKind {
+        /// The lead was stored (its evaluation, attribution and bundle version).
+        Created => "created",
+        /// Routing's decision: the owner or queue, the rule, every candidate considered.
+        Routed => "routed",
+        /// On the open lead: a returning person's repeat submission was folded into it.
+        Merged => "merged",
+        /// On the repeat: the open lead it was folded into.
+        MergedInto => "merged_into",
+        /// A notification was delivered to a channel.
+        Notified => "notified",
+        /// A delivery failed and will be retried.
+        NotifyFailed => "notify_failed",
+        /// A delivery failed past the configured horizon.
+        DeadLettered => "dead_lettered",
+        /// An admin sent a dead letter back to the outbox.
+        RetryRequested => "retry_requested",
+        /// The first contact: the "I've got it" link, the events API or the CRM intake.
+        FirstTouch => "first_touch",
+        /// Someone reached out (events API or CRM intake).
+        Touch => "touch",
+        /// What came of the lead: contacted, meeting held, opportunity, rejected.
+        Outcome => "outcome",
+        /// The CRM has an open deal with the person.
+        DealOpened => "deal_opened",
+        /// The person's deal was closed.
+        DealClosed => "deal_closed",
+        /// The person was put in an outreach sequence.
+        SequenceStarted => "sequence_started",
+        /// The person's outreach sequence ended.
+        SequenceEnded => "sequence_ended",
+        /// The SLA clock started, with its first-touch deadline.
+        SlaStarted => "sla_started",
+        /// No clock: the CRM's facts say the person is being worked.
+        SlaSuppressed => "sla_suppressed",
+        /// A running clock stopped early (suppression, or the lead closed).
+        SlaStopped => "sla_stopped",
+        /// An SLA escalation step was taken.
+        Escalated => "escalated",
+        /// The lead moved to another owner (an admin or an SLA step).
+        Reassigned => "reassigned",
+        /// An SLA step found no other eligible pool member.
+        ReassignSkipped => "reassign_skipped",
+    }
+}
+
+impl EventKind {
+    /// The kind a log entry names, if it is one of ours.
+    pub fn parse(kind: &str) -> Option<EventKind> {
+        EventKind::ALL.iter().copied().find(|k| k.as_str() == kind)
+    }
+}
 
 /// One event, as `POST /v1/leads/{id}/events` takes it: `{"type": "touch", …}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -172,13 +229,18 @@ impl LeadEvent {
     /// The kind of the event appended to the lead's log: `touch`, `outcome`, `deal_opened`,
     /// `deal_closed`, `sequence_started`, `sequence_ended`.
     pub fn kind(&self) -> &'static str {
+        self.event_kind().as_str()
+    }
+
+    /// [`LeadEvent::kind`] as an [`EventKind`].
+    pub fn event_kind(&self) -> EventKind {
         match self {
-            LeadEvent::Touch { .. } => "touch",
-            LeadEvent::Outcome { .. } => "outcome",
-            LeadEvent::Deal { active: true, .. } => "deal_opened",
-            LeadEvent::Deal { active: false, .. } => "deal_closed",
-            LeadEvent::Sequence { active: true, .. } => "sequence_started",
-            LeadEvent::Sequence { active: false, .. } => "sequence_ended",
+            LeadEvent::Touch { .. } => EventKind::Touch,
+            LeadEvent::Outcome { .. } => EventKind::Outcome,
+            LeadEvent::Deal { active: true, .. } => EventKind::DealOpened,
+            LeadEvent::Deal { active: false, .. } => EventKind::DealClosed,
+            LeadEvent::Sequence { active: true, .. } => EventKind::SequenceStarted,
+            LeadEvent::Sequence { active: false, .. } => EventKind::SequenceEnded,
         }
     }
 
@@ -287,21 +349,17 @@ pub(crate) fn check(feedback: &FeedbackConfig, found: &mut Vec<Found>) {
     let mut ids = std::collections::HashSet::new();
     for (i, reason) in feedback.reject_reasons.iter().enumerate() {
         let mut push = |code, message: String, key| {
-            found.push(Found {
-                code,
-                message,
-                path: vec![
-                    Step::Key("feedback"),
-                    Step::Key("reject_reasons"),
-                    Step::Index(i),
-                    Step::Key(key),
-                ],
-                offset: None,
-            })
+            let path = vec![
+                Step::Key("feedback"),
+                Step::Key("reject_reasons"),
+                Step::Index(i),
+                Step::Key(key),
+            ];
+            found.push(problem(code, message, path));
         };
         if !valid_id(&reason.id) {
             push(
-                "config.invalid_id",
+                ConfigCode::InvalidId,
                 format!(
                     "reason id \"{}\" must start with a lowercase letter and use only a-z, 0-9, _ \
                      and - (at most 64)",
@@ -311,7 +369,7 @@ pub(crate) fn check(feedback: &FeedbackConfig, found: &mut Vec<Found>) {
             );
         } else if !ids.insert(reason.id.as_str()) {
             push(
-                "config.duplicate_id",
+                ConfigCode::DuplicateId,
                 format!("reason id \"{}\" is used twice", reason.id),
                 "id",
             );
@@ -319,7 +377,7 @@ pub(crate) fn check(feedback: &FeedbackConfig, found: &mut Vec<Found>) {
         let label = reason.label.trim();
         if label.is_empty() || label.chars().count() > MAX_REASON_LABEL {
             push(
-                "config.invalid_reason",
+                ConfigCode::InvalidReason,
                 format!("a reason's label is 1 to {MAX_REASON_LABEL} characters"),
                 "label",
             );

@@ -7,9 +7,11 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::bundle::{check_target, invalid_id, problem, valid_id, AttributeEnv, Found, Step};
+use crate::check::{condition_problem, invalid_id, problem, valid_id, ConfigCode, Found, Step};
 use crate::condition::Condition;
-use crate::routing::{CompiledRouting, LeadView, RouteInput, RoutingConfig, Target};
+use crate::routing::{
+    check_target, AttributeEnv, CompiledRouting, LeadView, RouteInput, RoutingConfig, Target,
+};
 use crate::sla::parse_duration;
 
 /// One `[[experiments]]` as the configuration writes it.
@@ -139,26 +141,19 @@ pub(crate) fn check(
         } else if !ids.insert(spec.id.as_str()) {
             let message = format!("experiment id \"{}\" is used twice", spec.id);
             found.push(problem(
-                "config.duplicate_id",
+                ConfigCode::DuplicateId,
                 message,
                 at(&[Step::Key("id")]),
             ));
         }
         let when = spec.when.as_deref().and_then(|source| {
             Condition::compile(source, &|id| env.get(id))
-                .map_err(|e| {
-                    found.push(Found {
-                        code: e.code,
-                        message: e.message,
-                        path: at(&[Step::Key("when")]),
-                        offset: Some(e.start),
-                    })
-                })
+                .map_err(|e| found.push(condition_problem(e, at(&[Step::Key("when")]))))
                 .ok()
         });
         if spec.arms.len() < 2 {
             found.push(problem(
-                "config.invalid_experiment",
+                ConfigCode::InvalidExperiment,
                 "an experiment needs at least two [[experiments.arms]]".to_owned(),
                 at(&[Step::Key("id")]),
             ));
@@ -171,67 +166,16 @@ pub(crate) fn check(
                 found.push(invalid_id("arm", &arm.id, a_at("id")));
             } else if !arm_ids.insert(arm.id.as_str()) {
                 let message = format!("arm id \"{}\" is used twice", arm.id);
-                found.push(problem("config.duplicate_id", message, a_at("id")));
+                found.push(problem(ConfigCode::DuplicateId, message, a_at("id")));
             }
             if !(1..=1000).contains(&arm.weight) {
                 found.push(problem(
-                    "config.invalid_experiment",
+                    ConfigCode::InvalidExperiment,
                     format!("an arm's weight must be 1 to 1000 (it is {})", arm.weight),
                     a_at("weight"),
                 ));
             }
-            let mut first_touch_ms = None;
-            let mut to = None;
-            match spec.kind {
-                ExperimentKind::Sla => {
-                    if arm.to.is_some() {
-                        found.push(problem(
-                            "config.invalid_experiment",
-                            "an sla experiment's arms set first_touch, not to".to_owned(),
-                            a_at("to"),
-                        ));
-                    }
-                    match arm.first_touch.as_deref() {
-                        None => found.push(problem(
-                            "config.invalid_experiment",
-                            "each arm of an sla experiment sets first_touch, such as \"15m\""
-                                .to_owned(),
-                            a_at("id"),
-                        )),
-                        Some(text) => match parse_duration(text) {
-                            Ok(ms) if ms > 0 => first_touch_ms = Some(ms),
-                            Ok(_) => found.push(problem(
-                                "config.invalid_duration",
-                                "the first-touch target must be longer than zero".to_owned(),
-                                a_at("first_touch"),
-                            )),
-                            Err(message) => found.push(problem(
-                                "config.invalid_duration",
-                                message,
-                                a_at("first_touch"),
-                            )),
-                        },
-                    }
-                }
-                ExperimentKind::Routing => {
-                    if arm.first_touch.is_some() {
-                        found.push(problem(
-                            "config.invalid_experiment",
-                            "a routing experiment's arms set to, not first_touch".to_owned(),
-                            a_at("first_touch"),
-                        ));
-                    }
-                    match arm.to.as_deref() {
-                        None => found.push(problem(
-                            "config.invalid_experiment",
-                            "each arm of a routing experiment sets to, such as \"pool:na\""
-                                .to_owned(),
-                            a_at("id"),
-                        )),
-                        Some(text) => to = check_target(routing, text, a_at("to"), found),
-                    }
-                }
-            }
+            let (first_touch_ms, to) = check_arm_setting(spec.kind, arm, &a_at, routing, found);
             arms.push(Arm {
                 id: arm.id.clone(),
                 weight: arm.weight.max(1),
@@ -247,4 +191,67 @@ pub(crate) fn check(
         });
     }
     out
+}
+
+/// What an arm sets for its experiment's kind: an sla arm's `first_touch` (a duration longer than
+/// zero), a routing arm's `to` (a configured target), and never the other. `a_at` makes a path
+/// inside the arm.
+fn check_arm_setting(
+    kind: ExperimentKind,
+    arm: &ArmSpec,
+    a_at: &dyn Fn(&'static str) -> Vec<Step<'static>>,
+    routing: &RoutingConfig,
+    found: &mut Vec<Found>,
+) -> (Option<i64>, Option<Target>) {
+    let mut first_touch_ms = None;
+    let mut to = None;
+    match kind {
+        ExperimentKind::Sla => {
+            if arm.to.is_some() {
+                found.push(problem(
+                    ConfigCode::InvalidExperiment,
+                    "an sla experiment's arms set first_touch, not to".to_owned(),
+                    a_at("to"),
+                ));
+            }
+            match arm.first_touch.as_deref() {
+                None => found.push(problem(
+                    ConfigCode::InvalidExperiment,
+                    "each arm of an sla experiment sets first_touch, such as \"15m\"".to_owned(),
+                    a_at("id"),
+                )),
+                Some(text) => match parse_duration(text) {
+                    Ok(ms) if ms > 0 => first_touch_ms = Some(ms),
+                    Ok(_) => found.push(problem(
+                        ConfigCode::InvalidDuration,
+                        "the first-touch target must be longer than zero".to_owned(),
+                        a_at("first_touch"),
+                    )),
+                    Err(message) => found.push(problem(
+                        ConfigCode::InvalidDuration,
+                        message,
+                        a_at("first_touch"),
+                    )),
+                },
+            }
+        }
+        ExperimentKind::Routing => {
+            if arm.first_touch.is_some() {
+                found.push(problem(
+                    ConfigCode::InvalidExperiment,
+                    "a routing experiment's arms set to, not first_touch".to_owned(),
+                    a_at("first_touch"),
+                ));
+            }
+            match arm.to.as_deref() {
+                None => found.push(problem(
+                    ConfigCode::InvalidExperiment,
+                    "each arm of a routing experiment sets to, such as \"pool:na\"".to_owned(),
+                    a_at("id"),
+                )),
+                Some(text) => to = check_target(routing, text, a_at("to"), found),
+            }
+        }
+    }
+    (first_touch_ms, to)
 }

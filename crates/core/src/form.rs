@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::answer::AnswerMap;
 use crate::condition::{FieldType, ValueType};
 use crate::scoring::Stage;
 
@@ -259,6 +260,12 @@ pub struct Profiling {
 
 fn default_max_age_days() -> u32 {
     365
+}
+
+/// The lead's email address: the answer to the form's first email field, as normalized.
+pub fn email_answer<'a>(spec: &FormSpec, answers: &'a AnswerMap) -> Option<&'a str> {
+    let field = spec.fields.iter().find(|f| f.kind == FieldKind::Email)?;
+    answers.get(&field.id)?.as_text()
 }
 
 #[cfg(test)]

@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::events::EventKind;
+
 /// One lead as the metrics read it: its attributes and its event log (oldest first).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
@@ -64,21 +66,24 @@ fn text<'a>(detail: &'a Value, key: &str) -> Option<&'a str> {
 pub fn summarize(record: &LeadRecord) -> LeadFacts {
     let mut f = LeadFacts::default();
     for e in &record.events {
-        match e.kind.as_str() {
-            "notified" => {
+        let Some(kind) = EventKind::parse(&e.kind) else {
+            continue;
+        };
+        match kind {
+            EventKind::Notified => {
                 f.notified_ms = Some(f.notified_ms.map_or(e.at_ms, |t| t.min(e.at_ms)));
             }
-            "first_touch" => {
+            EventKind::FirstTouch => {
                 f.first_touch_ms = Some(f.first_touch_ms.map_or(e.at_ms, |t| t.min(e.at_ms)));
                 f.contacted = true;
             }
-            "touch" => {
+            EventKind::Touch => {
                 f.contacted = true;
                 if text(&e.detail, "channel") == Some("meeting_booked") {
                     f.meeting = true;
                 }
             }
-            "outcome" => match text(&e.detail, "outcome") {
+            EventKind::Outcome => match text(&e.detail, "outcome") {
                 Some("contacted") => f.contacted = true,
                 Some("meeting_held") => {
                     f.contacted = true;
@@ -97,7 +102,7 @@ pub fn summarize(record: &LeadRecord) -> LeadFacts {
                 }
                 _ => {}
             },
-            "sla_started" => {
+            EventKind::SlaStarted => {
                 if let Some(due) = e.detail.get("first_touch_due_ms").and_then(Value::as_i64) {
                     f.sla_due_ms = Some(due);
                 }
@@ -166,7 +171,7 @@ impl GroupBy {
             GroupBy::Lifecycle if r.lifecycle.is_empty() => NONE.to_owned(),
             GroupBy::Lifecycle => r.lifecycle.clone(),
             GroupBy::Arm => or_none(&r.arm),
-            GroupBy::Day => crate::notify::rfc3339(r.created_ms)[..10].to_owned(),
+            GroupBy::Day => crate::encode::rfc3339(r.created_ms)[..10].to_owned(),
         }
     }
 }

@@ -10,9 +10,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
+use crate::answer::AnswerValue;
 use crate::attribution::Attribution;
-use crate::bundle::{valid_id, Found, Step};
-use crate::routing::{Assignee, CompiledRouting};
+use crate::check::{problem, valid_id, ConfigCode, Found, Step};
+use crate::form::{email_answer, FieldKind, FormSpec};
+use crate::lead::Evaluation;
+use crate::routing::{Assignee, CompiledRouting, Decision};
+
+/// RFC 3339 timestamps, at their old path (`handoff_core::notify::rfc3339`).
+pub use crate::encode::rfc3339;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -135,16 +141,11 @@ fn webhook_url_problem(url: &str) -> Option<&'static str> {
 /// `config.duplicate_id`, `config.invalid_number`).
 pub(crate) fn check(notify: &NotifyRules, found: &mut Vec<Found>) {
     let mut push = |code, message: String, path: Vec<Step<'static>>| {
-        found.push(Found {
-            code,
-            message,
-            path,
-            offset: None,
-        });
+        found.push(problem(code, message, path));
     };
     if !(1..=MAX_DEAD_AFTER_HOURS).contains(&notify.dead_after_hours) {
         push(
-            "config.invalid_number",
+            ConfigCode::InvalidNumber,
             format!("dead_after_hours must be 1 to {MAX_DEAD_AFTER_HOURS}"),
             vec![Step::Key("notify"), Step::Key("dead_after_hours")],
         );
@@ -161,7 +162,7 @@ pub(crate) fn check(notify: &NotifyRules, found: &mut Vec<Found>) {
         };
         if !valid_id(&channel.id) {
             push(
-                "config.invalid_id",
+                ConfigCode::InvalidId,
                 format!(
                     "channel id \"{}\" must start with a lowercase letter and use only a-z, 0-9, \
                      _ and - (at most 64)",
@@ -171,12 +172,12 @@ pub(crate) fn check(notify: &NotifyRules, found: &mut Vec<Found>) {
             );
         } else if !ids.insert(channel.id.as_str()) {
             push(
-                "config.duplicate_id",
+                ConfigCode::DuplicateId,
                 format!("channel id \"{}\" is used twice", channel.id),
                 at("id"),
             );
         }
-        let invalid = |message: String| ("config.invalid_channel", message);
+        let invalid = |message: String| (ConfigCode::InvalidChannel, message);
         let problem = match channel.kind {
             ChannelKind::Slack if !channel.url.is_empty() => Some((
                 invalid("a slack channel's URL is a credential: put it in a wrangler secret and name that secret in url_secret".into()),
@@ -579,30 +580,6 @@ pub fn webhook_escalation(e: &Escalation, at_ms: i64) -> Value {
     })
 }
 
-/// `2026-11-22T10:00:00.000Z` from milliseconds since the epoch (proleptic Gregorian, UTC).
-pub fn rfc3339(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let millis = ms.rem_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Howard Hinnant's days-to-civil.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
 /// Why a message could not be signed, or a link not verified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -848,19 +825,28 @@ pub fn escape_html(text: &str) -> String {
     out
 }
 
+/// What a lead summary reads from the configuration: the forms (the lead's questions and email
+/// field) and the routing (the owner's name). `From<&Bundle>` gives a bundle's.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SummaryConfig<'a> {
+    pub forms: &'a [FormSpec],
+    pub routing: Option<&'a CompiledRouting>,
+}
+
 /// The summary a routed lead is announced with: who (a `name` answer, or `first_name` and
 /// `last_name`), email, company, source, every shown answer with its question (consent and hidden
 /// fields left out), the score breakdown, the stage, the owner or queue the decision chose with
-/// their name, and the decision's sentence as the reason.
-pub fn summarize(
-    bundle: &crate::Bundle,
-    evaluation: &crate::Evaluation,
-    decision: &crate::routing::Decision,
+/// their name, and the decision's sentence as the reason. `config` is the configuration's forms
+/// and routing (a `&Bundle` will do).
+pub fn summarize<'a>(
+    config: impl Into<SummaryConfig<'a>>,
+    evaluation: &Evaluation,
+    decision: &Decision,
     attribution: &Attribution,
     lead_id: &str,
     claim_url: String,
 ) -> LeadSummary {
-    use crate::{AnswerValue, FieldKind};
+    let config = config.into();
     let answers = &evaluation.answers;
     let text = |id: &str| {
         answers
@@ -875,12 +861,12 @@ pub fn summarize(
             .collect();
         (!parts.is_empty()).then(|| parts.join(" "))
     });
-    let form = bundle.form(&evaluation.form);
+    let form = config.forms.iter().find(|f| f.id == evaluation.form);
     let email = form
-        .and_then(|f| crate::evaluate::email_answer(&f.spec, answers))
+        .and_then(|f| email_answer(f, answers))
         .map(str::to_owned);
     let mut asked = Vec::new();
-    for field in form.map(|f| f.spec.fields.as_slice()).unwrap_or_default() {
+    for field in form.map(|f| f.fields.as_slice()).unwrap_or_default() {
         if matches!(field.kind, FieldKind::Consent | FieldKind::Hidden) {
             continue;
         }
@@ -895,7 +881,7 @@ pub fn summarize(
             value,
         });
     }
-    let owner = Owner::of(bundle.routing(), &decision.assignee);
+    let owner = Owner::of(config.routing, &decision.assignee);
     LeadSummary {
         lead_id: lead_id.to_owned(),
         name,

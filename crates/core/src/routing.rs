@@ -14,12 +14,14 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use crate::answer::AnswerMap;
 use crate::attribution::Utm;
-use crate::bundle::Bundle;
 use crate::company::registrable_domain;
 use crate::condition::{Answers, Condition, Value, ValueType};
 use crate::email;
-use crate::evaluate::{email_answer, Evaluation};
 use crate::hours::{Closed, Hours};
+
+mod check;
+
+pub(crate) use check::{check, check_target, AttributeEnv};
 
 /// `[routing]`: owners, pools, queues, rules, accounts, as the configuration writes them.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -321,28 +323,6 @@ pub struct RouteInput {
     /// rules to read as `owner_hint`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_hint: Option<String>,
-}
-
-impl RouteInput {
-    /// The routing input of an evaluated lead.
-    pub fn from_evaluation(bundle: &Bundle, evaluation: &Evaluation, utm: &Utm) -> RouteInput {
-        let email = bundle
-            .form(&evaluation.form)
-            .and_then(|f| email_answer(&f.spec, &evaluation.answers))
-            .map(str::to_owned);
-        RouteInput {
-            answers: evaluation.answers.clone(),
-            email,
-            score: Some(f64::from(evaluation.score.total)),
-            fit: Some(f64::from(evaluation.score.fit)),
-            engagement: Some(f64::from(evaluation.score.engagement)),
-            intent: Some(f64::from(evaluation.score.intent)),
-            grade: Some(evaluation.grade.as_str().to_owned()),
-            lifecycle: Some(evaluation.lifecycle.as_str().to_owned()),
-            utm: utm.clone(),
-            owner_hint: None,
-        }
-    }
 }
 
 /// A lead as routing (and SLA) conditions read it: derived attributes first, then answers.

@@ -21,10 +21,12 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::bundle::{invalid_id, problem, valid_id, AttributeEnv, Found, Rules, Step};
+use crate::check::{condition_problem, invalid_id, problem, valid_id, ConfigCode, Found, Step};
 use crate::condition::Condition;
 use crate::hours::Hours;
-use crate::routing::{Assignee, CompiledRouting, LeadView, RouteInput};
+use crate::routing::{
+    Assignee, AttributeEnv, CompiledRouting, LeadView, RouteInput, RoutingConfig,
+};
 
 /// `[sla]` as the configuration writes it.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -555,18 +557,16 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
 /// Checks `[sla]` and compiles it: policy ids, conditions (on the routing attributes and the
 /// form fields), durations, ladder order and escalation targets (which must name routing's
 /// owners and queues, and need a pool with a `lead` for `team_lead`).
-pub(crate) fn check(rules: &Rules, env: &AttributeEnv<'_>, found: &mut Vec<Found>) -> CompiledSla {
-    let sla = &rules.sla;
-    let routing = &rules.routing;
+pub(crate) fn check(
+    sla: &SlaConfig,
+    routing: &RoutingConfig,
+    env: &AttributeEnv<'_>,
+    found: &mut Vec<Found>,
+) -> CompiledSla {
     let at = |rest: &[Step<'static>]| {
         let mut p = vec![Step::Key("sla")];
         p.extend_from_slice(rest);
         p
-    };
-    let duration = |text: &str, path: Vec<Step<'static>>, found: &mut Vec<Found>| {
-        parse_duration(text)
-            .map_err(|message| found.push(problem("config.invalid_duration", message, path)))
-            .ok()
     };
     let recent_contact_window_ms = sla
         .recent_contact_window
@@ -587,98 +587,22 @@ pub(crate) fn check(rules: &Rules, env: &AttributeEnv<'_>, found: &mut Vec<Found
             found.push(invalid_id("SLA policy", &spec.id, id_at));
         } else if !seen.insert(spec.id.as_str()) {
             let message = format!("SLA policy id \"{}\" is used twice", spec.id);
-            found.push(problem("config.duplicate_id", message, id_at));
+            found.push(problem(ConfigCode::DuplicateId, message, id_at));
         }
         let when = spec.when.as_deref().and_then(|source| {
             Condition::compile(source, &|id| env.get(id))
-                .map_err(|e| {
-                    found.push(Found {
-                        code: e.code,
-                        message: e.message,
-                        path: p_at(&[Step::Key("when")]),
-                        offset: Some(e.start),
-                    })
-                })
+                .map_err(|e| found.push(condition_problem(e, p_at(&[Step::Key("when")]))))
                 .ok()
         });
         let first_touch = duration(&spec.first_touch, p_at(&[Step::Key("first_touch")]), found);
         if first_touch == Some(0) {
             found.push(problem(
-                "config.invalid_duration",
+                ConfigCode::InvalidDuration,
                 "the first-touch target must be longer than zero".to_owned(),
                 p_at(&[Step::Key("first_touch")]),
             ));
         }
-        let mut ladder = Vec::new();
-        let mut previous: Option<i64> = None;
-        for (si, step) in spec.escalate.iter().enumerate() {
-            let s_at = |key| p_at(&[Step::Key("escalate"), Step::Index(si), Step::Key(key)]);
-            let after = duration(&step.after, s_at("after"), found);
-            if let (Some(after), Some(before)) = (after, previous) {
-                if after <= before {
-                    found.push(problem(
-                        "config.ladder_order",
-                        format!(
-                            "escalation steps must come later and later: \"{}\" is not after the \
-                             step before it",
-                            step.after
-                        ),
-                        s_at("after"),
-                    ));
-                }
-            }
-            previous = after.or(previous);
-            let to = match EscalateTo::parse(&step.to) {
-                None => {
-                    found.push(problem(
-                        "config.invalid_target",
-                        format!(
-                            "\"{}\" is not an escalation target; write team_lead, owner:ID or \
-                             queue:ID",
-                            step.to
-                        ),
-                        s_at("to"),
-                    ));
-                    None
-                }
-                Some(EscalateTo::TeamLead) if !has_team_lead => {
-                    found.push(problem(
-                        "config.no_team_lead",
-                        "no [[routing.pools]] has a lead, so team_lead would reach nobody; give \
-                         a pool a lead or escalate to owner:ID"
-                            .to_owned(),
-                        s_at("to"),
-                    ));
-                    None
-                }
-                Some(EscalateTo::Owner(id)) if !routing.owners.iter().any(|o| o.id == id) => {
-                    found.push(problem(
-                        "config.unknown_owner",
-                        format!("\"{id}\" is not a [[routing.owners]] id"),
-                        s_at("to"),
-                    ));
-                    None
-                }
-                Some(EscalateTo::Queue(id)) if !routing.queues.iter().any(|q| q.id == id) => {
-                    found.push(problem(
-                        "config.unknown_queue",
-                        format!("\"{id}\" is not a [[routing.queues]] id"),
-                        s_at("to"),
-                    ));
-                    None
-                }
-                Some(to) => Some(to),
-            };
-            if let (Some(after_ms), Some(to)) = (after, to) {
-                ladder.push(LadderStep {
-                    level: u32::try_from(si + 1).unwrap_or(u32::MAX),
-                    after_ms,
-                    to,
-                    reassign: step.reassign,
-                    notify: step.notify.clone(),
-                });
-            }
-        }
+        let ladder = check_ladder(&spec.escalate, &p_at, routing, has_team_lead, found);
         if let Some(first_touch_ms) = first_touch {
             policies.push(Policy {
                 id: spec.id.clone(),
@@ -693,4 +617,89 @@ pub(crate) fn check(rules: &Rules, env: &AttributeEnv<'_>, found: &mut Vec<Found
         policies,
         recent_contact_window_ms,
     }
+}
+
+/// A duration, or `config.invalid_duration` at `path`.
+fn duration(text: &str, path: Vec<Step<'static>>, found: &mut Vec<Found>) -> Option<i64> {
+    parse_duration(text)
+        .map_err(|message| found.push(problem(ConfigCode::InvalidDuration, message, path)))
+        .ok()
+}
+
+/// One policy's escalation ladder: each step's `after` (a duration, later than the step before)
+/// and `to`. The steps that compiled. `p_at` makes a path inside the policy.
+fn check_ladder(
+    steps: &[StepSpec],
+    p_at: &dyn Fn(&[Step<'static>]) -> Vec<Step<'static>>,
+    routing: &RoutingConfig,
+    has_team_lead: bool,
+    found: &mut Vec<Found>,
+) -> Vec<LadderStep> {
+    let mut ladder = Vec::new();
+    let mut previous: Option<i64> = None;
+    for (si, step) in steps.iter().enumerate() {
+        let s_at = |key| p_at(&[Step::Key("escalate"), Step::Index(si), Step::Key(key)]);
+        let after = duration(&step.after, s_at("after"), found);
+        if let (Some(after), Some(before)) = (after, previous) {
+            if after <= before {
+                found.push(problem(
+                    ConfigCode::LadderOrder,
+                    format!(
+                        "escalation steps must come later and later: \"{}\" is not after the \
+                         step before it",
+                        step.after
+                    ),
+                    s_at("after"),
+                ));
+            }
+        }
+        previous = after.or(previous);
+        let to = check_escalate_to(&step.to, routing, has_team_lead, s_at("to"), found);
+        if let (Some(after_ms), Some(to)) = (after, to) {
+            ladder.push(LadderStep {
+                level: u32::try_from(si + 1).unwrap_or(u32::MAX),
+                after_ms,
+                to,
+                reassign: step.reassign,
+                notify: step.notify.clone(),
+            });
+        }
+    }
+    ladder
+}
+
+/// An escalation target: `team_lead` (when a pool has a lead), or a configured `owner:ID` or
+/// `queue:ID`.
+fn check_escalate_to(
+    text: &str,
+    routing: &RoutingConfig,
+    has_team_lead: bool,
+    path: Vec<Step<'static>>,
+    found: &mut Vec<Found>,
+) -> Option<EscalateTo> {
+    let (code, message) = match EscalateTo::parse(text) {
+        None => (
+            ConfigCode::InvalidTarget,
+            format!(
+                "\"{text}\" is not an escalation target; write team_lead, owner:ID or queue:ID"
+            ),
+        ),
+        Some(EscalateTo::TeamLead) if !has_team_lead => (
+            ConfigCode::NoTeamLead,
+            "no [[routing.pools]] has a lead, so team_lead would reach nobody; give a pool a lead \
+             or escalate to owner:ID"
+                .to_owned(),
+        ),
+        Some(EscalateTo::Owner(id)) if !routing.owners.iter().any(|o| o.id == id) => (
+            ConfigCode::UnknownOwner,
+            format!("\"{id}\" is not a [[routing.owners]] id"),
+        ),
+        Some(EscalateTo::Queue(id)) if !routing.queues.iter().any(|q| q.id == id) => (
+            ConfigCode::UnknownQueue,
+            format!("\"{id}\" is not a [[routing.queues]] id"),
+        ),
+        Some(to) => return Some(to),
+    };
+    found.push(problem(code, message, path));
+    None
 }

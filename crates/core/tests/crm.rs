@@ -1,5 +1,6 @@
 //! The CRM intake as tables: posted items read with a `[[crm.intakes]]` mapping into facts (or
-//! skipped with a code), and the `[crm]` configuration's checks with their codes and lines.
+//! skipped with a code), and a configuration without `[crm]`. The `[crm]` checks' codes and
+//! places are fixtures in `test_data/config_errors/crm-*`.
 
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)]
 
@@ -138,43 +139,8 @@ fn posted_items_become_facts_or_are_skipped_with_a_code() {
 }
 
 #[test]
-fn crm_configuration_errors_have_codes_and_lines() {
-    // (replace, with, code): the error is on the replaced line.
-    let cases = [
-        ("id = \"hubspot\"", "id = \"HubSpot\"", "config.invalid_id"),
-        (
-            "secret = \"CRM_HUBSPOT_TOKEN\"",
-            "secret = \"crm token\"",
-            "config.invalid_intake",
-        ),
-        (
-            "email = \"/contact/email\"",
-            "email = \"contact.email\"",
-            "config.invalid_intake",
-        ),
-        (
-            "\"email.sent\" = \"contacted\"",
-            "\"email.sent\" = \"replied\"",
-            "config.syntax",
-        ),
-    ];
-    for (from, to, code) in cases {
-        let text = format!("{FORM}{}", CRM.replace(from, to));
-        let errors = Bundle::from_toml(&text).unwrap_err();
-        assert_eq!(errors[0].code, code, "{to}: {errors:?}");
-        let line = text.lines().position(|l| l.contains(to)).unwrap() as u32 + 1;
-        assert_eq!(errors[0].line, line, "{to}: {errors:?}");
-    }
-    let twice = format!("{FORM}{CRM}{CRM}");
-    assert_eq!(
-        Bundle::from_toml(&twice).unwrap_err()[0].code,
-        "config.duplicate_id"
-    );
-    let empty = CRM.split("[crm.intakes.events]").next().unwrap().to_owned() + "events = {}\n";
-    assert_eq!(
-        Bundle::from_toml(&format!("{FORM}{empty}")).unwrap_err()[0].code,
-        "config.invalid_intake"
-    );
+fn configurations_without_crm_keep_their_bundle_version() {
+    // The section's problems with their places: test_data/config_errors/crm-*.
     // A configuration without [crm] keeps its bundle version.
     let without = Bundle::from_toml(FORM).unwrap();
     assert!(!serde_json::to_string(&without.rules)

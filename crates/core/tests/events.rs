@@ -175,27 +175,3 @@ fn configured_reasons_are_the_only_ones_accepted() {
     let touch = LeadEvent::parse(r#"{"type":"touch","channel":"call","actor":"maya"}"#).unwrap();
     assert!(touch.check_reason(feedback).is_ok());
 }
-
-#[test]
-fn feedback_configuration_errors_have_codes_and_lines() {
-    for (from, to, code) in [
-        ("id = \"student\"", "id = \"Student\"", "config.invalid_id"),
-        (
-            "id = \"student\"",
-            "id = \"not_a_fit\"",
-            "config.duplicate_id",
-        ),
-        (
-            "label = \"Student\"",
-            "label = \"  \"",
-            "config.invalid_reason",
-        ),
-    ] {
-        let text = FEEDBACK.replace(from, to);
-        let errors = handoff_core::Bundle::from_toml(&text).unwrap_err();
-        assert_eq!(errors[0].code, code, "{to}");
-        let lines: Vec<&str> = text.lines().collect();
-        let line = lines.iter().rposition(|l| *l == to).unwrap() as u32 + 1;
-        assert_eq!(errors[0].line, line, "{to}");
-    }
-}

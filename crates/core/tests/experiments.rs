@@ -1,5 +1,6 @@
 //! Experiments: arms by a stable hash of the lead id (fixed ids give fixed arms; 10,000 ids split
-//! by weight), the arm applied to routing and to the SLA clock, and the configuration's checks.
+//! by weight), the arm applied to routing and to the SLA clock. The configuration's checks are
+//! fixtures in `test_data/config_errors/experiments-*`.
 
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)]
 
@@ -91,56 +92,4 @@ fn the_arm_changes_the_target_or_the_deadline() {
     };
     assert_eq!(clock(None).first_touch_due_ms, 3_600_000);
     assert_eq!(clock(Some(300_000)).first_touch_due_ms, 300_000);
-}
-
-#[test]
-fn experiment_configuration_errors_have_codes() {
-    for (from, to, code) in [
-        (
-            "id = \"first-touch\"",
-            "id = \"First\"",
-            "config.invalid_id",
-        ),
-        (
-            "first_touch = \"15m\"",
-            "first_touch = \"soon\"",
-            "config.invalid_duration",
-        ),
-        (
-            "first_touch = \"15m\"",
-            "to = \"pool:first\"",
-            "config.invalid_experiment",
-        ),
-        (
-            "to = \"pool:second\"",
-            "to = \"pool:third\"",
-            "config.unknown_pool",
-        ),
-        (
-            "weight = 1\nto = \"pool:second\"",
-            "weight = 0\nto = \"pool:second\"",
-            "config.invalid_experiment",
-        ),
-        ("id = \"relaxed\"", "id = \"fast\"", "config.duplicate_id"),
-        (
-            "when = 'country == \"US\"'",
-            "when = 'country == \"XX\"'",
-            "condition.unknown_option",
-        ),
-    ] {
-        let text = config().replace(from, to);
-        assert_ne!(text, config(), "{from}");
-        let errors = Bundle::from_toml(&text).unwrap_err();
-        assert_eq!(errors[0].code, code, "{to}: {errors:?}");
-        assert!(errors[0].line > 0, "{to}: located");
-    }
-    // One arm is no experiment.
-    let one = config().replace(
-        "[[experiments.arms]]\nid = \"relaxed\"\nfirst_touch = \"15m\"\n",
-        "",
-    );
-    assert_eq!(
-        Bundle::from_toml(&one).unwrap_err()[0].code,
-        "config.invalid_experiment"
-    );
 }

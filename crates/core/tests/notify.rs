@@ -1,6 +1,7 @@
 //! Notifications: Standard Webhooks signatures (the specification's published vector), the retry
 //! schedule and its dead-letter horizon, Slack escaping, the routed-lead and SLA escalation
-//! messages, signed claim links, and the `[notify]` configuration's located errors.
+//! messages, signed claim links, and the `[notify]` defaults (its located errors are fixtures in
+//! `test_data/config_errors/notify-*`).
 
 #![allow(clippy::unwrap_used, clippy::type_complexity)]
 
@@ -740,66 +741,7 @@ required = true
 
 #[test]
 fn notify_config() {
-    // (the [notify] section, the expected problems as LINE:COLUMN code; lines count from the
-    // section's first line as line 13)
-    let cases: &[(&str, &[&str])] = &[
-        ("", &[]),
-        (
-            "[notify]\ndead_after_hours = 48\n[[notify.channels]]\nid = \"sales\"\nkind = \"slack\"\nurl_secret = \"SLACK_SALES\"\n\
-             [[notify.channels]]\nid = \"crm\"\nkind = \"webhook\"\nurl = \"https://crm.example/hooks/handoff\"\nsecret = \"CRM_SECRET\"\n\
-             [[notify.channels]]\nid = \"dev\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:9000/x\"\nsecret = \"DEV\"\n",
-            &[],
-        ),
-        ("[notify]\ndead_after_hours = 0\n", &["14:20 config.invalid_number"]),
-        ("[notify]\ndead_after_hours = 721\n", &["14:20 config.invalid_number"]),
-        (
-            "[[notify.channels]]\nid = \"sales\"\nkind = \"slack\"\nurl = \"https://hooks.slack.example/T/B/x\"\n",
-            &["16:7 config.invalid_channel"],
-        ),
-        ("[[notify.channels]]\nid = \"sales\"\nkind = \"slack\"\n", &["14:6 config.invalid_channel"]),
-        (
-            "[[notify.channels]]\nid = \"sales\"\nkind = \"slack\"\nurl_secret = \"https://hooks.slack.example\"\n",
-            &["16:14 config.invalid_channel"],
-        ),
-        (
-            "[[notify.channels]]\nid = \"crm\"\nkind = \"webhook\"\nurl = \"http://crm.example/x\"\nsecret = \"S\"\n",
-            &["16:7 config.invalid_channel"],
-        ),
-        (
-            "[[notify.channels]]\nid = \"crm\"\nkind = \"webhook\"\nurl = \"https://user:pw@crm.example/x\"\nsecret = \"S\"\n",
-            &["16:7 config.invalid_channel"],
-        ),
-        (
-            "[[notify.channels]]\nid = \"crm\"\nkind = \"webhook\"\nurl = \"https://crm.example/x\"\n",
-            &["14:6 config.invalid_channel"],
-        ),
-        (
-            "[[notify.channels]]\nid = \"crm\"\nkind = \"webhook\"\nurl = \"https://crm.example/x\"\nsecret = \"whsec_abc=\"\n",
-            &["17:10 config.invalid_channel"],
-        ),
-        (
-            "[[notify.channels]]\nid = \"crm\"\nkind = \"webhook\"\nurl = \"https://crm.example/x\"\nsecret = \"S\"\nurl_secret = \"U\"\n",
-            &["18:14 config.invalid_channel"],
-        ),
-        (
-            "[[notify.channels]]\nid = \"Sales\"\nkind = \"slack\"\nurl_secret = \"S\"\n\
-             [[notify.channels]]\nid = \"a\"\nkind = \"slack\"\nurl_secret = \"S\"\n\
-             [[notify.channels]]\nid = \"a\"\nkind = \"slack\"\nurl_secret = \"S\"\n",
-            &["14:6 config.invalid_id", "22:6 config.duplicate_id"],
-        ),
-        ("[[notify.channels]]\nid = \"a\"\nkind = \"email\"\n", &["15:8 config.syntax"]),
-    ];
-    for (section, want) in cases {
-        let text = format!("{BASE}\n{section}");
-        let got: Vec<String> = match Bundle::from_toml(&text) {
-            Ok(_) => vec![],
-            Err(errors) => errors
-                .iter()
-                .map(|e| format!("{}:{} {}", e.line, e.column, e.code))
-                .collect(),
-        };
-        assert_eq!(got, *want, "{section}");
-    }
+    // The section's problems with their places: test_data/config_errors/notify-*.
     // A configuration without [notify] keeps its bundle version: the defaults are not serialized.
     let plain = Bundle::from_toml(BASE).unwrap();
     let explicit =

@@ -2,8 +2,8 @@
 //! (rule order, each target kind, the fallback chain, every skip reason, accounts);
 //! `test_data/routing_rotation.tsv` runs pools over many leads (weights, members added and
 //! removed, capacity, reassignments); `test_data/reassign.tsv` moves leads whose SLA lapsed to
-//! the pool's next eligible member; and the `[routing]` configuration checks with their codes and
-//! positions.
+//! the pool's next eligible member. The `[routing]` checks' codes and positions are fixtures in
+//! `test_data/config_errors/routing-*`.
 
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)]
 
@@ -384,112 +384,6 @@ fn configurations_without_routing_keep_their_bundle_version() {
     let again = Bundle::from_json(&routed.to_json()).unwrap();
     assert_eq!(again.version, routed.version);
     assert!(again.routing().is_some());
-}
-
-#[test]
-fn routing_config_errors_have_codes_and_positions() {
-    let form =
-        "[[forms]]\nid = \"f\"\ntitle = \"T\"\nsubmit_label = \"S\"\nsuccess_message = \"M\"\n\
-                [[forms.fields]]\nid = \"email\"\nlabel = \"E\"\ntype = \"email\"\n";
-    // Lines 10 to 18 are the routing section; what a case appends starts at line 19.
-    let owner =
-        "[[routing.owners]]\nid = \"ana\"\nname = \"Ana\"\ntimezone = \"America/New_York\"\n";
-    let queue = "[[routing.queues]]\nid = \"q\"\nname = \"Q\"\n";
-    let ok = format!("{form}[routing]\nfallback = \"queue:q\"\n{queue}{owner}");
-    let cases: Vec<(String, Vec<&str>)> = vec![
-        (ok.clone(), vec![]),
-        (format!("{form}{owner}"), vec!["10:3 config.no_fallback"]),
-        (
-            format!("{form}[routing]\nfallback = \"pool:p\"\n{owner}[[routing.pools]]\nid = \"p\"\nmembers = [{{ owner = \"ana\" }}]\n"),
-            vec!["11:12 config.fallback_not_queue"],
-        ),
-        (
-            format!("{form}[routing]\nfallback = \"unassigned\"\n{queue}"),
-            vec!["11:12 config.invalid_target"],
-        ),
-        (
-            format!("{form}[routing]\nfallback = \"queue:nope\"\n{queue}"),
-            vec!["11:12 config.unknown_queue"],
-        ),
-        (
-            ok.replace("America/New_York", "America/Springfield"),
-            vec!["18:12 config.invalid_timezone"],
-        ),
-        (format!("{ok}hours = \"mon-fri 22:00-06:00\"\n"), vec!["19:9 config.invalid_hours"]),
-        (format!("{ok}hours = \"weekdays 09:00-17:00\"\n"), vec!["19:9 config.invalid_hours"]),
-        (format!("{ok}holidays = [\"2026-12-25\", \"Christmas\"]\n"), vec!["19:27 config.invalid_date"]),
-        (format!("{ok}calendar = \"us\"\n"), vec!["19:12 config.unknown_calendar"]),
-        (
-            format!("{ok}away = [{{ from = \"2026-12-24\", to = \"2026-12-20\" }}, {{ from = \"soon\", to = \"2026-12-20\" }}]\n"),
-            vec!["19:9 config.invalid_period", "19:53 config.invalid_date"],
-        ),
-        (format!("{ok}email = \"Ana@Example.com\"\n"), vec!["19:9 config.invalid_email"]),
-        (format!("{ok}{owner}"), vec!["20:6 config.duplicate_id"]),
-        (ok.replace("id = \"ana\"", "id = \"Ana\""), vec!["16:6 config.invalid_id"]),
-        (
-            format!("{ok}[[routing.pools]]\nid = \"p\"\nlead = \"zed\"\nmembers = [{{ owner = \"ana\", weight = 0 }}, {{ owner = \"bob\" }}, {{ owner = \"ana\" }}]\n"),
-            vec![
-                "21:8 config.unknown_owner",
-                "22:38 config.invalid_weight",
-                "22:53 config.unknown_owner",
-                "22:72 config.duplicate_id",
-            ],
-        ),
-        (format!("{ok}[[routing.pools]]\nid = \"p\"\nmembers = []\n"), vec!["21:11 config.empty_pool"]),
-        (
-            format!("{ok}[[routing.rules]]\nid = \"r\"\nto = \"pool:p\"\nfallback = \"team:x\"\n[[routing.rules]]\nid = \"s\"\nto = \"owner:bob\"\n"),
-            vec!["21:6 config.unknown_pool", "22:12 config.invalid_target", "25:6 config.unknown_owner"],
-        ),
-        (
-            format!("{ok}[[routing.rules]]\nid = \"r\"\nwhen = 'grade == \"E\" or lifecycle == \"sql\"'\nto = \"queue:q\"\n"),
-            vec!["21:18 condition.unknown_option"],
-        ),
-        (
-            format!("{ok}[[routing.rules]]\nid = \"r\"\nwhen = 'score > \"high\"'\nto = \"queue:q\"\n"),
-            vec!["21:9 condition.type_mismatch"],
-        ),
-        (
-            format!("{ok}[[routing.rules]]\nid = \"r\"\nwhen = 'contry == \"US\"'\nto = \"queue:q\"\n"),
-            vec!["21:9 condition.unknown_field"],
-        ),
-        (
-            format!("{ok}[[routing.rules]]\nid = \"r\"\nto = \"queue:q\"\n[[routing.rules]]\nid = \"r\"\nto = \"queue:q\"\n"),
-            vec!["23:6 config.duplicate_id"],
-        ),
-        (
-            format!("{ok}[[routing.accounts]]\nid = \"a\"\nname = \"A\"\nowner = \"ana\"\ndomains = [\"acme.example\", \"gmail.com\", \"Acme.example\"]\n[[routing.accounts]]\nid = \"b\"\nname = \"B\"\nowner = \"bob\"\ndomains = [\"acme.example\"]\n"),
-            vec![
-                "23:28 config.invalid_domain",
-                "23:41 config.invalid_domain",
-                "27:9 config.unknown_owner",
-                "28:12 config.domain_conflict",
-            ],
-        ),
-        (
-            format!("{ok}[[routing.accounts]]\nid = \"a\"\nname = \"A\"\nowner = \"ana\"\ndomains = []\n"),
-            vec!["23:11 config.invalid_domain"],
-        ),
-        (
-            ok.replace("id = \"email\"", "id = \"score\"").replace("type = \"email\"", "type = \"number\""),
-            vec!["7:6 config.field_conflict"],
-        ),
-        (format!("{ok}capacity = -1\n"), vec!["19:12 config.syntax"]),
-        (format!("{ok}colour = \"red\"\n"), vec!["19:1 config.syntax"]),
-    ];
-    let mut failures = Vec::new();
-    for (text, want) in cases {
-        let got: Vec<String> = match Bundle::from_toml(&text) {
-            Ok(_) => vec![],
-            Err(errors) => errors
-                .iter()
-                .map(|e| format!("{}:{} {}", e.line, e.column, e.code))
-                .collect(),
-        };
-        if got != want {
-            failures.push(format!("{text}\n  got {got:?}\n want {want:?}"));
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! SLA policies, table-driven: `test_data/sla.tsv` computes deadlines, due steps, standings,
 //! recipients, policy choice, clock starts, suppression and durations against
-//! `test_data/sla.toml`; then the `[sla]` configuration checks with their codes and positions, and
-//! the demo configuration's policies.
+//! `test_data/sla.toml`, and the demo configuration's policies. The `[sla]` checks' codes and
+//! positions are fixtures in `test_data/config_errors/sla-*`.
 
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)]
 
@@ -278,95 +278,6 @@ fn configurations_without_sla_keep_their_bundle_version() {
     assert_eq!(again.version, with.version);
     assert_eq!(again.sla(), with.sla());
     assert_eq!(again.sla().recent_contact_window_ms(), 14 * 86_400_000);
-}
-
-#[test]
-fn sla_config_errors_have_codes_and_positions() {
-    let form =
-        "[[forms]]\nid = \"f\"\ntitle = \"T\"\nsubmit_label = \"S\"\nsuccess_message = \"M\"\n\
-         [[forms.fields]]\nid = \"email\"\nlabel = \"E\"\ntype = \"email\"\n";
-    // Lines 10 to 18 are the routing section; `[sla]` starts at line 19.
-    let owner =
-        "[[routing.owners]]\nid = \"ana\"\nname = \"Ana\"\ntimezone = \"America/New_York\"\n";
-    let queue = "[[routing.queues]]\nid = \"q\"\nname = \"Q\"\n";
-    let ok = format!("{form}[routing]\nfallback = \"queue:q\"\n{queue}{owner}");
-    let policy = |first_touch: &str| {
-        format!("{ok}[[sla.policies]]\nid = \"p\"\nfirst_touch = \"{first_touch}\"\n")
-    };
-    // A policy with a ladder: `after` on lines 23 and 26, `to` on 24 and 27.
-    let ladder = |a: &str, to_a: &str, b: &str, to_b: &str| {
-        format!(
-            "{}[[sla.policies.escalate]]\nafter = \"{a}\"\nto = \"{to_a}\"\n\
-             [[sla.policies.escalate]]\nafter = \"{b}\"\nto = \"{to_b}\"\n",
-            policy("5m")
-        )
-    };
-    let cases: Vec<(String, Vec<&str>)> = vec![
-        (policy("5m"), vec![]),
-        (ladder("2h", "owner:ana", "4h", "queue:q"), vec![]),
-        (policy("5 minutes"), vec!["21:15 config.invalid_duration"]),
-        (policy("0m"), vec!["21:15 config.invalid_duration"]),
-        (
-            ladder("2h", "owner:ana", "1h", "queue:q"),
-            vec!["26:9 config.ladder_order"],
-        ),
-        (
-            ladder("2h", "owner:ana", "2h", "queue:q"),
-            vec!["26:9 config.ladder_order"],
-        ),
-        (
-            ladder("soon", "owner:zed", "4h", "queue:nope"),
-            vec![
-                "23:9 config.invalid_duration",
-                "24:6 config.unknown_owner",
-                "27:6 config.unknown_queue",
-            ],
-        ),
-        (
-            ladder("2h", "pool:p", "4h", "team_lead"),
-            vec!["24:6 config.invalid_target", "27:6 config.no_team_lead"],
-        ),
-        (
-            format!("{ok}[sla]\nrecent_contact_window = \"two weeks\"\n"),
-            vec!["20:25 config.invalid_duration"],
-        ),
-        (
-            format!(
-                "{ok}[[sla.policies]]\nid = \"p\"\nwhen = 'lifecycle == \"hot\"'\nfirst_touch = \"5m\"\n"
-            ),
-            vec!["21:22 condition.unknown_option"],
-        ),
-        (
-            format!(
-                "{ok}[[sla.policies]]\nid = \"p\"\nwhen = 'contry == \"US\"'\nfirst_touch = \"5m\"\n"
-            ),
-            vec!["21:9 condition.unknown_field"],
-        ),
-        (
-            format!("{}[[sla.policies]]\nid = \"p\"\nfirst_touch = \"1h\"\n", policy("5m")),
-            vec!["23:6 config.duplicate_id"],
-        ),
-        (policy("5m").replace("id = \"p\"", "id = \"P\""), vec!["20:6 config.invalid_id"]),
-        (
-            format!("{}clock = \"business\"\n", policy("5m")),
-            vec!["22:9 config.syntax"],
-        ),
-        (format!("{}colour = \"red\"\n", policy("5m")), vec!["22:1 config.syntax"]),
-    ];
-    let mut failures = Vec::new();
-    for (text, want) in cases {
-        let got: Vec<String> = match Bundle::from_toml(&text) {
-            Ok(_) => vec![],
-            Err(errors) => errors
-                .iter()
-                .map(|e| format!("{}:{} {}", e.line, e.column, e.code))
-                .collect(),
-        };
-        if got != want {
-            failures.push(format!("{text}\n  got {got:?}\n want {want:?}"));
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
 #[test]

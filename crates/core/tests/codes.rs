@@ -1,0 +1,85 @@
+//! Every set of codes is documented: each `config.*` code (`ConfigCode`) is in docs/CONFIG.md's
+//! codes section, each event kind (`EventKind`) in docs/METRICS.md's event kinds, and nothing the
+//! docs list there is missing from the enum.
+
+use handoff_core::events::EventKind;
+use handoff_core::ConfigCode;
+
+const CONFIG_MD: &str = include_str!("../../../docs/CONFIG.md");
+const METRICS_MD: &str = include_str!("../../../docs/METRICS.md");
+
+/// The text of the section that starts with the heading `title`, up to the next heading.
+fn section(text: &str, title: &str) -> String {
+    let start = text
+        .find(title)
+        .unwrap_or_else(|| panic!("no section {title}"));
+    let body = &text[start + title.len()..];
+    let end = body.find("\n## ").unwrap_or(body.len());
+    body[..end].to_owned()
+}
+
+/// Every backquoted word in `text` that starts with `prefix`, such as `config.syntax`.
+fn quoted(text: &str, prefix: &str) -> Vec<String> {
+    text.split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|w| w.starts_with(prefix))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn config_md_lists_every_config_code_and_no_other() {
+    let codes = section(CONFIG_MD, "## Codes `handoff check` reports");
+    let listed = quoted(&codes, "config.");
+    for code in ConfigCode::ALL {
+        assert!(
+            listed.iter().any(|l| l == code.as_str()),
+            "docs/CONFIG.md does not list {code}"
+        );
+    }
+    for word in &listed {
+        assert!(
+            ConfigCode::ALL.iter().any(|c| c.as_str() == word),
+            "docs/CONFIG.md lists {word}, which is no ConfigCode"
+        );
+    }
+}
+
+#[test]
+fn config_codes_are_distinct_and_stable() {
+    let mut seen = std::collections::HashSet::new();
+    for code in ConfigCode::ALL {
+        let s = code.as_str();
+        assert!(seen.insert(s), "{s} twice");
+        assert!(
+            s.starts_with("config.") && s[7..].bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+        );
+    }
+    assert_eq!(ConfigCode::DuplicateId.as_str(), "config.duplicate_id");
+}
+
+#[test]
+fn metrics_md_lists_every_event_kind_and_no_other() {
+    let kinds = section(METRICS_MD, "## Event kinds");
+    let rows: Vec<String> = kinds
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split_once('`').map(|(k, _)| k.to_owned()))
+        .collect();
+    for kind in EventKind::ALL {
+        assert!(
+            rows.iter().any(|r| r == kind.as_str()),
+            "docs/METRICS.md does not list the event kind {}",
+            kind.as_str()
+        );
+        assert_eq!(EventKind::parse(kind.as_str()), Some(*kind));
+    }
+    for row in &rows {
+        assert!(
+            EventKind::parse(row).is_some(),
+            "docs/METRICS.md lists {row}, which is no EventKind"
+        );
+    }
+    assert_eq!(rows.len(), EventKind::ALL.len());
+}
