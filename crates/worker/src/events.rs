@@ -4,7 +4,7 @@
 //! (which stops the SLA clock, `sla::touch_statements`), a rejection (the lead closed, its clock
 //! stopped), and the person's suppression facts (`crm_facts`).
 
-use handoff_core::events::LeadEvent;
+use handoff_core::events::{LeadEvent, RejectReason};
 use handoff_core::notify::{escape_html, LinkPurpose};
 use serde::Serialize;
 use worker::{D1Database, D1PreparedStatement, Env, Request, Response};
@@ -153,30 +153,7 @@ pub async fn reject_link(
     let bundle = bundle.get(env).await?;
     let reasons = &bundle.rules.feedback.reject_reasons;
     if req.method() != worker::Method::Post {
-        let mut buttons = String::new();
-        for r in reasons {
-            buttons.push_str(&format!(
-                "<p><button name=\"reason\" value=\"{}\">{}</button></p>",
-                escape_html(&r.id),
-                escape_html(&r.label)
-            ));
-        }
-        let html = format!(
-            "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\">\
-             <meta name=\"viewport\" content=\"width=device-width\"><title>Not a fit?</title>\
-             <h1>Not a fit?</h1><p>Why should lead {lead} not be worked? Marketing sees the \
-             reasons by source and by scoring rule.</p><form method=\"post\">{buttons}</form></html>",
-            lead = escape_html(id),
-        );
-        let mut response = Response::from_html(html)
-            .map_err(|_| ApiError::new(500, "internal", "The page could not be made."))?;
-        let headers = response.headers_mut();
-        let _ = headers.set(
-            "content-security-policy",
-            "default-src 'none'; form-action 'self'; frame-ancestors 'none'",
-        );
-        let _ = headers.set("x-handoff-code", "choose_reason");
-        return Ok(response);
+        return reasons_page(id, reasons);
     }
     let form = req
         .text()
@@ -224,4 +201,34 @@ pub async fn reject_link(
             chosen.label
         ),
     )
+}
+
+/// The "Not a fit?" page of lead `id`: one button per configured reason, in a form that posts
+/// back to the same signed URL. Everything in it is escaped; it may run no script or style and
+/// post nowhere else.
+fn reasons_page(id: &str, reasons: &[RejectReason]) -> Result<Response, ApiError> {
+    let mut buttons = String::new();
+    for r in reasons {
+        buttons.push_str(&format!(
+            "<p><button name=\"reason\" value=\"{}\">{}</button></p>",
+            escape_html(&r.id),
+            escape_html(&r.label)
+        ));
+    }
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width\"><title>Not a fit?</title>\
+         <h1>Not a fit?</h1><p>Why should lead {lead} not be worked? Marketing sees the \
+         reasons by source and by scoring rule.</p><form method=\"post\">{buttons}</form></html>",
+        lead = escape_html(id),
+    );
+    let mut response = Response::from_html(html)
+        .map_err(|_| ApiError::new(500, "internal", "The page could not be made."))?;
+    let headers = response.headers_mut();
+    let _ = headers.set(
+        "content-security-policy",
+        "default-src 'none'; form-action 'self'; frame-ancestors 'none'",
+    );
+    let _ = headers.set("x-handoff-code", "choose_reason");
+    Ok(response)
 }
