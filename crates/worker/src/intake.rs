@@ -23,8 +23,9 @@ use crate::outbox::{self, Due};
 use crate::ratelimit;
 use crate::rotation::{self, ROUTING_ATTEMPTS};
 use crate::sla::{self, Start};
-use crate::store::intake::Idempotency;
-use crate::store::intake::{idempotency_statement, idempotent_answer, prefetch, IdempotentAnswer};
+use crate::store::intake::{
+    idempotency_statement, idempotent_answer, prefetch, Idempotency, IdempotentAnswer,
+};
 use crate::store::leads::{lead_statement, refresh_statement, Existing, NewLead, Ownership};
 use crate::store::rotation::{self as rotation_rows, Loaded};
 use crate::store::sla::Who;
