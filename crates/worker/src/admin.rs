@@ -1,19 +1,16 @@
-//! The admin API over leads and notifications (bearer token, checked by the route table before
-//! any handler here runs): list and read leads, reassign one, list and retry dead letters.
+//! The admin API over leads, pools and notifications (bearer token, checked by the route table
+//! before any handler here runs): list and read leads, reassign one, each pool's rotation, list
+//! and retry dead letters.
 
 use handoff_core::Bundle;
 use serde::{Deserialize, Serialize};
 use worker::{Env, Request, Response};
 
-use crate::api::json;
 use crate::error::ApiError;
-use crate::routes::BundleOnce;
-use crate::store;
+use crate::http::{bad_query, json, param, parse_limit, query, read_body};
 use crate::store::admin::{LeadFilter, LeadSummary};
+use crate::store::{self, BundleOnce, Db};
 
-/// The most leads or dead letters one page holds, and the default page size.
-pub const MAX_LIMIT: u32 = 100;
-pub const DEFAULT_LIMIT: u32 = 50;
 /// The longest reassignment reason kept, in characters.
 const MAX_REASON: usize = 500;
 
@@ -39,39 +36,6 @@ fn valid_id(id: &str) -> bool {
         && bytes
             .iter()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_' || *b == b'-')
-}
-
-fn bad_query(message: &str) -> ApiError {
-    ApiError::new(400, "bad_query", message.to_owned())
-}
-
-/// `limit`: 1 to [`MAX_LIMIT`], [`DEFAULT_LIMIT`] when absent.
-fn parse_limit(value: Option<&str>) -> Result<u32, ApiError> {
-    match value {
-        None => Ok(DEFAULT_LIMIT),
-        Some(v) => v
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| bad_query("limit is a whole number from 1 to 100.")),
-    }
-}
-
-fn query(req: &Request) -> Result<Vec<(String, String)>, ApiError> {
-    let url = req
-        .url()
-        .map_err(|_| ApiError::new(400, "bad_request", "The URL could not be read."))?;
-    Ok(url
-        .query_pairs()
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect())
-}
-
-fn param<'q>(pairs: &'q [(String, String)], name: &str) -> Option<&'q str> {
-    pairs
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
 }
 
 /// A page cursor: the last listed lead's creation time and id, `<ms>_<id>`.
@@ -206,7 +170,7 @@ struct LeadView {
 /// `GET /v1/leads/:id`: the stored lead, who owns it, and everything that happened to it.
 pub async fn get_lead(env: &Env, id: &str) -> Result<Response, ApiError> {
     let not_found = || ApiError::new(404, "lead_not_found", "No lead has this id.");
-    let row = store::lead(env, id).await?.ok_or_else(not_found)?;
+    let row = store::leads::lead(env, id).await?.ok_or_else(not_found)?;
     let (owner, events) = store::admin::ownership_and_events(env, id)
         .await?
         .ok_or_else(not_found)?;
@@ -274,10 +238,7 @@ pub async fn reassign(
     bundle: &BundleOnce,
     now: f64,
 ) -> Result<Response, ApiError> {
-    let body = req
-        .text()
-        .await
-        .map_err(|_| ApiError::new(400, "bad_body", "The request body could not be read."))?;
+    let body = read_body(req, None).await?;
     let input: Reassign = serde_json::from_str(&body).map_err(|_| {
         ApiError::new(
             400,
@@ -318,6 +279,20 @@ pub async fn reassign(
             owner_id: &input.owner_id,
         },
     )
+}
+
+/// `GET /v1/pools` (admin): each pool's rotation right now: who is next, each member's weight,
+/// count, open leads against capacity, and whether they are available (and if not, why).
+pub async fn get_pools(env: &Env, bundle: &BundleOnce, now_ms: i64) -> Result<Response, ApiError> {
+    let bundle = bundle.get(env).await?;
+    let pools = match bundle.routing() {
+        Some(routing) => {
+            let db = Db::open(env)?;
+            crate::rotation::pools(&db, routing, now_ms).await?
+        }
+        None => Vec::new(),
+    };
+    json(200, &serde_json::json!({ "pools": pools }))
 }
 
 #[derive(Serialize)]

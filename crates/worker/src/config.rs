@@ -11,12 +11,17 @@ use handoff_core::Bundle;
 use serde::{Deserialize, Serialize};
 use worker::{Env, Request, Response};
 
-use crate::api::json;
 use crate::error::ApiError;
+use crate::http::{self, json, read_body, Cap};
 use crate::store::config::{self as kv, Activation, HISTORY_CAP};
 
 /// The largest configuration accepted, in bytes.
 pub const MAX_CONFIG: usize = 256 * 1024;
+const BODY: Cap = Cap {
+    bytes: MAX_CONFIG,
+    what: "A configuration",
+    in_kb: false,
+};
 
 /// What is active and what was, as KV holds it now.
 struct State {
@@ -134,13 +139,7 @@ fn invalid(problems: &[ConfigError]) -> Result<Response, ApiError> {
 
 /// `PUT /v1/config`: check a TOML configuration and make its bundle the active one.
 pub async fn put(req: &mut Request, env: &Env, now: i64) -> Result<Response, ApiError> {
-    let content_type = req
-        .headers()
-        .get("content-type")
-        .ok()
-        .flatten()
-        .unwrap_or_default()
-        .to_ascii_lowercase();
+    let content_type = http::content_type(req);
     if !(content_type.starts_with("application/toml") || content_type.starts_with("text/plain")) {
         return Err(ApiError::new(
             415,
@@ -148,27 +147,7 @@ pub async fn put(req: &mut Request, env: &Env, now: i64) -> Result<Response, Api
             "Send the configuration as TOML with Content-Type: application/toml.",
         ));
     }
-    let too_large = || {
-        ApiError::new(
-            413,
-            "body_too_large",
-            format!("A configuration may be at most {MAX_CONFIG} bytes."),
-        )
-    };
-    let declared = req.headers().get("content-length").ok().flatten();
-    if declared
-        .and_then(|v| v.parse::<usize>().ok())
-        .is_some_and(|n| n > MAX_CONFIG)
-    {
-        return Err(too_large());
-    }
-    let text = req
-        .text()
-        .await
-        .map_err(|_| ApiError::new(400, "bad_body", "The request body could not be read."))?;
-    if text.len() > MAX_CONFIG {
-        return Err(too_large());
-    }
+    let text = read_body(req, Some(BODY)).await?;
     let bundle = match Bundle::from_toml(&text) {
         Ok(bundle) => bundle,
         Err(problems) => return invalid(&problems),
@@ -214,10 +193,7 @@ pub async fn rollback(req: &mut Request, env: &Env, now: i64) -> Result<Response
     struct Target {
         version: String,
     }
-    let body = req
-        .text()
-        .await
-        .map_err(|_| ApiError::new(400, "bad_body", "The request body could not be read."))?;
+    let body = read_body(req, None).await?;
     let wanted = if body.trim().is_empty() {
         None
     } else {

@@ -4,20 +4,23 @@
 //! bearer token (a wrangler secret the configuration names), not the admin token: a CRM gets
 //! exactly this door.
 
-use std::collections::BTreeMap;
-
-use handoff_core::crm::{account_subject, person_subject, read};
-use serde::{Deserialize, Serialize};
-use wasm_bindgen::JsValue;
-use worker::{Env, Request, Response};
+use handoff_core::crm::{account_subject, person_subject, read, Fact, Intake};
+use serde::Serialize;
+use worker::{D1PreparedStatement, Env, Request, Response};
 
 use crate::error::ApiError;
-use crate::routes::BundleOnce;
-use crate::sla::{self, Via};
-use crate::store;
+use crate::http::{bearer, json, read_body, Cap};
+use crate::store::facts::facts_statement;
+use crate::store::sla::{touch_statements, Via};
+use crate::store::{self, BundleOnce, Db};
 
 /// The largest body accepted, in bytes (a batch of a few hundred small events).
 const MAX_BODY: usize = 256 * 1024;
+const BODY: Cap = Cap {
+    bytes: MAX_BODY,
+    what: "A CRM body",
+    in_kb: true,
+};
 
 #[derive(Serialize)]
 struct Applied {
@@ -27,11 +30,8 @@ struct Applied {
     first_touches: usize,
 }
 
-#[derive(Deserialize)]
-struct OpenLead {
-    id: String,
-}
-
+/// `POST /v1/crm/{id}`: checks the intake's token, reads the body into facts (handoff-core), and
+/// writes them with the first touches of the contacted people's open leads in one batch.
 pub async fn intake(
     req: &mut Request,
     env: &Env,
@@ -56,35 +56,30 @@ pub async fn intake(
             "The secret this intake names is not set on this Worker.",
         ));
     }
-    crate::api::bearer(req, &expected)?;
-    let too_large = || {
-        ApiError::new(
-            413,
-            "body_too_large",
-            format!("A CRM body may be at most {} KB.", MAX_BODY / 1024),
-        )
-    };
-    let declared = req.headers().get("content-length").ok().flatten();
-    if declared
-        .and_then(|v| v.parse::<usize>().ok())
-        .is_some_and(|n| n > MAX_BODY)
-    {
-        return Err(too_large());
-    }
-    let body = req
-        .text()
-        .await
-        .map_err(|_| ApiError::new(400, "bad_body", "The request body could not be read."))?;
-    if body.len() > MAX_BODY {
-        return Err(too_large());
-    }
+    bearer(req, &expected)?;
+    let body = read_body(req, Some(BODY)).await?;
     let value: serde_json::Value = serde_json::from_str(&body)
         .map_err(|e| ApiError::new(400, "bad_json", format!("The body is not JSON: {e}.")))?;
     let (facts, ignored) = read(intake, &value).map_err(|e| match e.code {
         "crm.too_many" => ApiError::new(413, "too_many_items", e.message),
         _ => ApiError::new(400, "bad_body", e.message),
     })?;
-    let db = store::Db::open(env)?;
+    let db = Db::open(env)?;
+    let first_touches = apply(&db, intake, &facts, now_ms).await?;
+    json(
+        200,
+        &Applied {
+            applied: facts.len(),
+            ignored,
+            first_touches,
+        },
+    )
+}
+
+/// Writes `facts` in one batch: each person's (and, for a deal, their account's) facts, and for
+/// each contact a `touch` on the person's open lead with its first touch. Answers how many first
+/// touches it recorded.
+async fn apply(db: &Db, intake: &Intake, facts: &[Fact], now_ms: f64) -> Result<usize, ApiError> {
     // The open lead of each person a rep contacted, in one batch of reads.
     let contacted: Vec<&str> = {
         let mut emails: Vec<&str> = facts
@@ -96,55 +91,28 @@ pub async fn intake(
         emails.dedup();
         emails
     };
-    let mut open: BTreeMap<&str, String> = BTreeMap::new();
-    if !contacted.is_empty() {
-        let mut reads = Vec::with_capacity(contacted.len());
-        for email in &contacted {
-            reads.push(
-                db.prepare(
-                    "SELECT id FROM leads WHERE person_key = ?1 AND status = 'open' \
-                     AND merged_into IS NULL ORDER BY created_at, id LIMIT 1",
-                )
-                .bind(&[JsValue::from_str(&person_subject(email))])
-                .map_err(ApiError::storage)?,
-            );
-        }
-        let results = db.batch(reads).await?;
-        for (email, result) in contacted.iter().zip(&results) {
-            let lead = result
-                .results::<OpenLead>()
-                .map_err(ApiError::storage)?
-                .into_iter()
-                .next();
-            if let Some(lead) = lead {
-                open.insert(email, lead.id);
-            }
-        }
-    }
+    let open = store::crm::open_leads(db, &contacted).await?;
     let mut writes = Vec::new();
     let mut touches = Vec::new();
-    for fact in &facts {
+    for fact in facts {
         let change = fact.meaning.change();
         let (deal, sequence) = (change.active_deal, change.in_sequence);
         let contacted_at = change.contacted.then_some(now_ms);
-        writes.push(sla::facts_statement(
-            &db,
-            &person_subject(&fact.email),
+        let person = person_subject(&fact.email);
+        let source = intake.id.as_str();
+        writes.push(facts_statement(
+            db,
+            &person,
             deal,
             sequence,
             contacted_at,
-            &intake.id,
+            source,
             now_ms,
         )?);
         if let (Some(domain), Some(_)) = (&fact.domain, deal) {
-            writes.push(sla::facts_statement(
-                &db,
-                &account_subject(domain),
-                deal,
-                None,
-                None,
-                &intake.id,
-                now_ms,
+            let account = account_subject(domain);
+            writes.push(facts_statement(
+                db, &account, deal, None, None, source, now_ms,
             )?);
         }
         // Only a contact touches the person's lead, wherever it stands in the batch.
@@ -153,42 +121,51 @@ pub async fn intake(
             .then(|| open.get(fact.email.as_str()))
             .flatten();
         if let Some(lead) = touched {
-            let detail = serde_json::json!({ "intake": intake.id, "meaning": fact.meaning });
-            writes.push(store::event_statement(
-                &db, lead, now_ms, "touch", &intake.id, &detail,
-            )?);
-            touches.push(writes.len());
-            writes.extend(sla::touch_statements(
-                &db,
+            writes.extend(touch(
+                db,
+                intake,
+                fact,
                 lead,
-                &intake.id,
-                Via::Crm,
-                &detail,
-                false,
                 now_ms,
+                &mut touches,
+                writes.len(),
             )?);
         }
     }
-    let first_touches = if writes.is_empty() {
-        0
-    } else {
-        let results = db.batch(writes).await?;
-        touches
-            .iter()
-            .filter(|&&i| {
-                results
-                    .get(i)
-                    .and_then(|r| r.results::<serde_json::Value>().ok())
-                    .is_some_and(|rows| !rows.is_empty())
-            })
-            .count()
-    };
-    crate::api::json(
-        200,
-        &Applied {
-            applied: facts.len(),
-            ignored,
-            first_touches,
-        },
-    )
+    if writes.is_empty() {
+        return Ok(0);
+    }
+    let results = db.batch(writes).await?;
+    Ok(touches
+        .iter()
+        .filter(|&&i| store::returned(results.get(i)))
+        .count())
+}
+
+/// A contact's `touch` event on `lead` and its first-touch statements, to go at `at` in the
+/// batch; the first-touch insert's index is pushed onto `touches`.
+fn touch(
+    db: &Db,
+    intake: &Intake,
+    fact: &Fact,
+    lead: &str,
+    now_ms: f64,
+    touches: &mut Vec<usize>,
+    at: usize,
+) -> Result<Vec<D1PreparedStatement>, ApiError> {
+    let detail = serde_json::json!({ "intake": intake.id, "meaning": fact.meaning });
+    let mut out = vec![store::event_statement(
+        db, lead, now_ms, "touch", &intake.id, &detail,
+    )?];
+    touches.push(at + out.len());
+    out.extend(touch_statements(
+        db,
+        lead,
+        &intake.id,
+        Via::Crm,
+        &detail,
+        false,
+        now_ms,
+    )?);
+    Ok(out)
 }

@@ -4,24 +4,26 @@
 //! (which stops the SLA clock, `sla::touch_statements`), a rejection (the lead closed, its clock
 //! stopped), and the person's suppression facts (`crm_facts`).
 
-use handoff_core::events::LeadEvent;
-use serde::{Deserialize, Serialize};
-use wasm_bindgen::JsValue;
+use handoff_core::events::{LeadEvent, RejectReason};
+use handoff_core::notify::{escape_html, LinkPurpose};
+use serde::Serialize;
 use worker::{D1Database, D1PreparedStatement, Env, Request, Response};
 
 use crate::error::ApiError;
-use crate::sla::{self, Via};
-use crate::store;
+use crate::http::{json, page, read_body, Cap};
+use crate::links::signed_owner;
+use crate::store::events::{reject_statements, target as lookup, Target};
+use crate::store::facts::facts_statement;
+use crate::store::sla::{touch_statements, Via};
+use crate::store::{self, BundleOnce, Db};
 
 /// The largest event body accepted, in bytes.
 const MAX_BODY: usize = 16 * 1024;
-
-#[derive(Debug, Deserialize)]
-struct Target {
-    id: String,
-    email: Option<String>,
-    merged_into: Option<String>,
-}
+const BODY: Cap = Cap {
+    bytes: MAX_BODY,
+    what: "An event body",
+    in_kb: false,
+};
 
 #[derive(Debug, Serialize)]
 struct Recorded<'a> {
@@ -43,27 +45,17 @@ pub async fn record(
     req: &mut Request,
     env: &Env,
     id: &str,
-    bundle: &crate::routes::BundleOnce,
+    bundle: &BundleOnce,
     now_ms: f64,
 ) -> Result<Response, ApiError> {
-    let body = req
-        .text()
-        .await
-        .map_err(|_| ApiError::new(400, "bad_body", "The request body could not be read."))?;
-    if body.len() > MAX_BODY {
-        return Err(ApiError::new(
-            413,
-            "body_too_large",
-            format!("An event body may be at most {MAX_BODY} bytes."),
-        ));
-    }
+    let body = read_body(req, Some(BODY)).await?;
     let bad = |e: handoff_core::events::EventError| {
         ApiError::new(400, "bad_event", format!("{}: {}.", e.code, e.message))
     };
     let event = LeadEvent::parse(&body).map_err(bad)?;
     let bundle = bundle.get(env).await?;
     event.check_reason(&bundle.rules.feedback).map_err(bad)?;
-    let db = store::Db::open(env)?;
+    let db = Db::open(env)?;
     let not_found = || ApiError::new(404, "lead_not_found", "No lead has this id.");
     let mut target = lookup(&db, id).await?.ok_or_else(not_found)?;
     let merged_from = match target.merged_into.clone() {
@@ -75,13 +67,8 @@ pub async fn record(
     };
     let (statements, touch_at) = statements(&db, &target, &event, now_ms)?;
     let results = db.batch(statements).await?;
-    let first_touch = touch_at.is_some_and(|i| {
-        results
-            .get(i)
-            .and_then(|r| r.results::<serde_json::Value>().ok())
-            .is_some_and(|rows| !rows.is_empty())
-    });
-    crate::api::json(
+    let first_touch = touch_at.is_some_and(|i| store::returned(results.get(i)));
+    json(
         201,
         &Recorded {
             lead_id: &target.id,
@@ -90,15 +77,6 @@ pub async fn record(
             first_touch,
         },
     )
-}
-
-/// The lead an event is about: its id, email and the lead it was merged into, if any.
-async fn lookup(db: &store::Db, id: &str) -> Result<Option<Target>, ApiError> {
-    let statement = db
-        .prepare("SELECT id, email, merged_into FROM leads WHERE id = ?1")
-        .bind(&[JsValue::from_str(id)])
-        .map_err(ApiError::storage)?;
-    db.first(statement).await
 }
 
 /// The statements of one event on `lead`, and where the first-touch insert is among them (its
@@ -122,7 +100,7 @@ fn statements(
     let mut touch_at = None;
     if event.is_contact() {
         touch_at = Some(out.len());
-        out.extend(sla::touch_statements(
+        out.extend(touch_statements(
             db,
             &lead.id,
             event.actor(),
@@ -133,23 +111,7 @@ fn statements(
         )?);
     }
     if event.rejects() {
-        let args = [JsValue::from_str(&lead.id), JsValue::from_f64(now_ms)];
-        out.push(
-            db.prepare(
-                "UPDATE leads SET status = 'rejected', updated_at = ?2 \
-                 WHERE id = ?1 AND status = 'open'",
-            )
-            .bind(&args)
-            .map_err(ApiError::storage)?,
-        );
-        out.push(
-            db.prepare(
-                "UPDATE sla_clocks SET next_at = NULL, stopped = 'rejected', updated_at = ?2 \
-                 WHERE lead_id = ?1 AND touched_at IS NULL AND stopped IS NULL",
-            )
-            .bind(&args)
-            .map_err(ApiError::storage)?,
-        );
+        out.extend(reject_statements(db, &lead.id, now_ms)?);
     }
     let (deal, sequence) = event.facts();
     if deal.is_some() || sequence.is_some() {
@@ -160,7 +122,7 @@ fn statements(
                 "This lead left no email address, so nothing can be recorded about the person.",
             )
         })?;
-        out.push(sla::facts_statement(
+        out.push(facts_statement(
             db,
             &handoff_core::crm::person_subject(email),
             deal,
@@ -181,41 +143,17 @@ pub async fn reject_link(
     req: &mut Request,
     env: &Env,
     id: &str,
-    bundle: &crate::routes::BundleOnce,
+    bundle: &BundleOnce,
     now_ms: i64,
 ) -> Result<Response, ApiError> {
-    use handoff_core::notify::{escape_html, LinkPurpose};
-    let owner = match crate::notify::signed_owner(req, env, id, LinkPurpose::Reject, now_ms)? {
+    let owner = match signed_owner(req, env, id, LinkPurpose::Reject, now_ms)? {
         Ok(owner) => owner,
         Err(page) => return Ok(page),
     };
     let bundle = bundle.get(env).await?;
     let reasons = &bundle.rules.feedback.reject_reasons;
     if req.method() != worker::Method::Post {
-        let mut buttons = String::new();
-        for r in reasons {
-            buttons.push_str(&format!(
-                "<p><button name=\"reason\" value=\"{}\">{}</button></p>",
-                escape_html(&r.id),
-                escape_html(&r.label)
-            ));
-        }
-        let html = format!(
-            "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\">\
-             <meta name=\"viewport\" content=\"width=device-width\"><title>Not a fit?</title>\
-             <h1>Not a fit?</h1><p>Why should lead {lead} not be worked? Marketing sees the \
-             reasons by source and by scoring rule.</p><form method=\"post\">{buttons}</form></html>",
-            lead = escape_html(id),
-        );
-        let mut response = Response::from_html(html)
-            .map_err(|_| ApiError::new(500, "internal", "The page could not be made."))?;
-        let headers = response.headers_mut();
-        let _ = headers.set(
-            "content-security-policy",
-            "default-src 'none'; form-action 'self'; frame-ancestors 'none'",
-        );
-        let _ = headers.set("x-handoff-code", "choose_reason");
-        return Ok(response);
+        return reasons_page(id, reasons);
     }
     let form = req
         .text()
@@ -230,7 +168,7 @@ pub async fn reject_link(
         })
         .unwrap_or_default();
     let Some(chosen) = reasons.iter().find(|r| r.id == reason) else {
-        return crate::notify::page(
+        return page(
             400,
             "unknown_reason",
             "Pick one of the reasons",
@@ -243,9 +181,9 @@ pub async fn reject_link(
         actor: owner.clone(),
         note: None,
     };
-    let db = store::Db::open(env)?;
+    let db = Db::open(env)?;
     let Some(target) = lookup(&db, id).await? else {
-        return crate::notify::page(
+        return page(
             404,
             "lead_not_found",
             "No such lead",
@@ -254,7 +192,7 @@ pub async fn reject_link(
     };
     let (statements, _) = statements(&db, &target, &event, now_ms as f64)?;
     db.batch(statements).await?;
-    crate::notify::page(
+    page(
         200,
         "recorded",
         "Recorded: not a fit",
@@ -263,4 +201,34 @@ pub async fn reject_link(
             chosen.label
         ),
     )
+}
+
+/// The "Not a fit?" page of lead `id`: one button per configured reason, in a form that posts
+/// back to the same signed URL. Everything in it is escaped; it may run no script or style and
+/// post nowhere else.
+fn reasons_page(id: &str, reasons: &[RejectReason]) -> Result<Response, ApiError> {
+    let mut buttons = String::new();
+    for r in reasons {
+        buttons.push_str(&format!(
+            "<p><button name=\"reason\" value=\"{}\">{}</button></p>",
+            escape_html(&r.id),
+            escape_html(&r.label)
+        ));
+    }
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width\"><title>Not a fit?</title>\
+         <h1>Not a fit?</h1><p>Why should lead {lead} not be worked? Marketing sees the \
+         reasons by source and by scoring rule.</p><form method=\"post\">{buttons}</form></html>",
+        lead = escape_html(id),
+    );
+    let mut response = Response::from_html(html)
+        .map_err(|_| ApiError::new(500, "internal", "The page could not be made."))?;
+    let headers = response.headers_mut();
+    let _ = headers.set(
+        "content-security-policy",
+        "default-src 'none'; form-action 'self'; frame-ancestors 'none'",
+    );
+    let _ = headers.set("x-handoff-code", "choose_reason");
+    Ok(response)
 }

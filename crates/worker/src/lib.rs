@@ -5,34 +5,38 @@
 //! belongs in handoff-core, so that both sides agree.
 
 mod admin;
-mod api;
 mod clock;
 mod config;
 mod crm;
 mod error;
+mod escalation;
 mod events;
+mod http;
+mod intake;
+mod links;
 mod metrics;
-/// Public: the intake (`enqueue`, `claim_url`, `deliver` after commit) builds on it.
-pub mod notify;
+mod outbox;
+mod public;
 mod ratelimit;
-mod route;
-mod routes;
-/// Public: the SLA clocks' statements are shared by the intake, the claim link and the events API.
-pub mod sla;
+mod rotation;
+mod router;
+mod sla;
 mod store;
+mod uuid;
 
 use worker::{event, Context, Env, Request, Response, Result, ScheduleContext, ScheduledEvent};
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     // Whatever needs the active bundle (CORS, the handler) shares one KV read.
-    let bundle = routes::BundleOnce::default();
-    let cors = api::cors_origin(&req, &env, &bundle).await;
-    let response = match routes::dispatch(req, &env, &ctx, &bundle).await {
+    let bundle = store::BundleOnce::default();
+    let public = router::browser_path(&req.path());
+    let cors = http::cors_origin(&req, &env, &bundle, public).await;
+    let response = match router::dispatch(req, &env, &ctx, &bundle).await {
         Ok(response) => Ok(response),
         Err(error) => error.into_response(),
     };
-    response.map(|r| api::with_api_headers(r, cors.as_deref()))
+    response.map(|r| http::with_api_headers(r, cors.as_deref()))
 }
 
 #[event(scheduled)]
@@ -46,8 +50,9 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let mut did: Vec<String> = Vec::new();
     // SLA escalation first, so that this tick's delivery sends the steps' notifications. Like the
     // outbox, it works on the scheduled minute.
-    let limit = ratelimit::var(&env, "SLA_TICK_LIMIT", sla::TICK_LIMIT).min(sla::MAX_TICK_LIMIT);
-    match sla::tick(&env, minute, limit).await {
+    let limit = ratelimit::var(&env, "SLA_TICK_LIMIT", escalation::TICK_LIMIT)
+        .min(escalation::MAX_TICK_LIMIT);
+    match escalation::tick(&env, minute, limit).await {
         Ok(t) if t.due > 0 => did.push(format!(
             "sla: {} due, {} steps, {} suppressed, {} closed, {} reassigned{}",
             t.due,
@@ -66,7 +71,7 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     }
     // The outbox works on the scheduled minute: what is due is what was due at that minute, so a
     // late or repeated tick does the same work (and tests drive time through `scheduledTime`).
-    match notify::deliver(&env, notify::Due::Limit(notify::TICK_LIMIT), minute).await {
+    match outbox::deliver(&env, outbox::Due::Limit(outbox::TICK_LIMIT), minute).await {
         Ok(d) if d.delivered + d.failed + d.dead > 0 => did.push(format!(
             "outbox: {} delivered, {} failed, {} dead-lettered",
             d.delivered, d.failed, d.dead

@@ -4,53 +4,42 @@
 //! (what the CLI reads) and a CSV of leads with their outcomes for people.
 
 use handoff_core::metrics::{compute, summarize, EventRecord, GroupBy, LeadRecord, Query};
-use serde::Deserialize;
-use wasm_bindgen::JsValue;
 use worker::{Env, Request, Response, Url};
 
 use crate::error::ApiError;
-use crate::store;
+use crate::http::{bad_query, json, param, query as pairs};
+use crate::store::metrics::{range, LeadRow};
 
 /// The longest range one request may cover: a little over a year.
 const MAX_RANGE_MS: i64 = 400 * 86_400_000;
 /// The default range: the last 30 days.
 const DEFAULT_RANGE_MS: i64 = 30 * 86_400_000;
 
-/// The event kinds the metrics read; the rest of a lead's log is left in D1.
-const KINDS: &str = "'notified', 'first_touch', 'touch', 'outcome', 'sla_started'";
-
 /// `from`, `to` (ms since the epoch, `to` exclusive; default the last 30 days up to `now_ms`) and
 /// `group_by` from the query string; `400 bad_query` for anything else.
 fn query(req: &Request, now_ms: i64) -> Result<Query, ApiError> {
-    let url = req
-        .url()
-        .map_err(|_| ApiError::new(400, "bad_request", "The URL could not be read."))?;
-    let param = |name: &str| {
-        url.query_pairs()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.into_owned())
-    };
-    let bad = |message: String| ApiError::new(400, "bad_query", message);
+    let pairs = pairs(req)?;
+    let param = |name: &str| param(&pairs, name);
     let time = |name: &str, default: i64| match param(name) {
         None => Ok(default),
         Some(v) => v
             .parse::<i64>()
             .ok()
             .filter(|t| *t >= 0)
-            .ok_or_else(|| bad(format!("{name} is a time in ms since the epoch."))),
+            .ok_or_else(|| bad_query(format!("{name} is a time in ms since the epoch."))),
     };
     let to = time("to", now_ms)?;
     let from = time("from", to.saturating_sub(DEFAULT_RANGE_MS))?;
     if from >= to || to - from > MAX_RANGE_MS {
-        return Err(bad(format!(
+        return Err(bad_query(format!(
             "from must come before to, at most {} days apart.",
             MAX_RANGE_MS / 86_400_000
         )));
     }
     let group_by = match param("group_by") {
         None => GroupBy::All,
-        Some(g) => GroupBy::parse(&g).ok_or_else(|| {
-            bad("group_by is all, source, campaign, segment, owner, lifecycle, arm or day.".into())
+        Some(g) => GroupBy::parse(g).ok_or_else(|| {
+            bad_query("group_by is all, source, campaign, segment, owner, lifecycle, arm or day.")
         })?,
     };
     Ok(Query {
@@ -58,29 +47,6 @@ fn query(req: &Request, now_ms: i64) -> Result<Query, ApiError> {
         to_ms: to,
         group_by,
     })
-}
-
-#[derive(Debug, Deserialize)]
-struct LeadRow {
-    id: String,
-    created_at: f64,
-    utm_source: Option<String>,
-    utm_campaign: Option<String>,
-    referrer: Option<String>,
-    grade: Option<String>,
-    lifecycle: Option<String>,
-    owner_id: Option<String>,
-    experiment: Option<String>,
-    arm: Option<String>,
-    rules: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct EventRow {
-    lead_id: String,
-    at: f64,
-    kind: String,
-    detail: String,
 }
 
 /// Where a lead came from, as the reports group it: the UTM source, else the referring site's
@@ -103,42 +69,7 @@ fn source(row: &LeadRow) -> String {
 /// and bots are not leads of their own here. One batch, two indexed queries: leads by
 /// `created_at`, their events by `lead_id`.
 pub async fn records(env: &Env, from_ms: i64, to_ms: i64) -> Result<Vec<LeadRecord>, ApiError> {
-    let db = store::Db::open(env)?;
-    let range = [
-        JsValue::from_f64(from_ms as f64),
-        JsValue::from_f64(to_ms as f64),
-    ];
-    let leads = db
-        .prepare(
-            "SELECT l.id, l.created_at, json_extract(l.attribution, '$.utm.source') AS utm_source, \
-             json_extract(l.attribution, '$.utm.campaign') AS utm_campaign, \
-             json_extract(l.attribution, '$.referrer') AS referrer, l.grade, l.lifecycle, \
-             l.owner_id, l.experiment, l.arm, \
-             (SELECT json_group_array(json_extract(b.value, '$.rule')) \
-              FROM json_each(l.evaluation, '$.score.breakdown') b \
-              WHERE json_extract(b.value, '$.points') > 0 \
-              AND json_extract(b.value, '$.rule') NOT IN ('cap', 'floor')) AS rules \
-             FROM leads l WHERE l.created_at >= ?1 AND l.created_at < ?2 \
-             AND l.status != 'merged' AND COALESCE(l.disqualify_reason, '') != 'bot' \
-             ORDER BY l.created_at, l.id",
-        )
-        .bind(&range)
-        .map_err(ApiError::storage)?;
-    let events = db
-        .prepare(format!(
-            "SELECT e.lead_id, e.at, e.kind, e.detail FROM leads l \
-             JOIN lead_events e ON e.lead_id = l.id \
-             WHERE l.created_at >= ?1 AND l.created_at < ?2 AND l.status != 'merged' \
-             AND e.kind IN ({KINDS})"
-        ))
-        .bind(&range)
-        .map_err(ApiError::storage)?;
-    let results = db.batch(vec![leads, events]).await?;
-    let (Some(leads), Some(events)) = (results.first(), results.get(1)) else {
-        return Err(ApiError::storage(worker::Error::from("metrics reads")));
-    };
-    let leads: Vec<LeadRow> = leads.results().map_err(ApiError::storage)?;
-    let events: Vec<EventRow> = events.results().map_err(ApiError::storage)?;
+    let (leads, events) = range(env, from_ms, to_ms).await?;
     let mut by_lead: std::collections::HashMap<String, Vec<EventRecord>> =
         std::collections::HashMap::with_capacity(leads.len());
     for e in events {
@@ -182,7 +113,7 @@ pub async fn records(env: &Env, from_ms: i64, to_ms: i64) -> Result<Vec<LeadReco
 pub async fn report(req: &Request, env: &Env, now_ms: i64) -> Result<Response, ApiError> {
     let query = query(req, now_ms)?;
     let records = records(env, query.from_ms, query.to_ms).await?;
-    crate::api::json(200, &compute(&records, &query))
+    json(200, &compute(&records, &query))
 }
 
 /// `GET /v1/export/events.jsonl?from&to` (admin): one `LeadRecord` per line, what

@@ -11,8 +11,8 @@ use serde::de::IgnoredAny;
 use serde::Deserialize;
 use worker::{D1Database, D1PreparedStatement, Env, Request, Response};
 
-use crate::api::sha256_hex;
 use crate::error::ApiError;
+use crate::http::sha256_hex;
 use crate::store;
 
 pub const DEFAULT_LIMIT: u32 = 20;

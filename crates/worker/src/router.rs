@@ -1,16 +1,16 @@
 //! The one route table: every method and path the Worker answers, which handler answers it and
-//! whether it needs the admin token. `dispatch` routes from it, and the OpenAPI document served at
-//! `GET /v1/openapi.json` (`crates/worker/openapi.json`) must list exactly these operations (the
-//! unit test below, and `tests/admin.test.mjs` against the running Worker).
+//! who may call it (browser pages of the forms' allowed origins, the admin token, or anyone with
+//! the route's own credential). `dispatch` routes from it, CORS reads it (`browser_path`), and the
+//! OpenAPI document served at `GET /v1/openapi.json` (`crates/worker/openapi.json`) must list
+//! exactly these operations (the unit test below, and `tests/admin.test.mjs` against the running
+//! Worker).
 
-use std::cell::RefCell;
-use std::rc::Rc;
-
-use handoff_core::Bundle;
 use worker::{Context, Env, Request, Response};
 
 use crate::error::ApiError;
-use crate::{admin, api, config, crm, events, metrics, notify, sla, store};
+use crate::http::authorize;
+use crate::store::BundleOnce;
+use crate::{admin, config, crm, events, intake, links, metrics, public, sla};
 
 /// What answers a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +40,19 @@ pub enum Op {
     RejectLink,
 }
 
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// The pages of the forms' allowed origins (the embedded form): CORS answers those origins
+    /// on this route's path.
+    Browser,
+    /// Needs `Authorization: Bearer <ADMIN_TOKEN>`, checked by `dispatch` before the handler runs.
+    Admin,
+    /// Anyone: the route is harmless, or checks its own credential (a signed link, a CRM intake's
+    /// token). No CORS.
+    Open,
+}
+
 /// One operation: an HTTP method on a path pattern whose `{name}` segments match any non-empty
 /// segment.
 #[derive(Debug, Clone, Copy)]
@@ -47,81 +60,58 @@ pub struct Route {
     pub method: &'static str,
     pub path: &'static str,
     pub op: Op,
-    /// Needs `Authorization: Bearer <ADMIN_TOKEN>`, checked here before the handler runs.
-    pub admin: bool,
+    pub access: Access,
 }
 
-const fn route(method: &'static str, path: &'static str, op: Op, admin: bool) -> Route {
+const fn route(method: &'static str, path: &'static str, op: Op, access: Access) -> Route {
     Route {
         method,
         path,
         op,
-        admin,
+        access,
     }
 }
 
+use Access::{Admin, Browser, Open};
+
 pub const ROUTES: &[Route] = &[
-    route("POST", "/v1/leads", Op::CreateLead, false),
-    route("OPTIONS", "/v1/leads", Op::Preflight, false),
-    route("GET", "/v1/leads", Op::ListLeads, true),
-    route("GET", "/v1/leads/{id}", Op::GetLead, true),
-    route("POST", "/v1/leads/{id}/reassign", Op::ReassignLead, true),
-    route("POST", "/v1/leads/{id}/events", Op::LeadEvents, true),
+    route("POST", "/v1/leads", Op::CreateLead, Browser),
+    route("OPTIONS", "/v1/leads", Op::Preflight, Browser),
+    route("GET", "/v1/leads", Op::ListLeads, Admin),
+    route("GET", "/v1/leads/{id}", Op::GetLead, Admin),
+    route("POST", "/v1/leads/{id}/reassign", Op::ReassignLead, Admin),
+    route("POST", "/v1/leads/{id}/events", Op::LeadEvents, Admin),
     // The signed link itself is the credential (an owner clicks it in Slack).
-    route("GET", "/v1/leads/{id}/claim", Op::ClaimLead, false),
-    route("GET", "/v1/leads/{id}/reject", Op::RejectLink, false),
-    route("POST", "/v1/leads/{id}/reject", Op::RejectLink, false),
-    route("GET", "/v1/pools", Op::Pools, true),
-    route("GET", "/v1/sla/leads", Op::SlaLeads, true),
-    route("GET", "/v1/metrics", Op::Metrics, true),
-    route("GET", "/v1/export/leads.csv", Op::ExportCsv, true),
-    route("GET", "/v1/export/events.jsonl", Op::ExportJsonl, true),
+    route("GET", "/v1/leads/{id}/claim", Op::ClaimLead, Open),
+    route("GET", "/v1/leads/{id}/reject", Op::RejectLink, Open),
+    route("POST", "/v1/leads/{id}/reject", Op::RejectLink, Open),
+    route("GET", "/v1/pools", Op::Pools, Admin),
+    route("GET", "/v1/sla/leads", Op::SlaLeads, Admin),
+    route("GET", "/v1/metrics", Op::Metrics, Admin),
+    route("GET", "/v1/export/leads.csv", Op::ExportCsv, Admin),
+    route("GET", "/v1/export/events.jsonl", Op::ExportJsonl, Admin),
     // Each intake checks its own bearer token (a secret the configuration names).
-    route("POST", "/v1/crm/{id}", Op::CrmIntake, false),
-    route("GET", "/v1/forms/{id}", Op::GetForm, false),
-    route("OPTIONS", "/v1/forms/{id}", Op::Preflight, false),
-    route("GET", "/v1/profile", Op::GetProfile, false),
-    route("OPTIONS", "/v1/profile", Op::Preflight, false),
-    route("GET", "/v1/health", Op::Health, false),
-    route("GET", "/v1/openapi.json", Op::OpenApi, false),
-    route("GET", "/v1/config", Op::GetConfig, true),
-    route("PUT", "/v1/config", Op::PutConfig, true),
-    route("POST", "/v1/config/rollback", Op::RollbackConfig, true),
-    route("GET", "/v1/dead-letters", Op::ListDeadLetters, true),
+    route("POST", "/v1/crm/{id}", Op::CrmIntake, Open),
+    route("GET", "/v1/forms/{id}", Op::GetForm, Browser),
+    route("OPTIONS", "/v1/forms/{id}", Op::Preflight, Browser),
+    route("GET", "/v1/profile", Op::GetProfile, Browser),
+    route("OPTIONS", "/v1/profile", Op::Preflight, Browser),
+    route("GET", "/v1/health", Op::Health, Open),
+    route("GET", "/v1/openapi.json", Op::OpenApi, Open),
+    route("GET", "/v1/config", Op::GetConfig, Admin),
+    route("PUT", "/v1/config", Op::PutConfig, Admin),
+    route("POST", "/v1/config/rollback", Op::RollbackConfig, Admin),
+    route("GET", "/v1/dead-letters", Op::ListDeadLetters, Admin),
     route(
         "POST",
         "/v1/dead-letters/{id}/retry",
         Op::RetryDeadLetter,
-        true,
+        Admin,
     ),
 ];
 
 /// The OpenAPI 3.1 document, served as is.
 pub const OPENAPI: &str = include_str!("../openapi.json");
-
-/// The active bundle, read from KV at most once per request and only if a handler needs it.
-#[derive(Debug, Default)]
-pub struct BundleOnce(RefCell<Option<Loaded>>);
-
-/// The outcome of the one read: the bundle, or the error's status, code and message.
-type Loaded = Result<Rc<Bundle>, (u16, &'static str, String)>;
-
-impl BundleOnce {
-    pub async fn get(&self, env: &Env) -> Result<Rc<Bundle>, ApiError> {
-        let known = self.0.borrow().clone();
-        let result = match known {
-            Some(result) => result,
-            None => {
-                let result = store::active_bundle(env)
-                    .await
-                    .map_err(|e| (e.status, e.code, e.message));
-                *self.0.borrow_mut() = Some(result.clone());
-                result
-            }
-        };
-        result.map_err(|(status, code, message)| ApiError::new(status, code, message))
-    }
-}
 
 /// The path's segments without leading and trailing slashes (`/v1/leads/` is `/v1/leads`).
 fn segments(path: &str) -> Vec<&str> {
@@ -164,6 +154,16 @@ pub fn find(method: &str, path: &str) -> Result<(&'static Route, Vec<String>), b
     Err(known_path)
 }
 
+/// Whether `path` is a browser route's path (any method on it: a `405` there answers an allowed
+/// origin too), so that CORS may answer the request's origin.
+pub fn browser_path(path: &str) -> bool {
+    let path = segments(path);
+    ROUTES
+        .iter()
+        .any(|r| r.access == Browser && matches(r.path, &path).is_some())
+}
+
+/// Answers `req` with the handler its route names, after the admin check of an admin route.
 pub async fn dispatch(
     mut req: Request,
     env: &Env,
@@ -182,26 +182,26 @@ pub async fn dispatch(
             ApiError::new(404, "not_found", "No such endpoint.")
         }
     })?;
-    if route.admin {
-        api::authorize(&req, env)?;
+    if route.access == Admin {
+        authorize(&req, env)?;
     }
     let id = params.first().map(String::as_str).unwrap_or_default();
     let now = crate::clock::now(&req, env);
     match route.op {
-        Op::CreateLead => api::create_lead(&mut req, env, ctx, bundle, now).await,
-        Op::ClaimLead => notify::claim(&req, env, id, now as i64).await,
+        Op::CreateLead => intake::create_lead(&mut req, env, ctx, bundle, now).await,
+        Op::ClaimLead => links::claim(&req, env, id, now as i64).await,
         Op::RejectLink => events::reject_link(&mut req, env, id, bundle, now as i64).await,
-        Op::Pools => api::get_pools(&req, env, bundle).await,
+        Op::Pools => admin::get_pools(env, bundle, now as i64).await,
         Op::Metrics => metrics::report(&req, env, now as i64).await,
         Op::ExportCsv => metrics::export_csv(&req, env, now as i64).await,
         Op::ExportJsonl => metrics::export_jsonl(&req, env, now as i64).await,
         Op::CrmIntake => crm::intake(&mut req, env, id, bundle, now as f64).await,
         Op::LeadEvents => events::record(&mut req, env, id, bundle, now as f64).await,
         Op::SlaLeads => sla::list(&req, env, now as i64).await,
-        Op::Preflight => api::preflight(&req, env, bundle).await,
-        Op::GetForm => api::get_form(&req, env, id, bundle).await,
-        Op::GetProfile => api::get_profile(&req, env).await,
-        Op::Health => api::health(env, bundle).await,
+        Op::Preflight => public::preflight(&req, env, bundle, route.access == Browser).await,
+        Op::GetForm => public::get_form(&req, env, id, bundle).await,
+        Op::GetProfile => public::get_profile(&req, env).await,
+        Op::Health => public::health(env, bundle).await,
         Op::OpenApi => openapi(),
         Op::ListLeads => admin::list_leads(&req, env).await,
         Op::GetLead => admin::get_lead(env, id).await,
@@ -245,7 +245,7 @@ mod tests {
         }
         let table: BTreeSet<_> = ROUTES
             .iter()
-            .map(|r| (r.method.to_owned(), r.path.to_owned(), r.admin))
+            .map(|r| (r.method.to_owned(), r.path.to_owned(), r.access == Admin))
             .collect();
         assert_eq!(documented, table);
     }

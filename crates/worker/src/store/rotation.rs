@@ -1,21 +1,17 @@
-//! Routing at the edge: the pools' rotation counts and the owners' open leads read from D1 in one
-//! consistent batch, handoff-core's `route` deciding, and the decision's state changes turned
-//! into statements of the lead's own batch. Each rotation turn claims the pool's next number in
-//! `rotation_log` (its primary key), so of two submissions that read the same state only one can
-//! commit; the other's whole batch rolls back and it routes again with fresh state. Nobody is
-//! assigned twice, nobody is skipped, and no count is ever reset.
+//! Rotation state in D1: the pools' rotation counts, the owners' open leads and each pool's last
+//! turn number, read in one consistent batch, and a routing decision's state changes as statements
+//! of the lead's own batch. Each rotation turn claims the pool's next number in `rotation_log`
+//! (its primary key), so of two submissions that read the same state only one can commit.
 
 use std::collections::BTreeMap;
 
-use handoff_core::routing::{
-    pool_status, CompiledRouting, Decision, PoolStatus, RotationState, StateChange,
-};
+use handoff_core::routing::{Decision, RotationState, StateChange};
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, D1Result};
 
+use super::Db;
 use crate::error::ApiError;
-use crate::store::Db;
 
 /// What routing reads, and each pool's last rotation number (0 before its first turn).
 pub struct Loaded {
@@ -150,27 +146,4 @@ pub fn statements(
         }
     }
     Ok(out)
-}
-
-/// Whether committing `decision` can lose a race for a rotation turn (and is worth retrying).
-pub fn contended(decision: &Decision) -> bool {
-    decision
-        .changes
-        .iter()
-        .any(|c| matches!(c, StateChange::Assigned { .. }))
-}
-
-/// Every pool's rotation as it stands at `now_ms`: who is next, each member's weight, count, open
-/// leads against capacity and availability (the admin API's `GET /v1/pools`).
-pub async fn pools(
-    db: &Db,
-    routing: &CompiledRouting,
-    now_ms: i64,
-) -> Result<Vec<PoolStatus>, ApiError> {
-    let loaded = load(db).await?;
-    Ok(routing
-        .pools()
-        .iter()
-        .filter_map(|p| pool_status(routing, &p.id, &loaded.state, now_ms))
-        .collect())
 }

@@ -1,0 +1,642 @@
+//! `POST /v1/leads`, the intake: a submission decoded (type, size, `Idempotency-Key`), checked
+//! again by handoff-core (`evaluate`), answered as the visitor should see it, counted against its
+//! client's rate limit, placed (a bot, unrouted, merged into a returning person's open lead, or
+//! routed with an SLA clock and its notifications) and stored in one D1 batch, then announced
+//! and remembered in the visitor's profile. One batch of reads, one batch of writes.
+
+use handoff_core::attribution::Attribution;
+use handoff_core::disqualify::{Reason, SubmitContext};
+use handoff_core::evaluate::email_answer;
+use handoff_core::experiment::{self, Assignment};
+use handoff_core::notify::{LeadSummary, LinkPurpose};
+use handoff_core::routing::{Assignee, CompiledRouting, Decision, RouteInput};
+use handoff_core::scoring::{Activity, Stage};
+use handoff_core::sla::SuppressionFacts;
+use handoff_core::{evaluate, AnswerMap, Bundle, Evaluation, LeadInput};
+use serde::{Deserialize, Serialize};
+use worker::{Context, D1PreparedStatement, Env, Request, Response};
+
+use crate::error::ApiError;
+use crate::http::{self, check_origin, check_visitor, json_text, read_body, sha256_hex, Cap};
+use crate::links::{claim_url, link_url};
+use crate::outbox::{self, Due};
+use crate::ratelimit;
+use crate::rotation::{self, ROUTING_ATTEMPTS};
+use crate::sla::{self, Start};
+use crate::store::intake::{
+    idempotency_statement, idempotent_answer, prefetch, Idempotency, IdempotentAnswer,
+};
+use crate::store::leads::{lead_statement, refresh_statement, Existing, NewLead, Ownership};
+use crate::store::rotation::{self as rotation_rows, Loaded};
+use crate::store::sla::Who;
+use crate::store::{self, profile, BundleOnce, Db};
+use crate::uuid::random_uuid;
+
+/// The largest submission body accepted, in bytes. A lead is a few hundred bytes; anything near
+/// this is not a person filling a form.
+pub const MAX_BODY: usize = 16 * 1024;
+const BODY: Cap = Cap {
+    bytes: MAX_BODY,
+    what: "A lead body",
+    in_kb: false,
+};
+
+/// `POST /v1/leads` body. Unknown top-level keys are ignored; answers to fields the form does not
+/// have, or does not show, are dropped by handoff-core.
+#[derive(Deserialize)]
+struct LeadRequest {
+    form: String,
+    answers: AnswerMap,
+    #[serde(default)]
+    activity: Vec<Activity>,
+    #[serde(default)]
+    context: SubmitContext,
+    /// The version the browser evaluated: recorded as advisory, never trusted.
+    #[serde(default)]
+    bundle_version: Option<String>,
+    /// The first-party visitor token the form keeps in the host site's localStorage.
+    #[serde(default)]
+    visitor: Option<String>,
+    /// Campaign, referrer, pages viewed and consent, as far as the visitor's consent allowed.
+    #[serde(default)]
+    attribution: Attribution,
+}
+
+/// An `Idempotency-Key`: 1 to 255 visible ASCII characters (the form sends a UUID).
+fn valid_idempotency_key(key: &str) -> bool {
+    (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// The Worker's verdict, which the form shows after submit.
+#[derive(Serialize)]
+struct LeadCreated<'a> {
+    id: &'a str,
+    bundle_version: &'a str,
+    lifecycle: &'a str,
+    /// What to show next, chosen by the verdict: the form's first outcome for this stage, or its
+    /// success message.
+    outcome: OutcomeView<'a>,
+}
+
+#[derive(Serialize)]
+struct OutcomeView<'a> {
+    message: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    link_url: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    link_label: &'a str,
+}
+
+/// An `Idempotency-Key` and the hex SHA-256 of the body it came with.
+type Key = Option<(String, String)>;
+
+/// The body, within [`MAX_BODY`], of a JSON request, and its idempotency key if it has a valid one.
+async fn read(req: &mut Request) -> Result<(String, Key), ApiError> {
+    if !http::content_type(req).starts_with("application/json") {
+        return Err(ApiError::new(
+            415,
+            "unsupported_media_type",
+            "Send the lead as JSON with Content-Type: application/json.",
+        ));
+    }
+    let body = read_body(req, Some(BODY)).await?;
+    let idempotency = match http::header(req, "idempotency-key") {
+        Some(key) if valid_idempotency_key(&key) => Some((key, sha256_hex(&body))),
+        Some(_) => {
+            return Err(ApiError::new(
+                400,
+                "bad_idempotency_key",
+                "An Idempotency-Key is 1 to 255 visible ASCII characters.",
+            ))
+        }
+        None => None,
+    };
+    Ok((body, idempotency))
+}
+
+/// The lead the body describes, with a well-formed visitor token if it has one.
+fn decode(body: &str) -> Result<LeadRequest, ApiError> {
+    let lead: LeadRequest = serde_json::from_str(body).map_err(|e| {
+        ApiError::new(
+            400,
+            "bad_json",
+            format!("The body is not a valid lead: {e}."),
+        )
+    })?;
+    if let Some(visitor) = lead.visitor.as_deref() {
+        check_visitor(visitor)?;
+    }
+    Ok(lead)
+}
+
+/// A lead as handoff-core judged it, with what the Worker stores beside the verdict.
+struct Checked {
+    evaluation: Evaluation,
+    attribution: Attribution,
+    client_bundle_version: Option<String>,
+    visitor: Option<String>,
+}
+
+/// handoff-core's verdict on the lead at `now_ms`, from its answers, its activity (the pages the
+/// form saw the visitor view count as engagement, like any reported activity) and its context;
+/// `404` for a form the bundle does not have.
+fn check(bundle: &Bundle, lead: LeadRequest, now_ms: u64) -> Result<Checked, ApiError> {
+    let attribution = lead.attribution.clean();
+    let mut activity = lead.activity;
+    activity.extend(attribution.page_views());
+    let input = LeadInput {
+        form: lead.form,
+        answers: lead.answers,
+        activity,
+        // The Worker does not take the client's word for what is known: profiling only decides
+        // what to ask, and every field that conditions show is validated here.
+        known: Default::default(),
+        context: lead.context,
+    };
+    let evaluation = evaluate(bundle, &input, i64::try_from(now_ms).unwrap_or(i64::MAX))
+        .map_err(|e| ApiError::new(404, e.code, "No form has this id."))?;
+    Ok(Checked {
+        evaluation,
+        attribution,
+        client_bundle_version: lead.bundle_version,
+        visitor: lead.visitor,
+    })
+}
+
+/// Whether handoff-core marked the submission as a bot's (honeypot, fill time).
+fn is_bot(evaluation: &Evaluation) -> bool {
+    evaluation
+        .disqualification
+        .as_ref()
+        .is_some_and(|d| d.reason == Reason::Bot)
+}
+
+/// The `201` answer's JSON for lead `id`. A bot's submission is stored as such, but answered like
+/// a person's ordinary request (nurture, the success message), so that the bot learns nothing
+/// about what gave it away.
+fn created(
+    id: &str,
+    form: &handoff_core::visibility::CompiledForm,
+    evaluation: &Evaluation,
+    bot: bool,
+) -> Result<String, ApiError> {
+    let answered_stage = if bot {
+        Stage::Nurture
+    } else {
+        evaluation.lifecycle
+    };
+    let outcome = match form.spec.outcome(answered_stage).filter(|_| !bot) {
+        Some(o) => OutcomeView {
+            message: &o.message,
+            link_url: &o.link_url,
+            link_label: &o.link_label,
+        },
+        None => OutcomeView {
+            message: &form.spec.success_message,
+            link_url: "",
+            link_label: "",
+        },
+    };
+    let created = LeadCreated {
+        id,
+        bundle_version: &evaluation.bundle_version,
+        lifecycle: answered_stage.as_str(),
+        outcome,
+    };
+    serde_json::to_string(&created)
+        .map_err(|_| ApiError::new(500, "internal", "The answer could not be encoded."))
+}
+
+/// `POST /v1/leads`: decode, check, answer, store, announce. `201` only once D1 has committed the
+/// lead; a retry with the same `Idempotency-Key` and body gets the first answer again.
+pub async fn create_lead(
+    req: &mut Request,
+    env: &Env,
+    ctx: &Context,
+    bundle: &BundleOnce,
+    now: u64,
+) -> Result<Response, ApiError> {
+    let (body, idempotency) = read(req).await?;
+    let db = Db::open(env)?;
+    let lead = decode(&body)?;
+    let bundle = bundle.get(env).await?;
+    if bundle.form(&lead.form).is_some() {
+        check_origin(req, &bundle, &lead.form)?;
+    }
+    let checked = check(&bundle, lead, now)?;
+    let evaluation = &checked.evaluation;
+    if !evaluation.valid {
+        // A retry of a stored submission is answered as the first time, even if the rules have
+        // changed since; a refused one never stored its key.
+        if let Some(answer) = first_answer(&db, env, &idempotency).await? {
+            return answer;
+        }
+        return Err(ApiError::invalid(checked.evaluation.issues));
+    }
+    let form = bundle
+        .form(&evaluation.form)
+        .ok_or_else(|| ApiError::new(404, "unknown_form", "No form has this id."))?;
+    let bot = is_bot(evaluation);
+    let id = random_uuid();
+    let response = created(&id, form, evaluation, bot)?;
+    let new_lead = NewLead {
+        id: &id,
+        evaluation,
+        email: email_answer(&form.spec, &evaluation.answers),
+        client_bundle_version: checked.client_bundle_version.as_deref(),
+        visitor: checked.visitor.as_deref(),
+        attribution: &checked.attribution,
+        now_ms: now as f64,
+    };
+    let submission = Submission {
+        env,
+        db: &db,
+        bundle: &bundle,
+        lead: &new_lead,
+        idempotency: &idempotency,
+        response: &response,
+        bot,
+    };
+    match submission.store(req, &body).await? {
+        Stored::Early(answer) => return Ok(answer),
+        Stored::Lead { notified: true } => announce(ctx, env, &id, now as f64),
+        Stored::Lead { notified: false } => {}
+    }
+    remember(env, checked.visitor.as_deref(), evaluation, now).await;
+    Ok(with_trips(json_text(201, response)?, &db, env))
+}
+
+/// The first answer to the request's idempotency key, replayed (or a `409` for another body), if
+/// one is stored.
+async fn first_answer(
+    db: &Db,
+    env: &Env,
+    idempotency: &Key,
+) -> Result<Option<Result<Response, ApiError>>, ApiError> {
+    let Some((key, body_sha256)) = idempotency else {
+        return Ok(None);
+    };
+    Ok(idempotent_answer(db, key)
+        .await?
+        .map(|first| replay(first, body_sha256, db, env)))
+}
+
+/// The first answer to an idempotency key, if this is the same body; a 409 if it is not.
+fn replay(
+    first: IdempotentAnswer,
+    body_sha256: &str,
+    db: &Db,
+    env: &Env,
+) -> Result<Response, ApiError> {
+    if first.body_sha256 != body_sha256 {
+        return Err(ApiError::new(
+            409,
+            "idempotency_conflict",
+            "This Idempotency-Key was already used with a different body.",
+        ));
+    }
+    let status = u16::try_from(first.status as i64).unwrap_or(201);
+    Ok(with_trips(json_text(status, first.response)?, db, env))
+}
+
+/// In test mode only (`TEST_CLOCK`), the answer says how many D1 round trips it cost.
+fn with_trips(mut response: Response, db: &Db, env: &Env) -> Response {
+    if crate::clock::test_mode(env) {
+        let _ = response
+            .headers_mut()
+            .set("x-handoff-d1-round-trips", &db.trips().to_string());
+    }
+    response
+}
+
+/// The lead and its outbox rows are committed: announce it now, after the answer; the cron
+/// retries whatever this does not deliver.
+fn announce(ctx: &Context, env: &Env, id: &str, now_ms: f64) {
+    let (env, id) = (env.clone(), id.to_owned());
+    ctx.wait_until(async move {
+        if let Err(error) = outbox::deliver(&env, Due::Lead(&id), now_ms).await {
+            worker::console_error!("notifications left for the cron: {}", error.code);
+        }
+    });
+}
+
+/// Adds the answered fields to the visitor's profile. The lead is committed; the profile only
+/// decides what to ask next time, so a failed update is logged, not answered as a failure.
+async fn remember(env: &Env, visitor: Option<&str>, evaluation: &Evaluation, now_ms: u64) {
+    let Some(visitor) = visitor else {
+        return;
+    };
+    let answered = evaluation.answers.keys().map(String::as_str);
+    if let Err(error) = profile::remember_fields(env, visitor, answered, now_ms as i64).await {
+        worker::console_error!("visitor profile not updated: {}", error.code);
+    }
+}
+
+/// Where a checked lead goes.
+enum Place<'a> {
+    /// A bot: stored closed, never routed.
+    Bot,
+    /// A configuration without `[routing]`: stored unowned, as before routing existed.
+    Unrouted,
+    /// A returning person: merged into the open lead they already have (same owner, a `merged`
+    /// event on it, no new routing and no new turn).
+    Merge(Existing),
+    /// Anyone else: routed by handoff-core with the state read with the submission, and put on
+    /// an SLA clock unless the CRM's facts about the person suppress it.
+    Route(&'a CompiledRouting, Loaded, SuppressionFacts),
+}
+
+/// How a submission's storing ended.
+enum Stored {
+    /// Answered before storing anything: a retry's first answer, a `409`, or a `429`.
+    Early(Response),
+    /// Committed; `notified`: notifications wait in the outbox.
+    Lead { notified: bool },
+}
+
+/// A checked, valid lead on its way into D1, with everything its batch needs.
+struct Submission<'a> {
+    env: &'a Env,
+    db: &'a Db,
+    bundle: &'a Bundle,
+    lead: &'a NewLead<'a>,
+    idempotency: &'a Key,
+    /// The `201` answer's JSON, stored with the idempotency key.
+    response: &'a str,
+    bot: bool,
+}
+
+/// A routing decision about to be stored, and what shaped it.
+struct Routed<'a> {
+    routing: &'a CompiledRouting,
+    input: &'a RouteInput,
+    decision: &'a Decision,
+    facts: &'a SuppressionFacts,
+    assignment: Option<&'a Assignment>,
+    /// An SLA experiment's arm, replacing the policy's target.
+    first_touch_ms: Option<i64>,
+}
+
+impl Submission<'_> {
+    /// One batch of reads (the rate limit's count, a retry's first answer, the returning person's
+    /// lead, routing's state, the CRM's facts), then the lead stored where it belongs. A retry of
+    /// a stored submission always gets its first answer, however busy its client.
+    async fn store(&self, req: &Request, body: &str) -> Result<Stored, ApiError> {
+        let routing = self.bundle.routing().filter(|_| !self.bot);
+        let email = self.lead.email.filter(|_| routing.is_some());
+        let counter = ratelimit::counter(req, self.env, body, self.db, self.lead.now_ms)?;
+        let prefetched = prefetch(
+            self.db,
+            counter.statement.clone(),
+            self.idempotency.as_ref().map(|(key, _)| key.as_str()),
+            email,
+            routing.is_some(),
+            email.filter(|_| !self.bundle.sla().policies().is_empty()),
+        )
+        .await?;
+        if let (Some(first), Some((_, body_sha256))) = (prefetched.replay, self.idempotency) {
+            return replay(first, body_sha256, self.db, self.env).map(Stored::Early);
+        }
+        if let Some(limited) = counter.answer(prefetched.count)? {
+            return Ok(Stored::Early(with_trips(limited, self.db, self.env)));
+        }
+        let place = match (routing, prefetched.existing, prefetched.route) {
+            (None, _, _) if self.bot => Place::Bot,
+            (None, _, _) => Place::Unrouted,
+            (Some(_), Some(existing), _) => Place::Merge(existing),
+            (Some(routing), None, Some(loaded)) => Place::Route(routing, loaded, prefetched.facts),
+            (Some(_), None, None) => Place::Unrouted,
+        };
+        match self.store_lead(place).await {
+            Ok(notified) => Ok(Stored::Lead { notified }),
+            // Two deliveries of one submission may race: the loser's batch fails on the key, and
+            // it answers what the winner stored.
+            Err(error) => match first_answer(self.db, self.env, self.idempotency).await? {
+                Some(answer) => answer.map(Stored::Early),
+                None => Err(error),
+            },
+        }
+    }
+
+    /// Stores the lead with its events (and its idempotency key) in one batch, owned the moment
+    /// it lands. A routed lead's decision and explanation are its `routed` event, its
+    /// notifications are outbox rows, and its rotation turn is claimed in the same batch: if a
+    /// concurrent submission took that turn first, the batch leaves nothing behind and the lead
+    /// routes again with fresh state. Answers whether notifications wait in the outbox.
+    async fn store_lead(&self, place: Place<'_>) -> Result<bool, ApiError> {
+        match place {
+            Place::Bot => self.store_unrouted("closed").await,
+            Place::Unrouted => self.store_unrouted("open").await,
+            Place::Merge(existing) => self.store_merged(&existing).await,
+            Place::Route(routing, loaded, facts) => {
+                self.store_routed(routing, loaded, &facts).await
+            }
+        }
+    }
+
+    /// `statements` with the idempotency key's first answer added, if the request has a key.
+    fn with_key(
+        &self,
+        mut statements: Vec<D1PreparedStatement>,
+    ) -> Result<Vec<D1PreparedStatement>, ApiError> {
+        if let Some((key, body_sha256)) = self.idempotency {
+            let key = Idempotency {
+                key,
+                body_sha256,
+                status: 201,
+                response: self.response,
+            };
+            statements.push(idempotency_statement(
+                self.db,
+                &key,
+                self.lead.id,
+                self.lead.now_ms,
+            )?);
+        }
+        Ok(statements)
+    }
+
+    /// The lead's `created` event: its verdict and the bundle that judged it.
+    fn created_event(&self) -> Result<D1PreparedStatement, ApiError> {
+        let ev = self.lead.evaluation;
+        let created = serde_json::json!({
+            "form": ev.form, "lifecycle": ev.lifecycle, "score": ev.score.total, "grade": ev.grade,
+            "bundle_version": ev.bundle_version,
+            "disqualification": ev.disqualification.as_ref().map(|d| d.reason.as_str()),
+        });
+        let (id, at) = (self.lead.id, self.lead.now_ms);
+        store::event_statement(self.db, id, at, "created", "system", &created)
+    }
+
+    /// A lead nobody is routed to: a bot's (`closed`), or any lead without `[routing]` (`open`).
+    async fn store_unrouted(&self, status: &str) -> Result<bool, ApiError> {
+        let statements = vec![
+            lead_statement(self.db, self.lead, None, status, None, None)?,
+            self.created_event()?,
+        ];
+        store::commit(self.db, self.with_key(statements)?)
+            .await
+            .map(|()| false)
+    }
+
+    /// A returning person's repeat, merged into their open lead.
+    async fn store_merged(&self, existing: &Existing) -> Result<bool, ApiError> {
+        let (db, lead, at) = (self.db, self.lead, self.lead.now_ms);
+        let ev = lead.evaluation;
+        let owner = Ownership {
+            kind: &existing.owner_kind,
+            id: &existing.owner_id,
+        };
+        let merged = serde_json::json!({
+            "lead": lead.id, "form": ev.form, "answers": ev.answers, "score": ev.score.total,
+            "lifecycle": ev.lifecycle, "pages": lead.attribution.pages.len(),
+        });
+        let into = serde_json::json!({ "into": existing.id });
+        let statements = vec![
+            lead_statement(db, lead, Some(&owner), "merged", Some(&existing.id), None)?,
+            self.created_event()?,
+            store::event_statement(db, lead.id, at, "merged_into", "system", &into)?,
+            store::event_statement(db, &existing.id, at, "merged", "system", &merged)?,
+            refresh_statement(db, &existing.id, ev, at)?,
+        ];
+        // The owner already has this person: no second alert (the merged event records it).
+        store::commit(db, self.with_key(statements)?)
+            .await
+            .map(|()| false)
+    }
+
+    /// A lead routed by handoff-core (under an experiment's arm, if one selects it), stored with
+    /// its rotation turn, SLA clock and notifications; routed again with fresh state when a
+    /// concurrent submission took its turn.
+    async fn store_routed(
+        &self,
+        routing: &CompiledRouting,
+        mut loaded: Loaded,
+        facts: &SuppressionFacts,
+    ) -> Result<bool, ApiError> {
+        let (bundle, lead) = (self.bundle, self.lead);
+        let input = RouteInput::from_evaluation(bundle, lead.evaluation, &lead.attribution.utm);
+        // An experiment's arm, by a stable hash of the lead's id: where the matching rule sends
+        // the lead (routing) or how soon it must be touched (sla).
+        let arm = experiment::assign(bundle.experiments(), &input, Some(routing), lead.id);
+        let assignment = arm.map(|(e, arm)| Assignment {
+            experiment: e.id.clone(),
+            arm: arm.id.clone(),
+        });
+        let route_target = arm.and_then(|(_, arm)| arm.to.as_ref());
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let at = lead.now_ms as i64;
+            let decision =
+                handoff_core::routing::route_with(routing, &input, &loaded.state, at, route_target);
+            let routed = Routed {
+                routing,
+                input: &input,
+                decision: &decision,
+                facts,
+                assignment: assignment.as_ref(),
+                first_touch_ms: arm.and_then(|(_, arm)| arm.first_touch_ms),
+            };
+            let (statements, notified) = self.routed_statements(&routed, &loaded)?;
+            match store::commit(self.db, self.with_key(statements)?).await {
+                Ok(()) => return Ok(notified),
+                Err(_) if rotation::contended(&decision) && attempt < ROUTING_ATTEMPTS => {
+                    // Another submission took this turn (or D1 failed): the batch left nothing
+                    // behind, so route again with fresh state.
+                    rotation::pause(attempt).await;
+                    loaded = rotation_rows::load(self.db).await?;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    /// A routed lead's batch (without the key): the lead, its `created` and `routed` events, the
+    /// rotation turn, the SLA clock (or its suppression) and, unless suppressed, the outbox rows.
+    /// Answers whether it notifies anyone.
+    fn routed_statements(
+        &self,
+        r: &Routed<'_>,
+        loaded: &Loaded,
+    ) -> Result<(Vec<D1PreparedStatement>, bool), ApiError> {
+        let (db, lead, at) = (self.db, self.lead, self.lead.now_ms);
+        let (kind, id) = match &r.decision.assignee {
+            Assignee::Owner(id) => ("owner", id.as_str()),
+            Assignee::Queue(id) => ("queue", id.as_str()),
+        };
+        let owner = Ownership { kind, id };
+        let detail = routed(r.decision, r.assignment);
+        let mut statements = vec![
+            lead_statement(db, lead, Some(&owner), "open", None, r.assignment)?,
+            self.created_event()?,
+            store::event_statement(db, lead.id, at, "routed", "system", &detail)?,
+        ];
+        statements.extend(rotation_rows::statements(
+            db, r.decision, loaded, lead.id, at,
+        )?);
+        let summary = self.summary(r.decision);
+        let who = Who {
+            name: summary.name.clone(),
+            email: summary.email.clone(),
+            company: summary.company.clone(),
+            lifecycle: summary.lifecycle.clone(),
+            score: summary.score,
+        };
+        let start = Start {
+            lead_id: lead.id,
+            routing: r.routing,
+            input: r.input,
+            decision: r.decision,
+            facts: r.facts,
+            who: &who,
+            first_touch_ms: r.first_touch_ms,
+            at_ms: at,
+        };
+        let (clock, alert) = sla::start(db, self.bundle.sla(), &start)?;
+        statements.extend(clock);
+        // A suppressed lead (the person is being worked already) alerts nobody.
+        let outbox = match alert {
+            true => outbox::enqueue(db, &summary, &self.bundle.rules.notify, at)?,
+            false => Vec::new(),
+        };
+        let notified = !outbox.is_empty();
+        statements.extend(outbox);
+        Ok((statements, notified))
+    }
+
+    /// What the new-lead notification says, with the owner's signed links: "I've got it", and
+    /// "Not a fit" when the configuration has reasons to choose from.
+    fn summary(&self, decision: &Decision) -> LeadSummary {
+        let (env, lead, at) = (self.env, self.lead, self.lead.now_ms);
+        let claim = match &decision.assignee {
+            Assignee::Owner(owner) => claim_url(env, lead.id, owner, at),
+            Assignee::Queue(_) => None,
+        };
+        let mut summary = handoff_core::notify::summarize(
+            self.bundle,
+            lead.evaluation,
+            decision,
+            lead.attribution,
+            lead.id,
+            claim.unwrap_or_default(),
+        );
+        // "Not a fit" needs reasons to choose from: a link only when the configuration has some.
+        if let (Assignee::Owner(owner), false) =
+            (&decision.assignee, self.bundle.rules.feedback.is_empty())
+        {
+            summary.reject_url =
+                link_url(env, LinkPurpose::Reject, lead.id, owner, at).unwrap_or_default();
+        }
+        summary
+    }
+}
+
+/// The `routed` event's detail: the decision, and the experiment arm that shaped it, if one did.
+fn routed(decision: &Decision, assignment: Option<&Assignment>) -> serde_json::Value {
+    let mut detail = serde_json::to_value(decision).unwrap_or(serde_json::Value::Null);
+    if let (Some(a), Some(map)) = (assignment, detail.as_object_mut()) {
+        map.insert("experiment".into(), serde_json::json!(a));
+    }
+    detail
+}

@@ -1,0 +1,100 @@
+//! The public endpoints beside the intake, which browser pages and monitors call without a token:
+//! a form as the browser needs it (`GET /v1/forms/{id}`), a visitor's known fields
+//! (`GET /v1/profile`), CORS preflights, and `GET /v1/health`.
+
+use serde::Serialize;
+use worker::{Env, Request, Response};
+
+use crate::error::ApiError;
+use crate::http::{check_origin, check_visitor, cors_origin, empty, header, json, param, query};
+use crate::store::{self, profile, BundleOnce};
+
+/// A CORS preflight: 204 for an allowed origin (the headers are added with every answer), 403
+/// for any other. `public`: whether the route table opens the path to browser pages.
+pub async fn preflight(
+    req: &Request,
+    env: &Env,
+    bundle: &BundleOnce,
+    public: bool,
+) -> Result<Response, ApiError> {
+    if cors_origin(req, env, bundle, public).await.is_none() {
+        return Err(ApiError::new(
+            403,
+            "origin_not_allowed",
+            "No form may be used from this website.",
+        ));
+    }
+    empty(204, "The answer could not be encoded.")
+}
+
+/// `GET /v1/forms/:id`: the form as the browser needs it, its conditions compiled (so the form
+/// module carries no compiler), with the version of the bundle it came from.
+pub async fn get_form(
+    req: &Request,
+    env: &Env,
+    id: &str,
+    bundle: &BundleOnce,
+) -> Result<Response, ApiError> {
+    let bundle = bundle.get(env).await?;
+    if bundle.form(id).is_some() {
+        check_origin(req, &bundle, id)?;
+    }
+    let form = bundle
+        .form(id)
+        .ok_or_else(|| ApiError::new(404, "unknown_form", "No form has this id."))?;
+    // The spec changes only with the bundle, whose version names its content: browsers keep it a
+    // minute and then revalidate, so a page view on a warm cache waits for no request, a new
+    // bundle reaches every page within a minute or so, and the Worker re-checks every lead anyway.
+    let etag = format!("\"{}\"", bundle.version);
+    let cached = header(req, "if-none-match");
+    let mut response = if cached.is_some_and(|tags| tags.split(',').any(|t| t.trim() == etag)) {
+        empty(304, "The answer could not be made.")?
+    } else {
+        let browser = form.for_browser(&bundle.version, bundle.scoring(), bundle.rules.lifecycle);
+        json(200, &browser)?
+    };
+    let headers = response.headers_mut();
+    let _ = headers.set("etag", &etag);
+    let _ = headers.set(
+        "cache-control",
+        "public, max-age=60, stale-while-revalidate=600",
+    );
+    Ok(response)
+}
+
+#[derive(Serialize)]
+struct ProfileAnswer {
+    /// Field ids known about this visitor, with when each was learned (ms since the epoch);
+    /// never the values.
+    known: handoff_core::visibility::Known,
+}
+
+/// `GET /v1/profile?visitor=TOKEN`: what progressive profiling needs to skip known questions.
+pub async fn get_profile(req: &Request, env: &Env) -> Result<Response, ApiError> {
+    let pairs = query(req)?;
+    let visitor = param(&pairs, "visitor").unwrap_or_default();
+    check_visitor(visitor)?;
+    let known = profile::known_fields(env, visitor).await?;
+    json(200, &ProfileAnswer { known })
+}
+
+#[derive(Serialize)]
+struct Health<'a> {
+    ok: bool,
+    bundle_version: Option<&'a str>,
+    last_cron_tick_ms: Option<i64>,
+}
+
+/// `GET /v1/health`: whether a usable bundle is active, its version, and the last cron tick.
+pub async fn health(env: &Env, bundle: &BundleOnce) -> Result<Response, ApiError> {
+    let bundle = bundle.get(env).await.ok();
+    let last_tick = store::last_tick(env).await?;
+    json(
+        200,
+        &Health {
+            ok: bundle.is_some(),
+            bundle_version: bundle.as_ref().map(|b| b.version.as_str()),
+            last_cron_tick_ms: last_tick.map(|t| t as i64),
+        },
+    )
+}

@@ -1,0 +1,196 @@
+//! The `leads` table: a checked lead inserted with its verdict and owner, a returning person's
+//! lead found and brought up to date, and a stored lead read back for the admin API.
+
+use handoff_core::attribution::Attribution;
+use handoff_core::experiment::Assignment;
+use handoff_core::Evaluation;
+use serde::Deserialize;
+use wasm_bindgen::JsValue;
+use worker::{D1Database, D1PreparedStatement, Env};
+
+use super::{encode, opt, D1_BINDING};
+use crate::error::ApiError;
+
+/// What a stored lead looks like to the admin API.
+#[derive(Debug, Deserialize)]
+pub struct LeadRow {
+    pub id: String,
+    pub form_id: String,
+    pub email: Option<String>,
+    pub answers: String,
+    pub bundle_version: String,
+    pub client_bundle_version: Option<String>,
+    pub created_at: f64,
+    pub score: Option<f64>,
+    pub grade: Option<String>,
+    pub lifecycle: Option<String>,
+    pub disqualify_reason: Option<String>,
+    pub evaluation: Option<String>,
+    pub visitor: Option<String>,
+    pub attribution: Option<String>,
+    pub experiment: Option<String>,
+    pub arm: Option<String>,
+}
+
+/// A checked lead about to be stored.
+pub struct NewLead<'a> {
+    pub id: &'a str,
+    pub evaluation: &'a Evaluation,
+    pub email: Option<&'a str>,
+    pub client_bundle_version: Option<&'a str>,
+    pub visitor: Option<&'a str>,
+    /// Already cleaned (`Attribution::clean`).
+    pub attribution: &'a Attribution,
+    pub now_ms: f64,
+}
+
+/// Who has a lead, as stored: a person or a queue (`owner_kind` `owner` | `queue`, `owner_id`).
+pub struct Ownership<'a> {
+    pub kind: &'a str,
+    pub id: &'a str,
+}
+
+/// The statement that inserts a lead: its verdict, who owns it (none for a bot, which is never
+/// routed), its `status` (`open`, `closed` for a bot, `merged` for a returning person's repeat)
+/// and, when merged, the lead it was merged into.
+pub fn lead_statement(
+    db: &D1Database,
+    lead: &NewLead<'_>,
+    owner: Option<&Ownership<'_>>,
+    status: &str,
+    merged_into: Option<&str>,
+    assignment: Option<&Assignment>,
+) -> Result<D1PreparedStatement, ApiError> {
+    let ev = lead.evaluation;
+    let details = serde_json::json!({
+        "score": ev.score,
+        "disqualification": ev.disqualification,
+        "visible": ev.visible,
+        "email": ev.email,
+    });
+    let answers = encode(&ev.answers)?;
+    let details = encode(&details)?;
+    // The crm_facts subjects of the person and their email's domain, computed by handoff-core.
+    let (person_key, account_key) = lead.email.map(handoff_core::crm::lead_subjects).unzip();
+    let attribution = encode(lead.attribution)?;
+    db.prepare(
+        "INSERT INTO leads (id, form_id, email, answers, bundle_version, client_bundle_version, \
+         created_at, score, grade, lifecycle, disqualify_reason, evaluation, visitor, attribution, \
+         owner_kind, owner_id, status, merged_into, updated_at, experiment, arm, person_key, \
+         account_key) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?7, \
+         ?19, ?20, ?21, ?22)",
+    )
+    .bind(&[
+        JsValue::from_str(lead.id),
+        JsValue::from_str(&ev.form),
+        opt(lead.email),
+        JsValue::from_str(&answers),
+        JsValue::from_str(&ev.bundle_version),
+        opt(lead.client_bundle_version),
+        // Integers cross into D1 as f64: a BigInt is refused with D1_TYPE_ERROR.
+        JsValue::from_f64(lead.now_ms),
+        JsValue::from_f64(f64::from(ev.score.total)),
+        JsValue::from_str(ev.grade.as_str()),
+        JsValue::from_str(ev.lifecycle.as_str()),
+        opt(ev.disqualification.as_ref().map(|d| d.reason.as_str())),
+        JsValue::from_str(&details),
+        opt(lead.visitor),
+        JsValue::from_str(&attribution),
+        opt(owner.map(|o| o.kind)),
+        opt(owner.map(|o| o.id)),
+        JsValue::from_str(status),
+        opt(merged_into),
+        opt(assignment.map(|a| a.experiment.as_str())),
+        opt(assignment.map(|a| a.arm.as_str())),
+        opt(person_key.as_deref()),
+        opt(account_key.as_deref()),
+    ])
+    .map_err(ApiError::storage)
+}
+
+/// The lead a returning person already has: the oldest open, routed lead with this normalized
+/// email address that was not itself merged.
+#[derive(Debug, Deserialize)]
+pub struct Existing {
+    pub id: String,
+    pub owner_kind: String,
+    pub owner_id: String,
+}
+
+/// The read of a returning person's lead ([`Existing`]), for a submission's read batch.
+pub fn existing_query(db: &D1Database, email: &str) -> Result<D1PreparedStatement, ApiError> {
+    db.prepare(
+        "SELECT id, owner_kind, owner_id FROM leads WHERE email = ?1 AND status = 'open' \
+         AND owner_id IS NOT NULL AND merged_into IS NULL ORDER BY created_at, id LIMIT 1",
+    )
+    .bind(&[JsValue::from_str(email)])
+    .map_err(ApiError::storage)
+}
+
+/// The statement that brings a returning person's lead up to date with a new submission: the
+/// later verdict where it is higher (a nurture lead that now asks for a demo becomes an SQL for
+/// the same owner), and the time of the latest activity. A disqualified repeat changes no verdict.
+pub fn refresh_statement(
+    db: &D1Database,
+    existing: &str,
+    evaluation: &Evaluation,
+    now_ms: f64,
+) -> Result<D1PreparedStatement, ApiError> {
+    if evaluation.disqualification.is_some() {
+        return db
+            .prepare("UPDATE leads SET updated_at = ?2 WHERE id = ?1")
+            .bind(&[JsValue::from_str(existing), JsValue::from_f64(now_ms)])
+            .map_err(ApiError::storage);
+    }
+    db.prepare(
+        "UPDATE leads SET updated_at = ?2, \
+         grade = CASE WHEN ?3 > COALESCE(score, -1) THEN ?4 ELSE grade END, \
+         lifecycle = CASE WHEN ?3 > COALESCE(score, -1) THEN ?5 ELSE lifecycle END, \
+         score = MAX(COALESCE(score, -1), ?3) WHERE id = ?1",
+    )
+    .bind(&[
+        JsValue::from_str(existing),
+        JsValue::from_f64(now_ms),
+        JsValue::from_f64(f64::from(evaluation.score.total)),
+        JsValue::from_str(evaluation.grade.as_str()),
+        JsValue::from_str(evaluation.lifecycle.as_str()),
+    ])
+    .map_err(ApiError::storage)
+}
+
+/// A stored lead, as the admin API shows it.
+pub async fn lead(env: &Env, id: &str) -> Result<Option<LeadRow>, ApiError> {
+    let db = env.d1(D1_BINDING).map_err(ApiError::storage)?;
+    db.prepare(
+        "SELECT id, form_id, email, answers, bundle_version, client_bundle_version, created_at, \
+         score, grade, lifecycle, disqualify_reason, evaluation, visitor, attribution, experiment, \
+         arm FROM leads WHERE id = ?1",
+    )
+    .bind(&[JsValue::from_str(id)])
+    .map_err(ApiError::storage)?
+    .first::<LeadRow>(None)
+    .await
+    .map_err(ApiError::storage)
+}
+
+/// The statement that gives lead `lead_id` to `kind`/`id` (an SLA step's reassignment; the admin
+/// API's has its own batch, `store::admin::reassign`).
+pub fn owner_statement(
+    db: &D1Database,
+    lead_id: &str,
+    kind: &str,
+    id: &str,
+    now_ms: f64,
+) -> Result<D1PreparedStatement, ApiError> {
+    db.prepare(
+        "UPDATE leads SET owner_kind = ?2, owner_id = ?3, updated_at = ?4                          WHERE id = ?1",
+    )
+    .bind(&[
+        JsValue::from_str(lead_id),
+        JsValue::from_str(kind),
+        JsValue::from_str(id),
+        JsValue::from_f64(now_ms),
+    ])
+    .map_err(ApiError::storage)
+}

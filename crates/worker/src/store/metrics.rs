@@ -1,0 +1,85 @@
+//! What the metrics and exports read: the leads created in a range (merged repeats and bots left
+//! out) and the events that matter of those leads, two indexed queries in one batch.
+
+use serde::Deserialize;
+use wasm_bindgen::JsValue;
+use worker::Env;
+
+use super::Db;
+use crate::error::ApiError;
+
+/// The event kinds the metrics read; the rest of a lead's log is left in D1.
+const KINDS: &str = "'notified', 'first_touch', 'touch', 'outcome', 'sla_started'";
+
+/// A lead as the metrics read it.
+#[derive(Debug, Deserialize)]
+pub struct LeadRow {
+    pub id: String,
+    pub created_at: f64,
+    pub utm_source: Option<String>,
+    pub utm_campaign: Option<String>,
+    pub referrer: Option<String>,
+    pub grade: Option<String>,
+    pub lifecycle: Option<String>,
+    pub owner_id: Option<String>,
+    pub experiment: Option<String>,
+    pub arm: Option<String>,
+    /// A JSON array of the scoring rules that gave the lead points.
+    pub rules: Option<String>,
+}
+
+/// One event of a lead, unordered; `detail` is the stored JSON text.
+#[derive(Debug, Deserialize)]
+pub struct EventRow {
+    pub lead_id: String,
+    pub at: f64,
+    pub kind: String,
+    pub detail: String,
+}
+
+/// The leads created in `[from, to)`, by `created_at`, and their events (in no order: sorting a
+/// few hundred thousand rows in SQL would need a temporary B-tree). One batch, two indexed
+/// queries: leads by `created_at`, their events by `lead_id`.
+pub async fn range(
+    env: &Env,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<(Vec<LeadRow>, Vec<EventRow>), ApiError> {
+    let db = Db::open(env)?;
+    let range = [
+        JsValue::from_f64(from_ms as f64),
+        JsValue::from_f64(to_ms as f64),
+    ];
+    let leads = db
+        .prepare(
+            "SELECT l.id, l.created_at, json_extract(l.attribution, '$.utm.source') AS utm_source, \
+             json_extract(l.attribution, '$.utm.campaign') AS utm_campaign, \
+             json_extract(l.attribution, '$.referrer') AS referrer, l.grade, l.lifecycle, \
+             l.owner_id, l.experiment, l.arm, \
+             (SELECT json_group_array(json_extract(b.value, '$.rule')) \
+              FROM json_each(l.evaluation, '$.score.breakdown') b \
+              WHERE json_extract(b.value, '$.points') > 0 \
+              AND json_extract(b.value, '$.rule') NOT IN ('cap', 'floor')) AS rules \
+             FROM leads l WHERE l.created_at >= ?1 AND l.created_at < ?2 \
+             AND l.status != 'merged' AND COALESCE(l.disqualify_reason, '') != 'bot' \
+             ORDER BY l.created_at, l.id",
+        )
+        .bind(&range)
+        .map_err(ApiError::storage)?;
+    let events = db
+        .prepare(format!(
+            "SELECT e.lead_id, e.at, e.kind, e.detail FROM leads l \
+             JOIN lead_events e ON e.lead_id = l.id \
+             WHERE l.created_at >= ?1 AND l.created_at < ?2 AND l.status != 'merged' \
+             AND e.kind IN ({KINDS})"
+        ))
+        .bind(&range)
+        .map_err(ApiError::storage)?;
+    let results = db.batch(vec![leads, events]).await?;
+    let (Some(leads), Some(events)) = (results.first(), results.get(1)) else {
+        return Err(ApiError::storage(worker::Error::from("metrics reads")));
+    };
+    let leads: Vec<LeadRow> = leads.results().map_err(ApiError::storage)?;
+    let events: Vec<EventRow> = events.results().map_err(ApiError::storage)?;
+    Ok((leads, events))
+}
