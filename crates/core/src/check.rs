@@ -153,8 +153,10 @@ pub(crate) fn condition_problem(error: ConditionError, path: Vec<Step<'static>>)
     }
 }
 
-/// Ids appear in URLs, DOM ids, JSON keys and SQL values: keep them to a safe alphabet.
-pub(crate) fn valid_id(id: &str) -> bool {
+/// `^[a-z][a-z0-9_-]{0,63}$`: the shape of every configured id (forms, fields, owners, queues,
+/// pools, …). Ids appear in URLs, DOM ids, JSON keys and SQL values: keep them to a safe alphabet.
+/// The one check: the configuration's, and the Worker's for ids in requests.
+pub fn valid_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 64
         && id

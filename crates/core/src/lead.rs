@@ -5,8 +5,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::answer::AnswerMap;
-use crate::disqualify::{Disqualification, SubmitContext};
+use crate::disqualify::{Disqualification, Reason, SubmitContext};
 use crate::enrich::EmailFlags;
+use crate::form::FormSpec;
 use crate::issue::Issue;
 use crate::scoring::{Activity, Grade, Score, Stage};
 use crate::visibility::Known;
@@ -46,6 +47,57 @@ pub struct Evaluation {
     /// What the lead's email address says: free mail, disposable, role account.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<EmailFlags>,
+}
+
+impl Evaluation {
+    /// Whether the rules judged the submission a bot (honeypot, fill time): it is stored closed
+    /// and never routed.
+    pub fn is_bot(&self) -> bool {
+        self.disqualification
+            .as_ref()
+            .is_some_and(|d| d.reason == Reason::Bot)
+    }
+
+    /// What the person who submitted `form` is told: the stage and the next step configured for
+    /// it (`outcomes`), or the form's success message. A bot is answered like a person's ordinary
+    /// request (nurture, the success message), so that it learns nothing about what gave it away.
+    pub fn reply<'a>(&self, form: &'a FormSpec) -> Reply<'a> {
+        let bot = self.is_bot();
+        let stage = if bot { Stage::Nurture } else { self.lifecycle };
+        match form.outcome(stage).filter(|_| !bot) {
+            Some(o) => Reply {
+                stage,
+                message: &o.message,
+                link_url: &o.link_url,
+                link_label: &o.link_label,
+            },
+            None => Reply {
+                stage,
+                message: &form.success_message,
+                link_url: "",
+                link_label: "",
+            },
+        }
+    }
+}
+
+/// The answer to a submission (see [`Evaluation::reply`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reply<'a> {
+    pub stage: Stage,
+    pub message: &'a str,
+    /// Empty without a link.
+    pub link_url: &'a str,
+    pub link_label: &'a str,
+}
+
+/// A visitor token, the first-party id the form keeps in the host site's storage: 16 to 64
+/// letters, digits, `-` or `_` (the form makes a UUID).
+pub fn valid_visitor(token: &str) -> bool {
+    (16..=64).contains(&token.len())
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// The lead names a form the bundle does not have.

@@ -569,6 +569,23 @@ pub enum Assignee {
     Queue(String),
 }
 
+impl Assignee {
+    /// How a lead's holder is stored (`leads.owner_kind`): `owner` or `queue`.
+    pub const fn kind(&self) -> &'static str {
+        match self {
+            Assignee::Owner(_) => "owner",
+            Assignee::Queue(_) => "queue",
+        }
+    }
+
+    /// The owner's or the queue's id.
+    pub fn id(&self) -> &str {
+        match self {
+            Assignee::Owner(id) | Assignee::Queue(id) => id,
+        }
+    }
+}
+
 /// A routing decision: who has the lead, why, and what to store.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Decision {

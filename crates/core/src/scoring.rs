@@ -187,6 +187,14 @@ impl Stage {
             Stage::Sql => "sql",
         }
     }
+
+    /// Every stage, lowest first.
+    pub const ALL: [Stage; 4] = [Stage::Disqualified, Stage::Nurture, Stage::Mql, Stage::Sql];
+
+    /// The stage whose code is `code` (as [`Stage::as_str`] writes it), e.g. a report's filter.
+    pub fn parse(code: &str) -> Option<Stage> {
+        Stage::ALL.into_iter().find(|s| s.as_str() == code)
+    }
 }
 
 /// The scoring model with its conditions compiled, one per fit and intent rule, in order.

@@ -5,6 +5,7 @@
 //! exactly this door.
 
 use handoff_core::crm::{account_subject, person_subject, read, Fact, Intake};
+use handoff_core::events::EventKind;
 use serde::Serialize;
 use worker::{D1PreparedStatement, Env, Request, Response};
 
@@ -155,7 +156,12 @@ fn touch(
 ) -> Result<Vec<D1PreparedStatement>, ApiError> {
     let detail = serde_json::json!({ "intake": intake.id, "meaning": fact.meaning });
     let mut out = vec![store::event_statement(
-        db, lead, now_ms, "touch", &intake.id, &detail,
+        db,
+        lead,
+        now_ms,
+        EventKind::Touch,
+        &intake.id,
+        &detail,
     )?];
     touches.push(at + out.len());
     out.extend(touch_statements(

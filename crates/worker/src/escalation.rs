@@ -3,6 +3,7 @@
 //! `routing::reassign`); each step is claimed once per lead and level (`store::sla::Claim`), and
 //! its event and notifications are written only with this run's claim.
 
+use handoff_core::events::EventKind;
 use handoff_core::notify::{Escalation, Owner};
 use handoff_core::routing::{self, Assignee, CompiledRouting, Decision};
 use handoff_core::sla::{self as core_sla, Clock, CompiledSla, EscalateTo, StepDue};
@@ -139,8 +140,14 @@ impl<'a> Run<'a> {
         let routing = self.bundle.routing();
         if row.status != "open" {
             ticked.closed += 1;
-            let stop =
-                stop_statements(db, &row.lead_id, level, "sla_stopped", &row.status, now_ms)?;
+            let stop = stop_statements(
+                db,
+                &row.lead_id,
+                level,
+                EventKind::SlaStopped,
+                &row.status,
+                now_ms,
+            )?;
             self.statements.extend(stop);
             return Ok(None);
         }
@@ -151,7 +158,7 @@ impl<'a> Run<'a> {
                 db,
                 &row.lead_id,
                 level,
-                "sla_suppressed",
+                EventKind::SlaSuppressed,
                 reason.code(),
                 now_ms,
             )?;
@@ -220,7 +227,13 @@ impl<'a> Run<'a> {
             "due_at": step.due_ms, "overdue_ms": escalation.overdue_ms,
             "reassigned_to": escalation.reassigned_to,
         });
-        let mut statements = vec![claimed_event(db, claim, now_ms, "escalated", &detail)?];
+        let mut statements = vec![claimed_event(
+            db,
+            claim,
+            now_ms,
+            EventKind::Escalated,
+            &detail,
+        )?];
         statements.extend(enqueue_escalation(
             db,
             &escalation,
@@ -320,20 +333,24 @@ impl<'a> Run<'a> {
                 db,
                 &row.lead_id,
                 now_ms,
-                "reassign_skipped",
+                EventKind::ReassignSkipped,
                 "system",
                 &detail,
             )?;
             return Ok(vec![skipped]);
         };
-        let (kind, id) = match &decision.assignee {
-            Assignee::Owner(id) => ("owner", id.as_str()),
-            Assignee::Queue(id) => ("queue", id.as_str()),
-        };
+        let (kind, id) = (decision.assignee.kind(), decision.assignee.id());
         let detail = serde_json::json!({ "via": "sla", "level": level, "decision": decision });
         let mut statements = vec![
             leads::owner_statement(db, &row.lead_id, kind, id, now_ms)?,
-            store::event_statement(db, &row.lead_id, now_ms, "reassigned", "system", &detail)?,
+            store::event_statement(
+                db,
+                &row.lead_id,
+                now_ms,
+                EventKind::Reassigned,
+                "system",
+                &detail,
+            )?,
         ];
         statements.extend(rotation::statements(
             db,

@@ -93,7 +93,7 @@ fn statements(
         db,
         &lead.id,
         now_ms,
-        event.kind(),
+        event.event_kind(),
         event.actor(),
         &detail,
     )?];

@@ -208,10 +208,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// The lowercase hex SHA-256 of `text`.
 pub fn sha256_hex(text: &str) -> String {
     use sha2::{Digest, Sha256};
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    handoff_core::encode::hex(&Sha256::digest(text.as_bytes()))
 }
 
 /// Headers every API answer carries; `cors` is the origin to allow, when the request came from
@@ -247,7 +244,7 @@ pub fn cross_origin(req: &Request) -> Option<String> {
 }
 
 /// The origin to allow in the answer's CORS headers: a cross-origin request to a browser endpoint
-/// (`public`: the route table says so, `router::browser_path`) from an origin some form of the
+/// (`public`: the route table says so, `router::browser_request`) from an origin some form of the
 /// active bundle allows. The admin API never answers other origins.
 pub async fn cors_origin(
     req: &Request,
@@ -278,11 +275,7 @@ pub fn check_origin(req: &Request, bundle: &Bundle, form: &str) -> Result<(), Ap
 /// A visitor token: 16 to 64 letters, digits, `-` or `_` (the form sends a UUID); else
 /// `400 bad_visitor`.
 pub fn check_visitor(token: &str) -> Result<(), ApiError> {
-    let valid = (16..=64).contains(&token.len())
-        && token
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if valid {
+    if handoff_core::lead::valid_visitor(token) {
         Ok(())
     } else {
         Err(ApiError::new(

@@ -5,12 +5,13 @@
 //! and remembered in the visitor's profile. One batch of reads, one batch of writes.
 
 use handoff_core::attribution::Attribution;
-use handoff_core::disqualify::{Reason, SubmitContext};
+use handoff_core::disqualify::SubmitContext;
 use handoff_core::evaluate::email_answer;
+use handoff_core::events::EventKind;
 use handoff_core::experiment::{self, Assignment};
 use handoff_core::notify::{LeadSummary, LinkPurpose};
 use handoff_core::routing::{Assignee, CompiledRouting, Decision, RouteInput};
-use handoff_core::scoring::{Activity, Stage};
+use handoff_core::scoring::Activity;
 use handoff_core::sla::SuppressionFacts;
 use handoff_core::{evaluate, AnswerMap, Bundle, Evaluation, LeadInput};
 use serde::{Deserialize, Serialize};
@@ -163,14 +164,6 @@ fn check(bundle: &Bundle, lead: LeadRequest, now_ms: u64) -> Result<Checked, Api
     })
 }
 
-/// Whether handoff-core marked the submission as a bot's (honeypot, fill time).
-fn is_bot(evaluation: &Evaluation) -> bool {
-    evaluation
-        .disqualification
-        .as_ref()
-        .is_some_and(|d| d.reason == Reason::Bot)
-}
-
 /// The `201` answer's JSON for lead `id`. A bot's submission is stored as such, but answered like
 /// a person's ordinary request (nurture, the success message), so that the bot learns nothing
 /// about what gave it away.
@@ -178,30 +171,17 @@ fn created(
     id: &str,
     form: &handoff_core::visibility::CompiledForm,
     evaluation: &Evaluation,
-    bot: bool,
 ) -> Result<String, ApiError> {
-    let answered_stage = if bot {
-        Stage::Nurture
-    } else {
-        evaluation.lifecycle
-    };
-    let outcome = match form.spec.outcome(answered_stage).filter(|_| !bot) {
-        Some(o) => OutcomeView {
-            message: &o.message,
-            link_url: &o.link_url,
-            link_label: &o.link_label,
-        },
-        None => OutcomeView {
-            message: &form.spec.success_message,
-            link_url: "",
-            link_label: "",
-        },
-    };
+    let reply = evaluation.reply(&form.spec);
     let created = LeadCreated {
         id,
         bundle_version: &evaluation.bundle_version,
-        lifecycle: answered_stage.as_str(),
-        outcome,
+        lifecycle: reply.stage.as_str(),
+        outcome: OutcomeView {
+            message: reply.message,
+            link_url: reply.link_url,
+            link_label: reply.link_label,
+        },
     };
     serde_json::to_string(&created)
         .map_err(|_| ApiError::new(500, "internal", "The answer could not be encoded."))
@@ -236,9 +216,9 @@ pub async fn create_lead(
     let form = bundle
         .form(&evaluation.form)
         .ok_or_else(|| ApiError::new(404, "unknown_form", "No form has this id."))?;
-    let bot = is_bot(evaluation);
+    let bot = evaluation.is_bot();
     let id = random_uuid();
-    let response = created(&id, form, evaluation, bot)?;
+    let response = created(&id, form, evaluation)?;
     let new_lead = NewLead {
         id: &id,
         evaluation,
@@ -465,7 +445,7 @@ impl Submission<'_> {
             "disqualification": ev.disqualification.as_ref().map(|d| d.reason.as_str()),
         });
         let (id, at) = (self.lead.id, self.lead.now_ms);
-        store::event_statement(self.db, id, at, "created", "system", &created)
+        store::event_statement(self.db, id, at, EventKind::Created, "system", &created)
     }
 
     /// A lead nobody is routed to: a bot's (`closed`), or any lead without `[routing]` (`open`).
@@ -495,8 +475,8 @@ impl Submission<'_> {
         let statements = vec![
             lead_statement(db, lead, Some(&owner), "merged", Some(&existing.id), None)?,
             self.created_event()?,
-            store::event_statement(db, lead.id, at, "merged_into", "system", &into)?,
-            store::event_statement(db, &existing.id, at, "merged", "system", &merged)?,
+            store::event_statement(db, lead.id, at, EventKind::MergedInto, "system", &into)?,
+            store::event_statement(db, &existing.id, at, EventKind::Merged, "system", &merged)?,
             refresh_statement(db, &existing.id, ev, at)?,
         ];
         // The owner already has this person: no second alert (the merged event records it).
@@ -561,16 +541,16 @@ impl Submission<'_> {
         loaded: &Loaded,
     ) -> Result<(Vec<D1PreparedStatement>, bool), ApiError> {
         let (db, lead, at) = (self.db, self.lead, self.lead.now_ms);
-        let (kind, id) = match &r.decision.assignee {
-            Assignee::Owner(id) => ("owner", id.as_str()),
-            Assignee::Queue(id) => ("queue", id.as_str()),
+        let assignee = &r.decision.assignee;
+        let owner = Ownership {
+            kind: assignee.kind(),
+            id: assignee.id(),
         };
-        let owner = Ownership { kind, id };
         let detail = routed(r.decision, r.assignment);
         let mut statements = vec![
             lead_statement(db, lead, Some(&owner), "open", None, r.assignment)?,
             self.created_event()?,
-            store::event_statement(db, lead.id, at, "routed", "system", &detail)?,
+            store::event_statement(db, lead.id, at, EventKind::Routed, "system", &detail)?,
         ];
         statements.extend(rotation_rows::statements(
             db, r.decision, loaded, lead.id, at,

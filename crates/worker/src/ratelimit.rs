@@ -40,11 +40,7 @@ fn form_of(body: &str) -> String {
     serde_json::from_str::<FormOnly>(body)
         .ok()
         .map(|f| f.form)
-        .filter(|f| {
-            (1..=64).contains(&f.len())
-                && f.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
-        })
+        .filter(|f| handoff_core::check::valid_id(f))
         .unwrap_or_else(|| "?".to_owned())
 }
 

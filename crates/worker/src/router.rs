@@ -1,6 +1,6 @@
 //! The one route table: every method and path the Worker answers, which handler answers it and
 //! who may call it (browser pages of the forms' allowed origins, the admin token, or anyone with
-//! the route's own credential). `dispatch` routes from it, CORS reads it (`browser_path`), and the
+//! the route's own credential). `dispatch` routes from it, CORS reads it (`browser_request`), and the
 //! OpenAPI document served at `GET /v1/openapi.json` (`crates/worker/openapi.json`) must list
 //! exactly these operations (the unit test below, and `tests/admin.test.mjs` against the running
 //! Worker).
@@ -154,13 +154,17 @@ pub fn find(method: &str, path: &str) -> Result<(&'static Route, Vec<String>), b
     Err(known_path)
 }
 
-/// Whether `path` is a browser route's path (any method on it: a `405` there answers an allowed
-/// origin too), so that CORS may answer the request's origin.
-pub fn browser_path(path: &str) -> bool {
+/// Whether a request is for a browser route, so that CORS may answer the request's origin: the
+/// route its method and path name is a browser route, or, for a method no route of the path lists
+/// (a `405`), the path has a browser route. An admin route on a browser route's path (`GET
+/// /v1/leads`, the leads list) never answers another origin.
+pub fn browser_request(method: &str, path: &str) -> bool {
     let path = segments(path);
-    ROUTES
-        .iter()
-        .any(|r| r.access == Browser && matches(r.path, &path).is_some())
+    let mut on_path = ROUTES.iter().filter(|r| matches(r.path, &path).is_some());
+    match on_path.clone().find(|r| r.method == method) {
+        Some(route) => route.access == Browser,
+        None => on_path.any(|r| r.access == Browser),
+    }
 }
 
 /// Answers `req` with the handler its route names, after the admin check of an admin route.
@@ -248,6 +252,27 @@ mod tests {
             .map(|r| (r.method.to_owned(), r.path.to_owned(), r.access == Admin))
             .collect();
         assert_eq!(documented, table);
+    }
+
+    /// CORS answers another origin for browser routes only, never for an admin route that shares
+    /// a browser route's path (regression: `GET /v1/leads`, the admin list, answered it).
+    #[test]
+    fn cors_is_for_browser_routes_by_method_and_path() {
+        let table = [
+            ("POST", "/v1/leads", true),
+            ("OPTIONS", "/v1/leads", true),
+            ("GET", "/v1/leads", false),
+            ("PUT", "/v1/leads", true),
+            ("GET", "/v1/forms/demo", true),
+            ("GET", "/v1/profile", true),
+            ("GET", "/v1/leads/abc", false),
+            ("GET", "/v1/metrics", false),
+            ("PUT", "/v1/config", false),
+            ("GET", "/v1/nothing", false),
+        ];
+        for (method, path, expected) in table {
+            assert_eq!(browser_request(method, path), expected, "{method} {path}");
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! (`handoff_core::sla`); the statements are `store::sla`'s; the cron's walk up the ladder is
 //! `escalation`'s.
 
+use handoff_core::events::EventKind;
 use handoff_core::routing::{CompiledRouting, Decision, RouteInput};
 use handoff_core::sla::{self as core_sla, CompiledSla, EscalateTo, NoClock, SuppressionFacts};
 use serde::Serialize;
@@ -56,7 +57,7 @@ pub fn start(
                 db,
                 lead.lead_id,
                 lead.at_ms,
-                "sla_suppressed",
+                EventKind::SlaSuppressed,
                 "system",
                 &detail,
             )?;
@@ -70,7 +71,7 @@ pub fn start(
         db,
         lead.lead_id,
         lead.at_ms,
-        "sla_started",
+        EventKind::SlaStarted,
         "system",
         &clock,
     )?;

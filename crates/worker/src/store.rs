@@ -4,6 +4,7 @@
 //! constant pieces, never from values): no value is ever spliced into SQL text. `store` imports
 //! no handler: the types a handler and a statement share live here.
 
+use handoff_core::events::EventKind;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
@@ -196,7 +197,7 @@ pub fn event_statement(
     db: &D1Database,
     lead_id: &str,
     at_ms: f64,
-    kind: &str,
+    kind: EventKind,
     actor: &str,
     detail: &impl serde::Serialize,
 ) -> Result<D1PreparedStatement, ApiError> {
@@ -206,7 +207,7 @@ pub fn event_statement(
     .bind(&[
         JsValue::from_str(lead_id),
         JsValue::from_f64(at_ms),
-        JsValue::from_str(kind),
+        JsValue::from_str(kind.as_str()),
         JsValue::from_str(actor),
         JsValue::from_str(&encode(detail)?),
     ])

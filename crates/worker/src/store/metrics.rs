@@ -83,3 +83,20 @@ pub async fn range(
     let events: Vec<EventRow> = events.results().map_err(ApiError::storage)?;
     Ok((leads, events))
 }
+
+#[cfg(test)]
+mod tests {
+    use handoff_core::events::EventKind;
+
+    /// The kinds the metrics read are written in SQL; each must be one the log holds.
+    #[test]
+    fn the_kinds_read_are_event_kinds() {
+        for kind in super::KINDS.split(", ") {
+            let name = kind.trim_matches('\'');
+            assert!(
+                EventKind::ALL.iter().any(|k| k.as_str() == name),
+                "{name} is no EventKind"
+            );
+        }
+    }
+}

@@ -2,6 +2,7 @@
 //! step's, guarded by its claim), due rows selected and leased, and each attempt's result recorded
 //! with its lead event. Message ids are fresh UUIDs: the Standard Webhooks `webhook-id`.
 
+use handoff_core::events::EventKind;
 use handoff_core::notify::Retry;
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
@@ -136,7 +137,14 @@ pub fn delivered_statements(
         serde_json::json!({"channel": row.channel, "message": row.id, "attempts": attempts});
     Ok(vec![
         update,
-        event_statement(db, &row.lead_id, now_ms, "notified", "system", &detail)?,
+        event_statement(
+            db,
+            &row.lead_id,
+            now_ms,
+            EventKind::Notified,
+            "system",
+            &detail,
+        )?,
     ])
 }
 
@@ -163,7 +171,7 @@ pub fn failed_statements(
                     JsValue::from_f64(at as f64),
                     JsValue::from_str(error),
                 ]);
-            (update, "notify_failed")
+            (update, EventKind::NotifyFailed)
         }
         Retry::Dead => {
             let update = db
@@ -175,7 +183,7 @@ pub fn failed_statements(
                     JsValue::from_f64(f64::from(attempts)),
                     JsValue::from_str(error),
                 ]);
-            (update, "dead_lettered")
+            (update, EventKind::DeadLettered)
         }
     };
     Ok(vec![

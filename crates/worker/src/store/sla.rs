@@ -2,6 +2,7 @@
 //! computed, stopped by a first touch, found due by the cron through the partial index on
 //! `next_at`, each ladder step claimed once per lead and level, and the clocks listed by deadline.
 
+use handoff_core::events::EventKind;
 use handoff_core::sla::{Clock, ClockKind, StepDue, SuppressionFacts};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
@@ -348,7 +349,7 @@ pub fn claimed_event(
     db: &D1Database,
     claim: &Claim<'_>,
     at_ms: f64,
-    kind: &str,
+    kind: EventKind,
     detail: &impl Serialize,
 ) -> Result<D1PreparedStatement, ApiError> {
     let sql = format!(
@@ -361,7 +362,7 @@ pub fn claimed_event(
         .bind(&[
             JsValue::from_str(claim.lead_id),
             JsValue::from_f64(at_ms),
-            JsValue::from_str(kind),
+            JsValue::from_str(kind.as_str()),
             JsValue::from_str(&encode(detail)?),
             a,
             b,
@@ -376,7 +377,7 @@ pub fn stop_statements(
     db: &D1Database,
     lead_id: &str,
     level: u32,
-    kind: &str,
+    kind: EventKind,
     stopped: &str,
     at_ms: f64,
 ) -> Result<Vec<D1PreparedStatement>, ApiError> {
@@ -390,7 +391,7 @@ pub fn stop_statements(
         .bind(&[
             JsValue::from_str(lead_id),
             JsValue::from_f64(at_ms),
-            JsValue::from_str(kind),
+            JsValue::from_str(kind.as_str()),
             JsValue::from_str(&encode(&detail)?),
             JsValue::from_f64(f64::from(level)),
         ])
