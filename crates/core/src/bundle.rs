@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use toml::de::{DeTable, DeValue};
 
 use crate::check::{
-    condition_problem, invalid_id, problem, valid_id, ConfigCode, Found, Step, Types,
+    condition_problem, field_path, invalid_id, problem, valid_id, ConfigCode, Found, Step, Types,
 };
 use crate::condition::{Condition, FieldType};
 use crate::crm::CrmConfig;
@@ -220,13 +220,7 @@ impl Bundle {
             match CompiledForm::compile(form.clone()) {
                 Ok(compiled) => forms.push(compiled),
                 Err(errors) => found.extend(errors.into_iter().map(|e| {
-                    let path = vec![
-                        Step::Key("forms"),
-                        Step::Index(fi),
-                        Step::Key("fields"),
-                        Step::Index(e.field),
-                        Step::Key("visible_if"),
-                    ];
+                    let path = field_path(fi, e.field, "visible_if");
                     condition_problem(e.error, path)
                 })),
             }
@@ -580,13 +574,7 @@ fn field_types<'a>(rules: &'a Rules, found: &mut Vec<Found>) -> Types<'a> {
                          rules could not tell which is meant",
                         field.id
                     ),
-                    vec![
-                        Step::Key("forms"),
-                        Step::Index(fi),
-                        Step::Key("fields"),
-                        Step::Index(i),
-                        Step::Key("id"),
-                    ],
+                    field_path(fi, i, "id"),
                 )),
                 Some(_) => {}
                 None => {

@@ -123,6 +123,17 @@ pub(crate) enum Step<'a> {
     Index(usize),
 }
 
+/// The path of `key` of field `field` of form `form`: `forms[form].fields[field].key`.
+pub(crate) fn field_path(form: usize, field: usize, key: &'static str) -> Vec<Step<'static>> {
+    vec![
+        Step::Key("forms"),
+        Step::Index(form),
+        Step::Key("fields"),
+        Step::Index(field),
+        Step::Key(key),
+    ]
+}
+
 /// A problem found by the checks, located later.
 pub(crate) struct Found {
     /// A `config.*` code ([`ConfigCode::as_str`]) or a condition's `condition.*` code.

@@ -22,7 +22,8 @@ fn a_bot_is_answered_like_an_ordinary_request_and_a_person_by_their_stage() {
     let form = &bundle.form("demo").unwrap().spec;
     let sql = json!({"email": "maria@customer.example", "company_size": "201-1000", "role": "Data",
         "country": "Germany", "interest": "A demo", "team_size": "8", "consent": true});
-    let nurture = json!({"email": "sam@customer.example", "interest": "Just exploring", "consent": true});
+    let nurture =
+        json!({"email": "sam@customer.example", "interest": "Just exploring", "consent": true});
     let table = [
         // (answers, honeypot, stage, link label)
         (&sql, "", Stage::Sql, "Book a meeting"),
@@ -37,10 +38,17 @@ fn a_bot_is_answered_like_an_ordinary_request_and_a_person_by_their_stage() {
         let evaluation = evaluate(&bundle, &lead, 1_800_000_000_000).unwrap();
         assert!(evaluation.valid, "{:?}", evaluation.issues);
         let reply = evaluation.reply(form);
-        assert_eq!((reply.stage, reply.link_label), (stage, label), "{honeypot:?}");
+        assert_eq!(
+            (reply.stage, reply.link_label),
+            (stage, label),
+            "{honeypot:?}"
+        );
         assert_eq!(evaluation.is_bot(), !honeypot.is_empty());
         if evaluation.is_bot() {
-            assert_eq!((reply.message, reply.link_url), (form.success_message.as_str(), ""));
+            assert_eq!(
+                (reply.message, reply.link_url),
+                (form.success_message.as_str(), "")
+            );
         }
     }
 }
@@ -58,11 +66,17 @@ fn stages_parse_from_their_codes_only() {
 #[test]
 fn an_assignee_is_stored_as_its_kind_and_id() {
     assert_eq!(
-        (Assignee::Owner("ana".into()).kind(), Assignee::Owner("ana".into()).id()),
+        (
+            Assignee::Owner("ana".into()).kind(),
+            Assignee::Owner("ana".into()).id()
+        ),
         ("owner", "ana")
     );
     assert_eq!(
-        (Assignee::Queue("sdr".into()).kind(), Assignee::Queue("sdr".into()).id()),
+        (
+            Assignee::Queue("sdr".into()).kind(),
+            Assignee::Queue("sdr".into()).id()
+        ),
         ("queue", "sdr")
     );
 }

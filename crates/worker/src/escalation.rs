@@ -138,30 +138,19 @@ impl<'a> Run<'a> {
         let now = now_ms as i64;
         let level = row.level as u32;
         let routing = self.bundle.routing();
-        if row.status != "open" {
-            ticked.closed += 1;
-            let stop = stop_statements(
-                db,
-                &row.lead_id,
-                level,
-                EventKind::SlaStopped,
-                &row.status,
-                now_ms,
-            )?;
-            self.statements.extend(stop);
-            return Ok(None);
-        }
+        // A closed lead's clock stops; so does one whose person is being worked (suppression).
         let window = self.bundle.sla().recent_contact_window_ms();
-        if let Some(reason) = core_sla::suppress(&row.facts(), window, now) {
-            ticked.suppressed += 1;
-            let stop = stop_statements(
-                db,
-                &row.lead_id,
-                level,
-                EventKind::SlaSuppressed,
-                reason.code(),
-                now_ms,
-            )?;
+        let stop = if row.status != "open" {
+            ticked.closed += 1;
+            Some((EventKind::SlaStopped, row.status.as_str()))
+        } else {
+            core_sla::suppress(&row.facts(), window, now).map(|reason| {
+                ticked.suppressed += 1;
+                (EventKind::SlaSuppressed, reason.code())
+            })
+        };
+        if let Some((kind, why)) = stop {
+            let stop = stop_statements(db, &row.lead_id, level, kind, why, now_ms)?;
             self.statements.extend(stop);
             return Ok(None);
         }

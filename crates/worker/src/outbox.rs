@@ -39,16 +39,30 @@ pub fn enqueue(
     notify: &NotifyRules,
     now_ms: f64,
 ) -> Result<Vec<D1PreparedStatement>, ApiError> {
+    let payload = |kind: &ChannelKind| match kind {
+        ChannelKind::Slack => slack_message(lead),
+        ChannelKind::Webhook => webhook_payload(lead, LEAD_ROUTED, now_ms as i64),
+    };
+    per_channel(db, &lead.lead_id, notify, now_ms, None, payload)
+}
+
+/// One outbox row per configured channel for `lead_id`, each with the payload `payload` builds
+/// for the channel's kind (written only with `claim`, when one is given).
+fn per_channel(
+    db: &worker::D1Database,
+    lead_id: &str,
+    notify: &NotifyRules,
+    now_ms: f64,
+    claim: Option<&Claim<'_>>,
+    payload: impl Fn(&ChannelKind) -> serde_json::Value,
+) -> Result<Vec<D1PreparedStatement>, ApiError> {
     notify
         .channels
         .iter()
         .map(|channel| {
-            let payload = match channel.kind {
-                ChannelKind::Slack => slack_message(lead),
-                ChannelKind::Webhook => webhook_payload(lead, LEAD_ROUTED, now_ms as i64),
-            };
-            let channel = (channel.id.as_str(), channel.kind.as_str());
-            rows::insert_statement(db, &lead.lead_id, channel, &payload, now_ms, None)
+            let kind = (channel.id.as_str(), channel.kind.as_str());
+            let body = payload(&channel.kind);
+            rows::insert_statement(db, lead_id, kind, &body, now_ms, claim)
         })
         .collect()
 }
@@ -63,25 +77,18 @@ pub fn enqueue_escalation(
     now_ms: f64,
     claim: &Claim<'_>,
 ) -> Result<Vec<D1PreparedStatement>, ApiError> {
-    notify
-        .channels
-        .iter()
-        .map(|channel| {
-            let payload = match channel.kind {
-                ChannelKind::Slack => slack_escalation(escalation),
-                ChannelKind::Webhook => webhook_escalation(escalation, now_ms as i64),
-            };
-            let channel = (channel.id.as_str(), channel.kind.as_str());
-            rows::insert_statement(
-                db,
-                &escalation.lead_id,
-                channel,
-                &payload,
-                now_ms,
-                Some(claim),
-            )
-        })
-        .collect()
+    let payload = |kind: &ChannelKind| match kind {
+        ChannelKind::Slack => slack_escalation(escalation),
+        ChannelKind::Webhook => webhook_escalation(escalation, now_ms as i64),
+    };
+    per_channel(
+        db,
+        &escalation.lead_id,
+        notify,
+        now_ms,
+        Some(claim),
+        payload,
+    )
 }
 
 /// Which messages [`deliver`] sends.

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use crate::check::{
-    condition_problem, invalid_id, problem, valid_id, ConfigCode, Found, Step, Types,
+    condition_problem, field_path, invalid_id, problem, valid_id, ConfigCode, Found, Step, Types,
 };
 use crate::condition::{Condition, FieldType, ValueType};
 use crate::disposable::override_problem;
@@ -319,13 +319,7 @@ fn check_field_names(forms: &[FormSpec], found: &mut Vec<Found>) {
                          routing rules could not tell which is meant, so rename the field",
                         field.id
                     ),
-                    vec![
-                        Step::Key("forms"),
-                        Step::Index(fi),
-                        Step::Key("fields"),
-                        Step::Index(i),
-                        Step::Key("id"),
-                    ],
+                    field_path(fi, i, "id"),
                 ));
             }
         }
