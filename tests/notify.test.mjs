@@ -77,7 +77,7 @@ const addLead = async (owner = "ana") => {
     "VALUES (?1, 'demo', '{}', 'sha256:test', ?2, 'owner', ?3)").bind(id, T, owner).run();
   return id;
 };
-/** An outbox row as `notify::enqueue` writes it: due at once, payload built now. */
+/** An outbox row as `outbox::enqueue` writes it: due at once, payload built now. */
 const addMessage = async (lead, channel, kind, payload, at) => {
   const id = crypto.randomUUID();
   await db.prepare("INSERT INTO outbox (id, lead_id, channel, kind, payload, state, attempts, next_at, created_at) " +
@@ -87,7 +87,7 @@ const addMessage = async (lead, channel, kind, payload, at) => {
 const row = (id) => db.prepare("SELECT * FROM outbox WHERE id = ?1").bind(id).first();
 const hits = (id) => received.filter((r) => r.headers["webhook-id"] === id);
 
-// The payloads as `notify::enqueue` stores them, built by the same handoff-core functions
+// The payloads as `outbox::enqueue` stores them, built by the same handoff-core functions
 // (`handoff notify preview`), for a lead summary with text a visitor could have typed.
 const summary = (lead, claim) => ({
   lead_id: lead, name: "Maria <@U1> López", email: "maria@acme.example", company: "Acme & Sons <!channel>",
