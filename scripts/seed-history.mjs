@@ -29,9 +29,12 @@ const wrangler = join(ROOT, "node_modules/.bin/wrangler");
 const d1 = (...rest) => run(wrangler, ["d1", "execute", "handoff", "--local", "--persist-to", state, ...rest],
   { cwd: ROOT, env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" }, maxBuffer: 64 << 20, timeout: 120_000 });
 
-if (once) {
+const seeded = async () => {
   const { stdout } = await d1("--json", "--command", "SELECT COUNT(*) AS n FROM leads WHERE id LIKE 'demo-%'");
-  if (JSON.parse(stdout)[0].results[0].n > 0) {
+  return JSON.parse(stdout)[0].results[0].n > 0;
+};
+if (once) {
+  if (await seeded()) {
     console.log("seed-history: the demo history is there already; nothing added");
     process.exit(0);
   }
@@ -135,7 +138,20 @@ const dir = await mkdtemp(join(tmpdir(), "handoff-history-"));
 try {
   const file = join(dir, "history.sql");
   await writeFile(file, sql.join("\n") + "\n");
-  await d1("--file", file);
+  // The file runs as one D1 batch, one transaction. Local D1 has been seen to fail now and then
+  // after the batch ran (wrangler's "false == true", results not read back): ask whether the
+  // history is there before trying again, so it is added once at most.
+  const had = once ? false : await seeded();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await d1("--file", file);
+      break;
+    } catch (error) {
+      if (!had && (await seeded())) break;
+      if (attempt === 3) throw error;
+      console.error(`seed-history: local D1 failed (${error.message.split("\n")[0]}); trying again`);
+    }
+  }
   console.log(`seed-history: ${COUNT} demo leads with their event logs over the last 30 days`);
 } finally {
   await rm(dir, { recursive: true, force: true });
