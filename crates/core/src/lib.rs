@@ -33,6 +33,7 @@ pub mod phone;
 pub mod routing;
 pub mod scoring;
 pub mod sla;
+pub mod status;
 pub mod submission;
 pub mod text;
 pub mod title;

@@ -3,10 +3,12 @@
 //! docs list there is missing from the enum.
 
 use handoff_core::events::EventKind;
+use handoff_core::status::{LeadStatus, StatusCode};
 use handoff_core::ConfigCode;
 
 const CONFIG_MD: &str = include_str!("../../../docs/CONFIG.md");
 const METRICS_MD: &str = include_str!("../../../docs/METRICS.md");
+const STATUS_MD: &str = include_str!("../../../docs/STATUS.md");
 
 /// The text of the section that starts with the heading `title`, up to the next heading.
 fn section(text: &str, title: &str) -> String {
@@ -82,4 +84,19 @@ fn metrics_md_lists_every_event_kind_and_no_other() {
         );
     }
     assert_eq!(rows.len(), EventKind::ALL.len());
+}
+
+#[test]
+fn status_md_lists_every_status_and_status_code_and_no_other() {
+    let codes = quoted(&section(STATUS_MD, "## Codes"), "status.");
+    let want: Vec<&str> = StatusCode::ALL.iter().map(|c| c.as_str()).collect();
+    assert_eq!(codes, want, "docs/STATUS.md's codes");
+    let table = section(STATUS_MD, "## Statuses");
+    let statuses: Vec<String> = table
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split('`').next().map(str::to_owned))
+        .collect();
+    let want: Vec<&str> = LeadStatus::ALL.iter().map(|s| s.as_str()).collect();
+    assert_eq!(statuses, want, "docs/STATUS.md's statuses");
 }
