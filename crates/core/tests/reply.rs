@@ -1,8 +1,10 @@
 //! What a submission is answered (`Evaluation::reply`) and the small shapes the Worker checks
-//! requests against (`Stage::parse`, `Assignee::kind`/`id`, `lead::valid_visitor`), as tables.
+//! requests against (`check::valid_id`, the one id check the configuration shares,
+//! `Stage::parse`, `Assignee::kind`/`id`, `lead::valid_visitor`), as tables.
 
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)]
 
+use handoff_core::check::valid_id;
 use handoff_core::lead::valid_visitor;
 use handoff_core::routing::Assignee;
 use handoff_core::scoring::Stage;
@@ -96,5 +98,26 @@ fn visitor_tokens_are_16_to_64_letters_digits_dashes_or_underscores() {
     ];
     for (token, ok) in table {
         assert_eq!(valid_visitor(token), ok, "{token:?}");
+    }
+}
+
+#[test]
+fn ids_are_a_lowercase_letter_then_up_to_63_of_a_z_0_9_dash_underscore() {
+    let long = "a".repeat(64);
+    let too_long = "a".repeat(65);
+    let table: [(&str, bool); 10] = [
+        ("ana", true),
+        ("emea-queue_2", true),
+        ("a", true),
+        (&long, true),
+        (&too_long, false),
+        ("", false),
+        ("1ana", false),
+        ("Ana", false),
+        ("ana lopez", false),
+        ("ana;drop", false),
+    ];
+    for (id, ok) in table {
+        assert_eq!(valid_id(id), ok, "{id:?}");
     }
 }
