@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::check::{code_enum, problem, valid_id, ConfigCode, Found, Step};
+use crate::status::Move;
 use crate::text::clean_line;
 
 /// The longest actor and note accepted, in characters.
@@ -36,10 +37,20 @@ code_enum! {
         RetryRequested => "retry_requested",
         /// The first contact: the "I've got it" link, the events API or the CRM intake.
         FirstTouch => "first_touch",
+        /// The owner took the lead ("I've got it", the events API, a queue member taking it). Not
+        /// a contact: it is measured apart, as time to accept.
+        Accepted => "accepted",
         /// Someone reached out (events API or CRM intake).
         Touch => "touch",
-        /// What came of the lead: contacted, meeting held, opportunity, rejected.
+        /// What came of the lead: contacted, meeting held, opportunity, won, lost, rejected,
+        /// recycled (with an amount and currency for opportunity, won and lost).
         Outcome => "outcome",
+        /// The lead's status changed (`handoff_core::status`): from, to, why and how.
+        StatusChanged => "status_changed",
+        /// On an earlier lead: its person came back as a new lead, linked to this one.
+        Returned => "returned",
+        /// A repeat submission raised the lead's lifecycle stage (nurture → MQL or SQL).
+        LifecycleRaised => "lifecycle_raised",
         /// The CRM has an open deal with the person.
         DealOpened => "deal_opened",
         /// The person's deal was closed.
@@ -71,9 +82,15 @@ impl EventKind {
 }
 
 /// One event, as `POST /v1/leads/{id}/events` takes it: `{"type": "touch", …}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum LeadEvent {
+    /// The owner took the lead. Not a contact.
+    Accept {
+        actor: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
     /// Someone reached out.
     Touch {
         channel: TouchChannel,
@@ -84,9 +101,15 @@ pub enum LeadEvent {
     /// What came of the lead so far.
     Outcome {
         outcome: Outcome,
-        /// Required for `rejected`: a reason code such as `not_a_fit` or `student`.
+        /// Required for `lost`, `rejected` and `recycled`: a reason code such as `not_a_fit`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
+        /// The deal's value, for `opportunity` (pipeline), `won` and `lost`, with `currency`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        amount: Option<f64>,
+        /// ISO 4217 code of `amount`: three capital letters.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        currency: Option<String>,
         actor: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         note: Option<String>,
@@ -119,8 +142,27 @@ pub enum Outcome {
     Contacted,
     MeetingHeld,
     Opportunity,
+    Won,
+    Lost,
     Rejected,
+    /// Back to nurture.
+    Recycled,
 }
+
+impl Outcome {
+    /// Whether the outcome needs a reason code (and may have no other).
+    pub const fn needs_reason(self) -> bool {
+        matches!(self, Outcome::Lost | Outcome::Rejected | Outcome::Recycled)
+    }
+
+    /// Whether the outcome may carry a deal amount.
+    pub const fn has_amount(self) -> bool {
+        matches!(self, Outcome::Opportunity | Outcome::Won | Outcome::Lost)
+    }
+}
+
+/// The largest deal amount accepted (in the currency's main unit).
+pub const MAX_AMOUNT: f64 = 1e12;
 
 /// Why an event is refused. The codes are stable.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -136,11 +178,69 @@ fn refuse(code: &'static str, message: impl Into<String>) -> EventError {
     }
 }
 
+/// Checks an outcome's reason: present (and a code) exactly when the outcome needs one.
+fn check_reason_code(outcome: Outcome, reason: Option<&str>) -> Result<(), EventError> {
+    match (outcome.needs_reason(), reason) {
+        (true, None) => Err(refuse(
+            "event.reason_required",
+            "lost, rejected and recycled need a reason code, such as not_a_fit or student",
+        )),
+        (true, Some(r)) if !valid_id(r) => Err(refuse(
+            "event.bad_reason",
+            format!(
+                "reason \"{r}\" must be a code: a lowercase letter, then a-z, 0-9, _ and - \
+                 (at most 64)"
+            ),
+        )),
+        (false, Some(_)) => Err(refuse(
+            "event.unexpected_reason",
+            "only lost, rejected and recycled have a reason",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Checks an outcome's amount: only on opportunity, won and lost, finite, 0 to [`MAX_AMOUNT`],
+/// and always with a currency (`event.unexpected_amount`, `event.bad_amount`,
+/// `event.bad_currency`).
+fn check_amount(
+    outcome: Outcome,
+    amount: Option<f64>,
+    currency: Option<&str>,
+) -> Result<(), EventError> {
+    if amount.is_none() && currency.is_none() {
+        return Ok(());
+    }
+    if !outcome.has_amount() {
+        return Err(refuse(
+            "event.unexpected_amount",
+            "only opportunity, won and lost have an amount",
+        ));
+    }
+    match amount {
+        Some(a) if a.is_finite() && (0.0..=MAX_AMOUNT).contains(&a) => {}
+        _ => {
+            return Err(refuse(
+                "event.bad_amount",
+                format!("amount is a number from 0 to {MAX_AMOUNT:e}, given with its currency"),
+            ))
+        }
+    }
+    match currency {
+        Some(c) if c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase()) => Ok(()),
+        _ => Err(refuse(
+            "event.bad_currency",
+            "currency is an ISO 4217 code of three capital letters, such as EUR or USD",
+        )),
+    }
+}
+
 impl LeadEvent {
     /// Reads and checks one event from JSON text: `event.bad_json` (not an event: the message
     /// says why), `event.bad_actor`, `event.bad_note`, `event.reason_required`,
-    /// `event.bad_reason`, `event.unexpected_reason`. Actor and note come back cleaned (one
-    /// line, collapsed spaces).
+    /// `event.bad_reason`, `event.unexpected_reason`, `event.unexpected_amount`,
+    /// `event.bad_amount`, `event.bad_currency`. Actor and note come back cleaned (one line,
+    /// collapsed spaces).
     pub fn parse(text: &str) -> Result<LeadEvent, EventError> {
         let event: LeadEvent = serde_json::from_str(text)
             .map_err(|e| refuse("event.bad_json", format!("not an event: {e}")))?;
@@ -169,6 +269,10 @@ impl LeadEvent {
             }),
         };
         Ok(match self {
+            LeadEvent::Accept { actor: a, note: n } => LeadEvent::Accept {
+                actor: actor(&a)?,
+                note: note(n)?,
+            },
             LeadEvent::Touch {
                 channel,
                 actor: a,
@@ -181,36 +285,18 @@ impl LeadEvent {
             LeadEvent::Outcome {
                 outcome,
                 reason,
+                amount,
+                currency,
                 actor: a,
                 note: n,
             } => {
-                match (outcome, &reason) {
-                    (Outcome::Rejected, None) => {
-                        return Err(refuse(
-                            "event.reason_required",
-                            "a rejection needs a reason code, such as not_a_fit or student",
-                        ))
-                    }
-                    (Outcome::Rejected, Some(r)) if !valid_id(r) => {
-                        return Err(refuse(
-                            "event.bad_reason",
-                            format!(
-                            "reason \"{r}\" must be a code: a lowercase letter, then a-z, 0-9, _ \
-                                 and - (at most 64)"
-                        ),
-                        ))
-                    }
-                    (Outcome::Rejected, Some(_)) | (_, None) => {}
-                    (_, Some(_)) => {
-                        return Err(refuse(
-                            "event.unexpected_reason",
-                            "only a rejection has a reason",
-                        ))
-                    }
-                }
+                check_reason_code(outcome, reason.as_deref())?;
+                check_amount(outcome, amount, currency.as_deref())?;
                 LeadEvent::Outcome {
                     outcome,
                     reason,
+                    amount,
+                    currency,
                     actor: actor(&a)?,
                     note: note(n)?,
                 }
@@ -226,8 +312,8 @@ impl LeadEvent {
         })
     }
 
-    /// The kind of the event appended to the lead's log: `touch`, `outcome`, `deal_opened`,
-    /// `deal_closed`, `sequence_started`, `sequence_ended`.
+    /// The kind of the event appended to the lead's log: `accepted`, `touch`, `outcome`,
+    /// `deal_opened`, `deal_closed`, `sequence_started`, `sequence_ended`.
     pub fn kind(&self) -> &'static str {
         self.event_kind().as_str()
     }
@@ -235,6 +321,7 @@ impl LeadEvent {
     /// [`LeadEvent::kind`] as an [`EventKind`].
     pub fn event_kind(&self) -> EventKind {
         match self {
+            LeadEvent::Accept { .. } => EventKind::Accepted,
             LeadEvent::Touch { .. } => EventKind::Touch,
             LeadEvent::Outcome { .. } => EventKind::Outcome,
             LeadEvent::Deal { active: true, .. } => EventKind::DealOpened,
@@ -247,7 +334,9 @@ impl LeadEvent {
     /// Who did it (`system` when the event does not say).
     pub fn actor(&self) -> &str {
         match self {
-            LeadEvent::Touch { actor, .. } | LeadEvent::Outcome { actor, .. } => actor,
+            LeadEvent::Accept { actor, .. }
+            | LeadEvent::Touch { actor, .. }
+            | LeadEvent::Outcome { actor, .. } => actor,
             LeadEvent::Deal { actor, .. } | LeadEvent::Sequence { actor, .. } => {
                 actor.as_deref().unwrap_or("system")
             }
@@ -255,17 +344,23 @@ impl LeadEvent {
     }
 
     /// Whether the event means someone reached the person: every touch, and the outcomes that
-    /// cannot happen without contact (contacted, meeting held, opportunity). A rejection is a
-    /// verdict, not a contact. The first such event is the lead's first touch and stops its clock.
+    /// cannot happen without contact (contacted, meeting held, opportunity, won). Accepting,
+    /// rejecting, losing and recycling are verdicts, not contacts. The first such event is the
+    /// lead's first touch and stops its clock.
     pub fn is_contact(&self) -> bool {
         match self {
             LeadEvent::Touch { .. } => true,
-            LeadEvent::Outcome { outcome, .. } => *outcome != Outcome::Rejected,
-            LeadEvent::Deal { .. } | LeadEvent::Sequence { .. } => false,
+            LeadEvent::Outcome { outcome, .. } => matches!(
+                outcome,
+                Outcome::Contacted | Outcome::MeetingHeld | Outcome::Opportunity | Outcome::Won
+            ),
+            LeadEvent::Accept { .. } | LeadEvent::Deal { .. } | LeadEvent::Sequence { .. } => {
+                false
+            }
         }
     }
 
-    /// Whether the event closes the lead (`status = rejected`; its clock stops).
+    /// Whether the event rejects the lead (`status = rejected`; its clock stops).
     pub fn rejects(&self) -> bool {
         matches!(
             self,
@@ -274,6 +369,43 @@ impl LeadEvent {
                 ..
             }
         )
+    }
+
+    /// The status move the event makes (`handoff_core::status`), if any: accept → `accepted`;
+    /// a touch or `contacted` → `working`; `meeting_held` → `meeting`; then `opportunity`,
+    /// `won`, `lost`, `rejected`, `recycled`. Deal and sequence facts move no lead.
+    pub fn step(&self) -> Option<Move<'_>> {
+        Some(match self {
+            LeadEvent::Accept { .. } => Move::Accept,
+            LeadEvent::Touch { .. } => Move::Contact,
+            LeadEvent::Outcome {
+                outcome, reason, ..
+            } => {
+                let reason = reason.as_deref().unwrap_or("");
+                match outcome {
+                    Outcome::Contacted => Move::Contact,
+                    Outcome::MeetingHeld => Move::Meeting,
+                    Outcome::Opportunity => Move::Opportunity,
+                    Outcome::Won => Move::Won,
+                    Outcome::Lost => Move::Lost { reason },
+                    Outcome::Rejected => Move::Reject { reason },
+                    Outcome::Recycled => Move::Recycle { reason },
+                }
+            }
+            LeadEvent::Deal { .. } | LeadEvent::Sequence { .. } => return None,
+        })
+    }
+
+    /// The deal amount and its currency, when the event carries one.
+    pub fn amount(&self) -> Option<(f64, &str)> {
+        match self {
+            LeadEvent::Outcome {
+                amount: Some(a),
+                currency: Some(c),
+                ..
+            } => Some((*a, c)),
+            _ => None,
+        }
     }
 
     /// The suppression facts it sets about the person: `(active_deal, in_sequence)`, each `None`

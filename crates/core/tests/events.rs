@@ -6,51 +6,76 @@
 
 use handoff_core::events::LeadEvent;
 
-/// `(json, expected)`: `kind contact rejects deal sequence actor` (`-` for no fact), or `!code`.
+/// `(json, expected)`: `kind contact rejects deal sequence actor step amount` (`-` for no fact,
+/// no status move, no amount), or `!code`.
 const CASES: &[(&str, &str)] = &[
     (
         r#"{"type":"touch","channel":"call","actor":"maya"}"#,
-        "touch yes no - - maya",
+        "touch yes no - - maya working -",
     ),
     (
         r#"{"type":"touch","channel":"meeting_booked","actor":"  Maya   Chen ","note":"Tue 10:00"}"#,
-        "touch yes no - - Maya Chen",
+        "touch yes no - - Maya Chen working -",
     ),
     (
         r#"{"type":"touch","channel":"email","actor":"maya"}"#,
-        "touch yes no - - maya",
+        "touch yes no - - maya working -",
     ),
     (
         r#"{"type":"outcome","outcome":"contacted","actor":"maya"}"#,
-        "outcome yes no - - maya",
+        "outcome yes no - - maya working -",
     ),
     (
         r#"{"type":"outcome","outcome":"meeting_held","actor":"maya"}"#,
-        "outcome yes no - - maya",
+        "outcome yes no - - maya meeting -",
     ),
     (
         r#"{"type":"outcome","outcome":"opportunity","actor":"maya"}"#,
-        "outcome yes no - - maya",
+        "outcome yes no - - maya opportunity -",
+    ),
+    (
+        r#"{"type":"outcome","outcome":"opportunity","amount":48000,"currency":"EUR","actor":"maya"}"#,
+        "outcome yes no - - maya opportunity 48000EUR",
+    ),
+    (
+        r#"{"type":"outcome","outcome":"won","amount":51000.5,"currency":"USD","actor":"maya"}"#,
+        "outcome yes no - - maya won 51000.5USD",
+    ),
+    (
+        r#"{"type":"outcome","outcome":"won","actor":"maya"}"#,
+        "outcome yes no - - maya won -",
+    ),
+    (
+        r#"{"type":"outcome","outcome":"lost","reason":"price","amount":0,"currency":"GBP","actor":"maya"}"#,
+        "outcome no no - - maya lost 0GBP",
+    ),
+    (
+        r#"{"type":"outcome","outcome":"recycled","reason":"no_budget_yet","actor":"maya"}"#,
+        "outcome no no - - maya recycled -",
+    ),
+    (
+        r#"{"type":"accept","actor":"maya"}"#,
+        "accepted no no - - maya accepted -",
     ),
     (
         r#"{"type":"outcome","outcome":"rejected","reason":"student","actor":"maya"}"#,
-        "outcome no yes - - maya",
+        "outcome no yes - - maya rejected -",
     ),
     (
         r#"{"type":"deal","active":true}"#,
-        "deal_opened no no true - system",
+        "deal_opened no no true - system - -",
     ),
     (
         r#"{"type":"deal","active":false,"actor":"crm"}"#,
-        "deal_closed no no false - crm",
+        "deal_closed no no false - crm - -",
     ),
     (
         r#"{"type":"sequence","active":true}"#,
-        "sequence_started no no - true system",
+        "sequence_started no no - true system - -",
     ),
     (
         r#"{"type":"sequence","active":false}"#,
-        "sequence_ended no no - false system",
+        "sequence_ended no no - false system - -",
     ),
     // Refused, each with its code.
     (
@@ -65,6 +90,43 @@ const CASES: &[(&str, &str)] = &[
         r#"{"type":"outcome","outcome":"contacted","reason":"student","actor":"maya"}"#,
         "!event.unexpected_reason",
     ),
+    (
+        r#"{"type":"outcome","outcome":"lost","actor":"maya"}"#,
+        "!event.reason_required",
+    ),
+    (
+        r#"{"type":"outcome","outcome":"recycled","actor":"maya"}"#,
+        "!event.reason_required",
+    ),
+    (
+        r#"{"type":"outcome","outcome":"won","amount":100,"actor":"maya"}"#,
+        "!event.bad_currency",
+    ),
+    (
+        r#"{"type":"outcome","outcome":"won","amount":100,"currency":"eur","actor":"maya"}"#,
+        "!event.bad_currency",
+    ),
+    (
+        r#"{"type":"outcome","outcome":"won","currency":"EUR","actor":"maya"}"#,
+        "!event.bad_amount",
+    ),
+    (
+        r#"{"type":"outcome","outcome":"won","amount":-5,"currency":"EUR","actor":"maya"}"#,
+        "!event.bad_amount",
+    ),
+    (
+        r#"{"type":"outcome","outcome":"won","amount":1e13,"currency":"EUR","actor":"maya"}"#,
+        "!event.bad_amount",
+    ),
+    (
+        r#"{"type":"outcome","outcome":"contacted","amount":5,"currency":"EUR","actor":"maya"}"#,
+        "!event.unexpected_amount",
+    ),
+    (
+        r#"{"type":"outcome","outcome":"won","amount":"5","currency":"EUR","actor":"maya"}"#,
+        "!event.bad_json",
+    ),
+    (r#"{"type":"accept"}"#, "!event.bad_json"),
     (
         r#"{"type":"touch","channel":"call","actor":"   "}"#,
         "!event.bad_actor",
@@ -97,13 +159,15 @@ fn events_table() {
             Ok(e) => {
                 let (deal, sequence) = e.facts();
                 format!(
-                    "{} {} {} {} {} {}",
+                    "{} {} {} {} {} {} {} {}",
                     e.kind(),
                     yes(e.is_contact()),
                     yes(e.rejects()),
                     show(deal),
                     show(sequence),
-                    e.actor()
+                    e.actor(),
+                    e.step().map_or("-", |m| m.target().as_str()),
+                    e.amount().map_or("-".to_owned(), |(a, c)| format!("{a}{c}")),
                 )
             }
             Err(e) => format!("!{}", e.code),

@@ -178,6 +178,8 @@ pub async fn reject_link(
     let event = LeadEvent::Outcome {
         outcome: handoff_core::events::Outcome::Rejected,
         reason: Some(chosen.id.clone()),
+        amount: None,
+        currency: None,
         actor: owner.clone(),
         note: None,
     };
