@@ -47,7 +47,10 @@ test("an SLA experiment: each lead's arm is stored, and its deadline is the arm'
     const routed = JSON.parse((await db.prepare("SELECT detail FROM lead_events WHERE lead_id = ? AND kind = 'routed'").bind(id).first()).detail);
     assert.deepEqual(routed.experiment, { experiment: "first-touch", arm: lead.arm });
   }
-  assert.ok(seen.fast >= 10 && seen.relaxed >= 10, JSON.stringify(seen));
+  // Each id's arm is checked against the hash above; this only shows both arms in use. Ids are
+  // random, so the split is too: 31/9 was seen once with a bound of 10. Fewer than 4 of 40 on a
+  // fair split happens about once in 10^8 runs.
+  assert.ok(seen.fast >= 4 && seen.relaxed >= 4, JSON.stringify(seen));
   const shown = await (await worker.fetch(`/v1/leads/${ids[0]}`, { admin: true, now: T0 })).json();
   assert.deepEqual([shown.experiment, shown.arm], ["first-touch", (await row(ids[0])).arm], "the admin view shows the arm");
 });

@@ -93,6 +93,8 @@ code_enum! {
         InvalidIntake => "config.invalid_intake",
         InvalidReason => "config.invalid_reason",
         InvalidExperiment => "config.invalid_experiment",
+        /// `routing.capacity_counts` names something that is not an open lead status.
+        InvalidStatus => "config.invalid_status",
     }
 }
 

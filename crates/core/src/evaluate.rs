@@ -118,6 +118,7 @@ impl RouteInput {
             lifecycle: Some(evaluation.lifecycle.as_str().to_owned()),
             utm: utm.clone(),
             owner_hint: None,
+            previous_owner: None,
         }
     }
 }

@@ -374,6 +374,17 @@ impl Hours {
         total
     }
 
+    /// The start of the local calendar day that holds `at_ms` (midnight, or the day's first
+    /// instant where a time change skips midnight), in ms since the epoch.
+    pub fn day_start(&self, at_ms: i64) -> i64 {
+        let date = self.zone.to_datetime(timestamp(at_ms)).date();
+        date.to_zoned(self.zone.clone())
+            .and_then(|z| z.start_of_day())
+            .map_or(at_ms - at_ms.rem_euclid(86_400_000), |z| {
+                z.timestamp().as_millisecond()
+            })
+    }
+
     /// The local wall-clock time at `at_ms`, such as `Sat 2026-11-21 10:15`, for explanations.
     pub fn local_time(&self, at_ms: i64) -> String {
         let dt = self.zone.to_datetime(timestamp(at_ms));

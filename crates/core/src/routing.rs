@@ -18,6 +18,7 @@ use crate::company::registrable_domain;
 use crate::condition::{Answers, Condition, Value, ValueType};
 use crate::email;
 use crate::hours::{Closed, Hours};
+use crate::status::LeadStatus;
 
 mod check;
 
@@ -42,6 +43,14 @@ pub struct RoutingConfig {
     pub accounts: Vec<AccountSpec>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rules: Vec<RuleSpec>,
+    /// The lead statuses that count against an owner's `capacity`; omitted: `new` and
+    /// `accepted` (taken or not, but not yet worked). Only open statuses may be listed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capacity_counts: Vec<String>,
+    /// Whether a returning person's new lead goes to the owner of their earlier lead while that
+    /// owner is not away (default true); otherwise the rules decide.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_affinity: Option<bool>,
 }
 
 impl RoutingConfig {
@@ -65,9 +74,14 @@ pub struct OwnerSpec {
     /// always working.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hours: Option<String>,
-    /// The most open leads this owner may hold before pools and rules pass them over.
+    /// The most leads this owner may hold in the capacity statuses (`capacity_counts`: by
+    /// default new or accepted, not yet worked) before pools and rules pass them over.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capacity: Option<u32>,
+    /// The most leads this owner may be given per day (their local calendar day), however many
+    /// they have worked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daily_cap: Option<u32>,
     /// A `[[routing.calendars]]` id whose holidays this owner keeps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calendar: Option<String>,
@@ -245,9 +259,28 @@ pub struct CompiledRouting {
     pub(crate) domains: BTreeMap<String, usize>,
     pub(crate) rules: Vec<CompiledRule>,
     pub(crate) fallback: String,
+    /// The statuses counted against capacity (`capacity_counts`, checked).
+    pub(crate) capacity_counts: Vec<LeadStatus>,
+    pub(crate) owner_affinity: bool,
 }
 
 impl CompiledRouting {
+    /// The lead statuses that count against an owner's capacity: what the caller counts into
+    /// [`RotationState::open`].
+    pub fn capacity_counts(&self) -> &[LeadStatus] {
+        &self.capacity_counts
+    }
+
+    /// The owners with a daily cap: whose recent assignments the caller reads into
+    /// [`RotationState::given`].
+    pub fn daily_capped(&self) -> Vec<&str> {
+        self.owners
+            .iter()
+            .filter(|o| o.spec.daily_cap.is_some())
+            .map(|o| o.spec.id.as_str())
+            .collect()
+    }
+
     /// The working hours of an owner (for SLA clocks: they count only the owner's working time).
     pub fn hours(&self, owner: &str) -> Option<&Hours> {
         self.owner(owner).map(|o| &o.hours)
@@ -323,6 +356,10 @@ pub struct RouteInput {
     /// rules to read as `owner_hint`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_hint: Option<String>,
+    /// A returning person: the owner of their earlier lead, who takes this one while not away
+    /// (unless `owner_affinity = false`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_owner: Option<String>,
 }
 
 /// A lead as routing (and SLA) conditions read it: derived attributes first, then answers.
@@ -391,8 +428,12 @@ fn text(t: &Option<String>) -> Option<Value<'_>> {
 pub struct RotationState {
     /// Pool id → owner id → leads assigned to that member by the pool's rotation so far.
     pub assigned: BTreeMap<String, BTreeMap<String, u64>>,
-    /// Owner id → open leads.
+    /// Owner id → leads in the capacity statuses ([`CompiledRouting::capacity_counts`]).
     pub open: BTreeMap<String, u32>,
+    /// Owner id → when each lead of the last 24 hours was given to them, for owners with a
+    /// daily cap ([`CompiledRouting::daily_capped`]); ms since the epoch.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub given: BTreeMap<String, Vec<i64>>,
 }
 
 /// A change another decision made first: the stored value is not the one expected.
@@ -499,8 +540,10 @@ pub enum SkipReason {
     Holiday,
     /// Not within the owner's working hours, in their time zone.
     OutsideHours,
-    /// Holding as many open leads as their capacity allows.
+    /// Holding as many leads in the capacity statuses as their capacity allows.
     AtCapacity,
+    /// Given as many leads today (their local day) as their daily cap allows.
+    DailyCap,
     /// Eligible, but another member was due in the rotation.
     NotNext,
     /// Holds the lead now and let its SLA lapse: a reassignment ([`reassign`]) moves the lead
@@ -515,6 +558,7 @@ impl SkipReason {
             SkipReason::Holiday => "holiday",
             SkipReason::OutsideHours => "outside_hours",
             SkipReason::AtCapacity => "at_capacity",
+            SkipReason::DailyCap => "daily_cap",
             SkipReason::NotNext => "not_next",
             SkipReason::CurrentOwner => "current_owner",
         }
@@ -551,6 +595,8 @@ pub enum By {
     GlobalFallback,
     /// An SLA escalation step moved the lead away from owner `from` ([`reassign`]).
     Reassigned { from: String },
+    /// A returning person: the owner of their earlier lead keeps them (owner affinity).
+    Returning,
 }
 
 /// One target tried, with everyone considered.
@@ -627,6 +673,7 @@ impl Decision {
                 By::RuleFallback { rule } => format!("fallback of rule {rule}"),
                 By::GlobalFallback => "global fallback".to_owned(),
                 By::Reassigned { from } => format!("reassigned from {from}"),
+                By::Returning => "returning person".to_owned(),
             };
             let _ = writeln!(out, "{by} → {}", attempt.target);
             for c in &attempt.candidates {
@@ -689,6 +736,13 @@ pub fn route_with(
         let target = Target::Owner(account.owner.clone());
         if let Some(p) = router.try_target(&target, by.clone(), Strictness::AwayOnly) {
             return placed(router, p, by, Vec::new());
+        }
+    }
+    let previous = lead.previous_owner.as_ref().filter(|_| routing.owner_affinity);
+    if let Some(owner) = previous.filter(|o| routing.owner(o).is_some()) {
+        let target = Target::Owner(owner.clone());
+        if let Some(p) = router.try_target(&target, By::Returning, Strictness::AwayOnly) {
+            return placed(router, p, By::Returning, Vec::new());
         }
     }
     let mut unmatched = Vec::new();
@@ -911,16 +965,38 @@ impl<'a> Router<'a> {
             }
         }
         let open = self.open(&owner.spec.id);
-        match owner.spec.capacity {
-            Some(cap) if open >= cap => Some((
+        if let Some(cap) = owner.spec.capacity.filter(|cap| open >= *cap) {
+            let counted: Vec<&str> = self
+                .routing
+                .capacity_counts
+                .iter()
+                .map(|s| s.as_str())
+                .collect();
+            return Some((
                 SkipReason::AtCapacity,
                 format!(
-                    "{} is at capacity ({open} open leads, at most {cap})",
+                    "{} is at capacity ({open} leads {}, at most {cap})",
+                    owner.spec.name,
+                    counted.join(" or ")
+                ),
+            ));
+        }
+        let cap = owner.spec.daily_cap?;
+        let today = hours.day_start(self.now_ms);
+        let given = self
+            .state
+            .given
+            .get(&owner.spec.id)
+            .map_or(0, |times| times.iter().filter(|t| **t >= today).count());
+        (given >= cap as usize).then(|| {
+            (
+                SkipReason::DailyCap,
+                format!(
+                    "{} reached the daily cap ({given} leads today, at most {cap})",
                     owner.spec.name
                 ),
-            )),
-            _ => None,
-        }
+            )
+        })
     }
 
     fn opened(&mut self, owner: &str) {
@@ -954,6 +1030,9 @@ impl<'a> Router<'a> {
                         let message = match by {
                             By::Account { .. } => {
                                 format!("{} owns the account", owner.spec.name)
+                            }
+                            By::Returning => {
+                                format!("{} had this person's earlier lead", owner.spec.name)
                             }
                             _ => format!("{} is available", owner.spec.name),
                         };
@@ -1134,6 +1213,7 @@ impl<'a> Router<'a> {
                 "nobody the matching rule names could take the lead, so the global fallback queue has it".to_owned()
             }
             By::Reassigned { from } => format!("the SLA lapsed with {}", name(from)),
+            By::Returning => "they had this person's earlier lead (owner affinity)".to_owned(),
         }
         };
         let (assignee, pool, summary) = match placed {

@@ -40,6 +40,7 @@ fn by(by: &By) -> (String, String) {
         By::RuleFallback { rule } => (format!("rule_fallback:{rule}"), format!("fallback {rule}")),
         By::GlobalFallback => ("global_fallback".to_owned(), "global fallback".to_owned()),
         By::Reassigned { from } => (format!("reassigned:{from}"), format!("reassigned {from}")),
+        By::Returning => ("returning".to_owned(), "returning person".to_owned()),
     }
 }
 

@@ -12,6 +12,7 @@ use crate::condition::{Condition, FieldType, ValueType};
 use crate::disposable::override_problem;
 use crate::form::FormSpec;
 use crate::hours::{timezone_problem, Hours, Week};
+use crate::status::LeadStatus;
 
 use super::{
     AccountSpec, CompiledOwner, CompiledRouting, CompiledRule, OwnerSpec, PoolSpec, RoutingConfig,
@@ -47,6 +48,7 @@ pub(crate) fn check(
     check_field_names(forms, found);
     let rules = check_rules(r, attributes, found);
     let domains = check_accounts(r, found);
+    let capacity_counts = check_capacity_counts(r, found);
     if found.len() > before {
         return None;
     }
@@ -61,6 +63,8 @@ pub(crate) fn check(
             .collect(),
         rules,
         fallback: fallback?,
+        capacity_counts,
+        owner_affinity: r.owner_affinity.unwrap_or(true),
     })
 }
 
@@ -481,4 +485,35 @@ impl<'t> AttributeEnv<'t> {
             options: options.map(|o| &o[..]),
         })
     }
+}
+
+/// `capacity_counts`: open statuses only (`config.invalid_status`), each once; omitted: `new` and
+/// `accepted`.
+fn check_capacity_counts(r: &RoutingConfig, found: &mut Vec<Found>) -> Vec<LeadStatus> {
+    if r.capacity_counts.is_empty() {
+        return LeadStatus::ALL
+            .into_iter()
+            .filter(|s| s.holds_capacity_by_default())
+            .collect();
+    }
+    let mut out = Vec::new();
+    for (i, code) in r.capacity_counts.iter().enumerate() {
+        match LeadStatus::parse(code).filter(|s| s.is_open()) {
+            Some(status) if !out.contains(&status) => out.push(status),
+            Some(_) => found.push(problem(
+                ConfigCode::DuplicateId,
+                format!("capacity_counts lists \"{code}\" twice"),
+                routing_at(&[Step::Key("capacity_counts"), Step::Index(i)]),
+            )),
+            None => found.push(problem(
+                ConfigCode::InvalidStatus,
+                format!(
+                    "capacity_counts lists \"{code}\", which is not an open lead status: use new, \
+                     accepted, working, meeting or opportunity"
+                ),
+                routing_at(&[Step::Key("capacity_counts"), Step::Index(i)]),
+            )),
+        }
+    }
+    out
 }
