@@ -26,3 +26,10 @@ ALTER TABLE leads ADD COLUMN deal_currency TEXT;   -- ISO 4217
 
 ALTER TABLE sla_clocks ADD COLUMN accept_due REAL;   -- ms since the epoch; NULL: no accept target
 ALTER TABLE sla_clocks ADD COLUMN accepted_at REAL;  -- when the owner took the lead
+
+-- `leads.status` keeps its column default (SQLite cannot change it): a lead inserted as `open`
+-- (by a Worker deployed before this migration, during a rollout, or by hand) is `new`.
+CREATE TRIGGER leads_open_is_new AFTER INSERT ON leads WHEN NEW.status = 'open'
+BEGIN
+  UPDATE leads SET status = 'new' WHERE id = NEW.id;
+END;

@@ -309,7 +309,7 @@ describe("leads", { timeout: 60_000 }, () => {
     assert.deepEqual(Object.keys(first).sort(), ["created_at_ms", "disqualify_reason", "email", "form", "grade", "id",
       "lifecycle", "owner_id", "owner_kind", "score", "status"]);
     assert.equal(first.created_at_ms, T + 5);
-    assert.equal(first.status, "open");
+    assert.equal(first.status, "new");
   });
 
   test("filters by lifecycle and owner, paginated", async () => {
@@ -343,7 +343,7 @@ describe("leads", { timeout: 60_000 }, () => {
     const stored = await db.prepare("SELECT owner_kind, owner_id FROM leads WHERE id = ?1").bind(created.json.id).first();
     assert.ok(["owner", "queue"].includes(r.json.owner_kind));
     assert.deepEqual([r.json.owner_kind, r.json.owner_id], [stored.owner_kind, stored.owner_id]);
-    assert.equal(r.json.status, "open");
+    assert.equal(r.json.status, "new");
     assert.equal(r.json.merged_into, null);
     assert.deepEqual(r.json.events.map((e) => [e.kind, e.actor]), [["created", "system"], ["routed", "system"]]);
     assert.equal(r.json.events[1].detail.summary.length > 0, true);

@@ -163,7 +163,7 @@ describe("delivery", () => {
     assert.equal(hits(hookId).length, 1);
   });
 
-  test("the button's link records first touch once; a second click changes nothing", async () => {
+  test("the button's link accepts the lead once (not a first touch); a second click changes nothing", async () => {
     // Clicked within the link's week, by the test's clock.
     const first = await worker.fetch(claim, { now: T + 2 * HOUR });
     const text = await first.text();
@@ -171,14 +171,17 @@ describe("delivery", () => {
     assert.match(first.headers.get("content-type"), /^text\/html/);
     assert.equal(first.headers.get("x-handoff-code"), "recorded");
     assert.equal(first.headers.get("content-security-policy"), "default-src 'none'");
-    assert.match(text, /Recorded/);
-    const touches = async () => (await events(lead)).filter((e) => e.kind === "first_touch");
-    assert.deepEqual((await touches()).map((e) => [e.actor, e.detail]), [["ana", { via: "link" }]]);
+    assert.match(text, /accepted for ana/);
+    const kinds = async (kind) => (await events(lead)).filter((e) => e.kind === kind);
+    assert.deepEqual((await kinds("accepted")).map((e) => [e.actor, e.at, e.detail]),
+      [["ana", T + 2 * HOUR, { type: "accept", actor: "ana", via: "link" }]]);
+    assert.deepEqual((await kinds("status_changed")).map((e) => e.detail), [{ from: "new", to: "accepted", via: "link" }]);
+    assert.deepEqual(await kinds("first_touch"), [], "accepting is not contact");
     const again = await worker.fetch(claim, { now: T + 3 * HOUR });
     assert.equal(again.status, 200);
     assert.equal(again.headers.get("x-handoff-code"), "already_recorded");
-    assert.match(await again.text(), /Already recorded/);
-    assert.equal((await touches()).length, 1);
+    assert.match(await again.text(), /Already accepted/);
+    assert.equal((await kinds("status_changed")).length, 1);
   });
 
   test("a tampered or expired link is refused with 403 link_invalid and records nothing", async () => {

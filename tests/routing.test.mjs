@@ -70,7 +70,7 @@ test("working hours and capacity decide in the EMEA pool; the rule's fallback ca
   const eve = explained.attempts[0].candidates.find((c) => c.owner === "eve");
   assert.equal(eve.skip, "outside_hours");
   // Dee now holds two open leads, her capacity: the pool has nobody, the rule's fallback takes it.
-  assert.deepEqual(await lead(third), { owner_kind: "queue", owner_id: "emea_overflow", status: "open", merged_into: null });
+  assert.deepEqual(await lead(third), { owner_kind: "queue", owner_id: "emea_overflow", status: "new", merged_into: null });
   const overflow = await routed(third);
   assert.equal(overflow.by.kind, "rule_fallback");
   assert.deepEqual(overflow.attempts[0].candidates.map((c) => [c.owner, c.skip]), [["dee", "at_capacity"], ["eve", "outside_hours"]]);
@@ -103,7 +103,7 @@ test("a known account's lead goes to its owner; no rule matching goes to the glo
   assert.equal((await lead(account)).owner_id, "sam");
   assert.deepEqual((await routed(account)).by, { kind: "account", account: "contoso" });
   const nobody = await submit({ email: email("fr"), country: "FR" });
-  assert.deepEqual(await lead(nobody), { owner_kind: "queue", owner_id: "unassigned", status: "open", merged_into: null });
+  assert.deepEqual(await lead(nobody), { owner_kind: "queue", owner_id: "unassigned", status: "new", merged_into: null });
   assert.equal((await routed(nobody)).by.kind, "global_fallback");
 });
 
@@ -122,8 +122,8 @@ test("a returning person is merged into their lead: same owner, the new submissi
   assert.equal((await routed(again)), undefined, "the repeat is not routed");
 });
 
-test("a bot's submission is stored closed and never routed", async () => {
+test("a bot's submission is stored rejected and never routed", async () => {
   const id = await submit({ email: email("bot"), country: "US" }, { honeypot: "buy now" });
-  assert.deepEqual(await lead(id), { owner_kind: null, owner_id: null, status: "closed", merged_into: null });
+  assert.deepEqual(await lead(id), { owner_kind: null, owner_id: null, status: "rejected", merged_into: null });
   assert.deepEqual((await events(id)).map((e) => e.kind), ["created"]);
 });

@@ -129,7 +129,7 @@ test("a skipped hour is caught up: every step whose time has come, once each", a
   assert.equal(escalations(id).length, 2);
 });
 
-test("a first touch before the deadline stops the clock: no escalation", async () => {
+test("accepting through the link is not contact; a first touch before the deadline stops the clock", async () => {
   const t0 = newDay();
   const id = await submit({ email: email(), country: "US" }, t0);
   const { owner_id: owner } = await db.prepare("SELECT owner_id FROM leads WHERE id = ?").bind(id).first();
@@ -139,7 +139,11 @@ test("a first touch before the deadline stops the clock: no escalation", async (
     .digest("base64url");
   const r = await worker.fetch(`/v1/leads/${id}/claim?owner=${owner}&exp=${exp}&sig=${sig}`, { now: t0 + MINUTE });
   assert.equal(r.status, 200, await r.text());
-  const row = await clock(id);
+  let row = await clock(id);
+  assert.deepEqual([row.accepted_at, row.stopped, row.touched_at], [t0 + MINUTE, null, null], "the first-touch clock runs on");
+  const touch = await report(id, { type: "touch", channel: "email", actor: owner }, t0 + 2 * MINUTE);
+  assert.equal(touch.status, 201, JSON.stringify(touch.json));
+  row = await clock(id);
   assert.equal(row.stopped, "touched");
   assert.equal(row.touched_by, owner);
   assert.equal(row.next_at, null);
@@ -253,9 +257,9 @@ test("the events API: the first contact is the first touch and stops the clock; 
   const id = await submit({ email: who, country: "US" }, t0);
   let r = await report(id, { type: "touch", channel: "call", actor: "ana", note: "left a voicemail" }, t0 + 2 * MINUTE);
   assert.equal(r.status, 201, JSON.stringify(r.json));
-  assert.deepEqual(r.json, { lead_id: id, event: "touch", first_touch: true });
+  assert.deepEqual(r.json, { lead_id: id, event: "touch", first_touch: true, status: "working", status_changed: true });
   r = await report(id, { type: "outcome", outcome: "contacted", actor: "ana" }, t0 + 3 * MINUTE);
-  assert.deepEqual(r.json, { lead_id: id, event: "outcome", first_touch: false });
+  assert.deepEqual(r.json, { lead_id: id, event: "outcome", first_touch: false, status: "working", status_changed: false });
   const [first] = await events(id, "first_touch");
   assert.deepEqual(first.detail, { type: "touch", channel: "call", actor: "ana", note: "left a voicemail", via: "events" });
   assert.equal((await events(id, "first_touch")).length, 1);
@@ -284,7 +288,7 @@ test("the events API: a rejection needs a reason code, closes the lead and stops
   assert.deepEqual((await events(id)).map((e) => e.kind).filter((k) => !["created", "routed", "sla_started", "notified"].includes(k)), [],
     "a refused event records nothing");
   const r = await report(id, { type: "outcome", outcome: "rejected", reason: "student", actor: "ana" }, t0 + MINUTE);
-  assert.deepEqual(r.json, { lead_id: id, event: "outcome", first_touch: false });
+  assert.deepEqual(r.json, { lead_id: id, event: "outcome", first_touch: false, status: "rejected", status_changed: true });
   assert.equal((await db.prepare("SELECT status FROM leads WHERE id = ?").bind(id).first()).status, "rejected");
   assert.deepEqual([(await clock(id)).stopped, (await clock(id)).next_at], ["rejected", null]);
   await tick(t0 + 60 * MINUTE);
@@ -301,8 +305,8 @@ test("the events API: a deal reported for the person suppresses the next step; a
   const repeat = await submit({ email: who, country: "US" }, t0 + MINUTE);
   const r = await report(repeat, { type: "deal", active: true, actor: "crm-sync" }, t0 + 2 * MINUTE);
   assert.equal(r.status, 201);
-  assert.deepEqual(r.json, { lead_id: id, merged_from: repeat, event: "deal_opened", first_touch: false });
-  assert.deepEqual((await events(id, "deal_opened")).map((e) => e.detail), [{ type: "deal", active: true, actor: "crm-sync" }]);
+  assert.deepEqual(r.json, { lead_id: id, merged_from: repeat, event: "deal_opened", first_touch: false, status: "new", status_changed: false });
+  assert.deepEqual((await events(id, "deal_opened")).map((e) => e.detail), [{ type: "deal", active: true, actor: "crm-sync", via: "events" }]);
   await tick(t0 + 15 * MINUTE);
   assert.deepEqual((await events(id, "sla_suppressed")).map((e) => e.detail.reason), ["active_deal"]);
   assert.deepEqual(await events(id, "escalated"), []);
@@ -425,7 +429,7 @@ test("feedback: the Not a fit link offers the configured reasons and rejects the
   assert.equal(done.status, 200, await done.text());
   assert.equal((await db.prepare("SELECT status FROM leads WHERE id = ?").bind(id).first()).status, "rejected");
   const [outcome] = await events(id, "outcome");
-  assert.deepEqual(outcome.detail, { type: "outcome", outcome: "rejected", reason: "student", actor: "ana" });
+  assert.deepEqual(outcome.detail, { type: "outcome", outcome: "rejected", reason: "student", actor: "ana", via: "link" });
   // The events API takes only the configured reasons too.
   const other = await submit({ email: email("nofit"), country: "US" }, t0);
   const refused = await report(other, { type: "outcome", outcome: "rejected", reason: "no_budget", actor: "ana" }, t0);

@@ -69,7 +69,7 @@ export function startMiniflare(stateDir, { adminToken, bindings = {} }) {
  * - `json(path, options)`: the same, answered as `{ status, json, text, headers }`;
  * - `submit(body, options)`: `POST /v1/leads` of a JSON body, expected to answer 201, → the lead id;
  * - `tick(ms, cron)`: the cron at `scheduledTime` `ms`, expected to succeed;
- * - `events(leadId, kind)`: the lead's log, oldest first, `detail` parsed;
+ * - `events(leadId, kind)`: the lead's log (kind, actor, at, detail), oldest first, `detail` parsed;
  * - `dispose()`: the Worker and its state folder gone. */
 export async function startWorker({ config, extraToml = "", bindings = {}, testClock = true, adminToken = randomToken() } = {}) {
   let file;
@@ -118,7 +118,7 @@ export async function startWorker({ config, extraToml = "", bindings = {}, testC
     assert.equal(result.outcome, "ok");
   };
   const events = async (leadId, kind) =>
-    (await db.prepare("SELECT kind, actor, detail FROM lead_events WHERE lead_id = ?1 ORDER BY seq").bind(leadId).all())
+    (await db.prepare("SELECT kind, actor, at, detail FROM lead_events WHERE lead_id = ?1 ORDER BY seq").bind(leadId).all())
       .results.map((e) => ({ ...e, detail: JSON.parse(e.detail) }))
       .filter((e) => !kind || e.kind === kind);
   const dispose = async () => {

@@ -30,6 +30,7 @@ pub mod metrics;
 pub mod notify;
 pub mod number;
 pub mod phone;
+pub mod returning;
 pub mod routing;
 pub mod scoring;
 pub mod sla;

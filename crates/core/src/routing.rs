@@ -51,6 +51,10 @@ pub struct RoutingConfig {
     /// owner is not away (default true); otherwise the rules decide.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner_affinity: Option<bool>,
+    /// How long after a person's lead was created a repeat submission still merges into it
+    /// (while the lead is open), such as `30d` (the default) or `72h`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merge_window: Option<String>,
 }
 
 impl RoutingConfig {
@@ -262,6 +266,7 @@ pub struct CompiledRouting {
     /// The statuses counted against capacity (`capacity_counts`, checked).
     pub(crate) capacity_counts: Vec<LeadStatus>,
     pub(crate) owner_affinity: bool,
+    pub(crate) merge_window_ms: i64,
 }
 
 impl CompiledRouting {
@@ -269,6 +274,11 @@ impl CompiledRouting {
     /// [`RotationState::open`].
     pub fn capacity_counts(&self) -> &[LeadStatus] {
         &self.capacity_counts
+    }
+
+    /// How long after a person's lead was created a repeat still merges into it.
+    pub fn merge_window_ms(&self) -> i64 {
+        self.merge_window_ms
     }
 
     /// The owners with a daily cap: whose recent assignments the caller reads into

@@ -149,14 +149,26 @@ struct LeadView {
     attribution: serde_json::Value,
     owner_kind: Option<String>,
     owner_id: Option<String>,
+    /// Where the lead stands (docs/STATUS.md).
     status: String,
     merged_into: Option<String>,
+    /// A returning person's earlier lead.
+    previous_lead: Option<String>,
+    /// The deal's value, from the latest opportunity, won or lost outcome.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deal: Option<Deal>,
     updated_at_ms: Option<i64>,
     /// The experiment the lead took part in, and its arm.
     experiment: Option<String>,
     arm: Option<String>,
     /// The lead's event log, oldest first.
     events: Vec<EventView>,
+}
+
+#[derive(Debug, Serialize)]
+struct Deal {
+    amount: f64,
+    currency: String,
 }
 
 /// `GET /v1/leads/:id`: the stored lead, who owns it, and everything that happened to it.
@@ -192,6 +204,11 @@ pub async fn get_lead(env: &Env, id: &str) -> Result<Response, ApiError> {
             owner_id: owner.owner_id,
             status: owner.status,
             merged_into: owner.merged_into,
+            previous_lead: row.previous_lead,
+            deal: row.deal_amount.zip(row.deal_currency).map(|(amount, currency)| Deal {
+                amount,
+                currency,
+            }),
             updated_at_ms: owner.updated_at.map(|t| t as i64),
             events: events
                 .into_iter()
@@ -365,7 +382,7 @@ mod tests {
             disqualify_reason: None,
             owner_kind: None,
             owner_id: None,
-            status: "open".into(),
+            status: "new".into(),
         };
         let cursor = encode_cursor(&lead);
         assert_eq!(cursor, "1700000000123_0b9a-uuid");

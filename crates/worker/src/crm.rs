@@ -4,6 +4,7 @@
 //! bearer token (a wrangler secret the configuration names), not the admin token: a CRM gets
 //! exactly this door.
 
+use handoff_core::status::{advance, LeadStatus, Move};
 use handoff_core::crm::{account_subject, person_subject, read, Fact, Intake};
 use handoff_core::events::EventKind;
 use serde::Serialize;
@@ -12,7 +13,9 @@ use worker::{D1PreparedStatement, Env, Request, Response};
 use crate::error::ApiError;
 use crate::http::{bearer, json, read_body, Cap};
 use crate::store::facts::facts_statement;
+use crate::store::crm::OpenLead;
 use crate::store::sla::{touch_statements, Via};
+use crate::store::status::{self, Change};
 use crate::store::{self, BundleOnce, Db};
 
 /// The largest body accepted, in bytes (a batch of a few hundred small events).
@@ -144,12 +147,13 @@ async fn apply(db: &Db, intake: &Intake, facts: &[Fact], now_ms: f64) -> Result<
 }
 
 /// A contact's `touch` event on `lead` and its first-touch statements, to go at `at` in the
-/// batch; the first-touch insert's index is pushed onto `touches`.
+/// batch; the first-touch insert's index is pushed onto `touches`. A lead nobody worked yet moves
+/// to `working` (unless another item of the batch moved it first).
 fn touch(
     db: &Db,
     intake: &Intake,
     fact: &Fact,
-    lead: &str,
+    lead: &OpenLead,
     now_ms: f64,
     touches: &mut Vec<usize>,
     at: usize,
@@ -157,7 +161,7 @@ fn touch(
     let detail = serde_json::json!({ "intake": intake.id, "meaning": fact.meaning });
     let mut out = vec![store::event_statement(
         db,
-        lead,
+        &lead.id,
         now_ms,
         EventKind::Touch,
         &intake.id,
@@ -166,12 +170,16 @@ fn touch(
     touches.push(at + out.len());
     out.extend(touch_statements(
         db,
-        lead,
+        &lead.id,
         &intake.id,
         Via::Crm,
         &detail,
-        false,
         now_ms,
     )?);
+    let from = LeadStatus::parse(&lead.status);
+    if let Some(moved) = from.and_then(|from| advance(from, &Move::Contact).ok()) {
+        let change = Change::new(&lead.id, &intake.id, moved, Via::Crm);
+        out.extend(status::statements(db, &change, false, now_ms)?);
+    }
     Ok(out)
 }

@@ -6,6 +6,7 @@
 use handoff_core::events::EventKind;
 use handoff_core::notify::{Escalation, Owner};
 use handoff_core::routing::{self, Assignee, CompiledRouting, Decision};
+use handoff_core::status::LeadStatus;
 use handoff_core::sla::{self as core_sla, Clock, CompiledSla, EscalateTo, StepDue};
 use handoff_core::Bundle;
 use serde::Serialize;
@@ -140,7 +141,8 @@ impl<'a> Run<'a> {
         let routing = self.bundle.routing();
         // A closed lead's clock stops; so does one whose person is being worked (suppression).
         let window = self.bundle.sla().recent_contact_window_ms();
-        let stop = if row.status != "open" {
+        let open = LeadStatus::parse(&row.status).is_some_and(LeadStatus::is_open);
+        let stop = if !open {
             ticked.closed += 1;
             Some((EventKind::SlaStopped, row.status.as_str()))
         } else {
@@ -256,7 +258,7 @@ impl<'a> Run<'a> {
         let next = core_sla::next_due(clock, last.level, false, now).map(|s| s.due_ms);
         const ATTEMPTS: u32 = 8;
         for attempt in 1..=ATTEMPTS {
-            let loaded = rotation::load(self.db).await?;
+            let loaded = rotation::load(self.db, routing, self.now_ms).await?;
             let decision = match (&pool, &assignee) {
                 (Some(pool), Assignee::Owner(current)) => {
                     routing::reassign(routing, pool, current, &loaded.state, now)

@@ -1,21 +1,21 @@
-//! `POST /v1/leads/{id}/events` (admin): sales reports a touch, an outcome, or what the CRM knows
-//! about the person. handoff-core reads and checks the event (`handoff_core::events`); this
-//! module writes what it means in one D1 batch: the event in the lead's log, the first touch
-//! (which stops the SLA clock, `sla::touch_statements`), a rejection (the lead closed, its clock
-//! stopped), and the person's suppression facts (`crm_facts`).
+//! `POST /v1/leads/{id}/events` (admin): sales reports an acceptance, a touch, an outcome, or
+//! what the CRM knows about the person. handoff-core reads and checks the event
+//! (`handoff_core::events`) and says how it moves the lead's status (`handoff_core::status`);
+//! this module writes what it means in one D1 batch: the event in the lead's log, the first touch
+//! (which stops the SLA clock, `sla::touch_statements`), the status move (`store::status`: a
+//! closed lead's clock stops), the deal's value, and the person's suppression facts.
 
 use handoff_core::events::{LeadEvent, RejectReason};
 use handoff_core::notify::{escape_html, LinkPurpose};
 use serde::Serialize;
-use worker::{D1Database, D1PreparedStatement, Env, Request, Response};
+use worker::{Env, Request, Response};
 
 use crate::error::ApiError;
 use crate::http::{json, page, read_body, Cap};
 use crate::links::signed_owner;
-use crate::store::events::{reject_statements, target as lookup, Target};
-use crate::store::facts::facts_statement;
-use crate::store::sla::{touch_statements, Via};
-use crate::store::{self, BundleOnce, Db};
+use crate::moves::apply;
+use crate::store::status::Via;
+use crate::store::{BundleOnce, Db};
 
 /// The largest event body accepted, in bytes.
 const MAX_BODY: usize = 16 * 1024;
@@ -34,13 +34,17 @@ struct Recorded<'a> {
     event: &'static str,
     /// Whether this event was the lead's first touch (and stopped its SLA clock).
     first_touch: bool,
+    /// The lead's status after the event, and whether the event moved it.
+    status: &'static str,
+    status_changed: bool,
 }
 
 /// `POST /v1/leads/{id}/events`. The Worker timestamps the event with its own clock. An event
 /// about a merged repeat is recorded on the lead it was merged into (that lead holds the clock
-/// and the owner), and the answer says so. `201 {lead_id, merged_from?, event, first_touch}`;
-/// `400 bad_event` (with the core's code in the message), `404 lead_not_found`, `413`,
-/// `422 lead_without_email` (a fact about a person who left no address).
+/// and the owner), and the answer says so. `201 {lead_id, merged_from?, event, first_touch,
+/// status, status_changed}`; `400 bad_event` (with the core's code in the message),
+/// `404 lead_not_found`, `409 status.*` (a move the status machine refuses: docs/STATUS.md),
+/// `413`, `422 lead_without_email` (a fact about a person who left no address).
 pub async fn record(
     req: &mut Request,
     env: &Env,
@@ -56,83 +60,18 @@ pub async fn record(
     let bundle = bundle.get(env).await?;
     event.check_reason(&bundle.rules.feedback).map_err(bad)?;
     let db = Db::open(env)?;
-    let not_found = || ApiError::new(404, "lead_not_found", "No lead has this id.");
-    let mut target = lookup(&db, id).await?.ok_or_else(not_found)?;
-    let merged_from = match target.merged_into.clone() {
-        Some(into) => {
-            target = lookup(&db, &into).await?.ok_or_else(not_found)?;
-            Some(id)
-        }
-        None => None,
-    };
-    let (statements, touch_at) = statements(&db, &target, &event, now_ms)?;
-    let results = db.batch(statements).await?;
-    let first_touch = touch_at.is_some_and(|i| store::returned(results.get(i)));
+    let applied = apply(&db, id, &event, Via::Events, now_ms).await?;
     json(
         201,
         &Recorded {
-            lead_id: &target.id,
-            merged_from,
+            lead_id: &applied.target.id,
+            merged_from: (applied.target.id != id).then_some(id),
             event: event.kind(),
-            first_touch,
+            first_touch: applied.first_touch,
+            status: applied.status.as_str(),
+            status_changed: applied.moved.is_some_and(|m| m.changed()),
         },
     )
-}
-
-/// The statements of one event on `lead`, and where the first-touch insert is among them (its
-/// `RETURNING` row says whether this event was the first touch).
-fn statements(
-    db: &D1Database,
-    lead: &Target,
-    event: &LeadEvent,
-    now_ms: f64,
-) -> Result<(Vec<D1PreparedStatement>, Option<usize>), ApiError> {
-    let detail = serde_json::to_value(event)
-        .map_err(|_| ApiError::new(500, "internal", "The event could not be encoded."))?;
-    let mut out = vec![store::event_statement(
-        db,
-        &lead.id,
-        now_ms,
-        event.event_kind(),
-        event.actor(),
-        &detail,
-    )?];
-    let mut touch_at = None;
-    if event.is_contact() {
-        touch_at = Some(out.len());
-        out.extend(touch_statements(
-            db,
-            &lead.id,
-            event.actor(),
-            Via::Events,
-            &detail,
-            false,
-            now_ms,
-        )?);
-    }
-    if event.rejects() {
-        out.extend(reject_statements(db, &lead.id, now_ms)?);
-    }
-    let (deal, sequence) = event.facts();
-    if deal.is_some() || sequence.is_some() {
-        let email = lead.email.as_deref().ok_or_else(|| {
-            ApiError::new(
-                422,
-                "lead_without_email",
-                "This lead left no email address, so nothing can be recorded about the person.",
-            )
-        })?;
-        out.push(facts_statement(
-            db,
-            &handoff_core::crm::person_subject(email),
-            deal,
-            sequence,
-            None,
-            "events",
-            now_ms,
-        )?);
-    }
-    Ok((out, touch_at))
 }
 
 /// `GET /v1/leads/{id}/reject?owner&exp&sig`: the "Not a fit" link from a notification. Shows the
@@ -184,16 +123,27 @@ pub async fn reject_link(
         note: None,
     };
     let db = Db::open(env)?;
-    let Some(target) = lookup(&db, id).await? else {
-        return page(
-            404,
-            "lead_not_found",
-            "No such lead",
-            "This lead does not exist (any more).",
-        );
-    };
-    let (statements, _) = statements(&db, &target, &event, now_ms as f64)?;
-    db.batch(statements).await?;
+    match apply(&db, id, &event, Via::Link, now_ms as f64).await {
+        Ok(_) => {}
+        Err(e) if e.code == "lead_not_found" => {
+            return page(
+                404,
+                "lead_not_found",
+                "No such lead",
+                "This lead does not exist (any more).",
+            )
+        }
+        Err(e) if e.code.starts_with("status.") => {
+            return page(
+                409,
+                "lead_closed",
+                "This lead is closed already",
+                "It was closed (won, lost, rejected or recycled) before this link was used; \
+                 nothing changed.",
+            )
+        }
+        Err(e) => return Err(e),
+    }
     page(
         200,
         "recorded",

@@ -11,7 +11,8 @@ use handoff_core::events::EventKind;
 use handoff_core::experiment::{self, Assignment};
 use handoff_core::notify::{LeadSummary, LinkPurpose};
 use handoff_core::routing::{Assignee, CompiledRouting, Decision, RouteInput};
-use handoff_core::scoring::Activity;
+use handoff_core::returning::{self, Repeat};
+use handoff_core::scoring::{Activity, Stage};
 use handoff_core::sla::SuppressionFacts;
 use handoff_core::{evaluate, AnswerMap, Bundle, Evaluation, LeadInput};
 use serde::{Deserialize, Serialize};
@@ -27,9 +28,9 @@ use crate::sla::{self, Start};
 use crate::store::intake::{
     idempotency_statement, idempotent_answer, prefetch, Idempotency, IdempotentAnswer,
 };
-use crate::store::leads::{lead_statement, refresh_statement, Existing, NewLead, Ownership};
+use crate::store::leads::{lead_statement, refresh_statement, Existing, Link, NewLead, Ownership};
 use crate::store::rotation::{self as rotation_rows, Loaded};
-use crate::store::sla::Who;
+use crate::store::sla::{clear_statements, Who};
 use crate::store::{self, profile, BundleOnce, Db};
 use crate::uuid::random_uuid;
 
@@ -318,12 +319,23 @@ enum Place<'a> {
     Bot,
     /// A configuration without `[routing]`: stored unowned, as before routing existed.
     Unrouted,
-    /// A returning person: merged into the open lead they already have (same owner, a `merged`
-    /// event on it, no new routing and no new turn).
-    Merge(Existing),
+    /// A returning person whose lead is still open and within the merge window: merged into it
+    /// (same owner, a `merged` event on it, no new routing and no new turn). `raised`: the repeat
+    /// raised the lead's lifecycle, so its owner hears of it and its clock starts again.
+    Merge {
+        existing: Existing,
+        raised: Option<(Stage, Stage)>,
+        facts: SuppressionFacts,
+    },
     /// Anyone else: routed by handoff-core with the state read with the submission, and put on
-    /// an SLA clock unless the CRM's facts about the person suppress it.
-    Route(&'a CompiledRouting, Loaded, SuppressionFacts),
+    /// an SLA clock unless the CRM's facts about the person suppress it. A returning person's
+    /// new lead is linked to their earlier one, whose owner comes first.
+    Route {
+        routing: &'a CompiledRouting,
+        loaded: Loaded,
+        facts: SuppressionFacts,
+        previous: Option<Existing>,
+    },
 }
 
 /// How a submission's storing ended.
@@ -348,13 +360,14 @@ struct Submission<'a> {
 
 /// A routing decision about to be stored, and what shaped it.
 struct Routed<'a> {
-    routing: &'a CompiledRouting,
     input: &'a RouteInput,
     decision: &'a Decision,
     facts: &'a SuppressionFacts,
     assignment: Option<&'a Assignment>,
     /// An SLA experiment's arm, replacing the policy's target.
     first_touch_ms: Option<i64>,
+    /// A returning person's earlier lead.
+    previous: Option<&'a str>,
 }
 
 impl Submission<'_> {
@@ -370,7 +383,7 @@ impl Submission<'_> {
             counter.statement.clone(),
             self.idempotency.as_ref().map(|(key, _)| key.as_str()),
             email,
-            routing.is_some(),
+            routing.map(|r| (r, self.lead.now_ms)),
             email.filter(|_| !self.bundle.sla().policies().is_empty()),
         )
         .await?;
@@ -380,13 +393,38 @@ impl Submission<'_> {
         if let Some(limited) = counter.answer(prefetched.count)? {
             return Ok(Stored::Early(with_trips(limited, self.db, self.env)));
         }
-        let place = match (routing, prefetched.existing, prefetched.route) {
-            (None, _, _) if self.bot => Place::Bot,
-            (None, _, _) => Place::Unrouted,
-            (Some(_), Some(existing), _) => Place::Merge(existing),
-            (Some(routing), None, Some(loaded)) => Place::Route(routing, loaded, prefetched.facts),
-            (Some(_), None, None) => Place::Unrouted,
+        let facts = prefetched.facts;
+        let (routing, loaded) = match (routing, prefetched.route) {
+            (Some(routing), Some(loaded)) => (routing, loaded),
+            _ if self.bot => return self.stored(Place::Bot).await,
+            _ => return self.stored(Place::Unrouted).await,
         };
+        let (at, stage) = (self.lead.now_ms as i64, self.lead.evaluation.lifecycle);
+        let window = routing.merge_window_ms();
+        let repeat = prefetched
+            .existing
+            .as_ref()
+            .and_then(|e| e.earlier())
+            .map(|earlier| returning::place(&earlier, stage, at, window));
+        let place = match (repeat, prefetched.existing) {
+            (Some(Repeat::Merge { raised, .. }), Some(existing)) => Place::Merge {
+                existing,
+                raised,
+                facts,
+            },
+            (_, previous) => Place::Route {
+                routing,
+                loaded,
+                facts,
+                previous,
+            },
+        };
+        self.stored(place).await
+    }
+
+    /// Stores the lead where `place` says; a concurrent delivery of the same submission that
+    /// stored it first is answered with its answer.
+    async fn stored(&self, place: Place<'_>) -> Result<Stored, ApiError> {
         match self.store_lead(place).await {
             Ok(notified) => Ok(Stored::Lead { notified }),
             // Two deliveries of one submission may race: the loser's batch fails on the key, and
@@ -405,11 +443,21 @@ impl Submission<'_> {
     /// routes again with fresh state. Answers whether notifications wait in the outbox.
     async fn store_lead(&self, place: Place<'_>) -> Result<bool, ApiError> {
         match place {
-            Place::Bot => self.store_unrouted("closed").await,
-            Place::Unrouted => self.store_unrouted("open").await,
-            Place::Merge(existing) => self.store_merged(&existing).await,
-            Place::Route(routing, loaded, facts) => {
-                self.store_routed(routing, loaded, &facts).await
+            Place::Bot => self.store_unrouted("rejected").await,
+            Place::Unrouted => self.store_unrouted("new").await,
+            Place::Merge {
+                existing,
+                raised,
+                facts,
+            } => self.store_merged(&existing, raised, &facts).await,
+            Place::Route {
+                routing,
+                loaded,
+                facts,
+                previous,
+            } => {
+                self.store_routed(routing, loaded, &facts, previous.as_ref())
+                    .await
             }
         }
     }
@@ -448,10 +496,11 @@ impl Submission<'_> {
         store::event_statement(self.db, id, at, EventKind::Created, "system", &created)
     }
 
-    /// A lead nobody is routed to: a bot's (`closed`), or any lead without `[routing]` (`open`).
+    /// A lead nobody is routed to: a bot's (`rejected`: its disqualification says `bot`), or any
+    /// lead without `[routing]` (`new`).
     async fn store_unrouted(&self, status: &str) -> Result<bool, ApiError> {
         let statements = vec![
-            lead_statement(self.db, self.lead, None, status, None, None)?,
+            lead_statement(self.db, self.lead, None, status, Link::None, None)?,
             self.created_event()?,
         ];
         store::commit(self.db, self.with_key(statements)?)
@@ -459,8 +508,14 @@ impl Submission<'_> {
             .map(|()| false)
     }
 
-    /// A returning person's repeat, merged into their open lead.
-    async fn store_merged(&self, existing: &Existing) -> Result<bool, ApiError> {
+    /// A returning person's repeat, merged into their open lead. A repeat that raised the lead's
+    /// lifecycle is announced to its holder, and the lead's clock starts again for its new stage.
+    async fn store_merged(
+        &self,
+        existing: &Existing,
+        raised: Option<(Stage, Stage)>,
+        facts: &SuppressionFacts,
+    ) -> Result<bool, ApiError> {
         let (db, lead, at) = (self.db, self.lead, self.lead.now_ms);
         let ev = lead.evaluation;
         let owner = Ownership {
@@ -472,17 +527,36 @@ impl Submission<'_> {
             "lifecycle": ev.lifecycle, "pages": lead.attribution.pages.len(),
         });
         let into = serde_json::json!({ "into": existing.id });
-        let statements = vec![
-            lead_statement(db, lead, Some(&owner), "merged", Some(&existing.id), None)?,
+        let mut statements = vec![
+            lead_statement(db, lead, Some(&owner), "merged", Link::MergedInto(&existing.id), None)?,
             self.created_event()?,
             store::event_statement(db, lead.id, at, EventKind::MergedInto, "system", &into)?,
             store::event_statement(db, &existing.id, at, EventKind::Merged, "system", &merged)?,
             refresh_statement(db, &existing.id, ev, at)?,
         ];
-        // The owner already has this person: no second alert (the merged event records it).
+        let Some((from, to)) = raised else {
+            // The owner already has this person: no second alert (the merged event records it).
+            return store::commit(db, self.with_key(statements)?)
+                .await
+                .map(|()| false);
+        };
+        let detail = serde_json::json!({ "from": from, "to": to, "lead": lead.id });
+        statements.push(store::event_statement(
+            db,
+            &existing.id,
+            at,
+            EventKind::LifecycleRaised,
+            "system",
+            &detail,
+        )?);
+        let decision = returning::raised_decision(existing.assignee(), &existing.id, from, to);
+        let input = RouteInput::from_evaluation(self.bundle, ev, &lead.attribution.utm);
+        let (announce, notified) =
+            self.announced(&decision, &existing.id, &input, facts, None, true)?;
+        statements.extend(announce);
         store::commit(db, self.with_key(statements)?)
             .await
-            .map(|()| false)
+            .map(|()| notified)
     }
 
     /// A lead routed by handoff-core (under an experiment's arm, if one selects it), stored with
@@ -493,9 +567,14 @@ impl Submission<'_> {
         routing: &CompiledRouting,
         mut loaded: Loaded,
         facts: &SuppressionFacts,
+        previous: Option<&Existing>,
     ) -> Result<bool, ApiError> {
         let (bundle, lead) = (self.bundle, self.lead);
-        let input = RouteInput::from_evaluation(bundle, lead.evaluation, &lead.attribution.utm);
+        let mut input = RouteInput::from_evaluation(bundle, lead.evaluation, &lead.attribution.utm);
+        input.previous_owner = previous.and_then(|p| match p.assignee() {
+            Assignee::Owner(id) => Some(id),
+            Assignee::Queue(_) => None,
+        });
         // An experiment's arm, by a stable hash of the lead's id: where the matching rule sends
         // the lead (routing) or how soon it must be touched (sla).
         let arm = experiment::assign(bundle.experiments(), &input, Some(routing), lead.id);
@@ -511,12 +590,12 @@ impl Submission<'_> {
             let decision =
                 handoff_core::routing::route_with(routing, &input, &loaded.state, at, route_target);
             let routed = Routed {
-                routing,
                 input: &input,
                 decision: &decision,
                 facts,
                 assignment: assignment.as_ref(),
                 first_touch_ms: arm.and_then(|(_, arm)| arm.first_touch_ms),
+                previous: previous.map(|p| p.id.as_str()),
             };
             let (statements, notified) = self.routed_statements(&routed, &loaded)?;
             match store::commit(self.db, self.with_key(statements)?).await {
@@ -525,16 +604,17 @@ impl Submission<'_> {
                     // Another submission took this turn (or D1 failed): the batch left nothing
                     // behind, so route again with fresh state.
                     rotation::pause(attempt).await;
-                    loaded = rotation_rows::load(self.db).await?;
+                    loaded = rotation_rows::load(self.db, routing, lead.now_ms).await?;
                 }
                 Err(error) => return Err(error),
             }
         }
     }
 
-    /// A routed lead's batch (without the key): the lead, its `created` and `routed` events, the
-    /// rotation turn, the SLA clock (or its suppression) and, unless suppressed, the outbox rows.
-    /// Answers whether it notifies anyone.
+    /// A routed lead's batch (without the key): the lead, its `created` and `routed` events (and
+    /// a returning person's `returned` on their earlier lead), the rotation turn, the SLA clock
+    /// (or its suppression) and, unless suppressed, the outbox rows. Answers whether it notifies
+    /// anyone.
     fn routed_statements(
         &self,
         r: &Routed<'_>,
@@ -547,15 +627,43 @@ impl Submission<'_> {
             id: assignee.id(),
         };
         let detail = routed(r.decision, r.assignment);
+        let link = r.previous.map_or(Link::None, Link::Previous);
         let mut statements = vec![
-            lead_statement(db, lead, Some(&owner), "open", None, r.assignment)?,
+            lead_statement(db, lead, Some(&owner), "new", link, r.assignment)?,
             self.created_event()?,
             store::event_statement(db, lead.id, at, EventKind::Routed, "system", &detail)?,
         ];
+        if let Some(previous) = r.previous {
+            let returned = serde_json::json!({ "lead": lead.id });
+            let kind = EventKind::Returned;
+            statements.push(store::event_statement(db, previous, at, kind, "system", &returned)?);
+        }
         statements.extend(rotation_rows::statements(
             db, r.decision, loaded, lead.id, at,
         )?);
-        let summary = self.summary(r.decision);
+        let (announce, notified) =
+            self.announced(r.decision, lead.id, r.input, r.facts, r.first_touch_ms, false)?;
+        statements.extend(announce);
+        Ok((statements, notified))
+    }
+
+    /// The SLA clock of lead `lead_id` as `decision` placed it (or its suppression) and, unless
+    /// suppressed, its notifications. `restart`: the lead had a clock already, which starts
+    /// again (a returning person raised its lifecycle). Answers whether it notifies anyone.
+    fn announced(
+        &self,
+        decision: &Decision,
+        lead_id: &str,
+        input: &RouteInput,
+        facts: &SuppressionFacts,
+        first_touch_ms: Option<i64>,
+        restart: bool,
+    ) -> Result<(Vec<D1PreparedStatement>, bool), ApiError> {
+        let (db, bundle, at) = (self.db, self.bundle, self.lead.now_ms);
+        let Some(routing) = bundle.routing() else {
+            return Ok((Vec::new(), false));
+        };
+        let summary = self.summary(decision, lead_id);
         let who = Who {
             name: summary.name.clone(),
             email: summary.email.clone(),
@@ -564,20 +672,24 @@ impl Submission<'_> {
             score: summary.score,
         };
         let start = Start {
-            lead_id: lead.id,
-            routing: r.routing,
-            input: r.input,
-            decision: r.decision,
-            facts: r.facts,
+            lead_id,
+            routing,
+            input,
+            decision,
+            facts,
             who: &who,
-            first_touch_ms: r.first_touch_ms,
+            first_touch_ms,
             at_ms: at,
         };
-        let (clock, alert) = sla::start(db, self.bundle.sla(), &start)?;
+        let mut statements = Vec::new();
+        let (clock, alert) = sla::start(db, bundle.sla(), &start)?;
+        if restart && !clock.is_empty() {
+            statements.extend(clear_statements(db, lead_id)?);
+        }
         statements.extend(clock);
         // A suppressed lead (the person is being worked already) alerts nobody.
         let outbox = match alert {
-            true => outbox::enqueue(db, &summary, &self.bundle.rules.notify, at)?,
+            true => outbox::enqueue(db, &summary, &bundle.rules.notify, at)?,
             false => Vec::new(),
         };
         let notified = !outbox.is_empty();
@@ -587,10 +699,10 @@ impl Submission<'_> {
 
     /// What the new-lead notification says, with the owner's signed links: "I've got it", and
     /// "Not a fit" when the configuration has reasons to choose from.
-    fn summary(&self, decision: &Decision) -> LeadSummary {
+    fn summary(&self, decision: &Decision, lead_id: &str) -> LeadSummary {
         let (env, lead, at) = (self.env, self.lead, self.lead.now_ms);
         let claim = match &decision.assignee {
-            Assignee::Owner(owner) => claim_url(env, lead.id, owner, at),
+            Assignee::Owner(owner) => claim_url(env, lead_id, owner, at),
             Assignee::Queue(_) => None,
         };
         let mut summary = handoff_core::notify::summarize(
@@ -598,7 +710,7 @@ impl Submission<'_> {
             lead.evaluation,
             decision,
             lead.attribution,
-            lead.id,
+            lead_id,
             claim.unwrap_or_default(),
         );
         // "Not a fit" needs reasons to choose from: a link only when the configuration has some.
@@ -606,7 +718,7 @@ impl Submission<'_> {
             (&decision.assignee, self.bundle.rules.feedback.is_empty())
         {
             summary.reject_url =
-                link_url(env, LinkPurpose::Reject, lead.id, owner, at).unwrap_or_default();
+                link_url(env, LinkPurpose::Reject, lead_id, owner, at).unwrap_or_default();
         }
         summary
     }

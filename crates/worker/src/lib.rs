@@ -15,6 +15,7 @@ mod http;
 mod intake;
 mod links;
 mod metrics;
+mod moves;
 mod outbox;
 mod public;
 mod ratelimit;

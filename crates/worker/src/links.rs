@@ -3,13 +3,16 @@
 //! "I've got it" link's handler (`claim`), which records first touch once. The signatures and
 //! their expiry are handoff-core's (`handoff_core::notify`).
 
+use handoff_core::events::LeadEvent;
 use handoff_core::notify::{action_link, verify_link, LinkPurpose, NotifyError, CLAIM_LINK_TTL_MS};
 use worker::{Env, Request, Response};
 
 use crate::error::ApiError;
 use crate::http::{page, param, query};
-use crate::store::sla::{first_touched, touch_statements, Via};
-use crate::store::{self, Db};
+use crate::moves::apply;
+use crate::store::events::target;
+use crate::store::status::Via;
+use crate::store::Db;
 
 /// The wrangler secret that keys the claim links.
 pub const LINK_SECRET: &str = "LINK_SECRET";
@@ -109,8 +112,10 @@ pub fn signed_owner(
 }
 
 /// `GET /v1/leads/{id}/claim?owner=…&exp=…&sig=…`: the "I've got it" link. Verifies the
-/// signature and expiry, records `first_touch` once (a conditional insert: a second click, or a
-/// concurrent one, adds nothing), and answers a small text-only page.
+/// signature and expiry and accepts the lead for the owner it was sent to (`accepted`, status
+/// `new` → `accepted`, the accept clock met). Accepting is not contact: the first-touch clock
+/// runs on until a call or an email is logged. A second click, or a concurrent one, changes
+/// nothing. Answers a small text-only page.
 pub async fn claim(
     req: &Request,
     env: &Env,
@@ -122,42 +127,49 @@ pub async fn claim(
         Err(page) => return Ok(page),
     };
     let db = Db::open(env)?;
-    let statements = touch_statements(
-        &db,
-        lead_id,
-        &owner,
-        Via::Link,
-        &serde_json::Value::Null,
-        true,
-        now_ms as f64,
-    )?;
-    let results = db.batch(statements).await?;
-    if store::returned(results.first()) {
+    let Some(lead) = target(&db, lead_id).await? else {
         return page(
-            200,
-            "recorded",
-            "Recorded: it's yours",
-            &format!("First touch on lead {lead_id} is recorded for {owner}."),
-        );
-    }
-    match first_touched(&db, lead_id).await? {
-        None => page(
             404,
             "lead_not_found",
             "No such lead",
             "This lead does not exist (any more).",
-        ),
-        Some(true) => page(
-            200,
-            "already_recorded",
-            "Already recorded",
-            "First touch on this lead was already recorded; nothing changed.",
-        ),
-        Some(false) => page(
+        );
+    };
+    if lead.owner_kind.as_deref() == Some("owner") && lead.owner_id.as_deref() != Some(&owner) {
+        return page(
             409,
             "lead_reassigned",
             "This lead has a new owner",
-            "It was reassigned after this link was sent, so first touch was not recorded for you.",
+            "It was reassigned after this link was sent, so it was not accepted for you.",
+        );
+    }
+    let accept = LeadEvent::Accept {
+        actor: owner.clone(),
+        note: None,
+    };
+    match apply(&db, lead_id, &accept, Via::Link, now_ms as f64).await {
+        Ok(applied) if applied.moved.is_some_and(|m| m.changed()) => page(
+            200,
+            "recorded",
+            "Recorded: it's yours",
+            &format!(
+                "Lead {lead_id} is accepted for {owner}. Log your first call or email when you \
+                 reach them: that is what the speed-to-lead clock measures."
+            ),
         ),
+        Ok(_) => page(
+            200,
+            "already_recorded",
+            "Already accepted",
+            "This lead was already accepted; nothing changed.",
+        ),
+        Err(e) if e.code.starts_with("status.") => page(
+            409,
+            "lead_closed",
+            "This lead is closed",
+            "It was closed (won, lost, rejected or recycled) before this link was used; nothing \
+             changed.",
+        ),
+        Err(e) => Err(e),
     }
 }

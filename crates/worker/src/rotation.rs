@@ -36,7 +36,7 @@ pub async fn pools(
     routing: &CompiledRouting,
     now_ms: i64,
 ) -> Result<Vec<PoolStatus>, ApiError> {
-    let loaded = rotation::load(db).await?;
+    let loaded = rotation::load(db, routing, now_ms as f64).await?;
     Ok(routing
         .pools()
         .iter()

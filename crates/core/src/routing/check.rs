@@ -49,6 +49,17 @@ pub(crate) fn check(
     let rules = check_rules(r, attributes, found);
     let domains = check_accounts(r, found);
     let capacity_counts = check_capacity_counts(r, found);
+    let merge_window_ms = match &r.merge_window {
+        None => crate::returning::DEFAULT_MERGE_WINDOW_MS,
+        Some(text) => crate::sla::parse_duration(text).unwrap_or_else(|message| {
+            found.push(problem(
+                ConfigCode::InvalidDuration,
+                format!("merge_window: {message}"),
+                routing_at(&[Step::Key("merge_window")]),
+            ));
+            0
+        }),
+    };
     if found.len() > before {
         return None;
     }
@@ -65,6 +76,7 @@ pub(crate) fn check(
         fallback: fallback?,
         capacity_counts,
         owner_affinity: r.owner_affinity.unwrap_or(true),
+        merge_window_ms,
     })
 }
 

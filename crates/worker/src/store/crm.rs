@@ -10,15 +10,18 @@ use wasm_bindgen::JsValue;
 use super::Db;
 use crate::error::ApiError;
 
+/// A person's open lead: its id and status.
+#[derive(Debug, Deserialize)]
+pub struct OpenLead {
+    pub id: String,
+    pub status: String,
+}
+
 /// The oldest open, unmerged lead of each of `emails` that has one, by email, in one batch.
 pub async fn open_leads<'e>(
     db: &Db,
     emails: &[&'e str],
-) -> Result<BTreeMap<&'e str, String>, ApiError> {
-    #[derive(Deserialize)]
-    struct OpenLead {
-        id: String,
-    }
+) -> Result<BTreeMap<&'e str, OpenLead>, ApiError> {
     let mut open = BTreeMap::new();
     if emails.is_empty() {
         return Ok(open);
@@ -27,7 +30,8 @@ pub async fn open_leads<'e>(
     for email in emails {
         reads.push(
             db.prepare(
-                "SELECT id FROM leads WHERE person_key = ?1 AND status = 'open' \
+                "SELECT id, status FROM leads WHERE person_key = ?1 \
+                 AND status IN ('new', 'accepted', 'working', 'meeting', 'opportunity') \
                  AND merged_into IS NULL ORDER BY created_at, id LIMIT 1",
             )
             .bind(&[JsValue::from_str(&person_subject(email))])
@@ -42,7 +46,7 @@ pub async fn open_leads<'e>(
             .into_iter()
             .next();
         if let Some(lead) = lead {
-            open.insert(*email, lead.id);
+            open.insert(*email, lead);
         }
     }
     Ok(open)

@@ -2,6 +2,7 @@
 //! (stored in the lead's batch, replayed to a retry), and the one batch of reads before it is
 //! stored (`prefetch`).
 
+use handoff_core::routing::CompiledRouting;
 use handoff_core::sla::SuppressionFacts;
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
@@ -80,7 +81,7 @@ pub async fn prefetch(
     counter: D1PreparedStatement,
     key: Option<&str>,
     email: Option<&str>,
-    routing: bool,
+    routing: Option<(&CompiledRouting, f64)>,
     facts: Option<&str>,
 ) -> Result<Prefetched, ApiError> {
     let mut statements = vec![counter];
@@ -90,8 +91,8 @@ pub async fn prefetch(
     if let Some(email) = email {
         statements.push(existing_query(db, email)?);
     }
-    if routing {
-        statements.extend(rotation::load_statements(db));
+    if let Some((routing, now_ms)) = routing {
+        statements.extend(rotation::load_statements(db, routing, now_ms)?);
     }
     if let Some(email) = facts {
         statements.push(facts::facts_query(db, email)?);
@@ -117,12 +118,13 @@ pub async fn prefetch(
         None => None,
     };
     let route = match routing {
-        true => Some(rotation::read([
+        Some(_) => Some(rotation::read([
             first("rotation")?,
             first("open")?,
             first("seqs")?,
+            first("given")?,
         ])?),
-        false => None,
+        None => None,
     };
     let facts = match facts {
         Some(_) => facts::read_facts(first("facts")?)?,

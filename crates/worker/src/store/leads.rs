@@ -3,6 +3,10 @@
 
 use handoff_core::attribution::Attribution;
 use handoff_core::experiment::Assignment;
+use handoff_core::returning::Earlier;
+use handoff_core::routing::Assignee;
+use handoff_core::scoring::Stage;
+use handoff_core::status::LeadStatus;
 use handoff_core::Evaluation;
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
@@ -30,6 +34,9 @@ pub struct LeadRow {
     pub attribution: Option<String>,
     pub experiment: Option<String>,
     pub arm: Option<String>,
+    pub previous_lead: Option<String>,
+    pub deal_amount: Option<f64>,
+    pub deal_currency: Option<String>,
 }
 
 /// A checked lead about to be stored.
@@ -50,17 +57,33 @@ pub struct Ownership<'a> {
     pub id: &'a str,
 }
 
+/// How a lead relates to the person's earlier lead.
+#[derive(Clone, Copy)]
+pub enum Link<'a> {
+    /// The person's first lead (or no routing).
+    None,
+    /// A repeat folded into this earlier lead (status `merged`).
+    MergedInto(&'a str),
+    /// A new lead of a returning person, linked to their earlier lead.
+    Previous(&'a str),
+}
+
 /// The statement that inserts a lead: its verdict, who owns it (none for a bot, which is never
-/// routed), its `status` (`open`, `closed` for a bot, `merged` for a returning person's repeat)
-/// and, when merged, the lead it was merged into.
+/// routed), its `status` (`new`, `rejected` for a bot, `merged` for a returning person's repeat)
+/// and how it relates to the person's earlier lead.
 pub fn lead_statement(
     db: &D1Database,
     lead: &NewLead<'_>,
     owner: Option<&Ownership<'_>>,
     status: &str,
-    merged_into: Option<&str>,
+    link: Link<'_>,
     assignment: Option<&Assignment>,
 ) -> Result<D1PreparedStatement, ApiError> {
+    let (merged_into, previous_lead) = match link {
+        Link::None => (None, None),
+        Link::MergedInto(id) => (Some(id), None),
+        Link::Previous(id) => (None, Some(id)),
+    };
     let ev = lead.evaluation;
     let details = serde_json::json!({
         "score": ev.score,
@@ -77,9 +100,9 @@ pub fn lead_statement(
         "INSERT INTO leads (id, form_id, email, answers, bundle_version, client_bundle_version, \
          created_at, score, grade, lifecycle, disqualify_reason, evaluation, visitor, attribution, \
          owner_kind, owner_id, status, merged_into, updated_at, experiment, arm, person_key, \
-         account_key) \
+         account_key, previous_lead) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?7, \
-         ?19, ?20, ?21, ?22)",
+         ?19, ?20, ?21, ?22, ?23)",
     )
     .bind(&[
         JsValue::from_str(lead.id),
@@ -105,26 +128,53 @@ pub fn lead_statement(
         opt(assignment.map(|a| a.arm.as_str())),
         opt(person_key.as_deref()),
         opt(account_key.as_deref()),
+        opt(previous_lead),
     ])
     .map_err(ApiError::storage)
 }
 
-/// The lead a returning person already has: the oldest open, routed lead with this normalized
-/// email address that was not itself merged.
+/// The lead a returning person already has: their latest routed lead that was not itself
+/// merged, whatever its status (handoff-core's `returning::place` decides what a repeat does).
 #[derive(Debug, Deserialize)]
 pub struct Existing {
     pub id: String,
     pub owner_kind: String,
     pub owner_id: String,
+    pub status: String,
+    pub created_at: f64,
+    pub lifecycle: Option<String>,
 }
 
-/// The read of a returning person's lead ([`Existing`]), for a submission's read batch.
+impl Existing {
+    /// The lead as handoff-core reads it; `None` if its status is not one Handoff knows.
+    pub fn earlier(&self) -> Option<Earlier<'_>> {
+        Some(Earlier {
+            id: &self.id,
+            status: LeadStatus::parse(&self.status)?,
+            assignee: self.assignee(),
+            created_ms: self.created_at as i64,
+            lifecycle: self.lifecycle.as_deref().and_then(Stage::parse),
+        })
+    }
+
+    /// Who holds it.
+    pub fn assignee(&self) -> Assignee {
+        match self.owner_kind.as_str() {
+            "owner" => Assignee::Owner(self.owner_id.clone()),
+            _ => Assignee::Queue(self.owner_id.clone()),
+        }
+    }
+}
+
+/// The read of a returning person's lead ([`Existing`]) by the person's key (handoff-core's
+/// `crm::person_subject` of the email), for a submission's read batch.
 pub fn existing_query(db: &D1Database, email: &str) -> Result<D1PreparedStatement, ApiError> {
     db.prepare(
-        "SELECT id, owner_kind, owner_id FROM leads WHERE email = ?1 AND status = 'open' \
-         AND owner_id IS NOT NULL AND merged_into IS NULL ORDER BY created_at, id LIMIT 1",
+        "SELECT id, owner_kind, owner_id, status, created_at, lifecycle FROM leads \
+         WHERE person_key = ?1 AND owner_id IS NOT NULL AND merged_into IS NULL \
+         ORDER BY created_at DESC, id DESC LIMIT 1",
     )
-    .bind(&[JsValue::from_str(email)])
+    .bind(&[JsValue::from_str(&handoff_core::crm::person_subject(email))])
     .map_err(ApiError::storage)
 }
 
@@ -165,7 +215,7 @@ pub async fn lead(env: &Env, id: &str) -> Result<Option<LeadRow>, ApiError> {
     db.prepare(
         "SELECT id, form_id, email, answers, bundle_version, client_bundle_version, created_at, \
          score, grade, lifecycle, disqualify_reason, evaluation, visitor, attribution, experiment, \
-         arm FROM leads WHERE id = ?1",
+         arm, previous_lead, deal_amount, deal_currency FROM leads WHERE id = ?1",
     )
     .bind(&[JsValue::from_str(id)])
     .map_err(ApiError::storage)?

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use handoff_core::routing::{Decision, RotationState, StateChange};
+use handoff_core::routing::{CompiledRouting, Decision, RotationState, StateChange};
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, D1Result};
@@ -19,30 +19,56 @@ pub struct Loaded {
     seqs: BTreeMap<String, f64>,
 }
 
-/// The three reads routing needs: the rotation counts, the open leads per owner and the pools'
-/// last turn numbers. Run in one batch (one transaction), they agree with each other.
-pub fn load_statements(db: &D1Database) -> [D1PreparedStatement; 3] {
-    [
+/// How far back the leads given to owners with a daily cap are read: a day, and the longest gap
+/// between time zones, so that every owner's local day is covered.
+const GIVEN_WINDOW_MS: f64 = 50.0 * 3_600_000.0;
+
+/// The four reads routing needs at `now_ms`: the rotation counts, each owner's leads in the
+/// statuses that count against capacity (`routing.capacity_counts`), the pools' last turn
+/// numbers, and when the owners with a daily cap were last given leads. Run in one batch (one
+/// transaction), they agree with each other.
+pub fn load_statements(
+    db: &D1Database,
+    routing: &CompiledRouting,
+    now_ms: f64,
+) -> Result<[D1PreparedStatement; 4], ApiError> {
+    let counted: Vec<&str> = routing.capacity_counts().iter().map(|s| s.as_str()).collect();
+    let capped = routing.daily_capped();
+    let json = |v: &[&str]| serde_json::to_string(v).unwrap_or_else(|_| "[]".to_owned());
+    Ok([
         db.prepare("SELECT pool, owner, assigned FROM rotation"),
         db.prepare(
             "SELECT owner_id, COUNT(*) AS n FROM leads WHERE owner_kind = 'owner' \
-             AND status = 'open' GROUP BY owner_id",
-        ),
+             AND status IN (SELECT value FROM json_each(?1)) GROUP BY owner_id",
+        )
+        .bind(&[JsValue::from_str(&json(&counted))])
+        .map_err(ApiError::storage)?,
         db.prepare("SELECT pool, MAX(seq) AS seq FROM rotation_log GROUP BY pool"),
-    ]
+        db.prepare(
+            "SELECT owner_id, created_at FROM leads WHERE created_at >= ?1 \
+             AND owner_kind = 'owner' AND owner_id IN (SELECT value FROM json_each(?2))",
+        )
+        .bind(&[
+            JsValue::from_f64(now_ms - GIVEN_WINDOW_MS),
+            JsValue::from_str(&json(&capped)),
+        ])
+        .map_err(ApiError::storage)?,
+    ])
 }
 
 /// Reads [`load_statements`] again, alone (after losing a turn to a concurrent submission).
-pub async fn load(db: &Db) -> Result<Loaded, ApiError> {
-    let results = db.batch(load_statements(db).into()).await?;
+pub async fn load(db: &Db, routing: &CompiledRouting, now_ms: f64) -> Result<Loaded, ApiError> {
+    let results = db
+        .batch(load_statements(db, routing, now_ms)?.into())
+        .await?;
     match &results[..] {
-        [a, b, c] => read([a, b, c]),
+        [a, b, c, d] => read([a, b, c, d]),
         _ => Err(ApiError::storage(worker::Error::from("routing state"))),
     }
 }
 
 /// The state from the results of [`load_statements`].
-pub fn read([turns, open, seqs]: [&D1Result; 3]) -> Result<Loaded, ApiError> {
+pub fn read([turns, open, seqs, given]: [&D1Result; 4]) -> Result<Loaded, ApiError> {
     #[derive(Deserialize)]
     struct Turns {
         pool: String,
@@ -69,6 +95,18 @@ pub fn read([turns, open, seqs]: [&D1Result; 3]) -> Result<Loaded, ApiError> {
     }
     for o in open.results::<Open>().map_err(ApiError::storage)? {
         state.open.insert(o.owner_id, o.n as u32);
+    }
+    #[derive(Deserialize)]
+    struct Given {
+        owner_id: String,
+        created_at: f64,
+    }
+    for g in given.results::<Given>().map_err(ApiError::storage)? {
+        state
+            .given
+            .entry(g.owner_id)
+            .or_default()
+            .push(g.created_at as i64);
     }
     let seqs = seqs
         .results::<Seq>()

@@ -12,8 +12,10 @@ use super::facts::Facts;
 use super::Db;
 use crate::error::ApiError;
 
-/// How a first touch was recorded (`detail.via` of the `first_touch` event).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How a first touch, an acceptance or a status move was recorded (`detail.via` of the
+/// `first_touch`, `accepted` and `status_changed` events).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Via {
     /// The signed "I've got it" link.
     Link,
@@ -21,6 +23,8 @@ pub enum Via {
     Events,
     /// A CRM intake.
     Crm,
+    /// The admin API (a queue member taking a lead).
+    Admin,
 }
 
 impl Via {
@@ -29,6 +33,7 @@ impl Via {
             Via::Link => "link",
             Via::Events => "events",
             Via::Crm => "crm",
+            Via::Admin => "admin",
         }
     }
 }
@@ -37,16 +42,14 @@ impl Via {
 /// clock), to run in one batch: the `first_touch` event (only if the lead has none: a second touch
 /// adds nothing here), the SLA clock stopped (nothing further falls due), and the person's last
 /// contact (`crm_facts`, for suppression of their next lead). `detail` is merged into the event's
-/// detail next to `via`. With `only_owner`, nothing is recorded unless `actor` owns the lead (or
-/// nobody does): the link was sent to one owner. The first statement returns the event's `seq`
-/// when it inserted it, so the caller can tell a first touch from a repeat.
+/// detail next to `via`. The first statement returns the event's `seq` when it inserted it, so
+/// the caller can tell a first touch from a repeat.
 pub fn touch_statements(
     db: &D1Database,
     lead_id: &str,
     actor: &str,
     via: Via,
     detail: &serde_json::Value,
-    only_owner: bool,
     now_ms: f64,
 ) -> Result<Vec<D1PreparedStatement>, ApiError> {
     let mut detail = match detail {
@@ -63,8 +66,7 @@ pub fn touch_statements(
     Ok(vec![
         db.prepare(
             "INSERT INTO lead_events (lead_id, at, kind, actor, detail) \
-             SELECT ?1, ?2, 'first_touch', ?3, ?4 WHERE EXISTS (SELECT 1 FROM leads WHERE id = ?1 \
-             AND (?5 = 0 OR owner_id IS NULL OR owner_id = ?3)) \
+             SELECT ?1, ?2, 'first_touch', ?3, ?4 WHERE EXISTS (SELECT 1 FROM leads WHERE id = ?1) \
              AND NOT EXISTS (SELECT 1 FROM lead_events WHERE lead_id = ?1 AND kind = 'first_touch') \
              RETURNING seq",
         )
@@ -73,7 +75,6 @@ pub fn touch_statements(
             args[1].clone(),
             args[2].clone(),
             JsValue::from_str(&detail),
-            JsValue::from_f64(if only_owner { 1.0 } else { 0.0 }),
         ])
         .map_err(ApiError::storage)?,
         db.prepare(
@@ -109,26 +110,6 @@ fn contacted_statement(
         JsValue::from_str(via.as_str()),
     ])
     .map_err(ApiError::storage)
-}
-
-/// Whether lead `lead_id` has a first touch (`Some(true)`), has none (`Some(false)`), or does not
-/// exist (`None`): what the claim link answers when its touch recorded nothing.
-pub async fn first_touched(db: &Db, lead_id: &str) -> Result<Option<bool>, ApiError> {
-    #[derive(Deserialize)]
-    struct State {
-        touched: f64,
-    }
-    let state = db
-        .prepare(
-            "SELECT (SELECT COUNT(*) FROM lead_events WHERE lead_id = ?1 AND \
-             kind = 'first_touch') AS touched FROM leads WHERE id = ?1",
-        )
-        .bind(&[JsValue::from_str(lead_id)])
-        .map_err(ApiError::storage)?
-        .first::<State>(None)
-        .await
-        .map_err(ApiError::storage)?;
-    Ok(state.map(|s| s.touched > 0.0))
 }
 
 /// What a clock needs to say who the lead is in an escalation, stored with the clock so that the
@@ -184,6 +165,23 @@ pub fn clock_statement(
         stored_time(next),
     ])
     .map_err(ApiError::storage)
+}
+
+/// The statements that remove lead `lead_id`'s clock and the steps it carried out, so that a
+/// new clock can start (a returning person raised the lead's lifecycle).
+pub fn clear_statements(
+    db: &D1Database,
+    lead_id: &str,
+) -> Result<[D1PreparedStatement; 2], ApiError> {
+    let id = [JsValue::from_str(lead_id)];
+    Ok([
+        db.prepare("DELETE FROM sla_steps WHERE lead_id = ?1")
+            .bind(&id)
+            .map_err(ApiError::storage)?,
+        db.prepare("DELETE FROM sla_clocks WHERE lead_id = ?1")
+            .bind(&id)
+            .map_err(ApiError::storage)?,
+    ])
 }
 
 /// A clock as `sla_clocks` stores it: the deadlines computed at start, the ladder as JSON.
