@@ -217,3 +217,26 @@ test("the status machine's refusals are answered with their codes, and change no
   const moves = (await events(id, "status_changed")).map((e) => [e.detail.from, e.detail.to, e.detail.reason ?? null]);
   assert.deepEqual(moves, [["new", "lost", "price"], ["lost", "recycled", "no_budget_yet"]]);
 });
+
+test("accepting and first contact are two clocks, each with its own ladder", async () => {
+  const t0 = EPOCH + 8 * DAY;
+  await workEverything(t0);
+  const idle = await submit({ ...SQL, email: email("idle") }, t0);
+  const taken = await submit({ ...SQL, email: email("taken") }, t0 + 1000);
+  const clock = (id) => db.prepare("SELECT accept_due, accepted_at, first_touch_due, stopped FROM sla_clocks WHERE lead_id = ?").bind(id).first();
+  assert.deepEqual(await clock(idle), { accept_due: t0 + 5 * MINUTE, accepted_at: null, first_touch_due: t0 + 2 * HOUR, stopped: null });
+  const started = (await events(idle, "sla_started"))[0].detail;
+  assert.equal(started.accept_due_ms, t0 + 5 * MINUTE);
+  const owner = (await lead(taken)).owner_id;
+  await report(taken, { type: "accept", actor: owner }, t0 + 2 * MINUTE);
+  assert.equal((await clock(taken)).accepted_at, t0 + 2 * MINUTE);
+  // 15 minutes: the accept ladder's step reaches the team lead for the idle lead only.
+  await worker.tick(t0 + 16 * MINUTE);
+  const escalated = async (id) => (await events(id, "escalated")).map((e) => [e.detail.level, e.detail.to?.id ?? e.detail.to]);
+  assert.equal((await escalated(idle)).length, 1);
+  assert.deepEqual(await escalated(taken), [], "accepted in time: the accept ladder has nothing to do");
+  // Accepted is not contacted: the first-touch ladder still runs for the lead that was taken.
+  await worker.tick(t0 + 3 * HOUR + MINUTE);
+  assert.equal((await escalated(taken)).length, 1, "the first-touch step, 1 h past its deadline");
+  assert.equal((await escalated(idle)).length, 2);
+});

@@ -63,6 +63,14 @@ pub struct PolicySpec {
     /// The escalation ladder, in order of `after`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub escalate: Vec<StepSpec>,
+    /// The accept target (the owner takes the lead), such as `5m`: a clock of its own, met by
+    /// accepting (or by any later move), with its own ladder. Omitted: acceptance is measured but
+    /// not enforced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accept: Option<String>,
+    /// The accept clock's ladder, each `after` measured from the accept deadline.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accept_escalate: Vec<StepSpec>,
 }
 
 /// One `[[sla.policies.escalate]]` step.
@@ -161,6 +169,9 @@ pub struct Policy {
     pub first_touch_ms: i64,
     pub clock: ClockKind,
     pub ladder: Vec<LadderStep>,
+    /// The accept target and its ladder.
+    pub accept_ms: Option<i64>,
+    pub accept_ladder: Vec<LadderStep>,
 }
 
 /// `[sla]` checked and compiled: built once per bundle (`Bundle::sla`).
@@ -180,6 +191,10 @@ pub struct Clock {
     pub working_hours: bool,
     pub started_ms: i64,
     pub first_touch_due_ms: i64,
+    /// The accept deadline, when the policy sets one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accept_due_ms: Option<i64>,
+    /// Both ladders in one, by due time, levels counted from 1 across them.
     pub steps: Vec<StepDue>,
 }
 
@@ -192,6 +207,27 @@ pub struct StepDue {
     pub reassign: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notify: Option<String>,
+    /// Which deadline the step enforces: a step of the accept ladder is skipped once the lead is
+    /// accepted.
+    #[serde(default, skip_serializing_if = "Deadline::is_first_touch")]
+    pub deadline: Deadline,
+}
+
+/// The deadline a ladder step enforces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Deadline {
+    /// First contact (`first_touch`).
+    #[default]
+    FirstTouch,
+    /// The owner takes the lead (`accept`).
+    Accept,
+}
+
+impl Deadline {
+    fn is_first_touch(&self) -> bool {
+        *self == Deadline::FirstTouch
+    }
 }
 
 /// Where a lead stands against its first-touch deadline. The codes are stable.
@@ -423,23 +459,36 @@ pub fn clock(policy: &Policy, hours: Option<&Hours>, assigned_at_ms: i64) -> Clo
         Some(h) => h.add_working(assigned_at_ms, duration),
         None => assigned_at_ms.saturating_add(duration),
     };
+    let steps = |ladder: &[LadderStep], from_ms: i64, deadline: Deadline| {
+        ladder
+            .iter()
+            .map(|s| StepDue {
+                level: s.level,
+                due_ms: add(from_ms.saturating_add(s.after_ms)),
+                to: s.to.clone(),
+                reassign: s.reassign,
+                notify: s.notify.clone(),
+                deadline,
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut all = steps(&policy.ladder, policy.first_touch_ms, Deadline::FirstTouch);
+    if let Some(accept_ms) = policy.accept_ms {
+        all.extend(steps(&policy.accept_ladder, accept_ms, Deadline::Accept));
+        // One ladder by due time (accept steps first on a tie), levels counted across both.
+        all.sort_by_key(|s| (s.due_ms, s.deadline == Deadline::FirstTouch));
+        for (i, step) in all.iter_mut().enumerate() {
+            step.level = u32::try_from(i + 1).unwrap_or(u32::MAX);
+        }
+    }
     Clock {
         policy: policy.id.clone(),
         kind: policy.clock,
         working_hours: hours.is_some(),
         started_ms: assigned_at_ms,
         first_touch_due_ms: add(policy.first_touch_ms),
-        steps: policy
-            .ladder
-            .iter()
-            .map(|s| StepDue {
-                level: s.level,
-                due_ms: add(policy.first_touch_ms.saturating_add(s.after_ms)),
-                to: s.to.clone(),
-                reassign: s.reassign,
-                notify: s.notify.clone(),
-            })
-            .collect(),
+        accept_due_ms: policy.accept_ms.map(add),
+        steps: all,
     }
 }
 
@@ -602,7 +651,33 @@ pub(crate) fn check(
                 p_at(&[Step::Key("first_touch")]),
             ));
         }
-        let ladder = check_ladder(&spec.escalate, &p_at, routing, has_team_lead, found);
+        let ladder = check_ladder(&spec.escalate, "escalate", &p_at, routing, has_team_lead, found);
+        let accept_ms = spec
+            .accept
+            .as_deref()
+            .and_then(|a| duration(a, p_at(&[Step::Key("accept")]), found));
+        if accept_ms == Some(0) {
+            found.push(problem(
+                ConfigCode::InvalidDuration,
+                "the accept target must be longer than zero".to_owned(),
+                p_at(&[Step::Key("accept")]),
+            ));
+        }
+        if spec.accept.is_none() && !spec.accept_escalate.is_empty() {
+            found.push(problem(
+                ConfigCode::InvalidDuration,
+                "accept_escalate needs an accept target to count from".to_owned(),
+                p_at(&[Step::Key("accept")]),
+            ));
+        }
+        let accept_ladder = check_ladder(
+            &spec.accept_escalate,
+            "accept_escalate",
+            &p_at,
+            routing,
+            has_team_lead,
+            found,
+        );
         if let Some(first_touch_ms) = first_touch {
             policies.push(Policy {
                 id: spec.id.clone(),
@@ -610,6 +685,8 @@ pub(crate) fn check(
                 first_touch_ms,
                 clock: spec.clock,
                 ladder,
+                accept_ms,
+                accept_ladder,
             });
         }
     }
@@ -630,6 +707,7 @@ fn duration(text: &str, path: Vec<Step<'static>>, found: &mut Vec<Found>) -> Opt
 /// and `to`. The steps that compiled. `p_at` makes a path inside the policy.
 fn check_ladder(
     steps: &[StepSpec],
+    key: &'static str,
     p_at: &dyn Fn(&[Step<'static>]) -> Vec<Step<'static>>,
     routing: &RoutingConfig,
     has_team_lead: bool,
@@ -638,7 +716,7 @@ fn check_ladder(
     let mut ladder = Vec::new();
     let mut previous: Option<i64> = None;
     for (si, step) in steps.iter().enumerate() {
-        let s_at = |key| p_at(&[Step::Key("escalate"), Step::Index(si), Step::Key(key)]);
+        let s_at = |field| p_at(&[Step::Key(key), Step::Index(si), Step::Key(field)]);
         let after = duration(&step.after, s_at("after"), found);
         if let (Some(after), Some(before)) = (after, previous) {
             if after <= before {

@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)]
 
 use handoff_core::routing::{Assignee, CompiledRouting, RouteInput};
-use handoff_core::sla::{
+use handoff_core::sla::{Deadline, 
     clock, clock_hours, due_steps, next_due, parse_duration, standing, suppress, Clock,
     CompiledSla, StepDue, SuppressionFacts,
 };
@@ -83,8 +83,12 @@ fn facts(text: &str) -> (SuppressionFacts, bool) {
 
 fn show_clock(c: &Clock) -> String {
     let mut out = show(c.first_touch_due_ms);
+    if let Some(accept) = c.accept_due_ms {
+        out.push_str(&format!(" accept={}", show(accept)));
+    }
     for s in &c.steps {
-        out.push_str(&format!(" {}={}", s.level, show(s.due_ms)));
+        let mark = if s.deadline == Deadline::Accept { "/accept" } else { "" };
+        out.push_str(&format!(" {}={}{mark}", s.level, show(s.due_ms)));
     }
     out
 }

@@ -7,7 +7,7 @@ use handoff_core::events::EventKind;
 use handoff_core::notify::{Escalation, Owner};
 use handoff_core::routing::{self, Assignee, CompiledRouting, Decision};
 use handoff_core::status::LeadStatus;
-use handoff_core::sla::{self as core_sla, Clock, CompiledSla, EscalateTo, StepDue};
+use handoff_core::sla::{self as core_sla, Clock, CompiledSla, Deadline, EscalateTo, StepDue};
 use handoff_core::Bundle;
 use serde::Serialize;
 use worker::{D1Database, D1PreparedStatement, Env};
@@ -157,7 +157,14 @@ impl<'a> Run<'a> {
             return Ok(None);
         }
         let clock = row.clock()?;
-        let due = core_sla::due_steps(&clock, level, false, now);
+        let all_due = core_sla::due_steps(&clock, level, false, now);
+        // Once the lead is accepted, the accept ladder's steps have nothing left to enforce.
+        let accepted = row.accepted_at.is_some();
+        let due: Vec<StepDue> = all_due
+            .iter()
+            .filter(|s| !(accepted && s.deadline == Deadline::Accept))
+            .cloned()
+            .collect();
         let assignee = current_assignee(row, routing);
         let reassigns = |s: &StepDue| {
             routing.is_some_and(|r| {
@@ -169,7 +176,7 @@ impl<'a> Run<'a> {
         if due.iter().any(reassigns) {
             return Ok(Some((row, clock, due)));
         }
-        let Some(last) = due.last() else {
+        let Some(last) = all_due.last() else {
             // Another run carried the steps out after this one read `next_at`: look again then.
             let next = core_sla::next_due(&clock, level, false, now).map(|s| s.due_ms);
             let advance = advance_statement(db, &row.lead_id, level, next, now_ms)?;
@@ -382,6 +389,11 @@ fn escalation(
     };
     let who: Who = serde_json::from_str(&row.summary).unwrap_or_default();
     let first_touch_due_ms = row.first_touch_due as i64;
+    // How late: past the deadline the step enforces.
+    let deadline_ms = match (step.deadline, row.accept_due) {
+        (Deadline::Accept, Some(due)) => due as i64,
+        _ => first_touch_due_ms,
+    };
     Escalation {
         lead_id: row.lead_id.clone(),
         name: who.name,
@@ -395,7 +407,7 @@ fn escalation(
         owner: Owner::of(routing, assignee),
         reassigned_to: reassigned_to.map(|a| Owner::of(routing, a)),
         first_touch_due_ms,
-        overdue_ms: (now_ms as i64).saturating_sub(first_touch_due_ms).max(0),
+        overdue_ms: (now_ms as i64).saturating_sub(deadline_ms).max(0),
         message: step.notify.clone(),
         claim_url: claim_url.unwrap_or_default(),
         lead_url: None,

@@ -152,7 +152,8 @@ pub fn clock_statement(
     let steps = encode(&clock.steps)?;
     db.prepare(
         "INSERT INTO sla_clocks (lead_id, policy, pool, started_at, first_touch_due, steps, \
-         summary, level, next_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?4)",
+         summary, level, next_at, updated_at, accept_due) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?4, ?9)",
     )
     .bind(&[
         JsValue::from_str(lead_id),
@@ -163,6 +164,7 @@ pub fn clock_statement(
         JsValue::from_str(&steps),
         JsValue::from_str(&encode(who)?),
         stored_time(next),
+        clock.accept_due_ms.map_or(JsValue::NULL, stored_time),
     ])
     .map_err(ApiError::storage)
 }
@@ -204,6 +206,7 @@ pub fn stored_clock(
         working_hours: false,
         started_ms: started_at as i64,
         first_touch_due_ms: first_touch_due as i64,
+        accept_due_ms: None,
         steps,
     })
 }
@@ -223,6 +226,10 @@ pub struct DueRow {
     pub status: String,
     pub owner_kind: Option<String>,
     pub owner_id: Option<String>,
+    /// When the owner took the lead: the accept ladder's steps are skipped from then on.
+    pub accepted_at: Option<f64>,
+    /// The accept deadline, when the policy has one.
+    pub accept_due: Option<f64>,
     active_deal: f64,
     in_sequence: f64,
     last_contacted: Option<f64>,
@@ -255,6 +262,7 @@ impl DueRow {
 /// suppression facts about its person and account.
 pub const DUE_QUERY: &str = "SELECT c.lead_id, c.policy, c.pool, c.started_at, \
      c.first_touch_due, c.steps, c.summary, c.level, l.status, l.owner_kind, l.owner_id, \
+     c.accepted_at, c.accept_due, \
      COALESCE((SELECT MAX(active_deal) FROM crm_facts \
        WHERE subject IN (l.person_key, l.account_key)), 0) AS active_deal, \
      COALESCE((SELECT MAX(in_sequence) FROM crm_facts \
