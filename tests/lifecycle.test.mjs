@@ -240,3 +240,32 @@ test("accepting and first contact are two clocks, each with its own ladder", asy
   assert.equal((await escalated(taken)).length, 1, "the first-touch step, 1 h past its deadline");
   assert.equal((await escalated(idle)).length, 2);
 });
+
+test("a queue lead is taken by a member; its clock runs on the queue's hours; team_lead reaches a person", async () => {
+  const t0 = EPOCH + 9 * DAY + 6 * HOUR + 30 * MINUTE; // a Thursday, 16:30 UTC: half an hour left today
+  const inbound = { company_size: "1000+", interest: "Newsletter", country: "DE" };
+  const waiting = await submit({ ...inbound, email: email("queued") }, t0);
+  assert.deepEqual([(await lead(waiting)).owner_kind, (await lead(waiting)).owner_id], ["queue", "inbound"]);
+  const clock = await db.prepare("SELECT first_touch_due FROM sla_clocks WHERE lead_id = ?").bind(waiting).first();
+  assert.equal(clock.first_touch_due, t0 + 17 * HOUR, "30 minutes today, 30 from Friday 09:00");
+  // 30 working minutes past the deadline (Friday 10:00): the step reaches the queue's team lead.
+  await worker.tick(t0 + 17 * HOUR + 29 * MINUTE);
+  assert.deepEqual(await events(waiting, "escalated"), []);
+  await worker.tick(t0 + 17 * HOUR + 31 * MINUTE);
+  const [escalated] = await events(waiting, "escalated");
+  assert.equal(escalated.detail.to.id, "ben", JSON.stringify(escalated.detail));
+  const take = (id, owner, now) => worker.json(`/v1/leads/${id}/take`, {
+    method: "POST", admin: true, now, headers: { "content-type": "application/json" }, body: JSON.stringify({ owner }),
+  });
+  let r = await take(waiting, "ben", t0 + 18 * HOUR);
+  assert.deepEqual([r.status, r.json.error.code], [403, "not_a_member"]);
+  r = await take(waiting, "ana", t0 + 18 * HOUR);
+  assert.equal(r.status, 201, r.text);
+  assert.deepEqual(r.json, { lead_id: waiting, queue: "inbound", owner: "ana", status: "accepted" });
+  assert.deepEqual([(await lead(waiting)).owner_kind, (await lead(waiting)).owner_id, (await lead(waiting)).status], ["owner", "ana", "accepted"]);
+  const [moved] = await events(waiting, "reassigned");
+  assert.deepEqual([moved.actor, moved.detail.via, moved.detail.to], ["ana", "take", { kind: "owner", id: "ana" }]);
+  r = await take(waiting, "ana", t0 + 19 * HOUR);
+  assert.deepEqual([r.status, r.json.error.code], [409, "not_in_queue"]);
+  assert.equal((await worker.fetch(`/v1/leads/${waiting}/take`, { method: "POST", body: "{}" })).status, 401);
+});

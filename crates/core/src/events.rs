@@ -354,9 +354,7 @@ impl LeadEvent {
                 outcome,
                 Outcome::Contacted | Outcome::MeetingHeld | Outcome::Opportunity | Outcome::Won
             ),
-            LeadEvent::Accept { .. } | LeadEvent::Deal { .. } | LeadEvent::Sequence { .. } => {
-                false
-            }
+            LeadEvent::Accept { .. } | LeadEvent::Deal { .. } | LeadEvent::Sequence { .. } => false,
         }
     }
 

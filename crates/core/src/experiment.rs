@@ -9,10 +9,10 @@ use sha2::{Digest, Sha256};
 
 use crate::check::{condition_problem, invalid_id, problem, valid_id, ConfigCode, Found, Step};
 use crate::condition::Condition;
+use crate::duration::parse_duration;
 use crate::routing::{
     check_target, AttributeEnv, CompiledRouting, LeadView, RouteInput, RoutingConfig, Target,
 };
-use crate::sla::parse_duration;
 
 /// One `[[experiments]]` as the configuration writes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -16,6 +16,7 @@ pub mod country;
 pub mod crm;
 pub mod disposable;
 pub mod disqualify;
+pub mod duration;
 pub mod email;
 pub mod encode;
 pub mod enrich;

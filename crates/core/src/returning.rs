@@ -12,8 +12,7 @@ use crate::routing::{Assignee, By, Decision};
 use crate::scoring::Stage;
 use crate::status::LeadStatus;
 
-/// The merge window when the configuration does not set one: 30 days.
-pub const DEFAULT_MERGE_WINDOW_MS: i64 = 30 * 24 * 3_600_000;
+pub use crate::routing::DEFAULT_MERGE_WINDOW_MS;
 
 /// The person's latest earlier lead, as the caller stored it.
 #[derive(Debug, Clone, PartialEq)]

@@ -64,6 +64,9 @@ impl RoutingConfig {
     }
 }
 
+/// The merge window when the configuration does not set one: 30 days.
+pub const DEFAULT_MERGE_WINDOW_MS: i64 = 30 * 24 * 3_600_000;
+
 /// A person who can own leads.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -141,12 +144,29 @@ fn one() -> u32 {
     1
 }
 
-/// A shared inbox of unassigned leads that someone works from.
+/// A shared inbox of unassigned leads that people work from: its members take leads from it
+/// (the admin API's `take`), its SLA clocks count its hours, and its team lead is whom a
+/// `team_lead` escalation step reaches.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct QueueSpec {
     pub id: String,
     pub name: String,
+    /// Owner ids who may take its leads.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<String>,
+    /// The team lead (an owner id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lead: Option<String>,
+    /// IANA time zone of its hours (default `UTC`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// Weekly hours when the queue is worked; omitted: around the clock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hours: Option<String>,
+    /// A `[[routing.calendars]]` id whose holidays the queue keeps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calendar: Option<String>,
 }
 
 /// A known account: leads from its domains (and their subdomains) go to its owner.
@@ -267,6 +287,8 @@ pub struct CompiledRouting {
     pub(crate) capacity_counts: Vec<LeadStatus>,
     pub(crate) owner_affinity: bool,
     pub(crate) merge_window_ms: i64,
+    /// The hours of the queues that have them.
+    pub(crate) queue_hours: BTreeMap<String, Hours>,
 }
 
 impl CompiledRouting {
@@ -294,6 +316,17 @@ impl CompiledRouting {
     /// The working hours of an owner (for SLA clocks: they count only the owner's working time).
     pub fn hours(&self, owner: &str) -> Option<&Hours> {
         self.owner(owner).map(|o| &o.hours)
+    }
+
+    /// The hours a queue is worked, if it sets any (else it counts around the clock).
+    pub fn queue_hours(&self, queue: &str) -> Option<&Hours> {
+        self.queue_hours.get(queue)
+    }
+
+    /// Whether `owner` may take leads from `queue`.
+    pub fn is_queue_member(&self, queue: &str, owner: &str) -> bool {
+        self.queue(queue)
+            .is_some_and(|q| q.members.iter().any(|m| m == owner))
     }
 
     /// An owner as configured.
@@ -748,7 +781,10 @@ pub fn route_with(
             return placed(router, p, by, Vec::new());
         }
     }
-    let previous = lead.previous_owner.as_ref().filter(|_| routing.owner_affinity);
+    let previous = lead
+        .previous_owner
+        .as_ref()
+        .filter(|_| routing.owner_affinity);
     if let Some(owner) = previous.filter(|o| routing.owner(o).is_some()) {
         let target = Target::Owner(owner.clone());
         if let Some(p) = router.try_target(&target, By::Returning, Strictness::AwayOnly) {

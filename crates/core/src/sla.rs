@@ -19,6 +19,7 @@
 
 use std::fmt;
 
+pub use crate::duration::parse_duration;
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::check::{condition_problem, invalid_id, problem, valid_id, ConfigCode, Found, Step};
@@ -421,7 +422,8 @@ impl CompiledSla {
                         .iter()
                         .filter(|p| p.members.iter().any(|m| &m.owner == owner))
                         .find_map(|p| p.lead.clone()),
-                    Assignee::Queue(_) => None,
+                    // A queue's own team lead, a person.
+                    Assignee::Queue(queue) => routing.queue(queue).and_then(|q| q.lead.clone()),
                 };
                 by_pool.or_else(by_membership).map_or_else(
                     || Assignee::Queue(routing.fallback().to_owned()),
@@ -445,7 +447,7 @@ impl CompiledSla {
 pub fn clock_hours(routing: &CompiledRouting, assignee: &Assignee) -> Option<Hours> {
     match assignee {
         Assignee::Owner(id) => routing.hours(id).map(Hours::without_absences),
-        Assignee::Queue(_) => None,
+        Assignee::Queue(id) => routing.queue_hours(id).cloned(),
     }
 }
 
@@ -558,51 +560,6 @@ pub fn suppress(facts: &SuppressionFacts, window_ms: i64, now_ms: i64) -> Option
     }
 }
 
-/// The longest duration accepted: a year.
-const MAX_DURATION_MS: i64 = 366 * 86_400_000;
-
-/// Reads a duration: whole numbers with units `d` (24 hours), `h`, `m`, `s`, largest first, each
-/// at most once, no spaces: `90s`, `5m`, `2h30m`, `1d`. At most a year.
-pub fn parse_duration(text: &str) -> Result<i64, String> {
-    let bad = || {
-        format!(
-            "\"{text}\" is not a duration; write whole numbers with d, h, m or s, largest first, \
-             such as \"5m\", \"2h30m\" or \"1d\""
-        )
-    };
-    let units = [
-        ('d', 86_400_000i64),
-        ('h', 3_600_000),
-        ('m', 60_000),
-        ('s', 1_000),
-    ];
-    let mut total: i64 = 0;
-    let mut next_unit = 0;
-    let mut rest = text;
-    if rest.is_empty() {
-        return Err(bad());
-    }
-    while !rest.is_empty() {
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 || digits > 9 {
-            return Err(bad());
-        }
-        let number: i64 = rest[..digits].parse().map_err(|_| bad())?;
-        let unit = rest[digits..].chars().next().ok_or_else(bad)?;
-        let offset = units[next_unit..]
-            .iter()
-            .position(|(u, _)| *u == unit)
-            .ok_or_else(bad)?;
-        total = total.saturating_add(number.saturating_mul(units[next_unit + offset].1));
-        next_unit += offset + 1;
-        rest = &rest[digits + 1..];
-    }
-    if total > MAX_DURATION_MS {
-        return Err(format!("\"{text}\" is longer than a year"));
-    }
-    Ok(total)
-}
-
 /// Checks `[sla]` and compiles it: policy ids, conditions (on the routing attributes and the
 /// form fields), durations, ladder order and escalation targets (which must name routing's
 /// owners and queues, and need a pool with a `lead` for `team_lead`).
@@ -651,7 +608,14 @@ pub(crate) fn check(
                 p_at(&[Step::Key("first_touch")]),
             ));
         }
-        let ladder = check_ladder(&spec.escalate, "escalate", &p_at, routing, has_team_lead, found);
+        let ladder = check_ladder(
+            &spec.escalate,
+            "escalate",
+            &p_at,
+            routing,
+            has_team_lead,
+            found,
+        );
         let accept_ms = spec
             .accept
             .as_deref()

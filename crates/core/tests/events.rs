@@ -167,7 +167,8 @@ fn events_table() {
                     show(sequence),
                     e.actor(),
                     e.step().map_or("-", |m| m.target().as_str()),
-                    e.amount().map_or("-".to_owned(), |(a, c)| format!("{a}{c}")),
+                    e.amount()
+                        .map_or("-".to_owned(), |(a, c)| format!("{a}{c}")),
                 )
             }
             Err(e) => format!("!{}", e.code),

@@ -19,13 +19,48 @@ const CASES: &[(&str, &str, i64, &str, &str, &str)] = &[
     ("opportunity", "owner:maya", 29, "sql", "mql", "merge"),
     ("accepted", "queue:triage", 30, "mql", "mql", "merge"),
     // Raised to MQL or SQL: merged, announced, a clock for the new stage.
-    ("working", "owner:maya", 5, "nurture", "sql", "merge raised nurture→sql"),
-    ("new", "queue:nurture", 1, "nurture", "mql", "merge raised nurture→mql"),
-    ("accepted", "owner:maya", 2, "mql", "sql", "merge raised mql→sql"),
+    (
+        "working",
+        "owner:maya",
+        5,
+        "nurture",
+        "sql",
+        "merge raised nurture→sql",
+    ),
+    (
+        "new",
+        "queue:nurture",
+        1,
+        "nurture",
+        "mql",
+        "merge raised nurture→mql",
+    ),
+    (
+        "accepted",
+        "owner:maya",
+        2,
+        "mql",
+        "sql",
+        "merge raised mql→sql",
+    ),
     // Raised, but not to a sales stage: not announced.
-    ("new", "queue:nurture", 1, "disqualified", "nurture", "merge"),
+    (
+        "new",
+        "queue:nurture",
+        1,
+        "disqualified",
+        "nurture",
+        "merge",
+    ),
     // Outside the window (eight months later): a new lead, for the earlier owner.
-    ("working", "owner:maya", 240, "nurture", "sql", "linked maya"),
+    (
+        "working",
+        "owner:maya",
+        240,
+        "nurture",
+        "sql",
+        "linked maya",
+    ),
     ("new", "owner:maya", 31, "sql", "sql", "linked maya"),
     // Closed: a new lead, whenever it comes.
     ("won", "owner:maya", 2, "sql", "sql", "linked maya"),
@@ -55,7 +90,12 @@ fn returning_people_table() {
             created_ms: now - age * DAY,
             lifecycle: Stage::parse(before),
         };
-        let got = match place(&earlier, Stage::parse(after).unwrap(), now, DEFAULT_MERGE_WINDOW_MS) {
+        let got = match place(
+            &earlier,
+            Stage::parse(after).unwrap(),
+            now,
+            DEFAULT_MERGE_WINDOW_MS,
+        ) {
             Repeat::Merge { into, raised: None } => {
                 assert_eq!(into, "earlier");
                 "merge".to_owned()

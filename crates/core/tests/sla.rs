@@ -6,9 +6,9 @@
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)]
 
 use handoff_core::routing::{Assignee, CompiledRouting, RouteInput};
-use handoff_core::sla::{Deadline, 
+use handoff_core::sla::{
     clock, clock_hours, due_steps, next_due, parse_duration, standing, suppress, Clock,
-    CompiledSla, StepDue, SuppressionFacts,
+    CompiledSla, Deadline, StepDue, SuppressionFacts,
 };
 use handoff_core::{AnswerValue, Bundle};
 
@@ -87,7 +87,11 @@ fn show_clock(c: &Clock) -> String {
         out.push_str(&format!(" accept={}", show(accept)));
     }
     for s in &c.steps {
-        let mark = if s.deadline == Deadline::Accept { "/accept" } else { "" };
+        let mark = if s.deadline == Deadline::Accept {
+            "/accept"
+        } else {
+            ""
+        };
         out.push_str(&format!(" {}={}{mark}", s.level, show(s.due_ms)));
     }
     out

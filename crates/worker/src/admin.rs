@@ -205,10 +205,10 @@ pub async fn get_lead(env: &Env, id: &str) -> Result<Response, ApiError> {
             status: owner.status,
             merged_into: owner.merged_into,
             previous_lead: row.previous_lead,
-            deal: row.deal_amount.zip(row.deal_currency).map(|(amount, currency)| Deal {
-                amount,
-                currency,
-            }),
+            deal: row
+                .deal_amount
+                .zip(row.deal_currency)
+                .map(|(amount, currency)| Deal { amount, currency }),
             updated_at_ms: owner.updated_at.map(|t| t as i64),
             events: events
                 .into_iter()

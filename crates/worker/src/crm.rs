@@ -4,16 +4,16 @@
 //! bearer token (a wrangler secret the configuration names), not the admin token: a CRM gets
 //! exactly this door.
 
-use handoff_core::status::{advance, LeadStatus, Move};
 use handoff_core::crm::{account_subject, person_subject, read, Fact, Intake};
 use handoff_core::events::EventKind;
+use handoff_core::status::{advance, LeadStatus, Move};
 use serde::Serialize;
 use worker::{D1PreparedStatement, Env, Request, Response};
 
 use crate::error::ApiError;
 use crate::http::{bearer, json, read_body, Cap};
-use crate::store::facts::facts_statement;
 use crate::store::crm::OpenLead;
+use crate::store::facts::facts_statement;
 use crate::store::sla::{touch_statements, Via};
 use crate::store::status::{self, Change};
 use crate::store::{self, BundleOnce, Db};

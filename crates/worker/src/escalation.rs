@@ -6,8 +6,8 @@
 use handoff_core::events::EventKind;
 use handoff_core::notify::{Escalation, Owner};
 use handoff_core::routing::{self, Assignee, CompiledRouting, Decision};
-use handoff_core::status::LeadStatus;
 use handoff_core::sla::{self as core_sla, Clock, CompiledSla, Deadline, EscalateTo, StepDue};
+use handoff_core::status::LeadStatus;
 use handoff_core::Bundle;
 use serde::Serialize;
 use worker::{D1Database, D1PreparedStatement, Env};

@@ -10,8 +10,8 @@ use handoff_core::evaluate::email_answer;
 use handoff_core::events::EventKind;
 use handoff_core::experiment::{self, Assignment};
 use handoff_core::notify::{LeadSummary, LinkPurpose};
-use handoff_core::routing::{Assignee, CompiledRouting, Decision, RouteInput};
 use handoff_core::returning::{self, Repeat};
+use handoff_core::routing::{Assignee, CompiledRouting, Decision, RouteInput};
 use handoff_core::scoring::{Activity, Stage};
 use handoff_core::sla::SuppressionFacts;
 use handoff_core::{evaluate, AnswerMap, Bundle, Evaluation, LeadInput};
@@ -528,7 +528,14 @@ impl Submission<'_> {
         });
         let into = serde_json::json!({ "into": existing.id });
         let mut statements = vec![
-            lead_statement(db, lead, Some(&owner), "merged", Link::MergedInto(&existing.id), None)?,
+            lead_statement(
+                db,
+                lead,
+                Some(&owner),
+                "merged",
+                Link::MergedInto(&existing.id),
+                None,
+            )?,
             self.created_event()?,
             store::event_statement(db, lead.id, at, EventKind::MergedInto, "system", &into)?,
             store::event_statement(db, &existing.id, at, EventKind::Merged, "system", &merged)?,
@@ -636,13 +643,21 @@ impl Submission<'_> {
         if let Some(previous) = r.previous {
             let returned = serde_json::json!({ "lead": lead.id });
             let kind = EventKind::Returned;
-            statements.push(store::event_statement(db, previous, at, kind, "system", &returned)?);
+            statements.push(store::event_statement(
+                db, previous, at, kind, "system", &returned,
+            )?);
         }
         statements.extend(rotation_rows::statements(
             db, r.decision, loaded, lead.id, at,
         )?);
-        let (announce, notified) =
-            self.announced(r.decision, lead.id, r.input, r.facts, r.first_touch_ms, false)?;
+        let (announce, notified) = self.announced(
+            r.decision,
+            lead.id,
+            r.input,
+            r.facts,
+            r.first_touch_ms,
+            false,
+        )?;
         statements.extend(announce);
         Ok((statements, notified))
     }

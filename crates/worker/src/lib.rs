@@ -18,6 +18,7 @@ mod metrics;
 mod moves;
 mod outbox;
 mod public;
+mod queues;
 mod ratelimit;
 mod rotation;
 mod router;

@@ -65,6 +65,22 @@ pub async fn apply(
     via: Via,
     now_ms: f64,
 ) -> Result<Applied, ApiError> {
+    apply_with(db, id, event, via, now_ms, &|_| Ok(Vec::new())).await
+}
+
+/// What a caller adds to an event's batch, given the lead as read for this attempt (or its
+/// refusal, such as a lead no longer in the queue it was taken from).
+pub type Extra<'a> = &'a dyn Fn(&Target) -> Result<Vec<D1PreparedStatement>, ApiError>;
+
+/// [`apply`], with `extra`'s statements first in the batch, prepared afresh on every attempt.
+pub async fn apply_with(
+    db: &Db,
+    id: &str,
+    event: &LeadEvent,
+    via: Via,
+    now_ms: f64,
+    extra: Extra<'_>,
+) -> Result<Applied, ApiError> {
     let not_found = || ApiError::new(404, "lead_not_found", "No lead has this id.");
     let mut attempt = 0;
     loop {
@@ -78,15 +94,19 @@ pub async fn apply(
             Some(step) => Some(advance(from, &step).map_err(|code| refused(code, from))?),
             None => None,
         };
+        let mut batch = extra(&target)?;
+        let offset = batch.len();
         let (statements, touch_at) = statements(db, &target, event, moved, via, now_ms)?;
-        match db.batch(statements).await {
+        batch.extend(statements);
+        match db.batch(batch).await {
             Ok(results) => {
+                let touched = touch_at.is_some_and(|i| store::returned(results.get(offset + i)));
                 return Ok(Applied {
-                    first_touch: touch_at.is_some_and(|i| store::returned(results.get(i))),
+                    first_touch: touched,
                     status: moved.map_or(from, |m| m.to),
                     moved,
                     target,
-                })
+                });
             }
             Err(_) if moved.is_some_and(|m| m.changed()) && attempt < ATTEMPTS => continue,
             Err(error) => return Err(error),

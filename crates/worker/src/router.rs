@@ -10,7 +10,7 @@ use worker::{Context, Env, Request, Response};
 use crate::error::ApiError;
 use crate::http::authorize;
 use crate::store::BundleOnce;
-use crate::{admin, config, crm, events, intake, links, metrics, public, sla};
+use crate::{admin, config, crm, events, intake, links, metrics, public, queues, sla};
 
 /// What answers a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +33,7 @@ pub enum Op {
     Pools,
     SlaLeads,
     LeadEvents,
+    TakeLead,
     CrmIntake,
     Metrics,
     ExportCsv,
@@ -81,6 +82,7 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/v1/leads/{id}", Op::GetLead, Admin),
     route("POST", "/v1/leads/{id}/reassign", Op::ReassignLead, Admin),
     route("POST", "/v1/leads/{id}/events", Op::LeadEvents, Admin),
+    route("POST", "/v1/leads/{id}/take", Op::TakeLead, Admin),
     // The signed link itself is the credential (an owner clicks it in Slack).
     route("GET", "/v1/leads/{id}/claim", Op::ClaimLead, Open),
     route("GET", "/v1/leads/{id}/reject", Op::RejectLink, Open),
@@ -201,6 +203,7 @@ pub async fn dispatch(
         Op::ExportJsonl => metrics::export_jsonl(&req, env, now as i64).await,
         Op::CrmIntake => crm::intake(&mut req, env, id, bundle, now as f64).await,
         Op::LeadEvents => events::record(&mut req, env, id, bundle, now as f64).await,
+        Op::TakeLead => queues::take(&mut req, env, id, bundle, now as f64).await,
         Op::SlaLeads => sla::list(&req, env, now as i64).await,
         Op::Preflight => public::preflight(&req, env, bundle, route.access == Browser).await,
         Op::GetForm => public::get_form(&req, env, id, bundle).await,

@@ -15,8 +15,8 @@ use crate::hours::{timezone_problem, Hours, Week};
 use crate::status::LeadStatus;
 
 use super::{
-    AccountSpec, CompiledOwner, CompiledRouting, CompiledRule, OwnerSpec, PoolSpec, RoutingConfig,
-    Target, ATTRIBUTES, GRADES, LIFECYCLES,
+    AccountSpec, CompiledOwner, CompiledRouting, CompiledRule, OwnerSpec, PoolSpec, QueueSpec,
+    RoutingConfig, Target, ATTRIBUTES, GRADES, LIFECYCLES,
 };
 
 /// Checks `[routing]` and compiles it: ids, references between owners, pools, queues, rules and
@@ -44,14 +44,20 @@ pub(crate) fn check(
     for (pi, pool) in r.pools.iter().enumerate() {
         check_pool(r, pi, pool, found);
     }
+    let queue_hours = r
+        .queues
+        .iter()
+        .enumerate()
+        .filter_map(|(qi, q)| check_queue(r, qi, q, found).map(|h| (q.id.clone(), h)))
+        .collect();
     let fallback = check_fallback(r, found);
     check_field_names(forms, found);
     let rules = check_rules(r, attributes, found);
     let domains = check_accounts(r, found);
     let capacity_counts = check_capacity_counts(r, found);
     let merge_window_ms = match &r.merge_window {
-        None => crate::returning::DEFAULT_MERGE_WINDOW_MS,
-        Some(text) => crate::sla::parse_duration(text).unwrap_or_else(|message| {
+        None => super::DEFAULT_MERGE_WINDOW_MS,
+        Some(text) => crate::duration::parse_duration(text).unwrap_or_else(|message| {
             found.push(problem(
                 ConfigCode::InvalidDuration,
                 format!("merge_window: {message}"),
@@ -77,6 +83,7 @@ pub(crate) fn check(
         capacity_counts,
         owner_affinity: r.owner_affinity.unwrap_or(true),
         merge_window_ms,
+        queue_hours,
     })
 }
 
@@ -188,41 +195,17 @@ fn check_owner(
             ));
         }
     }
-    let week = match owner.hours.as_deref().map(Week::parse) {
-        None => Some(Week::always()),
-        Some(Ok(week)) => Some(week),
-        Some(Err(message)) => {
-            found.push(problem(
-                ConfigCode::InvalidHours,
-                message,
-                at(&[Step::Key("hours")]),
-            ));
-            None
-        }
+    let schedule = Schedule {
+        timezone: &owner.timezone,
+        hours: owner.hours.as_deref(),
+        calendar: owner.calendar.as_deref(),
     };
-    if let Some(message) = timezone_problem(&owner.timezone) {
-        found.push(problem(
-            ConfigCode::InvalidTimezone,
-            message,
-            at(&[Step::Key("timezone")]),
-        ));
-        return None;
-    }
-    let mut hours = Hours::new(&owner.timezone, week?).ok()?;
-    let mut holidays: Vec<(&String, Vec<Step<'static>>)> = Vec::new();
-    if let Some(calendar) = &owner.calendar {
-        match r.calendars.iter().find(|c| &c.id == calendar) {
-            Some(c) => holidays.extend(c.holidays.iter().map(|d| (d, Vec::new()))),
-            None => found.push(problem(
-                ConfigCode::UnknownCalendar,
-                format!("\"{calendar}\" is not a [[routing.calendars]] id"),
-                at(&[Step::Key("calendar")]),
-            )),
-        }
-    }
-    for (i, date) in owner.holidays.iter().enumerate() {
-        holidays.push((date, at(&[Step::Key("holidays"), Step::Index(i)])));
-    }
+    let mut hours = schedule.compile(r, &at, found)?;
+    let holidays = owner
+        .holidays
+        .iter()
+        .enumerate()
+        .map(|(i, date)| (date, at(&[Step::Key("holidays"), Step::Index(i)])));
     for (date, path) in holidays {
         if let Err(message) = hours.add_holiday(date) {
             // A calendar's bad date is reported once, at the calendar.
@@ -252,6 +235,100 @@ fn check_owner(
 }
 
 /// One pool: members (owners, each once, weights 1 to 1000) and its team lead (an owner).
+/// Working hours as an owner or a queue writes them: a time zone, a week, a shared calendar.
+struct Schedule<'a> {
+    timezone: &'a str,
+    hours: Option<&'a str>,
+    calendar: Option<&'a str>,
+}
+
+impl Schedule<'_> {
+    /// The hours, with the calendar's holidays (`config.invalid_hours`,
+    /// `config.invalid_timezone`, `config.unknown_calendar`; a calendar's bad date is reported
+    /// once, at the calendar).
+    fn compile(
+        &self,
+        r: &RoutingConfig,
+        at: &dyn Fn(&[Step<'static>]) -> Vec<Step<'static>>,
+        found: &mut Vec<Found>,
+    ) -> Option<Hours> {
+        let week = match self.hours.map(Week::parse) {
+            None => Some(Week::always()),
+            Some(Ok(week)) => Some(week),
+            Some(Err(message)) => {
+                found.push(problem(
+                    ConfigCode::InvalidHours,
+                    message,
+                    at(&[Step::Key("hours")]),
+                ));
+                None
+            }
+        };
+        if let Some(message) = timezone_problem(self.timezone) {
+            found.push(problem(
+                ConfigCode::InvalidTimezone,
+                message,
+                at(&[Step::Key("timezone")]),
+            ));
+            return None;
+        }
+        let mut hours = Hours::new(self.timezone, week?).ok()?;
+        if let Some(calendar) = self.calendar {
+            match r.calendars.iter().find(|c| c.id == calendar) {
+                Some(c) => {
+                    for date in &c.holidays {
+                        let _ = hours.add_holiday(date);
+                    }
+                }
+                None => found.push(problem(
+                    ConfigCode::UnknownCalendar,
+                    format!("\"{calendar}\" is not a [[routing.calendars]] id"),
+                    at(&[Step::Key("calendar")]),
+                )),
+            }
+        }
+        Some(hours)
+    }
+}
+
+/// A queue people work: its members and team lead are owners (`config.unknown_owner`), and its
+/// hours (when it has any) compile like an owner's. Answers the queue's hours: `None` for a
+/// queue open around the clock.
+fn check_queue(
+    r: &RoutingConfig,
+    qi: usize,
+    queue: &QueueSpec,
+    found: &mut Vec<Found>,
+) -> Option<Hours> {
+    let at = |rest: &[Step<'static>]| entry_at("queues", qi, rest);
+    let unknown = |id: &str, path| {
+        problem(
+            ConfigCode::UnknownOwner,
+            format!("\"{id}\" is not a [[routing.owners]] id"),
+            path,
+        )
+    };
+    for (i, member) in queue.members.iter().enumerate() {
+        if !r.owners.iter().any(|o| &o.id == member) {
+            found.push(unknown(member, at(&[Step::Key("members"), Step::Index(i)])));
+        }
+    }
+    if let Some(lead) = queue.lead.as_deref() {
+        if !r.owners.iter().any(|o| o.id == lead) {
+            found.push(unknown(lead, at(&[Step::Key("lead")])));
+        }
+    }
+    if queue.hours.is_none() && queue.timezone.is_none() && queue.calendar.is_none() {
+        return None;
+    }
+    let schedule = Schedule {
+        timezone: queue.timezone.as_deref().unwrap_or("UTC"),
+        hours: queue.hours.as_deref(),
+        calendar: queue.calendar.as_deref(),
+    };
+    schedule.compile(r, &at, found)
+}
+
 fn check_pool(r: &RoutingConfig, pi: usize, pool: &PoolSpec, found: &mut Vec<Found>) {
     let at = |rest: &[Step<'static>]| entry_at("pools", pi, rest);
     if pool.members.is_empty() {

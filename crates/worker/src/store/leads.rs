@@ -244,3 +244,47 @@ pub fn owner_statement(
     ])
     .map_err(ApiError::storage)
 }
+
+/// The statements that give lead `lead_id`, waiting in `queue`, to the member `owner`: the
+/// `reassigned` event (`via: take`) and the new holder, both only while the lead is still in
+/// that queue, and the first failing the whole batch otherwise (its `kind` is NULL), so that a
+/// member who lost the race to another changes nothing.
+pub fn take_statements(
+    db: &D1Database,
+    lead_id: &str,
+    queue: &str,
+    owner: &str,
+    now_ms: f64,
+) -> Result<[D1PreparedStatement; 2], ApiError> {
+    let detail = serde_json::json!({
+        "from": { "kind": "queue", "id": queue },
+        "to": { "kind": "owner", "id": owner },
+        "via": "take",
+    });
+    Ok([
+        db.prepare(
+            "INSERT INTO lead_events (lead_id, at, kind, actor, detail) VALUES (?1, ?2, \
+             CASE WHEN EXISTS (SELECT 1 FROM leads WHERE id = ?1 AND owner_kind = 'queue' \
+             AND owner_id = ?3) THEN 'reassigned' END, ?4, ?5)",
+        )
+        .bind(&[
+            JsValue::from_str(lead_id),
+            JsValue::from_f64(now_ms),
+            JsValue::from_str(queue),
+            JsValue::from_str(owner),
+            JsValue::from_str(&encode(&detail)?),
+        ])
+        .map_err(ApiError::storage)?,
+        db.prepare(
+            "UPDATE leads SET owner_kind = 'owner', owner_id = ?2, updated_at = ?3 \
+             WHERE id = ?1 AND owner_kind = 'queue' AND owner_id = ?4",
+        )
+        .bind(&[
+            JsValue::from_str(lead_id),
+            JsValue::from_str(owner),
+            JsValue::from_f64(now_ms),
+            JsValue::from_str(queue),
+        ])
+        .map_err(ApiError::storage)?,
+    ])
+}

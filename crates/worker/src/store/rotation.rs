@@ -32,7 +32,11 @@ pub fn load_statements(
     routing: &CompiledRouting,
     now_ms: f64,
 ) -> Result<[D1PreparedStatement; 4], ApiError> {
-    let counted: Vec<&str> = routing.capacity_counts().iter().map(|s| s.as_str()).collect();
+    let counted: Vec<&str> = routing
+        .capacity_counts()
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
     let capped = routing.daily_capped();
     let json = |v: &[&str]| serde_json::to_string(v).unwrap_or_else(|_| "[]".to_owned());
     Ok([
