@@ -11,9 +11,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { DAY, EPOCH, HOUR, MINUTE, ROOT, startReceiver, startWorker } from "./support/edge.mjs";
+import { DAY, EPOCH, HOUR, MINUTE, randomToken, ROOT, startReceiver, startWorker } from "./support/edge.mjs";
 
 let worker, db, events, receiver;
+const CRM_TEST_TOKEN = randomToken();
 
 before(async () => {
   receiver = await startReceiver(() => 200);
@@ -26,7 +27,7 @@ kind = "webhook"
 url = "${receiver.url("/hook")}"
 secret = "WEBHOOK_SECRET_TEST"
 `,
-    bindings: { RATE_LIMIT_PER_MINUTE: "100000", WEBHOOK_SECRET_TEST: "whsec_dGVzdHRlc3R0ZXN0dGVzdHRlc3R0ZXN0" },
+    bindings: { RATE_LIMIT_PER_MINUTE: "100000", WEBHOOK_SECRET_TEST: "whsec_dGVzdHRlc3R0ZXN0dGVzdHRlc3R0ZXN0", CRM_TEST_TOKEN },
   });
   ({ db, events } = worker);
 });
@@ -268,4 +269,29 @@ test("a queue lead is taken by a member; its clock runs on the queue's hours; te
   r = await take(waiting, "ana", t0 + 19 * HOUR);
   assert.deepEqual([r.status, r.json.error.code], [409, "not_in_queue"]);
   assert.equal((await worker.fetch(`/v1/leads/${waiting}/take`, { method: "POST", body: "{}" })).status, 401);
+});
+
+test("the CRM intake drives the status too: a contact makes the lead working, a won deal closes it with its value", async () => {
+  const t0 = EPOCH + 10 * DAY;
+  await workEverything(t0);
+  const crm = (items, now) => worker.json("/v1/crm/testcrm", {
+    method: "POST", now, headers: { authorization: `Bearer ${CRM_TEST_TOKEN}`, "content-type": "application/json" }, body: JSON.stringify(items),
+  });
+  const [wins, loses] = [email("crm-won"), email("crm-lost")];
+  const won = await submit({ ...SQL, email: wins }, t0);
+  const lost = await submit({ ...SQL, email: loses }, t0 + MINUTE);
+  let r = await crm([{ event: "email.sent", person: { email: wins } }], t0 + 2 * MINUTE);
+  assert.equal(r.status, 200, r.text);
+  assert.equal((await lead(won)).status, "working");
+  r = await crm([
+    { event: "deal.won", person: { email: wins }, deal: { amount: 51000, currency: "usd" } },
+    { event: "deal.lost", person: { email: loses }, deal: { reason: "no_budget", amount: "9000", currency: "EUR" } },
+    { event: "deal.won", person: { email: loses }, deal: { amount: "a lot", currency: "EUR" } },
+  ], t0 + DAY);
+  assert.deepEqual([r.json.applied, r.json.ignored], [2, [{ index: 2, code: "crm.bad_amount" }]]);
+  const shown = async (id) => (await worker.json(`/v1/leads/${id}`, { admin: true, now: t0 + DAY })).json;
+  assert.deepEqual([(await shown(won)).status, (await shown(won)).deal], ["won", { amount: 51000, currency: "USD" }]);
+  assert.deepEqual([(await shown(lost)).status, (await shown(lost)).deal], ["lost", { amount: 9000, currency: "EUR" }]);
+  assert.deepEqual((await events(lost, "status_changed")).map((e) => [e.detail.from, e.detail.to, e.detail.reason, e.detail.via, e.actor]),
+    [["new", "lost", "no_budget", "crm", "testcrm"]]);
 });

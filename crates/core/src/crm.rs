@@ -48,6 +48,15 @@ pub struct Intake {
     pub domain: Option<String>,
     /// JSON pointer to the item's event type.
     pub event: String,
+    /// JSON pointer to a won or lost deal's value (a number), with `currency`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<String>,
+    /// JSON pointer to the value's ISO 4217 currency code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// JSON pointer to a lost deal's reason code (else `unspecified`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     /// Posted event type → what it means. Types not listed are ignored (and counted).
     pub events: BTreeMap<String, Meaning>,
 }
@@ -62,6 +71,10 @@ pub enum Meaning {
     SequenceEnded,
     /// A rep reached the person: their open lead's first touch, and their last contact.
     Contacted,
+    /// The person's deal was won: their open lead is `won` (with the deal's value).
+    DealWon,
+    /// The person's deal was lost: their open lead is `lost` (with a reason and the value).
+    DealLost,
 }
 
 impl Meaning {
@@ -72,6 +85,8 @@ impl Meaning {
             Meaning::SequenceStarted => "sequence_started",
             Meaning::SequenceEnded => "sequence_ended",
             Meaning::Contacted => "contacted",
+            Meaning::DealWon => "deal_won",
+            Meaning::DealLost => "deal_lost",
         }
     }
 }
@@ -83,6 +98,11 @@ impl Meaning {
         matches!(self, Meaning::Contacted)
     }
 
+    /// Whether the item closes the person's open lead (won or lost).
+    pub const fn closes(self) -> bool {
+        matches!(self, Meaning::DealWon | Meaning::DealLost)
+    }
+
     /// What the item changes in the facts about its person (and, for a deal, its account).
     pub const fn change(self) -> FactChange {
         let (active_deal, in_sequence) = match self {
@@ -91,6 +111,7 @@ impl Meaning {
             Meaning::SequenceStarted => (None, Some(true)),
             Meaning::SequenceEnded => (None, Some(false)),
             Meaning::Contacted => (None, None),
+            Meaning::DealWon | Meaning::DealLost => (Some(false), None),
         };
         FactChange {
             active_deal,
@@ -130,7 +151,7 @@ pub fn account_subject(domain: &str) -> String {
 }
 
 /// One posted item, read: whom it is about and what it means.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Fact {
     /// Normalized and lowercased (see [`person_subject`]).
     pub email: String,
@@ -138,6 +159,12 @@ pub struct Fact {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
     pub meaning: Meaning,
+    /// A won or lost deal's value and its currency (uppercased), when the item gives both.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amount: Option<(f64, String)>,
+    /// A lost deal's reason code, when the item gives a valid one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// Why one posted item was not applied. The codes are stable.
@@ -157,7 +184,8 @@ pub struct IntakeError {
 /// Reads a posted body (one object, or an array of at most [`MAX_ITEMS`]) with `intake`'s mapping:
 /// the facts to apply, and each item not applied with its index and code: `crm.not_an_object`,
 /// `crm.missing_event`, `crm.unknown_event` (a type the mapping does not list), `crm.missing_email`,
-/// `crm.bad_email`. A body that is neither is `crm.bad_body`; too many items `crm.too_many`.
+/// `crm.bad_email`, `crm.bad_amount` (a won or lost deal's value that is not a number from 0 to
+/// 10^12 with an ISO 4217 currency). A body that is neither is `crm.bad_body`; too many items `crm.too_many`.
 pub fn read(intake: &Intake, body: &Value) -> Result<(Vec<Fact>, Vec<Skipped>), IntakeError> {
     let items: &[Value] = match body {
         Value::Array(items) => items,
@@ -204,11 +232,43 @@ fn fact(intake: &Intake, item: &Value) -> Result<Fact, &'static str> {
         .map(|d| d.trim().trim_end_matches('.').to_ascii_lowercase())
         .map(|d| d.strip_prefix("www.").map(str::to_owned).unwrap_or(d))
         .filter(|d| valid_domain(d));
+    let amount = match (meaning.closes(), &intake.amount, &intake.currency) {
+        (true, Some(a), Some(c)) => match (item.pointer(a), text(c)) {
+            (None | Some(Value::Null), None) => None,
+            (Some(value), Some(currency)) => Some(deal_value(value, currency)?),
+            _ => return Err("crm.bad_amount"),
+        },
+        _ => None,
+    };
+    let reason = (meaning == Meaning::DealLost)
+        .then(|| intake.reason.as_deref().and_then(text))
+        .flatten()
+        .filter(|r| valid_id(r))
+        .map(str::to_owned);
     Ok(Fact {
         email,
         domain,
         meaning,
+        amount,
+        reason,
     })
+}
+
+/// A deal's value: a number (or a numeric string, as some CRMs send it) from 0 to 10^12, and an
+/// ISO 4217 code (any case).
+fn deal_value(value: &Value, currency: &str) -> Result<(f64, String), &'static str> {
+    let amount = match value {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    }
+    .filter(|a| a.is_finite() && (0.0..=crate::events::MAX_AMOUNT).contains(a))
+    .ok_or("crm.bad_amount")?;
+    let currency = currency.trim().to_ascii_uppercase();
+    if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err("crm.bad_amount");
+    }
+    Ok((amount, currency))
 }
 
 /// A plausible domain: dot-separated labels of letters, digits and hyphens.
@@ -274,6 +334,9 @@ pub(crate) fn check(crm: &CrmConfig, found: &mut Vec<Found>) {
             ("email", Some(&intake.email)),
             ("event", Some(&intake.event)),
             ("domain", intake.domain.as_ref()),
+            ("amount", intake.amount.as_ref()),
+            ("currency", intake.currency.as_ref()),
+            ("reason", intake.reason.as_ref()),
         ] {
             if let Some(p) = pointer.filter(|p| !valid_pointer(p)) {
                 push(

@@ -27,16 +27,25 @@ secret = "CRM_HUBSPOT_TOKEN"
 email = "/contact/email"
 domain = "/company/domain"
 event = "/type"
+amount = "/deal/amount"
+currency = "/deal/currency"
+reason = "/deal/reason"
 [crm.intakes.events]
 "deal.created" = "deal_opened"
 "deal.closed" = "deal_closed"
 "sequence.enrolled" = "sequence_started"
 "sequence.finished" = "sequence_ended"
 "email.sent" = "contacted"
+"deal.won" = "deal_won"
+"deal.lost" = "deal_lost"
 "#;
 
 fn item(kind: Value, email: Value, domain: Value) -> Value {
     json!({"type": kind, "contact": {"email": email}, "company": {"domain": domain}})
+}
+
+fn deal(kind: Value, deal: Value) -> Value {
+    json!({"type": kind, "contact": {"email": "ada@acme.example"}, "deal": deal})
 }
 
 #[test]
@@ -110,6 +119,55 @@ fn posted_items_become_facts_or_are_skipped_with_a_code() {
             "!crm.bad_email",
         ),
         (json!("deal.created"), "!crm.not_an_object"),
+        // Won and lost deals, with their value (a number, or a numeric string) and currency.
+        (
+            deal(
+                json!("deal.won"),
+                json!({"amount": 48000, "currency": "eur"}),
+            ),
+            "deal_won ada@acme.example - 48000EUR",
+        ),
+        (
+            deal(
+                json!("deal.won"),
+                json!({"amount": "1250.50", "currency": "USD"}),
+            ),
+            "deal_won ada@acme.example - 1250.5USD",
+        ),
+        (
+            deal(json!("deal.won"), json!({})),
+            "deal_won ada@acme.example -",
+        ),
+        (
+            deal(
+                json!("deal.lost"),
+                json!({"reason": "price", "amount": 0, "currency": "GBP"}),
+            ),
+            "deal_lost ada@acme.example - 0GBP price",
+        ),
+        (
+            deal(json!("deal.lost"), json!({"reason": "Too expensive!"})),
+            "deal_lost ada@acme.example -",
+        ),
+        (
+            deal(json!("deal.won"), json!({"amount": -1, "currency": "EUR"})),
+            "!crm.bad_amount",
+        ),
+        (
+            deal(json!("deal.won"), json!({"amount": 10, "currency": "euro"})),
+            "!crm.bad_amount",
+        ),
+        (
+            deal(json!("deal.won"), json!({"amount": 10})),
+            "!crm.bad_amount",
+        ),
+        (
+            deal(
+                json!("deal.won"),
+                json!({"amount": "lots", "currency": "EUR"}),
+            ),
+            "!crm.bad_amount",
+        ),
     ];
     let body = Value::Array(cases.iter().map(|(i, _)| i.clone()).collect());
     let (facts, skipped) = read(intake, &body).unwrap();
@@ -120,12 +178,19 @@ fn posted_items_become_facts_or_are_skipped_with_a_code() {
             Some(s) if s.index == index => format!("!{}", skipped.next().unwrap().code),
             _ => {
                 let f = facts.next().unwrap();
-                format!(
+                let mut shown = format!(
                     "{} {} {}",
                     f.meaning.as_str(),
                     f.email,
                     f.domain.as_deref().unwrap_or("-")
-                )
+                );
+                if let Some((amount, currency)) = &f.amount {
+                    shown.push_str(&format!(" {amount}{currency}"));
+                }
+                if let Some(reason) = &f.reason {
+                    shown.push_str(&format!(" {reason}"));
+                }
+                shown
             }
         };
         assert_eq!(&got, expected, "item {index}");
@@ -197,6 +262,8 @@ fn only_a_contact_touches_and_each_meaning_changes_its_own_facts() {
         (Meaning::SequenceStarted, change(None, Some(true), false)),
         (Meaning::SequenceEnded, change(None, Some(false), false)),
         (Meaning::Contacted, change(None, None, true)),
+        (Meaning::DealWon, change(Some(false), None, false)),
+        (Meaning::DealLost, change(Some(false), None, false)),
     ];
     for (meaning, expected) in table {
         assert_eq!(meaning.change(), expected, "{}", meaning.as_str());

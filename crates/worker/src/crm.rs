@@ -4,7 +4,7 @@
 //! bearer token (a wrangler secret the configuration names), not the admin token: a CRM gets
 //! exactly this door.
 
-use handoff_core::crm::{account_subject, person_subject, read, Fact, Intake};
+use handoff_core::crm::{account_subject, person_subject, read, Fact, Intake, Meaning};
 use handoff_core::events::EventKind;
 use handoff_core::status::{advance, LeadStatus, Move};
 use serde::Serialize;
@@ -88,7 +88,7 @@ async fn apply(db: &Db, intake: &Intake, facts: &[Fact], now_ms: f64) -> Result<
     let contacted: Vec<&str> = {
         let mut emails: Vec<&str> = facts
             .iter()
-            .filter(|f| f.meaning.is_contact())
+            .filter(|f| f.meaning.is_contact() || f.meaning.closes())
             .map(|f| f.email.as_str())
             .collect();
         emails.sort_unstable();
@@ -124,6 +124,15 @@ async fn apply(db: &Db, intake: &Intake, facts: &[Fact], now_ms: f64) -> Result<
             .contacted
             .then(|| open.get(fact.email.as_str()))
             .flatten();
+        // A won or lost deal closes the person's open lead, with its value.
+        if let Some(lead) = fact
+            .meaning
+            .closes()
+            .then(|| open.get(fact.email.as_str()))
+            .flatten()
+        {
+            writes.extend(close(db, intake, fact, lead, now_ms)?);
+        }
         if let Some(lead) = touched {
             writes.extend(touch(
                 db,
@@ -144,6 +153,44 @@ async fn apply(db: &Db, intake: &Intake, facts: &[Fact], now_ms: f64) -> Result<
         .iter()
         .filter(|&&i| store::returned(results.get(i)))
         .count())
+}
+
+/// A won or lost deal's `outcome` event on the person's open `lead` and the status move it makes
+/// (unless another item of the batch moved the lead first), with the deal's value.
+fn close(
+    db: &Db,
+    intake: &Intake,
+    fact: &Fact,
+    lead: &OpenLead,
+    now_ms: f64,
+) -> Result<Vec<D1PreparedStatement>, ApiError> {
+    let won = fact.meaning == Meaning::DealWon;
+    let reason = fact.reason.as_deref().unwrap_or("unspecified");
+    let amount = fact.amount.as_ref();
+    let detail = serde_json::json!({
+        "type": "outcome", "outcome": if won { "won" } else { "lost" },
+        "reason": (!won).then_some(reason), "amount": amount.map(|a| a.0),
+        "currency": amount.map(|a| a.1.as_str()), "actor": intake.id, "intake": intake.id,
+        "via": Via::Crm.as_str(),
+    });
+    let kind = EventKind::Outcome;
+    let mut out = vec![store::event_statement(
+        db, &lead.id, now_ms, kind, &intake.id, &detail,
+    )?];
+    let step = if won {
+        Move::Won
+    } else {
+        Move::Lost { reason }
+    };
+    let from = LeadStatus::parse(&lead.status);
+    if let Some(moved) = from.and_then(|from| advance(from, &step).ok()) {
+        let mut change = Change::new(&lead.id, &intake.id, moved, Via::Crm);
+        change.reason = (!won).then_some(reason);
+        change.amount = amount.map(|a| a.0);
+        change.currency = amount.map(|a| a.1.as_str());
+        out.extend(status::statements(db, &change, false, now_ms)?);
+    }
+    Ok(out)
 }
 
 /// A contact's `touch` event on `lead` and its first-touch statements, to go at `at` in the

@@ -48,9 +48,10 @@ pub fn load_statements(
         .bind(&[JsValue::from_str(&json(&counted))])
         .map_err(ApiError::storage)?,
         db.prepare("SELECT pool, MAX(seq) AS seq FROM rotation_log GROUP BY pool"),
+        // Through leads_owner_created: per capped owner, their leads since the window began.
         db.prepare(
-            "SELECT owner_id, created_at FROM leads WHERE created_at >= ?1 \
-             AND owner_kind = 'owner' AND owner_id IN (SELECT value FROM json_each(?2))",
+            "SELECT owner_id, created_at FROM leads WHERE owner_id IN \
+             (SELECT value FROM json_each(?2)) AND created_at >= ?1 AND owner_kind = 'owner'",
         )
         .bind(&[
             JsValue::from_f64(now_ms - GIVEN_WINDOW_MS),
