@@ -657,7 +657,7 @@ pub fn next_attempt(attempts: u32, created_at_ms: i64, now_ms: i64, dead_after_m
 /// can never be used for the other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkPurpose {
-    /// "I've got it": records the owner's first touch (`/claim`).
+    /// "I've got it": the owner accepts the lead (`/claim`; not a first touch).
     Claim,
     /// "Not a fit": opens the reasons to reject the lead with (`/reject`).
     Reject,
