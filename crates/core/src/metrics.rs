@@ -280,6 +280,18 @@ impl Reading {
     }
 }
 
+/// The event kinds [`summarize`] reads: a reader of the logs (the Worker's SQL) needs only these.
+pub const READS: [EventKind; 8] = [
+    EventKind::Notified,
+    EventKind::Accepted,
+    EventKind::FirstTouch,
+    EventKind::Touch,
+    EventKind::Outcome,
+    EventKind::StatusChanged,
+    EventKind::LifecycleRaised,
+    EventKind::SlaStarted,
+];
+
 /// Reads one lead's log (see docs/METRICS.md for each definition).
 pub fn summarize(record: &LeadRecord) -> LeadFacts {
     let mut reading = Reading::default();
