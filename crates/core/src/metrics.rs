@@ -95,6 +95,12 @@ fn text<'a>(detail: &'a Value, key: &str) -> Option<&'a str> {
     detail.get(key).and_then(Value::as_str)
 }
 
+/// A time in ms from a detail: an integer, or a float as D1's JSON functions may write one.
+fn ms(detail: &Value, key: &str) -> Option<i64> {
+    let v = detail.get(key)?;
+    v.as_i64().or_else(|| v.as_f64().map(|f| f as i64))
+}
+
 /// Keeps the earliest of two times.
 fn earliest(slot: &mut Option<i64>, at: i64) {
     *slot = Some(slot.map_or(at, |t| t.min(at)));
@@ -250,10 +256,10 @@ impl Reading {
                 f.stage = higher(f.stage, to);
             }
             EventKind::SlaStarted => {
-                if let Some(due) = e.detail.get("first_touch_due_ms").and_then(Value::as_i64) {
+                if let Some(due) = ms(&e.detail, "first_touch_due_ms") {
                     f.sla_due_ms = Some(due);
                 }
-                if let Some(due) = e.detail.get("accept_due_ms").and_then(Value::as_i64) {
+                if let Some(due) = ms(&e.detail, "accept_due_ms") {
                     f.accept_due_ms = Some(due);
                 }
             }

@@ -184,13 +184,19 @@ fn each_lead_reads_as_facts() {
 }
 
 /// Minutes after T0 as ms since the epoch, in every `*_ms` number of `value` (a fixture's detail
-/// or expected facts), so that the table reads in minutes.
+/// or expected facts), so that the table reads in minutes; `5.0` stays a float.
 fn minutes_to_ms(value: &mut Value) {
     if let Value::Object(map) = value {
         for (key, v) in map.iter_mut() {
             if key.ends_with("_ms") {
+                // A float stays a float (as D1's JSON functions may write a time).
                 if let Some(m) = v.as_f64() {
-                    *v = json!(T0 + (m * MIN as f64) as i64);
+                    let at = T0 + (m * MIN as f64) as i64;
+                    *v = if v.is_f64() {
+                        json!(at as f64)
+                    } else {
+                        json!(at)
+                    };
                 }
             } else {
                 minutes_to_ms(v);
