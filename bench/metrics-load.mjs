@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The metrics over 100,000 leads: `GET /v1/metrics` against the built Worker on workerd through
 // Miniflare with local D1 (filled inside D1 with leads and event logs shaped as the Worker writes
-// them: notified, sla_started, first_touch, touch, outcome), then the same leads exported as JSON
+// them: notified, sla_started with an accept target, accepted, status_changed, first_touch, touch,
+// outcome with deal amounts in EUR and USD), then the same leads exported as JSON
 // lines (`GET /v1/export/events.jsonl`) and measured natively by `handoff metrics --events`.
 //
 //   make bench-metrics          (builds first, and the CLI in release mode)
@@ -41,9 +42,20 @@ try {
   await event("created", created, "'{}'");
   await event("routed", created, "'{\"summary\":\"bench\"}'");
   await event("notified", `${created} + 1500`, "'{\"channel\":\"sales\"}'");
-  await event("sla_started", created, `'{"first_touch_due_ms":' || (${created} + 300000) || '}'`, "i % 2 = 0");
-  await event("first_touch", `${created} + (i * 7919 % 20000000)`, "'{\"via\":\"link\"}'", "i % 7 <> 0");
-  await event("touch", `${created} + (i * 7919 % 20000000) + 1`, "'{\"channel\":\"meeting_booked\"}'", "i % 7 <> 0 AND i % 5 = 0");
+  await event("sla_started", created,
+    `'{"first_touch_due_ms":' || (${created} + 1800000) || ',"accept_due_ms":' || (${created} + 300000) || '}'`, "i % 2 = 0");
+  // Six in seven accepted within 20 minutes; two in three of those contacted later.
+  const accepted = `${created} + (i * 7919 % 1200000)`, contact = `${created} + 1200000 + (i * 7919 % 20000000)`;
+  await event("accepted", accepted, "'{\"type\":\"accept\",\"actor\":\"owner\",\"via\":\"link\"}'", "i % 7 <> 0");
+  await event("status_changed", accepted, "'{\"from\":\"new\",\"to\":\"accepted\",\"via\":\"link\"}'", "i % 7 <> 0");
+  await event("first_touch", contact, "'{\"via\":\"events\"}'", "i % 7 <> 0 AND i % 3 <> 0");
+  await event("touch", contact, "'{\"channel\":\"call\"}'", "i % 7 <> 0 AND i % 3 <> 0");
+  await event("status_changed", contact, "'{\"from\":\"accepted\",\"to\":\"working\",\"via\":\"events\"}'", "i % 7 <> 0 AND i % 3 <> 0");
+  await event("touch", `${contact} + 1`, "'{\"channel\":\"meeting_booked\"}'", "i % 7 <> 0 AND i % 3 <> 0 AND i % 5 = 0");
+  const deal = (outcome) => `'{"outcome":"${outcome}","amount":' || (1000 + i % 50 * 500) || ',"currency":"' || CASE i % 3 WHEN 1 THEN 'USD' ELSE 'EUR' END || '"}'`;
+  await event("outcome", `${contact} + 2`, deal("opportunity"), "i % 7 <> 0 AND i % 3 <> 0 AND i % 11 = 0");
+  await event("outcome", `${contact} + 3`, deal("won"), "i % 7 <> 0 AND i % 3 <> 0 AND i % 11 = 0 AND i % 2 = 0");
+  await event("outcome", `${contact} + 3`, deal("lost").replace('"lost",', '"lost","reason":"price",'), "i % 7 <> 0 AND i % 3 <> 0 AND i % 11 = 0 AND i % 4 = 1");
   await event("outcome", `${created} + 9000000`, "'{\"outcome\":\"rejected\",\"reason\":\"not_a_fit\"}'", "i % 13 = 0");
   const filled = performance.now() - fill;
   const { n: events } = await db.prepare("SELECT COUNT(*) AS n FROM lead_events").first();

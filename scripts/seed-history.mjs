@@ -1,9 +1,14 @@
 #!/usr/bin/env node
 // Demo data, and says so: ~600 leads over the 30 days before now, with event logs shaped exactly as
-// the Worker writes them (created, routed, sla_started, notified, first_touch, touch, outcome,
-// escalated), so that the dashboard of `make dev` has a history to show. Deterministic (a fixed
-// seed); speed to lead spreads from minutes to never, and conversion falls with slower touches.
-// Every lead's id starts with `demo-`; nothing here is ever written by the product itself.
+// the Worker writes them (created, routed, sla_started, notified, accepted, first_touch, touch,
+// outcome, status_changed, escalated), so that the dashboard of `make dev` has a history to show.
+// Deterministic (a fixed seed). Each lead lives as sales would work it: its owner accepts it
+// (usually minutes after routing; a queue member takes a queue's lead), first contact comes later,
+// some never; a meeting is booked and held, an opportunity opened with a value in EUR, USD or GBP,
+// then won or lost, or the lead is rejected with a reason. Every step that moves the lead is a
+// `status_changed`, and the lead's stored status is where its log stands at NOW. Conversion falls
+// with slower contact. Every lead's id starts with `demo-`; nothing here is ever written by the
+// product itself.
 //
 //   scripts/seed-history.mjs STATE_DIR [--once] [--now MS]
 //
@@ -58,19 +63,104 @@ const q = (v) => (v == null ? "NULL" : typeof v === "number" ? String(v) : `'${S
 const MIN = 60_000;
 
 const owners = ["maya", "diego", "priya", "oliver", "lena", "sam"];
+// Who takes leads from the nurture queue.
+const sdrs = ["noah", "zoe"];
 const sources = [["google", 5], ["linkedin", 3], ["newsletter", 2], [null, 2], ["partner", 1]];
 const campaigns = { google: ["brand", "pipelines-q4"], linkedin: ["data-leaders"], newsletter: ["november"], partner: [null], null: [null] };
 const first = ["Ada", "Grace", "Alan", "Maria", "Jun", "Priya", "Tom", "Lea", "Omar", "Sofia", "Ken", "Ines"];
 const last = ["Lovelace", "Hopper", "Turing", "Lopez", "Tanaka", "Shah", "Berg", "Moreau", "Haddad", "Rossi"];
 const companies = ["Acme Analytics", "Globex", "Initech", "Umbrella Data", "Stark Pipelines", "Wayne Cloud", "Tyrell Labs"];
 const reasons = [["not_a_fit", 4], ["student", 2], ["competitor", 1], ["wrong_contact", 2], ["no_budget", 2], ["duplicate", 1]];
+const lostReasons = [["price", 3], ["no_budget", 3], ["competitor", 2], ["timing", 2], ["no_decision", 2]];
+const currencies = [["EUR", 55], ["USD", 35], ["GBP", 10]];
 const rules = ["size-midmarket", "size-enterprise", "role-buyer", "country-served", "big-team", "wants-demo", "wants-pricing"];
-// Time to first touch, minutes; null: never touched.
-const speeds = [[() => 1 + random() * 4, 38], [() => 5 + random() * 25, 22], [() => 30 + random() * 30, 8],
-  [() => 60 + random() * 180, 10], [() => 240 + random() * 1200, 7], [() => null, 15]];
+// Time to accept after routing, minutes; null: nobody took it.
+const acceptDelays = [[() => 0.5 + random() * 4.5, 46], [() => 5 + random() * 25, 24], [() => 30 + random() * 90, 10],
+  [() => 120 + random() * 480, 6], [() => null, 14]];
+// From acceptance to the first real contact (a call or an email), minutes; null: never reached.
+const contactDelays = [[() => 1 + random() * 4, 16], [() => 5 + random() * 25, 26], [() => 30 + random() * 90, 20],
+  [() => 120 + random() * 360, 14], [() => 480 + random() * 2400, 10], [() => null, 10]];
+// A deal's value by grade, in the currency's unit, rounded to 100.
+const values = { A: [15_000, 60_000], B: [6_000, 25_000], C: [2_000, 10_000], D: [1_000, 5_000] };
+const HOUR = 60 * MIN, DAY = 24 * HOUR;
+const between = (lo, hi) => lo + random() * (hi - lo);
+const hundreds = (x) => Math.round(x / 100) * 100;
+
+// SLA targets per policy, minutes: accept, then first contact (the MQL experiment's arms differ).
+const targets = (lifecycle, arm) =>
+  lifecycle === "sql" ? { accept: 5, contact: 30 } : lifecycle === "mql" ? { accept: 15, contact: arm === "fast" ? 60 : 240 } : null;
+
+/** One lead's life after routing: [kind, at, detail] events (any order, some after NOW). The
+ * status moves are `status_changed` events in the order they happen. */
+function life({ createdAt, owner, queue, lifecycle, grade, arm, untouched, special }) {
+  const events = [];
+  let status = "new";
+  const move = (at, to, via, extra = {}) => {
+    events.push(["status_changed", at, { from: status, to, via, ...extra }]);
+    status = to;
+  };
+  const taker = queue ? pick(sdrs) : owner;
+  const acceptIn = untouched ? null : weighted(acceptDelays)();
+  let accepted = acceptIn == null || (queue && random() < 0.4) ? null : createdAt + Math.round(acceptIn * MIN);
+  const contactIn = accepted == null ? null : weighted(contactDelays)();
+  let contact = contactIn == null || (queue && random() < 0.5) ? null
+    : accepted + Math.round(contactIn * (arm === "fast" ? 0.75 : 1) * MIN);
+  // Some reps call without pressing "I've got it": the call takes the lead.
+  if (contact != null && !queue && random() < 0.1) accepted = null;
+  if (accepted != null) {
+    const via = queue ? "admin" : weighted([["link", 6], ["events", 3], ["crm", 1]]);
+    events.push(["accepted", accepted, { type: "accept", actor: taker, via, ...(queue ? { queue: owner } : {}) }]);
+    move(accepted, "accepted", via);
+  }
+  const rejected = !special && random() < (lifecycle === "sql" ? 0.08 : 0.18) ? weighted(reasons) : null;
+  if (rejected) contact = contact != null && random() < 0.5 ? contact : null;
+  if (contact != null) {
+    const via = weighted([["events", 3], ["crm", 2]]);
+    events.push(["first_touch", contact, { via, actor: taker }]);
+    events.push(["touch", contact, { type: "touch", channel: pick(["call", "email"]), actor: taker }]);
+    move(contact, "working", via);
+  }
+  if (rejected) {
+    const at = (contact ?? accepted ?? createdAt + 3 * HOUR) + 30 * MIN;
+    events.push(["outcome", at, { type: "outcome", outcome: "rejected", reason: rejected, actor: taker }]);
+    move(at, "rejected", "events", { reason: rejected });
+    return { events, taker, accepted, contact, rejectedAt: at };
+  }
+  // Faster contact converts better.
+  const speed = contact == null ? null : (contact - createdAt) / MIN;
+  const boost = speed == null ? 0 : speed < 5 ? 0.5 : speed < 30 ? 0.36 : speed < 60 ? 0.25 : speed < 240 ? 0.15 : 0.07;
+  if (queue || contact == null || random() >= boost * (lifecycle === "sql" ? 1.4 : 0.9)) return { events, taker, accepted, contact };
+  const booked = contact + Math.round(between(20, 120)) * MIN;
+  events.push(["touch", booked, { type: "touch", channel: "meeting_booked", actor: taker }]);
+  const held = booked + Math.round(between(1, 4) * DAY);
+  events.push(["outcome", held, { type: "outcome", outcome: "meeting_held", actor: taker }]);
+  move(held, "meeting", "events");
+  if (random() >= 0.55) return { events, taker, accepted, contact };
+  const [lo, hi] = values[grade];
+  const deal = { amount: hundreds(between(lo, hi)), currency: weighted(currencies) };
+  const opened = held + Math.round(between(0.5, 3) * DAY);
+  events.push(["outcome", opened, { type: "outcome", outcome: "opportunity", ...deal, actor: taker }]);
+  move(opened, "opportunity", "crm", deal);
+  const closed = opened + Math.round(between(3, 16) * DAY);
+  const r = random();
+  if (r < 0.42) {
+    const won = { amount: hundreds(deal.amount * between(0.8, 1.15)), currency: deal.currency };
+    events.push(["outcome", closed, { type: "outcome", outcome: "won", ...won, actor: taker }]);
+    move(closed, "won", "crm", won);
+  } else if (r < 0.75) {
+    const reason = weighted(lostReasons);
+    events.push(["outcome", closed, { type: "outcome", outcome: "lost", reason, ...deal, actor: taker }]);
+    move(closed, "lost", "crm", { reason, ...deal });
+  }
+  return { events, taker, accepted, contact };
+}
 
 const { stdout: columns } = await d1("--json", "--command", "PRAGMA table_info(leads)");
-const hasArm = JSON.parse(columns)[0].results.some((c) => c.name === "arm");
+const leadColumns = JSON.parse(columns)[0].results.map((c) => c.name);
+const hasArm = leadColumns.includes("arm");
+const hasDeal = leadColumns.includes("deal_amount");
+const { stdout: clockColumns } = await d1("--json", "--command", "PRAGMA table_info(sla_clocks)");
+const hasAcceptClock = JSON.parse(clockColumns)[0].results.some((c) => c.name === "accept_due");
 
 const sql = [];
 const COUNT = 600;
@@ -84,7 +174,7 @@ for (let i = 0; i < COUNT; i++) {
   const source = weighted(sources);
   const campaign = pick(campaigns[source]);
   const queue = lifecycle === "nurture";
-  const owner = queue ? "sdr_triage" : pick(owners);
+  const routedTo = queue ? "sdr_triage" : pick(owners);
   const name = special ? "<img src=x onerror=alert(1)>" : `${pick(first)} ${pick(last)}`;
   const company = pick(companies);
   const email = `${name.split(" ")[0].toLowerCase().replace(/[^a-z]/g, "x")}.${i}@${company.toLowerCase().replace(/[^a-z]/g, "")}.example`;
@@ -96,41 +186,48 @@ for (let i = 0; i < COUNT; i++) {
   const recent = i >= COUNT - 12;
   const createdAt = recent ? NOW - (5 + (COUNT - i) * 7) * MIN : created;
   const arm = hasArm && lifecycle === "mql" ? (random() < 0.5 ? "fast" : "relaxed") : null;
-  const speed = recent && i % 3 === 0 ? null : weighted(speeds)();
-  const firstTouch = speed == null || queue ? null : createdAt + Math.round(speed * MIN);
-  const rejected = !special && random() < (lifecycle === "sql" ? 0.08 : 0.18) ? weighted(reasons) : null;
-  // Faster touches convert better.
-  const tierBoost = speed == null ? 0 : speed < 5 ? 0.45 : speed < 30 ? 0.3 : speed < 60 ? 0.2 : speed < 240 ? 0.12 : 0.06;
-  const meeting = !rejected && firstTouch != null && random() < tierBoost * (lifecycle === "sql" ? 1.3 : 0.8);
-  const opportunity = meeting && random() < 0.45;
-  const status = rejected ? "rejected" : "open";
-  const cols = ["id", "form_id", "email", "answers", "bundle_version", "created_at", "score", "grade", "lifecycle",
-    "evaluation", "attribution", "owner_kind", "owner_id", "status", "updated_at", ...(hasArm ? ["experiment", "arm"] : [])];
-  const vals = [id, "demo", email, JSON.stringify({ email, company, name }), "demo-history", createdAt, 10 * fired.length, grade,
-    lifecycle, JSON.stringify(evaluation), JSON.stringify(attribution), queue ? "queue" : "owner", owner, status, createdAt,
-    ...(hasArm ? [arm ? "mql-first-touch" : null, arm] : [])];
-  sql.push(`INSERT INTO leads (${cols.join(", ")}) VALUES (${vals.map(q).join(", ")});`);
+  const lived = life({ createdAt, owner: routedTo, queue, lifecycle, grade, arm, special,
+    untouched: special || (recent && i % 3 === 0) });
+  const target = targets(lifecycle, arm);
+  const due = target && createdAt + target.contact * MIN;
+  const acceptDue = target && createdAt + target.accept * MIN;
   const events = [["created", createdAt, { form: "demo", lifecycle }],
-    ["routed", createdAt, { assignee: queue ? { queue: owner } : { owner }, summary: "demo history" }]];
-  const sla = lifecycle === "sql" ? 5 : lifecycle === "mql" ? (arm === "fast" ? 15 : 60) : null;
-  const due = sla == null ? null : createdAt + sla * MIN;
-  if (due) events.push(["sla_started", createdAt, { policy: lifecycle, first_touch_due_ms: due }]);
-  events.push(["notified", createdAt + 800 + Math.floor(random() * 3000), { channel: "sales" }]);
-  if (firstTouch) {
-    events.push(["first_touch", firstTouch, { via: pick(["link", "events", "crm"]) }]);
-    events.push(["touch", firstTouch, { type: "touch", channel: pick(["call", "email"]), actor: owner }]);
+    ["routed", createdAt, { assignee: queue ? { queue: routedTo } : { owner: routedTo }, summary: "demo history" }],
+    ["notified", createdAt + 800 + Math.floor(random() * 3000), { channel: "sales" }], ...lived.events];
+  if (due) events.push(["sla_started", createdAt, { policy: lifecycle, first_touch_due_ms: due, accept_due_ms: acceptDue }]);
+  const late = due && (lived.contact == null || lived.contact > due + 30 * MIN);
+  if (late && !queue && !(lived.rejectedAt <= due + 30 * MIN)) events.push(["escalated", due + 30 * MIN, { level: 1, policy: lifecycle }]);
+  // What has happened by NOW, in order; the lead stands where its last status change put it.
+  const past = events.filter(([, at]) => at <= NOW).sort((a, b) => a[1] - b[1]);
+  const moves = past.filter(([kind]) => kind === "status_changed");
+  const status = moves.length ? moves.at(-1)[2].to : "new";
+  const priced = past.filter(([, , d]) => d.amount != null);
+  const deal = priced.length ? priced.at(-1)[2] : null;
+  // A queue's lead taken by a member is that member's.
+  const taken = queue && lived.accepted != null && lived.accepted <= NOW;
+  const owner = taken ? lived.taker : routedTo;
+  const cols = ["id", "form_id", "email", "answers", "bundle_version", "created_at", "score", "grade", "lifecycle",
+    "evaluation", "attribution", "owner_kind", "owner_id", "status", "updated_at", ...(hasArm ? ["experiment", "arm"] : []),
+    ...(hasDeal ? ["deal_amount", "deal_currency"] : [])];
+  const vals = [id, "demo", email, JSON.stringify({ email, company, name }), "demo-history", createdAt, 10 * fired.length, grade,
+    lifecycle, JSON.stringify(evaluation), JSON.stringify(attribution), queue && !taken ? "queue" : "owner", owner, status,
+    past.at(-1)[1], ...(hasArm ? [arm ? "mql-first-touch" : null, arm] : []),
+    ...(hasDeal ? [deal?.amount ?? null, deal?.currency ?? null] : [])];
+  sql.push(`INSERT INTO leads (${cols.join(", ")}) VALUES (${vals.map(q).join(", ")});`);
+  for (const [kind, at, detail] of past) {
+    const actor = kind === "accepted" || kind === "touch" || kind === "outcome" ? detail.actor : "system";
+    sql.push(`INSERT INTO lead_events (lead_id, at, kind, actor, detail) VALUES (${[id, at, kind, actor, JSON.stringify(detail)].map(q).join(", ")});`);
   }
-  if (due && !firstTouch && !queue) events.push(["escalated", due + 120 * MIN, { level: 1, policy: lifecycle }]);
-  if (meeting) events.push(["touch", (firstTouch ?? createdAt) + 60 * MIN, { type: "touch", channel: "meeting_booked", actor: owner }]);
-  if (opportunity) events.push(["outcome", (firstTouch ?? createdAt) + 3 * 24 * 60 * MIN, { type: "outcome", outcome: "opportunity", actor: owner }]);
-  if (rejected) events.push(["outcome", (firstTouch ?? createdAt) + 30 * MIN, { type: "outcome", outcome: "rejected", reason: rejected, actor: owner }]);
-  for (const [kind, at, detail] of events.filter(([, at]) => at <= NOW).sort((a, b) => a[1] - b[1]))
-    sql.push(`INSERT INTO lead_events (lead_id, at, kind, actor, detail) VALUES (${[id, at, kind, "system", JSON.stringify(detail)].map(q).join(", ")});`);
-  if (due && !firstTouch && !rejected && !queue && recent) {
-    const steps = [{ level: 1, due_ms: due + 120 * MIN, to: "team_lead", reassign: false }];
+  // The newest leads nobody has reached yet still run their clock (the dashboard's "at risk").
+  const open = status === "new" || status === "accepted";
+  if (due && open && !queue && recent) {
+    const steps = [{ level: 1, due_ms: due + 30 * MIN, to: "team_lead", reassign: false }];
     const summary = { name, email, company, lifecycle, score: 10 * fired.length };
-    sql.push(`INSERT INTO sla_clocks (lead_id, policy, pool, started_at, first_touch_due, steps, summary, level, next_at, updated_at) VALUES (${
-      [id, lifecycle, "na_ae", createdAt, due, JSON.stringify(steps), JSON.stringify(summary), 0, due + 120 * MIN, createdAt].map(q).join(", ")});`);
+    const accepted = lived.accepted != null && lived.accepted <= NOW ? lived.accepted : null;
+    const clock = { lead_id: id, policy: lifecycle, pool: "na_ae", started_at: createdAt, first_touch_due: due,
+      steps: JSON.stringify(steps), summary: JSON.stringify(summary), level: 0, next_at: due + 30 * MIN, updated_at: createdAt,
+      ...(hasAcceptClock ? { accept_due: acceptDue, accepted_at: accepted } : {}) };
+    sql.push(`INSERT INTO sla_clocks (${Object.keys(clock).join(", ")}) VALUES (${Object.values(clock).map(q).join(", ")});`);
   }
 }
 

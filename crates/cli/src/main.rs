@@ -71,8 +71,9 @@ enum Command {
         #[command(subcommand)]
         command: Notify,
     },
-    /// The speed-to-lead report (docs/METRICS.md) over an export of the Worker's
-    /// GET /v1/export/events.jsonl (one lead record per line).
+    /// The speed-to-lead report (docs/METRICS.md): time to accept and to first contact,
+    /// acceptance, contact and win rates, pipeline and won revenue per currency, the funnel, over
+    /// an export of the Worker's GET /v1/export/events.jsonl (one lead record per line).
     ///
     /// json prints exactly what GET /v1/metrics answers, table one line per group.
     Metrics {
@@ -433,6 +434,70 @@ fn notify_preview(now: Option<i64>, escalation: bool) -> Result<ExitCode, String
     })
 }
 
+/// `handoff metrics --format table`: one line per group (and the total), the headline numbers:
+/// speed (median and p90 time to first contact, median time to accept, in SLA), rates (accepted
+/// of routed, contact, meeting, opportunity, reject, win) and money per currency.
+fn table(out: &mut impl Write, report: &handoff_core::metrics::Report) -> io::Result<()> {
+    let minutes =
+        |ms: Option<i64>| ms.map_or("-".to_owned(), |m| format!("{:.1}", m as f64 / 60_000.0));
+    let pct = |r: Option<f64>| r.map_or("-".to_owned(), |r| format!("{:.1}%", r * 100.0));
+    let money = |m: &handoff_core::metrics::Money| {
+        if m.is_empty() {
+            return "-".to_owned();
+        }
+        m.iter()
+            .map(|(currency, amount)| format!("{currency} {amount:.2}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    writeln!(
+        out,
+        "{:<24} {:>7} {:>7} {:>9} {:>9} {:>9} {:>8} {:>7} {:>8} {:>8} {:>8} {:>8} {:>5} {:>7}  {:<20} pipeline",
+        report.group_by.as_str(),
+        "leads",
+        "touched",
+        "median m",
+        "p90 m",
+        "accept m",
+        "accepted",
+        "in SLA",
+        "contact",
+        "meeting",
+        "opport.",
+        "reject",
+        "won",
+        "win",
+        "won revenue",
+    )?;
+    for g in report
+        .groups
+        .iter()
+        .chain(std::iter::once(&report.total).filter(|_| report.group_by != GroupBy::All))
+    {
+        writeln!(
+            out,
+            "{:<24} {:>7} {:>7} {:>9} {:>9} {:>9} {:>8} {:>7} {:>8} {:>8} {:>8} {:>8} {:>5} {:>7}  {:<20} {}",
+            g.key,
+            g.leads,
+            g.touched,
+            minutes(g.first_touch_ms.median),
+            minutes(g.first_touch_ms.p90),
+            minutes(g.accept_ms.median),
+            pct(g.acceptance_rate),
+            pct(g.sla.share),
+            pct(g.contact_rate),
+            pct(g.meeting_rate),
+            pct(g.opportunity_rate),
+            pct(g.reject_rate),
+            g.won,
+            pct(g.win_rate),
+            money(&g.won_revenue),
+            money(&g.pipeline),
+        )?;
+    }
+    Ok(())
+}
+
 /// `handoff metrics`: handoff-core's report over an exported event log.
 fn metrics(
     file: Option<&str>,
@@ -465,44 +530,6 @@ fn metrics(
         writeln!(out, "{json}").map_err(|e| e.to_string())?;
         return Ok(ExitCode::SUCCESS);
     }
-    let minutes =
-        |ms: Option<i64>| ms.map_or("-".to_owned(), |m| format!("{:.1}", m as f64 / 60_000.0));
-    let pct = |r: Option<f64>| r.map_or("-".to_owned(), |r| format!("{:.1}%", r * 100.0));
-    writeln!(
-        out,
-        "{:<24} {:>7} {:>7} {:>9} {:>9} {:>7} {:>8} {:>8} {:>8} {:>8}",
-        report.group_by.as_str(),
-        "leads",
-        "touched",
-        "median m",
-        "p90 m",
-        "in SLA",
-        "contact",
-        "meeting",
-        "opport.",
-        "reject"
-    )
-    .map_err(|e| e.to_string())?;
-    for g in report
-        .groups
-        .iter()
-        .chain(std::iter::once(&report.total).filter(|_| report.group_by != GroupBy::All))
-    {
-        writeln!(
-            out,
-            "{:<24} {:>7} {:>7} {:>9} {:>9} {:>7} {:>8} {:>8} {:>8} {:>8}",
-            g.key,
-            g.leads,
-            g.touched,
-            minutes(g.first_touch_ms.median),
-            minutes(g.first_touch_ms.p90),
-            pct(g.sla.share),
-            pct(g.contact_rate),
-            pct(g.meeting_rate),
-            pct(g.opportunity_rate),
-            pct(g.reject_rate)
-        )
-        .map_err(|e| e.to_string())?;
-    }
+    table(&mut out, &report).map_err(|e| e.to_string())?;
     Ok(ExitCode::SUCCESS)
 }

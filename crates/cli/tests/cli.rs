@@ -304,9 +304,11 @@ fn metrics_reads_an_export_and_reports_like_the_worker() {
     let file = dir.join("events.jsonl");
     let t0 = 1_795_000_000_000_i64;
     let lines = [
-        serde_json::json!({"lead_id": "a", "created_ms": t0, "source": "google", "lifecycle": "sql",
-            "events": [{"at_ms": t0 + 60_000, "kind": "notified"}, {"at_ms": t0 + 180_000, "kind": "first_touch"}]}),
-        serde_json::json!({"lead_id": "b", "created_ms": t0 + 1, "source": "linkedin", "lifecycle": "mql", "events": []}),
+        serde_json::json!({"lead_id": "a", "created_ms": t0, "source": "google", "lifecycle": "sql", "owner": "maya",
+            "events": [{"at_ms": t0 + 60_000, "kind": "notified"}, {"at_ms": t0 + 120_000, "kind": "accepted"},
+                       {"at_ms": t0 + 180_000, "kind": "first_touch"},
+                       {"at_ms": t0 + 900_000, "kind": "outcome", "detail": {"outcome": "won", "amount": 1500, "currency": "EUR"}}]}),
+        serde_json::json!({"lead_id": "b", "created_ms": t0 + 1, "source": "linkedin", "lifecycle": "mql", "owner": "maya", "events": []}),
         serde_json::json!({"lead_id": "c", "created_ms": t0 + 86_400_000, "source": "google", "lifecycle": "sql", "events": []}),
     ];
     let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
@@ -332,6 +334,10 @@ fn metrics_reads_an_export_and_reports_like_the_worker() {
     assert_eq!(report["groups"][0]["key"], "google");
     assert_eq!(report["groups"][1]["key"], "linkedin");
     assert_eq!(report["groups"][1]["untouched"], 1);
+    assert_eq!(report["total"]["accept_ms"]["median"], 120_000);
+    assert_eq!(report["total"]["acceptance_rate"], 0.5);
+    assert_eq!(report["total"]["won_revenue"]["EUR"], 1500.0);
+    assert_eq!(report["total"]["funnel"]["sql"], 1);
     let (code, out, _) = handoff(
         &[
             "metrics",
@@ -352,6 +358,14 @@ fn metrics_reads_an_export_and_reports_like_the_worker() {
     );
     assert!(
         rows[1].starts_with("all ") && rows[1].contains(" 3 ") && rows[1].contains("3.0"),
+        "{out}"
+    );
+    assert!(
+        rows[0].contains("accept m") && rows[0].contains("won revenue"),
+        "{out}"
+    );
+    assert!(
+        rows[1].contains("2.0") && rows[1].contains("EUR 1500.00"),
         "{out}"
     );
     std::fs::write(&file, "{\"lead_id\": \"a\"}\nnot json\n").unwrap();

@@ -123,11 +123,13 @@ fn benches(c: &mut Criterion) {
     });
 }
 
-/// 100,000 leads with realistic logs (deterministic): notified, most touched, some meetings,
-/// opportunities and rejections, half with an SLA clock, five sources.
+/// 100,000 leads with realistic logs (deterministic): notified, most accepted within minutes, two
+/// in three of those contacted later (status changes alongside), some meetings, opportunities with
+/// amounts in EUR or USD won or lost, rejections, half with an SLA clock with an accept target,
+/// five sources.
 fn metrics_records() -> Vec<handoff_core::metrics::LeadRecord> {
     use handoff_core::metrics::{EventRecord, LeadRecord};
-    use serde_json::json;
+    use serde_json::{json, Value};
     let sources = ["google", "linkedin", "newsletter", "partner", "direct"];
     let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut next = move || {
@@ -136,55 +138,59 @@ fn metrics_records() -> Vec<handoff_core::metrics::LeadRecord> {
         x ^= x << 17;
         x
     };
+    let at = |at_ms: i64, kind: &str, detail: Value| EventRecord {
+        at_ms,
+        kind: kind.into(),
+        detail,
+    };
     (0..100_000)
         .map(|i| {
             let created = 1_790_000_000_000 + i64::from(i) * 25_000;
-            let mut events = vec![EventRecord {
-                at_ms: created + 1_500,
-                kind: "notified".into(),
-                detail: json!({"channel": "sales"}),
-            }];
+            let mut events = vec![at(created + 1_500, "notified", json!({"channel": "sales"}))];
             if i % 2 == 0 {
-                events.push(EventRecord {
-                    at_ms: created,
-                    kind: "sla_started".into(),
-                    detail: json!({"first_touch_due_ms": created + 300_000}),
-                });
+                let due = json!({"first_touch_due_ms": created + 1_800_000, "accept_due_ms": created + 300_000});
+                events.push(at(created, "sla_started", due));
             }
             let r = next();
             if r % 7 != 0 {
-                let touch = created + (r % 20_000_000) as i64;
-                events.push(EventRecord {
-                    at_ms: touch,
-                    kind: "first_touch".into(),
-                    detail: json!({"via": "link"}),
-                });
+                let accepted = created + (r % 1_200_000) as i64;
+                events.push(at(accepted, "accepted", json!({"type": "accept", "via": "link"})));
+                let moved = json!({"from": "new", "to": "accepted", "via": "link"});
+                events.push(at(accepted, "status_changed", moved));
+            }
+            if r % 7 != 0 && r % 3 != 0 {
+                let touch = created + 1_200_000 + (r % 20_000_000) as i64;
+                events.push(at(touch, "first_touch", json!({"via": "events"})));
+                events.push(at(touch, "touch", json!({"channel": "call"})));
+                let moved = json!({"from": "accepted", "to": "working", "via": "events"});
+                events.push(at(touch, "status_changed", moved));
                 if r % 5 == 0 {
-                    events.push(EventRecord {
-                        at_ms: touch + 1,
-                        kind: "touch".into(),
-                        detail: json!({"channel": "meeting_booked"}),
-                    });
+                    events.push(at(touch + 1, "touch", json!({"channel": "meeting_booked"})));
                 }
                 if r % 11 == 0 {
-                    events.push(EventRecord {
-                        at_ms: touch + 2,
-                        kind: "outcome".into(),
-                        detail: json!({"outcome": "opportunity"}),
-                    });
+                    let currency = if r % 2 == 0 { "EUR" } else { "USD" };
+                    let amount = 1_000 + (r % 50) * 500;
+                    let deal = |outcome: &str| json!({"outcome": outcome, "amount": amount, "currency": currency});
+                    events.push(at(touch + 2, "outcome", deal("opportunity")));
+                    if r % 4 == 0 {
+                        events.push(at(touch + 3, "outcome", deal("won")));
+                    } else if r % 4 == 1 {
+                        events.push(at(touch + 3, "outcome", deal("lost")));
+                    }
                 }
             }
             if r % 13 == 0 {
-                events.push(EventRecord {
-                    at_ms: created + 9_000_000,
-                    kind: "outcome".into(),
-                    detail: json!({"outcome": "rejected", "reason": "not_a_fit"}),
-                });
+                events.push(at(
+                    created + 9_000_000,
+                    "outcome",
+                    json!({"outcome": "rejected", "reason": "not_a_fit"}),
+                ));
             }
             LeadRecord {
                 lead_id: format!("lead-{i}"),
                 created_ms: created,
                 source: Some(sources[(r % 5) as usize].into()),
+                owner: Some(format!("owner{}", r % 8)),
                 lifecycle: "sql".into(),
                 rules: vec!["size-midmarket".into()],
                 events,

@@ -1,9 +1,11 @@
-//! Speed to lead and what became of the leads, from their event logs: time to first touch, the
-//! share touched within the SLA, system delay (submission → owner notified) and human delay
-//! (notified → first touch), contact, meeting, opportunity and reject rates, speed-to-lead tiers
-//! with conversion per tier, grouped by source, campaign, segment, owner, lifecycle, experiment
-//! arm or day, and a significance test between arms. Pure: the Worker reads the records from D1,
-//! the CLI from an export, and both get the same numbers. Definitions: docs/METRICS.md.
+//! Speed to lead and what became of the leads, from their event logs: time to accept and the
+//! acceptance rate, time to first touch (the first real contact: accepting is not one), the share
+//! touched within the SLA, system delay (submission → owner notified) and human delay (notified →
+//! first touch), contact, meeting, opportunity and reject rates, speed-to-lead tiers with
+//! conversion per tier, won and lost deals with pipeline and won revenue per currency, the MQL →
+//! SQL → opportunity → won funnel, grouped by source, campaign, segment, owner, lifecycle,
+//! experiment arm or day, and a significance test between arms. Pure: the Worker reads the records
+//! from D1, the CLI from an export, and both get the same numbers. Definitions: docs/METRICS.md.
 
 use std::collections::BTreeMap;
 
@@ -11,6 +13,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::events::EventKind;
+use crate::scoring::Stage;
+use crate::status::LeadStatus;
 
 /// One lead as the metrics read it: its attributes and its event log (oldest first).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -40,12 +44,28 @@ pub struct EventRecord {
     pub detail: Value,
 }
 
-/// What one lead's log says, the facts every metric is computed from.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+/// A deal's value: an amount in the main unit of an ISO 4217 currency.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Deal {
+    pub amount: f64,
+    pub currency: String,
+}
+
+/// What one lead's log says, the facts every metric is computed from (docs/METRICS.md).
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct LeadFacts {
     /// The first delivered notification.
     pub notified_ms: Option<i64>,
-    /// The first contact (`first_touch`).
+    /// When the owner took the lead: the first `accepted`, status change to `accepted` or legacy
+    /// "I've got it" `first_touch`, or the first contact if that came sooner (working a lead is
+    /// taking it).
+    pub accepted_ms: Option<i64>,
+    /// The SLA's accept target, when the lead's clock had one.
+    pub accept_due_ms: Option<i64>,
+    /// Accepted at or before the accept target; `None` without one.
+    pub accepted_in_time: Option<bool>,
+    /// The first real contact (time to first touch): a `first_touch` other than a legacy link
+    /// click, a touch, a contact outcome or a status change to working or beyond.
     pub first_touch_ms: Option<i64>,
     /// The SLA's first-touch deadline, when the lead had a clock.
     pub sla_due_ms: Option<i64>,
@@ -53,67 +73,239 @@ pub struct LeadFacts {
     pub within_sla: Option<bool>,
     pub contacted: bool,
     pub meeting: bool,
+    /// Reached opportunity (a won deal did).
     pub opportunity: bool,
+    pub won: bool,
+    /// Lost, and not won.
+    pub lost: bool,
+    /// Sent back to nurture.
+    pub recycled: bool,
     /// The reason of a rejection, if the lead was rejected.
     pub rejected: Option<String>,
+    /// The deal's latest amount (from an opportunity, won or lost outcome or status change).
+    pub deal: Option<Deal>,
+    /// Reached opportunity and was not lost, rejected or recycled: counts in the pipeline.
+    pub pipeline: bool,
+    /// The highest lifecycle stage the lead reached: its record's, or one a returning person's
+    /// repeat raised it to (`lifecycle_raised`).
+    pub stage: Option<Stage>,
 }
 
 fn text<'a>(detail: &'a Value, key: &str) -> Option<&'a str> {
     detail.get(key).and_then(Value::as_str)
 }
 
-/// Reads one lead's log (see docs/METRICS.md for each definition).
-pub fn summarize(record: &LeadRecord) -> LeadFacts {
-    let mut f = LeadFacts::default();
-    for e in &record.events {
-        let Some(kind) = EventKind::parse(&e.kind) else {
-            continue;
-        };
-        match kind {
-            EventKind::Notified => {
-                f.notified_ms = Some(f.notified_ms.map_or(e.at_ms, |t| t.min(e.at_ms)));
+/// A time in ms from a detail: an integer, or a float as D1's JSON functions may write one.
+fn ms(detail: &Value, key: &str) -> Option<i64> {
+    let v = detail.get(key)?;
+    v.as_i64().or_else(|| v.as_f64().map(|f| f as i64))
+}
+
+/// Keeps the earliest of two times.
+fn earliest(slot: &mut Option<i64>, at: i64) {
+    *slot = Some(slot.map_or(at, |t| t.min(at)));
+}
+
+/// The rank of a lifecycle stage (disqualified lowest), for "the highest reached".
+fn stage_rank(stage: Stage) -> usize {
+    Stage::ALL.iter().position(|s| *s == stage).unwrap_or(0)
+}
+
+fn higher(a: Option<Stage>, b: Option<Stage>) -> Option<Stage> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(if stage_rank(y) > stage_rank(x) { y } else { x }),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}
+
+/// What a lead became, as one outcome or status change says it (both read the same way).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reached {
+    Accepted,
+    Contacted,
+    Meeting,
+    Opportunity,
+    Won,
+    Lost,
+    Rejected,
+    Recycled,
+}
+
+impl Reached {
+    fn of_outcome(outcome: &str) -> Option<Reached> {
+        Some(match outcome {
+            "contacted" => Reached::Contacted,
+            "meeting_held" => Reached::Meeting,
+            "opportunity" => Reached::Opportunity,
+            "won" => Reached::Won,
+            "lost" => Reached::Lost,
+            "rejected" => Reached::Rejected,
+            "recycled" => Reached::Recycled,
+            _ => return None,
+        })
+    }
+
+    fn of_status(status: LeadStatus) -> Option<Reached> {
+        Some(match status {
+            LeadStatus::Accepted => Reached::Accepted,
+            LeadStatus::Working => Reached::Contacted,
+            LeadStatus::Meeting => Reached::Meeting,
+            LeadStatus::Opportunity => Reached::Opportunity,
+            LeadStatus::Won => Reached::Won,
+            LeadStatus::Lost => Reached::Lost,
+            LeadStatus::Rejected => Reached::Rejected,
+            LeadStatus::Recycled => Reached::Recycled,
+            LeadStatus::New | LeadStatus::Merged => return None,
+        })
+    }
+
+    /// Whether it cannot happen without reaching the person (a won deal was worked).
+    fn is_contact(self) -> bool {
+        matches!(
+            self,
+            Reached::Contacted | Reached::Meeting | Reached::Opportunity | Reached::Won
+        )
+    }
+}
+
+/// A lead's log read event by event; [`Reading::finish`] gives the facts.
+#[derive(Default)]
+struct Reading {
+    facts: LeadFacts,
+    /// The explicit acceptance (accepted, status accepted, a legacy link first touch).
+    took_ms: Option<i64>,
+    /// The time of the latest amount seen, so that a later one replaces it (ties: the later in
+    /// the log).
+    deal_at: Option<i64>,
+}
+
+impl Reading {
+    fn reach(&mut self, at: i64, reached: Reached, detail: &Value, from_outcome: bool) {
+        let f = &mut self.facts;
+        if reached.is_contact() {
+            f.contacted = true;
+            earliest(&mut f.first_touch_ms, at);
+        }
+        match reached {
+            Reached::Accepted => earliest(&mut self.took_ms, at),
+            Reached::Meeting => f.meeting = true,
+            Reached::Opportunity => f.opportunity = true,
+            Reached::Won => {
+                f.opportunity = true;
+                f.won = true;
             }
-            EventKind::FirstTouch => {
-                f.first_touch_ms = Some(f.first_touch_ms.map_or(e.at_ms, |t| t.min(e.at_ms)));
-                f.contacted = true;
-            }
-            EventKind::Touch => {
-                f.contacted = true;
-                if text(&e.detail, "channel") == Some("meeting_booked") {
-                    f.meeting = true;
+            Reached::Lost => f.lost = true,
+            Reached::Recycled => f.recycled = true,
+            // An outcome's reason wins over a status change's, which may say none.
+            Reached::Rejected => match text(detail, "reason") {
+                Some(reason) if from_outcome || f.rejected.is_none() => {
+                    f.rejected = Some(reason.to_owned());
                 }
-            }
-            EventKind::Outcome => match text(&e.detail, "outcome") {
-                Some("contacted") => f.contacted = true,
-                Some("meeting_held") => {
-                    f.contacted = true;
-                    f.meeting = true;
-                }
-                Some("opportunity") => {
-                    f.contacted = true;
-                    f.opportunity = true;
-                }
-                Some("rejected") => {
-                    f.rejected = Some(
-                        text(&e.detail, "reason")
-                            .unwrap_or("unspecified")
-                            .to_owned(),
-                    );
-                }
+                _ if f.rejected.is_none() => f.rejected = Some("unspecified".to_owned()),
                 _ => {}
             },
+            Reached::Contacted => {}
+        }
+        let amount = detail.get("amount").and_then(Value::as_f64);
+        if let (Some(amount), Some(currency)) = (amount, text(detail, "currency")) {
+            if self.deal_at.is_none_or(|t| at >= t) {
+                self.deal_at = Some(at);
+                f.deal = Some(Deal {
+                    amount,
+                    currency: currency.to_owned(),
+                });
+            }
+        }
+    }
+
+    fn read(&mut self, e: &EventRecord) {
+        let Some(kind) = EventKind::parse(&e.kind) else {
+            return;
+        };
+        let f = &mut self.facts;
+        match kind {
+            EventKind::Notified => earliest(&mut f.notified_ms, e.at_ms),
+            // Before issue 15 the "I've got it" link wrote a first touch: an acceptance.
+            EventKind::FirstTouch if text(&e.detail, "via") == Some("link") => {
+                earliest(&mut self.took_ms, e.at_ms);
+            }
+            EventKind::FirstTouch => self.reach(e.at_ms, Reached::Contacted, &e.detail, false),
+            EventKind::Accepted => earliest(&mut self.took_ms, e.at_ms),
+            EventKind::Touch => {
+                let reached = if text(&e.detail, "channel") == Some("meeting_booked") {
+                    Reached::Meeting
+                } else {
+                    Reached::Contacted
+                };
+                self.reach(e.at_ms, reached, &e.detail, false);
+            }
+            EventKind::Outcome => {
+                if let Some(reached) = text(&e.detail, "outcome").and_then(Reached::of_outcome) {
+                    self.reach(e.at_ms, reached, &e.detail, true);
+                }
+            }
+            EventKind::StatusChanged => {
+                let to = text(&e.detail, "to").and_then(LeadStatus::parse);
+                if let Some(reached) = to.and_then(Reached::of_status) {
+                    self.reach(e.at_ms, reached, &e.detail, false);
+                }
+            }
+            EventKind::LifecycleRaised => {
+                let to = text(&e.detail, "to").and_then(Stage::parse);
+                f.stage = higher(f.stage, to);
+            }
             EventKind::SlaStarted => {
-                if let Some(due) = e.detail.get("first_touch_due_ms").and_then(Value::as_i64) {
+                if let Some(due) = ms(&e.detail, "first_touch_due_ms") {
                     f.sla_due_ms = Some(due);
+                }
+                if let Some(due) = ms(&e.detail, "accept_due_ms") {
+                    f.accept_due_ms = Some(due);
                 }
             }
             _ => {}
         }
     }
-    f.within_sla = f
-        .sla_due_ms
-        .map(|due| f.first_touch_ms.is_some_and(|t| t <= due));
-    f
+
+    fn finish(self) -> LeadFacts {
+        let mut f = self.facts;
+        f.accepted_ms = match (self.took_ms, f.first_touch_ms) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        f.within_sla = f
+            .sla_due_ms
+            .map(|due| f.first_touch_ms.is_some_and(|t| t <= due));
+        f.accepted_in_time = f
+            .accept_due_ms
+            .map(|due| f.accepted_ms.is_some_and(|t| t <= due));
+        // Won and lost exclude each other; a won deal is never lost.
+        f.lost &= !f.won;
+        f.pipeline = f.opportunity && (f.won || !(f.lost || f.rejected.is_some() || f.recycled));
+        f
+    }
+}
+
+/// The event kinds [`summarize`] reads: a reader of the logs (the Worker's SQL) needs only these.
+pub const READS: [EventKind; 8] = [
+    EventKind::Notified,
+    EventKind::Accepted,
+    EventKind::FirstTouch,
+    EventKind::Touch,
+    EventKind::Outcome,
+    EventKind::StatusChanged,
+    EventKind::LifecycleRaised,
+    EventKind::SlaStarted,
+];
+
+/// Reads one lead's log (see docs/METRICS.md for each definition).
+pub fn summarize(record: &LeadRecord) -> LeadFacts {
+    let mut reading = Reading::default();
+    reading.facts.stage = Stage::parse(&record.lifecycle);
+    for e in &record.events {
+        reading.read(e);
+    }
+    reading.finish()
 }
 
 /// How the report groups leads.
@@ -262,6 +454,44 @@ pub fn tier(first_touch_after_ms: Option<i64>) -> &'static str {
     }
 }
 
+/// Amounts per currency (ISO 4217 code → amount in its main unit, to the hundredth), never
+/// added across currencies.
+pub type Money = BTreeMap<String, f64>;
+
+/// Sums amounts per currency in hundredths, so that the total does not depend on floating-point
+/// rounding of the parts (and the Worker and the CLI agree to the byte).
+#[derive(Default)]
+struct Purse(BTreeMap<String, i128>);
+
+impl Purse {
+    fn add(&mut self, deal: &Deal) {
+        let cents = (deal.amount * 100.0).round() as i128;
+        *self.0.entry(deal.currency.clone()).or_insert(0) += cents;
+    }
+
+    fn money(self) -> Money {
+        self.0
+            .into_iter()
+            .map(|(currency, cents)| (currency, cents as f64 / 100.0))
+            .collect()
+    }
+}
+
+/// MQL → SQL → opportunity → won: how many leads reached each stage, and the rate from each stage
+/// to the next. A lead that reached a later stage counts in every earlier one.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct Funnel {
+    pub mql: u32,
+    pub sql: u32,
+    pub opportunity: u32,
+    pub won: u32,
+    /// MQLs of all the group's leads.
+    pub lead_to_mql: Option<f64>,
+    pub mql_to_sql: Option<f64>,
+    pub sql_to_opportunity: Option<f64>,
+    pub opportunity_to_won: Option<f64>,
+}
+
 /// Every metric of one group of leads.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Group {
@@ -269,11 +499,21 @@ pub struct Group {
     pub leads: u32,
     pub touched: u32,
     pub untouched: u32,
+    /// Time to first touch: to the first real contact.
     pub first_touch_ms: Stats,
     pub system_delay_ms: Stats,
     pub human_delay_ms: Stats,
     pub touched_before_notified: u32,
     pub sla: SlaShare,
+    /// Leads routed to an owner or a queue: those someone could accept.
+    pub routed: u32,
+    /// Routed leads that were accepted.
+    pub accepted: u32,
+    pub acceptance_rate: Option<f64>,
+    /// Time to accept, over the accepted leads.
+    pub accept_ms: Stats,
+    /// Leads whose clock had an accept target, and how many were accepted in time.
+    pub accept_sla: SlaShare,
     pub contacted: u32,
     pub meetings: u32,
     pub opportunities: u32,
@@ -283,6 +523,15 @@ pub struct Group {
     pub opportunity_rate: Option<f64>,
     pub reject_rate: Option<f64>,
     pub rejects_by_reason: Vec<Count>,
+    pub won: u32,
+    pub lost: u32,
+    /// Won of the deals decided (won or lost).
+    pub win_rate: Option<f64>,
+    /// Opportunities not lost, rejected or recycled (won included), at their latest amount.
+    pub pipeline: Money,
+    /// Won deals at their latest amount.
+    pub won_revenue: Money,
+    pub funnel: Funnel,
     pub tiers: Vec<Tier>,
 }
 
@@ -297,89 +546,182 @@ fn counts(map: BTreeMap<String, u32>) -> Vec<Count> {
     out
 }
 
-fn group(key: String, members: &[(&LeadRecord, LeadFacts)]) -> Group {
-    let (mut first, mut system, mut human) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut before, mut with_sla, mut within) = (0, 0, 0);
-    let (mut contacted, mut meetings, mut opportunities, mut rejected) = (0, 0, 0, 0);
-    let mut reasons = BTreeMap::new();
-    let mut tiers: Vec<Tier> = TIERS
-        .iter()
-        .map(|(t, _)| *t)
-        .chain([UNTOUCHED])
-        .map(|tier| Tier {
-            tier,
-            leads: 0,
-            contacted: 0,
-            meetings: 0,
-            opportunities: 0,
-            meeting_rate: None,
-            opportunity_rate: None,
-        })
-        .collect();
-    for (r, f) in members {
-        let after = f.first_touch_ms.map(|t| t - r.created_ms);
-        if let Some(d) = after {
-            first.push(d);
+/// A lead of the report and what its log says.
+type Member<'a> = (&'a LeadRecord, LeadFacts);
+
+/// One group's numbers as its leads are added; [`Tally::finish`] makes the [`Group`].
+#[derive(Default)]
+struct Tally {
+    leads: u32,
+    first: Vec<i64>,
+    system: Vec<i64>,
+    human: Vec<i64>,
+    accept: Vec<i64>,
+    before: u32,
+    sla: (u32, u32),
+    accept_sla: (u32, u32),
+    routed: u32,
+    accepted: u32,
+    contacted: u32,
+    meetings: u32,
+    opportunities: u32,
+    rejected: u32,
+    reasons: BTreeMap<String, u32>,
+    won: u32,
+    lost: u32,
+    pipeline: Purse,
+    won_revenue: Purse,
+    funnel: Funnel,
+    tiers: Vec<Tier>,
+}
+
+impl Tally {
+    fn new() -> Tally {
+        let tiers = TIERS
+            .iter()
+            .map(|(t, _)| *t)
+            .chain([UNTOUCHED])
+            .map(|tier| Tier {
+                tier,
+                leads: 0,
+                contacted: 0,
+                meetings: 0,
+                opportunities: 0,
+                meeting_rate: None,
+                opportunity_rate: None,
+            })
+            .collect();
+        Tally {
+            tiers,
+            ..Tally::default()
         }
+    }
+
+    fn add(&mut self, (r, f): &Member<'_>) {
+        self.leads += 1;
+        let after = f.first_touch_ms.map(|t| t - r.created_ms);
+        self.first.extend(after);
         if let Some(n) = f.notified_ms {
-            system.push(n - r.created_ms);
+            self.system.push(n - r.created_ms);
             if let Some(t) = f.first_touch_ms {
-                human.push(t - n);
-                if t < n {
-                    before += 1;
-                }
+                self.human.push(t - n);
+                self.before += u32::from(t < n);
             }
         }
         if let Some(ok) = f.within_sla {
-            with_sla += 1;
-            within += u32::from(ok);
+            self.sla.0 += 1;
+            self.sla.1 += u32::from(ok);
         }
-        contacted += u32::from(f.contacted);
-        meetings += u32::from(f.meeting);
-        opportunities += u32::from(f.opportunity);
+        if r.owner.is_some() {
+            self.routed += 1;
+            if let Some(t) = f.accepted_ms {
+                self.accepted += 1;
+                self.accept.push(t - r.created_ms);
+            }
+            if let Some(ok) = f.accepted_in_time {
+                self.accept_sla.0 += 1;
+                self.accept_sla.1 += u32::from(ok);
+            }
+        }
+        self.contacted += u32::from(f.contacted);
+        self.meetings += u32::from(f.meeting);
+        self.opportunities += u32::from(f.opportunity);
         if let Some(reason) = &f.rejected {
-            rejected += 1;
-            *reasons.entry(reason.clone()).or_insert(0) += 1;
+            self.rejected += 1;
+            *self.reasons.entry(reason.clone()).or_insert(0) += 1;
         }
+        self.add_deal(f);
         let name = tier(after);
-        if let Some(t) = tiers.iter_mut().find(|t| t.tier == name) {
+        if let Some(t) = self.tiers.iter_mut().find(|t| t.tier == name) {
             t.leads += 1;
             t.contacted += u32::from(f.contacted);
             t.meetings += u32::from(f.meeting);
             t.opportunities += u32::from(f.opportunity);
         }
     }
-    for t in &mut tiers {
-        t.meeting_rate = rate(t.meetings, t.leads);
-        t.opportunity_rate = rate(t.opportunities, t.leads);
+
+    /// Revenue and the funnel: won, lost, the deal's amount, the stages reached.
+    fn add_deal(&mut self, f: &LeadFacts) {
+        self.won += u32::from(f.won);
+        self.lost += u32::from(f.lost);
+        if let Some(deal) = &f.deal {
+            if f.pipeline {
+                self.pipeline.add(deal);
+            }
+            if f.won {
+                self.won_revenue.add(deal);
+            }
+        }
+        let rank = f.stage.map_or(0, stage_rank);
+        let sql = f.opportunity || rank >= stage_rank(Stage::Sql);
+        let mql = sql || rank >= stage_rank(Stage::Mql);
+        self.funnel.mql += u32::from(mql);
+        self.funnel.sql += u32::from(sql);
+        self.funnel.opportunity += u32::from(f.opportunity);
+        self.funnel.won += u32::from(f.won);
     }
-    let leads = members.len() as u32;
-    let touched = first.len() as u32;
-    Group {
-        key,
-        leads,
-        touched,
-        untouched: leads - touched,
-        first_touch_ms: Stats::of(first),
-        system_delay_ms: Stats::of(system),
-        human_delay_ms: Stats::of(human),
-        touched_before_notified: before,
-        sla: SlaShare {
-            with_sla,
+
+    fn finish(self, key: String) -> Group {
+        let mut tiers = self.tiers;
+        for t in &mut tiers {
+            t.meeting_rate = rate(t.meetings, t.leads);
+            t.opportunity_rate = rate(t.opportunities, t.leads);
+        }
+        let leads = self.leads;
+        let touched = self.first.len() as u32;
+        let share = |(with, within): (u32, u32)| SlaShare {
+            with_sla: with,
             within,
-            share: rate(within, with_sla),
-        },
-        contacted,
-        meetings,
-        opportunities,
-        rejected,
-        contact_rate: rate(contacted, leads),
-        meeting_rate: rate(meetings, leads),
-        opportunity_rate: rate(opportunities, leads),
-        reject_rate: rate(rejected, leads),
-        rejects_by_reason: counts(reasons),
-        tiers,
+            share: rate(within, with),
+        };
+        let f = self.funnel;
+        Group {
+            key,
+            leads,
+            touched,
+            untouched: leads - touched,
+            first_touch_ms: Stats::of(self.first),
+            system_delay_ms: Stats::of(self.system),
+            human_delay_ms: Stats::of(self.human),
+            touched_before_notified: self.before,
+            sla: share(self.sla),
+            routed: self.routed,
+            accepted: self.accepted,
+            acceptance_rate: rate(self.accepted, self.routed),
+            accept_ms: Stats::of(self.accept),
+            accept_sla: share(self.accept_sla),
+            contacted: self.contacted,
+            meetings: self.meetings,
+            opportunities: self.opportunities,
+            rejected: self.rejected,
+            contact_rate: rate(self.contacted, leads),
+            meeting_rate: rate(self.meetings, leads),
+            opportunity_rate: rate(self.opportunities, leads),
+            reject_rate: rate(self.rejected, leads),
+            rejects_by_reason: counts(self.reasons),
+            won: self.won,
+            lost: self.lost,
+            win_rate: rate(self.won, self.won + self.lost),
+            pipeline: self.pipeline.money(),
+            won_revenue: self.won_revenue.money(),
+            funnel: Funnel {
+                lead_to_mql: rate(f.mql, leads),
+                mql_to_sql: rate(f.sql, f.mql),
+                sql_to_opportunity: rate(f.opportunity, f.sql),
+                opportunity_to_won: rate(f.won, f.opportunity),
+                ..f
+            },
+            tiers,
+        }
     }
+}
+
+fn group<'a>(key: String, members: impl IntoIterator<Item = &'a Member<'a>>) -> Group {
+    let mut tally = Tally::new();
+    for m in members {
+        tally.add(m);
+    }
+    tally.finish(key)
 }
 
 /// Arms compared with the first (by key) on contact and meeting rate.
@@ -450,25 +792,23 @@ pub struct Report {
 
 /// Measures the records created in `[query.from_ms, query.to_ms)`.
 pub fn compute(records: &[LeadRecord], query: &Query) -> Report {
-    let members: Vec<(&LeadRecord, LeadFacts)> = records
+    let members: Vec<Member<'_>> = records
         .iter()
         .filter(|r| r.created_ms >= query.from_ms && r.created_ms < query.to_ms)
         .map(|r| (r, summarize(r)))
         .collect();
-    let mut by_key: BTreeMap<String, Vec<(&LeadRecord, LeadFacts)>> = BTreeMap::new();
+    let mut by_key: BTreeMap<String, Vec<&Member<'_>>> = BTreeMap::new();
     let mut by_rule = BTreeMap::new();
-    for (r, f) in &members {
-        by_key
-            .entry(query.group_by.key(r))
-            .or_default()
-            .push((*r, f.clone()));
+    for m in &members {
+        let (r, f) = m;
+        by_key.entry(query.group_by.key(r)).or_default().push(m);
         if f.rejected.is_some() {
             for rule in &r.rules {
                 *by_rule.entry(rule.clone()).or_insert(0) += 1;
             }
         }
     }
-    let mut groups: Vec<Group> = by_key.into_iter().map(|(key, m)| group(key, &m)).collect();
+    let mut groups: Vec<Group> = by_key.into_iter().map(|(key, m)| group(key, m)).collect();
     groups.sort_by(|a, b| b.leads.cmp(&a.leads).then_with(|| a.key.cmp(&b.key)));
     let significance = (query.group_by == GroupBy::Arm)
         .then(|| significance(&groups))

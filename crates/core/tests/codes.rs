@@ -1,6 +1,6 @@
 //! Every set of codes is documented: each `config.*` code (`ConfigCode`) is in docs/CONFIG.md's
 //! codes section, each event kind (`EventKind`) in docs/METRICS.md's event kinds, and nothing the
-//! docs list there is missing from the enum.
+//! docs list there is missing from the enum; the kinds the metrics read are the ones the docs say.
 
 use handoff_core::events::EventKind;
 use handoff_core::status::{LeadStatus, StatusCode};
@@ -99,4 +99,25 @@ fn status_md_lists_every_status_and_status_code_and_no_other() {
         .collect();
     let want: Vec<&str> = LeadStatus::ALL.iter().map(|s| s.as_str()).collect();
     assert_eq!(statuses, want, "docs/STATUS.md's statuses");
+}
+
+#[test]
+fn metrics_md_names_the_kinds_the_metrics_read() {
+    let kinds = section(METRICS_MD, "## Event kinds");
+    let Some(start) = kinds.find("The metrics read") else {
+        panic!("docs/METRICS.md does not say which kinds the metrics read")
+    };
+    let end = kinds[start..].find(';').map_or(kinds.len(), |e| start + e);
+    let sentence = &kinds[start..end];
+    let named: Vec<String> = sentence
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect();
+    let read: Vec<&str> = handoff_core::metrics::READS
+        .iter()
+        .map(|k| k.as_str())
+        .collect();
+    assert_eq!(named, read, "docs/METRICS.md's kinds the metrics read");
 }

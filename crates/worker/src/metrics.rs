@@ -1,7 +1,8 @@
 //! Reporting: the leads of a date range and their event logs read from D1 (two indexed queries in
 //! one batch), turned into handoff-core's `LeadRecord`s, and measured by `metrics::compute`, the
 //! same function `handoff metrics` runs on an export. Also the exports: the records as JSON lines
-//! (what the CLI reads) and a CSV of leads with their outcomes for people.
+//! (what the CLI reads) and a CSV of leads with their outcomes (acceptance, first contact, the
+//! deal won or lost and its amount) for people.
 
 use handoff_core::metrics::{compute, summarize, EventRecord, GroupBy, LeadRecord, Query};
 use worker::{Env, Request, Response, Url};
@@ -132,46 +133,65 @@ pub async fn export_jsonl(req: &Request, env: &Env, now_ms: i64) -> Result<Respo
     download(body, "application/x-ndjson", "handoff-leads.jsonl")
 }
 
+/// The CSV export's columns, one per [`csv_row`] cell.
+const CSV_HEADER: &str =
+    "lead_id,created_at,source,campaign,segment,owner,lifecycle,arm,notified_at,\
+    first_touch_at,first_touch_seconds,within_sla,contacted,meeting,opportunity,rejected,\
+    reject_reason,accepted_at,accept_seconds,accepted_in_time,won,lost,deal_amount,deal_currency";
+
 /// `GET /v1/export/leads.csv?from&to` (admin): one row per lead with its outcome, for people and
 /// spreadsheets. A cell a spreadsheet would read as a formula is prefixed with `'`.
 pub async fn export_csv(req: &Request, env: &Env, now_ms: i64) -> Result<Response, ApiError> {
     let query = query(req, now_ms)?;
     let records = records(env, query.from_ms, query.to_ms).await?;
-    let mut body = String::from(
-        "lead_id,created_at,source,campaign,segment,owner,lifecycle,arm,notified_at,\
-         first_touch_at,first_touch_seconds,within_sla,contacted,meeting,opportunity,rejected,\
-         reject_reason\r\n",
-    );
+    let mut body = format!("{CSV_HEADER}\r\n");
     for record in &records {
-        let s = summarize(record);
-        let time = |ms: Option<i64>| ms.map(handoff_core::notify::rfc3339).unwrap_or_default();
-        let flag = |b: bool| if b { "1" } else { "0" }.to_owned();
-        let cells = [
-            record.lead_id.clone(),
-            handoff_core::notify::rfc3339(record.created_ms),
-            record.source.clone().unwrap_or_default(),
-            record.campaign.clone().unwrap_or_default(),
-            record.segment.clone().unwrap_or_default(),
-            record.owner.clone().unwrap_or_default(),
-            record.lifecycle.clone(),
-            record.arm.clone().unwrap_or_default(),
-            time(s.notified_ms),
-            time(s.first_touch_ms),
-            s.first_touch_ms
-                .map(|t| ((t - record.created_ms) / 1000).to_string())
-                .unwrap_or_default(),
-            s.within_sla.map(flag).unwrap_or_default(),
-            flag(s.contacted),
-            flag(s.meeting),
-            flag(s.opportunity),
-            flag(s.rejected.is_some()),
-            s.rejected.clone().unwrap_or_default(),
-        ];
-        let row: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
+        let row: Vec<String> = csv_row(record).iter().map(|c| csv_cell(c)).collect();
         body.push_str(&row.join(","));
         body.push_str("\r\n");
     }
     download(body, "text/csv; charset=utf-8", "handoff-leads.csv")
+}
+
+/// One lead's cells, as [`CSV_HEADER`] names them: times in RFC 3339, durations in seconds from
+/// creation, flags `1`/`0` (empty when they do not apply).
+fn csv_row(record: &LeadRecord) -> Vec<String> {
+    let s = summarize(record);
+    let time = |ms: Option<i64>| ms.map(handoff_core::notify::rfc3339).unwrap_or_default();
+    let seconds = |ms: Option<i64>| {
+        ms.map(|t| ((t - record.created_ms) / 1000).to_string())
+            .unwrap_or_default()
+    };
+    let flag = |b: bool| if b { "1" } else { "0" }.to_owned();
+    vec![
+        record.lead_id.clone(),
+        handoff_core::notify::rfc3339(record.created_ms),
+        record.source.clone().unwrap_or_default(),
+        record.campaign.clone().unwrap_or_default(),
+        record.segment.clone().unwrap_or_default(),
+        record.owner.clone().unwrap_or_default(),
+        record.lifecycle.clone(),
+        record.arm.clone().unwrap_or_default(),
+        time(s.notified_ms),
+        time(s.first_touch_ms),
+        seconds(s.first_touch_ms),
+        s.within_sla.map(flag).unwrap_or_default(),
+        flag(s.contacted),
+        flag(s.meeting),
+        flag(s.opportunity),
+        flag(s.rejected.is_some()),
+        s.rejected.clone().unwrap_or_default(),
+        time(s.accepted_ms),
+        seconds(s.accepted_ms),
+        s.accepted_in_time.map(flag).unwrap_or_default(),
+        flag(s.won),
+        flag(s.lost),
+        s.deal
+            .as_ref()
+            .map(|d| d.amount.to_string())
+            .unwrap_or_default(),
+        s.deal.map(|d| d.currency).unwrap_or_default(),
+    ]
 }
 
 /// One CSV cell (RFC 4180): quoted when it holds a comma, a quote or a line break; text a
@@ -203,7 +223,52 @@ fn download(body: String, content_type: &str, name: &str) -> Result<Response, Ap
 
 #[cfg(test)]
 mod tests {
-    use super::csv_cell;
+    use super::{csv_cell, csv_row, CSV_HEADER};
+    use handoff_core::metrics::{EventRecord, LeadRecord};
+    use serde_json::json;
+
+    /// A won lead's row: accepted by the legacy link, contacted later, its deal's amount.
+    #[test]
+    fn a_row_has_a_cell_per_column() {
+        let t0 = 1_795_000_000_000;
+        let at = |min: i64, kind: &str, detail: serde_json::Value| EventRecord {
+            at_ms: t0 + min * 60_000,
+            kind: kind.into(),
+            detail,
+        };
+        let record = LeadRecord {
+            lead_id: "l-1".into(),
+            created_ms: t0,
+            owner: Some("maya".into()),
+            lifecycle: "sql".into(),
+            events: vec![
+                at(2, "first_touch", json!({"via": "link"})),
+                at(9, "touch", json!({"channel": "call"})),
+                at(
+                    99,
+                    "outcome",
+                    json!({"outcome": "won", "amount": 1200.5, "currency": "EUR"}),
+                ),
+            ],
+            ..LeadRecord::default()
+        };
+        let row = csv_row(&record);
+        let header: Vec<&str> = CSV_HEADER.split(',').collect();
+        assert_eq!(row.len(), header.len());
+        let cell = |name: &str| row[header.iter().position(|h| *h == name).unwrap()].as_str();
+        assert_eq!(
+            [
+                cell("first_touch_seconds"),
+                cell("accept_seconds"),
+                cell("contacted"),
+                cell("won"),
+                cell("deal_amount"),
+                cell("deal_currency"),
+                cell("accepted_in_time"),
+            ],
+            ["540", "120", "1", "1", "1200.5", "EUR", ""]
+        );
+    }
 
     #[test]
     fn csv_cells_are_quoted_and_never_formulas() {
