@@ -119,54 +119,26 @@ fn higher(a: Option<Stage>, b: Option<Stage>) -> Option<Stage> {
     }
 }
 
-/// What a lead became, as one outcome or status change says it (both read the same way).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Reached {
-    Accepted,
-    Contacted,
-    Meeting,
-    Opportunity,
-    Won,
-    Lost,
-    Rejected,
-    Recycled,
+/// The status an outcome says the lead reached (`contacted` is `working`).
+fn reached_by_outcome(outcome: &str) -> Option<LeadStatus> {
+    Some(match outcome {
+        "contacted" => LeadStatus::Working,
+        "meeting_held" => LeadStatus::Meeting,
+        "opportunity" => LeadStatus::Opportunity,
+        "won" => LeadStatus::Won,
+        "lost" => LeadStatus::Lost,
+        "rejected" => LeadStatus::Rejected,
+        "recycled" => LeadStatus::Recycled,
+        _ => return None,
+    })
 }
 
-impl Reached {
-    fn of_outcome(outcome: &str) -> Option<Reached> {
-        Some(match outcome {
-            "contacted" => Reached::Contacted,
-            "meeting_held" => Reached::Meeting,
-            "opportunity" => Reached::Opportunity,
-            "won" => Reached::Won,
-            "lost" => Reached::Lost,
-            "rejected" => Reached::Rejected,
-            "recycled" => Reached::Recycled,
-            _ => return None,
-        })
-    }
-
-    fn of_status(status: LeadStatus) -> Option<Reached> {
-        Some(match status {
-            LeadStatus::Accepted => Reached::Accepted,
-            LeadStatus::Working => Reached::Contacted,
-            LeadStatus::Meeting => Reached::Meeting,
-            LeadStatus::Opportunity => Reached::Opportunity,
-            LeadStatus::Won => Reached::Won,
-            LeadStatus::Lost => Reached::Lost,
-            LeadStatus::Rejected => Reached::Rejected,
-            LeadStatus::Recycled => Reached::Recycled,
-            LeadStatus::New | LeadStatus::Merged => return None,
-        })
-    }
-
-    /// Whether it cannot happen without reaching the person (a won deal was worked).
-    fn is_contact(self) -> bool {
-        matches!(
-            self,
-            Reached::Contacted | Reached::Meeting | Reached::Opportunity | Reached::Won
-        )
-    }
+/// Whether a lead cannot reach `status` without reaching the person (a won deal was worked).
+fn reached_person(status: LeadStatus) -> bool {
+    matches!(
+        status,
+        LeadStatus::Working | LeadStatus::Meeting | LeadStatus::Opportunity | LeadStatus::Won
+    )
 }
 
 /// A lead's log read event by event; [`Reading::finish`] gives the facts.
@@ -181,31 +153,31 @@ struct Reading {
 }
 
 impl Reading {
-    fn reach(&mut self, at: i64, reached: Reached, detail: &Value, from_outcome: bool) {
+    fn reach(&mut self, at: i64, reached: LeadStatus, detail: &Value, from_outcome: bool) {
         let f = &mut self.facts;
-        if reached.is_contact() {
+        if reached_person(reached) {
             f.contacted = true;
             earliest(&mut f.first_touch_ms, at);
         }
         match reached {
-            Reached::Accepted => earliest(&mut self.took_ms, at),
-            Reached::Meeting => f.meeting = true,
-            Reached::Opportunity => f.opportunity = true,
-            Reached::Won => {
+            LeadStatus::Accepted => earliest(&mut self.took_ms, at),
+            LeadStatus::Meeting => f.meeting = true,
+            LeadStatus::Opportunity => f.opportunity = true,
+            LeadStatus::Won => {
                 f.opportunity = true;
                 f.won = true;
             }
-            Reached::Lost => f.lost = true,
-            Reached::Recycled => f.recycled = true,
+            LeadStatus::Lost => f.lost = true,
+            LeadStatus::Recycled => f.recycled = true,
             // An outcome's reason wins over a status change's, which may say none.
-            Reached::Rejected => match text(detail, "reason") {
+            LeadStatus::Rejected => match text(detail, "reason") {
                 Some(reason) if from_outcome || f.rejected.is_none() => {
                     f.rejected = Some(reason.to_owned());
                 }
                 _ if f.rejected.is_none() => f.rejected = Some("unspecified".to_owned()),
                 _ => {}
             },
-            Reached::Contacted => {}
+            LeadStatus::New | LeadStatus::Working | LeadStatus::Merged => {}
         }
         let amount = detail.get("amount").and_then(Value::as_f64);
         if let (Some(amount), Some(currency)) = (amount, text(detail, "currency")) {
@@ -230,24 +202,26 @@ impl Reading {
             EventKind::FirstTouch if text(&e.detail, "via") == Some("link") => {
                 earliest(&mut self.took_ms, e.at_ms);
             }
-            EventKind::FirstTouch => self.reach(e.at_ms, Reached::Contacted, &e.detail, false),
+            EventKind::FirstTouch => self.reach(e.at_ms, LeadStatus::Working, &e.detail, false),
             EventKind::Accepted => earliest(&mut self.took_ms, e.at_ms),
             EventKind::Touch => {
                 let reached = if text(&e.detail, "channel") == Some("meeting_booked") {
-                    Reached::Meeting
+                    LeadStatus::Meeting
                 } else {
-                    Reached::Contacted
+                    LeadStatus::Working
                 };
                 self.reach(e.at_ms, reached, &e.detail, false);
             }
             EventKind::Outcome => {
-                if let Some(reached) = text(&e.detail, "outcome").and_then(Reached::of_outcome) {
+                if let Some(reached) = text(&e.detail, "outcome").and_then(reached_by_outcome) {
                     self.reach(e.at_ms, reached, &e.detail, true);
                 }
             }
             EventKind::StatusChanged => {
                 let to = text(&e.detail, "to").and_then(LeadStatus::parse);
-                if let Some(reached) = to.and_then(Reached::of_status) {
+                if let Some(reached) =
+                    to.filter(|s| !matches!(s, LeadStatus::New | LeadStatus::Merged))
+                {
                     self.reach(e.at_ms, reached, &e.detail, false);
                 }
             }

@@ -7,6 +7,7 @@ use handoff_core::crm::person_subject;
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
 
+use super::status::open_statuses;
 use super::Db;
 use crate::error::ApiError;
 
@@ -31,10 +32,10 @@ pub async fn open_leads<'e>(
         reads.push(
             db.prepare(
                 "SELECT id, status FROM leads WHERE person_key = ?1 \
-                 AND status IN ('new', 'accepted', 'working', 'meeting', 'opportunity') \
+                 AND status IN (SELECT value FROM json_each(?2)) \
                  AND merged_into IS NULL ORDER BY created_at, id LIMIT 1",
             )
-            .bind(&[JsValue::from_str(&person_subject(email))])
+            .bind(&[JsValue::from_str(&person_subject(email)), open_statuses()])
             .map_err(ApiError::storage)?,
         );
     }

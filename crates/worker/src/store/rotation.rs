@@ -10,6 +10,7 @@ use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, D1Result};
 
+use super::status::code_list;
 use super::Db;
 use crate::error::ApiError;
 
@@ -32,20 +33,15 @@ pub fn load_statements(
     routing: &CompiledRouting,
     now_ms: f64,
 ) -> Result<[D1PreparedStatement; 4], ApiError> {
-    let counted: Vec<&str> = routing
-        .capacity_counts()
-        .iter()
-        .map(|s| s.as_str())
-        .collect();
-    let capped = routing.daily_capped();
-    let json = |v: &[&str]| serde_json::to_string(v).unwrap_or_else(|_| "[]".to_owned());
+    let counted = code_list(routing.capacity_counts().iter().map(|s| s.as_str()));
+    let capped = code_list(routing.daily_capped());
     Ok([
         db.prepare("SELECT pool, owner, assigned FROM rotation"),
         db.prepare(
             "SELECT owner_id, COUNT(*) AS n FROM leads WHERE owner_kind = 'owner' \
              AND status IN (SELECT value FROM json_each(?1)) GROUP BY owner_id",
         )
-        .bind(&[JsValue::from_str(&json(&counted))])
+        .bind(&[counted])
         .map_err(ApiError::storage)?,
         db.prepare("SELECT pool, MAX(seq) AS seq FROM rotation_log GROUP BY pool"),
         // Through leads_owner_created: per capped owner, their leads since the window began.
@@ -53,10 +49,7 @@ pub fn load_statements(
             "SELECT owner_id, created_at FROM leads WHERE owner_id IN \
              (SELECT value FROM json_each(?2)) AND created_at >= ?1 AND owner_kind = 'owner'",
         )
-        .bind(&[
-            JsValue::from_f64(now_ms - GIVEN_WINDOW_MS),
-            JsValue::from_str(&json(&capped)),
-        ])
+        .bind(&[JsValue::from_f64(now_ms - GIVEN_WINDOW_MS), capped])
         .map_err(ApiError::storage)?,
     ])
 }

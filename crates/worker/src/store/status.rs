@@ -13,6 +13,23 @@ pub use super::sla::Via;
 use super::{encode, opt};
 use crate::error::ApiError;
 
+/// A list of codes (statuses, owner ids) as one bound JSON array, for `IN (SELECT value FROM
+/// json_each(?))`: the list is data, never spliced into the SQL.
+pub fn code_list<'a>(codes: impl IntoIterator<Item = &'a str>) -> JsValue {
+    let codes: Vec<&str> = codes.into_iter().collect();
+    JsValue::from_str(&serde_json::to_string(&codes).unwrap_or_else(|_| "[]".to_owned()))
+}
+
+/// The statuses of a lead sales still works (`LeadStatus::is_open`), as a [`code_list`].
+pub fn open_statuses() -> JsValue {
+    code_list(
+        LeadStatus::ALL
+            .into_iter()
+            .filter(|s| s.is_open())
+            .map(LeadStatus::as_str),
+    )
+}
+
 /// One status move of one lead, as handoff-core allowed it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Change<'a> {
