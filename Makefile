@@ -29,7 +29,7 @@ WORKER_JS  := crates/worker/build/index.js
 BUNDLE     := .build/bundle.json
 HANDOFF    := $(or $(CARGO_TARGET_DIR),target)/debug/handoff
 
-.PHONY: help dev test setup setup-test build lint test-native test-wasm test-worker test-dates test-e2e size size-normalizers bench bench-email bench-phone bench-form bench-edge bench-sla bench-metrics fuzz clean
+.PHONY: help dev test setup setup-test build lint test-native test-wasm test-worker test-dates test-e2e size size-normalizers bench bench-email bench-phone bench-form bench-edge bench-slack bench-sla bench-metrics fuzz clean
 
 help:
 	@echo "make dev    build and serve the demo page with the embedded form on http://localhost:$(PORT)/"
@@ -42,6 +42,7 @@ help:
 	@echo "make bench-phone  phone parsing (wasm) side by side with libphonenumber-js (npm): agreement, time"
 	@echo "make bench-form  the demo form in Chromium, 20 loads, side by side with a plain-JS form"
 	@echo "make bench-edge  lead submissions against the local Worker: submissions/s, latency, D1 round trips"
+	@echo "make bench-slack  submissions with personal Slack alerts on and off: latency, D1 round trips, Slack calls"
 	@echo "make bench-sla  one SLA cron tick with 1k, 10k and 100k open leads (1% due) in local D1"
 	@echo "make bench-metrics  the metrics API over 100k leads in local D1, and handoff metrics on its export"
 	@echo "make fuzz   each cargo-fuzz target for FUZZ_SECONDS (default 60)"
@@ -105,13 +106,13 @@ test-wasm:
 
 test-worker: build $(HANDOFF)
 	@echo "== worker tests on workerd with local D1 and KV"
-	node --test --test-concurrency=1 --test-reporter=spec tests/worker.test.mjs tests/routing.test.mjs tests/notify.test.mjs tests/admin.test.mjs tests/sla.test.mjs tests/metrics.test.mjs tests/experiments.test.mjs tests/lifecycle.test.mjs tests/fakes.test.mjs
+	node --test --test-concurrency=1 --test-reporter=spec tests/worker.test.mjs tests/routing.test.mjs tests/notify.test.mjs tests/admin.test.mjs tests/sla.test.mjs tests/metrics.test.mjs tests/experiments.test.mjs tests/lifecycle.test.mjs tests/slack.test.mjs tests/fakes.test.mjs
 
 # The suites whose instants come from the tests' base date (tests/support/clock.mjs), run again
 # with the base date a year back: a test that depends on the calendar fails here, today, rather
 # than on main some day later. `make test` runs it beside the normal run; HANDOFF_TEST_EPOCH names
 # another date (e.g. a year ahead).
-DATED_SUITES := tests/routing.test.mjs tests/notify.test.mjs tests/sla.test.mjs tests/experiments.test.mjs tests/metrics.test.mjs tests/lifecycle.test.mjs
+DATED_SUITES := tests/routing.test.mjs tests/notify.test.mjs tests/sla.test.mjs tests/experiments.test.mjs tests/metrics.test.mjs tests/lifecycle.test.mjs tests/slack.test.mjs
 test-dates: build $(HANDOFF)
 	@epoch=$${HANDOFF_TEST_EPOCH:-$$(node -e 'const d = new Date(); d.setUTCFullYear(d.getUTCFullYear() - 1); process.stdout.write(d.toISOString())')}; \
 	echo "== the dated worker suites again, base date $$epoch"; \
@@ -135,6 +136,9 @@ bench-form: build
 
 bench-edge: build
 	node bench/edge-load.mjs
+
+bench-slack: build $(HANDOFF)
+	node bench/slack-intake.mjs
 
 bench-sla: build $(HANDOFF)
 	node bench/sla-tick.mjs

@@ -3,7 +3,8 @@
 // demo needs, each a new random value: ADMIN_TOKEN, LINK_SECRET (the signed "I've got it" and
 // "Not a fit" links), and every secret the active configuration names (a webhook channel's signing
 // secret, a CRM intake's token). Values already there are kept. A Slack channel's secret is the
-// channel's incoming-webhook URL, which no random value can stand for: it is named, not made.
+// channel's incoming-webhook URL, and the Slack app's token and signing secret and the email API's
+// key come from those services: no random value can stand for them, so they are named, not made.
 //   node scripts/dev-secrets.mjs BUNDLE_JSON [DEV_VARS]
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -24,6 +25,11 @@ for (const channel of rules.notify?.channels ?? []) {
   if (channel.kind === "slack" && channel.url_secret && !have.has(channel.url_secret)) unset.push(channel.url_secret);
 }
 for (const intake of rules.crm?.intakes ?? []) if (intake.secret) wanted.push([intake.secret, () => hex(24)]);
+// The Slack app's token and signing secret, and the email API's key, come from those services.
+const app = rules.notify?.slack;
+if (app) for (const name of [app.bot_token, app.signing_secret]) if (!have.has(name)) unset.push(name);
+const mail = rules.notify?.email;
+if (mail && !have.has(mail.api_key)) unset.push(mail.api_key);
 
 const added = [];
 for (const [name, make] of wanted) {
@@ -35,4 +41,4 @@ if (added.length) {
   writeFileSync(varsPath, `${text}${text && !text.endsWith("\n") ? "\n" : ""}${added.join("\n")}\n`, { mode: 0o600 });
   console.log(`dev: ${varsPath} now holds ${added.map((l) => l.split("=")[0]).join(", ")} (random, local only)`);
 }
-for (const name of unset) console.log(`dev: set ${name} in ${varsPath} to a Slack incoming-webhook URL to see that channel's messages`);
+for (const name of unset) console.log(`dev: set ${name} in ${varsPath} (from Slack or the email provider; see README) to see those messages`);

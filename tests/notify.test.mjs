@@ -163,9 +163,17 @@ describe("delivery", () => {
     assert.equal(hits(hookId).length, 1);
   });
 
-  test("the button's link accepts the lead once (not a first touch); a second click changes nothing", async () => {
+  test("the button's link shows a page whose button accepts the lead once (not a first touch)", async () => {
+    // A link scanner (or the person) opening the link records nothing: one button, posting back.
+    const opened = await worker.fetch(claim, { now: T + 2 * HOUR });
+    const html = await opened.text();
+    assert.equal(opened.status, 200, html);
+    assert.equal(opened.headers.get("x-handoff-code"), "confirm");
+    assert.match(opened.headers.get("content-security-policy"), /form-action 'self'/);
+    assert.match(html, /<form method="post"><p><button>Accept it<\/button><\/p><\/form>/);
+    assert.equal((await events(lead, "accepted")).length, 0, "opening the link records nothing");
     // Clicked within the link's week, by the test's clock.
-    const first = await worker.fetch(claim, { now: T + 2 * HOUR });
+    const first = await worker.fetch(claim, { method: "POST", now: T + 2 * HOUR });
     const text = await first.text();
     assert.equal(first.status, 200, text);
     assert.match(first.headers.get("content-type"), /^text\/html/);
@@ -177,10 +185,10 @@ describe("delivery", () => {
       [["ana", T + 2 * HOUR, { type: "accept", actor: "ana", via: "link" }]]);
     assert.deepEqual((await kinds("status_changed")).map((e) => e.detail), [{ from: "new", to: "accepted", via: "link" }]);
     assert.deepEqual(await kinds("first_touch"), [], "accepting is not contact");
-    const again = await worker.fetch(claim, { now: T + 3 * HOUR });
+    const again = await worker.fetch(claim, { method: "POST", now: T + 3 * HOUR });
     assert.equal(again.status, 200);
     assert.equal(again.headers.get("x-handoff-code"), "already_recorded");
-    assert.match(await again.text(), /Already accepted/);
+    assert.match(await again.text(), /Already recorded/);
     assert.equal((await kinds("status_changed")).length, 1);
   });
 
@@ -205,10 +213,13 @@ describe("delivery", () => {
       assert.match(text, message);
     }
     assert.deepEqual(await events(other), []);
-    // Authentic, but the lead now belongs to someone else: nothing recorded for the old owner.
-    const moved = await worker.fetch(claimUrl(other, "bob", exp, claimToken(other, "bob", exp)), { now: T });
-    assert.equal(moved.status, 409);
-    assert.equal(moved.headers.get("x-handoff-code"), "lead_reassigned");
+    // Authentic, but the lead now belongs to someone else: nothing recorded for the old owner,
+    // whether the page is opened or its button posted.
+    for (const method of ["GET", "POST"]) {
+      const moved = await worker.fetch(claimUrl(other, "bob", exp, claimToken(other, "bob", exp)), { method, now: T });
+      assert.equal(moved.status, 409, method);
+      assert.equal(moved.headers.get("x-handoff-code"), "lead_reassigned");
+    }
     assert.deepEqual(await events(other), []);
     // Nothing a visitor or a link carries is put into the page as HTML.
     const odd = await worker.fetch(claimUrl("<b>x</b>", "ana", exp).replace("<b>x</b>", "%3Cb%3Ex%3C%2Fb%3E"), { now: T });

@@ -137,7 +137,7 @@ test("accepting through the link is not contact; a first touch before the deadli
   const sig = createHmac("sha256", LINK_SECRET)
     .update(`handoff-claim-v1:${id.length}:${id}:${owner.length}:${owner}:${exp}`)
     .digest("base64url");
-  const r = await worker.fetch(`/v1/leads/${id}/claim?owner=${owner}&exp=${exp}&sig=${sig}`, { now: t0 + MINUTE });
+  const r = await worker.fetch(`/v1/leads/${id}/claim?owner=${owner}&exp=${exp}&sig=${sig}`, { method: "POST", now: t0 + MINUTE });
   assert.equal(r.status, 200, await r.text());
   let row = await clock(id);
   assert.deepEqual([row.accepted_at, row.stopped, row.touched_at], [t0 + MINUTE, null, null], "the first-touch clock runs on");

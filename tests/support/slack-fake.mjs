@@ -1,5 +1,5 @@
-// A loopback fake of the three Slack Web API methods Handoff calls (chat.postMessage, chat.update,
-// users.lookupByEmail). Every request is checked against Slack's own description of them
+// A loopback fake of the four Slack Web API methods Handoff calls (chat.postMessage, chat.update,
+// chat.postEphemeral, users.lookupByEmail). Every request is checked against Slack's own description of them
 // (tests/fixtures/slack-web-api.json; its x-source note lists where the fake deviates): a request
 // Slack would refuse gets Slack's answer (HTTP 200, `{ ok: false, error }`) and a sentence in
 // `violations`, which a test asserts is empty at its end. The fake's own successful answers are
@@ -58,6 +58,8 @@ export async function startSlackFake({ token, users = [] }) {
   const requests = [];
   const violations = [];
   const messages = [];
+  // What chat.postEphemeral showed to one user: { channel, user, text, ts }.
+  const ephemerals = [];
   const failures = failureQueue();
   let sent = 0;
 
@@ -113,6 +115,18 @@ export async function startSlackFake({ token, users = [] }) {
         // the answer leaves them out rather than break the schema.
         const { channel, ts, text } = message;
         return { ok: true, channel, ts, text, message: { text } };
+      };
+    },
+    "chat.postEphemeral"(params, where) {
+      requireContent(params, where);
+      destination(params.channel, where);
+      if (!users.some((u) => u.id === params.user)) {
+        throw new Refusal("user_not_in_channel", `${where}: no user of the fake has the id ${params.user}`);
+      }
+      return () => {
+        const ts = nextTs();
+        ephemerals.push({ channel: params.channel, user: params.user, text: params.text ?? "", ts });
+        return { ok: true, message_ts: ts };
       };
     },
     "users.lookupByEmail"(params) {
@@ -188,7 +202,7 @@ export async function startSlackFake({ token, users = [] }) {
     });
   }
 
-  return { url: `${origin}${spec.basePath}`, requests, violations, messages, users, failNext, close };
+  return { url: `${origin}${spec.basePath}`, requests, violations, messages, ephemerals, users, failNext, close };
 }
 
 /**

@@ -391,9 +391,10 @@ fn normalize_lines(record: impl Fn(&str) -> serde_json::Value) -> Result<ExitCod
 }
 
 /// The messages the Worker would store for each lead summary (or, with `escalation`, each SLA
-/// escalation) on stdin: what Slack and a webhook receiver get (a bad line prints
+/// escalation) on stdin: what Slack, a webhook receiver and an email alert get (a bad line prints
 /// `{"line", "error"}`, the rest go on, exit 1).
 fn notify_preview(now: Option<i64>, escalation: bool) -> Result<ExitCode, String> {
+    use handoff_core::alert_mail::{escalation_mail, lead_mail};
     use handoff_core::notify::{
         slack_escalation, slack_message, webhook_escalation, webhook_payload, Escalation,
         LeadSummary,
@@ -407,18 +408,26 @@ fn notify_preview(now: Option<i64>, escalation: bool) -> Result<ExitCode, String
             continue;
         }
         let messages = if escalation {
-            serde_json::from_str::<Escalation>(&line)
-                .map(|e| (slack_escalation(&e), webhook_escalation(&e, now)))
+            serde_json::from_str::<Escalation>(&line).map(|e| {
+                (
+                    slack_escalation(&e),
+                    webhook_escalation(&e, now),
+                    escalation_mail(&e),
+                )
+            })
         } else {
             serde_json::from_str::<LeadSummary>(&line).map(|lead| {
                 (
                     slack_message(&lead),
                     webhook_payload(&lead, "lead.routed", now),
+                    lead_mail(&lead),
                 )
             })
         };
         let record = match messages {
-            Ok((slack, webhook)) => serde_json::json!({"slack": slack, "webhook": webhook}),
+            Ok((slack, webhook, email)) => {
+                serde_json::json!({"slack": slack, "webhook": webhook, "email": email})
+            }
             Err(e) => {
                 bad += 1;
                 serde_json::json!({"line": n + 1, "error": {"code": "bad_json", "message": e.to_string()}})

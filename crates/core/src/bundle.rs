@@ -84,6 +84,8 @@ struct Compiled {
     routing: Option<CompiledRouting>,
     sla: CompiledSla,
     experiments: Vec<Experiment>,
+    /// Each `[[notify.channels]]` entry's `when`, compiled (`None`: every lead).
+    channels: Vec<Option<Condition>>,
 }
 
 impl Bundle {
@@ -182,6 +184,21 @@ impl Bundle {
         &self.compiled.experiments
     }
 
+    /// The channels that hear of `lead`, placed by `decision` (see [`crate::alerts::hearing`]).
+    pub fn hearing(
+        &self,
+        lead: &crate::routing::RouteInput,
+        decision: &crate::routing::Decision,
+    ) -> Vec<&crate::notify::Channel> {
+        crate::alerts::hearing(
+            &self.rules.notify.channels,
+            &self.compiled.channels,
+            self.routing(),
+            lead,
+            decision,
+        )
+    }
+
     /// The SLA policies, compiled (none when the configuration has no `[sla]`).
     pub fn sla(&self) -> &CompiledSla {
         &self.compiled.sla
@@ -203,6 +220,29 @@ impl Bundle {
         let sla = crate::sla::check(&rules.sla, &rules.routing, &attributes, &mut found);
         let experiments =
             crate::experiment::check(&rules.experiments, &rules.routing, &attributes, &mut found);
+        crate::alerts::check(&rules.notify, &rules.routing.owners, &mut found);
+        // A channel's `when` reads the routing attributes, the form fields, and who got the lead.
+        let channel_env = |id: &str| {
+            if crate::alerts::CHANNEL_ATTRIBUTES.contains(&id) {
+                return Some(FieldType {
+                    ty: crate::condition::ValueType::Text,
+                    options: None,
+                });
+            }
+            attributes.get(id)
+        };
+        let mut channels = Vec::new();
+        for (i, channel) in rules.notify.channels.iter().enumerate() {
+            let path = || {
+                let at = [Step::Key("notify"), Step::Key("channels"), Step::Index(i)];
+                [&at[..], &[Step::Key("when")]].concat()
+            };
+            channels.push(channel.when.as_deref().and_then(|w| {
+                Condition::compile(w, &channel_env)
+                    .map_err(|e| found.push(condition_problem(e, path())))
+                    .ok()
+            }));
+        }
         let mut compile = |source: &str, path: Vec<Step<'static>>| -> Option<Condition> {
             Condition::compile(source, &env)
                 .map_err(|e| found.push(condition_problem(e, path)))
@@ -244,6 +284,7 @@ impl Bundle {
             routing,
             sla,
             experiments,
+            channels,
         };
         Ok(Bundle {
             version,

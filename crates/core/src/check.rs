@@ -95,6 +95,8 @@ code_enum! {
         InvalidExperiment => "config.invalid_experiment",
         /// `routing.capacity_counts` names something that is not an open lead status.
         InvalidStatus => "config.invalid_status",
+        /// An owner's Slack user id, or alerts that cannot reach them.
+        InvalidAlerts => "config.invalid_alerts",
     }
 }
 

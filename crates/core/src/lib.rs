@@ -5,6 +5,8 @@
 //! codes come out. The adapters (`handoff-form`, `handoff-worker`, `handoff-cli`) decode, call in
 //! here and encode.
 
+pub mod alert_mail;
+pub mod alerts;
 pub mod answer;
 pub mod attribution;
 pub mod bundle;
@@ -27,6 +29,7 @@ pub mod form;
 pub mod hours;
 pub mod issue;
 pub mod lead;
+pub mod mail;
 pub mod metrics;
 pub mod notify;
 pub mod number;
@@ -35,6 +38,7 @@ pub mod returning;
 pub mod routing;
 pub mod scoring;
 pub mod sla;
+pub mod slack;
 pub mod status;
 pub mod submission;
 pub mod text;

@@ -13,6 +13,7 @@ use sha2::Sha256;
 use crate::answer::AnswerValue;
 use crate::attribution::Attribution;
 use crate::check::{problem, valid_id, ConfigCode, Found, Step};
+use crate::events::RejectReason;
 use crate::form::{email_answer, FieldKind, FormSpec};
 use crate::lead::Evaluation;
 use crate::routing::{Assignee, CompiledRouting, Decision};
@@ -44,6 +45,48 @@ pub struct NotifyRules {
     pub dead_after_hours: u32,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub channels: Vec<Channel>,
+    /// `[notify.slack]`: the Slack app that sends direct messages and takes button clicks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slack: Option<SlackApp>,
+    /// `[notify.email]`: email alerts for owners who do not use Slack.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<EmailAlerts>,
+}
+
+/// `[notify.slack]`: the Slack app. Both values name wrangler secrets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlackApp {
+    /// The secret holding the bot token (`xoxb-…`); default `SLACK_BOT_TOKEN`.
+    #[serde(default = "default_bot_token")]
+    pub bot_token: String,
+    /// The secret holding the app's signing secret; default `SLACK_SIGNING_SECRET`.
+    #[serde(default = "default_signing_secret")]
+    pub signing_secret: String,
+}
+
+fn default_bot_token() -> String {
+    "SLACK_BOT_TOKEN".to_owned()
+}
+
+fn default_signing_secret() -> String {
+    "SLACK_SIGNING_SECRET".to_owned()
+}
+
+/// `[notify.email]`: the transactional email API alerts are sent through.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailAlerts {
+    pub provider: crate::mail::Provider,
+    /// The sender, `Name <address>` or an address, on a domain the provider has verified.
+    pub from: String,
+    /// The secret holding the provider's API key; default `EMAIL_API_KEY`.
+    #[serde(default = "default_email_key")]
+    pub api_key: String,
+}
+
+fn default_email_key() -> String {
+    "EMAIL_API_KEY".to_owned()
 }
 
 fn default_dead_after_hours() -> u32 {
@@ -55,6 +98,8 @@ impl Default for NotifyRules {
         NotifyRules {
             dead_after_hours: DEFAULT_DEAD_AFTER_HOURS,
             channels: Vec::new(),
+            slack: None,
+            email: None,
         }
     }
 }
@@ -74,7 +119,9 @@ impl NotifyRules {
 
 /// One destination. The URL of a Slack incoming webhook is a credential, so the configuration
 /// names the wrangler secret holding it (`url_secret`); a generic webhook's URL is not secret,
-/// its signing key is (`secret`, the name of a wrangler secret holding `whsec_<base64>`).
+/// its signing key is (`secret`, the name of a wrangler secret holding `whsec_<base64>`). A
+/// `slack_app` channel is a Slack channel id (`channel`) the app posts to with its buttons. A
+/// channel with `when` hears only of the leads its condition holds for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Channel {
@@ -86,13 +133,20 @@ pub struct Channel {
     pub url: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub secret: String,
+    /// A `slack_app` channel's Slack id (`C…`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub channel: String,
+    /// Which leads this channel hears of (see [`crate::alerts`]); omitted: every lead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum ChannelKind {
     Slack,
     Webhook,
+    SlackApp,
 }
 
 impl ChannelKind {
@@ -101,6 +155,7 @@ impl ChannelKind {
         match self {
             ChannelKind::Slack => "slack",
             ChannelKind::Webhook => "webhook",
+            ChannelKind::SlackApp => "slack_app",
         }
     }
 }
@@ -178,7 +233,32 @@ pub(crate) fn check(notify: &NotifyRules, found: &mut Vec<Found>) {
             );
         }
         let invalid = |message: String| (ConfigCode::InvalidChannel, message);
+        let app = channel.kind == ChannelKind::SlackApp;
         let problem = match channel.kind {
+            _ if !app && !channel.channel.is_empty() => Some((
+                invalid("only a slack_app channel names a Slack channel id".into()),
+                at("channel"),
+            )),
+            ChannelKind::SlackApp if notify.slack.is_none() => Some((
+                invalid("a slack_app channel is posted to by the Slack app: set up [notify.slack] first".into()),
+                at("kind"),
+            )),
+            ChannelKind::SlackApp if !valid_slack_id(&channel.channel, b"CG") => Some((
+                invalid(format!(
+                    "channel \"{}\" must be a Slack channel id such as C0123ABCD (in Slack: the channel's details, at the bottom)",
+                    channel.channel
+                )),
+                at(if channel.channel.is_empty() { "id" } else { "channel" }),
+            )),
+            ChannelKind::SlackApp
+                if !(channel.url.is_empty() && channel.url_secret.is_empty() && channel.secret.is_empty()) =>
+            {
+                Some((
+                    invalid("a slack_app channel is posted to with the app's bot token: it has no url, url_secret or secret".into()),
+                    at("kind"),
+                ))
+            }
+            ChannelKind::SlackApp => None,
             ChannelKind::Slack if !channel.url.is_empty() => Some((
                 invalid("a slack channel's URL is a credential: put it in a wrangler secret and name that secret in url_secret".into()),
                 at("url"),
@@ -218,6 +298,43 @@ pub(crate) fn check(notify: &NotifyRules, found: &mut Vec<Found>) {
             push(code, message, path);
         }
     }
+    let secret = |name: &str, key: &'static str, section: &'static str| {
+        (!valid_secret_name(name)).then(|| {
+            problem(
+                ConfigCode::InvalidChannel,
+                format!("{key} \"{name}\" must name a wrangler secret (a letter, then letters, digits and _)"),
+                vec![Step::Key("notify"), Step::Key(section), Step::Key(key)],
+            )
+        })
+    };
+    if let Some(app) = &notify.slack {
+        found.extend(secret(&app.bot_token, "bot_token", "slack"));
+        found.extend(secret(&app.signing_secret, "signing_secret", "slack"));
+    }
+    if let Some(email) = &notify.email {
+        found.extend(secret(&email.api_key, "api_key", "email"));
+        if crate::mail::sender_address(&email.from).is_none() {
+            found.push(problem(
+                ConfigCode::InvalidEmail,
+                format!(
+                    "from \"{}\" must be an address or Name <address>",
+                    email.from
+                ),
+                vec![Step::Key("notify"), Step::Key("email"), Step::Key("from")],
+            ));
+        }
+    }
+}
+
+/// A Slack id: one of `first` (`U`/`W` for users, `C`/`G` for channels), then 2 to 20 capital
+/// letters and digits.
+pub(crate) fn valid_slack_id(id: &str, first: &[u8]) -> bool {
+    let b = id.as_bytes();
+    (3..=21).contains(&b.len())
+        && first.contains(&b[0])
+        && b[1..]
+            .iter()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
 }
 
 /// Everything a notification says about a routed lead. The Worker fills it from the stored lead,
@@ -247,6 +364,10 @@ pub struct LeadSummary {
     /// the configured reject reasons. Empty: no button.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub reject_url: String,
+    /// The "Take it" link ([`action_link`] with [`LinkPurpose::Take`]), in a personal message to
+    /// a member of the queue the lead waits in. Empty: no button.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub take_url: String,
     /// The lead in the admin UI, if there is one.
     pub lead_url: Option<String>,
 }
@@ -358,6 +479,115 @@ fn owner_label(owner: &Owner) -> String {
 /// the score breakdown, why this owner, and the "I've got it" button. Every text a visitor typed
 /// is escaped ([`escape_mrkdwn`]); the header is `plain_text`, which Slack never interprets.
 pub fn slack_message(lead: &LeadSummary) -> Value {
+    slack_message_with(lead, Buttons::Links)
+}
+
+/// The `action_id` of the Accept button.
+pub const ACCEPT: &str = "accept";
+/// The `action_id` of the "Not a fit" menu (its options' values are reject reason ids).
+pub const REJECT: &str = "reject";
+/// The `action_id` of the "Take it" button (a lead waiting in a queue).
+pub const TAKE: &str = "take";
+/// The prefix of the `block_id` that carries the lead's id (see [`crate::slack`]).
+pub(crate) const BLOCK_PREFIX: &str = "handoff:";
+
+/// The `block_id` of the buttons of lead `lead_id`.
+pub fn block_id(lead_id: &str) -> String {
+    format!("{BLOCK_PREFIX}{lead_id}")
+}
+
+/// Which buttons a Slack message carries.
+#[derive(Debug, Clone, Copy)]
+pub enum Buttons<'a> {
+    /// The message's signed links ("I've got it", "Not a fit", "Open lead"): an incoming webhook's
+    /// message cannot take clicks.
+    Links,
+    /// Buttons the Slack app answers at `POST /v1/slack/interactions` ([`crate::slack`]).
+    Interactive(Actions<'a>),
+}
+
+/// The app's buttons on one message: Accept and "Not a fit" (a menu of the configured reasons)
+/// for whoever holds the lead, "Take it" for a lead waiting in a queue.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Actions<'a> {
+    pub accept: bool,
+    pub take: bool,
+    pub reasons: &'a [RejectReason],
+}
+
+/// The message's last block: its buttons, or `None` without any.
+fn actions_block(
+    lead_id: &str,
+    claim_url: &str,
+    reject_url: &str,
+    lead_url: Option<&str>,
+    buttons: Buttons<'_>,
+) -> Option<Value> {
+    let button = |id: &str, label: &str, style: Option<&str>| {
+        let mut b = json!({"type": "button", "action_id": id, "text": {"type": "plain_text", "text": label}});
+        if let Some(style) = style {
+            b["style"] = style.into();
+        }
+        b
+    };
+    let mut elements = Vec::new();
+    match buttons {
+        // Without a link secret there is no link; Slack refuses a button with an empty URL.
+        Buttons::Links => {
+            if !claim_url.is_empty() {
+                let mut b = button("claim", "I've got it", Some("primary"));
+                b["url"] = claim_url.into();
+                elements.push(b);
+            }
+            if !reject_url.is_empty() {
+                let mut b = button("reject", "Not a fit", Some("danger"));
+                b["url"] = reject_url.into();
+                elements.push(b);
+            }
+        }
+        Buttons::Interactive(actions) => {
+            if actions.accept {
+                let mut b = button(ACCEPT, "Accept", Some("primary"));
+                b["value"] = lead_id.into();
+                elements.push(b);
+            }
+            if actions.take {
+                let mut b = button(TAKE, "Take it", Some("primary"));
+                b["value"] = lead_id.into();
+                elements.push(b);
+            }
+            if actions.accept && !actions.reasons.is_empty() {
+                let options: Vec<Value> = actions
+                    .reasons
+                    .iter()
+                    .take(100)
+                    .map(|r| json!({"text": {"type": "plain_text", "text": bounded(&r.label, 75)}, "value": r.id}))
+                    .collect();
+                elements.push(json!({
+                    "type": "static_select", "action_id": REJECT,
+                    "placeholder": {"type": "plain_text", "text": "Not a fit…"}, "options": options,
+                }));
+            }
+        }
+    }
+    if let Some(url) = lead_url {
+        let mut b = button("open", "Open lead", None);
+        b["url"] = url.into();
+        elements.push(b);
+    }
+    if elements.is_empty() {
+        return None;
+    }
+    let mut block = json!({"type": "actions", "elements": elements});
+    if matches!(buttons, Buttons::Interactive(_)) {
+        // The click names the lead through its block (at most 255 characters: a lead id is 36).
+        block["block_id"] = block_id(lead_id).into();
+    }
+    Some(block)
+}
+
+/// [`slack_message`] with `buttons`.
+pub fn slack_message_with(lead: &LeadSummary, buttons: Buttons<'_>) -> Value {
     let who = lead
         .name
         .as_deref()
@@ -406,29 +636,13 @@ pub fn slack_message(lead: &LeadSummary) -> Value {
     if !lead.why.is_empty() {
         blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": bounded(&format!("Why {}: {}", escape_mrkdwn(&owner), escape_mrkdwn(&lead.why)), 3000)}]}));
     }
-    let mut buttons = Vec::new();
-    // Without a link secret there is no link; Slack refuses a button with an empty URL.
-    if !lead.claim_url.is_empty() {
-        buttons.push(json!({
-            "type": "button", "action_id": "claim", "style": "primary",
-            "text": {"type": "plain_text", "text": "I've got it"}, "url": lead.claim_url,
-        }));
-    }
-    if !lead.reject_url.is_empty() {
-        buttons.push(json!({
-            "type": "button", "action_id": "reject", "style": "danger",
-            "text": {"type": "plain_text", "text": "Not a fit"}, "url": lead.reject_url,
-        }));
-    }
-    if let Some(url) = &lead.lead_url {
-        buttons.push(json!({
-            "type": "button", "action_id": "open",
-            "text": {"type": "plain_text", "text": "Open lead"}, "url": url,
-        }));
-    }
-    if !buttons.is_empty() {
-        blocks.push(json!({"type": "actions", "elements": buttons}));
-    }
+    blocks.extend(actions_block(
+        &lead.lead_id,
+        &lead.claim_url,
+        &lead.reject_url,
+        lead.lead_url.as_deref(),
+        buttons,
+    ));
     json!({
         // Shown in notifications and by clients that cannot draw blocks.
         "text": escape_mrkdwn(&format!("New lead: {title}")),
@@ -478,6 +692,12 @@ pub struct Escalation {
     pub message: Option<String>,
     /// The one-click "I've got it" link ([`claim_link`]); empty without a link secret.
     pub claim_url: String,
+    /// The "Not a fit" link, in a message to whoever holds the lead; empty: none.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub reject_url: String,
+    /// The "Take it" link, in a message to a member of the queue the lead waits in; empty: none.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub take_url: String,
     /// The lead in the admin UI, if there is one.
     pub lead_url: Option<String>,
 }
@@ -500,6 +720,11 @@ pub fn human_duration(ms: i64) -> String {
 /// text a visitor typed, and the configured message, is escaped ([`escape_mrkdwn`]); the header is
 /// `plain_text`.
 pub fn slack_escalation(e: &Escalation) -> Value {
+    slack_escalation_with(e, Buttons::Links)
+}
+
+/// [`slack_escalation`] with `buttons`.
+pub fn slack_escalation_with(e: &Escalation, buttons: Buttons<'_>) -> Value {
     let who = e.name.as_deref().or(e.email.as_deref()).unwrap_or("A lead");
     let lead = match &e.company {
         Some(company) => format!("{who} ({company})"),
@@ -546,23 +771,13 @@ pub fn slack_escalation(e: &Escalation) -> Value {
         rfc3339(e.first_touch_due_ms)
     );
     blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": bounded(&format!("Policy {}, level {}: first touch was due {due}", escape_mrkdwn(&e.policy), e.level), 3000)}]}));
-    let mut buttons = Vec::new();
-    // Without a link secret there is no link; Slack refuses a button with an empty URL.
-    if !e.claim_url.is_empty() {
-        buttons.push(json!({
-            "type": "button", "action_id": "claim", "style": "primary",
-            "text": {"type": "plain_text", "text": "I've got it"}, "url": e.claim_url,
-        }));
-    }
-    if let Some(url) = &e.lead_url {
-        buttons.push(json!({
-            "type": "button", "action_id": "open",
-            "text": {"type": "plain_text", "text": "Open lead"}, "url": url,
-        }));
-    }
-    if !buttons.is_empty() {
-        blocks.push(json!({"type": "actions", "elements": buttons}));
-    }
+    blocks.extend(actions_block(
+        &e.lead_id,
+        &e.claim_url,
+        &e.reject_url,
+        e.lead_url.as_deref(),
+        buttons,
+    ));
     json!({
         // Shown in notifications and by clients that cannot draw blocks.
         "text": escape_mrkdwn(&title),
@@ -661,6 +876,8 @@ pub enum LinkPurpose {
     Claim,
     /// "Not a fit": opens the reasons to reject the lead with (`/reject`).
     Reject,
+    /// "Take it": a member of the queue the lead waits in takes it (`/take-link`).
+    Take,
 }
 
 impl LinkPurpose {
@@ -669,6 +886,7 @@ impl LinkPurpose {
         match self {
             LinkPurpose::Claim => "claim",
             LinkPurpose::Reject => "reject",
+            LinkPurpose::Take => "take-link",
         }
     }
 }
@@ -904,6 +1122,7 @@ pub fn summarize<'a>(
         why: decision.summary.clone(),
         claim_url,
         reject_url: String::new(),
+        take_url: String::new(),
         lead_url: None,
     }
 }

@@ -97,6 +97,25 @@ pub struct OwnerSpec {
     pub holidays: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub away: Vec<AwaySpec>,
+    /// Their Slack user id (`U…`), when it is not to be looked up by `email`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slack: Option<String>,
+    /// How they hear of their leads personally: `slack` (a direct message), `email` or `none`;
+    /// omitted: Slack when `[notify.slack]` is set up, else email when `[notify.email]` is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alerts: Option<Medium>,
+}
+
+/// How an owner hears of their leads personally (`[[routing.owners]] alerts`; see
+/// [`crate::alerts`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Medium {
+    Slack,
+    Email,
+    /// Not personally: only through channels.
+    #[serde(rename = "none")]
+    Off,
 }
 
 /// An absence: `from` and `to` are local dates (both days included) or instants with an offset
@@ -327,6 +346,11 @@ impl CompiledRouting {
     pub fn is_queue_member(&self, queue: &str, owner: &str) -> bool {
         self.queue(queue)
             .is_some_and(|q| q.members.iter().any(|m| m == owner))
+    }
+
+    /// The owners as configured, in configuration order.
+    pub fn owners(&self) -> impl Iterator<Item = &OwnerSpec> {
+        self.owners.iter().map(|o| &o.spec)
     }
 
     /// An owner as configured.

@@ -174,6 +174,7 @@ fn lead() -> LeadSummary {
         why: "Acme is Ana's account.".into(),
         claim_url: "https://handoff.example/v1/leads/x/claim?owner=ana&exp=1&sig=abc".into(),
         reject_url: String::new(),
+        take_url: String::new(),
         lead_url: None,
     }
 }
@@ -369,6 +370,8 @@ fn escalation() -> Escalation {
         overdue_ms: 2 * HOUR + 5 * MIN + 30_000,
         message: Some("An SQL has waited 2 working hours <!here>".into()),
         claim_url: "https://handoff.example/v1/leads/x/claim?owner=ana&exp=1&sig=abc".into(),
+        reject_url: String::new(),
+        take_url: String::new(),
         lead_url: None,
     }
 }

@@ -3,8 +3,9 @@
 //! `routing::reassign`); each step is claimed once per lead and level (`store::sla::Claim`), and
 //! its event and notifications are written only with this run's claim.
 
+use handoff_core::alerts::escalation_alerts;
 use handoff_core::events::EventKind;
-use handoff_core::notify::{Escalation, Owner};
+use handoff_core::notify::{Channel, Escalation, Owner};
 use handoff_core::routing::{self, Assignee, CompiledRouting, Decision};
 use handoff_core::sla::{self as core_sla, Clock, CompiledSla, Deadline, EscalateTo, StepDue};
 use handoff_core::status::LeadStatus;
@@ -13,8 +14,8 @@ use serde::Serialize;
 use worker::{D1Database, D1PreparedStatement, Env};
 
 use crate::error::ApiError;
-use crate::links::claim_url;
-use crate::outbox::enqueue_escalation;
+use crate::links::{alert_context, claim_url, Keys};
+use crate::outbox::enqueue;
 use crate::store::rotation::{self, Loaded};
 use crate::store::sla::{
     advance_statement, claimed_event, due_clocks, step_done, stop_statements, Claim, DueRow, Who,
@@ -67,6 +68,8 @@ struct Run<'a> {
     now_ms: f64,
     statements: Vec<D1PreparedStatement>,
     claims: Vec<usize>,
+    /// What links are signed with (`None`: no `LINK_SECRET`, no links).
+    keys: Option<Keys>,
 }
 
 /// One cron tick at `now_ms` (the scheduled minute): every clock due, at most `limit`, walks up its
@@ -98,6 +101,7 @@ pub async fn tick(env: &Env, now_ms: f64, limit: u32) -> Result<Ticked, ApiError
         now_ms,
         statements: Vec::new(),
         claims: Vec::new(),
+        keys: Keys::of(env),
     };
     let mut reassigning = Vec::new();
     for row in rows.iter().take(limit as usize) {
@@ -232,13 +236,21 @@ impl<'a> Run<'a> {
             EventKind::Escalated,
             &detail,
         )?];
-        statements.extend(enqueue_escalation(
-            db,
-            &escalation,
-            &self.bundle.rules.notify,
-            now_ms,
-            claim,
-        )?);
+        // The channels that heard of the lead hear of its escalations; a clock stored before
+        // channels had conditions names none: every channel.
+        let who: Who = serde_json::from_str(&row.summary).unwrap_or_default();
+        let hearing: Vec<&Channel> = self
+            .bundle
+            .rules
+            .notify
+            .channels
+            .iter()
+            .filter(|c| who.channels.as_ref().is_none_or(|ids| ids.contains(&c.id)))
+            .collect();
+        let holder = reassigned_to.unwrap_or(assignee);
+        let cx = alert_context(self.bundle, self.keys.as_ref(), now_ms);
+        let messages = escalation_alerts(&cx, &escalation, &hearing, holder, now_ms as i64);
+        statements.extend(enqueue(db, &row.lead_id, &messages, now_ms, Some(claim))?);
         Ok(statements)
     }
 
@@ -410,6 +422,8 @@ fn escalation(
         overdue_ms: (now_ms as i64).saturating_sub(deadline_ms).max(0),
         message: step.notify.clone(),
         claim_url: claim_url.unwrap_or_default(),
+        reject_url: String::new(),
+        take_url: String::new(),
         lead_url: None,
     }
 }

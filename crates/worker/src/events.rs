@@ -5,14 +5,12 @@
 //! (which stops the SLA clock, `sla::touch_statements`), the status move (`store::status`: a
 //! closed lead's clock stops), the deal's value, and the person's suppression facts.
 
-use handoff_core::events::{LeadEvent, RejectReason};
-use handoff_core::notify::{escape_html, LinkPurpose};
+use handoff_core::events::LeadEvent;
 use serde::Serialize;
 use worker::{Env, Request, Response};
 
 use crate::error::ApiError;
-use crate::http::{json, page, read_body, Cap};
-use crate::links::signed_owner;
+use crate::http::{json, read_body, Cap};
 use crate::moves::apply;
 use crate::store::status::Via;
 use crate::store::{BundleOnce, Db};
@@ -72,115 +70,4 @@ pub async fn record(
             status_changed: applied.moved.is_some_and(|m| m.changed()),
         },
     )
-}
-
-/// `GET /v1/leads/{id}/reject?owner&exp&sig`: the "Not a fit" link from a notification. Shows the
-/// configured reasons as buttons of a form that posts back to the same signed URL.
-/// `POST` (form field `reason`): records the rejection for the owner the link was made for,
-/// exactly as the events API would (`outcome` rejected, the lead closed, its clock stopped).
-pub async fn reject_link(
-    req: &mut Request,
-    env: &Env,
-    id: &str,
-    bundle: &BundleOnce,
-    now_ms: i64,
-) -> Result<Response, ApiError> {
-    let owner = match signed_owner(req, env, id, LinkPurpose::Reject, now_ms)? {
-        Ok(owner) => owner,
-        Err(page) => return Ok(page),
-    };
-    let bundle = bundle.get(env).await?;
-    let reasons = &bundle.rules.feedback.reject_reasons;
-    if req.method() != worker::Method::Post {
-        return reasons_page(id, reasons);
-    }
-    let form = req
-        .text()
-        .await
-        .map_err(|_| ApiError::new(400, "bad_body", "The form could not be read."))?;
-    let reason = worker::Url::parse(&format!("http://form/?{form}"))
-        .ok()
-        .and_then(|u| {
-            u.query_pairs()
-                .find(|(k, _)| k == "reason")
-                .map(|(_, v)| v.into_owned())
-        })
-        .unwrap_or_default();
-    let Some(chosen) = reasons.iter().find(|r| r.id == reason) else {
-        return page(
-            400,
-            "unknown_reason",
-            "Pick one of the reasons",
-            "That reason is not one of the configured ones. Go back and choose a button.",
-        );
-    };
-    let event = LeadEvent::Outcome {
-        outcome: handoff_core::events::Outcome::Rejected,
-        reason: Some(chosen.id.clone()),
-        amount: None,
-        currency: None,
-        actor: owner.clone(),
-        note: None,
-    };
-    let db = Db::open(env)?;
-    match apply(&db, id, &event, Via::Link, now_ms as f64).await {
-        Ok(_) => {}
-        Err(e) if e.code == "lead_not_found" => {
-            return page(
-                404,
-                "lead_not_found",
-                "No such lead",
-                "This lead does not exist (any more).",
-            )
-        }
-        Err(e) if e.code.starts_with("status.") => {
-            return page(
-                409,
-                "lead_closed",
-                "This lead is closed already",
-                "It was closed (won, lost, rejected or recycled) before this link was used; \
-                 nothing changed.",
-            )
-        }
-        Err(e) => return Err(e),
-    }
-    page(
-        200,
-        "recorded",
-        "Recorded: not a fit",
-        &format!(
-            "Lead {id} is closed as \u{201c}{}\u{201d}. Thank you: marketing will see it.",
-            chosen.label
-        ),
-    )
-}
-
-/// The "Not a fit?" page of lead `id`: one button per configured reason, in a form that posts
-/// back to the same signed URL. Everything in it is escaped; it may run no script or style and
-/// post nowhere else.
-fn reasons_page(id: &str, reasons: &[RejectReason]) -> Result<Response, ApiError> {
-    let mut buttons = String::new();
-    for r in reasons {
-        buttons.push_str(&format!(
-            "<p><button name=\"reason\" value=\"{}\">{}</button></p>",
-            escape_html(&r.id),
-            escape_html(&r.label)
-        ));
-    }
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width\"><title>Not a fit?</title>\
-         <h1>Not a fit?</h1><p>Why should lead {lead} not be worked? Marketing sees the \
-         reasons by source and by scoring rule.</p><form method=\"post\">{buttons}</form></html>",
-        lead = escape_html(id),
-    );
-    let mut response = Response::from_html(html)
-        .map_err(|_| ApiError::new(500, "internal", "The page could not be made."))?;
-    let headers = response.headers_mut();
-    let _ = headers.set(
-        "content-security-policy",
-        "default-src 'none'; form-action 'self'; frame-ancestors 'none'",
-    );
-    let _ = headers.set("x-handoff-code", "choose_reason");
-    Ok(response)
 }

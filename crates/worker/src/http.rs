@@ -22,6 +22,13 @@ pub struct Cap {
 }
 
 impl Cap {
+    /// A small form posted by a page or by Slack: 64 KB.
+    pub const FORM: Cap = Cap {
+        bytes: 64 * 1024,
+        what: "A form",
+        in_kb: true,
+    };
+
     fn too_large(&self) -> ApiError {
         let message = if self.in_kb {
             format!("{} may be at most {} KB.", self.what, self.bytes / 1024)
@@ -123,6 +130,27 @@ pub fn query(req: &Request) -> Result<Vec<(String, String)>, ApiError> {
         .query_pairs()
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect())
+}
+
+/// The pairs of an `application/x-www-form-urlencoded` body, decoded, in order.
+pub fn form_pairs(body: &str) -> Vec<(String, String)> {
+    worker::Url::parse(&format!("http://form/?{body}"))
+        .map(|u| {
+            u.query_pairs()
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `pairs` as an `application/x-www-form-urlencoded` body.
+pub fn form_encode(pairs: &[(&str, &str)]) -> String {
+    worker::Url::parse("http://form/")
+        .map(|mut url| {
+            url.query_pairs_mut().extend_pairs(pairs);
+            url.query().unwrap_or_default().to_owned()
+        })
+        .unwrap_or_default()
 }
 
 /// The first value of `name` among the query's pairs.

@@ -4,6 +4,7 @@
 //! routed with an SLA clock and its notifications) and stored in one D1 batch, then announced
 //! and remembered in the visitor's profile. One batch of reads, one batch of writes.
 
+use handoff_core::alerts::lead_alerts;
 use handoff_core::attribution::Attribution;
 use handoff_core::disqualify::SubmitContext;
 use handoff_core::evaluate::email_answer;
@@ -20,7 +21,7 @@ use worker::{Context, D1PreparedStatement, Env, Request, Response};
 
 use crate::error::ApiError;
 use crate::http::{self, check_origin, check_visitor, json_text, read_body, sha256_hex, Cap};
-use crate::links::{claim_url, link_url};
+use crate::links::{alert_context, claim_url, link_url, Keys};
 use crate::outbox::{self, Due};
 use crate::ratelimit;
 use crate::rotation::{self, ROUTING_ATTEMPTS};
@@ -679,12 +680,14 @@ impl Submission<'_> {
             return Ok((Vec::new(), false));
         };
         let summary = self.summary(decision, lead_id);
+        let hearing = bundle.hearing(input, decision);
         let who = Who {
             name: summary.name.clone(),
             email: summary.email.clone(),
             company: summary.company.clone(),
             lifecycle: summary.lifecycle.clone(),
             score: summary.score,
+            channels: Some(hearing.iter().map(|c| c.id.clone()).collect()),
         };
         let start = Start {
             lead_id,
@@ -703,9 +706,13 @@ impl Submission<'_> {
         }
         statements.extend(clock);
         // A suppressed lead (the person is being worked already) alerts nobody.
-        let outbox = match alert {
-            true => outbox::enqueue(db, &summary, &bundle.rules.notify, at)?,
-            false => Vec::new(),
+        let outbox = if alert {
+            let keys = Keys::of(self.env);
+            let cx = alert_context(bundle, keys.as_ref(), at);
+            let messages = lead_alerts(&cx, &summary, &hearing, &decision.assignee, at as i64);
+            outbox::enqueue(db, lead_id, &messages, at, None)?
+        } else {
+            Vec::new()
         };
         let notified = !outbox.is_empty();
         statements.extend(outbox);

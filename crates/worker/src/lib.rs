@@ -4,6 +4,7 @@
 //! Architecture invariant: no business rule lives here. A rule that the browser also applies
 //! belongs in handoff-core, so that both sides agree.
 
+mod actions;
 mod admin;
 mod clock;
 mod config;
@@ -11,6 +12,7 @@ mod crm;
 mod error;
 mod escalation;
 mod events;
+mod fetch;
 mod http;
 mod intake;
 mod links;
@@ -23,6 +25,7 @@ mod ratelimit;
 mod rotation;
 mod router;
 mod sla;
+mod slack;
 mod store;
 mod uuid;
 
@@ -83,6 +86,13 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     }
     if let Err(error) = store::limits::prune(&env, now).await {
         worker::console_error!("rate-limit windows not pruned: {}", error.code);
+    }
+    let forgotten = match store::Db::open(&env) {
+        Ok(db) => store::slack::forget(&db, now).await,
+        Err(error) => Err(error),
+    };
+    if let Err(error) = forgotten {
+        worker::console_error!("slack requests not pruned: {}", error.code);
     }
     if !did.is_empty() {
         let at: String = js_sys::Date::new(&minute.into()).to_iso_string().into();

@@ -3,92 +3,48 @@
 //! delivered or dead-lettered (`deliver`). Messages, signatures and the retry policy come from
 //! `handoff_core::notify`; the statements from `store::outbox`.
 
+use handoff_core::alerts::{Outgoing, EMAIL, SLACK_DM};
 use handoff_core::notify::{
-    next_attempt, sign, slack_escalation, slack_message, webhook_escalation, webhook_payload,
-    Channel, ChannelKind, Escalation, LeadSummary, NotifyError, NotifyRules, Retry,
+    next_attempt, sign, Channel, ChannelKind, NotifyError, NotifyRules, Retry,
 };
-use wasm_bindgen::JsValue;
-use worker::{AbortSignal, D1PreparedStatement, Env, Fetch, Headers, Method, Request, RequestInit};
+use worker::{D1PreparedStatement, Env};
 
 use crate::error::ApiError;
+use crate::fetch::{post, secret, Failure};
+use crate::slack;
 use crate::store::outbox::{self as rows, OutboxRow};
 use crate::store::sla::Claim;
 use crate::store::{self, D1_BINDING};
 
-/// The event type of generic webhooks.
-pub const LEAD_ROUTED: &str = "lead.routed";
 /// How many due messages one cron tick sends at most. Each costs a fetch and three D1 statements
 /// (lease, update, event); the free plan allows 50 of each per invocation, and the tick itself,
 /// the select and the bundle read need a few more. A backlog drains over the following minutes.
 pub const TICK_LIMIT: u32 = 10;
-/// How long one receiver may take before the attempt counts as failed (`timeout`).
-const SEND_TIMEOUT_MS: u32 = 10_000;
 
-/// The INSERTs of one outbox row per configured channel for a routed lead, to be added to the
-/// lead's D1 batch, so the lead and its notifications are committed together or not at all.
+/// The INSERTs of one outbox row per message (handoff-core's `alerts::lead_alerts` or
+/// `escalation_alerts`), to be added to the lead's D1 batch, so the lead and its notifications are
+/// committed together or not at all; with `claim` (an escalation step carried out by this run),
+/// each row is written only if that claim is the one stored, so that a repeated or overlapping
+/// cron tick sends nothing twice.
 ///
-/// `lead` is the notification's content (its `claim_url` from `links::claim_url`); `notify` is the
-/// active bundle's `rules.notify`; `now_ms` is the Worker's clock (`Date::now()`); `db` the `DB`
-/// binding. Each payload is built now and stored, so every retry sends the same bytes under the
-/// same id (a fresh `crypto.randomUUID()`, the Standard Webhooks `webhook-id`). The rows are due
-/// at once: after the batch commits, the caller may send them without waiting for the cron with
-/// `ctx.wait_until(deliver(env, Due::Lead(id), now))`.
+/// Each payload is built now and stored, so every retry sends the same bytes under the same id (a
+/// fresh `crypto.randomUUID()`, the Standard Webhooks `webhook-id` and the email's idempotency
+/// key). The rows are due at once: after the batch commits, the caller may send them without
+/// waiting for the cron with `ctx.wait_until(deliver(env, Due::Lead(id), now))`.
 pub fn enqueue(
     db: &worker::D1Database,
-    lead: &LeadSummary,
-    notify: &NotifyRules,
-    now_ms: f64,
-) -> Result<Vec<D1PreparedStatement>, ApiError> {
-    let payload = |kind: &ChannelKind| match kind {
-        ChannelKind::Slack => slack_message(lead),
-        ChannelKind::Webhook => webhook_payload(lead, LEAD_ROUTED, now_ms as i64),
-    };
-    per_channel(db, &lead.lead_id, notify, now_ms, None, payload)
-}
-
-/// One outbox row per configured channel for `lead_id`, each with the payload `payload` builds
-/// for the channel's kind (written only with `claim`, when one is given).
-fn per_channel(
-    db: &worker::D1Database,
     lead_id: &str,
-    notify: &NotifyRules,
+    messages: &[Outgoing],
     now_ms: f64,
     claim: Option<&Claim<'_>>,
-    payload: impl Fn(&ChannelKind) -> serde_json::Value,
 ) -> Result<Vec<D1PreparedStatement>, ApiError> {
-    notify
-        .channels
+    messages
         .iter()
-        .map(|channel| {
-            let kind = (channel.id.as_str(), channel.kind.as_str());
-            let body = payload(&channel.kind);
-            rows::insert_statement(db, lead_id, kind, &body, now_ms, claim)
+        .map(|m| {
+            let kind = (m.channel.as_str(), m.kind);
+            rows::insert_statement(db, lead_id, kind, &m.payload, now_ms, claim)
         })
         .collect()
-}
-
-/// Like [`enqueue`], for one step of an SLA escalation ladder: the `lead.sla_escalated` message
-/// on every configured channel, each row written only if `claim` (the step, carried out by this
-/// run) is the one stored, so that a repeated or overlapping cron tick sends nothing twice.
-pub fn enqueue_escalation(
-    db: &worker::D1Database,
-    escalation: &Escalation,
-    notify: &NotifyRules,
-    now_ms: f64,
-    claim: &Claim<'_>,
-) -> Result<Vec<D1PreparedStatement>, ApiError> {
-    let payload = |kind: &ChannelKind| match kind {
-        ChannelKind::Slack => slack_escalation(escalation),
-        ChannelKind::Webhook => webhook_escalation(escalation, now_ms as i64),
-    };
-    per_channel(
-        db,
-        &escalation.lead_id,
-        notify,
-        now_ms,
-        Some(claim),
-        payload,
-    )
 }
 
 /// Which messages [`deliver`] sends.
@@ -125,11 +81,7 @@ pub async fn deliver(env: &Env, due: Due<'_>, now_ms: f64) -> Result<Delivered, 
         if !rows::lease(&db, &row.id, now_ms).await? {
             continue; // another run has it
         }
-        let channel = notify.channels.iter().find(|c| c.id == row.channel);
-        let result = match channel {
-            Some(channel) => send(env, channel, &row).await,
-            None => Err(Failure::code("channel_missing")),
-        };
+        let result = send(env, notify, &row).await;
         let attempts = row.attempts as u32 + 1;
         let statements = match result {
             Ok(()) => {
@@ -156,44 +108,67 @@ pub async fn deliver(env: &Env, due: Due<'_>, now_ms: f64) -> Result<Delivered, 
     Ok(report)
 }
 
-/// Why an attempt failed: our code, and the receiver's HTTP status if it answered. Never the
-/// URL or a secret: this goes to D1 and to the logs.
-struct Failure {
-    code: &'static str,
-    status: Option<u16>,
-}
-
-impl Failure {
-    fn code(code: &'static str) -> Failure {
-        Failure { code, status: None }
-    }
-
-    fn text(&self) -> String {
-        match self.status {
-            Some(status) => format!("{} {status}", self.code),
-            None => self.code.to_owned(),
-        }
-    }
-}
-
-fn secret(env: &Env, name: &str) -> Result<String, Failure> {
-    env.secret(name)
-        .map(|s| s.to_string())
-        .ok()
-        .filter(|s| !s.is_empty())
-        .ok_or(Failure::code("secret_missing"))
-}
-
-/// One attempt: POST the stored payload, a 2xx is delivered, anything else (a 4xx included, so a
-/// misconfigured receiver ends up visible in the dead letters) is a failure to retry.
-async fn send(env: &Env, channel: &Channel, row: &OutboxRow) -> Result<(), Failure> {
-    let headers = Headers::new();
-    let set = |name: &str, value: &str| {
-        headers
-            .set(name, value)
-            .map_err(|_| Failure::code("header_invalid"))
+/// One attempt of `row`, by its kind: a 2xx (and for Slack's Web API, `"ok": true`) is
+/// delivered; anything else (a 4xx included, so a misconfigured receiver ends up visible in the
+/// dead letters) is a failure to retry.
+async fn send(env: &Env, notify: &NotifyRules, row: &OutboxRow) -> Result<(), Failure> {
+    let payload: serde_json::Value =
+        serde_json::from_str(&row.payload).map_err(|_| Failure::code("payload_invalid"))?;
+    let app = || {
+        notify
+            .slack
+            .as_ref()
+            .ok_or(Failure::code("slack_not_configured"))
     };
-    set("content-type", "application/json")?;
+    match row.kind.as_str() {
+        "slack" | "webhook" => match notify.channels.iter().find(|c| c.id == row.channel) {
+            Some(channel) => send_channel(env, channel, row).await,
+            None => Err(Failure::code("channel_missing")),
+        },
+        "slack_app" => {
+            let channel = payload["channel"].as_str().unwrap_or_default();
+            slack::post_message(env, app()?, channel, &payload["message"])
+                .await
+                .map(drop)
+        }
+        SLACK_DM => {
+            let app = app()?;
+            let user = slack::user_of(env, app, &payload).await?;
+            slack::post_message(env, app, &user, &payload["message"])
+                .await
+                .map(drop)
+        }
+        EMAIL => {
+            let email = notify
+                .email
+                .as_ref()
+                .ok_or(Failure::code("email_not_configured"))?;
+            let mail = serde_json::from_value(payload["mail"].clone())
+                .map_err(|_| Failure::code("payload_invalid"))?;
+            let key = secret(env, &email.api_key)?;
+            let base = env
+                .var("EMAIL_API_URL")
+                .map(|v| v.to_string())
+                .unwrap_or_else(|_| email.provider.default_base().to_owned());
+            let to = payload["to"].as_str().unwrap_or_default();
+            let request = email
+                .provider
+                .request(&base, &key, &email.from, to, &mail, &row.id);
+            let headers: Vec<(&str, &str)> = request
+                .headers
+                .iter()
+                .map(|(k, v)| (*k, v.as_str()))
+                .collect();
+            post(&request.url, &headers, &request.body).await.map(drop)
+        }
+        _ => Err(Failure::code("kind_unknown")),
+    }
+}
+
+/// One attempt on a configured channel: a Slack incoming webhook (its URL in a secret) or a
+/// signed generic webhook.
+async fn send_channel(env: &Env, channel: &Channel, row: &OutboxRow) -> Result<(), Failure> {
+    let mut headers = vec![("content-type", "application/json".to_owned())];
     let url = match channel.kind {
         ChannelKind::Slack => secret(env, &channel.url_secret)?,
         ChannelKind::Webhook => {
@@ -203,37 +178,15 @@ async fn send(env: &Env, channel: &Channel, row: &OutboxRow) -> Result<(), Failu
             let timestamp = (worker::Date::now().as_millis() / 1000) as i64;
             let signature = sign(&key, &row.id, timestamp, &row.payload)
                 .map_err(|e: NotifyError| Failure::code(e.code()))?;
-            set("webhook-id", &row.id)?;
-            set("webhook-timestamp", &timestamp.to_string())?;
-            set("webhook-signature", &signature)?;
+            headers.push(("webhook-id", row.id.clone()));
+            headers.push(("webhook-timestamp", timestamp.to_string()));
+            headers.push(("webhook-signature", signature));
             channel.url.clone()
         }
+        ChannelKind::SlackApp => return Err(Failure::code("kind_unknown")),
     };
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_headers(headers.clone())
-        .with_body(Some(JsValue::from_str(&row.payload)));
-    let request = Request::new_with_init(&url, &init).map_err(|_| Failure::code("url_invalid"))?;
-    let signal = AbortSignal::from(web_sys::AbortSignal::timeout_with_u32(SEND_TIMEOUT_MS));
-    let response = Fetch::Request(request)
-        .send_with_signal(&signal)
-        .await
-        .map_err(|_| {
-            Failure::code(if signal.aborted() {
-                "timeout"
-            } else {
-                "network"
-            })
-        })?;
-    let status = response.status_code();
-    if (200..300).contains(&status) {
-        Ok(())
-    } else {
-        Err(Failure {
-            code: "http_status",
-            status: Some(status),
-        })
-    }
+    let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    post(&url, &headers, &row.payload).await.map(drop)
 }
 
 /// A failed attempt's statements: its retry (or death) and the event that says why.
@@ -250,6 +203,9 @@ fn failed(
     });
     if let Some(status) = failure.status {
         detail["status"] = status.into();
+    }
+    if let Some(error) = &failure.error {
+        detail["vendor_error"] = error.as_str().into();
     }
     if let Retry::At(at) = retry {
         detail["next_at"] = at.into();

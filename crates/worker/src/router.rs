@@ -5,12 +5,14 @@
 //! exactly these operations (the unit test below, and `tests/admin.test.mjs` against the running
 //! Worker).
 
+use handoff_core::notify::LinkPurpose;
 use worker::{Context, Env, Request, Response};
 
 use crate::error::ApiError;
 use crate::http::authorize;
+use crate::links::link;
 use crate::store::BundleOnce;
-use crate::{admin, config, crm, events, intake, links, metrics, public, queues, sla};
+use crate::{admin, config, crm, events, intake, metrics, public, queues, sla, slack};
 
 /// What answers a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +41,8 @@ pub enum Op {
     ExportCsv,
     ExportJsonl,
     RejectLink,
+    TakeLink,
+    SlackInteraction,
 }
 
 /// Who may call a route.
@@ -85,8 +89,12 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/v1/leads/{id}/take", Op::TakeLead, Admin),
     // The signed link itself is the credential (an owner clicks it in Slack).
     route("GET", "/v1/leads/{id}/claim", Op::ClaimLead, Open),
+    route("POST", "/v1/leads/{id}/claim", Op::ClaimLead, Open),
     route("GET", "/v1/leads/{id}/reject", Op::RejectLink, Open),
     route("POST", "/v1/leads/{id}/reject", Op::RejectLink, Open),
+    route("GET", "/v1/leads/{id}/take-link", Op::TakeLink, Open),
+    route("POST", "/v1/leads/{id}/take-link", Op::TakeLink, Open),
+    route("POST", "/v1/slack/interactions", Op::SlackInteraction, Open),
     route("GET", "/v1/pools", Op::Pools, Admin),
     route("GET", "/v1/sla/leads", Op::SlaLeads, Admin),
     route("GET", "/v1/metrics", Op::Metrics, Admin),
@@ -195,8 +203,10 @@ pub async fn dispatch(
     let now = crate::clock::now(&req, env);
     match route.op {
         Op::CreateLead => intake::create_lead(&mut req, env, ctx, bundle, now).await,
-        Op::ClaimLead => links::claim(&req, env, id, now as i64).await,
-        Op::RejectLink => events::reject_link(&mut req, env, id, bundle, now as i64).await,
+        Op::ClaimLead => link(&mut req, env, id, LinkPurpose::Claim, bundle, now as i64).await,
+        Op::RejectLink => link(&mut req, env, id, LinkPurpose::Reject, bundle, now as i64).await,
+        Op::TakeLink => link(&mut req, env, id, LinkPurpose::Take, bundle, now as i64).await,
+        Op::SlackInteraction => slack::interactions(&mut req, env, bundle, now as i64).await,
         Op::Pools => admin::get_pools(env, bundle, now as i64).await,
         Op::Metrics => metrics::report(&req, env, now as i64).await,
         Op::ExportCsv => metrics::export_csv(&req, env, now as i64).await,

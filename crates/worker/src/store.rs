@@ -28,6 +28,7 @@ pub mod outbox;
 pub mod profile;
 pub mod rotation;
 pub mod sla;
+pub mod slack;
 pub mod status;
 
 pub const KV_BINDING: &str = "CONFIG";

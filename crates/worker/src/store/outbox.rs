@@ -56,6 +56,8 @@ pub struct OutboxRow {
     pub id: String,
     pub lead_id: String,
     pub channel: String,
+    /// `slack`, `webhook`, `slack_app`, `slack_dm` or `email`.
+    pub kind: String,
     pub payload: String,
     pub attempts: f64,
     pub created_at: f64,
@@ -72,13 +74,13 @@ pub async fn due(
     let select = match lead_id {
         Some(lead_id) => db
             .prepare(
-                "SELECT id, lead_id, channel, payload, attempts, created_at FROM outbox \
+                "SELECT id, lead_id, channel, kind, payload, attempts, created_at FROM outbox \
                  WHERE lead_id = ?1 AND state = 'pending' AND next_at <= ?2",
             )
             .bind(&[JsValue::from_str(lead_id), JsValue::from_f64(now_ms)]),
         None => db
             .prepare(
-                "SELECT id, lead_id, channel, payload, attempts, created_at FROM outbox \
+                "SELECT id, lead_id, channel, kind, payload, attempts, created_at FROM outbox \
                  WHERE state = 'pending' AND next_at <= ?1 ORDER BY next_at LIMIT ?2",
             )
             .bind(&[

@@ -25,6 +25,8 @@ pub enum Via {
     Crm,
     /// The admin API (a queue member taking a lead).
     Admin,
+    /// A button in a Slack message.
+    Slack,
 }
 
 impl Via {
@@ -34,6 +36,7 @@ impl Via {
             Via::Events => "events",
             Via::Crm => "crm",
             Via::Admin => "admin",
+            Via::Slack => "slack",
         }
     }
 }
@@ -122,6 +125,10 @@ pub struct Who {
     pub company: Option<String>,
     pub lifecycle: String,
     pub score: i64,
+    /// The ids of the channels that heard of the lead when it was routed, whom its escalations
+    /// reach too; `None` (a clock stored before channels had conditions): every channel.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channels: Option<Vec<String>>,
 }
 
 /// A due time as stored: `None` for "never" (`i64::MAX`, an owner without working time left).
