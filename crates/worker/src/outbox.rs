@@ -50,7 +50,9 @@ pub fn enqueue(
 /// Which messages [`deliver`] sends.
 #[derive(Debug, Clone, Copy)]
 pub enum Due<'a> {
-    /// The pending messages of one lead, right after its batch committed (`waitUntil`).
+    /// The pending messages of one lead, right after its batch committed (`waitUntil`): at most
+    /// [`TICK_LIMIT`], so that a queue's lead with many members stays within an invocation's
+    /// subrequests (a Slack lookup and a message each); the rest go with the next cron tick.
     Lead(&'a str),
     /// At most this many messages whose time has come, oldest first (the cron).
     Limit(u32),
@@ -73,7 +75,7 @@ pub async fn deliver(env: &Env, due: Due<'_>, now_ms: f64) -> Result<Delivered, 
     let bundle = store::active_bundle(env).await?;
     let notify = &bundle.rules.notify;
     let rows = match due {
-        Due::Lead(lead_id) => rows::due(&db, Some(lead_id), 0, now_ms).await?,
+        Due::Lead(lead_id) => rows::due(&db, Some(lead_id), TICK_LIMIT, now_ms).await?,
         Due::Limit(limit) => rows::due(&db, None, limit, now_ms).await?,
     };
     let mut report = Delivered::default();

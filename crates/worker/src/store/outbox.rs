@@ -63,8 +63,8 @@ pub struct OutboxRow {
     pub created_at: f64,
 }
 
-/// The pending messages due at `now_ms`: one lead's (`Some(lead_id)`), or at most `limit` of
-/// all, oldest first.
+/// At most `limit` pending messages due at `now_ms`, oldest first: one lead's (`Some(lead_id)`),
+/// or anyone's.
 pub async fn due(
     db: &D1Database,
     lead_id: Option<&str>,
@@ -75,9 +75,14 @@ pub async fn due(
         Some(lead_id) => db
             .prepare(
                 "SELECT id, lead_id, channel, kind, payload, attempts, created_at FROM outbox \
-                 WHERE lead_id = ?1 AND state = 'pending' AND next_at <= ?2",
+                 WHERE lead_id = ?1 AND state = 'pending' AND next_at <= ?2 ORDER BY next_at \
+                 LIMIT ?3",
             )
-            .bind(&[JsValue::from_str(lead_id), JsValue::from_f64(now_ms)]),
+            .bind(&[
+                JsValue::from_str(lead_id),
+                JsValue::from_f64(now_ms),
+                JsValue::from_f64(f64::from(limit)),
+            ]),
         None => db
             .prepare(
                 "SELECT id, lead_id, channel, kind, payload, attempts, created_at FROM outbox \
