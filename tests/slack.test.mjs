@@ -19,6 +19,7 @@ import { startSlackFake } from "./support/slack-fake.mjs";
 const SLACK_BOT_TOKEN = `xoxb-${randomToken()}`;
 const SLACK_SIGNING_SECRET = randomToken();
 const EMAIL_API_KEY = `re_${randomToken()}`;
+const LINK_SECRET = randomToken();
 const USERS = {
   dana: { id: "U0DANA00001", email: "dana@sales.example", name: "dana" },
   eli: { id: "U0ELI00001", email: "eli@sales.example", name: "eli" },
@@ -41,7 +42,7 @@ before(async () => {
       EMAIL_API_KEY,
       SLACK_API_URL: slack.url,
       EMAIL_API_URL: mail.url,
-      LINK_SECRET: randomToken(),
+      LINK_SECRET,
       PUBLIC_URL: "http://localhost",
     },
   });
@@ -63,6 +64,13 @@ const QUEUED = { company_size: "1000+", interest: "Newsletter", country: "DE" };
 const NURTURE = { company_size: "1-50", interest: "Newsletter", country: "US" };
 const submit = (answers, now) => worker.submit({ form: "contact", answers, context: { fill_ms: 60_000 } }, { now });
 const lead = (id) => db.prepare("SELECT owner_kind, owner_id, status FROM leads WHERE id = ?").bind(id).first();
+/** A signed "Take it" link for `owner` on lead `id`, as a member's email carries it. */
+const takeLink = (id, owner, exp) => {
+  const sig = createHmac("sha256", LINK_SECRET)
+    .update(`handoff-take-link-v1:${id.length}:${id}:${owner.length}:${owner}:${exp}`)
+    .digest("base64url");
+  return `/v1/leads/${id}/take-link?owner=${owner}&exp=${exp}&sig=${sig}`;
+};
 
 /** Waits (bounded) until `find()` answers something, ticking the cron at `now` so that whatever
  * the intake's own delivery has not sent yet is sent. */
@@ -313,4 +321,26 @@ test("email: the owner who does not use Slack gets the same alert by email; a sc
   assert.equal(pressed.headers.get("x-handoff-code"), "recorded");
   const [accepted] = await events(id, "accepted");
   assert.deepEqual([accepted.actor, accepted.detail.via], ["erin", "link"]);
+});
+
+test("the Take it link: its page records nothing, its button gives the lead to a member, never to anyone else", async () => {
+  const t0 = EPOCH + 3 * 24 * 60 * MINUTE;
+  const id = await submit({ ...QUEUED, email: email("takelink") }, t0);
+  const exp = t0 + 60 * MINUTE;
+  const at = (method, owner, minutes) => worker.fetch(takeLink(id, owner, exp), { method, now: t0 + minutes * MINUTE });
+  const cases = [
+    ["GET", "dana", 1, 200, "confirm"],
+    ["GET", "erin", 2, 403, "not_a_member"],
+    ["POST", "erin", 2, 403, "not_a_member"],
+    ["POST", "dana", 3, 200, "recorded"],
+    ["GET", "eli", 4, 409, "not_in_queue"],
+    ["POST", "eli", 5, 409, "not_in_queue"],
+  ];
+  for (const [method, owner, minutes, status, code] of cases) {
+    const r = await at(method, owner, minutes);
+    assert.deepEqual([r.status, r.headers.get("x-handoff-code")], [status, code], `${method} ${owner}`);
+    if (minutes < 3) assert.deepEqual(Object.values(await lead(id)), ["queue", "inbound", "new"], `${method} ${owner}`);
+  }
+  assert.deepEqual(Object.values(await lead(id)), ["owner", "dana", "accepted"]);
+  assert.deepEqual((await events(id, "accepted")).map((e) => [e.actor, e.detail.via]), [["dana", "link"]]);
 });

@@ -171,20 +171,20 @@ pub async fn link(
         let Some(lead) = target(&db, lead_id).await? else {
             return refused(&ApiError::new(404, "lead_not_found", ""));
         };
-        let ours = match purpose {
-            LinkPurpose::Take => lead.owner_kind.as_deref() == Some("queue"),
-            _ => {
-                lead.owner_kind.as_deref() == Some("owner")
-                    && lead.owner_id.as_deref() == Some(&owner)
+        let holder = (lead.owner_kind.as_deref(), lead.owner_id.as_deref());
+        let refusal = match (purpose, holder) {
+            (LinkPurpose::Take, (Some("queue"), Some(queue))) => {
+                let member = bundle
+                    .routing()
+                    .is_some_and(|r| r.is_queue_member(queue, &owner));
+                (!member).then_some((403, "not_a_member"))
             }
+            (LinkPurpose::Take, _) => Some((409, "not_in_queue")),
+            (_, (Some("owner"), Some(id))) if id == owner => None,
+            _ => Some((409, "lead_reassigned")),
         };
-        if !ours {
-            let code = if purpose == LinkPurpose::Take {
-                "not_in_queue"
-            } else {
-                "lead_reassigned"
-            };
-            return refused(&ApiError::new(409, code, ""));
+        if let Some((status, code)) = refusal {
+            return refused(&ApiError::new(status, code, ""));
         }
         return match purpose {
             LinkPurpose::Claim => confirm_page(lead_id, "Accept this lead?", "Accept it"),
