@@ -228,6 +228,34 @@ describe("intake", () => {
     assert.equal(bad.json.error.code, "bad_visitor");
   });
 
+  test("a returning visitor's second lead scores on both visits' answers and says where each came from", async () => {
+    const visitor = crypto.randomUUID();
+    const email = `returning-${visitor.slice(0, 8)}@customer.example`;
+    const first = await postLead({ form: "demo", visitor, answers: { email, company_size: "201-1000", role: "Data", country: "Germany", interest: "Just exploring", consent: true } });
+    assert.equal(first.status, 201, first.text);
+    // The form does not ask again what it knows: this visit says only what is new.
+    const second = await postLead({ form: "demo", visitor, answers: { email, interest: "A demo", consent: true } });
+    assert.equal(second.status, 201, second.text);
+    assert.equal(second.json.lifecycle, "sql");
+    const lead = await admin(`/v1/leads/${second.json.id}`);
+    assert.equal(lead.json.answers.company_size, "201-1000");
+    assert.equal(lead.json.answers.interest, "A demo");
+    const learned = lead.json.evaluation.learned;
+    assert.deepEqual(Object.keys(learned).sort(), ["company_size", "country", "role"]);
+    for (const source of Object.values(learned)) assert.equal(source.lead_id, first.json.id);
+    assert.ok(!("interest" in learned), "this visit's answer is its own");
+    // The same person from another browser is found by their address.
+    const elsewhere = await postLead({ form: "demo", answers: { email: email.toUpperCase(), interest: "A demo", consent: true } });
+    assert.equal(elsewhere.json.lifecycle, "sql");
+    // The profile keeps when each answer was given: an answer filled in from an earlier lead is
+    // not made fresh by it.
+    const profile = await call(`/v1/profile?visitor=${visitor}`);
+    const firstAt = (await db.prepare("SELECT created_at FROM leads WHERE id = ?").bind(first.json.id).first()).created_at;
+    assert.equal(profile.json.known.company_size, firstAt);
+    // The browser is never told an earlier answer.
+    assert.ok(!second.text.includes("201-1000") && !profile.text.includes("201-1000"));
+  });
+
   test("markup and SQL-looking answers are stored verbatim and harmless", async () => {
     const company = `<img src=x onerror=alert(1)> '); DROP TABLE leads; --`;
     const r = await postLead({ form: "demo", answers: { email: "o'brien@example.ie", company, interest: "Pricing", consent: true } });

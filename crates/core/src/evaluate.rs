@@ -29,9 +29,50 @@ pub fn evaluate(
         code: "unknown_form",
         message: format!("the bundle has no form \"{}\"", input.form),
     })?;
-    let (mut answers, mut issues) = check_answers(form, &input.answers);
+    // What the person told us before fills in what this submission does not say.
+    let earlier = learned(&form.spec, &input.earlier);
+    let mut merged = input.answers.clone();
+    let mut filled = std::collections::BTreeSet::new();
+    for (id, (value, _)) in &earlier {
+        if merged.get(id).is_none_or(AnswerValue::is_empty) {
+            merged.insert(id.clone(), value.clone());
+            filled.insert(id.clone());
+        }
+    }
+    let from_earlier = |id: &str| filled.contains(id);
+    let (mut answers, mut issues) = check_answers(form, &merged);
     check_phones(&form.spec, &mut answers, &mut issues);
-    let shown = form.plan(&answers, &input.known, now_ms);
+    // An earlier answer the form no longer takes (an option since renamed) is left out, never
+    // held against this submission.
+    issues.retain(|i| !from_earlier(&i.field));
+    let mut known = input.known.clone();
+    for (id, (_, source)) in &earlier {
+        let at = known.entry(id.clone()).or_insert(source.at_ms);
+        *at = (*at).max(source.at_ms);
+    }
+    // The fields shown are those the browser showed: it reads only what this submission says.
+    let typed: AnswerMap = answers
+        .iter()
+        .filter(|(id, _)| !from_earlier(id))
+        .map(|(id, v)| (id.clone(), v.clone()))
+        .collect();
+    let shown = form.plan(&typed, &known, now_ms);
+    // A field the form did not ask because it is known, but whose answer cannot be found, is
+    // missing rather than wrong: the visitor could not have typed it.
+    issues.retain(|i| {
+        let hidden = form
+            .spec
+            .fields
+            .iter()
+            .zip(&shown)
+            .any(|(f, s)| f.id == i.field && !s);
+        !(hidden && i.code == crate::issue::IssueCode::Required)
+    });
+    let learned = earlier
+        .into_iter()
+        .filter(|(id, _)| from_earlier(id) && answers.contains_key(id))
+        .map(|(id, (_, source))| (id, source))
+        .collect();
     let visible = form
         .spec
         .fields
@@ -59,7 +100,39 @@ pub fn evaluate(
         lifecycle,
         disqualification,
         email,
+        learned,
     })
+}
+
+/// The newest earlier answer to each of `form`'s fields, with where it came from. Consent is
+/// given anew on each submission, and hidden fields (campaign values) belong to their visit, so
+/// neither is carried over.
+fn learned(
+    form: &FormSpec,
+    earlier: &[crate::lead::EarlierLead],
+) -> std::collections::BTreeMap<String, (AnswerValue, crate::lead::Learned)> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut newest_first: Vec<&crate::lead::EarlierLead> = earlier.iter().collect();
+    newest_first.sort_by_key(|lead| std::cmp::Reverse(lead.at_ms));
+    for field in &form.fields {
+        if matches!(field.kind, FieldKind::Consent | FieldKind::Hidden) {
+            continue;
+        }
+        let found = newest_first.iter().find_map(|lead| {
+            let value = lead.answers.get(&field.id).filter(|v| !v.is_empty())?;
+            Some((
+                value.clone(),
+                crate::lead::Learned {
+                    lead_id: lead.lead_id.clone(),
+                    at_ms: lead.at_ms,
+                },
+            ))
+        });
+        if let Some(found) = found {
+            out.insert(field.id.clone(), found);
+        }
+    }
+    out
 }
 
 /// Phone answers are checked against their country's numbering plan and stored in E.164 (with

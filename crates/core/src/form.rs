@@ -150,10 +150,43 @@ pub struct FieldSpec {
     /// For consent fields: the exact version of the text the person agreed to, stored with the lead.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub consent_version: String,
+    /// When the field is asked of a visitor the form knows (see `[forms.profiling]`).
+    #[serde(default, skip_serializing_if = "Ask::is_once")]
+    pub ask: Ask,
 }
 
 fn is_false(b: &bool) -> bool {
     !*b
+}
+
+/// When a field is asked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Ask {
+    /// On every visit, known or not.
+    Always,
+    /// Until it is known (and again once the answer is older than the profiling's
+    /// `max_age_days`): the default. A known answer, required or not, is not asked again.
+    #[default]
+    Once,
+    /// Only of a returning visitor (one the form knows something about), until it is known.
+    Returning,
+}
+
+impl Ask {
+    pub fn is_once(&self) -> bool {
+        *self == Ask::Once
+    }
+
+    /// The name the configuration uses.
+    pub fn from_name(name: &str) -> Option<Ask> {
+        match name {
+            "always" => Some(Ask::Always),
+            "once" => Some(Ask::Once),
+            "returning" => Some(Ask::Returning),
+            _ => None,
+        }
+    }
 }
 
 /// How a field is entered and checked.

@@ -26,6 +26,27 @@ pub struct LeadInput {
     pub known: Known,
     #[serde(default)]
     pub context: SubmitContext,
+    /// The person's earlier leads (by visitor token or email address), newest first: what they
+    /// told us before fills in what this submission does not say.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub earlier: Vec<EarlierLead>,
+}
+
+/// One earlier lead of the same person, as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EarlierLead {
+    pub lead_id: String,
+    /// When it was submitted (ms since the epoch).
+    pub at_ms: i64,
+    pub answers: AnswerMap,
+}
+
+/// Where a known answer came from: an earlier lead, and when it was given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Learned {
+    pub lead_id: String,
+    pub at_ms: i64,
 }
 
 /// Everything the rules say about one lead.
@@ -47,6 +68,10 @@ pub struct Evaluation {
     /// What the lead's email address says: free mail, disposable, role account.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<EmailFlags>,
+    /// The answers that came from the person's earlier leads rather than this submission: field
+    /// id → which lead, and when. Every other answer is this submission's.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub learned: std::collections::BTreeMap<String, Learned>,
 }
 
 impl Evaluation {

@@ -1052,8 +1052,8 @@ pub struct SummaryConfig<'a> {
 }
 
 /// The summary a routed lead is announced with: who (a `name` answer, or `first_name` and
-/// `last_name`), email, company, source, every shown answer with its question (consent and hidden
-/// fields left out), the score breakdown, the stage, the owner or queue the decision chose with
+/// `last_name`), email, company, source, every answer with its question (consent and hidden
+/// fields left out; one from an earlier visit says so, and its day), the score breakdown, the stage, the owner or queue the decision chose with
 /// their name, and the decision's sentence as the reason. `config` is the configuration's forms
 /// and routing (a `&Bundle` will do).
 pub fn summarize<'a>(
@@ -1093,6 +1093,14 @@ pub fn summarize<'a>(
             Some(AnswerValue::Choices(c)) => c.join(", "),
             Some(AnswerValue::Flag(yes)) => (if *yes { "yes" } else { "no" }).to_owned(),
             None => continue,
+        };
+        // An answer from an earlier visit says so, and when.
+        let value = match evaluation.learned.get(&field.id) {
+            Some(source) => {
+                let day = rfc3339(source.at_ms);
+                format!("{value} (earlier visit, {})", day.get(..10).unwrap_or(&day))
+            }
+            None => value,
         };
         asked.push(Asked {
             label: field.label.clone(),

@@ -1,13 +1,15 @@
-//! Which fields a form shows right now: conditions on earlier answers, then progressive profiling
-//! (required fields always, known fields not again until they are stale, at most N new questions
-//! from a prioritized pool per visit). Pure and deterministic: the same inputs, the same fields.
+//! Which fields a form shows right now: conditions on earlier answers, then what is known about
+//! the visitor (a field asked only of `returning` visitors waits for their second visit; with
+//! progressive profiling, known fields, required ones included, are not asked again until they are
+//! stale, `always` fields are, and at most N new questions from a prioritized pool per visit).
+//! Pure and deterministic: the same inputs, the same fields.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use crate::condition::{Answers, Condition, ConditionError, FieldType, Value, BAD_COMPACT};
-use crate::form::{FieldKind, FormSpec};
+use crate::form::{Ask, FieldKind, FormSpec};
 use crate::scoring::{BrowserScoring, CompiledScoring, Thresholds};
 use crate::text;
 
@@ -231,6 +233,13 @@ impl CompiledForm {
         now_ms: i64,
     ) -> Vec<bool> {
         let mut shown = self.shown_by_conditions(answers);
+        // A first-time visitor is never asked a field meant for returning ones.
+        let returning = self.spec.fields.iter().any(|f| known(&f.id).is_some());
+        for (i, field) in self.spec.fields.iter().enumerate() {
+            if field.ask == Ask::Returning && !returning && !answered(answers.get(&field.id)) {
+                shown[i] = false;
+            }
+        }
         let Some(profiling) = &self.spec.profiling else {
             return shown;
         };
@@ -249,7 +258,14 @@ impl CompiledForm {
             }
         }
         for (i, field) in self.spec.fields.iter().enumerate() {
-            if !shown[i] || field.required || field.kind == FieldKind::Hidden {
+            // A known answer is not asked again, required or not (the Worker fills it in from the
+            // person's earlier leads); the email address says who is submitting (a shared
+            // computer has more than one person), and consent is given anew each time.
+            let never_hidden = matches!(
+                field.kind,
+                FieldKind::Hidden | FieldKind::Consent | FieldKind::Email
+            );
+            if !shown[i] || never_hidden || field.ask == Ask::Always {
                 continue;
             }
             // Never hide what the visitor already typed in this visit.

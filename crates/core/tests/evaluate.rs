@@ -34,6 +34,8 @@ fn facts(e: &Evaluation) -> Value {
         "issues": e.issues.iter().map(|i| format!("{}:{}", i.field, i.code.as_str())).collect::<Vec<_>>(),
         "phone": v["answers"]["phone"],
         "email": v["email"],
+        "learned": v["learned"].as_object().map(|m| m.keys().cloned().collect::<Vec<_>>()).unwrap_or_default(),
+        "answers": v["answers"],
     })
 }
 

@@ -6,7 +6,7 @@
 //! derives the Worker uses for the same shapes: required members present, every member of the
 //! type it should be, unknown members refused.
 
-use handoff_core::form::{Outcome, Profiling};
+use handoff_core::form::{Ask, Outcome, Profiling};
 use handoff_core::scoring::{LiveScoring, Stage, Thresholds};
 use handoff_core::{AnswerValue, FieldKind, FieldSpec, FormSpec};
 use js_sys::{Array, Function, Object, Reflect};
@@ -255,6 +255,7 @@ fn field_spec(value: &JsValue) -> Decoded<FieldSpec> {
             "options",
             "visible_if",
             "consent_version",
+            "ask",
         ],
     )?;
     let kind = field.text("type")?;
@@ -270,6 +271,10 @@ fn field_spec(value: &JsValue) -> Decoded<FieldSpec> {
         options: field.texts("options")?,
         visible_if: field.optional_text("visible_if")?,
         consent_version: field.text_or_empty("consent_version")?,
+        ask: match field.optional_text("ask")? {
+            None => Ask::Once,
+            Some(name) => Ask::from_name(&name).ok_or_else(|| format!("unknown ask `{name}`"))?,
+        },
     })
 }
 

@@ -10,6 +10,7 @@ use handoff_core::disqualify::SubmitContext;
 use handoff_core::evaluate::email_answer;
 use handoff_core::events::EventKind;
 use handoff_core::experiment::{self, Assignment};
+use handoff_core::lead::EarlierLead;
 use handoff_core::notify::{LeadSummary, LinkPurpose};
 use handoff_core::returning::{self, Repeat};
 use handoff_core::routing::{Assignee, CompiledRouting, Decision, RouteInput};
@@ -27,7 +28,8 @@ use crate::ratelimit;
 use crate::rotation::{self, ROUTING_ATTEMPTS};
 use crate::sla::{self, Start};
 use crate::store::intake::{
-    idempotency_statement, idempotent_answer, prefetch, Idempotency, IdempotentAnswer,
+    idempotency_statement, idempotent_answer, prefetch, Idempotency, IdempotentAnswer, Prefetched,
+    Reads,
 };
 use crate::store::leads::{lead_statement, refresh_statement, Existing, Link, NewLead, Ownership};
 use crate::store::rotation::{self as rotation_rows, Loaded};
@@ -143,7 +145,12 @@ struct Checked {
 /// handoff-core's verdict on the lead at `now_ms`, from its answers, its activity (the pages the
 /// form saw the visitor view count as engagement, like any reported activity) and its context;
 /// `404` for a form the bundle does not have.
-fn check(bundle: &Bundle, lead: LeadRequest, now_ms: u64) -> Result<Checked, ApiError> {
+fn check(
+    bundle: &Bundle,
+    lead: LeadRequest,
+    earlier: Vec<EarlierLead>,
+    now_ms: u64,
+) -> Result<Checked, ApiError> {
     let attribution = lead.attribution.clean();
     let mut activity = lead.activity;
     activity.extend(attribution.page_views());
@@ -155,6 +162,7 @@ fn check(bundle: &Bundle, lead: LeadRequest, now_ms: u64) -> Result<Checked, Api
         // what to ask, and every field that conditions show is validated here.
         known: Default::default(),
         context: lead.context,
+        earlier,
     };
     let evaluation = evaluate(bundle, &input, i64::try_from(now_ms).unwrap_or(i64::MAX))
         .map_err(|e| ApiError::new(404, e.code, "No form has this id."))?;
@@ -205,19 +213,42 @@ pub async fn create_lead(
     if bundle.form(&lead.form).is_some() {
         check_origin(req, &bundle, &lead.form)?;
     }
-    let checked = check(&bundle, lead, now)?;
+    let form = bundle
+        .form(&lead.form)
+        .ok_or_else(|| ApiError::new(404, "unknown_form", "No form has this id."))?;
+    // One batch of reads before the lead is judged: the rate limit's count, a retry's first
+    // answer, the returning person's lead and earlier answers, routing's state, the CRM's facts.
+    // A retry of a stored submission always gets its first answer, however busy its client, and
+    // even if the rules have changed since; a refused one never stored its key.
+    let counter = ratelimit::counter(req, env, &body, &db, now as f64)?;
+    let email = email_answer(&form.spec, &lead.answers)
+        .and_then(|typed| handoff_core::email::normalize(typed).ok());
+    let routing = bundle.routing();
+    let profiled =
+        form.spec.profiling.is_some() || form.spec.fields.iter().any(|f| !f.ask.is_once());
+    let reads = Reads {
+        key: idempotency.as_ref().map(|(key, _)| key.as_str()),
+        email: email.as_deref().filter(|_| routing.is_some()),
+        routing: routing.map(|r| (r, now as f64)),
+        facts: email
+            .as_deref()
+            .filter(|_| routing.is_some() && !bundle.sla().policies().is_empty()),
+        earlier: (profiled && (email.is_some() || lead.visitor.is_some()))
+            .then_some((email.as_deref(), lead.visitor.as_deref())),
+    };
+    let mut prefetched = prefetch(&db, counter.statement.clone(), &reads).await?;
+    if let (Some(first), Some((_, body_sha256))) = (prefetched.replay.take(), &idempotency) {
+        return replay(first, body_sha256, &db, env);
+    }
+    if let Some(limited) = counter.answer(prefetched.count)? {
+        return Ok(with_trips(limited, &db, env));
+    }
+    let earlier = std::mem::take(&mut prefetched.earlier);
+    let checked = check(&bundle, lead, earlier, now)?;
     let evaluation = &checked.evaluation;
     if !evaluation.valid {
-        // A retry of a stored submission is answered as the first time, even if the rules have
-        // changed since; a refused one never stored its key.
-        if let Some(answer) = first_answer(&db, env, &idempotency).await? {
-            return answer;
-        }
         return Err(ApiError::invalid(checked.evaluation.issues));
     }
-    let form = bundle
-        .form(&evaluation.form)
-        .ok_or_else(|| ApiError::new(404, "unknown_form", "No form has this id."))?;
     let bot = evaluation.is_bot();
     let id = random_uuid();
     let response = created(&id, form, evaluation)?;
@@ -239,7 +270,7 @@ pub async fn create_lead(
         response: &response,
         bot,
     };
-    match submission.store(req, &body).await? {
+    match submission.store(prefetched).await? {
         Stored::Early(answer) => return Ok(answer),
         Stored::Lead { notified: true } => announce(ctx, env, &id, now as f64),
         Stored::Lead { notified: false } => {}
@@ -308,7 +339,12 @@ async fn remember(env: &Env, visitor: Option<&str>, evaluation: &Evaluation, now
     let Some(visitor) = visitor else {
         return;
     };
-    let answered = evaluation.answers.keys().map(String::as_str);
+    // What this visit typed: an answer from an earlier lead keeps the time it was given.
+    let answered = evaluation
+        .answers
+        .keys()
+        .filter(|id| !evaluation.learned.contains_key(*id))
+        .map(String::as_str);
     if let Err(error) = profile::remember_fields(env, visitor, answered, now_ms as i64).await {
         worker::console_error!("visitor profile not updated: {}", error.code);
     }
@@ -372,28 +408,9 @@ struct Routed<'a> {
 }
 
 impl Submission<'_> {
-    /// One batch of reads (the rate limit's count, a retry's first answer, the returning person's
-    /// lead, routing's state, the CRM's facts), then the lead stored where it belongs. A retry of
-    /// a stored submission always gets its first answer, however busy its client.
-    async fn store(&self, req: &Request, body: &str) -> Result<Stored, ApiError> {
+    /// The lead stored where it belongs, from what the submission's read batch found.
+    async fn store(&self, prefetched: Prefetched) -> Result<Stored, ApiError> {
         let routing = self.bundle.routing().filter(|_| !self.bot);
-        let email = self.lead.email.filter(|_| routing.is_some());
-        let counter = ratelimit::counter(req, self.env, body, self.db, self.lead.now_ms)?;
-        let prefetched = prefetch(
-            self.db,
-            counter.statement.clone(),
-            self.idempotency.as_ref().map(|(key, _)| key.as_str()),
-            email,
-            routing.map(|r| (r, self.lead.now_ms)),
-            email.filter(|_| !self.bundle.sla().policies().is_empty()),
-        )
-        .await?;
-        if let (Some(first), Some((_, body_sha256))) = (prefetched.replay, self.idempotency) {
-            return replay(first, body_sha256, self.db, self.env).map(Stored::Early);
-        }
-        if let Some(limited) = counter.answer(prefetched.count)? {
-            return Ok(Stored::Early(with_trips(limited, self.db, self.env)));
-        }
         let facts = prefetched.facts;
         let (routing, loaded) = match (routing, prefetched.route) {
             (Some(routing), Some(loaded)) => (routing, loaded),

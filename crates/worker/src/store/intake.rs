@@ -9,7 +9,7 @@ use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement};
 
 use super::leads::{existing_query, Existing};
-use super::{facts, one, rotation, Db};
+use super::{facts, leads, one, rotation, Db};
 use crate::error::ApiError;
 
 /// The answer to store with an idempotency key, written in the lead's batch.
@@ -71,6 +71,23 @@ pub struct Prefetched {
     pub route: Option<rotation::Loaded>,
     /// What the CRM says about the person and their account (read only when SLAs are set up).
     pub facts: SuppressionFacts,
+    /// The person's earlier leads, newest first (read only for a form that may leave known
+    /// questions unasked).
+    pub earlier: Vec<handoff_core::lead::EarlierLead>,
+}
+
+/// What a submission's read batch asks for, besides its rate-limit count.
+pub struct Reads<'a> {
+    /// The idempotency key, for its first answer.
+    pub key: Option<&'a str>,
+    /// The normalized email address, for the returning person's open lead.
+    pub email: Option<&'a str>,
+    /// Routing, for its rotation state at a time.
+    pub routing: Option<(&'a CompiledRouting, f64)>,
+    /// The address whose CRM facts to read.
+    pub facts: Option<&'a str>,
+    /// The address and the visitor token whose earlier leads to read.
+    pub earlier: Option<(Option<&'a str>, Option<&'a str>)>,
 }
 
 /// Runs a submission's one batch of reads: `counter` (the rate limit's upsert, which answers the
@@ -79,11 +96,15 @@ pub struct Prefetched {
 pub async fn prefetch(
     db: &Db,
     counter: D1PreparedStatement,
-    key: Option<&str>,
-    email: Option<&str>,
-    routing: Option<(&CompiledRouting, f64)>,
-    facts: Option<&str>,
+    reads: &Reads<'_>,
 ) -> Result<Prefetched, ApiError> {
+    let Reads {
+        key,
+        email,
+        routing,
+        facts,
+        earlier,
+    } = *reads;
     let mut statements = vec![counter];
     if let Some(key) = key {
         statements.push(idempotency_query(db, key)?);
@@ -96,6 +117,9 @@ pub async fn prefetch(
     }
     if let Some(email) = facts {
         statements.push(facts::facts_query(db, email)?);
+    }
+    if let Some((email, visitor)) = earlier {
+        statements.push(leads::earlier_query(db, email, visitor)?);
     }
     let results = db.batch(statements).await?;
     let mut results = results.iter();
@@ -130,11 +154,16 @@ pub async fn prefetch(
         Some(_) => facts::read_facts(first("facts")?)?,
         None => Default::default(),
     };
+    let earlier = match earlier {
+        Some(_) => leads::read_earlier(first("earlier")?)?,
+        None => Vec::new(),
+    };
     Ok(Prefetched {
         count,
         replay,
         existing,
         route,
         facts,
+        earlier,
     })
 }

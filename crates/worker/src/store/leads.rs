@@ -90,6 +90,7 @@ pub fn lead_statement(
         "disqualification": ev.disqualification,
         "visible": ev.visible,
         "email": ev.email,
+        "learned": ev.learned,
     });
     let answers = encode(&ev.answers)?;
     let details = encode(&details)?;
@@ -176,6 +177,48 @@ pub fn existing_query(db: &D1Database, email: &str) -> Result<D1PreparedStatemen
     )
     .bind(&[JsValue::from_str(&handoff_core::crm::person_subject(email))])
     .map_err(ApiError::storage)
+}
+
+/// What a person told us on their earlier leads (by normalized email address or visitor token),
+/// newest first, at most five: read in the submission's read batch, before it is judged, so that
+/// the answers the form no longer asks still score and route. Bots' submissions are not the
+/// person's.
+pub fn earlier_query(
+    db: &D1Database,
+    email: Option<&str>,
+    visitor: Option<&str>,
+) -> Result<D1PreparedStatement, ApiError> {
+    let person = email.map(handoff_core::crm::person_subject);
+    db.prepare(
+        "SELECT id, created_at, answers FROM leads \
+         WHERE (person_key = ?1 OR visitor = ?2) AND COALESCE(disqualify_reason, '') <> 'bot' \
+         ORDER BY created_at DESC, id DESC LIMIT 5",
+    )
+    .bind(&[opt(person.as_deref()), opt(visitor)])
+    .map_err(ApiError::storage)
+}
+
+/// The earlier leads [`earlier_query`] found.
+pub fn read_earlier(
+    result: &worker::D1Result,
+) -> Result<Vec<handoff_core::lead::EarlierLead>, ApiError> {
+    #[derive(serde::Deserialize)]
+    struct Row {
+        id: String,
+        created_at: f64,
+        answers: String,
+    }
+    let rows: Vec<Row> = result.results().map_err(ApiError::storage)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| {
+            Some(handoff_core::lead::EarlierLead {
+                lead_id: row.id,
+                at_ms: row.created_at as i64,
+                answers: serde_json::from_str(&row.answers).ok()?,
+            })
+        })
+        .collect())
 }
 
 /// The statement that brings a returning person's lead up to date with a new submission: the
