@@ -1127,8 +1127,11 @@ fn a_mistyped_mailbox_domain_is_offered_a_correction_that_one_click_accepts() {
 const PROFILED: &str = r#"{"id":"prof","title":"Profiled","submit_label":"Send","success_message":"Thanks",
   "fields":[
     {"id":"email","label":"Email","type":"email","required":true},
+    {"id":"company","label":"Company","type":"text","required":true},
     {"id":"role","label":"Role","type":"text"},
-    {"id":"budget","label":"Budget","type":"text"}],
+    {"id":"budget","label":"Budget","type":"text"},
+    {"id":"timeline","label":"Timeline","type":"text","ask":"always"},
+    {"id":"renewal","label":"Renewal date","type":"text","ask":"returning"}],
   "profiling":{"max_new_questions":1,"pool":["role","budget"]}}"#;
 
 #[wasm_bindgen_test]
@@ -1136,16 +1139,23 @@ fn a_known_answer_gives_way_to_a_new_question() {
     let first = mount_with(PROFILED, r#"{endpoint: "http://127.0.0.1:9/v1/leads"}"#);
     assert!(shown(&first, "role"));
     assert!(!shown(&first, "budget"));
+    assert!(
+        !shown(&first, "renewal"),
+        "asked only of returning visitors"
+    );
     let returning = mount_with(
         PROFILED,
-        r#"{endpoint: "http://127.0.0.1:9/v1/leads", known: {role: Date.now() - 1000, email: Date.now()}}"#,
+        r#"{endpoint: "http://127.0.0.1:9/v1/leads", known: {role: Date.now() - 1000, email: Date.now(), company: Date.now(), timeline: Date.now()}}"#,
     );
     assert!(!shown(&returning, "role"), "known: not asked again");
     assert!(shown(&returning, "budget"), "the next question of the pool");
+    assert!(shown(&returning, "email"), "the address is always asked");
     assert!(
-        shown(&returning, "email"),
-        "a required field is always asked"
+        !shown(&returning, "company"),
+        "a known required field is not asked again"
     );
+    assert!(shown(&returning, "timeline"), "ask = always");
+    assert!(shown(&returning, "renewal"), "a returning visitor is asked");
     // Long ago is not known any more (365 days by default).
     let stale = mount_with(
         PROFILED,
