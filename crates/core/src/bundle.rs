@@ -209,7 +209,14 @@ impl Bundle {
         let mut found = Vec::new();
         check_sections(&rules, &mut found);
         let types = field_types(&rules, &mut found);
+        // Scoring and disqualification read the email address's attributes, then the fields.
         let env = |id: &str| {
+            if let Some(&(_, ty)) = crate::enrich::EMAIL_ATTRIBUTES
+                .iter()
+                .find(|(name, _)| *name == id)
+            {
+                return Some(FieldType { ty, options: None });
+            }
             types.get(id).map(|(ty, options)| FieldType {
                 ty: *ty,
                 options: options.map(|o| &o[..]),

@@ -5,8 +5,46 @@
 use serde::{Deserialize, Serialize};
 
 use crate::company::registrable_domain;
+use crate::condition::{Answers, Value, ValueType};
 use crate::disposable::EmailRules;
 use crate::email;
+
+/// What conditions read about the lead's email address, besides the form's fields: in scoring and
+/// disqualification as in routing, SLA policies, experiments and channels.
+pub const EMAIL_ATTRIBUTES: [(&str, ValueType); 4] = [
+    ("email_domain", ValueType::Text),
+    ("free_email", ValueType::Bool),
+    ("disposable_email", ValueType::Bool),
+    ("role_account", ValueType::Bool),
+];
+
+/// A lead's answers with its email address's attributes ([`EMAIL_ATTRIBUTES`]): what scoring and
+/// disqualification conditions read. Without an address, each attribute is unknown (a condition
+/// on it is false).
+pub(crate) struct WithEmail<'a> {
+    pub answers: &'a dyn Answers,
+    /// The registrable domain of the address.
+    pub domain: Option<&'a str>,
+    pub flags: Option<&'a EmailFlags>,
+}
+
+impl Answers for WithEmail<'_> {
+    fn get(&self, field: &str) -> Option<Value<'_>> {
+        let flag = |f: fn(&EmailFlags) -> bool| self.flags.map(|x| Value::Bool(f(x)));
+        match field {
+            "email_domain" => self.domain.map(Value::Text),
+            "free_email" => flag(|x| x.free_mail),
+            "disposable_email" => flag(|x| x.disposable),
+            "role_account" => flag(|x| x.role_account),
+            _ => self.answers.get(field),
+        }
+    }
+}
+
+/// The registrable domain of an address (`eu.acme.com` → `acme.com`), if it has one.
+pub fn email_domain(address: &str) -> Option<String> {
+    host(address).as_deref().and_then(registrable_domain)
+}
 
 /// One known account, as supplied by the CRM export or the configuration: a domain and who owns it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,7 +6,7 @@ use crate::answer::AnswerMap;
 use crate::answer::AnswerValue;
 use crate::attribution::Utm;
 use crate::bundle::Bundle;
-use crate::enrich::email_flags;
+use crate::enrich::{email_domain, email_flags, WithEmail};
 use crate::form::{FieldKind, FormSpec};
 use crate::issue::Issue;
 use crate::phone::parse_phone;
@@ -81,13 +81,20 @@ pub fn evaluate(
         .filter(|(_, s)| *s)
         .map(|(f, _)| f.id.clone())
         .collect();
-    let email = email_answer(&form.spec, &answers);
-    let disqualification = bundle.disqualify().check(&answers, email, &input.context);
+    let address = email_answer(&form.spec, &answers);
+    let email = address.map(|address| email_flags(address, &bundle.rules.email));
+    let domain = address.and_then(email_domain);
+    // Conditions read the email address's attributes as well as the answers.
+    let view = WithEmail {
+        answers: &answers,
+        domain: domain.as_deref(),
+        flags: email.as_ref(),
+    };
+    let disqualification = bundle.disqualify().check(&view, address, &input.context);
     let scoring = bundle.scoring();
-    let score = scoring.score(&answers, &input.activity, now_ms);
+    let score = scoring.score(&view, &input.activity, now_ms);
     let grade = scoring.grade(&score);
     let lifecycle = stage(&score, bundle.rules.lifecycle, disqualification.is_some());
-    let email = email.map(|address| email_flags(address, &bundle.rules.email));
     Ok(Evaluation {
         bundle_version: bundle.version.clone(),
         form: form.spec.id.clone(),
@@ -192,6 +199,7 @@ impl RouteInput {
             utm: utm.clone(),
             owner_hint: None,
             previous_owner: None,
+            disposable_email: evaluation.email.as_ref().map(|f| f.disposable),
         }
     }
 }

@@ -253,7 +253,7 @@ impl Serialize for Target {
 
 /// The attributes routing conditions read besides the form's answers, with their types. Text
 /// attributes with a fixed set of values list them, so a condition naming another is refused.
-pub const ATTRIBUTES: [(&str, ValueType); 15] = [
+pub const ATTRIBUTES: [(&str, ValueType); 17] = [
     ("score", ValueType::Number),
     ("fit", ValueType::Number),
     ("engagement", ValueType::Number),
@@ -262,6 +262,8 @@ pub const ATTRIBUTES: [(&str, ValueType); 15] = [
     ("lifecycle", ValueType::Text),
     ("email_domain", ValueType::Text),
     ("free_email", ValueType::Bool),
+    ("disposable_email", ValueType::Bool),
+    ("role_account", ValueType::Bool),
     ("account", ValueType::Text),
     ("utm_source", ValueType::Text),
     ("utm_medium", ValueType::Text),
@@ -427,6 +429,9 @@ pub struct RouteInput {
     /// (unless `owner_affinity = false`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub previous_owner: Option<String>,
+    /// A throwaway mailbox (by the configuration's `[email]` lists), as the evaluation found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disposable_email: Option<bool>,
 }
 
 /// A lead as routing (and SLA) conditions read it: derived attributes first, then answers.
@@ -470,6 +475,11 @@ impl Answers for LeadView<'_> {
             "lifecycle" => text(&l.lifecycle),
             "email_domain" => text(&self.email_domain),
             "free_email" => self.free_email.map(Value::Bool),
+            "disposable_email" => l.disposable_email.map(Value::Bool),
+            "role_account" => l
+                .email
+                .as_deref()
+                .map(|e| Value::Bool(email::is_role_account(e))),
             "account" => self.account.map(Value::Text),
             // A form may capture UTM values in hidden fields of the same names: the attribution
             // wins, the answer stands in.
