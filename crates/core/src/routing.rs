@@ -100,6 +100,10 @@ pub struct OwnerSpec {
     /// Their Slack user id (`U…`), when it is not to be looked up by `email`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slack: Option<String>,
+    /// Whom an SLA step to `team_lead` reaches for this owner's leads (an owner id), unless the
+    /// pool that assigned the lead has a `lead`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team_lead: Option<String>,
     /// How they hear of their leads personally: `slack` (a direct message), `email` or `none`;
     /// omitted: Slack when `[notify.slack]` is set up, else email when `[notify.email]` is.
     #[serde(default, skip_serializing_if = "Option::is_none")]

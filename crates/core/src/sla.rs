@@ -399,10 +399,10 @@ impl CompiledSla {
 
     /// Whom a step reaches for a lead held by `assignee`, assigned by `pool`'s rotation (if one).
     ///
-    /// `team_lead` is the `lead` of that pool; for a lead no rotation assigned, the lead of the
-    /// first pool (in configuration order) that has the owner as a member and a `lead`; failing
-    /// both (a queue, an owner in no led pool), the routing's global fallback queue, so that the
-    /// step still reaches someone. `reassign` applies only to a lead a pool's rotation assigned.
+    /// `team_lead` is the `lead` of that pool; for a lead no rotation assigned, the owner's own
+    /// `team_lead`, else the lead of the first pool (in configuration order) that has the owner as
+    /// a member and a `lead`; for a lead in a queue, the queue's `lead`; failing all of these, the
+    /// routing's global fallback queue, so that the step still reaches someone. `reassign` applies only to a lead a pool's rotation assigned.
     pub fn recipient(
         routing: &CompiledRouting,
         step: &StepDue,
@@ -417,11 +417,17 @@ impl CompiledSla {
                     .and_then(|p| routing.pool(p))
                     .and_then(|p| p.lead.clone());
                 let by_membership = || match assignee {
+                    // The owner's own team lead, else the lead of a pool they are a member of.
                     Assignee::Owner(owner) => routing
-                        .pools()
-                        .iter()
-                        .filter(|p| p.members.iter().any(|m| &m.owner == owner))
-                        .find_map(|p| p.lead.clone()),
+                        .owner_spec(owner)
+                        .and_then(|o| o.team_lead.clone())
+                        .or_else(|| {
+                            routing
+                                .pools()
+                                .iter()
+                                .filter(|p| p.members.iter().any(|m| &m.owner == owner))
+                                .find_map(|p| p.lead.clone())
+                        }),
                     // A queue's own team lead, a person.
                     Assignee::Queue(queue) => routing.queue(queue).and_then(|q| q.lead.clone()),
                 };
@@ -579,7 +585,9 @@ pub(crate) fn check(
         .as_deref()
         .and_then(|w| duration(w, at(&[Step::Key("recent_contact_window")]), found))
         .unwrap_or(0);
-    let has_team_lead = routing.pools.iter().any(|p| p.lead.is_some());
+    let has_team_lead = routing.pools.iter().any(|p| p.lead.is_some())
+        || routing.queues.iter().any(|q| q.lead.is_some())
+        || routing.owners.iter().any(|o| o.team_lead.is_some());
     let mut seen = std::collections::HashSet::new();
     let mut policies = Vec::new();
     for (pi, spec) in sla.policies.iter().enumerate() {
@@ -728,8 +736,8 @@ fn check_escalate_to(
         ),
         Some(EscalateTo::TeamLead) if !has_team_lead => (
             ConfigCode::NoTeamLead,
-            "no [[routing.pools]] has a lead, so team_lead would reach nobody; give a pool a lead \
-             or escalate to owner:ID"
+            "no pool or queue has a lead and no owner a team_lead, so team_lead would reach \
+             nobody; give an owner a team_lead, a pool or queue a lead, or escalate to owner:ID"
                 .to_owned(),
         ),
         Some(EscalateTo::Owner(id)) if !routing.owners.iter().any(|o| o.id == id) => (

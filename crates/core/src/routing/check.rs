@@ -186,6 +186,18 @@ fn check_owner(
     found: &mut Vec<Found>,
 ) -> Option<CompiledOwner> {
     let at = |rest: &[Step<'static>]| entry_at("owners", oi, rest);
+    if let Some(lead) = owner.team_lead.as_deref() {
+        if lead == owner.id || !is_owner(r, lead) {
+            found.push(problem(
+                ConfigCode::UnknownOwner,
+                format!(
+                    "team_lead \"{lead}\" must be another [[routing.owners]] id than \"{}\"",
+                    owner.id
+                ),
+                at(&[Step::Key("team_lead")]),
+            ));
+        }
+    }
     if let Some(address) = &owner.email {
         if crate::email::normalize(address).as_deref() != Ok(address.as_str()) {
             found.push(problem(
