@@ -209,13 +209,18 @@ impl Bundle {
         let mut found = Vec::new();
         check_sections(&rules, &mut found);
         let types = field_types(&rules, &mut found);
-        // Scoring and disqualification read the email address's attributes, then the fields.
+        // Scoring and disqualification read the derived attributes, then the fields; a country
+        // code must be one (a typo or a country name is caught here, not missed on every lead).
+        let country_codes: Vec<String> = crate::country::countries()
+            .map(|(code, _)| code.to_owned())
+            .collect();
         let env = |id: &str| {
-            if let Some(&(_, ty)) = crate::enrich::EMAIL_ATTRIBUTES
+            if let Some(&(_, ty)) = crate::enrich::DERIVED_ATTRIBUTES
                 .iter()
                 .find(|(name, _)| *name == id)
             {
-                return Some(FieldType { ty, options: None });
+                let options = (id == "country_code").then_some(&country_codes[..]);
+                return Some(FieldType { ty, options });
             }
             types.get(id).map(|(ty, options)| FieldType {
                 ty: *ty,

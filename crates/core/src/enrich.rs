@@ -9,26 +9,32 @@ use crate::condition::{Answers, Value, ValueType};
 use crate::disposable::EmailRules;
 use crate::email;
 
-/// What conditions read about the lead's email address, besides the form's fields: in scoring and
-/// disqualification as in routing, SLA policies, experiments and channels.
-pub const EMAIL_ATTRIBUTES: [(&str, ValueType); 4] = [
+/// What conditions read about a lead besides the form's fields, derived from its answers: the
+/// email address's attributes, and the country and region as codes (`country_code`: ISO 3166-1
+/// alpha-2 from the country answer, whatever its language; `region_code`: a US state's or
+/// Canadian province's code). The same in scoring and disqualification as in routing, SLA
+/// policies, experiments and channels.
+pub const DERIVED_ATTRIBUTES: [(&str, ValueType); 6] = [
     ("email_domain", ValueType::Text),
     ("free_email", ValueType::Bool),
     ("disposable_email", ValueType::Bool),
     ("role_account", ValueType::Bool),
+    ("country_code", ValueType::Text),
+    ("region_code", ValueType::Text),
 ];
 
-/// A lead's answers with its email address's attributes ([`EMAIL_ATTRIBUTES`]): what scoring and
-/// disqualification conditions read. Without an address, each attribute is unknown (a condition
-/// on it is false).
-pub(crate) struct WithEmail<'a> {
+/// A lead's answers with its derived attributes ([`DERIVED_ATTRIBUTES`]): what scoring and
+/// disqualification conditions read. An attribute that cannot be derived (no address, no
+/// country answer) is unknown: a condition on it is false.
+pub(crate) struct Derived<'a> {
     pub answers: &'a dyn Answers,
     /// The registrable domain of the address.
     pub domain: Option<&'a str>,
     pub flags: Option<&'a EmailFlags>,
+    pub place: &'a Place,
 }
 
-impl Answers for WithEmail<'_> {
+impl Answers for Derived<'_> {
     fn get(&self, field: &str) -> Option<Value<'_>> {
         let flag = |f: fn(&EmailFlags) -> bool| self.flags.map(|x| Value::Bool(f(x)));
         match field {
@@ -36,7 +42,45 @@ impl Answers for WithEmail<'_> {
             "free_email" => flag(|x| x.free_mail),
             "disposable_email" => flag(|x| x.disposable),
             "role_account" => flag(|x| x.role_account),
+            "country_code" => self.place.country_code.map(Value::Text),
+            "region_code" => self.place.region_code.map(Value::Text),
             _ => self.answers.get(field),
+        }
+    }
+}
+
+/// Where a lead is, as codes: read from the form's country field (`country`, or one whose
+/// autocomplete hint starts with `country`) and region field (`region` or `state`, or the hint
+/// `address-level1`) through handoff-core's normalizers, so "Deutschland", "DE" and "Germany" are
+/// all `DE`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Place {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub country_code: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region_code: Option<&'static str>,
+}
+
+impl Place {
+    /// The place `answers` to `form` say.
+    pub fn of(form: &crate::form::FormSpec, answers: &crate::answer::AnswerMap) -> Place {
+        let text = |pick: &dyn Fn(&crate::form::FieldSpec) -> bool| {
+            form.fields
+                .iter()
+                .filter(|f| pick(f))
+                .find_map(|f| answers.get(&f.id)?.as_text())
+        };
+        let country = text(&|f| f.id == "country" || f.autocomplete.starts_with("country"));
+        let region =
+            text(&|f| f.id == "region" || f.id == "state" || f.autocomplete == "address-level1");
+        let country_code = country.and_then(|c| crate::country::normalize_country(c).ok());
+        let region_code = match (country, region) {
+            (Some(c), Some(r)) => crate::country::normalize_region(c, r).ok(),
+            _ => None,
+        };
+        Place {
+            country_code,
+            region_code,
         }
     }
 }

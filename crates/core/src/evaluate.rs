@@ -6,7 +6,7 @@ use crate::answer::AnswerMap;
 use crate::answer::AnswerValue;
 use crate::attribution::Utm;
 use crate::bundle::Bundle;
-use crate::enrich::{email_domain, email_flags, WithEmail};
+use crate::enrich::{email_domain, email_flags, Derived, Place};
 use crate::form::{FieldKind, FormSpec};
 use crate::issue::Issue;
 use crate::phone::parse_phone;
@@ -84,11 +84,13 @@ pub fn evaluate(
     let address = email_answer(&form.spec, &answers);
     let email = address.map(|address| email_flags(address, &bundle.rules.email));
     let domain = address.and_then(email_domain);
-    // Conditions read the email address's attributes as well as the answers.
-    let view = WithEmail {
+    // Conditions read what the answers and the address say, as well as the answers.
+    let place = Place::of(&form.spec, &answers);
+    let view = Derived {
         answers: &answers,
         domain: domain.as_deref(),
         flags: email.as_ref(),
+        place: &place,
     };
     let disqualification = bundle.disqualify().check(&view, address, &input.context);
     let scoring = bundle.scoring();
@@ -108,6 +110,7 @@ pub fn evaluate(
         disqualification,
         email,
         learned,
+        place,
     })
 }
 
@@ -200,6 +203,8 @@ impl RouteInput {
             owner_hint: None,
             previous_owner: None,
             disposable_email: evaluation.email.as_ref().map(|f| f.disposable),
+            country_code: evaluation.place.country_code.map(str::to_owned),
+            region_code: evaluation.place.region_code.map(str::to_owned),
         }
     }
 }

@@ -72,6 +72,9 @@ pub struct Evaluation {
     /// id → which lead, and when. Every other answer is this submission's.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub learned: std::collections::BTreeMap<String, Learned>,
+    /// The country and region the answers say, as codes.
+    #[serde(flatten)]
+    pub place: crate::enrich::Place,
 }
 
 impl Evaluation {

@@ -257,7 +257,7 @@ impl Serialize for Target {
 
 /// The attributes routing conditions read besides the form's answers, with their types. Text
 /// attributes with a fixed set of values list them, so a condition naming another is refused.
-pub const ATTRIBUTES: [(&str, ValueType); 17] = [
+pub const ATTRIBUTES: [(&str, ValueType); 19] = [
     ("score", ValueType::Number),
     ("fit", ValueType::Number),
     ("engagement", ValueType::Number),
@@ -268,6 +268,8 @@ pub const ATTRIBUTES: [(&str, ValueType); 17] = [
     ("free_email", ValueType::Bool),
     ("disposable_email", ValueType::Bool),
     ("role_account", ValueType::Bool),
+    ("country_code", ValueType::Text),
+    ("region_code", ValueType::Text),
     ("account", ValueType::Text),
     ("utm_source", ValueType::Text),
     ("utm_medium", ValueType::Text),
@@ -436,6 +438,12 @@ pub struct RouteInput {
     /// A throwaway mailbox (by the configuration's `[email]` lists), as the evaluation found.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub disposable_email: Option<bool>,
+    /// The country the answers say, ISO 3166-1 alpha-2.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub country_code: Option<String>,
+    /// The US state's or Canadian province's code the answers say.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region_code: Option<String>,
 }
 
 /// A lead as routing (and SLA) conditions read it: derived attributes first, then answers.
@@ -480,6 +488,8 @@ impl Answers for LeadView<'_> {
             "email_domain" => text(&self.email_domain),
             "free_email" => self.free_email.map(Value::Bool),
             "disposable_email" => l.disposable_email.map(Value::Bool),
+            "country_code" => text(&l.country_code),
+            "region_code" => text(&l.region_code),
             "role_account" => l
                 .email
                 .as_deref()

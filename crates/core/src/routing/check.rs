@@ -561,6 +561,7 @@ pub(crate) struct AttributeEnv<'t> {
     types: &'t Types<'t>,
     grades: Vec<String>,
     stages: Vec<String>,
+    countries: Vec<String>,
 }
 
 impl<'t> AttributeEnv<'t> {
@@ -569,6 +570,9 @@ impl<'t> AttributeEnv<'t> {
             types,
             grades: GRADES.iter().map(|g| (*g).to_owned()).collect(),
             stages: LIFECYCLES.iter().map(|g| (*g).to_owned()).collect(),
+            countries: crate::country::countries()
+                .map(|(code, _)| code.to_owned())
+                .collect(),
         }
     }
 
@@ -577,6 +581,7 @@ impl<'t> AttributeEnv<'t> {
             let options = match name {
                 "grade" => Some(&self.grades[..]),
                 "lifecycle" => Some(&self.stages[..]),
+                "country_code" => Some(&self.countries[..]),
                 _ => None,
             };
             return Some(FieldType { ty, options });

@@ -91,6 +91,8 @@ pub fn lead_statement(
         "visible": ev.visible,
         "email": ev.email,
         "learned": ev.learned,
+        "country_code": ev.place.country_code,
+        "region_code": ev.place.region_code,
     });
     let answers = encode(&ev.answers)?;
     let details = encode(&details)?;

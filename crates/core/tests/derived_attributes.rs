@@ -1,0 +1,237 @@
+//! The attributes handoff-core derives from a lead (`email_domain`, `free_email`, `disposable_email`,
+//! `role_account`, `country_code`, `region_code`) read the same in every part of the configuration:
+//! scoring, disqualification and routing conditions, with no hand-written domain or spelling list.
+
+#![allow(clippy::unwrap_used, clippy::type_complexity)]
+
+use handoff_core::attribution::Utm;
+use handoff_core::evaluate::{evaluate, LeadInput};
+use handoff_core::routing::{route, Assignee, RotationState, RouteInput};
+use handoff_core::{AnswerValue, Bundle};
+
+const CONFIG: &str = r#"
+[[forms]]
+id = "f"
+title = "T"
+submit_label = "Go"
+success_message = "Thanks"
+
+[[forms.fields]]
+id = "email"
+label = "Email"
+type = "email"
+required = true
+
+[scoring.max]
+fit = 50
+engagement = 20
+intent = 30
+
+[[scoring.fit]]
+id = "business-address"
+label = "A business address"
+when = "not free_email and not role_account"
+points = 20
+
+[[scoring.fit]]
+id = "target-domain"
+label = "A domain we want"
+when = 'email_domain in ["acme.com", "globex.com"]'
+points = 10
+
+[[disqualify]]
+id = "throwaway"
+reason = "disposable_email"
+message = "A throwaway address"
+when = "disposable_email"
+
+[routing]
+fallback = "queue:triage"
+
+[[routing.owners]]
+id = "ana"
+name = "Ana"
+timezone = "UTC"
+
+[[routing.queues]]
+id = "triage"
+name = "Triage"
+
+[[routing.queues]]
+id = "shared"
+name = "Shared inboxes"
+
+[[routing.rules]]
+id = "shared"
+when = "role_account or free_email"
+to = "queue:shared"
+
+[[routing.rules]]
+id = "everyone"
+to = "owner:ana"
+"#;
+
+#[test]
+fn email_attributes_score_disqualify_and_route() {
+    let bundle = Bundle::from_toml(CONFIG).unwrap();
+    let routing = bundle.routing().unwrap();
+    // (address, fit, disqualified by, routed to)
+    let cases: &[(&str, i32, Option<&str>, &str)] = &[
+        ("maria@acme.com", 30, None, "owner:ana"),
+        ("maria@eu.globex.com", 30, None, "owner:ana"),
+        ("maria@initech.com", 20, None, "owner:ana"),
+        ("maria@gmail.com", 0, None, "queue:shared"),
+        ("sales@acme.com", 10, None, "queue:shared"),
+        ("maria@mailinator.com", 20, Some("throwaway"), "owner:ana"),
+    ];
+    for (address, fit, disqualified, to) in cases {
+        let lead = LeadInput {
+            form: "f".into(),
+            answers: [("email".to_owned(), AnswerValue::Text((*address).to_owned()))].into(),
+            activity: vec![],
+            known: Default::default(),
+            context: Default::default(),
+            earlier: vec![],
+        };
+        let e = evaluate(&bundle, &lead, 0).unwrap();
+        assert_eq!(e.score.fit, *fit, "{address}");
+        assert_eq!(
+            e.disqualification.as_ref().map(|d| d.rule.as_str()),
+            *disqualified,
+            "{address}"
+        );
+        let input = RouteInput::from_evaluation(&bundle, &e, &Utm::default());
+        let decision = route(routing, &input, &RotationState::default(), 0);
+        let got = match decision.assignee {
+            Assignee::Owner(id) => format!("owner:{id}"),
+            Assignee::Queue(id) => format!("queue:{id}"),
+        };
+        assert_eq!(&got, to, "{address}");
+    }
+}
+
+#[test]
+fn an_attribute_of_the_wrong_type_is_a_located_error() {
+    let bad = CONFIG.replace(
+        "when = \"disposable_email\"",
+        "when = 'disposable_email == \"yes\"'",
+    );
+    let errors = Bundle::from_toml(&bad).unwrap_err();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].code.starts_with("condition."), "{errors:?}");
+}
+
+const PLACES: &str = r#"
+[[forms]]
+id = "f"
+title = "T"
+submit_label = "Go"
+success_message = "Thanks"
+
+[[forms.fields]]
+id = "email"
+label = "Email"
+type = "email"
+required = true
+
+[[forms.fields]]
+id = "country"
+label = "Country"
+type = "text"
+
+[[forms.fields]]
+id = "state"
+label = "State or province"
+type = "text"
+
+[scoring.max]
+fit = 50
+engagement = 20
+intent = 30
+
+[[scoring.fit]]
+id = "dach"
+label = "In DACH"
+when = 'country_code in ["DE", "AT", "CH"]'
+points = 20
+
+[routing]
+fallback = "queue:triage"
+
+[[routing.owners]]
+id = "dieter"
+name = "Dieter"
+timezone = "Europe/Berlin"
+
+[[routing.owners]]
+id = "cali"
+name = "Cali"
+timezone = "America/Los_Angeles"
+
+[[routing.queues]]
+id = "triage"
+name = "Triage"
+
+[[routing.rules]]
+id = "dach"
+when = 'country_code in ["DE", "AT", "CH"]'
+to = "owner:dieter"
+
+[[routing.rules]]
+id = "west"
+when = 'region_code in ["CA", "OR", "WA", "BC"]'
+to = "owner:cali"
+"#;
+
+#[test]
+fn countries_and_regions_are_codes_whatever_the_visitor_typed() {
+    let bundle = Bundle::from_toml(PLACES).unwrap();
+    let routing = bundle.routing().unwrap();
+    // (country typed, state typed, fit, routed to)
+    let cases: &[(&str, &str, i32, &str)] = &[
+        ("Germany", "", 20, "owner:dieter"),
+        ("Deutschland", "", 20, "owner:dieter"),
+        ("DE", "", 20, "owner:dieter"),
+        ("  de ", "", 20, "owner:dieter"),
+        ("Schweiz", "", 20, "owner:dieter"),
+        ("United States", "California", 0, "owner:cali"),
+        ("USA", "ca", 0, "owner:cali"),
+        ("Canada", "Colombie-Britannique", 0, "owner:cali"),
+        ("United States", "New York", 0, "queue:triage"),
+        ("Atlantis", "", 0, "queue:triage"),
+    ];
+    for (country, state, fit, to) in cases {
+        let mut answers = handoff_core::answer::AnswerMap::new();
+        answers.insert("email".into(), AnswerValue::Text("maria@acme.com".into()));
+        answers.insert("country".into(), AnswerValue::Text((*country).into()));
+        if !state.is_empty() {
+            answers.insert("state".into(), AnswerValue::Text((*state).into()));
+        }
+        let lead = LeadInput {
+            form: "f".into(),
+            answers,
+            activity: vec![],
+            known: Default::default(),
+            context: Default::default(),
+            earlier: vec![],
+        };
+        let e = evaluate(&bundle, &lead, 0).unwrap();
+        assert_eq!(e.score.fit, *fit, "{country}");
+        let input = RouteInput::from_evaluation(&bundle, &e, &Utm::default());
+        let decision = route(routing, &input, &RotationState::default(), 0);
+        let got = match decision.assignee {
+            Assignee::Owner(id) => format!("owner:{id}"),
+            Assignee::Queue(id) => format!("queue:{id}"),
+        };
+        assert_eq!(&got, to, "{country} / {state}");
+    }
+    // A country name or a typo where a code belongs is caught when the configuration is checked.
+    for wrong in ["country_code in [\"Germany\"]", "country_code == \"DX\""] {
+        let text = PLACES.replacen("country_code in [\"DE\", \"AT\", \"CH\"]", wrong, 1);
+        let errors = Bundle::from_toml(&text).unwrap_err();
+        assert_eq!(
+            errors[0].code, "condition.unknown_option",
+            "{wrong}: {errors:?}"
+        );
+    }
+}
