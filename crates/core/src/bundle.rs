@@ -559,6 +559,39 @@ fn check_rule_ids(rules: &Rules, found: &mut Vec<Found>) {
     for (i, rule) in rules.disqualify.iter().enumerate() {
         let path = vec![Step::Key("disqualify"), Step::Index(i), Step::Key("id")];
         check_rule_id(&rule.id, &mut rule_ids, path.clone(), found);
+        let at = |key| vec![Step::Key("disqualify"), Step::Index(i), Step::Key(key)];
+        if !rule.reason.is_valid() {
+            let message = format!(
+                "reason \"{}\" must be a code: lowercase letters, digits and _, such as \
+                 \"already_customer\" (the usual ones: {})",
+                rule.reason.as_str(),
+                crate::disqualify::Reason::SHIPPED.join(", ")
+            );
+            found.push(problem(ConfigCode::InvalidReason, message, at("reason")));
+        }
+        // The same domain check as every other domain list: a slip never matches silently.
+        for (d, domain) in rule.email_domains.iter().enumerate() {
+            if let Some(why) = override_problem(domain) {
+                let path = vec![
+                    Step::Key("disqualify"),
+                    Step::Index(i),
+                    Step::Key("email_domains"),
+                    Step::Index(d),
+                ];
+                found.push(problem(
+                    ConfigCode::InvalidDomain,
+                    format!("\"{domain}\" {why}"),
+                    path,
+                ));
+            }
+        }
+        if rule.missing != crate::disqualify::Missing::Refuse && rule.min_fill_seconds.is_none() {
+            found.push(problem(
+                ConfigCode::RuleTests,
+                "missing applies only to a min_fill_seconds rule".to_owned(),
+                at("missing"),
+            ));
+        }
         if rule.test_count() != 1 {
             let message = format!(
                 "disqualification rule \"{}\" must set exactly one of when, email_domains, \

@@ -86,19 +86,35 @@ fn parents(host: &str) -> impl Iterator<Item = &str> {
 }
 
 /// Why an override is refused by `handoff check`: it must be a lowercase host name with a dot.
-pub fn override_problem(domain: &str) -> Option<&'static str> {
-    let labels_ok = domain.split('.').all(|label| {
-        !label.is_empty()
-            && label.len() <= 63
-            && !label.starts_with('-')
-            && !label.ends_with('-')
-            && label
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    });
-    if domain.len() > 253 || !domain.contains('.') || !labels_ok {
-        Some("must be a lowercase domain name such as \"mailinator.com\"")
-    } else {
+pub fn override_problem(domain: &str) -> Option<String> {
+    // The usual slips, each with the entry that was meant: a URL, an address, `www.`, capitals.
+    let meant = domain
+        .trim()
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .trim_start_matches('@')
+        .trim_start_matches("www.")
+        .trim_end_matches('/')
+        .to_lowercase();
+    let labels_ok = |d: &str| {
+        d.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        })
+    };
+    let valid = |d: &str| d.len() <= 253 && d.contains('.') && labels_ok(d);
+    if valid(domain) && !domain.starts_with("www.") {
         None
+    } else if meant != domain && valid(&meant) {
+        Some(format!(
+            "is not a domain as a list takes it: write \"{meant}\" (lowercase, without https://, @ or www.)"
+        ))
+    } else {
+        Some("must be a lowercase domain name such as \"mailinator.com\"".to_owned())
     }
 }

@@ -7,33 +7,66 @@ use crate::condition::{Answers, Condition};
 use crate::disposable::EmailRules;
 use crate::email;
 
-/// Why a lead was disqualified. Stable codes: reports group by them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Reason {
-    Student,
-    JobSeeker,
-    Competitor,
-    PersonalEmail,
-    DisposableEmail,
-    CountryNotServed,
-    Bot,
-    Other,
-}
+/// Why a lead was disqualified: a stable code reports group by. The usual ones are
+/// [`Reason::SHIPPED`]; a configuration may name its own (`already_customer`: lowercase letters,
+/// digits and `_`). `bot` is special: such a submission was not a person's, so it is stored closed
+/// and never routed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Reason(String);
 
 impl Reason {
+    /// The codes every configuration may use, as documented.
+    pub const SHIPPED: [&'static str; 8] = [
+        "student",
+        "job_seeker",
+        "competitor",
+        "personal_email",
+        "disposable_email",
+        "country_not_served",
+        "bot",
+        "other",
+    ];
+
+    /// The reason with code `code` (checked when the configuration is: see [`Reason::is_valid`]).
+    pub fn new(code: &str) -> Reason {
+        Reason(code.to_owned())
+    }
+
     /// The stable code, as serialized.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Reason::Student => "student",
-            Reason::JobSeeker => "job_seeker",
-            Reason::Competitor => "competitor",
-            Reason::PersonalEmail => "personal_email",
-            Reason::DisposableEmail => "disposable_email",
-            Reason::CountryNotServed => "country_not_served",
-            Reason::Bot => "bot",
-            Reason::Other => "other",
-        }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether the submission was judged not a person's.
+    pub fn is_bot(&self) -> bool {
+        self.0 == "bot"
+    }
+
+    /// A code a report can group by: 1 to 64 of `a`-`z`, `0`-`9` and `_`, starting with a letter.
+    pub fn is_valid(&self) -> bool {
+        let b = self.0.as_bytes();
+        (1..=64).contains(&b.len())
+            && b[0].is_ascii_lowercase()
+            && b.iter()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_')
+    }
+}
+
+/// What a `min_fill_seconds` rule makes of a submission that says nothing about its fill time
+/// (`missing`): too fast (the default: a bot posting straight to the API sends none), or fine (a
+/// server-side integration that has no fill time to send).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Missing {
+    #[default]
+    Refuse,
+    Allow,
+}
+
+impl Missing {
+    pub fn is_refuse(&self) -> bool {
+        *self == Missing::Refuse
     }
 }
 
@@ -65,6 +98,9 @@ pub struct DisqualifyRule {
     /// The form was submitted faster than a person can fill it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_fill_seconds: Option<u32>,
+    /// Under `min_fill_seconds`: what a submission without a fill time is.
+    #[serde(default, skip_serializing_if = "Missing::is_refuse")]
+    pub missing: Missing,
 }
 
 impl DisqualifyRule {
@@ -132,13 +168,16 @@ impl CompiledRules {
                 } else if rule.honeypot {
                     !context.honeypot.trim().is_empty()
                 } else if let Some(min) = rule.min_fill_seconds {
-                    context.fill_ms.is_some_and(|ms| ms < i64::from(min) * 1000)
+                    match context.fill_ms {
+                        Some(ms) => ms < i64::from(min) * 1000,
+                        None => rule.missing == Missing::Refuse,
+                    }
                 } else {
                     false
                 };
                 met.then(|| Disqualification {
                     rule: rule.id.clone(),
-                    reason: rule.reason,
+                    reason: rule.reason.clone(),
                     message: rule.message.clone(),
                 })
             })

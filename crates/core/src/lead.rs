@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::answer::AnswerMap;
-use crate::disqualify::{Disqualification, Reason, SubmitContext};
+use crate::disqualify::{Disqualification, SubmitContext};
 use crate::enrich::EmailFlags;
 use crate::form::FormSpec;
 use crate::issue::Issue;
@@ -83,7 +83,7 @@ impl Evaluation {
     pub fn is_bot(&self) -> bool {
         self.disqualification
             .as_ref()
-            .is_some_and(|d| d.reason == Reason::Bot)
+            .is_some_and(|d| d.reason.is_bot())
     }
 
     /// What the person who submitted `form` is told: the stage and the next step configured for

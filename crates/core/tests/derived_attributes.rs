@@ -235,3 +235,37 @@ fn countries_and_regions_are_codes_whatever_the_visitor_typed() {
         );
     }
 }
+
+#[test]
+fn a_submission_without_a_fill_time_is_too_fast_unless_the_rule_allows_it() {
+    let rule = |missing: &str| {
+        format!(
+            "{}\n[[disqualify]]\nid = \"too-fast\"\nreason = \"bot\"\nmessage = \"M\"\nmin_fill_seconds = 3\n{missing}\n",
+            &PLACES[..PLACES.find("[scoring.max]").unwrap()]
+        )
+    };
+    // (the rule's `missing`, the fill time, disqualified)
+    let cases: &[(&str, Option<i64>, bool)] = &[
+        ("", None, true),
+        ("missing = \"refuse\"", None, true),
+        ("missing = \"allow\"", None, false),
+        ("missing = \"allow\"", Some(1_000), true),
+        ("", Some(60_000), false),
+    ];
+    for (missing, fill_ms, disqualified) in cases {
+        let bundle = Bundle::from_toml(&rule(missing)).unwrap();
+        let lead = LeadInput {
+            form: "f".into(),
+            answers: [("email".to_owned(), AnswerValue::Text("a@acme.com".into()))].into(),
+            activity: vec![],
+            known: Default::default(),
+            context: handoff_core::disqualify::SubmitContext {
+                honeypot: String::new(),
+                fill_ms: *fill_ms,
+            },
+            earlier: vec![],
+        };
+        let e = evaluate(&bundle, &lead, 0).unwrap();
+        assert_eq!(e.is_bot(), *disqualified, "{missing} {fill_ms:?}");
+    }
+}
