@@ -10,8 +10,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use handoff_core::disposable::EmailRules;
 use handoff_core::enrich::{enrich, Accounts};
+use handoff_core::evaluate::{evaluate_lead, read_lead};
 use handoff_core::metrics::GroupBy;
-use handoff_core::{country, email, evaluate, phone, title, Bundle, LeadInput};
+use handoff_core::{country, email, phone, title, Bundle};
 
 const DEFAULT_CONFIG: &str = "config/demo.toml";
 
@@ -279,12 +280,12 @@ fn eval(form: Option<&str>, config: &str, now: Option<i64>) -> Result<ExitCode, 
         if line.trim().is_empty() {
             continue;
         }
-        let record = match lead_from_line(&line, form) {
-            Ok(lead) => match evaluate(&bundle, &lead, now) {
-                Ok(evaluation) => serde_json::to_value(evaluation).unwrap_or_default(),
+        let record = match read_lead(&line, form) {
+            Ok((lead, issues)) => match evaluate_lead(&bundle, &lead, issues, now) {
+                Ok(evaluation) => serde_json::to_value(evaluation.report()).unwrap_or_default(),
                 Err(e) => error_line(n + 1, e.code, &e.message),
             },
-            Err(message) => error_line(n + 1, "bad_json", &message),
+            Err(e) => error_line(n + 1, e.code, &e.message),
         };
         bad += usize::from(record.get("error").is_some());
         writeln!(out, "{record}").map_err(|e| format!("stdout: {e}"))?;
@@ -295,16 +296,6 @@ fn eval(form: Option<&str>, config: &str, now: Option<i64>) -> Result<ExitCode, 
     } else {
         ExitCode::FAILURE
     })
-}
-
-/// A lead line may omit `form`; `--form` fills it in.
-fn lead_from_line(line: &str, form: &str) -> Result<LeadInput, String> {
-    let mut value: serde_json::Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
-    let object = value
-        .as_object_mut()
-        .ok_or("a lead must be a JSON object")?;
-    object.entry("form").or_insert_with(|| form.into());
-    serde_json::from_value(value).map_err(|e| e.to_string())
 }
 
 fn error_line(line: usize, code: &str, message: &str) -> serde_json::Value {

@@ -188,6 +188,108 @@ fn eval_prints_one_evaluation_per_lead_and_an_error_line_per_bad_line() {
     assert_eq!(lines[3]["score"]["engagement"], 6);
 }
 
+/// What `handoff eval` must print for one lead line.
+enum Eval {
+    /// An evaluation: its issues as `field:code`, in order, and whether it has a verdict (score,
+    /// grade and lifecycle), which only a valid lead has.
+    Lead(&'static [&'static str], bool),
+    /// An error line: its code and message.
+    Error(&'static str, &'static str),
+}
+
+#[test]
+fn eval_names_the_field_of_every_problem_and_gives_an_invalid_lead_no_verdict() {
+    // (what the row shows, the lead line, what eval prints for it)
+    let rows: &[(&str, &str, Eval)] = &[
+        (
+            "a valid lead has a verdict",
+            r#"{"answers": {"email": "maria@customer.example", "company_size": "1000+", "interest": "A demo", "consent": true}}"#,
+            Eval::Lead(&[], true),
+        ),
+        (
+            "an answer to a field the form does not have is reported, not dropped",
+            r#"{"answers": {"email": "maria@customer.example", "compnay_size": "1000+", "interest": "A demo", "consent": true}}"#,
+            Eval::Lead(&["compnay_size:answer.unknown_field"], false),
+        ),
+        (
+            "a number for a choice names its field",
+            r#"{"answers": {"email": "maria@customer.example", "company_size": 250, "interest": "A demo", "consent": true}}"#,
+            Eval::Lead(&["company_size:answer.wrong_type"], false),
+        ),
+        (
+            "text for a consent names its field",
+            r#"{"answers": {"email": "maria@customer.example", "interest": "A demo", "consent": "maybe"}}"#,
+            Eval::Lead(&["consent:answer.wrong_type"], false),
+        ),
+        (
+            "issues in form order, unknown fields last; a disqualified student is still no verdict",
+            r#"{"answers": {"role": "Student", "interest": "A demo", "consent": true, "budget": "none"}}"#,
+            Eval::Lead(&["email:required", "budget:answer.unknown_field"], false),
+        ),
+        (
+            "a value of the wrong kind elsewhere names its place",
+            r#"{"answers": {}, "activity": [{"kind": "page_view", "at_ms": "yesterday"}]}"#,
+            Eval::Error(
+                "bad_json",
+                "`activity[0].at_ms` must be a whole number, like 2",
+            ),
+        ),
+        (
+            "every problem of a line, an unknown key with a suggestion",
+            r#"{"answer": {}, "known": {"phone": true}}"#,
+            Eval::Error(
+                "bad_json",
+                "`answer` is not a key of the lead; did you mean `answers`?; `known.phone` must \
+                 be a whole number, like 2",
+            ),
+        ),
+    ];
+    let input: String = rows
+        .iter()
+        .map(|(_, line, _)| format!("{line}\n"))
+        .collect();
+    let (code, out, err) = handoff(
+        &["eval", "--form", "demo", "--now", "2026-11-22T10:00:00Z"],
+        &input,
+    );
+    assert_eq!(code, 1, "error lines make the exit status 1: {err}");
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), rows.len(), "{out}");
+    for ((what, _, want), got) in rows.iter().zip(&lines) {
+        match want {
+            Eval::Lead(issues, verdict) => {
+                let listed: Vec<String> = got["issues"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|i| {
+                        format!(
+                            "{}:{}",
+                            i["field"].as_str().unwrap(),
+                            i["code"].as_str().unwrap()
+                        )
+                    })
+                    .collect();
+                assert_eq!(listed, *issues, "{what}: {got}");
+                assert_eq!(got["valid"], issues.is_empty(), "{what}: {got}");
+                for key in ["score", "grade", "lifecycle"] {
+                    assert_eq!(!got[key].is_null(), *verdict, "{what}: {key} in {got}");
+                }
+                if !verdict {
+                    assert!(got["disqualification"].is_null(), "{what}: {got}");
+                }
+            }
+            Eval::Error(code, message) => {
+                assert_eq!(got["error"]["code"], *code, "{what}: {got}");
+                assert_eq!(got["error"]["message"], *message, "{what}: {got}");
+            }
+        }
+    }
+}
+
 #[test]
 fn eval_needs_a_known_form_and_a_valid_time() {
     // (arguments, expected exit code, expected text in stderr)

@@ -9,7 +9,8 @@ use sha2::{Digest, Sha256};
 use toml::de::{DeTable, DeValue};
 
 use crate::check::{
-    condition_problem, field_path, invalid_id, problem, valid_id, ConfigCode, Found, Step, Types,
+    compile_condition, condition_problem, duplicate, field_path, invalid_id, line_column, problem,
+    valid_id, ConfigCode, FirstSeen, Found, Step, Types,
 };
 use crate::condition::{Condition, FieldType};
 use crate::crm::CrmConfig;
@@ -22,7 +23,9 @@ use crate::form::FormSpec;
 use crate::notify::{NotifyRules, SummaryConfig};
 use crate::routing::{AttributeEnv, CompiledRouting, RoutingConfig};
 use crate::scoring::{CompiledScoring, PointRule, Scoring, Thresholds};
+use crate::shape::Seg;
 use crate::sla::{CompiledSla, SlaConfig};
+use crate::suggest::did_you_mean;
 use crate::visibility::CompiledForm;
 
 /// The located problem type, kept at its old path: `handoff_core::bundle::ConfigError`.
@@ -89,9 +92,11 @@ struct Compiled {
 }
 
 impl Bundle {
-    /// Checks a TOML configuration and compiles it. Reports every problem found, not only the first.
+    /// Checks a TOML configuration and compiles it. Reports every problem found, not only the
+    /// first: problems of shape (a value of the wrong kind, an unknown or missing key) with the
+    /// problems the checks then find in everything else. Only a syntax error stops the reading.
     pub fn from_toml(text: &str) -> Result<Bundle, Vec<ConfigError>> {
-        let rules: Rules = toml::from_str(text).map_err(|e| {
+        let tree = DeTable::parse(text).map_err(|e| {
             let (line, column) = e.span().map_or((0, 0), |s| line_column(text, s.start));
             vec![ConfigError {
                 code: ConfigCode::Syntax.as_str(),
@@ -100,13 +105,22 @@ impl Bundle {
                 column,
             }]
         })?;
-        let tree = DeTable::parse(text).ok();
-        Bundle::build(rules).map_err(|found| {
-            found
-                .into_iter()
-                .map(|f| locate(text, tree.as_ref().map(|t| t.get_ref()), f))
-                .collect()
-        })
+        let read = crate::shape::read::<Rules>(text, &tree);
+        let mut problems = read.problems;
+        let Some(rules) = read.value else {
+            return Err(problems);
+        };
+        match Bundle::build(rules) {
+            Ok(bundle) if problems.is_empty() => return Ok(bundle),
+            Ok(_) => {}
+            Err(found) => problems.extend(
+                found
+                    .into_iter()
+                    .filter(|f| !from_repair(f, &read.repaired))
+                    .map(|f| locate(text, tree.get_ref(), f)),
+            ),
+        }
+        Err(problems)
     }
 
     /// Reads a compiled bundle, verifies that its version matches its content, and compiles it.
@@ -249,16 +263,19 @@ impl Bundle {
                 let at = [Step::Key("notify"), Step::Key("channels"), Step::Index(i)];
                 [&at[..], &[Step::Key("when")]].concat()
             };
-            channels.push(channel.when.as_deref().and_then(|w| {
-                Condition::compile(w, &channel_env)
-                    .map_err(|e| found.push(condition_problem(e, path())))
-                    .ok()
-            }));
+            let names = || {
+                let mut names = crate::alerts::CHANNEL_ATTRIBUTES.to_vec();
+                names.extend(attributes.names());
+                names
+            };
+            channels.push(
+                (channel.when.as_deref())
+                    .and_then(|w| compile_condition(w, &channel_env, &names, path(), &mut found)),
+            );
         }
+        let field_names = || types.keys().copied().collect();
         let mut compile = |source: &str, path: Vec<Step<'static>>| -> Option<Condition> {
-            Condition::compile(source, &env)
-                .map_err(|e| found.push(condition_problem(e, path)))
-                .ok()
+            compile_condition(source, &env, &field_names, path, &mut found)
         };
         let fit = compile_rules(&rules.scoring.fit, "fit", &mut compile);
         let intent = compile_rules(&rules.scoring.intent, "intent", &mut compile);
@@ -273,7 +290,12 @@ impl Bundle {
                 Ok(compiled) => forms.push(compiled),
                 Err(errors) => found.extend(errors.into_iter().map(|e| {
                     let path = field_path(fi, e.field, "visible_if");
-                    condition_problem(e.error, path)
+                    let source = form
+                        .fields
+                        .get(e.field)
+                        .and_then(|f| f.visible_if.as_deref());
+                    let ids = form.fields.iter().map(|f| f.id.as_str());
+                    condition_problem(e.error.suggest_field(source.unwrap_or(""), ids), path)
                 })),
             }
         }
@@ -364,7 +386,7 @@ fn check_forms(forms: &[FormSpec], found: &mut Vec<Found>) {
             vec![],
         ));
     }
-    let mut form_ids = HashSet::new();
+    let mut form_ids = FirstSeen::default();
     for (fi, form) in forms.iter().enumerate() {
         let at = |rest: &[Step<'static>]| {
             let mut p = vec![Step::Key("forms"), Step::Index(fi)];
@@ -387,13 +409,10 @@ fn check_forms(forms: &[FormSpec], found: &mut Vec<Found>) {
                 found.push(problem(ConfigCode::InvalidOutcome, why.to_owned(), path));
             }
         }
-        if !form_ids.insert(form.id.as_str()) {
+        let id_at = at(&[Step::Key("id")]);
+        if let Some(first) = form_ids.seen_before(&form.id, &id_at) {
             let message = format!("form id \"{}\" is used twice", form.id);
-            found.push(problem(
-                ConfigCode::DuplicateId,
-                message,
-                at(&[Step::Key("id")]),
-            ));
+            found.push(duplicate(message, id_at, first));
         }
         if form.fields.is_empty() {
             let message = format!("form \"{}\" has no fields", form.id);
@@ -415,18 +434,18 @@ fn check_fields(
     at: &dyn Fn(&[Step<'static>]) -> Vec<Step<'static>>,
     found: &mut Vec<Found>,
 ) {
-    let mut field_ids = HashSet::new();
+    let mut field_ids = FirstSeen::default();
     for (i, field) in form.fields.iter().enumerate() {
         let id_at = at(&[Step::Key("fields"), Step::Index(i), Step::Key("id")]);
         if !valid_id(&field.id) {
             found.push(invalid_id("field", &field.id, id_at.clone()));
         }
-        if !field_ids.insert(field.id.as_str()) {
+        if let Some(first) = field_ids.seen_before(&field.id, &id_at) {
             let message = format!(
                 "field id \"{}\" is used twice in form \"{}\"",
                 field.id, form.id
             );
-            found.push(problem(ConfigCode::DuplicateId, message, id_at.clone()));
+            found.push(duplicate(message, id_at.clone(), first));
         }
         let opts_at = at(&[Step::Key("fields"), Step::Index(i), Step::Key("options")]);
         if field.kind.has_options() && field.options.is_empty() {
@@ -467,8 +486,9 @@ fn check_profiling(
             None => found.push(problem(
                 ConfigCode::UnknownField,
                 format!(
-                    "the profiling pool names \"{id}\", which form \"{}\" does not have",
-                    form.id
+                    "the profiling pool names \"{id}\", which form \"{}\" does not have{}",
+                    form.id,
+                    did_you_mean(id, form.fields.iter().map(|f| f.id.as_str()), '"')
                 ),
                 path,
             )),
@@ -519,7 +539,7 @@ fn check_scoring_and_lifecycle(scoring: &Scoring, lifecycle: Thresholds, found: 
 /// Scoring and disqualification rules: ids (valid, each once across all of them), engagement
 /// half-lives, and exactly one test per disqualification rule.
 fn check_rule_ids(rules: &Rules, found: &mut Vec<Found>) {
-    let mut rule_ids = HashSet::new();
+    let mut rule_ids = FirstSeen::default();
     let dims = [
         ("fit", &rules.scoring.fit),
         ("intent", &rules.scoring.intent),
@@ -627,20 +647,17 @@ fn check_email_overrides(email: &EmailRules, found: &mut Vec<Found>) {
     }
 }
 
-fn check_rule_id(
-    id: &str,
-    seen: &mut HashSet<String>,
+fn check_rule_id<'a>(
+    id: &'a str,
+    seen: &mut FirstSeen<'a>,
     path: Vec<Step<'static>>,
     found: &mut Vec<Found>,
 ) {
     if !valid_id(id) {
         found.push(invalid_id("rule", id, path));
-    } else if !seen.insert(id.to_owned()) {
-        found.push(problem(
-            ConfigCode::DuplicateId,
-            format!("rule id \"{id}\" is used twice"),
-            path,
-        ));
+    } else if let Some(first) = seen.seen_before(id, &path) {
+        let message = format!("rule id \"{id}\" is used twice");
+        found.push(duplicate(message, path, first));
     }
 }
 
@@ -672,13 +689,70 @@ fn field_types<'a>(rules: &'a Rules, found: &mut Vec<Found>) -> Types<'a> {
     types
 }
 
+/// Whether the problem `found` may come from repairing what was written rather than from it: it
+/// is at or under a value that was dropped or replaced, at the table that held it, or at another
+/// key of that table from a check that reads several keys together (such as "lists no options",
+/// which reads the default that replaced a bad `options`). Such a problem shows once the value is
+/// fixed; the checks of other values do not wait.
+fn from_repair(found: &Found, repaired: &[Vec<Seg>]) -> bool {
+    let path = &found.path;
+    let same = |a: &Step<'_>, b: &Seg| match (a, b) {
+        (Step::Key(x), Seg::Key(y)) => *x == y,
+        (Step::Index(x), Seg::Index(y)) => x == y,
+        _ => false,
+    };
+    let starts = |prefix: &[Seg]| {
+        path.len() >= prefix.len() && prefix.iter().zip(path).all(|(b, a)| same(a, b))
+    };
+    let several = ConfigCode::ALL
+        .iter()
+        .any(|c| c.as_str() == found.code && c.reads_several_keys());
+    repaired.iter().any(|r| {
+        let holder = &r[..r.len().saturating_sub(1)];
+        let sibling = several && path.len() == r.len() && matches!(path.last(), Some(Step::Key(_)));
+        starts(r) || (starts(holder) && (path.len() == holder.len() || sibling))
+    })
+}
+
 /// Turns a problem's path into a line and column using the parsed TOML's spans. For a string
-/// value with an offset (a condition), the position points inside the string.
-fn locate(text: &str, tree: Option<&DeTable<'_>>, found: Found) -> ConfigError {
+/// value with an offset (a condition), the position points inside the string. A duplicate's
+/// message gains where the first one is.
+fn locate(text: &str, tree: &DeTable<'_>, found: Found) -> ConfigError {
+    let (span, value) = find(tree, &found.path);
+    let (line, column) = match (span, found.offset, value) {
+        // Inside a basic string: one byte for the opening quote, then the offset.
+        (Some(s), Some(offset), Some(DeValue::String(_))) => {
+            line_column(text, (s.start + 1 + offset).min(s.end))
+        }
+        (Some(s), _, _) => line_column(text, s.start),
+        (None, _, _) => (1, 1),
+    };
+    let mut message = found.message;
+    if let Some((Some(first), _)) = found.first.as_deref().map(|p| find(tree, p)) {
+        let (first_line, first_column) = line_column(text, first.start);
+        message.push_str(&if first_line == line {
+            format!(": first at line {first_line}, column {first_column}")
+        } else {
+            format!(": first at line {first_line}")
+        });
+    }
+    ConfigError {
+        code: found.code,
+        message,
+        line,
+        column,
+    }
+}
+
+/// The span of the value at `path`, or of the deepest part of it that exists, and the value.
+fn find<'t>(
+    tree: &'t DeTable<'_>,
+    path: &[Step<'_>],
+) -> (Option<std::ops::Range<usize>>, Option<&'t DeValue<'t>>) {
     let mut span: Option<std::ops::Range<usize>> = None;
     let mut value: Option<&DeValue<'_>> = None;
-    let mut table = tree;
-    for step in &found.path {
+    let mut table = Some(tree);
+    for step in path {
         let next = match (step, table, value) {
             (Step::Key(k), Some(t), _) => t.get(*k).map(|v| {
                 span = Some(v.span());
@@ -697,29 +771,5 @@ fn locate(text: &str, tree: Option<&DeTable<'_>>, found: Found) -> ConfigError {
             _ => None,
         };
     }
-    let (line, column) = match (span, found.offset, value) {
-        // Inside a basic string: one byte for the opening quote, then the offset.
-        (Some(s), Some(offset), Some(DeValue::String(_))) => {
-            line_column(text, (s.start + 1 + offset).min(s.end))
-        }
-        (Some(s), _, _) => line_column(text, s.start),
-        (None, _, _) => (1, 1),
-    };
-    ConfigError {
-        code: found.code,
-        message: found.message,
-        line,
-        column,
-    }
-}
-
-/// 1-based line and column (in characters) of a byte offset.
-fn line_column(text: &str, offset: usize) -> (u32, u32) {
-    let before = text.get(..offset).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (
-        u32::try_from(line).unwrap_or(u32::MAX),
-        u32::try_from(column).unwrap_or(u32::MAX),
-    )
+    (span, value)
 }

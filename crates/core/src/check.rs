@@ -1,14 +1,17 @@
 //! The configuration checks' shared vocabulary: the stable `config.*` codes (`ConfigCode`), a
 //! problem found and the path to where it is (`Found`, `Step`), the located problem a user reads
-//! (`ConfigError`), and the id check. A leaf: it imports none of the modules whose configuration
-//! it helps check, so each of them can check its own section and the bundle only calls down.
+//! (`ConfigError`), the id check, duplicate ids with both places (`FirstSeen`), references to ids
+//! with a suggestion (`unknown_ref`), and conditions compiled with one (`compile_condition`). A
+//! leaf: it imports none of the modules whose configuration it helps check, so each of them can
+//! check its own section and the bundle only calls down.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use serde::Serialize;
 
-use crate::condition::{ConditionError, ValueType};
+use crate::condition::{Condition, ConditionError, FieldType, ValueType};
+use crate::suggest::did_you_mean;
 
 /// Declares a `#[non_exhaustive]` enum of stable codes with `ALL` (every code) and `as_str`,
 /// from one table, so that no code can be missing from either.
@@ -52,7 +55,7 @@ code_enum! {
     /// name it (`config.duplicate_id`). Codes are a contract (docs/CONFIG.md lists every one): a
     /// code is never renamed or reused, new ones are added.
     pub enum ConfigCode {
-        /// TOML errors, unknown keys, wrong types.
+        /// TOML that cannot be read at all (an unclosed bracket, a key twice, text without quotes).
         Syntax => "config.syntax",
         InvalidId => "config.invalid_id",
         DuplicateId => "config.duplicate_id",
@@ -97,6 +100,34 @@ code_enum! {
         InvalidStatus => "config.invalid_status",
         /// An owner's Slack user id, or alerts that cannot reach them.
         InvalidAlerts => "config.invalid_alerts",
+        /// A value of the wrong kind: text where a whole number goes (`weight = "2"`), a date
+        /// without quotes, a table where a list goes.
+        InvalidType => "config.invalid_type",
+        /// A key the table does not have (`colour` in `[[forms]]`).
+        UnknownKey => "config.unknown_key",
+        /// A key the table needs is not there (`[[routing.owners]]` without `timezone`).
+        MissingKey => "config.missing_key",
+        /// A word that is not one of the few a key allows (`type = "date"`, `clock = "business"`).
+        UnknownValue => "config.unknown_value",
+    }
+}
+
+impl ConfigCode {
+    /// Whether the check reads several keys of one table together and puts its problem at one
+    /// of them (a disqualification rule's tests at its `id`, a channel's kind and secrets): a
+    /// key of that table that could not be read makes such a problem unreliable.
+    pub(crate) const fn reads_several_keys(self) -> bool {
+        matches!(
+            self,
+            ConfigCode::RuleTests
+                | ConfigCode::NoOptions
+                | ConfigCode::UnexpectedOptions
+                | ConfigCode::EmptyForm
+                | ConfigCode::InvalidExperiment
+                | ConfigCode::InvalidChannel
+                | ConfigCode::InvalidAlerts
+                | ConfigCode::InvalidIntake
+        )
     }
 }
 
@@ -146,6 +177,9 @@ pub(crate) struct Found {
     pub(crate) path: Vec<Step<'static>>,
     /// Byte offset within the located value (for conditions, where in the expression), if any.
     pub(crate) offset: Option<usize>,
+    /// The other place the problem concerns: the first use of an id used twice. Located, the
+    /// message says where it is.
+    pub(crate) first: Option<Vec<Step<'static>>>,
 }
 
 /// A configuration problem at `path`.
@@ -155,6 +189,7 @@ pub(crate) fn problem(code: ConfigCode, message: String, path: Vec<Step<'static>
         message,
         path,
         offset: None,
+        first: None,
     }
 }
 
@@ -165,7 +200,76 @@ pub(crate) fn condition_problem(error: ConditionError, path: Vec<Step<'static>>)
         message: error.message,
         path,
         offset: Some(error.start),
+        first: None,
     }
+}
+
+/// Compiles the condition `source` against `env`; a problem is pushed at `path`, and a field
+/// `env` does not know is told the closest of `names` (called only then).
+pub(crate) fn compile_condition<'a, 'n>(
+    source: &str,
+    env: &dyn Fn(&str) -> Option<FieldType<'a>>,
+    names: &dyn Fn() -> Vec<&'n str>,
+    path: Vec<Step<'static>>,
+    found: &mut Vec<Found>,
+) -> Option<Condition> {
+    Condition::compile(source, env)
+        .map_err(|e| {
+            let e = e.suggest_field(source, names());
+            found.push(condition_problem(e, path));
+        })
+        .ok()
+}
+
+/// `config.duplicate_id`: `message` (such as `form id "demo" is used twice`) at `path`; located,
+/// it says where the first one is (`: first at line 3`).
+pub(crate) fn duplicate(
+    message: String,
+    path: Vec<Step<'static>>,
+    first: Vec<Step<'static>>,
+) -> Found {
+    Found {
+        first: Some(first),
+        ..problem(ConfigCode::DuplicateId, message, path)
+    }
+}
+
+/// The ids of one table seen so far, each with where it was first seen.
+#[derive(Debug, Default)]
+pub(crate) struct FirstSeen<'a>(HashMap<&'a str, Vec<Step<'static>>>);
+
+impl<'a> FirstSeen<'a> {
+    /// Records `id` at `path`; if it was seen before, where it was first.
+    pub(crate) fn seen_before(
+        &mut self,
+        id: &'a str,
+        path: &[Step<'static>],
+    ) -> Option<Vec<Step<'static>>> {
+        match self.0.get(id) {
+            Some(first) => Some(first.clone()),
+            None => {
+                self.0.insert(id, path.to_vec());
+                None
+            }
+        }
+    }
+}
+
+/// A reference to `id` that no `[[table]]` entry has (`code`, such as `config.unknown_owner`), with
+/// the closest of the `known` ids suggested.
+pub(crate) fn unknown_ref<'k>(
+    code: ConfigCode,
+    table: &str,
+    id: &str,
+    known: impl IntoIterator<Item = &'k str>,
+    path: Vec<Step<'static>>,
+) -> Found {
+    let suggestion = did_you_mean(id, known, '"');
+    problem(
+        code,
+        format!("\"{id}\" is not a [[{table}]] id{suggestion}"),
+        path,
+    )
 }
 
 /// `^[a-z][a-z0-9_-]{0,63}$`: the shape of every configured id (forms, fields, owners, queues,
@@ -195,3 +299,14 @@ pub(crate) fn invalid_id(what: &str, id: &str, path: Vec<Step<'static>>) -> Foun
 /// The type (and options, for choice fields) of every field id across all forms, which
 /// conditions in scoring, disqualification, routing and SLA rules are checked against.
 pub(crate) type Types<'a> = BTreeMap<&'a str, (ValueType, Option<&'a Vec<String>>)>;
+
+/// 1-based line and column (in characters) of a byte offset.
+pub(crate) fn line_column(text: &str, offset: usize) -> (u32, u32) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (
+        u32::try_from(line).unwrap_or(u32::MAX),
+        u32::try_from(column).unwrap_or(u32::MAX),
+    )
+}

@@ -182,6 +182,23 @@ impl ConditionError {
             end: span.end,
         }
     }
+
+    /// For `condition.unknown_field`, the message with the closest of `names` (the fields the
+    /// condition could read) suggested: "the form has no field `contry`; did you mean
+    /// `country`?". `source` is the condition the error is about. Any other error is unchanged.
+    pub fn suggest_field<'n>(
+        mut self,
+        source: &str,
+        names: impl IntoIterator<Item = &'n str>,
+    ) -> ConditionError {
+        if self.code == UNKNOWN_FIELD {
+            if let Some(name) = source.get(self.start..self.end) {
+                self.message
+                    .push_str(&crate::suggest::did_you_mean(name, names, '`'));
+            }
+        }
+        self
+    }
 }
 
 /// A checked condition, ready to evaluate any number of times.
@@ -1527,8 +1544,15 @@ impl<'a> Checker<'_, 'a> {
         if options.len() > SHOWN_OPTIONS {
             list.push_str(&format!(" and {} more", options.len() - SHOWN_OPTIONS));
         }
+        let suggestion = crate::suggest::closest(text, options.iter().map(String::as_str));
         let message = if substring {
             format!("no option of `{name}` contains {}, so this can never be true; its options are {list}", span.text(self.source))
+        } else if let Some(option) = suggestion {
+            format!(
+                "{} is not an option of `{name}`; did you mean \"{}\"?",
+                span.text(self.source),
+                option.escape_debug()
+            )
         } else {
             format!(
                 "{} is not an option of `{name}`; its options are {list}",

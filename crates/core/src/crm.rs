@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::check::{problem, valid_id, ConfigCode, Found, Step};
+use crate::check::{duplicate, problem, valid_id, ConfigCode, FirstSeen, Found, Step};
 use crate::notify::valid_secret_name;
 
 /// The most items one request may carry.
@@ -292,7 +292,7 @@ fn valid_pointer(p: &str) -> bool {
 /// Checks `[crm]`, pushing located problems (`config.invalid_id`, `config.duplicate_id`,
 /// `config.invalid_intake`).
 pub(crate) fn check(crm: &CrmConfig, found: &mut Vec<Found>) {
-    let mut ids = std::collections::HashSet::new();
+    let mut ids = FirstSeen::default();
     for (i, intake) in crm.intakes.iter().enumerate() {
         let at = |key| {
             vec![
@@ -302,24 +302,21 @@ pub(crate) fn check(crm: &CrmConfig, found: &mut Vec<Found>) {
                 Step::Key(key),
             ]
         };
-        let mut push = |code, message: String, key| found.push(problem(code, message, at(key)));
         if !valid_id(&intake.id) {
-            push(
+            found.push(problem(
                 ConfigCode::InvalidId,
                 format!(
                     "intake id \"{}\" must start with a lowercase letter and use only a-z, 0-9, _ \
                      and - (at most 64)",
                     intake.id
                 ),
-                "id",
-            );
-        } else if !ids.insert(intake.id.as_str()) {
-            push(
-                ConfigCode::DuplicateId,
-                format!("intake id \"{}\" is used twice", intake.id),
-                "id",
-            );
+                at("id"),
+            ));
+        } else if let Some(first) = ids.seen_before(&intake.id, &at("id")) {
+            let message = format!("intake id \"{}\" is used twice", intake.id);
+            found.push(duplicate(message, at("id"), first));
         }
+        let mut push = |code, message: String, key| found.push(problem(code, message, at(key)));
         if !valid_secret_name(&intake.secret) {
             push(
                 ConfigCode::InvalidIntake,

@@ -8,11 +8,12 @@ use crate::attribution::Utm;
 use crate::bundle::Bundle;
 use crate::enrich::{email_domain, email_flags, Derived, Place};
 use crate::form::{FieldKind, FormSpec};
-use crate::issue::Issue;
+use crate::issue::{Issue, IssueCode};
 use crate::phone::parse_phone;
 use crate::routing::RouteInput;
 use crate::scoring::stage;
 use crate::submission::check_answers;
+use serde::Serialize;
 
 /// The lead's email answer, at its old path (`handoff_core::evaluate::email_answer`).
 pub use crate::form::email_answer;
@@ -143,6 +144,85 @@ fn learned(
         }
     }
     out
+}
+
+/// A lead line `handoff eval` cannot read (`bad_json`), with every problem it has, each naming
+/// its place.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LineError {
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// Reads one lead as `handoff eval` takes it: a JSON object, whose `form` may be left out for
+/// `default_form`. An answer that is neither text, a list of texts nor true/false is not a reason
+/// to refuse the line: it is an issue on its field (`answer.wrong_type`), beside the lead read
+/// without it. Anything else wrong refuses the line with every problem, each naming its key
+/// (`` `activity[0].at_ms` must be a whole number, like 1795300000000 ``).
+pub fn read_lead(line: &str, default_form: &str) -> Result<(LeadInput, Vec<Issue>), LineError> {
+    let bad = |message: String| LineError {
+        code: "bad_json",
+        message,
+    };
+    let mut value: serde_json::Value =
+        serde_json::from_str(line).map_err(|e| bad(e.to_string()))?;
+    let object = value
+        .as_object_mut()
+        .ok_or_else(|| bad("a lead must be a JSON object".to_owned()))?;
+    object.entry("form").or_insert_with(|| default_form.into());
+    let mut issues = Vec::new();
+    if let Some(serde_json::Value::Object(answers)) = object.get_mut("answers") {
+        answers.retain(|field, answer| {
+            let fits = serde_json::from_value::<AnswerValue>(answer.clone()).is_ok();
+            if !fits {
+                issues.push(Issue::new(field, IssueCode::WrongType));
+            }
+            fits
+        });
+    }
+    let input =
+        crate::shape::read_json(&value, "the lead").map_err(|problems| bad(problems.join("; ")))?;
+    Ok((input, issues))
+}
+
+/// Evaluates a lead that [`read_lead`] read, with the `issues` it found, as `handoff eval` does:
+/// like [`evaluate`], and what the Worker would drop unread is an issue too: an answer to a field
+/// the form does not have (`answer.unknown_field`) and one of the wrong kind (`issues`, which
+/// stand in for the `required` such an answer would otherwise also be). Issues read in form
+/// order, answers to unknown fields last.
+pub fn evaluate_lead(
+    bundle: &Bundle,
+    input: &LeadInput,
+    issues: Vec<Issue>,
+    now_ms: i64,
+) -> Result<Evaluation, UnknownForm> {
+    let mut evaluation = evaluate(bundle, input, now_ms)?;
+    let Some(form) = bundle.form(&input.form) else {
+        return Ok(evaluation);
+    };
+    let has = |id: &str| form.spec.field(id).is_some();
+    evaluation
+        .issues
+        .retain(|i| !issues.iter().any(|w| w.field == i.field));
+    let unknown = input.answers.keys().filter(|id| !has(id));
+    let wrong = issues.into_iter().map(|i| {
+        if has(&i.field) {
+            i
+        } else {
+            Issue::new(&i.field, IssueCode::UnknownField)
+        }
+    });
+    evaluation.issues.extend(wrong);
+    evaluation
+        .issues
+        .extend(unknown.map(|id| Issue::new(id, IssueCode::UnknownField)));
+    let order = |i: &Issue| {
+        let at = form.spec.fields.iter().position(|f| f.id == i.field);
+        (at.unwrap_or(usize::MAX), i.field.clone())
+    };
+    evaluation.issues.sort_by_key(order);
+    evaluation.valid = evaluation.issues.is_empty();
+    Ok(evaluation)
 }
 
 /// Phone answers are checked against their country's numbering plan and stored in E.164 (with

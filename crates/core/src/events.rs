@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::check::{code_enum, problem, valid_id, ConfigCode, Found, Step};
+use crate::check::{code_enum, duplicate, problem, valid_id, ConfigCode, FirstSeen, Found, Step};
 use crate::status::Move;
 use crate::text::clean_line;
 
@@ -476,34 +476,31 @@ impl LeadEvent {
 /// Checks `[feedback]`: reason ids (`config.invalid_id`, `config.duplicate_id`) and labels
 /// (`config.invalid_reason`: empty or longer than [`MAX_REASON_LABEL`]).
 pub(crate) fn check(feedback: &FeedbackConfig, found: &mut Vec<Found>) {
-    let mut ids = std::collections::HashSet::new();
+    let mut ids = FirstSeen::default();
     for (i, reason) in feedback.reject_reasons.iter().enumerate() {
-        let mut push = |code, message: String, key| {
-            let path = vec![
+        let at = |key| {
+            vec![
                 Step::Key("feedback"),
                 Step::Key("reject_reasons"),
                 Step::Index(i),
                 Step::Key(key),
-            ];
-            found.push(problem(code, message, path));
+            ]
         };
         if !valid_id(&reason.id) {
-            push(
+            found.push(problem(
                 ConfigCode::InvalidId,
                 format!(
                     "reason id \"{}\" must start with a lowercase letter and use only a-z, 0-9, _ \
                      and - (at most 64)",
                     reason.id
                 ),
-                "id",
-            );
-        } else if !ids.insert(reason.id.as_str()) {
-            push(
-                ConfigCode::DuplicateId,
-                format!("reason id \"{}\" is used twice", reason.id),
-                "id",
-            );
+                at("id"),
+            ));
+        } else if let Some(first) = ids.seen_before(&reason.id, &at("id")) {
+            let message = format!("reason id \"{}\" is used twice", reason.id);
+            found.push(duplicate(message, at("id"), first));
         }
+        let mut push = |code, message: String, key| found.push(problem(code, message, at(key)));
         let label = reason.label.trim();
         if label.is_empty() || label.chars().count() > MAX_REASON_LABEL {
             push(

@@ -7,7 +7,9 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::check::{condition_problem, invalid_id, problem, valid_id, ConfigCode, Found, Step};
+use crate::check::{
+    compile_condition, duplicate, invalid_id, problem, valid_id, ConfigCode, FirstSeen, Found, Step,
+};
 use crate::condition::Condition;
 use crate::duration::parse_duration;
 use crate::routing::{
@@ -129,7 +131,7 @@ pub(crate) fn check(
     found: &mut Vec<Found>,
 ) -> Vec<Experiment> {
     let mut out = Vec::new();
-    let mut ids = std::collections::HashSet::new();
+    let mut ids = FirstSeen::default();
     for (ei, spec) in experiments.iter().enumerate() {
         let at = |rest: &[Step<'static>]| {
             let mut p = vec![Step::Key("experiments"), Step::Index(ei)];
@@ -138,18 +140,13 @@ pub(crate) fn check(
         };
         if !valid_id(&spec.id) {
             found.push(invalid_id("experiment", &spec.id, at(&[Step::Key("id")])));
-        } else if !ids.insert(spec.id.as_str()) {
+        } else if let Some(first) = ids.seen_before(&spec.id, &at(&[Step::Key("id")])) {
             let message = format!("experiment id \"{}\" is used twice", spec.id);
-            found.push(problem(
-                ConfigCode::DuplicateId,
-                message,
-                at(&[Step::Key("id")]),
-            ));
+            found.push(duplicate(message, at(&[Step::Key("id")]), first));
         }
         let when = spec.when.as_deref().and_then(|source| {
-            Condition::compile(source, &|id| env.get(id))
-                .map_err(|e| found.push(condition_problem(e, at(&[Step::Key("when")]))))
-                .ok()
+            let (names, path) = (|| env.names(), at(&[Step::Key("when")]));
+            compile_condition(source, &|id| env.get(id), &names, path, found)
         });
         if spec.arms.len() < 2 {
             found.push(problem(
@@ -158,15 +155,15 @@ pub(crate) fn check(
                 at(&[Step::Key("id")]),
             ));
         }
-        let mut arm_ids = std::collections::HashSet::new();
+        let mut arm_ids = FirstSeen::default();
         let mut arms = Vec::new();
         for (ai, arm) in spec.arms.iter().enumerate() {
             let a_at = |key| at(&[Step::Key("arms"), Step::Index(ai), Step::Key(key)]);
             if !valid_id(&arm.id) {
                 found.push(invalid_id("arm", &arm.id, a_at("id")));
-            } else if !arm_ids.insert(arm.id.as_str()) {
+            } else if let Some(first) = arm_ids.seen_before(&arm.id, &a_at("id")) {
                 let message = format!("arm id \"{}\" is used twice", arm.id);
-                found.push(problem(ConfigCode::DuplicateId, message, a_at("id")));
+                found.push(duplicate(message, a_at("id"), first));
             }
             if !(1..=1000).contains(&arm.weight) {
                 found.push(problem(

@@ -484,7 +484,16 @@ fn zone(name: &str) -> Result<TimeZone, String> {
         return Err(format!("\"{name}\" is not an IANA time zone name"));
     }
     TimeZone::get(name).map_err(|_| {
-        format!("\"{name}\" is not an IANA time zone name, such as \"Europe/Berlin\" or \"UTC\"")
+        let zones: Vec<_> = jiff::tz::db().available().collect();
+        let names = zones.iter().map(|z| z.as_str());
+        match crate::suggest::closest(name, names) {
+            Some(zone) => {
+                format!("\"{name}\" is not an IANA time zone name; did you mean \"{zone}\"?")
+            }
+            None => format!(
+                "\"{name}\" is not an IANA time zone name, such as \"Europe/Berlin\" or \"UTC\""
+            ),
+        }
     })
 }
 

@@ -34,11 +34,15 @@ pub enum IssueCode {
     /// A region that is not a US state or territory, nor a Canadian province or territory, of the
     /// country given. Example: `Bavaria` for the US.
     RegionUnknown,
+    /// An answer to a field the form does not have. The Worker drops such answers; `handoff
+    /// eval`, which reads leads written by hand, reports them, since a misspelt field id would
+    /// otherwise go unnoticed. Example: `compnay` for `company`.
+    UnknownField,
 }
 
 impl IssueCode {
     /// Every code, for documentation and exhaustive tests.
-    pub const ALL: [IssueCode; 11] = [
+    pub const ALL: [IssueCode; 12] = [
         IssueCode::Required,
         IssueCode::EmailSyntax,
         IssueCode::EmailTooLong,
@@ -50,6 +54,7 @@ impl IssueCode {
         IssueCode::WrongType,
         IssueCode::CountryUnknown,
         IssueCode::RegionUnknown,
+        IssueCode::UnknownField,
     ];
 
     /// The stable machine-readable code.
@@ -66,6 +71,7 @@ impl IssueCode {
             IssueCode::WrongType => "answer.wrong_type",
             IssueCode::CountryUnknown => "country.unknown",
             IssueCode::RegionUnknown => "region.unknown",
+            IssueCode::UnknownField => "answer.unknown_field",
         }
     }
 
@@ -83,6 +89,7 @@ impl IssueCode {
             IssueCode::WrongType => "This answer has the wrong form for this question.",
             IssueCode::CountryUnknown => "Choose or type a country, like Germany or DE.",
             IssueCode::RegionUnknown => "Enter a state or province, like CA or Ontario.",
+            IssueCode::UnknownField => "The form has no question with this id.",
         }
     }
 }

@@ -77,7 +77,44 @@ pub struct Evaluation {
     pub place: crate::enrich::Place,
 }
 
+/// An evaluation as `handoff eval` prints it: the [`Evaluation`]'s fields in its order, with
+/// `score`, `grade`, `lifecycle` and `disqualification` null for a lead that is not valid, which
+/// the Worker refuses (`422`) before any verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct EvaluationReport<'a> {
+    pub bundle_version: &'a str,
+    pub form: &'a str,
+    pub valid: bool,
+    pub answers: &'a AnswerMap,
+    pub issues: &'a [Issue],
+    pub visible: &'a [String],
+    pub score: Option<&'a Score>,
+    pub grade: Option<Grade>,
+    pub lifecycle: Option<Stage>,
+    pub disqualification: Option<&'a Disqualification>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<&'a EmailFlags>,
+}
+
 impl Evaluation {
+    /// The evaluation as `handoff eval` reports it: a verdict only for a valid lead.
+    pub fn report(&self) -> EvaluationReport<'_> {
+        let valid = self.valid;
+        EvaluationReport {
+            bundle_version: &self.bundle_version,
+            form: &self.form,
+            valid,
+            answers: &self.answers,
+            issues: &self.issues,
+            visible: &self.visible,
+            score: valid.then_some(&self.score),
+            grade: valid.then_some(self.grade),
+            lifecycle: valid.then_some(self.lifecycle),
+            disqualification: self.disqualification.as_ref().filter(|_| valid),
+            email: self.email.as_ref(),
+        }
+    }
+
     /// Whether the rules judged the submission a bot (honeypot, fill time): it is stored closed
     /// and never routed.
     pub fn is_bot(&self) -> bool {

@@ -12,7 +12,7 @@ use sha2::Sha256;
 
 use crate::answer::AnswerValue;
 use crate::attribution::Attribution;
-use crate::check::{problem, valid_id, ConfigCode, Found, Step};
+use crate::check::{duplicate, problem, valid_id, ConfigCode, FirstSeen, Found, Step};
 use crate::events::RejectReason;
 use crate::form::{email_answer, FieldKind, FormSpec};
 use crate::lead::Evaluation;
@@ -195,17 +195,14 @@ fn webhook_url_problem(url: &str) -> Option<&'static str> {
 /// Checks `[notify]`, pushing located problems (`config.invalid_channel`, `config.invalid_id`,
 /// `config.duplicate_id`, `config.invalid_number`).
 pub(crate) fn check(notify: &NotifyRules, found: &mut Vec<Found>) {
-    let mut push = |code, message: String, path: Vec<Step<'static>>| {
-        found.push(problem(code, message, path));
-    };
     if !(1..=MAX_DEAD_AFTER_HOURS).contains(&notify.dead_after_hours) {
-        push(
+        found.push(problem(
             ConfigCode::InvalidNumber,
             format!("dead_after_hours must be 1 to {MAX_DEAD_AFTER_HOURS}"),
             vec![Step::Key("notify"), Step::Key("dead_after_hours")],
-        );
+        ));
     }
-    let mut ids = std::collections::HashSet::new();
+    let mut ids = FirstSeen::default();
     for (i, channel) in notify.channels.iter().enumerate() {
         let at = |key| {
             vec![
@@ -216,7 +213,7 @@ pub(crate) fn check(notify: &NotifyRules, found: &mut Vec<Found>) {
             ]
         };
         if !valid_id(&channel.id) {
-            push(
+            found.push(problem(
                 ConfigCode::InvalidId,
                 format!(
                     "channel id \"{}\" must start with a lowercase letter and use only a-z, 0-9, \
@@ -224,17 +221,14 @@ pub(crate) fn check(notify: &NotifyRules, found: &mut Vec<Found>) {
                     channel.id
                 ),
                 at("id"),
-            );
-        } else if !ids.insert(channel.id.as_str()) {
-            push(
-                ConfigCode::DuplicateId,
-                format!("channel id \"{}\" is used twice", channel.id),
-                at("id"),
-            );
+            ));
+        } else if let Some(first) = ids.seen_before(&channel.id, &at("id")) {
+            let message = format!("channel id \"{}\" is used twice", channel.id);
+            found.push(duplicate(message, at("id"), first));
         }
         let invalid = |message: String| (ConfigCode::InvalidChannel, message);
         let app = channel.kind == ChannelKind::SlackApp;
-        let problem = match channel.kind {
+        let wrong = match channel.kind {
             _ if !app && !channel.channel.is_empty() => Some((
                 invalid("only a slack_app channel names a Slack channel id".into()),
                 at("channel"),
@@ -294,8 +288,8 @@ pub(crate) fn check(notify: &NotifyRules, found: &mut Vec<Found>) {
             },
             ChannelKind::Slack => None,
         };
-        if let Some(((code, message), path)) = problem {
-            push(code, message, path);
+        if let Some(((code, message), path)) = wrong {
+            found.push(problem(code, message, path));
         }
     }
     let secret = |name: &str, key: &'static str, section: &'static str| {

@@ -22,7 +22,10 @@ use std::fmt;
 pub use crate::duration::parse_duration;
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::check::{condition_problem, invalid_id, problem, valid_id, ConfigCode, Found, Step};
+use crate::check::{
+    compile_condition, duplicate, invalid_id, problem, unknown_ref, valid_id, ConfigCode,
+    FirstSeen, Found, Step,
+};
 use crate::condition::Condition;
 use crate::hours::Hours;
 use crate::routing::{
@@ -588,7 +591,7 @@ pub(crate) fn check(
     let has_team_lead = routing.pools.iter().any(|p| p.lead.is_some())
         || routing.queues.iter().any(|q| q.lead.is_some())
         || routing.owners.iter().any(|o| o.team_lead.is_some());
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = FirstSeen::default();
     let mut policies = Vec::new();
     for (pi, spec) in sla.policies.iter().enumerate() {
         let p_at = |rest: &[Step<'static>]| {
@@ -599,14 +602,13 @@ pub(crate) fn check(
         let id_at = p_at(&[Step::Key("id")]);
         if !valid_id(&spec.id) {
             found.push(invalid_id("SLA policy", &spec.id, id_at));
-        } else if !seen.insert(spec.id.as_str()) {
+        } else if let Some(first) = seen.seen_before(&spec.id, &id_at) {
             let message = format!("SLA policy id \"{}\" is used twice", spec.id);
-            found.push(problem(ConfigCode::DuplicateId, message, id_at));
+            found.push(duplicate(message, id_at, first));
         }
         let when = spec.when.as_deref().and_then(|source| {
-            Condition::compile(source, &|id| env.get(id))
-                .map_err(|e| found.push(condition_problem(e, p_at(&[Step::Key("when")]))))
-                .ok()
+            let (names, path) = (|| env.names(), p_at(&[Step::Key("when")]));
+            compile_condition(source, &|id| env.get(id), &names, path, found)
         });
         let first_touch = duration(&spec.first_touch, p_at(&[Step::Key("first_touch")]), found);
         if first_touch == Some(0) {
@@ -740,14 +742,18 @@ fn check_escalate_to(
              nobody; give an owner a team_lead, a pool or queue a lead, or escalate to owner:ID"
                 .to_owned(),
         ),
-        Some(EscalateTo::Owner(id)) if !routing.owners.iter().any(|o| o.id == id) => (
-            ConfigCode::UnknownOwner,
-            format!("\"{id}\" is not a [[routing.owners]] id"),
-        ),
-        Some(EscalateTo::Queue(id)) if !routing.queues.iter().any(|q| q.id == id) => (
-            ConfigCode::UnknownQueue,
-            format!("\"{id}\" is not a [[routing.queues]] id"),
-        ),
+        Some(EscalateTo::Owner(id)) if !routing.owners.iter().any(|o| o.id == id) => {
+            let owners = routing.owners.iter().map(|o| o.id.as_str());
+            let code = ConfigCode::UnknownOwner;
+            found.push(unknown_ref(code, "routing.owners", &id, owners, path));
+            return None;
+        }
+        Some(EscalateTo::Queue(id)) if !routing.queues.iter().any(|q| q.id == id) => {
+            let queues = routing.queues.iter().map(|q| q.id.as_str());
+            let code = ConfigCode::UnknownQueue;
+            found.push(unknown_ref(code, "routing.queues", &id, queues, path));
+            return None;
+        }
         Some(to) => return Some(to),
     };
     found.push(problem(code, message, path));

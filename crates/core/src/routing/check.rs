@@ -3,12 +3,13 @@
 //! function of its own; `check_target` (also used by the SLA and the experiments); and
 //! `AttributeEnv`, what routing and SLA conditions are type-checked against.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use crate::check::{
-    condition_problem, field_path, invalid_id, problem, valid_id, ConfigCode, Found, Step, Types,
+    compile_condition, duplicate, field_path, invalid_id, problem, unknown_ref, valid_id,
+    ConfigCode, FirstSeen, Found, Step, Types,
 };
-use crate::condition::{Condition, FieldType, ValueType};
+use crate::condition::{FieldType, ValueType};
 use crate::disposable::override_problem;
 use crate::form::FormSpec;
 use crate::hours::{timezone_problem, Hours, Week};
@@ -101,13 +102,10 @@ fn entry_at(table: &'static str, index: usize, rest: &[Step<'static>]) -> Vec<St
     routing_at(&p)
 }
 
-/// `config.unknown_owner` for a reference to `id`.
-fn unknown_owner(id: &str, path: Vec<Step<'static>>) -> Found {
-    problem(
-        ConfigCode::UnknownOwner,
-        format!("\"{id}\" is not a [[routing.owners]] id"),
-        path,
-    )
+/// `config.unknown_owner` for a reference to `id`, with the closest owner id suggested.
+fn unknown_owner(r: &RoutingConfig, id: &str, path: Vec<Step<'static>>) -> Found {
+    let owners = r.owners.iter().map(|o| o.id.as_str());
+    unknown_ref(ConfigCode::UnknownOwner, "routing.owners", id, owners, path)
 }
 
 fn is_owner(r: &RoutingConfig, id: &str) -> bool {
@@ -149,17 +147,14 @@ fn check_ids(r: &RoutingConfig, found: &mut Vec<Found>) {
         ),
     ];
     for (what, table, ids) in tables {
-        let mut seen = HashSet::new();
+        let mut seen = FirstSeen::default();
         for (i, id) in ids.into_iter().enumerate() {
             let path = entry_at(table, i, &[Step::Key("id")]);
             if !valid_id(id) {
                 found.push(invalid_id(what, id, path));
-            } else if !seen.insert(id) {
-                found.push(problem(
-                    ConfigCode::DuplicateId,
-                    format!("{what} id \"{id}\" is used twice"),
-                    path,
-                ));
+            } else if let Some(first) = seen.seen_before(id, &path) {
+                let message = format!("{what} id \"{id}\" is used twice");
+                found.push(duplicate(message, path, first));
             }
         }
     }
@@ -292,9 +287,11 @@ impl Schedule<'_> {
                         let _ = hours.add_holiday(date);
                     }
                 }
-                None => found.push(problem(
+                None => found.push(unknown_ref(
                     ConfigCode::UnknownCalendar,
-                    format!("\"{calendar}\" is not a [[routing.calendars]] id"),
+                    "routing.calendars",
+                    calendar,
+                    r.calendars.iter().map(|c| c.id.as_str()),
                     at(&[Step::Key("calendar")]),
                 )),
             }
@@ -313,21 +310,15 @@ fn check_queue(
     found: &mut Vec<Found>,
 ) -> Option<Hours> {
     let at = |rest: &[Step<'static>]| entry_at("queues", qi, rest);
-    let unknown = |id: &str, path| {
-        problem(
-            ConfigCode::UnknownOwner,
-            format!("\"{id}\" is not a [[routing.owners]] id"),
-            path,
-        )
-    };
     for (i, member) in queue.members.iter().enumerate() {
-        if !r.owners.iter().any(|o| &o.id == member) {
-            found.push(unknown(member, at(&[Step::Key("members"), Step::Index(i)])));
+        if !is_owner(r, member) {
+            let path = at(&[Step::Key("members"), Step::Index(i)]);
+            found.push(unknown_owner(r, member, path));
         }
     }
     if let Some(lead) = queue.lead.as_deref() {
-        if !r.owners.iter().any(|o| o.id == lead) {
-            found.push(unknown(lead, at(&[Step::Key("lead")])));
+        if !is_owner(r, lead) {
+            found.push(unknown_owner(r, lead, at(&[Step::Key("lead")])));
         }
     }
     if queue.hours.is_none() && queue.timezone.is_none() && queue.calendar.is_none() {
@@ -352,23 +343,20 @@ fn check_pool(r: &RoutingConfig, pi: usize, pool: &PoolSpec, found: &mut Vec<Fou
     }
     if let Some(lead) = &pool.lead {
         if !is_owner(r, lead) {
-            found.push(unknown_owner(lead, at(&[Step::Key("lead")])));
+            found.push(unknown_owner(r, lead, at(&[Step::Key("lead")])));
         }
     }
-    let mut seen = HashSet::new();
+    let mut seen = FirstSeen::default();
     for (mi, member) in pool.members.iter().enumerate() {
         let m_at = |key| at(&[Step::Key("members"), Step::Index(mi), Step::Key(key)]);
         if !is_owner(r, &member.owner) {
-            found.push(unknown_owner(&member.owner, m_at("owner")));
-        } else if !seen.insert(member.owner.as_str()) {
-            found.push(problem(
-                ConfigCode::DuplicateId,
-                format!(
-                    "\"{}\" is a member of pool \"{}\" twice",
-                    member.owner, pool.id
-                ),
-                m_at("owner"),
-            ));
+            found.push(unknown_owner(r, &member.owner, m_at("owner")));
+        } else if let Some(first) = seen.seen_before(&member.owner, &m_at("owner")) {
+            let message = format!(
+                "\"{}\" is a member of pool \"{}\" twice",
+                member.owner, pool.id
+            );
+            found.push(duplicate(message, m_at("owner"), first));
         }
         if !(1..=1000).contains(&member.weight) {
             found.push(problem(
@@ -442,12 +430,9 @@ fn check_rules(
     let mut compiled = Vec::new();
     for (ri, rule) in r.rules.iter().enumerate() {
         let at = |key| entry_at("rules", ri, &[Step::Key(key)]);
-        let when = match &rule.when {
-            None => None,
-            Some(source) => Condition::compile(source, &env)
-                .map_err(|e| found.push(condition_problem(e, at("when"))))
-                .ok(),
-        };
+        let names = || attributes.names();
+        let when = (rule.when.as_deref())
+            .and_then(|source| compile_condition(source, &env, &names, at("when"), found));
         let to = check_target(r, &rule.to, at("to"), found);
         let fallback = match rule.fallback.as_deref() {
             None => Ok(None),
@@ -474,7 +459,7 @@ fn check_accounts<'r>(r: &'r RoutingConfig, found: &mut Vec<Found>) -> BTreeMap<
     for (ai, account) in r.accounts.iter().enumerate() {
         let at = |rest: &[Step<'static>]| entry_at("accounts", ai, rest);
         if !is_owner(r, &account.owner) {
-            found.push(unknown_owner(&account.owner, at(&[Step::Key("owner")])));
+            found.push(unknown_owner(r, &account.owner, at(&[Step::Key("owner")])));
         }
         if account.domains.is_empty() {
             found.push(problem(
@@ -531,26 +516,28 @@ pub(crate) fn check_target(
         ));
         return None;
     };
-    let (known, code, table) = match &target {
-        Target::Owner(id) => (is_owner(r, id), ConfigCode::UnknownOwner, "owners"),
+    let (id, ids, code, table): (&str, Vec<&str>, _, _) = match &target {
+        Target::Owner(id) => (
+            id,
+            r.owners.iter().map(|o| o.id.as_str()).collect(),
+            ConfigCode::UnknownOwner,
+            "routing.owners",
+        ),
         Target::Pool(id) => (
-            r.pools.iter().any(|p| &p.id == id),
+            id,
+            r.pools.iter().map(|p| p.id.as_str()).collect(),
             ConfigCode::UnknownPool,
-            "pools",
+            "routing.pools",
         ),
         Target::Queue(id) => (
-            r.queues.iter().any(|q| &q.id == id),
+            id,
+            r.queues.iter().map(|q| q.id.as_str()).collect(),
             ConfigCode::UnknownQueue,
-            "queues",
+            "routing.queues",
         ),
     };
-    if !known {
-        let id = text.split_once(':').map_or(text, |(_, id)| id);
-        found.push(problem(
-            code,
-            format!("\"{id}\" is not a [[routing.{table}]] id"),
-            path,
-        ));
+    if !ids.contains(&id) {
+        found.push(unknown_ref(code, table, id, ids, path));
         return None;
     }
     Some(target)
@@ -574,6 +561,12 @@ impl<'t> AttributeEnv<'t> {
                 .map(|(code, _)| code.to_owned())
                 .collect(),
         }
+    }
+
+    /// Every name a condition may read: the attributes, then the fields.
+    pub(crate) fn names(&self) -> Vec<&str> {
+        let attributes = ATTRIBUTES.iter().map(|(name, _)| *name);
+        attributes.chain(self.types.keys().copied()).collect()
     }
 
     pub(crate) fn get(&self, id: &str) -> Option<FieldType<'_>> {
@@ -604,20 +597,21 @@ fn check_capacity_counts(r: &RoutingConfig, found: &mut Vec<Found>) -> Vec<LeadS
     }
     let mut out = Vec::new();
     for (i, code) in r.capacity_counts.iter().enumerate() {
+        let at = |i| routing_at(&[Step::Key("capacity_counts"), Step::Index(i)]);
         match LeadStatus::parse(code).filter(|s| s.is_open()) {
             Some(status) if !out.contains(&status) => out.push(status),
-            Some(_) => found.push(problem(
-                ConfigCode::DuplicateId,
-                format!("capacity_counts lists \"{code}\" twice"),
-                routing_at(&[Step::Key("capacity_counts"), Step::Index(i)]),
-            )),
+            Some(_) => {
+                let first = r.capacity_counts.iter().position(|c| c == code);
+                let message = format!("capacity_counts lists \"{code}\" twice");
+                found.push(duplicate(message, at(i), at(first.unwrap_or(i))));
+            }
             None => found.push(problem(
                 ConfigCode::InvalidStatus,
                 format!(
                     "capacity_counts lists \"{code}\", which is not an open lead status: use new, \
                      accepted, working, meeting or opportunity"
                 ),
-                routing_at(&[Step::Key("capacity_counts"), Step::Index(i)]),
+                at(i),
             )),
         }
     }
