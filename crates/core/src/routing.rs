@@ -55,6 +55,11 @@ pub struct RoutingConfig {
     /// (while the lead is open), such as `30d` (the default) or `72h`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merge_window: Option<String>,
+    /// Where the account step comes among the rules: after the rule with this id (so that rules
+    /// before it, such as "students go to nurture", win over an account's owner); omitted: before
+    /// every rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accounts_after: Option<String>,
 }
 
 impl RoutingConfig {
@@ -316,6 +321,9 @@ pub struct CompiledRouting {
     pub(crate) merge_window_ms: i64,
     /// The hours of the queues that have them.
     pub(crate) queue_hours: BTreeMap<String, Hours>,
+    /// The index of the rule after which the account step comes (`accounts_after`); `None`:
+    /// before every rule.
+    pub(crate) accounts_after: Option<usize>,
 }
 
 impl CompiledRouting {
@@ -819,13 +827,19 @@ pub fn route_with(
     let placed = |router: Router<'_>, placed: Placed, by: By, unmatched: Vec<String>| {
         router.decide(placed, by, account, unmatched)
     };
-
-    if let Some(account) = account {
+    // The account's owner, unless away: first, or after the rule `accounts_after` names.
+    let by_account = |router: &mut Router<'_>| {
+        let account = account?;
         let by = By::Account {
             account: account.id.clone(),
         };
         let target = Target::Owner(account.owner.clone());
-        if let Some(p) = router.try_target(&target, by.clone(), Strictness::AwayOnly) {
+        let p = router.try_target(&target, by.clone(), Strictness::AwayOnly)?;
+        Some((p, by))
+    };
+
+    if routing.accounts_after.is_none() {
+        if let Some((p, by)) = by_account(&mut router) {
             return placed(router, p, by, Vec::new());
         }
     }
@@ -840,9 +854,14 @@ pub fn route_with(
         }
     }
     let mut unmatched = Vec::new();
-    for rule in &routing.rules {
+    for (i, rule) in routing.rules.iter().enumerate() {
         if !rule.when.as_ref().is_none_or(|c| c.eval(&view)) {
             unmatched.push(rule.id.clone());
+            if routing.accounts_after == Some(i) {
+                if let Some((p, by)) = by_account(&mut router) {
+                    return placed(router, p, by, unmatched);
+                }
+            }
             continue;
         }
         let by = By::Rule {

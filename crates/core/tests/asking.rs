@@ -119,5 +119,5 @@ fn ask_is_left_out_of_a_bundle_when_it_is_the_default() {
     assert_eq!(json.matches("\"ask\"").count(), 2, "{json}");
     let bad = FORM.replace("ask = \"always\"", "ask = \"sometimes\"");
     let errors = Bundle::from_toml(&bad).unwrap_err();
-    assert_eq!(errors[0].code, "config.syntax");
+    assert_eq!(errors[0].code, "config.unknown_value");
 }

@@ -603,3 +603,61 @@ fn a_reassignment_and_a_new_lead_never_take_the_same_turn() {
         (1, 1, 1)
     );
 }
+
+#[test]
+fn the_account_step_can_come_after_a_rule() {
+    let base = data("routing.toml");
+    let after_partner = base.replacen(
+        "[routing]\n",
+        "[routing]\naccounts_after = \"partner\"\n",
+        1,
+    );
+    assert_ne!(after_partner, base, "the fixture has a [routing] table");
+    let first = Bundle::from_toml(&base).unwrap();
+    let later = Bundle::from_toml(&after_partner).unwrap();
+    let now = instant("2026-11-30T09:00:00Z");
+    let lead = |utm: &str| -> RouteInput {
+        serde_json::from_value(serde_json::json!({
+            "answers": {"company_size": "1000+", "country": "United States"},
+            "email": "maria@acme.example",
+            "utm": {"source": utm},
+        }))
+        .unwrap()
+    };
+    // (bundle, utm source, assignee, by)
+    let cases = [
+        (&first, "partner_portal", "owner:dee", "account:acme"),
+        (&later, "partner_portal", "queue:partners", "rule:partner"),
+        (&later, "newsletter", "owner:dee", "account:acme"),
+    ];
+    for (bundle, utm, assignee, by) in cases {
+        let d = route(
+            bundle.routing().unwrap(),
+            &lead(utm),
+            &RotationState::default(),
+            now,
+        );
+        let json = serde_json::to_value(&d).unwrap();
+        let got_by = match json["by"]["kind"].as_str().unwrap() {
+            "account" => format!("account:{}", json["by"]["account"].as_str().unwrap()),
+            "rule" => format!("rule:{}", json["by"]["rule"].as_str().unwrap()),
+            other => other.to_owned(),
+        };
+        let got = match &d.assignee {
+            Assignee::Owner(id) => format!("owner:{id}"),
+            Assignee::Queue(id) => format!("queue:{id}"),
+        };
+        assert_eq!((got.as_str(), got_by.as_str()), (assignee, by), "{utm}");
+    }
+    let wrong = base.replacen(
+        "[routing]\n",
+        "[routing]\naccounts_after = \"partners\"\n",
+        1,
+    );
+    let errors = Bundle::from_toml(&wrong).unwrap_err();
+    assert_eq!(errors[0].code, "config.invalid_target", "{errors:?}");
+    assert!(
+        errors[0].message.contains("did you mean \"partner\""),
+        "{errors:?}"
+    );
+}

@@ -67,6 +67,21 @@ pub(crate) fn check(
             0
         }),
     };
+    let accounts_after = r.accounts_after.as_deref().and_then(|id| {
+        let at = r.rules.iter().position(|rule| rule.id == id);
+        if at.is_none() {
+            let ids = r.rules.iter().map(|rule| rule.id.as_str());
+            let path = routing_at(&[Step::Key("accounts_after")]);
+            found.push(unknown_ref(
+                ConfigCode::InvalidTarget,
+                "routing.rules",
+                id,
+                ids,
+                path,
+            ));
+        }
+        at
+    });
     if found.len() > before {
         return None;
     }
@@ -85,6 +100,7 @@ pub(crate) fn check(
         owner_affinity: r.owner_affinity.unwrap_or(true),
         merge_window_ms,
         queue_hours,
+        accounts_after,
     })
 }
 
