@@ -157,6 +157,27 @@ pub struct PoolSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lead: Option<String>,
     pub members: Vec<MemberSpec>,
+    /// What rotation does with a member outside their working hours (or on a holiday).
+    #[serde(default, skip_serializing_if = "OutsideHours::is_skip")]
+    pub outside_hours: OutsideHours,
+}
+
+/// A pool's `outside_hours`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutsideHours {
+    /// Pass them over: the lead goes to someone working now (or the rule's fallback).
+    #[default]
+    Skip,
+    /// Give them their turn anyway: the lead is theirs at once, and a `working_hours` SLA clock
+    /// starts at their next working hour.
+    Assign,
+}
+
+impl OutsideHours {
+    pub fn is_skip(&self) -> bool {
+        *self == OutsideHours::Skip
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -1232,7 +1253,10 @@ impl<'a> Router<'a> {
                         owner.spec.name
                     ),
                 )),
-                Some(owner) => self.ineligible(owner, Strictness::Full, true),
+                Some(owner) => {
+                    let with_hours = pool.outside_hours == OutsideHours::Skip;
+                    self.ineligible(owner, Strictness::Full, with_hours)
+                }
                 None => Some((SkipReason::Away, format!("{} is not an owner", m.owner))),
             };
             if skip.is_none()

@@ -661,3 +661,39 @@ fn the_account_step_can_come_after_a_rule() {
         "{errors:?}"
     );
 }
+
+#[test]
+fn a_pool_may_assign_outside_working_hours() {
+    let base = data("routing.toml");
+    let assign = base.replacen(
+        "members = [{ owner = \"dee\" }, { owner = \"eli\" }]\n",
+        "members = [{ owner = \"dee\" }, { owner = \"eli\" }]\noutside_hours = \"assign\"\n",
+        1,
+    );
+    assert_ne!(assign, base, "the fixture has the emea pool");
+    let lead: RouteInput = serde_json::from_str(r#"{"answers": {"country": "Germany"}}"#).unwrap();
+    // Monday 2026-11-30, 19:00 in London: Eli has gone home; Dee is back from her absence but
+    // gone home too.
+    let evening = instant("2026-11-30T19:00:00Z");
+    let morning = instant("2026-11-30T10:00:00Z");
+    // (configuration, when, assignee)
+    let cases = [
+        (&base, morning, "owner:dee"),
+        (&base, evening, "queue:emea_overflow"),
+        (&assign, evening, "owner:dee"),
+    ];
+    for (text, at, want) in cases {
+        let bundle = Bundle::from_toml(text).unwrap();
+        let d = route(
+            bundle.routing().unwrap(),
+            &lead,
+            &RotationState::default(),
+            at,
+        );
+        let got = match &d.assignee {
+            Assignee::Owner(id) => format!("owner:{id}"),
+            Assignee::Queue(id) => format!("queue:{id}"),
+        };
+        assert_eq!(got, want, "{}", d.explain());
+    }
+}
