@@ -16,7 +16,8 @@ pub enum IssueCode {
     EmailSyntax,
     /// The address is longer than 254 characters, or its local part longer than 64 (RFC 5321).
     EmailTooLong,
-    /// The part after `@` is not a domain name that can receive mail. Example: `maria@localhost`.
+    /// The part after `@` is not a domain name that can receive mail: not a domain at all, or one
+    /// whose top-level domain does not exist. Example: `maria@localhost`, `maria@comcast.ten`.
     EmailDomain,
     /// A text answer is longer than the field allows.
     TooLong,
@@ -34,11 +35,16 @@ pub enum IssueCode {
     /// A region that is not a US state or territory, nor a Canadian province or territory, of the
     /// country given. Example: `Bavaria` for the US.
     RegionUnknown,
+    /// The domain after `@` has no mail server: DNS names no MX record for it and no address to
+    /// deliver to (or it says, with a null MX, that it takes no mail). Only where the
+    /// configuration turns the Worker's check on (`[email] check_mail_server`). Example:
+    /// `maria@no-mail.example`.
+    EmailNoMailServer,
 }
 
 impl IssueCode {
     /// Every code, for documentation and exhaustive tests.
-    pub const ALL: [IssueCode; 11] = [
+    pub const ALL: [IssueCode; 12] = [
         IssueCode::Required,
         IssueCode::EmailSyntax,
         IssueCode::EmailTooLong,
@@ -50,6 +56,7 @@ impl IssueCode {
         IssueCode::WrongType,
         IssueCode::CountryUnknown,
         IssueCode::RegionUnknown,
+        IssueCode::EmailNoMailServer,
     ];
 
     /// The stable machine-readable code.
@@ -66,6 +73,7 @@ impl IssueCode {
             IssueCode::WrongType => "answer.wrong_type",
             IssueCode::CountryUnknown => "country.unknown",
             IssueCode::RegionUnknown => "region.unknown",
+            IssueCode::EmailNoMailServer => "email.no_mail_server",
         }
     }
 
@@ -83,6 +91,9 @@ impl IssueCode {
             IssueCode::WrongType => "This answer has the wrong form for this question.",
             IssueCode::CountryUnknown => "Choose or type a country, like Germany or DE.",
             IssueCode::RegionUnknown => "Enter a state or province, like CA or Ontario.",
+            IssueCode::EmailNoMailServer => {
+                "This domain does not receive email. Check the part after @."
+            }
         }
     }
 }
