@@ -35,22 +35,36 @@ function typos(domain) {
     out.add(name.slice(0, i) + name[i] + name.slice(i)); // doubled letter
   }
   const names = [...out].filter((n) => n.length >= 2 && n !== name).map((n) => `${n}.${tld}`);
-  const tlds = tld === "com" ? ["con", "cmo", "comm", "vom", "xom"] : tld === "net" ? ["nte", "nett"] : [`${tld}${tld.at(-1)}`];
-  return names.concat(tlds.map((t) => `${name}.${t}`));
+  return names.concat(tldSlips(tld).map((t) => `${name}.${t}`));
+}
+
+/** Common slips of a top-level domain: the usual suspects for com and net, a doubled last letter,
+ * and each pair of neighbours in its last label swapped (`ocm`, `cmo`, `ed`, `co.ku`). */
+function tldSlips(tld) {
+  const out = new Set(tld === "com" ? ["con", "cmo", "comm", "vom", "xom"] : tld === "net" ? ["nte", "nett"] : [`${tld}${tld.at(-1)}`]);
+  const dot = tld.lastIndexOf(".");
+  const [head, last] = [tld.slice(0, dot + 1), tld.slice(dot + 1)];
+  for (let i = 0; i + 1 < last.length; i++) out.add(head + last.slice(0, i) + last[i + 1] + last[i] + last.slice(i + 2));
+  out.delete(tld);
+  return [...out];
 }
 
 const typoCases = [];
 for (const provider of PROVIDERS) for (const t of typos(provider)) if (!PROVIDERS.includes(t)) typoCases.push([t, provider]);
-// The hand-made table's sections: typos (with their intended domain), the providers themselves,
-// and real business domains that look like providers (any suggestion there is false).
-const sections = [[]];
+// The hand-made table's sections, by their heading: typos (with their intended domain; mistyped
+// names and top-level domains), the providers themselves, and real business domains that look
+// like providers (any suggestion there is false).
+let [section, inComment] = ["", false];
+const business = [];
 for (const line of readFileSync(join(ROOT, "crates/core/test_data/email_suggest.tsv"), "utf8").split("\n")) {
-  if (line.startsWith("# ") && sections.at(-1).length) sections.push([]);
-  else if (line && !line.startsWith("#")) sections.at(-1).push(line.split("\t"));
+  // A section's heading is the first of the comment lines before its rows.
+  if (line.startsWith("#") && !inComment) section = line;
+  inComment = line.startsWith("#");
+  if (!line || inComment) continue;
+  const [typed, meant] = line.split("\t");
+  if (section.startsWith("# Real business domains")) business.push(typed);
+  else if (!section.startsWith("# The providers themselves") && meant !== "-") typoCases.push([typed, meant]);
 }
-const [handTypos, , businessRows] = sections;
-for (const [typed, meant] of handTypos) if (meant !== "-") typoCases.push([typed, meant]);
-const business = businessRows.map(([d]) => d);
 
 const ours = (domain) => { const s = handoff.suggestEmail(`maria@${domain}`); return s ? s.split("@")[1] : null; };
 // mailcheck's own defaults, as `Mailcheck.run` would pass them.
@@ -79,7 +93,7 @@ function score(suggest) {
 const a = score(ours), b = score(theirs);
 const row = (name, r) =>
   `${name.padEnd(10)} ${String(r.correct).padStart(8)} ${String(r.wrong).padStart(6)} ${String(r.missed).padStart(7)} ${String(r.falsePositives).padStart(16)} ${r.nsPerValue.toFixed(0).padStart(10)}`;
-console.log(`typo cases: ${typoCases.length} (generated single edits of ${PROVIDERS.length} providers + the hand-made table); business domains: ${business.length}`);
+console.log(`typo cases: ${typoCases.length} (generated single edits and top-level slips of ${PROVIDERS.length} providers + the hand-made table); business domains: ${business.length}`);
 console.log(`${"".padEnd(10)} ${"correct".padStart(8)} ${"wrong".padStart(6)} ${"missed".padStart(7)} ${"false (business)".padStart(16)} ${"ns/value".padStart(10)}`);
 console.log(row("handoff", a));
 console.log(row("mailcheck", b));

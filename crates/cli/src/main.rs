@@ -308,7 +308,7 @@ fn error_line(line: usize, code: &str, message: &str) -> serde_json::Value {
 fn normalize_email(rules: &EmailRules) -> Result<ExitCode, String> {
     let no_accounts = Accounts::default();
     normalize_lines(|input| {
-        let result = email::normalize(input);
+        let result = email::normalize_full(input);
         let domain = input.trim().rsplit_once('@').map(|(_, d)| d.to_lowercase());
         let flags = result.as_ref().ok().map(|v| enrich(v, &no_accounts, rules));
         serde_json::json!({

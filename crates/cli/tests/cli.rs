@@ -100,6 +100,15 @@ fn normalize_prints_one_json_object_per_input_line() {
             r#"{"input":"kim@Mailinator.com","valid":true,"value":"kim@mailinator.com","suggestion":null,"issue":null,"company_domain":"mailinator.com","free_mail":false,"disposable":true,"role_account":false}"#,
         ],
     );
+    // Top-level domains that do not exist: the CLI checks the whole list, as the Worker does.
+    check_normalize(
+        "email",
+        "maria@Comcast.TEN\nmaria@printer.local\n",
+        &[
+            r#"{"input":"maria@Comcast.TEN","valid":false,"value":null,"suggestion":"comcast.net","issue":"email.domain","company_domain":null,"free_mail":false,"disposable":false,"role_account":false}"#,
+            r#"{"input":"maria@printer.local","valid":false,"value":null,"suggestion":null,"issue":"email.domain","company_domain":null,"free_mail":false,"disposable":false,"role_account":false}"#,
+        ],
+    );
     check_normalize(
         "country",
         "Deutschland\n  usa \nCongo\n\n",

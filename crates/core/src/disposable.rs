@@ -36,7 +36,8 @@ pub fn is_shipped(domain: &str) -> bool {
     shipped().binary_search(&domain).is_ok()
 }
 
-/// `[email]` in the configuration: local overrides of the shipped list.
+/// `[email]` in the configuration: local overrides of the shipped list, and whether the Worker
+/// asks DNS if an address's domain has a mail server.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EmailRules {
@@ -46,12 +47,19 @@ pub struct EmailRules {
     /// Never treated as disposable, with their subdomains, though the shipped list names them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub disposable_allow: Vec<String>,
+    /// The Worker refuses a lead whose email domain has no mail server (`email.no_mail_server`),
+    /// asking DNS over HTTPS (see `mail_server`). Off by default; left out of the bundle when
+    /// off, so configurations without it keep their versions.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub check_mail_server: bool,
 }
 
 impl EmailRules {
-    /// No overrides: the shipped list alone.
+    /// No overrides and no mail-server check: the shipped list alone.
     pub fn is_empty(&self) -> bool {
-        self.disposable_block.is_empty() && self.disposable_allow.is_empty()
+        self.disposable_block.is_empty()
+            && self.disposable_allow.is_empty()
+            && !self.check_mail_server
     }
 
     /// Whether mail to `host` (an email address's domain) goes to a throwaway mailbox. The host is

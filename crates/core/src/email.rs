@@ -3,9 +3,14 @@
 //! Limits follow RFC 5321 (local part at most 64 octets, whole address at most 254) and RFC 6531
 //! (international characters allowed in both parts). Quoted local parts and IP-literal domains
 //! are refused: no lead form needs them, and accepting them lets junk through.
+//!
+//! The top-level domain must exist (`tld.rs`): [`normalize`], which the browser runs as the
+//! visitor types, knows every two- and three-letter one and the common typos of longer ones;
+//! [`normalize_full`] (the Worker's `evaluate` and the CLI) checks against every one.
 
 use crate::case;
 use crate::issue::IssueCode;
+use crate::tld;
 
 /// The longest address, in UTF-8 bytes, that can appear in an SMTP path.
 pub const MAX_ADDRESS: usize = 254;
@@ -43,6 +48,26 @@ pub fn normalize(raw: &str) -> Result<String, IssueCode> {
     Ok(out)
 }
 
+/// [`normalize`], and the top-level domain checked against every one that exists
+/// ([`tld::exists`]), where [`normalize`] knows only the short ones: `maria@acme.xyzw` and
+/// `maria@printer.local` are `email.domain` here. The Worker (through `evaluate`) and the CLI.
+pub fn normalize_full(raw: &str) -> Result<String, IssueCode> {
+    let address = normalize(raw)?;
+    if top_level_exists(&address) {
+        Ok(address)
+    } else {
+        Err(IssueCode::EmailDomain)
+    }
+}
+
+/// Whether the top-level domain of `address` (normalized: lowercase domain) exists, by the whole
+/// list.
+pub fn top_level_exists(address: &str) -> bool {
+    address
+        .rsplit_once('.')
+        .is_some_and(|(_, label)| tld::exists(label))
+}
+
 /// A dot-atom local part: atext characters (or international letters and digits), dots only
 /// between them.
 fn is_local_part(local: &str) -> bool {
@@ -59,7 +84,8 @@ fn is_local_part(local: &str) -> bool {
 }
 
 /// A domain that can receive mail on the public internet: at least two labels, letters, digits
-/// and inner hyphens, and a top-level domain made of letters (or an IDNA `xn--` label).
+/// and inner hyphens, and a top-level domain made of letters (or an IDNA `xn--` label) that is
+/// not known to be missing (as far as the browser's tables know, see `tld.rs`).
 fn is_mail_domain(domain: &str) -> bool {
     let labels: Vec<&str> = domain.split('.').collect();
     if labels.len() < 2 {
@@ -76,7 +102,8 @@ fn is_mail_domain(domain: &str) -> bool {
         return false;
     }
     let tld = labels[labels.len() - 1];
-    tld.starts_with("xn--") || (tld.chars().count() >= 2 && tld.chars().all(char::is_alphabetic))
+    (tld.starts_with("xn--") || (tld.chars().count() >= 2 && tld.chars().all(char::is_alphabetic)))
+        && !tld::known_missing(tld)
 }
 
 /// Mailbox providers anyone can sign up to, worldwide. A lead from one of these gave a personal
@@ -166,73 +193,91 @@ pub fn is_free_mail(domain: &str) -> bool {
     FREE_MAIL.binary_search(&domain).is_ok()
 }
 
-/// Top-level domains people type for `com`, `net`, `de`, … and what they meant.
+/// Mistyped top-level domains that are real ones (Cameroon, Colombia, Niger, Oman), and what they
+/// mean after a provider's name: `gmail.co` is `gmail.com`, but only for names of five or more
+/// letters (`me.co` may well be a business). And `fe`, which is one letter from both `fr` and
+/// `de`: after a provider that has both, people mean `fr`. Every other mistyped top-level domain
+/// does not exist, and is corrected from the list (see [`suggest_domain`]).
 const TLD_TYPOS: &[(&str, &str)] = &[
-    ("cim", "com"),
     ("cm", "com"),
-    ("cmo", "com"),
     ("co", "com"),
-    ("coim", "com"),
-    ("comm", "com"),
-    ("con", "com"),
-    ("coom", "com"),
-    ("cpm", "com"),
-    ("ocm", "com"),
     ("om", "com"),
-    ("vom", "com"),
-    ("xom", "com"),
     ("ne", "net"),
-    ("nte", "net"),
-    ("nett", "net"),
-    ("ent", "net"),
-    ("dee", "de"),
-    ("d", "de"),
     ("fe", "fr"),
-    ("frr", "fr"),
 ];
 
-/// Typos above that are also real country domains (Cameroon, Oman, Colombia, Niger): `me.co` may
-/// well be a business, so these are corrected only for provider names of five or more letters.
-const REAL_TLDS: &[&str] = &["cm", "co", "ne", "om"];
-
-/// A likely intended mailbox domain for a mistyped one, e.g. `gmal.com` → `gmail.com`. Only the
-/// popular providers are corrected: a business domain that merely looks like one (`aon.com`,
-/// `gmx-tech.com`) is never "corrected", because a wrong suggestion costs a real lead.
+/// A likely intended domain for a mistyped one, e.g. `gmal.com` → `gmail.com`, `comcast.ten` →
+/// `comcast.net`, `acme.cmo` → `acme.com`. Only what is surely a typo is corrected: a business
+/// domain that merely looks like a provider (`aon.com`, `gmx-tech.com`) never is, because a wrong
+/// suggestion costs a real lead.
 ///
-/// A suggestion needs either the provider's exact name with a mistyped top-level domain
-/// (`gmail.con`; a typo that is itself a real country domain only for names of five or more
-/// letters), or the provider's top-level domain with a name one edit away (insert, delete,
-/// replace or swap two neighbours), and then only for names of five or more letters, where one
-/// edit cannot turn one real name into another.
-pub fn suggest_domain(domain: &str) -> Option<&'static str> {
+/// In order, the first that fits exactly one way wins (two ways: no suggestion, since guessing
+/// would be wrong half the time):
+/// 1. a provider's exact name with a mistyped top-level domain from [`TLD_TYPOS`] (a real country
+///    domain only after a name of five or more letters), or the provider's top-level domain with
+///    a name one edit away (insert, delete, replace or swap two neighbours), for names of five or
+///    more letters, where one edit cannot turn one real name into another;
+/// 2. a top-level domain that does not exist (`tld::known_missing`) after a provider's exact name,
+///    one edit or a reordering away from that provider's (`web.ed`, `comcast.ten`, `gmx.dee`);
+/// 3. a top-level domain of three or more letters that does not exist, one edit or a reordering
+///    away from a common one (`tld::COMMON`): the domain with that one (`acme.cmo`), or the
+///    provider that is then one name edit away (`gmial.cmo` → `gmail.com`).
+pub fn suggest_domain(domain: &str) -> Option<String> {
     let domain = domain.trim().trim_end_matches('.');
     if domain.len() > 64 || is_free_mail(domain) {
         return None;
     }
-    let (name, tld) = domain.split_once('.')?;
-    let mut best: Option<&'static str> = None;
+    let (name, suffix) = domain.split_once('.')?;
+    let (rest, tld) = domain.rsplit_once('.')?;
+    let missing = tld::known_missing(tld);
+    // Rules 1 and 2 in one pass over the providers: `None` while nothing fits, `Some(None)` once
+    // two do.
+    let (mut typo_of_provider, mut tld_of_provider) = (None, None);
     for provider in FREE_MAIL {
-        let Some((p_name, p_tld)) = provider.split_once('.') else {
-            continue;
-        };
+        let (p_name, p_tld) = provider.split_once('.').unwrap_or_default();
         let tld_fixed = name == p_name
-            && (p_name.len() >= 5 || !REAL_TLDS.contains(&tld))
-            && TLD_TYPOS
-                .iter()
-                .any(|(typo, meant)| *typo == tld && *meant == p_tld);
-        let name_fixed = tld == p_tld
+            && (p_name.len() >= 5 || tld::known_missing(suffix))
+            && TLD_TYPOS.contains(&(suffix, p_tld));
+        let name_fixed = suffix == p_tld
             && p_name.len() >= 5
             && name.len() + 1 >= p_name.len()
             && within_one_edit(name, p_name);
         if tld_fixed || name_fixed {
-            if best.is_some() {
-                // Two providers fit equally well: guessing would be wrong half the time.
-                return None;
-            }
-            best = Some(provider);
+            note(&mut typo_of_provider, provider);
+        }
+        if missing && name == p_name && near(suffix, p_tld) {
+            note(&mut tld_of_provider, provider);
         }
     }
-    best
+    if typo_of_provider.is_some() || !missing {
+        return typo_of_provider?.map(str::to_owned);
+    }
+    if tld_of_provider.is_some() || tld.len() < 3 {
+        return tld_of_provider?.map(str::to_owned);
+    }
+    let mut common = None;
+    for c in tld::COMMON {
+        if near(tld, c) {
+            note(&mut common, c);
+        }
+    }
+    let common = common??;
+    let mut fixed = String::with_capacity(rest.len() + 1 + common.len());
+    fixed.push_str(rest);
+    fixed.push('.');
+    fixed.push_str(common);
+    // A name typo too (`gmial.cmo`): the provider (only rule 1 can fit, the domain now exists),
+    // else the domain with its top-level domain fixed.
+    Some(suggest_domain(&fixed).unwrap_or(fixed))
+}
+
+/// One more candidate that fits: the first is kept, a second makes it a tie (`Some(None)`).
+fn note(found: &mut Option<Option<&'static str>>, candidate: &'static str) {
+    *found = Some(if found.is_some() {
+        None
+    } else {
+        Some(candidate)
+    });
 }
 
 /// The full address with its domain corrected, if [`suggest_domain`] has a suggestion.
@@ -242,23 +287,39 @@ pub fn suggest(address: &str) -> Option<String> {
     Some(format!("{local}@{fixed}"))
 }
 
-/// Whether `a` becomes `b` with at most one insertion, deletion, substitution or transposition of
-/// neighbours (optimal string alignment distance ≤ 1), on bytes; no allocation.
+/// Whether `typed` is `meant` mistyped by one edit ([`within_one_edit`]) or with its letters
+/// reordered (`ten` for `net`).
+fn near(typed: &str, meant: &str) -> bool {
+    within_one_edit(typed, meant) || is_reordering(typed.as_bytes(), meant.as_bytes())
+}
+
+/// Whether `a` is `b`'s bytes in another order.
+fn is_reordering(a: &[u8], b: &[u8]) -> bool {
+    let count = |s: &[u8], c: u8| s.iter().filter(|&&x| x == c).count();
+    a != b && a.len() == b.len() && a.iter().all(|&c| count(a, c) == count(b, c))
+}
+
+/// Whether `a` becomes `b` with exactly one insertion, deletion, substitution or transposition of
+/// neighbours (optimal string alignment distance 1), on bytes; no allocation, no slicing.
 fn within_one_edit(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a == b {
+    let (la, lb) = (a.len(), b.len());
+    if a == b || la.abs_diff(lb) > 1 {
         return false;
     }
-    let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
-    let (a, b) = (&a[prefix..], &b[prefix..]);
-    match (a.len(), b.len()) {
-        (la, lb) if la == lb => {
-            a[1..] == b[1..] || (la >= 2 && a[0] == b[1] && a[1] == b[0] && a[2..] == b[2..])
-        }
-        (la, lb) if la + 1 == lb => a == &b[1..],
-        (la, lb) if lb + 1 == la => &a[1..] == b,
-        _ => false,
+    // What is left between the longest common prefix and the longest common suffix after it.
+    let short = la.min(lb);
+    let mut prefix = 0;
+    while prefix < short && a[prefix] == b[prefix] {
+        prefix += 1;
     }
+    let mut suffix = 0;
+    while prefix + suffix < short && a[la - 1 - suffix] == b[lb - 1 - suffix] {
+        suffix += 1;
+    }
+    let (ma, mb) = (la - prefix - suffix, lb - prefix - suffix);
+    ma.max(mb) <= 1
+        || (ma == 2 && mb == 2 && a[prefix] == b[prefix + 1] && a[prefix + 1] == b[prefix])
 }
 
 /// Local parts that name a function, not a person: a lead from `info@` reaches a shared inbox.
@@ -297,8 +358,74 @@ pub fn is_role_account(address: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn free_mail_is_sorted_and_unique() {
-        assert!(super::FREE_MAIL.windows(2).all(|w| w[0] < w[1]));
+        assert!(FREE_MAIL.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn every_provider_top_level_domain_is_common_and_exists() {
+        for provider in FREE_MAIL {
+            let (_, label) = provider.rsplit_once('.').unwrap_or_default();
+            assert!(tld::COMMON.contains(&label), "{provider}");
+        }
+        for common in tld::COMMON {
+            assert!(tld::exists(common), "{common}");
+        }
+    }
+
+    /// Optimal string alignment distance, the plain dynamic programme.
+    fn osa(a: &[u8], b: &[u8]) -> usize {
+        let mut d = vec![vec![0; b.len() + 1]; a.len() + 1];
+        for (i, row) in d.iter_mut().enumerate() {
+            row[0] = i;
+        }
+        for (j, cell) in d[0].iter_mut().enumerate() {
+            *cell = j;
+        }
+        for i in 1..=a.len() {
+            for j in 1..=b.len() {
+                let cost = usize::from(a[i - 1] != b[j - 1]);
+                d[i][j] = (d[i - 1][j] + 1)
+                    .min(d[i][j - 1] + 1)
+                    .min(d[i - 1][j - 1] + cost);
+                if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                    d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+                }
+            }
+        }
+        d[a.len()][b.len()]
+    }
+
+    #[test]
+    fn one_edit_is_distance_one_on_every_short_pair() {
+        let mut words = vec![String::new()];
+        for _ in 0..4 {
+            let longer: Vec<String> = words
+                .iter()
+                .filter(|w| w.len() == words.last().map_or(0, String::len))
+                .flat_map(|w| ["a", "b", "c"].map(|c| format!("{w}{c}")))
+                .collect();
+            words.extend(longer);
+        }
+        for a in &words {
+            for b in &words {
+                let want = osa(a.as_bytes(), b.as_bytes()) == 1;
+                assert_eq!(within_one_edit(a, b), want, "{a:?} {b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn tld_typos_are_real_domains_or_ties() {
+        // What is not in the table is corrected from the list: only real domains (which the
+        // list cannot call typos) and ties (one edit from two of a provider's) need a row.
+        for (typo, meant) in TLD_TYPOS {
+            assert!(tld::exists(meant));
+            let tie = ["fr", "de"].iter().all(|d| within_one_edit(typo, d));
+            assert!(tld::exists(typo) || tie, "{typo}");
+        }
     }
 }

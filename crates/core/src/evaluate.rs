@@ -6,6 +6,7 @@ use crate::answer::AnswerMap;
 use crate::answer::AnswerValue;
 use crate::attribution::Utm;
 use crate::bundle::Bundle;
+use crate::email;
 use crate::enrich::{email_domain, email_flags, Derived, Place};
 use crate::form::{FieldKind, FormSpec};
 use crate::issue::{Issue, IssueCode};
@@ -42,7 +43,11 @@ pub fn evaluate(
     }
     let from_earlier = |id: &str| filled.contains(id);
     let (mut answers, mut issues) = check_answers(form, &merged);
-    check_phones(&form.spec, &mut answers, &mut issues);
+    let refused = check_email_domains(&form.spec, &mut answers, &mut issues);
+    if check_phones(&form.spec, &mut answers, &mut issues) || refused {
+        // Issues read in form order, wherever they were found.
+        issues.sort_by_key(|i| form.spec.fields.iter().position(|f| f.id == i.field));
+    }
     // An earlier answer the form no longer takes (an option since renamed) is left out, never
     // held against this submission.
     issues.retain(|i| !from_earlier(&i.field));
@@ -225,13 +230,33 @@ pub fn evaluate_lead(
     Ok(evaluation)
 }
 
+/// Email answers' top-level domains are checked against every one that exists: the browser knows
+/// only the short ones and the common typos of longer ones (`tld.rs`), so `maria@acme.xyzw`
+/// passes there and comes back from the Worker as an `email.domain` issue on the field. Answers
+/// whether it refused one.
+fn check_email_domains(spec: &FormSpec, answers: &mut AnswerMap, issues: &mut Vec<Issue>) -> bool {
+    let mut refused = false;
+    for field in spec.fields.iter().filter(|f| f.kind == FieldKind::Email) {
+        let known = answers
+            .get(&field.id)
+            .and_then(AnswerValue::as_text)
+            .is_none_or(email::top_level_exists);
+        if !known {
+            answers.remove(&field.id);
+            issues.push(Issue::new(&field.id, IssueCode::EmailDomain));
+            refused = true;
+        }
+    }
+    refused
+}
+
 /// Phone answers are checked against their country's numbering plan and stored in E.164 (with
 /// `;ext=` when an extension was typed); national numbers are read in the country the lead chose
 /// (the field `country`, or one whose autocomplete hint is `country…`). The browser checks only
 /// the shape of a number as it is typed, which keeps the numbering plans out of the page; a number
 /// the plan refuses comes back from the Worker as a `phone.syntax` issue on the field, so the
-/// visitor is always told.
-fn check_phones(spec: &FormSpec, answers: &mut AnswerMap, issues: &mut Vec<Issue>) {
+/// visitor is always told. Answers whether it refused one.
+fn check_phones(spec: &FormSpec, answers: &mut AnswerMap, issues: &mut Vec<Issue>) -> bool {
     let country = spec
         .fields
         .iter()
@@ -255,10 +280,7 @@ fn check_phones(spec: &FormSpec, answers: &mut AnswerMap, issues: &mut Vec<Issue
             }
         }
     }
-    if refused {
-        // Issues read in form order, wherever they were found.
-        issues.sort_by_key(|i| spec.fields.iter().position(|f| f.id == i.field));
-    }
+    refused
 }
 
 // Routing's input is built here, where the bundle and the evaluation meet, so that routing knows

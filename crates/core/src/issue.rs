@@ -16,7 +16,8 @@ pub enum IssueCode {
     EmailSyntax,
     /// The address is longer than 254 characters, or its local part longer than 64 (RFC 5321).
     EmailTooLong,
-    /// The part after `@` is not a domain name that can receive mail. Example: `maria@localhost`.
+    /// The part after `@` is not a domain name that can receive mail: not a domain at all, or one
+    /// whose top-level domain does not exist. Example: `maria@localhost`, `maria@comcast.ten`.
     EmailDomain,
     /// A text answer is longer than the field allows.
     TooLong,
@@ -38,11 +39,16 @@ pub enum IssueCode {
     /// eval`, which reads leads written by hand, reports them, since a misspelt field id would
     /// otherwise go unnoticed. Example: `compnay` for `company`.
     UnknownField,
+    /// The domain after `@` has no mail server: DNS names no MX record for it and no address to
+    /// deliver to (or it says, with a null MX, that it takes no mail). Only where the
+    /// configuration turns the Worker's check on (`[email] check_mail_server`). Example:
+    /// `maria@no-mail.example`.
+    EmailNoMailServer,
 }
 
 impl IssueCode {
     /// Every code, for documentation and exhaustive tests.
-    pub const ALL: [IssueCode; 12] = [
+    pub const ALL: [IssueCode; 13] = [
         IssueCode::Required,
         IssueCode::EmailSyntax,
         IssueCode::EmailTooLong,
@@ -55,6 +61,7 @@ impl IssueCode {
         IssueCode::CountryUnknown,
         IssueCode::RegionUnknown,
         IssueCode::UnknownField,
+        IssueCode::EmailNoMailServer,
     ];
 
     /// The stable machine-readable code.
@@ -72,6 +79,7 @@ impl IssueCode {
             IssueCode::CountryUnknown => "country.unknown",
             IssueCode::RegionUnknown => "region.unknown",
             IssueCode::UnknownField => "answer.unknown_field",
+            IssueCode::EmailNoMailServer => "email.no_mail_server",
         }
     }
 
@@ -90,6 +98,9 @@ impl IssueCode {
             IssueCode::CountryUnknown => "Choose or type a country, like Germany or DE.",
             IssueCode::RegionUnknown => "Enter a state or province, like CA or Ontario.",
             IssueCode::UnknownField => "The form has no question with this id.",
+            IssueCode::EmailNoMailServer => {
+                "This domain does not receive email. Check the part after @."
+            }
         }
     }
 }

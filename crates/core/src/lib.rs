@@ -30,6 +30,7 @@ pub mod hours;
 pub mod issue;
 pub mod lead;
 pub mod mail;
+pub mod mail_server;
 pub mod metrics;
 pub mod notify;
 pub mod number;
@@ -45,6 +46,7 @@ pub mod submission;
 mod suggest;
 pub mod text;
 pub mod title;
+pub mod tld;
 pub mod visibility;
 
 pub use answer::{AnswerMap, AnswerValue};

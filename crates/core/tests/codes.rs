@@ -1,14 +1,16 @@
 //! Every set of codes is documented: each `config.*` code (`ConfigCode`) is in docs/CONFIG.md's
-//! codes section, each event kind (`EventKind`) in docs/METRICS.md's event kinds, and nothing the
-//! docs list there is missing from the enum; the kinds the metrics read are the ones the docs say.
+//! codes section, each event kind (`EventKind`) in docs/METRICS.md's event kinds, each issue code
+//! (`IssueCode`) in README.md's `validation_failed` row, and nothing the docs list there is
+//! missing from the enum; the kinds the metrics read are the ones the docs say.
 
 use handoff_core::events::EventKind;
 use handoff_core::status::{LeadStatus, StatusCode};
-use handoff_core::ConfigCode;
+use handoff_core::{ConfigCode, IssueCode};
 
 const CONFIG_MD: &str = include_str!("../../../docs/CONFIG.md");
 const METRICS_MD: &str = include_str!("../../../docs/METRICS.md");
 const STATUS_MD: &str = include_str!("../../../docs/STATUS.md");
+const README_MD: &str = include_str!("../../../README.md");
 
 /// The text of the section that starts with the heading `title`, up to the next heading.
 fn section(text: &str, title: &str) -> String {
@@ -44,6 +46,35 @@ fn config_md_lists_every_config_code_and_no_other() {
         assert!(
             ConfigCode::ALL.iter().any(|c| c.as_str() == word),
             "docs/CONFIG.md lists {word}, which is no ConfigCode"
+        );
+    }
+}
+
+#[test]
+fn readme_lists_every_issue_code_and_no_other() {
+    let row = README_MD
+        .lines()
+        .find(|l| l.starts_with("| 422 | `validation_failed` |"))
+        .unwrap_or_else(|| panic!("README.md has no validation_failed row"));
+    let listed: Vec<String> = quoted(row, "")
+        .into_iter()
+        .filter(|w| {
+            w.bytes()
+                .all(|b| b.is_ascii_lowercase() || b == b'.' || b == b'_')
+        })
+        .filter(|w| w != "validation_failed" && w != "issues")
+        .collect();
+    for code in IssueCode::ALL {
+        assert!(
+            listed.iter().any(|l| l == code.as_str()),
+            "README.md does not list the issue code {}",
+            code.as_str()
+        );
+    }
+    for word in &listed {
+        assert!(
+            IssueCode::ALL.iter().any(|c| c.as_str() == word),
+            "README.md lists {word}, which is no IssueCode"
         );
     }
 }

@@ -141,7 +141,7 @@ fn rows() -> Vec<Row> {
                 18,
                 1,
                 "config.unknown_key",
-                "`blocklist` is not a key of [email], which takes disposable_block and disposable_allow",
+                "`blocklist` is not a key of [email], which takes disposable_block, disposable_allow and check_mail_server",
             )],
         ),
         (

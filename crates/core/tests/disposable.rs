@@ -27,6 +27,7 @@ fn disposable_table() {
         let rules = EmailRules {
             disposable_block: list(block),
             disposable_allow: list(allow),
+            ..EmailRules::default()
         };
         let got = if rules.is_disposable(host) {
             "yes"

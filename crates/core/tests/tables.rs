@@ -44,6 +44,27 @@ fn email_table() {
 }
 
 #[test]
+fn email_domain_table() {
+    let mut failures = Vec::new();
+    for (line, cols) in rows("email_domain.tsv") {
+        let browser = render(email::normalize(&cols[0]));
+        let worker = render(email::normalize_full(&cols[0]));
+        if browser != cols[1] || worker != cols[2] {
+            failures.push(format!(
+                "email_domain.tsv:{line}: {:?} -> browser {browser:?}, worker {worker:?}; want {:?}, {:?}",
+                cols[0], cols[1], cols[2]
+            ));
+        }
+        // The browser never refuses what the Worker takes.
+        assert!(
+            worker.starts_with('!') || browser == worker,
+            "email_domain.tsv:{line}"
+        );
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
 fn text_table() {
     let mut failures = Vec::new();
     for (line, cols) in rows("text.tsv") {
@@ -163,7 +184,7 @@ fn email_suggestion_table() {
     let mut failures = Vec::new();
     let mut business = 0;
     for (line, cols) in rows("email_suggest.tsv") {
-        let got = email::suggest_domain(&cols[0]).unwrap_or("-");
+        let got = email::suggest_domain(&cols[0]).unwrap_or_else(|| "-".to_owned());
         if got != cols[1] {
             failures.push(format!(
                 "email_suggest.tsv:{line}: {:?} -> {got}, want {}",
@@ -171,9 +192,17 @@ fn email_suggestion_table() {
             ));
         }
         business += usize::from(cols[1] == "-" && !email::is_free_mail(&cols[0]));
-        // A suggestion is always a provider, and a provider is never corrected.
+        // A suggestion is a provider, or the typed domain with a top-level domain that exists in
+        // place of one that does not; it is a valid address's domain, and never corrected again.
         if let Some(fixed) = email::suggest_domain(&cols[0]) {
-            assert!(email::is_free_mail(fixed) && email::suggest_domain(fixed).is_none());
+            let same_name = cols[0].rsplit_once('.').map(|(name, _)| name)
+                == fixed.rsplit_once('.').map(|(name, _)| name);
+            assert!(email::is_free_mail(&fixed) || same_name, "{fixed}");
+            assert!(
+                email::normalize_full(&format!("a@{fixed}")).is_ok(),
+                "{fixed}"
+            );
+            assert_eq!(email::suggest_domain(&fixed), None, "{fixed}");
         }
     }
     assert!(
@@ -186,6 +215,14 @@ fn email_suggestion_table() {
         Some("Maria@gmail.com")
     );
     assert_eq!(email::suggest("maria@acme.com"), None);
+    assert_eq!(
+        email::suggest("Maria@COMCAST.TEN").as_deref(),
+        Some("Maria@comcast.net")
+    );
+    assert_eq!(
+        email::suggest("maria@Web.ED").as_deref(),
+        Some("maria@web.de")
+    );
 }
 
 #[test]

@@ -1075,6 +1075,16 @@ fn check_email_agrees_with_the_core() {
         handoff_form::check_email("a@b").as_deref(),
         Some("email.domain")
     );
+    // A top-level domain that does not exist, caught as it is typed, with the correction offered.
+    assert_eq!(
+        handoff_form::check_email("maria@comcast.ten").as_deref(),
+        Some("email.domain")
+    );
+    assert_eq!(
+        handoff_form::suggest_email("maria@comcast.ten").as_deref(),
+        Some("maria@comcast.net")
+    );
+    assert_eq!(handoff_form::check_email("maria@acme.berlin"), None);
 }
 
 /// The condition table that handoff-core's native tests check, checked again here in wasm32 with

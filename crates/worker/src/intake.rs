@@ -16,13 +16,16 @@ use handoff_core::returning::{self, Repeat};
 use handoff_core::routing::{Assignee, CompiledRouting, Decision, RouteInput};
 use handoff_core::scoring::{Activity, Stage};
 use handoff_core::sla::SuppressionFacts;
-use handoff_core::{evaluate, AnswerMap, Bundle, Evaluation, LeadInput};
+use handoff_core::{
+    evaluate, AnswerMap, Bundle, Evaluation, FieldKind, Issue, IssueCode, LeadInput,
+};
 use serde::{Deserialize, Serialize};
 use worker::{Context, D1PreparedStatement, Env, Request, Response};
 
 use crate::error::ApiError;
 use crate::http::{self, check_origin, check_visitor, json_text, read_body, sha256_hex, Cap};
 use crate::links::{alert_context, claim_url, link_url, Keys};
+use crate::mail_server;
 use crate::outbox::{self, Due};
 use crate::ratelimit;
 use crate::rotation::{self, ROUTING_ATTEMPTS};
@@ -246,8 +249,13 @@ pub async fn create_lead(
     let earlier = std::mem::take(&mut prefetched.earlier);
     let checked = check(&bundle, lead, earlier, now)?;
     let evaluation = &checked.evaluation;
-    if !evaluation.valid {
-        return Err(ApiError::invalid(checked.evaluation.issues));
+    let refused = if evaluation.valid {
+        no_mail_server(env, &bundle, evaluation, now).await
+    } else {
+        Some(evaluation.issues.clone())
+    };
+    if let Some(issues) = refused {
+        return Err(ApiError::invalid(issues));
     }
     let bot = evaluation.is_bot();
     let id = random_uuid();
@@ -277,6 +285,31 @@ pub async fn create_lead(
     }
     remember(env, checked.visitor.as_deref(), evaluation, now).await;
     Ok(with_trips(json_text(201, response)?, &db, env))
+}
+
+/// With `[email] check_mail_server`, the issue of a valid lead whose email domain has no mail
+/// server (`email.no_mail_server`), found before anything is stored. A bot's submission is not
+/// looked up: it is stored closed anyway, and its answer must not tell it anything.
+async fn no_mail_server(
+    env: &Env,
+    bundle: &Bundle,
+    evaluation: &Evaluation,
+    now: u64,
+) -> Option<Vec<Issue>> {
+    if !bundle.rules.email.check_mail_server || evaluation.is_bot() {
+        return None;
+    }
+    let form = bundle.form(&evaluation.form)?;
+    let field = form
+        .spec
+        .fields
+        .iter()
+        .find(|f| f.kind == FieldKind::Email)?;
+    let address = evaluation.answers.get(&field.id)?.as_text()?;
+    if mail_server::receives_mail(env, address, now).await {
+        return None;
+    }
+    Some(vec![Issue::new(&field.id, IssueCode::EmailNoMailServer)])
 }
 
 /// The first answer to the request's idempotency key, replayed (or a `409` for another body), if

@@ -16,6 +16,7 @@ mod fetch;
 mod http;
 mod intake;
 mod links;
+mod mail_server;
 mod metrics;
 mod moves;
 mod outbox;
