@@ -228,12 +228,25 @@ impl Bundle {
         let country_codes: Vec<String> = crate::country::countries()
             .map(|(code, _)| code.to_owned())
             .collect();
+        let functions: Vec<String> = crate::title::Function::ALL
+            .iter()
+            .map(|f| f.as_str().to_owned())
+            .collect();
+        let seniorities: Vec<String> = crate::title::Seniority::ALL
+            .iter()
+            .map(|s| s.as_str().to_owned())
+            .collect();
         let env = |id: &str| {
             if let Some(&(_, ty)) = crate::enrich::DERIVED_ATTRIBUTES
                 .iter()
                 .find(|(name, _)| *name == id)
             {
-                let options = (id == "country_code").then_some(&country_codes[..]);
+                let options = match id {
+                    "country_code" => Some(&country_codes[..]),
+                    "function" => Some(&functions[..]),
+                    "seniority" => Some(&seniorities[..]),
+                    _ => None,
+                };
                 return Some(FieldType { ty, options });
             }
             types.get(id).map(|(ty, options)| FieldType {

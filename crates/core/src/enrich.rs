@@ -14,13 +14,17 @@ use crate::email;
 /// alpha-2 from the country answer, whatever its language; `region_code`: a US state's or
 /// Canadian province's code). The same in scoring and disqualification as in routing, SLA
 /// policies, experiments and channels.
-pub const DERIVED_ATTRIBUTES: [(&str, ValueType); 6] = [
+pub const DERIVED_ATTRIBUTES: [(&str, ValueType); 10] = [
     ("email_domain", ValueType::Text),
     ("free_email", ValueType::Bool),
     ("disposable_email", ValueType::Bool),
     ("role_account", ValueType::Bool),
     ("country_code", ValueType::Text),
     ("region_code", ValueType::Text),
+    ("company_key", ValueType::Text),
+    ("company_domain", ValueType::Text),
+    ("function", ValueType::Text),
+    ("seniority", ValueType::Text),
 ];
 
 /// A lead's answers with its derived attributes ([`DERIVED_ATTRIBUTES`]): what scoring and
@@ -44,21 +48,40 @@ impl Answers for Derived<'_> {
             "role_account" => flag(|x| x.role_account),
             "country_code" => self.place.country_code.map(Value::Text),
             "region_code" => self.place.region_code.map(Value::Text),
+            "company_key" => self.place.company_key.as_deref().map(Value::Text),
+            // The company's domain: the address's, unless that is a mailbox provider's.
+            "company_domain" => self
+                .domain
+                .filter(|_| self.flags.is_some_and(|f| !f.free_mail))
+                .map(Value::Text),
+            "function" => self.place.function.map(Value::Text),
+            "seniority" => self.place.seniority.map(Value::Text),
             _ => self.answers.get(field),
         }
     }
 }
 
-/// Where a lead is, as codes: read from the form's country field (`country`, or one whose
+/// What the answers say, read by handoff-core's normalizers. Where a lead is, as codes: read from
+/// the form's country field (`country`, or one whose
 /// autocomplete hint starts with `country`) and region field (`region` or `state`, or the hint
 /// `address-level1`) through handoff-core's normalizers, so "Deutschland", "DE" and "Germany" are
 /// all `DE`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+/// The company and the job title are read the same way: `company_key` from the `company` field (or
+/// one whose hint is `organization`), the match key that makes "ACME Inc." and "Acme" one company;
+/// `function` and `seniority` from a `title` or `job_title` field (or the hint
+/// `organization-title`), in English, German or French; unknown words give none.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Place {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub country_code: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub region_code: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub company_key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub function: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seniority: Option<&'static str>,
 }
 
 impl Place {
@@ -78,9 +101,26 @@ impl Place {
             (Some(c), Some(r)) => crate::country::normalize_region(c, r).ok(),
             _ => None,
         };
+        let company = text(&|f| f.id == "company" || f.autocomplete == "organization")
+            .and_then(|c| crate::company::normalize_company(c).ok())
+            .map(|c| c.match_key)
+            .filter(|k| !k.is_empty());
+        let title = text(&|f| {
+            f.id == "title" || f.id == "job_title" || f.autocomplete == "organization-title"
+        })
+        .map(crate::title::classify);
         Place {
             country_code,
             region_code,
+            company_key: company,
+            function: title
+                .map(|t| t.function)
+                .filter(|f| *f != crate::title::Function::Other)
+                .map(crate::title::Function::as_str),
+            seniority: title
+                .map(|t| t.seniority)
+                .filter(|s| *s != crate::title::Seniority::Unknown)
+                .map(crate::title::Seniority::as_str),
         }
     }
 }

@@ -307,6 +307,9 @@ impl RouteInput {
             disposable_email: evaluation.email.as_ref().map(|f| f.disposable),
             country_code: evaluation.place.country_code.map(str::to_owned),
             region_code: evaluation.place.region_code.map(str::to_owned),
+            company_key: evaluation.place.company_key.clone(),
+            function: evaluation.place.function.map(str::to_owned),
+            seniority: evaluation.place.seniority.map(str::to_owned),
         }
     }
 }

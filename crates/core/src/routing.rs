@@ -283,7 +283,7 @@ impl Serialize for Target {
 
 /// The attributes routing conditions read besides the form's answers, with their types. Text
 /// attributes with a fixed set of values list them, so a condition naming another is refused.
-pub const ATTRIBUTES: [(&str, ValueType); 19] = [
+pub const ATTRIBUTES: [(&str, ValueType); 23] = [
     ("score", ValueType::Number),
     ("fit", ValueType::Number),
     ("engagement", ValueType::Number),
@@ -296,6 +296,10 @@ pub const ATTRIBUTES: [(&str, ValueType); 19] = [
     ("role_account", ValueType::Bool),
     ("country_code", ValueType::Text),
     ("region_code", ValueType::Text),
+    ("company_key", ValueType::Text),
+    ("company_domain", ValueType::Text),
+    ("function", ValueType::Text),
+    ("seniority", ValueType::Text),
     ("account", ValueType::Text),
     ("utm_source", ValueType::Text),
     ("utm_medium", ValueType::Text),
@@ -473,6 +477,14 @@ pub struct RouteInput {
     /// The US state's or Canadian province's code the answers say.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub region_code: Option<String>,
+    /// The company's match key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub company_key: Option<String>,
+    /// The job title's function and seniority codes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub function: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seniority: Option<String>,
 }
 
 /// A lead as routing (and SLA) conditions read it: derived attributes first, then answers.
@@ -519,6 +531,14 @@ impl Answers for LeadView<'_> {
             "disposable_email" => l.disposable_email.map(Value::Bool),
             "country_code" => text(&l.country_code),
             "region_code" => text(&l.region_code),
+            "company_key" => text(&l.company_key),
+            "company_domain" => self
+                .email_domain
+                .as_deref()
+                .filter(|_| self.free_email == Some(false))
+                .map(Value::Text),
+            "function" => text(&l.function),
+            "seniority" => text(&l.seniority),
             "role_account" => l
                 .email
                 .as_deref()

@@ -269,3 +269,72 @@ fn a_submission_without_a_fill_time_is_too_fast_unless_the_rule_allows_it() {
         assert_eq!(e.is_bot(), *disqualified, "{missing} {fill_ms:?}");
     }
 }
+
+#[test]
+fn the_company_and_the_job_title_are_read_as_codes() {
+    let config = PLACES
+        .replace(
+            "[[forms.fields]]\nid = \"state\"",
+            "[[forms.fields]]\nid = \"company\"\nlabel = \"Company\"\ntype = \"text\"\n\n[[forms.fields]]\nid = \"title\"\nlabel = \"Job title\"\ntype = \"text\"\n\n[[forms.fields]]\nid = \"state\"",
+        )
+        .replace(
+            "when = 'country_code in [\"DE\", \"AT\", \"CH\"]'\npoints = 20",
+            "when = 'function == \"data\" and seniority in [\"director\", \"vp\", \"c_level\"]'\npoints = 20",
+        )
+        .replace(
+            "when = 'region_code in [\"CA\", \"OR\", \"WA\", \"BC\"]'",
+            "when = 'company_key == \"acme\" or company_domain == \"initech.com\"'",
+        );
+    let bundle = Bundle::from_toml(&config).unwrap();
+    let routing = bundle.routing().unwrap();
+    // (email, company, title, fit, routed to)
+    let cases: &[(&str, &str, &str, i32, &str)] = &[
+        (
+            "a@x.com",
+            "ACME, Inc.",
+            "Director of Data Science",
+            20,
+            "owner:cali",
+        ),
+        (
+            "a@x.com",
+            "The Acme GmbH",
+            "Leiterin Data Analytics",
+            20,
+            "owner:cali",
+        ),
+        ("a@x.com", "Globex", "Data Engineer", 0, "queue:triage"),
+        ("a@initech.com", "", "VP Sales", 0, "owner:cali"),
+        ("a@gmail.com", "", "Chief Data Officer", 20, "queue:triage"),
+    ];
+    for (email, company, title, fit, to) in cases {
+        let mut answers = handoff_core::answer::AnswerMap::new();
+        answers.insert("email".into(), AnswerValue::Text((*email).into()));
+        for (id, value) in [("company", company), ("title", title)] {
+            if !value.is_empty() {
+                answers.insert(id.into(), AnswerValue::Text((*value).into()));
+            }
+        }
+        let lead = LeadInput {
+            form: "f".into(),
+            answers,
+            activity: vec![],
+            known: Default::default(),
+            context: Default::default(),
+            earlier: vec![],
+        };
+        let e = evaluate(&bundle, &lead, 0).unwrap();
+        assert_eq!(e.score.fit, *fit, "{company} / {title}");
+        let input = RouteInput::from_evaluation(&bundle, &e, &Utm::default());
+        let decision = route(routing, &input, &RotationState::default(), 0);
+        let got = match decision.assignee {
+            Assignee::Owner(id) => format!("owner:{id}"),
+            Assignee::Queue(id) => format!("queue:{id}"),
+        };
+        assert_eq!(&got, to, "{email} {company}");
+    }
+    let typo = config.replace("function == \\\"data\\\"", "function == \\\"datta\\\"");
+    let typo = typo.replace("function == \"data\"", "function == \"datta\"");
+    let errors = Bundle::from_toml(&typo).unwrap_err();
+    assert_eq!(errors[0].code, "condition.unknown_option", "{errors:?}");
+}

@@ -565,6 +565,8 @@ pub(crate) struct AttributeEnv<'t> {
     grades: Vec<String>,
     stages: Vec<String>,
     countries: Vec<String>,
+    functions: Vec<String>,
+    seniorities: Vec<String>,
 }
 
 impl<'t> AttributeEnv<'t> {
@@ -575,6 +577,14 @@ impl<'t> AttributeEnv<'t> {
             stages: LIFECYCLES.iter().map(|g| (*g).to_owned()).collect(),
             countries: crate::country::countries()
                 .map(|(code, _)| code.to_owned())
+                .collect(),
+            functions: crate::title::Function::ALL
+                .iter()
+                .map(|f| f.as_str().to_owned())
+                .collect(),
+            seniorities: crate::title::Seniority::ALL
+                .iter()
+                .map(|s| s.as_str().to_owned())
                 .collect(),
         }
     }
@@ -591,6 +601,8 @@ impl<'t> AttributeEnv<'t> {
                 "grade" => Some(&self.grades[..]),
                 "lifecycle" => Some(&self.stages[..]),
                 "country_code" => Some(&self.countries[..]),
+                "function" => Some(&self.functions[..]),
+                "seniority" => Some(&self.seniorities[..]),
                 _ => None,
             };
             return Some(FieldType { ty, options });

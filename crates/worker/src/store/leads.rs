@@ -93,6 +93,9 @@ pub fn lead_statement(
         "learned": ev.learned,
         "country_code": ev.place.country_code,
         "region_code": ev.place.region_code,
+        "company_key": ev.place.company_key,
+        "function": ev.place.function,
+        "seniority": ev.place.seniority,
     });
     let answers = encode(&ev.answers)?;
     let details = encode(&details)?;
