@@ -62,12 +62,21 @@ fn body(
     (text, html)
 }
 
-/// The links of an alert that exist (a link is empty without a link secret).
-fn links<'a>(pairs: [(&'a str, &'a str); 4]) -> Vec<(&'a str, &'a str)> {
-    pairs
+/// An alert's email: its title (the subject too), lines, paragraphs, and the action links that
+/// exist (a link is empty without a link secret): Accept, Take it, Not a fit, Open lead.
+fn compose(title: &str, lines: &[Line<'_>], paragraphs: &[String], urls: [&str; 4]) -> Mail {
+    let labels = ["Accept", "Take it", "Not a fit", "Open lead"];
+    let links: Vec<(&str, &str)> = labels
         .into_iter()
+        .zip(urls)
         .filter(|(_, url)| !url.is_empty())
-        .collect()
+        .collect();
+    let (text, html) = body(title, lines, paragraphs, &links);
+    Mail {
+        subject: one_line(title),
+        text,
+        html,
+    }
 }
 
 fn owner_label(kind: OwnerKind, name: &str) -> String {
@@ -128,18 +137,8 @@ pub fn lead_mail(lead: &LeadSummary) -> Mail {
         paragraphs.push(format!("Why {}: {}", lead.owner.name, lead.why));
     }
     let open = lead.lead_url.as_deref().unwrap_or_default();
-    let links = links([
-        ("Accept", &lead.claim_url),
-        ("Take it", &lead.take_url),
-        ("Not a fit", &lead.reject_url),
-        ("Open lead", open),
-    ]);
-    let (text, html) = body(&title, &lines, &paragraphs, &links);
-    Mail {
-        subject: one_line(&title),
-        text,
-        html,
-    }
+    let urls = [&lead.claim_url[..], &lead.take_url, &lead.reject_url, open];
+    compose(&title, &lines, &paragraphs, urls)
 }
 
 /// The email for an SLA escalation step: the content of `notify::slack_escalation`.
@@ -178,18 +177,8 @@ pub fn escalation_mail(e: &Escalation) -> Mail {
         rfc3339(e.first_touch_due_ms)
     ));
     let open = e.lead_url.as_deref().unwrap_or_default();
-    let links = links([
-        ("Accept", &e.claim_url),
-        ("Take it", &e.take_url),
-        ("Not a fit", &e.reject_url),
-        ("Open lead", open),
-    ]);
-    let (text, html) = body(&title, &lines, &paragraphs, &links);
-    Mail {
-        subject: one_line(&title),
-        text,
-        html,
-    }
+    let urls = [&e.claim_url[..], &e.take_url, &e.reject_url, open];
+    compose(&title, &lines, &paragraphs, urls)
 }
 
 /// A subject: one line (a visitor's name could hold a line break), at most 200 characters.

@@ -223,37 +223,6 @@ impl Bundle {
         let mut found = Vec::new();
         check_sections(&rules, &mut found);
         let types = field_types(&rules, &mut found);
-        // Scoring and disqualification read the derived attributes, then the fields; a country
-        // code must be one (a typo or a country name is caught here, not missed on every lead).
-        let country_codes: Vec<String> = crate::country::countries()
-            .map(|(code, _)| code.to_owned())
-            .collect();
-        let functions: Vec<String> = crate::title::Function::ALL
-            .iter()
-            .map(|f| f.as_str().to_owned())
-            .collect();
-        let seniorities: Vec<String> = crate::title::Seniority::ALL
-            .iter()
-            .map(|s| s.as_str().to_owned())
-            .collect();
-        let env = |id: &str| {
-            if let Some(&(_, ty)) = crate::enrich::DERIVED_ATTRIBUTES
-                .iter()
-                .find(|(name, _)| *name == id)
-            {
-                let options = match id {
-                    "country_code" => Some(&country_codes[..]),
-                    "function" => Some(&functions[..]),
-                    "seniority" => Some(&seniorities[..]),
-                    _ => None,
-                };
-                return Some(FieldType { ty, options });
-            }
-            types.get(id).map(|(ty, options)| FieldType {
-                ty: *ty,
-                options: options.map(|o| &o[..]),
-            })
-        };
         let attributes = AttributeEnv::new(&types);
         let routing = crate::routing::check(&rules.routing, &rules.forms, &attributes, &mut found);
         let sla = crate::sla::check(&rules.sla, &rules.routing, &attributes, &mut found);
@@ -286,6 +255,10 @@ impl Bundle {
                     .and_then(|w| compile_condition(w, &channel_env, &names, path(), &mut found)),
             );
         }
+        // Scoring and disqualification read the derived attributes, then the fields: a country
+        // code, function or seniority must be one (a typo is caught here, not missed on every
+        // lead).
+        let env = |id: &str| attributes.derived_or_field(id);
         let field_names = || types.keys().copied().collect();
         let mut compile = |source: &str, path: Vec<Step<'static>>| -> Option<Condition> {
             compile_condition(source, &env, &field_names, path, &mut found)

@@ -338,3 +338,13 @@ fn the_company_and_the_job_title_are_read_as_codes() {
     let errors = Bundle::from_toml(&typo).unwrap_err();
     assert_eq!(errors[0].code, "condition.unknown_option", "{errors:?}");
 }
+
+#[test]
+fn routing_reads_every_derived_attribute_with_the_same_type() {
+    for derived in handoff_core::enrich::DERIVED_ATTRIBUTES {
+        assert!(
+            handoff_core::routing::ATTRIBUTES.contains(&derived),
+            "{derived:?}"
+        );
+    }
+}

@@ -215,10 +215,23 @@ impl<'a> Run<'a> {
         claim: &Claim<'_>,
     ) -> Result<Vec<D1PreparedStatement>, ApiError> {
         let (db, now_ms) = (self.db, self.now_ms);
+        // Who the lead is, as its clock stored it, and the channels that heard of it: they hear
+        // of its escalations; a clock stored before channels had conditions names none: every
+        // channel.
+        let who: Who = serde_json::from_str(&row.summary).unwrap_or_default();
+        let hearing: Vec<&Channel> = self
+            .bundle
+            .rules
+            .notify
+            .channels
+            .iter()
+            .filter(|c| who.channels.as_ref().is_none_or(|ids| ids.contains(&c.id)))
+            .collect();
         let escalation = escalation(
             self.env,
             self.bundle,
             row,
+            who,
             step,
             assignee,
             reassigned_to,
@@ -236,17 +249,6 @@ impl<'a> Run<'a> {
             EventKind::Escalated,
             &detail,
         )?];
-        // The channels that heard of the lead hear of its escalations; a clock stored before
-        // channels had conditions names none: every channel.
-        let who: Who = serde_json::from_str(&row.summary).unwrap_or_default();
-        let hearing: Vec<&Channel> = self
-            .bundle
-            .rules
-            .notify
-            .channels
-            .iter()
-            .filter(|c| who.channels.as_ref().is_none_or(|ids| ids.contains(&c.id)))
-            .collect();
         let holder = reassigned_to.unwrap_or(assignee);
         let cx = alert_context(self.bundle, self.keys.as_ref(), now_ms);
         let messages = escalation_alerts(&cx, &escalation, &hearing, holder, now_ms as i64);
@@ -373,13 +375,15 @@ impl<'a> Run<'a> {
     }
 }
 
-/// What one step's alert says: the lead (as its clock stored it), the step, who it goes to (the
+/// What one step's alert says: the lead (`who`, as its clock stored it), the step, who it goes to (the
 /// recipient handoff-core names, or without routing the step's own target), the owner, how late,
 /// and the claim link of whoever holds the lead now.
+#[allow(clippy::too_many_arguments)]
 fn escalation(
     env: &Env,
     bundle: &Bundle,
     row: &DueRow,
+    who: Who,
     step: &StepDue,
     assignee: &Assignee,
     reassigned_to: Option<&Assignee>,
@@ -399,7 +403,6 @@ fn escalation(
         Assignee::Owner(owner) => claim_url(env, &row.lead_id, owner, now_ms),
         Assignee::Queue(_) => None,
     };
-    let who: Who = serde_json::from_str(&row.summary).unwrap_or_default();
     let first_touch_due_ms = row.first_touch_due as i64;
     // How late: past the deadline the step enforces.
     let deadline_ms = match (step.deadline, row.accept_due) {

@@ -595,6 +595,21 @@ impl<'t> AttributeEnv<'t> {
         attributes.chain(self.types.keys().copied()).collect()
     }
 
+    /// What scoring and disqualification conditions may read: the attributes derived from the
+    /// answers alone ([`crate::enrich::DERIVED_ATTRIBUTES`], with their options), then the fields.
+    pub(crate) fn derived_or_field(&self, id: &str) -> Option<FieldType<'_>> {
+        let derived = crate::enrich::DERIVED_ATTRIBUTES
+            .iter()
+            .any(|(name, _)| *name == id);
+        if derived {
+            return self.get(id);
+        }
+        self.types.get(id).map(|(ty, options)| FieldType {
+            ty: *ty,
+            options: options.map(|o| &o[..]),
+        })
+    }
+
     pub(crate) fn get(&self, id: &str) -> Option<FieldType<'_>> {
         if let Some(&(name, ty)) = ATTRIBUTES.iter().find(|(name, _)| *name == id) {
             let options = match name {
