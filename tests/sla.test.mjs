@@ -447,6 +447,38 @@ test("a lead closed before its step stops its clock instead of escalating", asyn
   assert.equal((await clock(id)).next_at, null);
 });
 
+test("a business day is the same time on the owner's next working day; its ladder mixes hours and days", async () => {
+  // A Friday of this suite's own, and the four days after it, so that no other test ticks there.
+  let friday = newDay();
+  while (new Date(friday).getUTCDay() !== 5) friday = newDay();
+  for (let i = 0; i < 4; i++) newDay();
+  await tick(friday - MINUTE);
+  await tick(friday - MINUTE);
+  const monday = friday + 3 * DAY;
+  // Friday 15:00 UTC: due Monday 15:00 (not Saturday); Uma's team lead hears at Monday 17:00,
+  // two working hours later; the head of sales at Tuesday 15:00, a business day later.
+  const id = await submit({ email: email(), country: "GB" }, friday + 6 * HOUR);
+  const row = await clock(id);
+  const owner = await db.prepare("SELECT owner_id FROM leads WHERE id = ?").bind(id).first();
+  assert.deepEqual([row.policy, owner.owner_id], ["gb", "uma"]);
+  assert.equal(row.first_touch_due, monday + 6 * HOUR);
+  assert.deepEqual(JSON.parse(row.steps).map((s) => [s.level, s.due_ms, s.to]), [
+    [1, monday + 8 * HOUR, "team_lead"],
+    [2, monday + DAY + 6 * HOUR, "owner:max"],
+  ]);
+  // A lead on Saturday waits for Monday 09:00, so it is due on Tuesday 09:00.
+  const weekend = await submit({ email: email(), country: "GB" }, friday + DAY + HOUR);
+  assert.equal((await clock(weekend)).first_touch_due, monday + DAY);
+  await db.prepare("UPDATE leads SET status = 'rejected' WHERE id = ?").bind(weekend).run();
+  await tick(monday + 8 * HOUR - MINUTE);
+  assert.deepEqual(await events(id, "escalated"), [], "nothing over the weekend nor before its time");
+  await tick(monday + 8 * HOUR);
+  assert.deepEqual((await events(id, "escalated")).map((e) => [e.detail.level, e.detail.to.id]), [[1, "lee"]]);
+  await tick(monday + DAY + 6 * HOUR);
+  assert.deepEqual((await events(id, "escalated")).map((e) => [e.detail.level, e.detail.to.id]), [[1, "lee"], [2, "max"]]);
+  assert.deepEqual((await events(weekend, "sla_stopped")).map((e) => e.detail.reason), ["rejected"]);
+});
+
 test("one tick does bounded work; the rest waits for the next tick, oldest first", async () => {
   const t0 = newDay();
   // Earlier tests' clocks, still due, are carried out first (oldest first): clear them.

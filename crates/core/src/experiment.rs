@@ -11,7 +11,7 @@ use crate::check::{
     compile_condition, duplicate, invalid_id, problem, valid_id, ConfigCode, FirstSeen, Found, Step,
 };
 use crate::condition::Condition;
-use crate::duration::parse_duration;
+use crate::duration::{parse_span, Span};
 use crate::routing::{
     check_target, AttributeEnv, CompiledRouting, LeadView, RouteInput, RoutingConfig, Target,
 };
@@ -69,7 +69,7 @@ pub struct Experiment {
 pub struct Arm {
     pub id: String,
     pub weight: u32,
-    pub first_touch_ms: Option<i64>,
+    pub first_touch: Option<Span>,
     pub to: Option<Target>,
 }
 
@@ -172,11 +172,11 @@ pub(crate) fn check(
                     a_at("weight"),
                 ));
             }
-            let (first_touch_ms, to) = check_arm_setting(spec.kind, arm, &a_at, routing, found);
+            let (first_touch, to) = check_arm_setting(spec.kind, arm, &a_at, routing, found);
             arms.push(Arm {
                 id: arm.id.clone(),
                 weight: arm.weight.max(1),
-                first_touch_ms,
+                first_touch,
                 to,
             });
         }
@@ -199,8 +199,8 @@ fn check_arm_setting(
     a_at: &dyn Fn(&'static str) -> Vec<Step<'static>>,
     routing: &RoutingConfig,
     found: &mut Vec<Found>,
-) -> (Option<i64>, Option<Target>) {
-    let mut first_touch_ms = None;
+) -> (Option<Span>, Option<Target>) {
+    let mut first_touch = None;
     let mut to = None;
     match kind {
         ExperimentKind::Sla => {
@@ -217,13 +217,13 @@ fn check_arm_setting(
                     "each arm of an sla experiment sets first_touch, such as \"15m\"".to_owned(),
                     a_at("id"),
                 )),
-                Some(text) => match parse_duration(text) {
-                    Ok(ms) if ms > 0 => first_touch_ms = Some(ms),
-                    Ok(_) => found.push(problem(
+                Some(text) => match parse_span(text) {
+                    Ok(Span::Time(0)) => found.push(problem(
                         ConfigCode::InvalidDuration,
                         "the first-touch target must be longer than zero".to_owned(),
                         a_at("first_touch"),
                     )),
+                    Ok(span) => first_touch = Some(span),
                     Err(message) => found.push(problem(
                         ConfigCode::InvalidDuration,
                         message,
@@ -250,5 +250,5 @@ fn check_arm_setting(
             }
         }
     }
-    (first_touch_ms, to)
+    (first_touch, to)
 }

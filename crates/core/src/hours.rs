@@ -357,6 +357,71 @@ impl Hours {
         end
     }
 
+    /// The instant `days` business days after `start_ms`, as an SLA target such as "1 business
+    /// day" counts. The clock starts at the first working instant at or after `start_ms`; the
+    /// deadline is the same local wall-clock time on the `days`-th working day after that one (a
+    /// working day has a shift and is not a holiday). Where that day's shifts do not hold that
+    /// time, the deadline moves to the start of the day's next shift, or, past its last shift, to
+    /// the end of it: a deadline never leaves its day. So a lead assigned on Friday at 15:00 is due
+    /// on Monday at 15:00, one assigned on Saturday or on Monday at 20:00 is due at the opening of
+    /// the second working day after. Absences count as working days here as they do for
+    /// [`Hours::add_working`]; an SLA clock passes hours without absences. `i64::MAX` when the
+    /// schedule has no working time left.
+    pub fn add_business_days(&self, start_ms: i64, days: u32) -> i64 {
+        let Some(start) = self.next_open(start_ms) else {
+            return i64::MAX;
+        };
+        if days == 0 {
+            return start;
+        }
+        let local = self.zone.to_datetime(timestamp(start));
+        let mut date = local.date();
+        let mut left = days;
+        // A schedule with a shift has a working day every week unless holidays fill them all:
+        // holidays are finite, so a bounded walk finds the day or proves there is none.
+        let bound = u64::from(days) * 7 + self.holidays.len() as u64 + 7;
+        for _ in 0..bound {
+            let Ok(next) = date.tomorrow() else {
+                return i64::MAX;
+            };
+            date = next;
+            if self.holidays.binary_search(&date).is_err() && !self.day_shifts(date).is_empty() {
+                left -= 1;
+                if left == 0 {
+                    return self.on_day(date, local.time());
+                }
+            }
+        }
+        i64::MAX
+    }
+
+    /// The shifts of a local date by its weekday, as minutes since midnight.
+    fn day_shifts(&self, date: Date) -> &[(u16, u16)] {
+        let weekday = usize::from(date.weekday().to_monday_zero_offset().unsigned_abs());
+        self.week.shifts(weekday)
+    }
+
+    /// The first working instant of `date` at or after its wall-clock `time`, else the end of
+    /// its last shift.
+    fn on_day(&self, date: Date, time: jiff::civil::Time) -> i64 {
+        let target = self
+            .zone
+            .to_ambiguous_timestamp(date.to_datetime(time))
+            .compatible()
+            .map_or(i64::MAX, Timestamp::as_millisecond);
+        let mut last_end = i64::MAX;
+        for &(s, e) in self.day_shifts(date) {
+            let (Some(s), Some(e)) = (self.instant(date, s), self.instant(date, e)) else {
+                return i64::MAX;
+            };
+            if target < e {
+                return target.max(s);
+            }
+            last_end = e;
+        }
+        last_end
+    }
+
     /// The working time between `from_ms` and `to_ms` (0 when `to_ms <= from_ms`): how much of an
     /// SLA clock has run.
     pub fn working_between(&self, from_ms: i64, to_ms: i64) -> i64 {

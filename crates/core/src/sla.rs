@@ -19,7 +19,7 @@
 
 use std::fmt;
 
-pub use crate::duration::parse_duration;
+pub use crate::duration::{parse_duration, parse_span, Span};
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::check::{
@@ -158,7 +158,7 @@ impl<'de> Deserialize<'de> for EscalateTo {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LadderStep {
     pub level: u32,
-    pub after_ms: i64,
+    pub after: Span,
     pub to: EscalateTo,
     pub reassign: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -170,11 +170,11 @@ pub struct LadderStep {
 pub struct Policy {
     pub id: String,
     when: Option<Condition>,
-    pub first_touch_ms: i64,
+    pub first_touch: Span,
     pub clock: ClockKind,
     pub ladder: Vec<LadderStep>,
     /// The accept target and its ladder.
-    pub accept_ms: Option<i64>,
+    pub accept: Option<Span>,
     pub accept_ladder: Vec<LadderStep>,
 }
 
@@ -367,7 +367,7 @@ impl CompiledSla {
         self.start_with(routing, lead, assignee, facts, merged, assigned_at_ms, None)
     }
 
-    /// [`CompiledSla::start`], with the policy's first-touch target replaced by `first_touch_ms`
+    /// [`CompiledSla::start`], with the policy's first-touch target replaced by `first_touch`
     /// (an SLA experiment's arm); the ladder's steps stay measured from the (new) deadline.
     #[allow(clippy::too_many_arguments)]
     pub fn start_with(
@@ -378,7 +378,7 @@ impl CompiledSla {
         facts: &SuppressionFacts,
         merged: bool,
         assigned_at_ms: i64,
-        first_touch_ms: Option<i64>,
+        first_touch: Option<Span>,
     ) -> Result<Clock, NoClock> {
         if merged {
             return Err(NoClock::Merged);
@@ -388,11 +388,11 @@ impl CompiledSla {
         }
         let policy = self.policy_for(lead, routing).ok_or(NoClock::NoPolicy)?;
         let hours = routing.and_then(|r| clock_hours(r, assignee));
-        match first_touch_ms {
+        match first_touch {
             None => Ok(clock(policy, hours.as_ref(), assigned_at_ms)),
-            Some(ms) => {
+            Some(first_touch) => {
                 let arm = Policy {
-                    first_touch_ms: ms,
+                    first_touch,
                     ..policy.clone()
                 };
                 Ok(clock(&arm, hours.as_ref(), assigned_at_ms))
@@ -461,21 +461,20 @@ pub fn clock_hours(routing: &CompiledRouting, assignee: &Assignee) -> Option<Hou
 }
 
 /// The deadlines of `policy` for a lead assigned at `assigned_at_ms`. A `working_hours` policy
-/// counts `hours` (business-time addition, across time zones, holidays and DST changes); without
-/// hours, or for a `calendar` policy, every millisecond counts. Ladder steps are measured from the
-/// first-touch deadline on the same clock.
+/// counts `hours` (business-time addition, across time zones, holidays and DST changes; business
+/// days on their working days); without hours, or for a `calendar` policy, every millisecond
+/// counts and a business day is 24 hours. Ladder steps are measured from their deadline on the
+/// same clock; both ladders are ordered by due time and their levels counted across them.
 pub fn clock(policy: &Policy, hours: Option<&Hours>, assigned_at_ms: i64) -> Clock {
     let hours = hours.filter(|_| policy.clock == ClockKind::WorkingHours);
-    let add = |duration: i64| match hours {
-        Some(h) => h.add_working(assigned_at_ms, duration),
-        None => assigned_at_ms.saturating_add(duration),
-    };
+    let first_touch_due_ms = advance(hours, assigned_at_ms, policy.first_touch);
+    let accept_due_ms = policy.accept.map(|a| advance(hours, assigned_at_ms, a));
     let steps = |ladder: &[LadderStep], from_ms: i64, deadline: Deadline| {
         ladder
             .iter()
             .map(|s| StepDue {
                 level: s.level,
-                due_ms: add(from_ms.saturating_add(s.after_ms)),
+                due_ms: advance(hours, from_ms, s.after),
                 to: s.to.clone(),
                 reassign: s.reassign,
                 notify: s.notify.clone(),
@@ -483,23 +482,41 @@ pub fn clock(policy: &Policy, hours: Option<&Hours>, assigned_at_ms: i64) -> Clo
             })
             .collect::<Vec<_>>()
     };
-    let mut all = steps(&policy.ladder, policy.first_touch_ms, Deadline::FirstTouch);
-    if let Some(accept_ms) = policy.accept_ms {
-        all.extend(steps(&policy.accept_ladder, accept_ms, Deadline::Accept));
-        // One ladder by due time (accept steps first on a tie), levels counted across both.
-        all.sort_by_key(|s| (s.due_ms, s.deadline == Deadline::FirstTouch));
-        for (i, step) in all.iter_mut().enumerate() {
-            step.level = u32::try_from(i + 1).unwrap_or(u32::MAX);
-        }
+    let mut all = steps(&policy.ladder, first_touch_due_ms, Deadline::FirstTouch);
+    if let Some(accept_due_ms) = accept_due_ms {
+        all.extend(steps(
+            &policy.accept_ladder,
+            accept_due_ms,
+            Deadline::Accept,
+        ));
+    }
+    // One ladder by due time (accept steps first on a tie), levels counted across both: steps in
+    // business days and in hours interleave by the owner's schedule.
+    all.sort_by_key(|s| (s.due_ms, s.deadline == Deadline::FirstTouch));
+    for (i, step) in all.iter_mut().enumerate() {
+        step.level = u32::try_from(i + 1).unwrap_or(u32::MAX);
     }
     Clock {
         policy: policy.id.clone(),
         kind: policy.clock,
         working_hours: hours.is_some(),
         started_ms: assigned_at_ms,
-        first_touch_due_ms: add(policy.first_touch_ms),
-        accept_due_ms: policy.accept_ms.map(add),
+        first_touch_due_ms,
+        accept_due_ms,
         steps: all,
+    }
+}
+
+/// The instant `span` after `from_ms` on `hours` (working time, or business days), or on a 24/7
+/// clock without hours (a business day is then 24 hours).
+pub fn advance(hours: Option<&Hours>, from_ms: i64, span: Span) -> i64 {
+    match (span, hours) {
+        (Span::Time(ms), Some(h)) => h.add_working(from_ms, ms),
+        (Span::Time(ms), None) => from_ms.saturating_add(ms),
+        (Span::BusinessDays(days), Some(h)) => h.add_business_days(from_ms, days),
+        (Span::BusinessDays(days), None) => {
+            from_ms.saturating_add(i64::from(days).saturating_mul(86_400_000))
+        }
     }
 }
 
@@ -610,8 +627,14 @@ pub(crate) fn check(
             let (names, path) = (|| env.names(), p_at(&[Step::Key("when")]));
             compile_condition(source, &|id| env.get(id), &names, path, found)
         });
-        let first_touch = duration(&spec.first_touch, p_at(&[Step::Key("first_touch")]), found);
-        if first_touch == Some(0) {
+        let clock = spec.clock;
+        let first_touch = span(
+            &spec.first_touch,
+            clock,
+            p_at(&[Step::Key("first_touch")]),
+            found,
+        );
+        if first_touch == Some(Span::Time(0)) {
             found.push(problem(
                 ConfigCode::InvalidDuration,
                 "the first-touch target must be longer than zero".to_owned(),
@@ -622,15 +645,16 @@ pub(crate) fn check(
             &spec.escalate,
             "escalate",
             &p_at,
+            clock,
             routing,
             has_team_lead,
             found,
         );
-        let accept_ms = spec
+        let accept = spec
             .accept
             .as_deref()
-            .and_then(|a| duration(a, p_at(&[Step::Key("accept")]), found));
-        if accept_ms == Some(0) {
+            .and_then(|a| span(a, clock, p_at(&[Step::Key("accept")]), found));
+        if accept == Some(Span::Time(0)) {
             found.push(problem(
                 ConfigCode::InvalidDuration,
                 "the accept target must be longer than zero".to_owned(),
@@ -648,18 +672,19 @@ pub(crate) fn check(
             &spec.accept_escalate,
             "accept_escalate",
             &p_at,
+            clock,
             routing,
             has_team_lead,
             found,
         );
-        if let Some(first_touch_ms) = first_touch {
+        if let Some(first_touch) = first_touch {
             policies.push(Policy {
                 id: spec.id.clone(),
                 when,
-                first_touch_ms,
-                clock: spec.clock,
+                first_touch,
+                clock,
                 ladder,
-                accept_ms,
+                accept,
                 accept_ladder,
             });
         }
@@ -677,40 +702,76 @@ fn duration(text: &str, path: Vec<Step<'static>>, found: &mut Vec<Found>) -> Opt
         .ok()
 }
 
-/// One policy's escalation ladder: each step's `after` (a duration, later than the step before)
-/// and `to`. The steps that compiled. `p_at` makes a path inside the policy.
+/// An SLA duration (time, or business days on a `working_hours` clock), or
+/// `config.invalid_duration` at `path`.
+fn span(
+    text: &str,
+    clock: ClockKind,
+    path: Vec<Step<'static>>,
+    found: &mut Vec<Found>,
+) -> Option<Span> {
+    match parse_span(text) {
+        Ok(Span::BusinessDays(_)) if clock == ClockKind::Calendar => {
+            let message = format!(
+                "\"{text}\" counts business days, the assignee's working days, but this policy's \
+                 clock is \"calendar\" (24/7); write hours such as \"24h\", or use clock = \
+                 \"working_hours\""
+            );
+            found.push(problem(ConfigCode::InvalidDuration, message, path));
+            None
+        }
+        Ok(span) => Some(span),
+        Err(message) => {
+            found.push(problem(ConfigCode::InvalidDuration, message, path));
+            None
+        }
+    }
+}
+
+/// One policy's escalation ladder: each step's `after` (a duration, later than the step before
+/// it in the same unit: business days and hours interleave by the owner's schedule, and the clock
+/// orders them by due time) and `to`. The steps that compiled. `p_at` makes a path inside the
+/// policy.
 fn check_ladder(
     steps: &[StepSpec],
     key: &'static str,
     p_at: &dyn Fn(&[Step<'static>]) -> Vec<Step<'static>>,
+    clock: ClockKind,
     routing: &RoutingConfig,
     has_team_lead: bool,
     found: &mut Vec<Found>,
 ) -> Vec<LadderStep> {
     let mut ladder = Vec::new();
-    let mut previous: Option<i64> = None;
+    // The last step in each unit (time, business days): its length and how it was written.
+    let mut previous_time: Option<(i64, &str)> = None;
+    let mut previous_days: Option<(i64, &str)> = None;
     for (si, step) in steps.iter().enumerate() {
         let s_at = |field| p_at(&[Step::Key(key), Step::Index(si), Step::Key(field)]);
-        let after = duration(&step.after, s_at("after"), found);
-        if let (Some(after), Some(before)) = (after, previous) {
-            if after <= before {
-                found.push(problem(
-                    ConfigCode::LadderOrder,
-                    format!(
-                        "escalation steps must come later and later: \"{}\" is not after the \
-                         step before it",
-                        step.after
-                    ),
-                    s_at("after"),
-                ));
-            }
+        let after = span(&step.after, clock, s_at("after"), found);
+        let (length, previous) = match after {
+            Some(Span::Time(ms)) => (ms, &mut previous_time),
+            Some(Span::BusinessDays(d)) => (i64::from(d), &mut previous_days),
+            None => (0, &mut None),
+        };
+        if let Some((_, before)) = previous.filter(|(l, _)| after.is_some() && length <= *l) {
+            found.push(problem(
+                ConfigCode::LadderOrder,
+                format!(
+                    "escalation steps must come later and later: \"{}\" is not after \"{before}\", \
+                     a step before it",
+                    step.after
+                ),
+                s_at("after"),
+            ));
         }
-        previous = after.or(previous);
+        if after.is_some() {
+            *previous = Some((length, step.after.as_str()));
+        }
         let to = check_escalate_to(&step.to, routing, has_team_lead, s_at("to"), found);
-        if let (Some(after_ms), Some(to)) = (after, to) {
+        if let (Some(after), Some(to)) = (after, to) {
             ladder.push(LadderStep {
                 level: u32::try_from(si + 1).unwrap_or(u32::MAX),
-                after_ms,
+                after,
                 to,
                 reassign: step.reassign,
                 notify: step.notify.clone(),

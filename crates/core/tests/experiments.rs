@@ -6,7 +6,7 @@
 
 use handoff_core::experiment::{assign, ExperimentKind};
 use handoff_core::routing::{route_with, Assignee, RotationState, RouteInput, Target};
-use handoff_core::sla::SuppressionFacts;
+use handoff_core::sla::{Span, SuppressionFacts};
 use handoff_core::{AnswerValue, Bundle};
 
 fn config() -> String {
@@ -91,5 +91,5 @@ fn the_arm_changes_the_target_or_the_deadline() {
             .unwrap()
     };
     assert_eq!(clock(None).first_touch_due_ms, 3_600_000);
-    assert_eq!(clock(Some(300_000)).first_touch_due_ms, 300_000);
+    assert_eq!(clock(Some(Span::Time(300_000))).first_touch_due_ms, 300_000);
 }

@@ -7,8 +7,8 @@
 
 use handoff_core::routing::{Assignee, CompiledRouting, RouteInput};
 use handoff_core::sla::{
-    clock, clock_hours, due_steps, next_due, parse_duration, standing, suppress, Clock,
-    CompiledSla, Deadline, StepDue, SuppressionFacts,
+    clock, clock_hours, due_steps, next_due, parse_duration, parse_span, standing, suppress, Clock,
+    CompiledSla, Deadline, Span, StepDue, SuppressionFacts,
 };
 use handoff_core::{AnswerValue, Bundle};
 
@@ -205,6 +205,11 @@ fn sla_table() {
                 suppress(&facts, window, instant(now))
                     .map_or("none".to_owned(), |r| r.code().to_owned())
             }
+            ("span", [text]) => match parse_span(text) {
+                Ok(Span::Time(ms)) => format!("{ms}ms"),
+                Ok(Span::BusinessDays(days)) => format!("{days}bd"),
+                Err(_) => "error".to_owned(),
+            },
             ("duration", [text]) => {
                 parse_duration(text).map_or("error".to_owned(), |ms| ms.to_string())
             }
@@ -223,6 +228,7 @@ fn sla_table() {
         "next",
         "policy",
         "recipient",
+        "span",
         "standing",
         "start",
         "suppress",
@@ -297,11 +303,17 @@ fn demo_sla_escalates_an_sql_to_the_team_lead_then_the_head_of_sales() {
     let sql = sla
         .policy_for(&lead("lifecycle=sql"), Some(routing))
         .unwrap();
-    assert_eq!((sql.id.as_str(), sql.first_touch_ms), ("sql", 5 * 60_000));
+    assert_eq!(
+        (sql.id.as_str(), sql.first_touch),
+        ("sql", Span::Time(5 * 60_000))
+    );
     let mql = sla
         .policy_for(&lead("lifecycle=mql"), Some(routing))
         .unwrap();
-    assert_eq!((mql.id.as_str(), mql.first_touch_ms), ("mql", 3_600_000));
+    assert_eq!(
+        (mql.id.as_str(), mql.first_touch),
+        ("mql", Span::Time(3_600_000))
+    );
     assert!(sla
         .policy_for(&lead("lifecycle=nurture"), Some(routing))
         .is_none());

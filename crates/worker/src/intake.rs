@@ -15,7 +15,7 @@ use handoff_core::notify::{LeadSummary, LinkPurpose};
 use handoff_core::returning::{self, Repeat};
 use handoff_core::routing::{Assignee, CompiledRouting, Decision, RouteInput};
 use handoff_core::scoring::{Activity, Stage};
-use handoff_core::sla::SuppressionFacts;
+use handoff_core::sla::{Span, SuppressionFacts};
 use handoff_core::{
     evaluate, AnswerMap, Bundle, Evaluation, FieldKind, Issue, IssueCode, LeadInput,
 };
@@ -435,7 +435,7 @@ struct Routed<'a> {
     facts: &'a SuppressionFacts,
     assignment: Option<&'a Assignment>,
     /// An SLA experiment's arm, replacing the policy's target.
-    first_touch_ms: Option<i64>,
+    first_touch: Option<Span>,
     /// A returning person's earlier lead.
     previous: Option<&'a str>,
 }
@@ -652,7 +652,7 @@ impl Submission<'_> {
                 decision: &decision,
                 facts,
                 assignment: assignment.as_ref(),
-                first_touch_ms: arm.and_then(|(_, arm)| arm.first_touch_ms),
+                first_touch: arm.and_then(|(_, arm)| arm.first_touch),
                 previous: previous.map(|p| p.id.as_str()),
             };
             let (statements, notified) = self.routed_statements(&routed, &loaded)?;
@@ -701,14 +701,8 @@ impl Submission<'_> {
         statements.extend(rotation_rows::statements(
             db, r.decision, loaded, lead.id, at,
         )?);
-        let (announce, notified) = self.announced(
-            r.decision,
-            lead.id,
-            r.input,
-            r.facts,
-            r.first_touch_ms,
-            false,
-        )?;
+        let (announce, notified) =
+            self.announced(r.decision, lead.id, r.input, r.facts, r.first_touch, false)?;
         statements.extend(announce);
         Ok((statements, notified))
     }
@@ -722,7 +716,7 @@ impl Submission<'_> {
         lead_id: &str,
         input: &RouteInput,
         facts: &SuppressionFacts,
-        first_touch_ms: Option<i64>,
+        first_touch: Option<Span>,
         restart: bool,
     ) -> Result<(Vec<D1PreparedStatement>, bool), ApiError> {
         let (db, bundle, at) = (self.db, self.bundle, self.lead.now_ms);
@@ -746,7 +740,7 @@ impl Submission<'_> {
             decision,
             facts,
             who: &who,
-            first_touch_ms,
+            first_touch,
             at_ms: at,
         };
         let mut statements = Vec::new();

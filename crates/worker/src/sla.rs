@@ -5,7 +5,9 @@
 
 use handoff_core::events::EventKind;
 use handoff_core::routing::{CompiledRouting, Decision, RouteInput};
-use handoff_core::sla::{self as core_sla, CompiledSla, EscalateTo, NoClock, SuppressionFacts};
+use handoff_core::sla::{
+    self as core_sla, CompiledSla, EscalateTo, NoClock, Span, SuppressionFacts,
+};
 use serde::Serialize;
 use worker::{D1Database, D1PreparedStatement, Env, Request, Response};
 
@@ -24,7 +26,7 @@ pub struct Start<'a> {
     pub facts: &'a SuppressionFacts,
     pub who: &'a Who,
     /// An SLA experiment's arm, replacing the policy's target.
-    pub first_touch_ms: Option<i64>,
+    pub first_touch: Option<Span>,
     pub at_ms: f64,
 }
 
@@ -47,7 +49,7 @@ pub fn start(
         lead.facts,
         false,
         lead.at_ms as i64,
-        lead.first_touch_ms,
+        lead.first_touch,
     );
     let clock = match started {
         Ok(clock) => clock,
