@@ -219,8 +219,9 @@ impl Bundle {
     }
 
     /// Checks `rules` and compiles every condition; stamps the content version.
-    fn build(rules: Rules) -> Result<Bundle, Vec<Found>> {
+    fn build(mut rules: Rules) -> Result<Bundle, Vec<Found>> {
         let mut found = Vec::new();
+        country_options(&mut rules.forms, &mut found);
         check_sections(&rules, &mut found);
         let types = field_types(&rules, &mut found);
         let attributes = AttributeEnv::new(&types);
@@ -410,6 +411,50 @@ fn check_forms(forms: &[FormSpec], found: &mut Vec<Found>) {
         }
         check_fields(form, &at, found);
         check_profiling(form, &at, found);
+    }
+}
+
+/// Fills in the options of every `country` field: the codes it lists, in upper case and in the
+/// given order, or (none listed) every country of the shipped list, by code. An option that is
+/// no code is `config.unknown_country`, with the code when it is a country's name ("Germany":
+/// "DE"). Runs before the checks, so that the options conditions are checked against, and the
+/// ones the browser offers, are the codes.
+fn country_options(forms: &mut [FormSpec], found: &mut Vec<Found>) {
+    for (fi, form) in forms.iter_mut().enumerate() {
+        for (i, field) in form.fields.iter_mut().enumerate() {
+            if field.kind != crate::form::FieldKind::Country {
+                continue;
+            }
+            if field.options.is_empty() {
+                field.options = crate::country::countries()
+                    .map(|(code, _)| code.to_owned())
+                    .collect();
+                continue;
+            }
+            for (oi, option) in field.options.iter_mut().enumerate() {
+                let code = option.trim().to_ascii_uppercase();
+                if code.len() == 2 && crate::country::country_name(&code).is_some() {
+                    *option = code;
+                    continue;
+                }
+                let hint = match crate::country::normalize_country(option) {
+                    Ok(code) => format!("did you mean \"{code}\"?"),
+                    Err(_) => "write ISO 3166-1 alpha-2 codes, such as \"DE\" or \"US\"".to_owned(),
+                };
+                let message = format!(
+                    "\"{option}\" is not a country code: a country field lists ISO codes; {hint}"
+                );
+                let path = vec![
+                    Step::Key("forms"),
+                    Step::Index(fi),
+                    Step::Key("fields"),
+                    Step::Index(i),
+                    Step::Key("options"),
+                    Step::Index(oi),
+                ];
+                found.push(problem(ConfigCode::UnknownCountry, message, path));
+            }
+        }
     }
 }
 

@@ -109,6 +109,8 @@ code_enum! {
         MissingKey => "config.missing_key",
         /// A word that is not one of the few a key allows (`type = "date"`, `clock = "business"`).
         UnknownValue => "config.unknown_value",
+        /// A `country` field's option that is not an ISO 3166-1 alpha-2 code of the shipped list.
+        UnknownCountry => "config.unknown_country",
     }
 }
 
@@ -215,10 +217,36 @@ pub(crate) fn compile_condition<'a, 'n>(
 ) -> Option<Condition> {
     Condition::compile(source, env)
         .map_err(|e| {
-            let e = e.suggest_field(source, names());
+            let e = suggest_country(e.suggest_field(source, names()), source, env);
             found.push(condition_problem(e, path));
         })
         .ok()
+}
+
+/// A country's name where its code goes (`country == "Germany"` on a country field or
+/// `country_code`): the message names the code. Here rather than in the condition compiler, which
+/// the browser runs, so that the country names stay out of the form's module.
+fn suggest_country<'a>(
+    mut e: ConditionError,
+    source: &str,
+    env: &dyn Fn(&str) -> Option<FieldType<'a>>,
+) -> ConditionError {
+    if e.code != "condition.unknown_option" || e.message.contains("did you mean") {
+        return e;
+    }
+    let literal = source.get(e.start..e.end).map(|t| t.trim_matches('"'));
+    let Some(code) = literal.and_then(|t| crate::country::normalize_country(t).ok()) else {
+        return e;
+    };
+    // The message names the field between backticks.
+    let name = e.message.split('`').nth(1).unwrap_or_default();
+    let offered = env(name)
+        .and_then(|f| f.options)
+        .is_some_and(|options| options.iter().any(|o| o == code));
+    if let (true, Some((head, _))) = (offered, e.message.split_once("; ")) {
+        e.message = format!("{head}; countries are written as codes: did you mean \"{code}\"?");
+    }
+    e
 }
 
 /// `config.duplicate_id`: `message` (such as `form id "demo" is used twice`) at `path`; located,

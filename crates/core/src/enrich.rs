@@ -62,7 +62,7 @@ impl Answers for Derived<'_> {
 }
 
 /// What the answers say, read by handoff-core's normalizers. Where a lead is, as codes: read from
-/// the form's country field (`country`, or one whose
+/// the form's country field (one of type `country`, else `country`, or one whose
 /// autocomplete hint starts with `country`) and region field (`region` or `state`, or the hint
 /// `address-level1`) through handoff-core's normalizers, so "Deutschland", "DE" and "Germany" are
 /// all `DE`.
@@ -93,7 +93,8 @@ impl Place {
                 .filter(|f| pick(f))
                 .find_map(|f| answers.get(&f.id)?.as_text())
         };
-        let country = text(&|f| f.id == "country" || f.autocomplete.starts_with("country"));
+        let country = text(&|f| f.kind == crate::form::FieldKind::Country)
+            .or_else(|| text(&|f| f.id == "country" || f.autocomplete.starts_with("country")));
         let region =
             text(&|f| f.id == "region" || f.id == "state" || f.autocomplete == "address-level1");
         let country_code = country.and_then(|c| crate::country::normalize_country(c).ok());

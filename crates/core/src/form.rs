@@ -205,10 +205,14 @@ pub enum FieldKind {
     Checkbox,
     Consent,
     Hidden,
+    /// A country, chosen from the shipped list: its answer is the ISO 3166-1 alpha-2 code, its
+    /// options the codes (every country unless the configuration lists some), and the browser
+    /// shows each by its name in the visitor's language.
+    Country,
 }
 
 impl FieldKind {
-    pub const ALL: [FieldKind; 11] = [
+    pub const ALL: [FieldKind; 12] = [
         FieldKind::Text,
         FieldKind::Email,
         FieldKind::Tel,
@@ -220,6 +224,7 @@ impl FieldKind {
         FieldKind::Checkbox,
         FieldKind::Consent,
         FieldKind::Hidden,
+        FieldKind::Country,
     ];
 
     /// The kind as the spec spells it (`type = "multi-select"`), as serde reads and writes it.
@@ -236,6 +241,7 @@ impl FieldKind {
             FieldKind::Checkbox => "checkbox",
             FieldKind::Consent => "consent",
             FieldKind::Hidden => "hidden",
+            FieldKind::Country => "country",
         }
     }
 
@@ -254,7 +260,9 @@ impl FieldKind {
             FieldKind::Hidden => "hidden",
             FieldKind::Radio => "radio",
             FieldKind::MultiSelect => "checkbox",
-            FieldKind::Text | FieldKind::Textarea | FieldKind::Select => "text",
+            FieldKind::Text | FieldKind::Textarea | FieldKind::Select | FieldKind::Country => {
+                "text"
+            }
         }
     }
 
@@ -262,7 +270,7 @@ impl FieldKind {
     pub const fn has_options(self) -> bool {
         matches!(
             self,
-            FieldKind::Select | FieldKind::Radio | FieldKind::MultiSelect
+            FieldKind::Select | FieldKind::Radio | FieldKind::MultiSelect | FieldKind::Country
         )
     }
 

@@ -1083,6 +1083,10 @@ pub fn summarize<'a>(
             continue;
         }
         let value = match answers.get(&field.id) {
+            // A country field's answer is its code: the alert shows its name.
+            Some(AnswerValue::Text(t)) if field.kind == crate::form::FieldKind::Country => {
+                crate::country::country_name(t).map_or_else(|| t.clone(), str::to_owned)
+            }
             Some(AnswerValue::Text(t)) => t.clone(),
             Some(AnswerValue::Choices(c)) => c.join(", "),
             Some(AnswerValue::Flag(yes)) => (if *yes { "yes" } else { "no" }).to_owned(),

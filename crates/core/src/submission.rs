@@ -94,6 +94,14 @@ fn check_text(field: &FieldSpec, raw: &str) -> Result<String, IssueCode> {
                 None => Err(IssueCode::UnknownChoice),
             }
         }
+        // A code in any case; the shipped list's names are the browser's to show.
+        FieldKind::Country => {
+            let value = raw.trim();
+            match field.options.iter().find(|o| o.eq_ignore_ascii_case(value)) {
+                Some(code) => Ok(code.clone()),
+                None => Err(IssueCode::CountryUnknown),
+            }
+        }
         FieldKind::Number => {
             let value = raw.trim();
             match number::parse_finite(value) {

@@ -207,6 +207,22 @@ ${f} [aria-invalid=true]{border-color:${error}}
     const r = host.getBoundingClientRect();
     return r.top < innerHeight + 200 && r.bottom > -200;
   };
+  // A country field's options come as ISO codes: each is named in the page's language (its
+  // `lang`, else the browser's) and the list ordered by name. Without Intl.DisplayNames the codes
+  // stay, in code order. The form module reads only the values.
+  const nameCountries = () => {
+    const lists = box.querySelectorAll('[data-kind="country"] select');
+    if (!lists.length || !W.Intl || !Intl.DisplayNames) return;
+    const region = { type: "region" }, lang = doc.documentElement.lang;
+    let locales = lang ? [lang] : [], names;
+    try { names = new Intl.DisplayNames(locales, region); } catch (e) { names = new Intl.DisplayNames((locales = []), region); }
+    const order = new Intl.Collator(locales).compare;
+    for (const list of lists) {
+      const options = [...list.options].slice(1);
+      for (const o of options) o.textContent = names.of(o.value) || o.value;
+      for (const o of options.sort((a, b) => order(a.textContent, b.textContent))) list.appendChild(o);
+    }
+  };
   Promise.all([page.mod, spec, known])
     .then((ready) => (inView() ? ready : near.then(() => ready)))
     .then(([mod, answer, known]) => {
@@ -220,6 +236,7 @@ ${f} [aria-invalid=true]{border-color:${error}}
         if (!/bad_options/.test(e && e.message)) throw e;
         mod.mount(box, answer, { endpoint: options.endpoint });
       }
+      nameCountries();
       host.removeAttribute("aria-busy");
       if (!page.interactive) mark("handoff:interactive"), (page.interactive = 1);
       emit("ready", { form: formId });

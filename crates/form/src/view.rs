@@ -188,20 +188,24 @@ fn render_field(doc: &Document, form: &Element, id: &str, field: &FieldSpec) -> 
             add(&row, &area);
             (Control::Textarea(area.clone()), area.into())
         }
-        FieldKind::Select => {
+        FieldKind::Select | FieldKind::Country => {
             label(doc, &row, id, field)?;
             let select: HtmlSelectElement = create(doc, "select")?;
             select.set_id(id);
             select.set_name(&field.id);
             select.set_required(field.required);
-            if !field.autocomplete.is_empty() {
-                set(&select, "autocomplete", &field.autocomplete);
+            match (field.autocomplete.as_str(), field.kind) {
+                ("", FieldKind::Country) => set(&select, "autocomplete", "country"),
+                ("", _) => {}
+                (hint, _) => set(&select, "autocomplete", hint),
             }
             set(
                 &append_text(doc, &select, "option", "Choose…")?,
                 "value",
                 "",
             );
+            // A country field's options are codes; the loader names them in the page's
+            // language and orders them by name (embed.js, `nameCountries`).
             for option in &field.options {
                 set(
                     &append_text(doc, &select, "option", option)?,
