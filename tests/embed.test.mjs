@@ -5,7 +5,7 @@
 // deferral below the fold, the visitor token and context, the profile, delivery and its outbox,
 // and the DOM events.
 import assert from "node:assert/strict";
-import { mkdir } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { ROOT, freshState, launchChromium, randomToken, startWranglerDev } from "./support/edge.mjs";
@@ -26,8 +26,8 @@ after(async () => {
   await state?.cleanup();
 });
 
-const html = (body, head = "") =>
-  `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>embed test</title>${head}</head><body>${body}</body></html>`;
+const html = (body, head = "", lang = "en") =>
+  `<!doctype html><html lang="${lang}"><head><meta charset="utf-8"><title>embed test</title>${head}</head><body>${body}</body></html>`;
 
 /** The policy README.md documents, and nothing more: no inline script or style, no eval. */
 const strictCsp = (origin) =>
@@ -35,7 +35,7 @@ const strictCsp = (origin) =>
 
 /**
  * A fresh browser context whose pages on the Worker's origin under /t/ are `pages[path]`
- * ({body, head?, csp?, css?}). With `spy`, the form module is wrapped so that each `mount`'s options
+ * ({body, head?, csp?, css?, lang?}). With `spy`, the form module is wrapped so that each `mount`'s options
  * are recorded in `window.__mounts` (the real module is still what renders the form). Every
  * handoff:* event and CSP violation is recorded in the page too.
  */
@@ -51,7 +51,7 @@ async function open(pages, { spy = false } = {}) {
     const p = pages[url.pathname];
     if (!p) return route.fulfill({ status: 404, body: "" });
     const headers = p.csp ? { "content-security-policy": p.csp } : {};
-    return route.fulfill({ contentType: "text/html", headers, body: html(p.body, p.head) });
+    return route.fulfill({ contentType: "text/html", headers, body: html(p.body, p.head, p.lang) });
   });
   if (spy) {
     // The loader's request (named by the module's hash, ?v=), not the spy's own (?real).
@@ -476,4 +476,71 @@ test("emit dispatches handoff:* events that bubble out of the shadow root", asyn
   ]);
   assert.deepEqual(errors, []);
   await context.close();
+});
+
+test("a country field is named in the page's language and ordered by name; the lead stores the code", async () => {
+  const demo = await readFile(join(ROOT, "config/demo.toml"), "utf8");
+  const where = `
+[[forms]]
+id = "where"
+title = "Where are you based?"
+submit_label = "Send"
+success_message = "Thanks"
+
+[[forms.fields]]
+id = "email"
+label = "Work email"
+type = "email"
+required = true
+
+[[forms.fields]]
+id = "hq"
+label = "Headquarters"
+type = "country"
+required = true
+`;
+  const put = (text) => fetch(`${edge.url}/v1/config`, {
+    method: "PUT", body: text, headers: { "content-type": "application/toml", authorization: `Bearer ${token}` },
+  });
+  const up = await put(demo + where);
+  assert.equal(up.status, 200, await up.text());
+  try {
+    const served = await (await fetch(`${edge.url}/v1/forms/where`)).json();
+    const codes = served.form.fields[1].options;
+    assert.ok(codes.length > 240 && codes.includes("DE") && codes.every((c) => /^[A-Z]{2}$/.test(c)), "every code of the shipped list");
+    const page = (lang) => ({ lang, body: `<script src="/embed.js" data-form="where" async></script>` });
+    // "en_US" is no language tag: the browser's own language names the countries instead.
+    const { context, page: de, errors } = await open({ "/t/de": page("de"), "/t/en": page("en_US") });
+    const options = async (p) => {
+      const select = p.getByLabel("Headquarters");
+      await select.waitFor();
+      return select.evaluate((s) => [...s.options].map((o) => [o.value, o.textContent]));
+    };
+    await de.goto(`${edge.url}/t/de`);
+    const shown = await options(de);
+    assert.deepEqual(shown[0], ["", "Choose…"]);
+    assert.equal(shown.length, codes.length + 1);
+    const named = new Map(shown.slice(1));
+    assert.deepEqual(["DE", "AT", "CH", "US"].map((c) => named.get(c)), ["Deutschland", "Österreich", "Schweiz", "Vereinigte Staaten"]);
+    // By German name, not by code: Afghanistan, Ägypten, Albanien (EG would come after DE by code).
+    const position = (code) => shown.findIndex(([c]) => c === code);
+    assert.ok(position("AF") < position("EG") && position("EG") < position("AL"), JSON.stringify(shown.slice(1, 5)));
+    await de.getByLabel("Work email").fill("ines@northwind-example.com");
+    await de.getByLabel("Headquarters").selectOption("DE");
+    await de.getByRole("button", { name: "Send" }).click();
+    await de.waitForFunction(() => window.__events.some((e) => e.type === "handoff:qualified"));
+    const { lead_id } = await de.evaluate(() => window.__events.find((e) => e.type === "handoff:qualified").detail);
+    const stored = await lead(lead_id);
+    assert.equal(stored.answers.hq, "DE", JSON.stringify(stored));
+    assert.equal(stored.evaluation.country_code, "DE");
+
+    const en = await context.newPage();
+    await en.goto(`${edge.url}/t/en`);
+    const english = new Map((await options(en)).slice(1));
+    assert.deepEqual(["DE", "AT", "CH"].map((c) => english.get(c)), ["Germany", "Austria", "Switzerland"]);
+    assert.deepEqual(errors, []);
+    await context.close();
+  } finally {
+    assert.equal((await put(demo)).status, 200);
+  }
 });

@@ -10,7 +10,7 @@ use toml::de::{DeTable, DeValue};
 
 use crate::check::{
     compile_condition, condition_problem, duplicate, field_path, invalid_id, line_column, problem,
-    valid_id, ConfigCode, FirstSeen, Found, Step, Types,
+    suggest_country, valid_id, ConfigCode, FirstSeen, Found, Step, Types,
 };
 use crate::condition::{Condition, FieldType};
 use crate::crm::CrmConfig;
@@ -282,7 +282,16 @@ impl Bundle {
                         .get(e.field)
                         .and_then(|f| f.visible_if.as_deref());
                     let ids = form.fields.iter().map(|f| f.id.as_str());
-                    condition_problem(e.error.suggest_field(source.unwrap_or(""), ids), path)
+                    let source = source.unwrap_or("");
+                    let fields = |id: &str| {
+                        let field = form.fields.iter().find(|f| f.id == id)?;
+                        Some(FieldType {
+                            ty: field.kind.value_type(),
+                            options: Some(&field.options[..]),
+                        })
+                    };
+                    let e = suggest_country(e.error.suggest_field(source, ids), source, &fields);
+                    condition_problem(e, path)
                 })),
             }
         }
@@ -439,11 +448,11 @@ fn country_options(forms: &mut [FormSpec], found: &mut Vec<Found>) {
                 }
                 let hint = match crate::country::normalize_country(option) {
                     Ok(code) => format!("did you mean \"{code}\"?"),
-                    Err(_) => "write ISO 3166-1 alpha-2 codes, such as \"DE\" or \"US\"".to_owned(),
+                    Err(_) => "a country field lists ISO 3166-1 alpha-2 codes, such as \"DE\" or \
+                               \"US\""
+                        .to_owned(),
                 };
-                let message = format!(
-                    "\"{option}\" is not a country code: a country field lists ISO codes; {hint}"
-                );
+                let message = format!("\"{option}\" is not a country code; {hint}");
                 let path = vec![
                     Step::Key("forms"),
                     Step::Index(fi),

@@ -226,7 +226,7 @@ pub(crate) fn compile_condition<'a, 'n>(
 /// A country's name where its code goes (`country == "Germany"` on a country field or
 /// `country_code`): the message names the code. Here rather than in the condition compiler, which
 /// the browser runs, so that the country names stay out of the form's module.
-fn suggest_country<'a>(
+pub(crate) fn suggest_country<'a>(
     mut e: ConditionError,
     source: &str,
     env: &dyn Fn(&str) -> Option<FieldType<'a>>,

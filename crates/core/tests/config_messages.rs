@@ -162,8 +162,8 @@ fn rows() -> Vec<Row> {
                 8,
                 "config.unknown_value",
                 "`type` must be one of \"text\", \"email\", \"tel\", \"number\", \"textarea\", \
-                 \"select\", \"radio\", \"multi-select\", \"checkbox\", \"consent\" or \"hidden\", \
-                 not \"nubmer\"; did you mean \"number\"?",
+                 \"select\", \"radio\", \"multi-select\", \"checkbox\", \"consent\", \"hidden\" or \
+                 \"country\", not \"nubmer\"; did you mean \"number\"?",
             )],
         ),
         (
@@ -232,6 +232,47 @@ fn rows() -> Vec<Row> {
              [[disqualify]]\nid = \"x\"\nreason = \"other\"\nmessage = \"M\"\nhoneypot = true\n"
                 .into(),
             vec![(23, 6, "config.duplicate_id", "rule id \"x\" is used twice: first at line 18")],
+        ),
+        (
+            "a country field lists codes: a name is answered with its code",
+            "[[forms.fields]]\nid = \"hq\"\nlabel = \"HQ\"\ntype = \"country\"\noptions = [\"DE\", \"Austria\", \"XX\"]\n"
+                .into(),
+            vec![
+                (21, 18, "config.unknown_country", "\"Austria\" is not a country code; did you mean \"AT\"?"),
+                (
+                    21,
+                    29,
+                    "config.unknown_country",
+                    "\"XX\" is not a country code; a country field lists ISO 3166-1 alpha-2 codes, \
+                     such as \"DE\" or \"US\"",
+                ),
+            ],
+        ),
+        (
+            "a condition on a country field names a country: the code is suggested",
+            concat!(
+                "[[forms.fields]]\nid = \"hq\"\nlabel = \"HQ\"\ntype = \"country\"\n",
+                "[[forms.fields]]\nid = \"vat\"\nlabel = \"VAT id\"\ntype = \"text\"\n",
+                "visible_if = 'hq in [\"DE\", \"Österreich\"]'\n",
+                "[[scoring.fit]]\nid = \"dach\"\nlabel = \"DACH\"\npoints = 10\nwhen = 'hq == \"Switzerland\"'\n",
+            )
+            .into(),
+            vec![
+                (
+                    30,
+                    15,
+                    "condition.unknown_option",
+                    "\"Switzerland\" is not an option of `hq`; countries are written as codes: did you \
+                     mean \"CH\"?",
+                ),
+                (
+                    25,
+                    28,
+                    "condition.unknown_option",
+                    "\"Österreich\" is not an option of `hq`; countries are written as codes: did you \
+                     mean \"AT\"?",
+                ),
+            ],
         ),
         (
             "a duplicate on the line of the first one gives its column",

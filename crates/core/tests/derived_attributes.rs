@@ -236,6 +236,132 @@ fn countries_and_regions_are_codes_whatever_the_visitor_typed() {
     }
 }
 
+/// A form whose `hq` field is of type `country`, the DACH countries only, and scoring and routing
+/// on the field's code.
+const COUNTRY_FIELD: &str = r#"
+[[forms]]
+id = "f"
+title = "T"
+submit_label = "Go"
+success_message = "Thanks"
+
+[[forms.fields]]
+id = "email"
+label = "Email"
+type = "email"
+required = true
+
+[[forms.fields]]
+id = "hq"
+label = "Headquarters"
+type = "country"
+options = ["de", "AT", "CH"]
+
+[[forms.fields]]
+id = "anywhere"
+label = "Where else?"
+type = "country"
+
+[[scoring.fit]]
+id = "germany"
+label = "In Germany"
+when = 'hq == "DE"'
+points = 20
+
+[routing]
+fallback = "queue:triage"
+
+[[routing.owners]]
+id = "dieter"
+name = "Dieter"
+timezone = "Europe/Berlin"
+
+[[routing.queues]]
+id = "triage"
+name = "Triage"
+
+[[routing.rules]]
+id = "dach"
+when = 'country_code in ["DE", "AT", "CH"]'
+to = "owner:dieter"
+"#;
+
+#[test]
+fn a_country_field_offers_codes_and_answers_with_them() {
+    let bundle = Bundle::from_toml(COUNTRY_FIELD).unwrap();
+    let form = &bundle.form("f").unwrap().spec;
+    // Listed codes in upper case, in the order given; none listed: the shipped list, by code.
+    assert_eq!(form.fields[1].options, ["DE", "AT", "CH"]);
+    let every: Vec<&str> = handoff_core::country::countries().map(|(c, _)| c).collect();
+    assert_eq!(form.fields[2].options, every);
+    assert!(every.len() > 240 && every.windows(2).all(|w| w[0] < w[1]));
+    let routing = bundle.routing().unwrap();
+    // (answer, stored, issue, fit, routed to)
+    let cases: &[(&str, Option<&str>, Option<&str>, i32, &str)] = &[
+        ("DE", Some("DE"), None, 20, "owner:dieter"),
+        (" de ", Some("DE"), None, 20, "owner:dieter"),
+        ("ch", Some("CH"), None, 0, "owner:dieter"),
+        // A name, or a country the field does not offer, is not an answer.
+        (
+            "Germany",
+            None,
+            Some("hq:country.unknown"),
+            0,
+            "queue:triage",
+        ),
+        ("FR", None, Some("hq:country.unknown"), 0, "queue:triage"),
+    ];
+    for (typed, stored, issue, fit, to) in cases {
+        let mut answers = handoff_core::answer::AnswerMap::new();
+        answers.insert("email".into(), AnswerValue::Text("maria@acme.com".into()));
+        answers.insert("hq".into(), AnswerValue::Text((*typed).into()));
+        let lead = LeadInput {
+            form: "f".into(),
+            answers,
+            activity: vec![],
+            known: Default::default(),
+            context: Default::default(),
+            earlier: vec![],
+        };
+        let e = evaluate(&bundle, &lead, 0).unwrap();
+        assert_eq!(
+            e.answers.get("hq").and_then(AnswerValue::as_text),
+            *stored,
+            "{typed}"
+        );
+        let issues: Vec<String> = e
+            .issues
+            .iter()
+            .map(|i| format!("{}:{}", i.field, i.code.as_str()))
+            .collect();
+        assert_eq!(issues.first().map(String::as_str), *issue, "{typed}");
+        assert_eq!(e.score.fit, *fit, "{typed}");
+        let input = RouteInput::from_evaluation(&bundle, &e, &Utm::default());
+        let decision = route(routing, &input, &RotationState::default(), 0);
+        let got = match &decision.assignee {
+            Assignee::Owner(id) => format!("owner:{id}"),
+            Assignee::Queue(id) => format!("queue:{id}"),
+        };
+        assert_eq!(&got, to, "{typed}");
+        // The alert names the country; the lead keeps the code.
+        let attribution = handoff_core::attribution::Attribution::default();
+        let summary = handoff_core::notify::summarize(
+            &bundle,
+            &e,
+            &decision,
+            &attribution,
+            "l",
+            String::new(),
+        );
+        let shown = summary.asked.iter().find(|a| a.label == "Headquarters");
+        let name = stored.and_then(handoff_core::country::country_name);
+        assert_eq!(shown.map(|a| a.value.as_str()), name, "{typed}");
+    }
+    // The bundle carries the codes, so the stored bundle reads back to the same version.
+    let again = Bundle::from_json(&bundle.to_json()).unwrap();
+    assert_eq!(again.version, bundle.version);
+}
+
 #[test]
 fn a_submission_without_a_fill_time_is_too_fast_unless_the_rule_allows_it() {
     let rule = |missing: &str| {
