@@ -93,6 +93,20 @@ describe("intake", () => {
     assert.deepEqual([row.score, row.grade, row.lifecycle, row.disqualify_reason], [80, "A", "sql", null]);
     const breakdown = JSON.parse(row.evaluation).score.breakdown;
     assert.equal(breakdown.reduce((sum, line) => sum + line.points, 0), 80);
+    // An answer to a question the form does not have is kept with the lead, as sent, and the
+    // client is told: nothing is dropped unseen.
+    assert.deepEqual(r.json.warnings, [{ field: "favourite_colour", code: "answer.unknown_field", message: "The form has no question with this id." }]);
+    assert.deepEqual(JSON.parse(row.evaluation).unknown, { favourite_colour: "teal" });
+  });
+
+  test("a number is an answer's text and null no answer; a lead without unknown answers has no warnings", async () => {
+    const r = await postLead({ form: "demo", answers: { email: "nina@example.com", interest: "A demo", team_size: 12, phone: null, consent: true } });
+    assert.equal(r.status, 201, r.text);
+    assert.equal(r.json.warnings, undefined);
+    const row = await db.prepare("SELECT answers, evaluation FROM leads WHERE id = ?1").bind(r.json.id).first();
+    assert.equal(JSON.parse(row.answers).team_size, "12");
+    assert.equal("phone" in JSON.parse(row.answers), false);
+    assert.equal(JSON.parse(row.evaluation).unknown, undefined);
   });
 
   test("a phone number is stored in E.164, read in the lead's country", async () => {
@@ -140,7 +154,10 @@ describe("intake", () => {
     ["bad JSON", '{"form":', null, 400, "bad_json"],
     ["not an object", "[1,2]", null, 400, "bad_json"],
     ["no answers", { form: "demo" }, null, 400, "bad_json"],
-    ["an answer that is a number", { form: "demo", answers: { email: 7 } }, null, 400, "bad_json"],
+    ["`answers` that is not an object", { form: "demo", answers: ["a@b.co"] }, null, 400, "bad_json"],
+    ["a number where an address goes", { form: "demo", answers: { ...ok, email: 7 } }, null, 422, "validation_failed", ["email:email.syntax"]],
+    ["answers of the wrong kind, each named", { form: "demo", answers: { ...ok, company: { name: "Acme" }, role: [1] } }, null, 422,
+      "validation_failed", ["company:answer.wrong_type", "role:answer.wrong_type"]],
     ["wrong content type", '{"form":"demo","answers":{}}', { "content-type": "text/plain" }, 415, "unsupported_media_type"],
     ["no content type", '{"form":"demo","answers":{}}', {}, 415, "unsupported_media_type"],
     ["a body over 16 KB", { form: "demo", answers: { ...ok, company: "x".repeat(17_000) } }, null, 413, "body_too_large"],

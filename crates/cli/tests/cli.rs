@@ -221,8 +221,18 @@ fn eval_names_the_field_of_every_problem_and_gives_an_invalid_lead_no_verdict() 
             Eval::Lead(&["compnay_size:answer.unknown_field"], false),
         ),
         (
-            "a number for a choice names its field",
+            "a number is read as its text: not one of a choice's options",
             r#"{"answers": {"email": "maria@customer.example", "company_size": 250, "interest": "A demo", "consent": true}}"#,
+            Eval::Lead(&["company_size:choice.unknown"], false),
+        ),
+        (
+            "a number for a number field is its text; null is no answer",
+            r#"{"answers": {"email": "maria@customer.example", "interest": "A demo", "team_size": 12, "phone": null, "consent": true}}"#,
+            Eval::Lead(&[], true),
+        ),
+        (
+            "an object for an answer names its field",
+            r#"{"answers": {"email": "maria@customer.example", "company_size": {"min": 250}, "interest": "A demo", "consent": true}}"#,
             Eval::Lead(&["company_size:answer.wrong_type"], false),
         ),
         (

@@ -103,6 +103,12 @@ pub fn evaluate(
     let score = scoring.score(&view, &input.activity, now_ms);
     let grade = scoring.grade(&score);
     let lifecycle = stage(&score, bundle.rules.lifecycle, disqualification.is_some());
+    let unknown = input
+        .answers
+        .iter()
+        .filter(|(id, _)| form.spec.field(id).is_none())
+        .map(|(id, v)| (id.clone(), v.clone()))
+        .collect();
     Ok(Evaluation {
         bundle_version: bundle.version.clone(),
         form: form.spec.id.clone(),
@@ -117,6 +123,7 @@ pub fn evaluate(
         email,
         learned,
         place,
+        unknown,
     })
 }
 
@@ -176,18 +183,41 @@ pub fn read_lead(line: &str, default_form: &str) -> Result<(LeadInput, Vec<Issue
         .ok_or_else(|| bad("a lead must be a JSON object".to_owned()))?;
     object.entry("form").or_insert_with(|| default_form.into());
     let mut issues = Vec::new();
-    if let Some(serde_json::Value::Object(answers)) = object.get_mut("answers") {
-        answers.retain(|field, answer| {
-            let fits = serde_json::from_value::<AnswerValue>(answer.clone()).is_ok();
-            if !fits {
-                issues.push(Issue::new(field, IssueCode::WrongType));
-            }
-            fits
-        });
+    if let Some(answers) = object.get_mut("answers") {
+        if let serde_json::Value::Object(raw) = std::mem::take(answers) {
+            let (read, wrong) = read_answers(raw);
+            issues = wrong;
+            *answers = serde_json::to_value(read).unwrap_or_default();
+        }
     }
     let input =
         crate::shape::read_json(&value, "the lead").map_err(|problems| bad(problems.join("; ")))?;
     Ok((input, issues))
+}
+
+/// Answers as a JSON object holds them, read as handoff-core takes them: text, a list of texts,
+/// true or false; a number as its decimal text (`12` is `"12"`, for a number field); `null` as no
+/// answer. Any other value (an object, a list holding anything but text) is left out and is an
+/// `answer.wrong_type` issue on its field, so that the problem names its field. The Worker and
+/// `handoff eval` read answers this way.
+pub fn read_answers(raw: serde_json::Map<String, serde_json::Value>) -> (AnswerMap, Vec<Issue>) {
+    use serde_json::Value as J;
+    let mut answers = AnswerMap::new();
+    let mut issues = Vec::new();
+    for (field, value) in raw {
+        let answer = match value {
+            J::Null => continue,
+            J::Number(n) => Some(AnswerValue::Text(n.to_string())),
+            other => serde_json::from_value::<AnswerValue>(other).ok(),
+        };
+        match answer {
+            Some(answer) => {
+                answers.insert(field, answer);
+            }
+            None => issues.push(Issue::new(&field, IssueCode::WrongType)),
+        }
+    }
+    (answers, issues)
 }
 
 /// Evaluates a lead that [`read_lead`] read, with the `issues` it found, as `handoff eval` does:
@@ -209,7 +239,7 @@ pub fn evaluate_lead(
     evaluation
         .issues
         .retain(|i| !issues.iter().any(|w| w.field == i.field));
-    let unknown = input.answers.keys().filter(|id| !has(id));
+    let unknown: Vec<String> = evaluation.unknown.keys().cloned().collect();
     let wrong = issues.into_iter().map(|i| {
         if has(&i.field) {
             i
@@ -218,9 +248,11 @@ pub fn evaluate_lead(
         }
     });
     evaluation.issues.extend(wrong);
-    evaluation
-        .issues
-        .extend(unknown.map(|id| Issue::new(id, IssueCode::UnknownField)));
+    evaluation.issues.extend(
+        unknown
+            .iter()
+            .map(|id| Issue::new(id, IssueCode::UnknownField)),
+    );
     let order = |i: &Issue| {
         let at = form.spec.fields.iter().position(|f| f.id == i.field);
         (at.unwrap_or(usize::MAX), i.field.clone())

@@ -75,6 +75,12 @@ pub struct Evaluation {
     /// The country and region the answers say, as codes.
     #[serde(flatten)]
     pub place: crate::enrich::Place,
+    /// Answers to questions the form does not have (a typo in an API client's key, a field since
+    /// removed from the form a visitor had open), as sent: kept with the lead so nothing is lost,
+    /// but not checked, scored or routed on. The Worker answers each as an `answer.unknown_field`
+    /// warning; `handoff eval` as an issue.
+    #[serde(skip_serializing_if = "AnswerMap::is_empty")]
+    pub unknown: AnswerMap,
 }
 
 /// An evaluation as `handoff eval` prints it: the [`Evaluation`]'s fields in its order, with

@@ -50,7 +50,8 @@ const BODY: Cap = Cap {
 };
 
 /// `POST /v1/leads` body. Unknown top-level keys are ignored; answers to fields the form does not
-/// have, or does not show, are dropped by handoff-core.
+/// show are dropped by handoff-core, and answers to fields it does not have are kept with the lead
+/// (`Evaluation::unknown`) and answered as warnings.
 #[derive(Deserialize)]
 struct LeadRequest {
     form: String,
@@ -84,6 +85,10 @@ struct LeadCreated<'a> {
     /// What to show next, chosen by the verdict: the form's first outcome for this stage, or its
     /// success message.
     outcome: OutcomeView<'a>,
+    /// Answers to questions the form does not have, each an `answer.unknown_field`: stored with
+    /// the lead as sent, but not judged.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<Issue>,
 }
 
 #[derive(Serialize)]
@@ -124,13 +129,35 @@ async fn read(req: &mut Request) -> Result<(String, Key), ApiError> {
 
 /// The lead the body describes, with a well-formed visitor token if it has one.
 fn decode(body: &str) -> Result<LeadRequest, ApiError> {
-    let lead: LeadRequest = serde_json::from_str(body).map_err(|e| {
+    let bad = |problem: String| {
         ApiError::new(
             400,
             "bad_json",
-            format!("The body is not a valid lead: {e}."),
+            format!("The body is not a valid lead: {problem}."),
         )
-    })?;
+    };
+    let mut value: serde_json::Value =
+        serde_json::from_str(body).map_err(|e| bad(e.to_string()))?;
+    // The answers are read one by one, so that an answer of the wrong kind is a problem on its
+    // field (and a number is read as its text).
+    let raw = match value.as_object_mut().map(|o| o.remove("answers")) {
+        None => return Err(bad("a lead must be a JSON object".to_owned())),
+        Some(None) => return Err(bad("missing field `answers`".to_owned())),
+        Some(Some(serde_json::Value::Object(raw))) => raw,
+        Some(Some(_)) => return Err(bad("`answers` must be an object".to_owned())),
+    };
+    let (answers, wrong) = handoff_core::evaluate::read_answers(raw);
+    if let Some(object) = value.as_object_mut() {
+        object.insert(
+            "answers".to_owned(),
+            serde_json::Value::Object(Default::default()),
+        );
+    }
+    let mut lead: LeadRequest = serde_json::from_value(value).map_err(|e| bad(e.to_string()))?;
+    if !wrong.is_empty() {
+        return Err(ApiError::invalid(wrong));
+    }
+    lead.answers = answers;
     if let Some(visitor) = lead.visitor.as_deref() {
         check_visitor(visitor)?;
     }
@@ -195,6 +222,11 @@ fn created(
             link_url: reply.link_url,
             link_label: reply.link_label,
         },
+        warnings: evaluation
+            .unknown
+            .keys()
+            .map(|id| Issue::new(id, IssueCode::UnknownField))
+            .collect(),
     };
     serde_json::to_string(&created)
         .map_err(|_| ApiError::new(500, "internal", "The answer could not be encoded."))

@@ -85,7 +85,7 @@ pub fn lead_statement(
         Link::Previous(id) => (None, Some(id)),
     };
     let ev = lead.evaluation;
-    let details = serde_json::json!({
+    let mut details = serde_json::json!({
         "score": ev.score,
         "disqualification": ev.disqualification,
         "visible": ev.visible,
@@ -97,6 +97,10 @@ pub fn lead_statement(
         "function": ev.place.function,
         "seniority": ev.place.seniority,
     });
+    // Answers to questions the form does not have, kept as sent.
+    if let (false, Some(object)) = (ev.unknown.is_empty(), details.as_object_mut()) {
+        object.insert("unknown".to_owned(), serde_json::json!(ev.unknown));
+    }
     let answers = encode(&ev.answers)?;
     let details = encode(&details)?;
     // The crm_facts subjects of the person and their email's domain, computed by handoff-core.
