@@ -87,7 +87,7 @@ test("a sales leader signs in once and sees speed to lead, SLA, funnel, rejects,
   const groups = async (g) => (await (await fetch(`${edge.url}/v1/metrics?from=${from}&to=${to}&group_by=${g}`,
     { headers: { authorization: `Bearer ${token}` } })).json()).groups;
   assert.equal(await page.locator("#funnel tbody tr").count(), (await groups("source")).length);
-  for (const [g, header] of [["owner", "owner"], ["segment", "tier (grade)"], ["campaign", "campaign"], ["arm", "experiment arm"], ["source", "source"]]) {
+  for (const [g, header] of [["owner", "owner"], ["segment", "tier (grade)"], ["campaign", "campaign"], ["arm", "experiment arm"], ["country", "country"], ["source", "source"]]) {
     await page.getByLabel("Group the funnel by").selectOption(g);
     await page.locator("#funnel th", { hasText: header }).first().waitFor();
     assert.equal(await page.locator("#funnel tbody tr").count(), (await groups(g)).length, g);

@@ -220,11 +220,18 @@ test("the JSON-lines export gives `handoff metrics` exactly the API's numbers", 
   assert.equal(exported.status, 200);
   const file = join(state.dir, "events.jsonl");
   await writeFile(file, await exported.text());
-  for (const group of ["all", "source", "campaign", "segment", "owner", "lifecycle", "arm", "day"]) {
+  const groupings = ["all", "source", "campaign", "segment", "owner", "lifecycle", "arm", "day", "country", "region", "function", "seniority"];
+  for (const group of groupings) {
     const api = await (await admin(`/v1/metrics?${both}&group_by=${group}`)).json();
     const { stdout } = await run(HANDOFF, ["metrics", "--events", file, "--from", String(T0 - 60 * MINUTE),
       "--to", String(T1 + 24 * 60 * MINUTE), "--group-by", group]);
     assert.deepEqual(JSON.parse(stdout), api, group);
+    if (group === "country") {
+      // The country select's answers, read as ISO codes at intake: every lead has one.
+      assert.deepEqual(api.groups.map((g) => g.key).sort(), ["FR", "US"]);
+      assert.equal(api.groups.reduce((sum, g) => sum + g.leads, 0), api.total.leads);
+    }
+    if (group === "seniority") assert.deepEqual(api.groups.map((g) => g.key), ["(none)"], "no title asked");
     if (group === "all") {
       // Acceptance apart from contact, revenue per currency and the funnel are in both.
       assert.deepEqual([api.total.accepted, api.total.touched, api.total.won_revenue, api.total.funnel.won],

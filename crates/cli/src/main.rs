@@ -87,7 +87,8 @@ enum Command {
         /// The creation time where counting stops, exclusive (default: all).
         #[arg(long, value_name = "TIME", value_parser = time_or_ms, allow_negative_numbers = true)]
         to: Option<i64>,
-        /// all, source, campaign, segment, owner, lifecycle, arm or day.
+        /// all, source, campaign, segment, owner, lifecycle, arm, day, country, region,
+        /// function or seniority.
         #[arg(long = "group-by", value_name = "G", value_parser = group_by, default_value = "all")]
         group_by: GroupBy,
         /// json or table.
@@ -168,8 +169,7 @@ fn time_or_ms(text: &str) -> Result<i64, String> {
 
 /// `--group-by`: one of [`GroupBy`]'s names.
 fn group_by(text: &str) -> Result<GroupBy, String> {
-    GroupBy::parse(text)
-        .ok_or("one of all, source, campaign, segment, owner, lifecycle, arm, day".to_owned())
+    GroupBy::parse(text).ok_or_else(|| format!("one of {}", GroupBy::listed()))
 }
 
 fn main() -> ExitCode {

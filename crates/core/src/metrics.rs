@@ -4,7 +4,7 @@
 //! first touch), contact, meeting, opportunity and reject rates, speed-to-lead tiers with
 //! conversion per tier, won and lost deals with pipeline and won revenue per currency, the MQL →
 //! SQL → opportunity → won funnel, grouped by source, campaign, segment, owner, lifecycle,
-//! experiment arm or day, and a significance test between arms. Pure: the Worker reads the records
+//! experiment arm, day, country, region, function or seniority, and a significance test between arms. Pure: the Worker reads the records
 //! from D1, the CLI from an export, and both get the same numbers. Definitions: docs/METRICS.md.
 
 use std::collections::BTreeMap;
@@ -30,6 +30,16 @@ pub struct LeadRecord {
     pub lifecycle: String,
     /// `experiment/arm`, when the lead took part in an experiment.
     pub arm: Option<String>,
+    /// Where the lead is and who they are, as handoff-core derived it at intake: the ISO country
+    /// code, the US state's or Canadian province's code, the job function and seniority.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub function: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seniority: Option<String>,
     /// The scoring rules that gave the lead points (for rejects by rule).
     pub rules: Vec<String>,
     pub events: Vec<EventRecord>,
@@ -295,21 +305,41 @@ pub enum GroupBy {
     Arm,
     /// The UTC date the lead was created, `2026-11-22`.
     Day,
+    /// The derived attributes: `country_code`, `region_code`, `function`, `seniority`.
+    Country,
+    Region,
+    Function,
+    Seniority,
 }
 
 impl GroupBy {
+    /// Every grouping, in the order the documentation and messages list them.
+    pub const ALL: [GroupBy; 12] = [
+        GroupBy::All,
+        GroupBy::Source,
+        GroupBy::Campaign,
+        GroupBy::Segment,
+        GroupBy::Owner,
+        GroupBy::Lifecycle,
+        GroupBy::Arm,
+        GroupBy::Day,
+        GroupBy::Country,
+        GroupBy::Region,
+        GroupBy::Function,
+        GroupBy::Seniority,
+    ];
+
     pub fn parse(s: &str) -> Option<GroupBy> {
-        Some(match s {
-            "all" => GroupBy::All,
-            "source" => GroupBy::Source,
-            "campaign" => GroupBy::Campaign,
-            "segment" => GroupBy::Segment,
-            "owner" => GroupBy::Owner,
-            "lifecycle" => GroupBy::Lifecycle,
-            "arm" => GroupBy::Arm,
-            "day" => GroupBy::Day,
-            _ => return None,
-        })
+        GroupBy::ALL.into_iter().find(|g| g.as_str() == s)
+    }
+
+    /// The names, as messages list them: `all, source, …, function or seniority`.
+    pub fn listed() -> String {
+        let names: Vec<&str> = GroupBy::ALL.iter().map(|g| g.as_str()).collect();
+        match names.split_last() {
+            Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+            None => String::new(),
+        }
     }
 
     pub fn as_str(self) -> &'static str {
@@ -322,6 +352,10 @@ impl GroupBy {
             GroupBy::Lifecycle => "lifecycle",
             GroupBy::Arm => "arm",
             GroupBy::Day => "day",
+            GroupBy::Country => "country",
+            GroupBy::Region => "region",
+            GroupBy::Function => "function",
+            GroupBy::Seniority => "seniority",
         }
     }
 
@@ -338,6 +372,10 @@ impl GroupBy {
             GroupBy::Lifecycle => r.lifecycle.clone(),
             GroupBy::Arm => or_none(&r.arm),
             GroupBy::Day => crate::encode::rfc3339(r.created_ms)[..10].to_owned(),
+            GroupBy::Country => or_none(&r.country),
+            GroupBy::Region => or_none(&r.region),
+            GroupBy::Function => or_none(&r.function),
+            GroupBy::Seniority => or_none(&r.seniority),
         }
     }
 }

@@ -39,9 +39,8 @@ fn query(req: &Request, now_ms: i64) -> Result<Query, ApiError> {
     }
     let group_by = match param("group_by") {
         None => GroupBy::All,
-        Some(g) => GroupBy::parse(g).ok_or_else(|| {
-            bad_query("group_by is all, source, campaign, segment, owner, lifecycle, arm or day.")
-        })?,
+        Some(g) => GroupBy::parse(g)
+            .ok_or_else(|| bad_query(format!("group_by is {}.", GroupBy::listed())))?,
     };
     Ok(Query {
         from_ms: from,
@@ -97,6 +96,10 @@ pub async fn records(env: &Env, from_ms: i64, to_ms: i64) -> Result<Vec<LeadReco
                 (Some(e), Some(a)) => Some(format!("{e}/{a}")),
                 _ => None,
             },
+            country: row.country_code.clone(),
+            region: row.region_code.clone(),
+            function: row.function.clone(),
+            seniority: row.seniority.clone(),
             rules: row
                 .rules
                 .as_deref()

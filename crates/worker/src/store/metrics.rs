@@ -28,6 +28,11 @@ pub struct LeadRow {
     pub arm: Option<String>,
     /// A JSON array of the scoring rules that gave the lead points.
     pub rules: Option<String>,
+    /// The derived attributes stored in the lead's evaluation.
+    pub country_code: Option<String>,
+    pub region_code: Option<String>,
+    pub function: Option<String>,
+    pub seniority: Option<String>,
 }
 
 /// One event of a lead, unordered; `detail` is the stored JSON text.
@@ -58,6 +63,10 @@ pub async fn range(
              json_extract(l.attribution, '$.utm.campaign') AS utm_campaign, \
              json_extract(l.attribution, '$.referrer') AS referrer, l.grade, l.lifecycle, \
              l.owner_id, l.experiment, l.arm, \
+             json_extract(l.evaluation, '$.country_code') AS country_code, \
+             json_extract(l.evaluation, '$.region_code') AS region_code, \
+             json_extract(l.evaluation, '$.function') AS function, \
+             json_extract(l.evaluation, '$.seniority') AS seniority, \
              (SELECT json_group_array(json_extract(b.value, '$.rule')) \
               FROM json_each(l.evaluation, '$.score.breakdown') b \
               WHERE json_extract(b.value, '$.points') > 0 \
