@@ -92,4 +92,20 @@ fn the_arm_changes_the_target_or_the_deadline() {
     };
     assert_eq!(clock(None).first_touch_due_ms, 3_600_000);
     assert_eq!(clock(Some(Span::Time(300_000))).first_touch_due_ms, 300_000);
+    // An arm in business days: on this calendar (24/7) policy, a business day is 24 hours.
+    assert_eq!(
+        clock(Some(Span::BusinessDays(2))).first_touch_due_ms,
+        2 * 86_400_000
+    );
+    let in_days = config().replacen(
+        "first_touch = \"5m\"",
+        "first_touch = \"1 business day\"",
+        1,
+    );
+    let bundle = Bundle::from_toml(&in_days).unwrap();
+    let fast = &bundle.experiments()[0].arms[0];
+    assert_eq!(
+        (fast.id.as_str(), fast.first_touch),
+        ("fast", Some(Span::BusinessDays(1)))
+    );
 }
