@@ -384,14 +384,14 @@ fn on_submit(state: &Shared) {
     let pairs = answers.iter().map(|(id, answer)| (id, answer));
     let attribution = st.attribution();
     let extras = Extras {
-        honeypot: &st.view.honeypot.value(),
+        honeypot: &view::value_of(&st.view.honeypot),
         fill_ms: (js_sys::Date::now() - st.mounted_ms) as u32,
         visitor: st.options.visitor.as_deref(),
         attribution: attribution.as_deref(),
     };
     let body = lead_body(&st.form.spec.id, pairs, &st.bundle_version, &extras);
     st.sending = true;
-    st.view.submit.set_disabled(true);
+    view::flag(&st.view.submit, "disabled", true);
     st.set_status("Sending…", "pending");
     let stage = st.live_stage().map_or("", Stage::as_str);
     st.emit("submit", &[("lifecycle", stage)]);
@@ -488,7 +488,7 @@ fn finish(state: &Shared, outcome: Option<(u16, JsValue)>) {
         return;
     };
     st.sending = false;
-    st.view.submit.set_disabled(false);
+    view::flag(&st.view.submit, "disabled", false);
     let issues = match outcome {
         Some((QUEUED, _)) => return st.on_queued(),
         Some((200..=299, body)) => return st.on_created(body),
@@ -551,7 +551,7 @@ impl State {
         for field in &self.view.fields {
             field.disable();
         }
-        self.view.submit.set_hidden(true);
+        view::show(&self.view.submit, false);
     }
 
     /// The Worker is authoritative: show its verdict on each field it names. Returns whether it
