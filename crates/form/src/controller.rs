@@ -11,7 +11,7 @@ use std::rc::Rc;
 use handoff_core::scoring::{LiveScoring, Stage};
 use handoff_core::{check_answer, AnswerValue, CompiledForm, FieldKind, IssueCode};
 use wasm_bindgen::prelude::*;
-use web_sys::{Event, FocusEvent, Headers, Node, Request, RequestInit, Response};
+use web_sys::{Event, FocusEvent, Node, Response};
 
 use js_sys::{Function, Object, Promise, Reflect, JSON};
 
@@ -440,23 +440,27 @@ fn then(promise: &Promise, ok: Callback, failed: Callback) {
     failed.forget();
 }
 
-/// Posts `body` to `endpoint` and shows how it ended: the Worker's answer (status and JSON body,
-/// `null` if the body is not JSON) or, if no answer came, that sending failed.
+#[wasm_bindgen]
+extern "C" {
+    /// The page's `fetch`, looked up when called, as `window.fetch` is.
+    #[wasm_bindgen(catch, js_name = fetch)]
+    fn fetch_with(url: &str, init: &Object) -> Result<Promise, JsValue>;
+}
+
+/// Posts `body` to `endpoint` as JSON and shows how it ended: the Worker's answer (status and JSON
+/// body, `null` if the body is not JSON) or, if no answer came, that sending failed. The request
+/// is described by a plain object (method, headers, body), as `fetch` reads one.
 fn post_json(state: &Shared, endpoint: &str, body: &str) {
-    let request = || {
-        let headers = Headers::new()?;
-        headers.set("content-type", "application/json")?;
-        let init = RequestInit::new();
-        init.set_method("POST");
-        init.set_headers(&headers);
-        init.set_body(&JsValue::from_str(body));
-        Request::new_with_str_and_init(endpoint, &init)
-    };
-    let fetched = request()
-        .ok()
-        .zip(web_sys::window())
-        .map(|(request, window)| window.fetch_with_request(&request));
-    let Some(fetched) = fetched else {
+    let (init, headers) = (Object::new(), Object::new());
+    let _ = Reflect::set(&headers, &"content-type".into(), &"application/json".into());
+    for (key, value) in [
+        ("method", JsValue::from_str("POST")),
+        ("headers", headers.into()),
+        ("body", JsValue::from_str(body)),
+    ] {
+        let _ = Reflect::set(&init, &key.into(), &value);
+    }
+    let Ok(fetched) = fetch_with(endpoint, &init) else {
         return finish(state, None);
     };
     let (on_answer, on_failure) = (Rc::clone(state), Rc::clone(state));
