@@ -73,7 +73,7 @@ pub fn attach(
         }
         let row = field.row.clone();
         let s = Rc::clone(&state);
-        listen(&field.row, "focusout", move |event: Event| {
+        listen(&field.row, "focusout", move |event| {
             // Moving between the radios or boxes of one field is not leaving it.
             let to = event
                 .dyn_ref::<FocusEvent>()
@@ -91,8 +91,8 @@ pub fn attach(
         }
     }
     let s = Rc::clone(&state);
-    listen(&st.view.form, "submit", move |event: Event| {
-        event.prevent_default();
+    listen(&st.view.form, "submit", move |event| {
+        event.unchecked_ref::<Event>().prevent_default();
         on_submit(&s);
     })?;
     Ok(())
@@ -106,13 +106,14 @@ fn with(state: &Shared, f: impl FnOnce(&mut State)) {
     }
 }
 
-/// Adds a listener that lives as long as the page: a mounted form is never unmounted.
+/// Adds a listener that lives as long as the page: a mounted form is never unmounted. It takes
+/// the event as a plain value, so that listeners and promise callbacks are one closure type.
 fn listen(
     target: &web_sys::EventTarget,
     kind: &str,
-    handler: impl FnMut(Event) + 'static,
+    handler: impl FnMut(JsValue) + 'static,
 ) -> Result<(), JsValue> {
-    let closure = Closure::<dyn FnMut(Event)>::new(handler);
+    let closure = Callback::new(handler);
     target.add_event_listener_with_callback(kind, closure.as_ref().unchecked_ref())?;
     closure.forget();
     Ok(())
