@@ -10,6 +10,7 @@
 
 use crate::case;
 use crate::issue::IssueCode;
+use crate::text;
 use crate::tld;
 
 /// The longest address, in UTF-8 bytes, that can appear in an SMTP path.
@@ -102,7 +103,8 @@ fn is_mail_domain(domain: &str) -> bool {
         return false;
     }
     let tld = labels[labels.len() - 1];
-    (tld.starts_with("xn--") || (tld.chars().count() >= 2 && tld.chars().all(char::is_alphabetic)))
+    (tld.starts_with("xn--")
+        || (text::char_count(tld) >= 2 && tld.chars().all(char::is_alphabetic)))
         && !tld::known_missing(tld)
 }
 
