@@ -277,7 +277,7 @@ impl State {
             return;
         };
         self.view.fields[first].focus();
-        let mut text = bad.len().to_string();
+        let mut text = view::decimal(bad.len());
         text.push_str(if bad.len() == 1 {
             " answer needs attention: "
         } else {

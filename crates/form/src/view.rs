@@ -119,17 +119,14 @@ impl FormView {
             .ok_or_else(|| JsValue::from_str("no document"))?;
         // The mount number comes first: it is unique and ends at the first `-`, so no id of one
         // mount can equal an id of another, whatever the form ids are.
-        let prefix = format!(
-            "handoff-{}-{}",
-            MOUNTS.fetch_add(1, Ordering::Relaxed),
-            spec.id
-        );
+        let mount = decimal(MOUNTS.fetch_add(1, Ordering::Relaxed) as usize);
+        let prefix = cat(&["handoff-", &mount, "-", &spec.id]);
 
         let form: HtmlFormElement = create(&doc, "form")?;
         set(&form, "class", "handoff-form");
         set(&form, "novalidate", "");
         set(&form, "data-form", &spec.id);
-        let title_id = format!("{prefix}-title");
+        let title_id = cat(&[&prefix, "-title"]);
         set(&form, "aria-labelledby", &title_id);
 
         set(
@@ -149,7 +146,7 @@ impl FormView {
         for (i, field) in spec.fields.iter().enumerate() {
             // The field's position keeps ids unique even if one field id extends another
             // (`email` and `email-error`): the index is digits, a field id starts with a letter.
-            let id = format!("{prefix}-{i}-{}", field.id);
+            let id = cat(&[&prefix, "-", &decimal(i), "-", &field.id]);
             fields.push(render_field(&doc, &form, &id, field)?);
         }
 
@@ -173,7 +170,7 @@ impl FormView {
         add(&label, &honeypot);
         add(&form, &trap);
 
-        let status_id = format!("{prefix}-status");
+        let status_id = cat(&[&prefix, "-status"]);
         let submit: HtmlButtonElement = create(&doc, "button")?;
         set(&submit, "type", "submit");
         submit.set_text_content(Some(&spec.submit_label));
@@ -268,7 +265,7 @@ fn render_field(doc: &Document, form: &Element, id: &str, field: &FieldSpec) -> 
             for (n, option) in field.options.iter().enumerate() {
                 let item: Element = create(doc, "div")?;
                 set(&item, "class", "handoff-option");
-                let option_id = format!("{id}-{n}");
+                let option_id = cat(&[id, "-", &decimal(n)]);
                 let input = input(doc, &option_id, ty, field)?;
                 // A radio's or checkbox's `value` property is its attribute.
                 set(&input, "value", option);
@@ -319,13 +316,13 @@ fn render_field(doc: &Document, form: &Element, id: &str, field: &FieldSpec) -> 
     let mut described_by = String::new();
     if !field.help.is_empty() && field.kind != FieldKind::Hidden {
         let help = append_text(doc, &row, "p", &field.help)?;
-        let help_id = format!("{id}-help");
+        let help_id = cat(&[id, "-help"]);
         set(&help, "id", &help_id);
         set(&help, "class", "handoff-help");
         described_by = help_id + " ";
     }
     let error: Element = create(doc, "p")?;
-    let error_id = format!("{id}-error");
+    let error_id = cat(&[id, "-error"]);
     set(&error, "id", &error_id);
     set(&error, "class", "handoff-error");
     add(&row, &error);
@@ -377,7 +374,7 @@ fn text_attributes(control: &Element, field: &FieldSpec) {
         set(control, "autocomplete", &field.autocomplete);
     }
     if let Some(max) = field.max_length {
-        set(control, "maxlength", &max.to_string());
+        set(control, "maxlength", &decimal(max as usize));
     }
 }
 
@@ -396,6 +393,20 @@ pub fn append_link(parent: &Element, url: &str, label: &str) -> Dom<()> {
     parent.append_with_str_1(" ")?;
     parent.append_child(&link)?;
     Ok(())
+}
+
+/// The pieces one after the other, as `format!` would join them, without building its arguments.
+pub fn cat(pieces: &[&str]) -> String {
+    let mut out = String::new();
+    for piece in pieces {
+        out.push_str(piece);
+    }
+    out
+}
+
+/// `n` in decimal digits: every number the form writes goes through this one `to_string`.
+pub fn decimal(n: usize) -> String {
+    n.to_string()
 }
 
 /// A new `<tag>` element, as the element type `T` that tag makes in an HTML document.
