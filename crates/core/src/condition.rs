@@ -332,13 +332,12 @@ impl Condition {
             start: 0,
             end: source.len(),
         };
-        let (names, tree) = compact
-            .split_once(';')
-            .ok_or_else(|| bad("not a compiled condition"))?;
+        let (names, tree) =
+            text::split_first(compact, b';').ok_or_else(|| bad("not a compiled condition"))?;
         let names: Vec<String> = if names.is_empty() {
             Vec::new()
         } else {
-            names.split(',').map(str::to_owned).collect()
+            text::split_all(names, b',').map(str::to_owned).collect()
         };
         let mut types = Vec::with_capacity(names.len());
         for name in &names {

@@ -10,6 +10,7 @@
 
 use crate::case;
 use crate::issue::IssueCode;
+use crate::text;
 use crate::tld;
 
 /// The longest address, in UTF-8 bytes, that can appear in an SMTP path.
@@ -27,7 +28,7 @@ pub fn normalize(raw: &str) -> Result<String, IssueCode> {
     if address.len() > MAX_ADDRESS {
         return Err(IssueCode::EmailTooLong);
     }
-    let (local, domain) = address.rsplit_once('@').ok_or(IssueCode::EmailSyntax)?;
+    let (local, domain) = text::split_last(address, b'@').ok_or(IssueCode::EmailSyntax)?;
     if local.is_empty() || domain.is_empty() {
         return Err(IssueCode::EmailSyntax);
     }
@@ -78,16 +79,14 @@ fn is_local_part(local: &str) -> bool {
             || (c.is_ascii() && b"!#$%&'*+-/=?^_`{|}~".contains(&(c as u8)))
             || (!c.is_ascii() && c.is_alphanumeric())
     };
-    local
-        .split('.')
-        .all(|atom| !atom.is_empty() && atom.chars().all(atext))
+    text::split_all(local, b'.').all(|atom| !atom.is_empty() && atom.chars().all(atext))
 }
 
 /// A domain that can receive mail on the public internet: at least two labels, letters, digits
 /// and inner hyphens, and a top-level domain made of letters (or an IDNA `xn--` label) that is
 /// not known to be missing (as far as the browser's tables know, see `tld.rs`).
 fn is_mail_domain(domain: &str) -> bool {
-    let labels: Vec<&str> = domain.split('.').collect();
+    let labels: Vec<&str> = text::split_all(domain, b'.').collect();
     if labels.len() < 2 {
         return false;
     }
@@ -102,7 +101,8 @@ fn is_mail_domain(domain: &str) -> bool {
         return false;
     }
     let tld = labels[labels.len() - 1];
-    (tld.starts_with("xn--") || (tld.chars().count() >= 2 && tld.chars().all(char::is_alphabetic)))
+    (tld.starts_with("xn--")
+        || (text::char_count(tld) >= 2 && tld.chars().all(char::is_alphabetic)))
         && !tld::known_missing(tld)
 }
 
@@ -227,14 +227,14 @@ pub fn suggest_domain(domain: &str) -> Option<String> {
     if domain.len() > 64 || is_free_mail(domain) {
         return None;
     }
-    let (name, suffix) = domain.split_once('.')?;
-    let (rest, tld) = domain.rsplit_once('.')?;
+    let (name, suffix) = text::split_first(domain, b'.')?;
+    let (rest, tld) = text::split_last(domain, b'.')?;
     let missing = tld::known_missing(tld);
     // Rules 1 and 2 in one pass over the providers: `None` while nothing fits, `Some(None)` once
     // two do.
     let (mut typo_of_provider, mut tld_of_provider) = (None, None);
     for provider in FREE_MAIL {
-        let (p_name, p_tld) = provider.split_once('.').unwrap_or_default();
+        let (p_name, p_tld) = text::split_first(provider, b'.').unwrap_or_default();
         let tld_fixed = name == p_name
             && (p_name.len() >= 5 || tld::known_missing(suffix))
             && TLD_TYPOS.contains(&(suffix, p_tld));
@@ -282,7 +282,7 @@ fn note(found: &mut Option<Option<&'static str>>, candidate: &'static str) {
 
 /// The full address with its domain corrected, if [`suggest_domain`] has a suggestion.
 pub fn suggest(address: &str) -> Option<String> {
-    let (local, domain) = address.trim().rsplit_once('@')?;
+    let (local, domain) = text::split_last(address.trim(), b'@')?;
     let fixed = suggest_domain(&case::to_lowercase(domain))?;
     Some(format!("{local}@{fixed}"))
 }

@@ -11,7 +11,7 @@ use std::rc::Rc;
 use handoff_core::scoring::{LiveScoring, Stage};
 use handoff_core::{check_answer, AnswerValue, CompiledForm, FieldKind, IssueCode};
 use wasm_bindgen::prelude::*;
-use web_sys::{Event, FocusEvent, Headers, Node, Request, RequestInit, Response};
+use web_sys::{Event, FocusEvent, Node, Response};
 
 use js_sys::{Function, Object, Promise, Reflect, JSON};
 
@@ -73,7 +73,7 @@ pub fn attach(
         }
         let row = field.row.clone();
         let s = Rc::clone(&state);
-        listen(&field.row, "focusout", move |event: Event| {
+        listen(&field.row, "focusout", move |event| {
             // Moving between the radios or boxes of one field is not leaving it.
             let to = event
                 .dyn_ref::<FocusEvent>()
@@ -91,8 +91,8 @@ pub fn attach(
         }
     }
     let s = Rc::clone(&state);
-    listen(&st.view.form, "submit", move |event: Event| {
-        event.prevent_default();
+    listen(&st.view.form, "submit", move |event| {
+        event.unchecked_ref::<Event>().prevent_default();
         on_submit(&s);
     })?;
     Ok(())
@@ -106,13 +106,14 @@ fn with(state: &Shared, f: impl FnOnce(&mut State)) {
     }
 }
 
-/// Adds a listener that lives as long as the page: a mounted form is never unmounted.
+/// Adds a listener that lives as long as the page: a mounted form is never unmounted. It takes
+/// the event as a plain value, so that listeners and promise callbacks are one closure type.
 fn listen(
     target: &web_sys::EventTarget,
     kind: &str,
-    handler: impl FnMut(Event) + 'static,
+    handler: impl FnMut(JsValue) + 'static,
 ) -> Result<(), JsValue> {
-    let closure = Closure::<dyn FnMut(Event)>::new(handler);
+    let closure = Callback::new(handler);
     target.add_event_listener_with_callback(kind, closure.as_ref().unchecked_ref())?;
     closure.forget();
     Ok(())
@@ -276,7 +277,7 @@ impl State {
             return;
         };
         self.view.fields[first].focus();
-        let mut text = bad.len().to_string();
+        let mut text = view::decimal(bad.len());
         text.push_str(if bad.len() == 1 {
             " answer needs attention: "
         } else {
@@ -384,14 +385,14 @@ fn on_submit(state: &Shared) {
     let pairs = answers.iter().map(|(id, answer)| (id, answer));
     let attribution = st.attribution();
     let extras = Extras {
-        honeypot: &st.view.honeypot.value(),
+        honeypot: &view::value_of(&st.view.honeypot),
         fill_ms: (js_sys::Date::now() - st.mounted_ms) as u32,
         visitor: st.options.visitor.as_deref(),
         attribution: attribution.as_deref(),
     };
     let body = lead_body(&st.form.spec.id, pairs, &st.bundle_version, &extras);
     st.sending = true;
-    st.view.submit.set_disabled(true);
+    view::flag(&st.view.submit, "disabled", true);
     st.set_status("Sending…", "pending");
     let stage = st.live_stage().map_or("", Stage::as_str);
     st.emit("submit", &[("lifecycle", stage)]);
@@ -440,23 +441,27 @@ fn then(promise: &Promise, ok: Callback, failed: Callback) {
     failed.forget();
 }
 
-/// Posts `body` to `endpoint` and shows how it ended: the Worker's answer (status and JSON body,
-/// `null` if the body is not JSON) or, if no answer came, that sending failed.
+#[wasm_bindgen]
+extern "C" {
+    /// The page's `fetch`, looked up when called, as `window.fetch` is.
+    #[wasm_bindgen(catch, js_name = fetch)]
+    fn fetch_with(url: &str, init: &Object) -> Result<Promise, JsValue>;
+}
+
+/// Posts `body` to `endpoint` as JSON and shows how it ended: the Worker's answer (status and JSON
+/// body, `null` if the body is not JSON) or, if no answer came, that sending failed. The request
+/// is described by a plain object (method, headers, body), as `fetch` reads one.
 fn post_json(state: &Shared, endpoint: &str, body: &str) {
-    let request = || {
-        let headers = Headers::new()?;
-        headers.set("content-type", "application/json")?;
-        let init = RequestInit::new();
-        init.set_method("POST");
-        init.set_headers(&headers);
-        init.set_body(&JsValue::from_str(body));
-        Request::new_with_str_and_init(endpoint, &init)
-    };
-    let fetched = request()
-        .ok()
-        .zip(web_sys::window())
-        .map(|(request, window)| window.fetch_with_request(&request));
-    let Some(fetched) = fetched else {
+    let (init, headers) = (Object::new(), Object::new());
+    let _ = Reflect::set(&headers, &"content-type".into(), &"application/json".into());
+    for (key, value) in [
+        ("method", JsValue::from_str("POST")),
+        ("headers", headers.into()),
+        ("body", JsValue::from_str(body)),
+    ] {
+        let _ = Reflect::set(&init, &key.into(), &value);
+    }
+    let Ok(fetched) = fetch_with(endpoint, &init) else {
         return finish(state, None);
     };
     let (on_answer, on_failure) = (Rc::clone(state), Rc::clone(state));
@@ -488,7 +493,7 @@ fn finish(state: &Shared, outcome: Option<(u16, JsValue)>) {
         return;
     };
     st.sending = false;
-    st.view.submit.set_disabled(false);
+    view::flag(&st.view.submit, "disabled", false);
     let issues = match outcome {
         Some((QUEUED, _)) => return st.on_queued(),
         Some((200..=299, body)) => return st.on_created(body),
@@ -551,7 +556,7 @@ impl State {
         for field in &self.view.fields {
             field.disable();
         }
-        self.view.submit.set_hidden(true);
+        view::show(&self.view.submit, false);
     }
 
     /// The Worker is authoritative: show its verdict on each field it names. Returns whether it

@@ -529,7 +529,7 @@ pub fn lead_body<'a>(
     out.push_str(",\"context\":{\"honeypot\":");
     string(&mut out, extras.honeypot);
     out.push_str(",\"fill_ms\":");
-    out.push_str(&extras.fill_ms.to_string());
+    out.push_str(&crate::view::decimal(extras.fill_ms as usize));
     out.push('}');
     if let Some(visitor) = extras.visitor {
         out.push_str(",\"visitor\":");

@@ -1,15 +1,36 @@
 //! Building the form's DOM from a spec, and reading answers back out of it. Text is only ever set
 //! with `textContent` or attributes.
+//!
+//! Properties that only reflect an attribute (`id`, `className`, `name`, `type`, `required`,
+//! `noValidate`, `tabIndex`, `hidden`, `disabled`) are set as that attribute, and the `value` of
+//! the three control types is read through one binding: each web-sys setter or getter is an import
+//! of its own, a function in the glue and an entry in the module, about 40 bytes gzip apiece.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use handoff_core::{AnswerValue, FieldKind, FieldSpec, FormSpec};
 use js_sys::Reflect;
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{
     Document, Element, HtmlButtonElement, HtmlElement, HtmlFormElement, HtmlInputElement,
     HtmlSelectElement, HtmlTextAreaElement, Node,
 };
+
+#[wasm_bindgen]
+extern "C" {
+    /// An input, select or textarea, for its `value`: one binding for the three element types.
+    type Valued;
+    #[wasm_bindgen(method, getter)]
+    fn value(this: &Valued) -> String;
+    #[wasm_bindgen(method, setter)]
+    fn set_value(this: &Valued, value: &str);
+}
+
+/// The `value` of an input, select or textarea.
+pub fn value_of(control: &HtmlElement) -> String {
+    control.unchecked_ref::<Valued>().value()
+}
 
 /// Distinguishes several forms mounted on one page, so element ids never collide.
 static MOUNTS: AtomicU32 = AtomicU32::new(0);
@@ -47,14 +68,14 @@ pub struct Suggestion {
 impl Suggestion {
     fn render(doc: &Document, row: &Element) -> Dom<Suggestion> {
         let line: HtmlElement = create(doc, "p")?;
-        line.set_class_name("handoff-suggestion");
+        set(&line, "class", "handoff-suggestion");
         set(&line, "aria-live", "polite");
-        line.set_hidden(true);
-        add(&line, &doc.create_text_node("Did you mean "));
+        show(&line, false);
+        let _ = line.append_with_str_1("Did you mean ");
         let button: HtmlButtonElement = create(doc, "button")?;
-        button.set_type("button");
+        set(&button, "type", "button");
         add(&line, &button);
-        add(&line, &doc.create_text_node("?"));
+        let _ = line.append_with_str_1("?");
         add(row, &line);
         Ok(Suggestion { line, button })
     }
@@ -62,7 +83,7 @@ impl Suggestion {
     /// Shows `address` as the suggestion, or hides the line when there is none.
     pub fn offer(&self, address: Option<&str>) {
         self.button.set_text_content(address);
-        self.line.set_hidden(address.is_none());
+        show(&self.line, address.is_some());
     }
 
     pub fn offered(&self) -> Option<String> {
@@ -98,29 +119,34 @@ impl FormView {
             .ok_or_else(|| JsValue::from_str("no document"))?;
         // The mount number comes first: it is unique and ends at the first `-`, so no id of one
         // mount can equal an id of another, whatever the form ids are.
-        let prefix = format!(
-            "handoff-{}-{}",
-            MOUNTS.fetch_add(1, Ordering::Relaxed),
-            spec.id
-        );
+        let mount = decimal(MOUNTS.fetch_add(1, Ordering::Relaxed) as usize);
+        let prefix = cat(&["handoff-", &mount, "-", &spec.id]);
 
         let form: HtmlFormElement = create(&doc, "form")?;
-        form.set_class_name("handoff-form");
-        form.set_no_validate(true);
+        set(&form, "class", "handoff-form");
+        set(&form, "novalidate", "");
         set(&form, "data-form", &spec.id);
-        let title_id = format!("{prefix}-title");
+        let title_id = cat(&[&prefix, "-title"]);
         set(&form, "aria-labelledby", &title_id);
 
-        append_text(&doc, &form, "h2", &spec.title)?.set_id(&title_id);
+        set(
+            &append_text(&doc, &form, "h2", &spec.title)?,
+            "id",
+            &title_id,
+        );
         if !spec.intro.is_empty() {
-            append_text(&doc, &form, "p", &spec.intro)?.set_class_name("handoff-intro");
+            set(
+                &append_text(&doc, &form, "p", &spec.intro)?,
+                "class",
+                "handoff-intro",
+            );
         }
 
         let mut fields = Vec::with_capacity(spec.fields.len());
         for (i, field) in spec.fields.iter().enumerate() {
             // The field's position keeps ids unique even if one field id extends another
             // (`email` and `email-error`): the index is digits, a field id starts with a letter.
-            let id = format!("{prefix}-{i}-{}", field.id);
+            let id = cat(&[&prefix, "-", &decimal(i), "-", &field.id]);
             fields.push(render_field(&doc, &form, &id, field)?);
         }
 
@@ -128,7 +154,7 @@ impl FormView {
         // hidden from assistive technology, with a name bots like to fill. Positioned through
         // the CSSOM, which a host page's Content-Security-Policy allows, unlike a style attribute.
         let trap: HtmlElement = create(&doc, "div")?;
-        trap.set_class_name("handoff-hp");
+        set(&trap, "class", "handoff-hp");
         set(&trap, "aria-hidden", "true");
         if let Ok(style) = Reflect::get(&trap, &"style".into()) {
             let css = "position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden";
@@ -137,24 +163,24 @@ impl FormView {
         // The label holds the input, so it needs no id.
         let label = append_text(&doc, &trap, "label", "Website ")?;
         let honeypot: HtmlInputElement = create(&doc, "input")?;
-        honeypot.set_type("text");
-        honeypot.set_name("website_url");
-        honeypot.set_tab_index(-1);
+        set(&honeypot, "type", "text");
+        set(&honeypot, "name", "website_url");
+        set(&honeypot, "tabindex", "-1");
         set(&honeypot, "autocomplete", "off");
         add(&label, &honeypot);
         add(&form, &trap);
 
-        let status_id = format!("{prefix}-status");
+        let status_id = cat(&[&prefix, "-status"]);
         let submit: HtmlButtonElement = create(&doc, "button")?;
-        submit.set_type("submit");
+        set(&submit, "type", "submit");
         submit.set_text_content(Some(&spec.submit_label));
         // What the status line says about a failed submit describes the button.
         set(&submit, "aria-describedby", &status_id);
         add(&form, &submit);
 
         let status: Element = create(&doc, "p")?;
-        status.set_id(&status_id);
-        status.set_class_name("handoff-status");
+        set(&status, "id", &status_id);
+        set(&status, "class", "handoff-status");
         set(&status, "role", "status");
         set(&status, "aria-live", "polite");
         add(&form, &status);
@@ -172,7 +198,7 @@ impl FormView {
 
 fn render_field(doc: &Document, form: &Element, id: &str, field: &FieldSpec) -> Dom<FieldView> {
     let row: HtmlElement = create(doc, "div")?;
-    row.set_class_name("handoff-field");
+    set(&row, "class", "handoff-field");
     set(&row, "data-field", &field.id);
     set(&row, "data-kind", field.kind.name());
 
@@ -181,9 +207,9 @@ fn render_field(doc: &Document, form: &Element, id: &str, field: &FieldSpec) -> 
         FieldKind::Textarea => {
             label(doc, &row, id, field)?;
             let area: HtmlTextAreaElement = create(doc, "textarea")?;
-            area.set_id(id);
-            area.set_name(&field.id);
-            area.set_required(field.required);
+            set(&area, "id", id);
+            set(&area, "name", &field.id);
+            required(&area, field.required);
             text_attributes(&area, field);
             add(&row, &area);
             (Control::Textarea(area.clone()), area.into())
@@ -191,9 +217,9 @@ fn render_field(doc: &Document, form: &Element, id: &str, field: &FieldSpec) -> 
         FieldKind::Select | FieldKind::Country => {
             label(doc, &row, id, field)?;
             let select: HtmlSelectElement = create(doc, "select")?;
-            select.set_id(id);
-            select.set_name(&field.id);
-            select.set_required(field.required);
+            set(&select, "id", id);
+            set(&select, "name", &field.id);
+            required(&select, field.required);
             match (field.autocomplete.as_str(), field.kind) {
                 ("", FieldKind::Country) => set(&select, "autocomplete", "country"),
                 ("", _) => {}
@@ -218,13 +244,17 @@ fn render_field(doc: &Document, form: &Element, id: &str, field: &FieldSpec) -> 
         }
         FieldKind::Radio | FieldKind::MultiSelect => {
             let group: Element = create(doc, "fieldset")?;
-            group.set_id(id);
+            set(&group, "id", id);
             let legend = append_text(doc, &group, "legend", &field.label)?;
             required_mark(doc, &legend, field)?;
             if field.required && field.kind == FieldKind::MultiSelect {
                 // No checkbox is `required` here (see below), so the legend itself says so to
                 // screen readers, in text the page does not show.
-                append_text(doc, &legend, "span", " (required)")?.set_class_name("handoff-sr");
+                set(
+                    &append_text(doc, &legend, "span", " (required)")?,
+                    "class",
+                    "handoff-sr",
+                );
             }
             let ty = if field.kind == FieldKind::Radio {
                 "radio"
@@ -234,13 +264,14 @@ fn render_field(doc: &Document, form: &Element, id: &str, field: &FieldSpec) -> 
             let mut inputs = Vec::with_capacity(field.options.len());
             for (n, option) in field.options.iter().enumerate() {
                 let item: Element = create(doc, "div")?;
-                item.set_class_name("handoff-option");
-                let option_id = format!("{id}-{n}");
+                set(&item, "class", "handoff-option");
+                let option_id = cat(&[id, "-", &decimal(n)]);
                 let input = input(doc, &option_id, ty, field)?;
-                input.set_value(option);
+                // A radio's or checkbox's `value` property is its attribute.
+                set(&input, "value", option);
                 // A required radio group needs one choice: that is what `required` on radios means.
                 // On checkboxes it would mean every box, so a multi-select has only the legend's mark.
-                input.set_required(field.required && field.kind == FieldKind::Radio);
+                required(&input, field.required && field.kind == FieldKind::Radio);
                 add(&item, &input);
                 set(
                     &append_text(doc, &item, "label", option)?,
@@ -255,7 +286,7 @@ fn render_field(doc: &Document, form: &Element, id: &str, field: &FieldSpec) -> 
         }
         FieldKind::Checkbox | FieldKind::Consent => {
             let input = input(doc, id, "checkbox", field)?;
-            input.set_required(field.required);
+            required(&input, field.required);
             add(&row, &input);
             // The label follows the box; for consent, the label is the text agreed to.
             label(doc, &row, id, field)?;
@@ -270,7 +301,7 @@ fn render_field(doc: &Document, form: &Element, id: &str, field: &FieldSpec) -> 
         _ => {
             label(doc, &row, id, field)?;
             let input = input(doc, id, field.kind.input_type(), field)?;
-            input.set_required(field.required);
+            required(&input, field.required);
             text_attributes(&input, field);
             add(&row, &input);
             (Control::Input(input.clone()), input.into())
@@ -285,15 +316,15 @@ fn render_field(doc: &Document, form: &Element, id: &str, field: &FieldSpec) -> 
     let mut described_by = String::new();
     if !field.help.is_empty() && field.kind != FieldKind::Hidden {
         let help = append_text(doc, &row, "p", &field.help)?;
-        let help_id = format!("{id}-help");
-        help.set_id(&help_id);
-        help.set_class_name("handoff-help");
+        let help_id = cat(&[id, "-help"]);
+        set(&help, "id", &help_id);
+        set(&help, "class", "handoff-help");
         described_by = help_id + " ";
     }
     let error: Element = create(doc, "p")?;
-    let error_id = format!("{id}-error");
-    error.set_id(&error_id);
-    error.set_class_name("handoff-error");
+    let error_id = cat(&[id, "-error"]);
+    set(&error, "id", &error_id);
+    set(&error, "class", "handoff-error");
     add(&row, &error);
     set(&described, "aria-describedby", &(described_by + &error_id));
 
@@ -328,9 +359,9 @@ fn required_mark(doc: &Document, parent: &Element, field: &FieldSpec) -> Dom<()>
 
 fn input(doc: &Document, id: &str, ty: &str, field: &FieldSpec) -> Dom<HtmlInputElement> {
     let input: HtmlInputElement = create(doc, "input")?;
-    input.set_type(ty);
-    input.set_id(id);
-    input.set_name(&field.id);
+    set(&input, "type", ty);
+    set(&input, "id", id);
+    set(&input, "name", &field.id);
     Ok(input)
 }
 
@@ -343,7 +374,7 @@ fn text_attributes(control: &Element, field: &FieldSpec) {
         set(control, "autocomplete", &field.autocomplete);
     }
     if let Some(max) = field.max_length {
-        set(control, "maxlength", &max.to_string());
+        set(control, "maxlength", &decimal(max as usize));
     }
 }
 
@@ -360,8 +391,22 @@ pub fn append_link(parent: &Element, url: &str, label: &str) -> Dom<()> {
     set(&link, "class", "handoff-next");
     link.set_text_content(Some(label));
     parent.append_with_str_1(" ")?;
-    parent.append_with_node_1(&link)?;
+    parent.append_child(&link)?;
     Ok(())
+}
+
+/// The pieces one after the other, as `format!` would join them, without building its arguments.
+pub fn cat(pieces: &[&str]) -> String {
+    let mut out = String::new();
+    for piece in pieces {
+        out.push_str(piece);
+    }
+    out
+}
+
+/// `n` in decimal digits: every number the form writes goes through this one `to_string`.
+pub fn decimal(n: usize) -> String {
+    n.to_string()
 }
 
 /// A new `<tag>` element, as the element type `T` that tag makes in an HTML document.
@@ -372,6 +417,24 @@ fn create<T: JsCast>(doc: &Document, tag: &str) -> Dom<T> {
 /// Sets an attribute of one of the form's own elements; a constant, valid name cannot fail.
 fn set(element: &Element, name: &str, value: &str) {
     let _ = element.set_attribute(name, value);
+}
+
+/// Marks a new control `required` (the property's attribute); a control that is not stays without.
+fn required(element: &Element, yes: bool) {
+    if yes {
+        set(element, "required", "");
+    }
+}
+
+/// Sets or removes the boolean attribute `name` (`hidden`, `disabled`), as its property would:
+/// one binding for every such property.
+pub fn flag(element: &Element, name: &str, on: bool) {
+    let _ = element.toggle_attribute_with_force(name, on);
+}
+
+/// Shows or hides an element (its `hidden` attribute).
+pub fn show(element: &Element, shown: bool) {
+    flag(element, "hidden", !shown);
 }
 
 /// Appends one of the form's own new nodes to another; that cannot fail.
@@ -396,21 +459,21 @@ impl FieldView {
             {
                 Some(AnswerValue::Flag(input.checked()))
             }
-            Control::Input(input) => Some(AnswerValue::Text(input.value())),
-            Control::Textarea(area) => Some(AnswerValue::Text(area.value())),
+            Control::Input(input) => Some(AnswerValue::Text(value_of(input))),
+            Control::Textarea(area) => Some(AnswerValue::Text(value_of(area))),
             Control::Select(select) => {
-                let value = select.value();
+                let value = value_of(select);
                 (!value.is_empty()).then_some(AnswerValue::Text(value))
             }
             Control::Group(inputs) if self.kind == FieldKind::Radio => inputs
                 .iter()
                 .find(|i| i.checked())
-                .map(|i| AnswerValue::Text(i.value())),
+                .map(|i| AnswerValue::Text(value_of(i))),
             Control::Group(inputs) => Some(AnswerValue::Choices(
                 inputs
                     .iter()
                     .filter(|i| i.checked())
-                    .map(HtmlInputElement::value)
+                    .map(|i| value_of(i))
                     .collect(),
             )),
         }
@@ -427,11 +490,13 @@ impl FieldView {
         match &self.control {
             Control::Input(input)
                 if !matches!(self.kind, FieldKind::Checkbox | FieldKind::Consent)
-                    && input.value() != value =>
+                    && value_of(input) != value =>
             {
-                input.set_value(value);
+                input.unchecked_ref::<Valued>().set_value(value);
             }
-            Control::Textarea(area) if area.value() != value => area.set_value(value),
+            Control::Textarea(area) if value_of(area) != value => {
+                area.unchecked_ref::<Valued>().set_value(value)
+            }
             _ => {}
         }
     }
@@ -473,7 +538,7 @@ impl FieldView {
 
     pub fn set_shown(&self, shown: bool) {
         if self.row.hidden() == shown {
-            self.row.set_hidden(!shown);
+            show(&self.row, shown);
         }
     }
 }
