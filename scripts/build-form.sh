@@ -7,9 +7,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --quiet -p handoff-form --target wasm32-unknown-unknown --release
-wasm-bindgen --target web --no-typescript --out-dir www/form --out-name handoff_form \
+# Built aside and moved into www/form/ only when every step has succeeded: a step that fails (a
+# missing wasm-opt) must not leave a newer, unoptimized module there, which make would then take
+# for up to date.
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+wasm-bindgen --target web --no-typescript --out-dir "$out" --out-name handoff_form \
   "${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/release/handoff_form.wasm"
 node_modules/binaryen/bin/wasm-opt -Oz --converge --strip-debug --strip-producers --strip-target-features \
-  www/form/handoff_form_bg.wasm -o www/form/handoff_form_bg.wasm
-node_modules/.bin/esbuild www/form/handoff_form.js --minify --format=esm --log-level=warning \
-  --outfile=www/form/handoff_form.js --allow-overwrite
+  "$out/handoff_form_bg.wasm" -o "$out/handoff_form_bg.wasm"
+node_modules/.bin/esbuild "$out/handoff_form.js" --minify --format=esm --log-level=warning \
+  --outfile="$out/handoff_form.js" --allow-overwrite
+mkdir -p www/form
+mv "$out/handoff_form_bg.wasm" "$out/handoff_form.js" www/form/
