@@ -2,6 +2,7 @@
 //! rule bundle, evaluating leads in bulk and normalizing values. A thin adapter: it reads files and
 //! streams, calls handoff-core and prints.
 
+mod route;
 mod time;
 
 use std::io::{self, BufRead, Write};
@@ -59,6 +60,28 @@ enum Command {
         /// The time of the evaluation (default: the system clock).
         #[arg(long, value_name = "RFC3339", value_parser = rfc3339)]
         now: Option<i64>,
+    },
+    /// Read leads as JSON lines on stdin and place each as the Worker would, one after another:
+    /// print everything eval prints, plus "assignee", "route" (the decision as the Worker stores
+    /// it), "merged_into", "previous_lead", "sla" (deadlines and ladder), "no_sla" and "arm".
+    ///
+    /// A line may also carry "id" (the lead's id: experiment arms hash it; default line-N), "at"
+    /// (RFC 3339: when it arrived; default --now), "attribution" (its "utm" is read) and "facts"
+    /// (what the CRM said: active_deal, in_sequence, last_contacted_ms) — the Worker's export of
+    /// a lead reads as it is. Rotation advances line by line.
+    Route {
+        /// The form the leads answered (required).
+        #[arg(long, value_name = "ID")]
+        form: Option<String>,
+        /// The configuration.
+        #[arg(long, value_name = "PATH", default_value = DEFAULT_CONFIG)]
+        config: String,
+        /// The time of leads without "at" (default: the system clock).
+        #[arg(long, value_name = "RFC3339", value_parser = rfc3339)]
+        now: Option<i64>,
+        /// The rotation state to start from: what GET /v1/pools answers (default: empty).
+        #[arg(long, value_name = "FILE")]
+        state: Option<String>,
     },
     /// Read one value per line on stdin, print one JSON object per line.
     #[command(arg_required_else_help = true)]
@@ -181,6 +204,12 @@ fn main() -> ExitCode {
         Command::Check { config } => check(&config, false),
         Command::Bundle { config } => check(&config, true),
         Command::Eval { form, config, now } => eval(form.as_deref(), &config, now),
+        Command::Route {
+            form,
+            config,
+            now,
+            state,
+        } => route(form.as_deref(), &config, now, state.as_deref()),
         Command::Metrics {
             events,
             from,
@@ -291,6 +320,37 @@ fn eval(form: Option<&str>, config: &str, now: Option<i64>) -> Result<ExitCode, 
         writeln!(out, "{record}").map_err(|e| format!("stdout: {e}"))?;
     }
     out.flush().map_err(|e| format!("stdout: {e}"))?;
+    Ok(if bad == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn route(
+    form: Option<&str>,
+    config: &str,
+    now: Option<i64>,
+    state: Option<&str>,
+) -> Result<ExitCode, String> {
+    let form = form.ok_or("route needs --form ID (see handoff route --help)")?;
+    let now = now.unwrap_or_else(time::now_ms);
+    let state = match state {
+        None => handoff_core::routing::RotationState::default(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+            route::read_state(&text).map_err(|e| format!("{path}: {e}"))?
+        }
+    };
+    let Ok(bundle) = load(config)? else {
+        return Ok(ExitCode::FAILURE);
+    };
+    if bundle.form(form).is_none() {
+        return Err(format!("{config} has no form \"{form}\""));
+    }
+    let mut run = handoff_core::replay::Run::new(state);
+    let out = io::BufWriter::new(io::stdout().lock());
+    let bad = route::route(&bundle, form, now, &mut run, io::stdin().lock(), out)?;
     Ok(if bad == 0 {
         ExitCode::SUCCESS
     } else {

@@ -35,6 +35,7 @@ pub mod metrics;
 pub mod notify;
 pub mod number;
 pub mod phone;
+pub mod replay;
 pub mod returning;
 pub mod routing;
 pub mod scoring;

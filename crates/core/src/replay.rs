@@ -1,0 +1,261 @@
+//! Submissions placed as the Worker's intake places them, offline, one after another: each judged
+//! at the time it arrived, folded into its person's open lead when it repeats within the merge
+//! window, else placed by its experiment's arm, routed with the rotation state as the earlier
+//! ones left it, and given its SLA clock. For `handoff route` (and the replays of issue 18).
+//! Pure: time is each arrival's, and the state advances by the decisions' own changes, applied as
+//! the Worker's batch applies them.
+//!
+//! What the run knows is what it was given and what it placed: the rotation state it started from
+//! (counts and open leads, which nothing closes here), and the people whose leads it stored, by
+//! email address and visitor token: a profiled form's lead is judged with what the person told us
+//! on their last five leads of the run, as the Worker judges it with their stored leads.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::attribution::Utm;
+use crate::evaluate::{email_answer, evaluate, UnknownForm};
+use crate::experiment::Assignment;
+use crate::lead::{EarlierLead, Evaluation, LeadInput};
+use crate::returning::{self, Earlier, Repeat};
+use crate::routing::{route_with, Assignee, Decision, RotationState, RouteInput};
+use crate::scoring::Stage;
+use crate::sla::{Clock, NoClock, Span, SuppressionFacts};
+use crate::status::LeadStatus;
+
+/// One submission as it arrived.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Arrival {
+    /// The lead's id: an experiment's arm is a hash of it.
+    pub id: String,
+    pub at_ms: i64,
+    pub lead: LeadInput,
+    /// The campaign, which routing rules read.
+    pub utm: Utm,
+    /// What the CRM said about the person when the lead arrived.
+    pub facts: SuppressionFacts,
+    /// The first-party visitor token the form sent.
+    pub visitor: Option<String>,
+}
+
+/// Where one submission went.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Placed {
+    pub evaluation: Evaluation,
+    /// The routing decision, or a returning person's raised lead's; `None` for a lead the Worker
+    /// does not route (invalid, a bot, no `[routing]`) and for a repeat folded into an open lead
+    /// without a new stage.
+    pub decision: Option<Decision>,
+    /// Who holds the lead (for a merged repeat, who holds the lead it was folded into).
+    pub assignee: Option<Assignee>,
+    /// The open lead a repeat was folded into.
+    pub merged_into: Option<String>,
+    /// A returning person's earlier lead, linked to this new one.
+    pub previous_lead: Option<String>,
+    pub assignment: Option<Assignment>,
+    /// The SLA clock started for the lead, or why none was: `None` when the configuration has
+    /// no SLA policies or the lead was not placed.
+    pub clock: Option<Result<Clock, NoClock>>,
+}
+
+/// A person's latest routed lead in the run.
+#[derive(Debug, Clone)]
+struct Latest {
+    id: String,
+    assignee: Assignee,
+    created_ms: i64,
+    lifecycle: Stage,
+}
+
+/// A run of arrivals: the rotation state and the people placed so far.
+#[derive(Debug, Clone, Default)]
+pub struct Run {
+    pub state: RotationState,
+    people: BTreeMap<String, Latest>,
+    /// Each person's (email subject or `visitor:` token) stored leads, newest last, at most five.
+    told: BTreeMap<String, Vec<EarlierLead>>,
+}
+
+impl Run {
+    /// A run starting from `state`.
+    pub fn new(state: RotationState) -> Run {
+        Run {
+            state,
+            ..Run::default()
+        }
+    }
+
+    /// The person's keys: their email's subject and their visitor token.
+    fn keys(bundle: &crate::Bundle, arrival: &Arrival) -> Vec<String> {
+        let email = bundle
+            .form(&arrival.lead.form)
+            .and_then(|f| email_answer(&f.spec, &arrival.lead.answers))
+            .and_then(|typed| crate::email::normalize(typed).ok());
+        let mut keys: Vec<String> = email
+            .map(|e| crate::crm::person_subject(&e))
+            .into_iter()
+            .collect();
+        keys.extend(arrival.visitor.iter().map(|v| format!("visitor:{v}")));
+        keys
+    }
+
+    /// What the person told us on their last five stored leads, newest first.
+    fn earlier(&self, keys: &[String]) -> Vec<EarlierLead> {
+        let mut found: Vec<&EarlierLead> = keys
+            .iter()
+            .filter_map(|k| self.told.get(k))
+            .flatten()
+            .collect();
+        found.sort_by(|a, b| (b.at_ms, &b.lead_id).cmp(&(a.at_ms, &a.lead_id)));
+        found.dedup_by(|a, b| a.lead_id == b.lead_id);
+        found.into_iter().take(5).cloned().collect()
+    }
+
+    /// Places `arrival` as the Worker would at its time, and advances the run.
+    pub fn place(
+        &mut self,
+        bundle: &crate::Bundle,
+        arrival: &Arrival,
+    ) -> Result<Placed, UnknownForm> {
+        let keys = Run::keys(bundle, arrival);
+        let profiled = bundle.form(&arrival.lead.form).is_some_and(|f| {
+            f.spec.profiling.is_some() || f.spec.fields.iter().any(|field| !field.ask.is_once())
+        });
+        let evaluation = if profiled && !keys.is_empty() {
+            let mut lead = arrival.lead.clone();
+            lead.earlier = self.earlier(&keys);
+            evaluate(bundle, &lead, arrival.at_ms)?
+        } else {
+            evaluate(bundle, &arrival.lead, arrival.at_ms)?
+        };
+        // What the Worker stores of a valid lead that is not a bot's is what a later lead of the
+        // same person reads.
+        if evaluation.valid && !evaluation.is_bot() {
+            for key in &keys {
+                let told = self.told.entry(key.clone()).or_default();
+                told.push(EarlierLead {
+                    lead_id: arrival.id.clone(),
+                    at_ms: arrival.at_ms,
+                    answers: evaluation.answers.clone(),
+                });
+                if told.len() > 5 {
+                    told.remove(0);
+                }
+            }
+        }
+        let mut placed = Placed {
+            evaluation,
+            decision: None,
+            assignee: None,
+            merged_into: None,
+            previous_lead: None,
+            assignment: None,
+            clock: None,
+        };
+        let Some(routing) = bundle.routing() else {
+            return Ok(placed);
+        };
+        if !placed.evaluation.valid || placed.evaluation.is_bot() {
+            return Ok(placed);
+        }
+        let at = arrival.at_ms;
+        let ev = &placed.evaluation;
+        let person = bundle
+            .form(&ev.form)
+            .and_then(|f| email_answer(&f.spec, &ev.answers))
+            .map(crate::crm::person_subject);
+        let mut input = RouteInput::from_evaluation(bundle, ev, &arrival.utm);
+        let stage = ev.lifecycle;
+        let repeat = person
+            .as_ref()
+            .and_then(|p| self.people.get(p))
+            .map(|latest| {
+                let earlier = Earlier {
+                    id: &latest.id,
+                    status: LeadStatus::New,
+                    assignee: latest.assignee.clone(),
+                    created_ms: latest.created_ms,
+                    lifecycle: Some(latest.lifecycle),
+                };
+                returning::place(&earlier, stage, at, routing.merge_window_ms())
+            });
+        let sla = bundle.sla();
+        let start = |input: &RouteInput, assignee: &Assignee, first_touch: Option<Span>| {
+            (!sla.policies().is_empty()).then(|| {
+                sla.start_with(
+                    Some(routing),
+                    input,
+                    assignee,
+                    &arrival.facts,
+                    false,
+                    at,
+                    first_touch,
+                )
+            })
+        };
+        match repeat {
+            Some(Repeat::Merge { into, raised }) => {
+                let holder = person
+                    .as_ref()
+                    .and_then(|p| self.people.get_mut(p))
+                    .map(|latest| {
+                        if let Some((_, to)) = raised {
+                            latest.lifecycle = to;
+                        }
+                        latest.assignee.clone()
+                    });
+                if let (Some((from, to)), Some(holder)) = (raised, &holder) {
+                    let decision = returning::raised_decision(holder.clone(), &into, from, to);
+                    placed.clock = start(&input, holder, None);
+                    placed.decision = Some(decision);
+                }
+                placed.assignee = holder;
+                placed.merged_into = Some(into);
+            }
+            linked => {
+                if let Some(Repeat::Linked {
+                    previous_lead,
+                    previous_owner,
+                }) = linked
+                {
+                    input.previous_owner = previous_owner;
+                    placed.previous_lead = Some(previous_lead);
+                }
+                let arm = crate::experiment::assign(
+                    bundle.experiments(),
+                    &input,
+                    Some(routing),
+                    &arrival.id,
+                );
+                let target = arm.and_then(|(_, arm)| arm.to.as_ref());
+                let decision = route_with(routing, &input, &self.state, at, target);
+                // Offline, nothing else took a turn: the changes apply as the decision expects.
+                let _ = self.state.apply(&decision.changes);
+                placed.clock = start(
+                    &input,
+                    &decision.assignee,
+                    arm.and_then(|(_, a)| a.first_touch),
+                );
+                placed.assignment = arm.map(|(e, a)| Assignment {
+                    experiment: e.id.clone(),
+                    arm: a.id.clone(),
+                });
+                if let Some(person) = person {
+                    self.people.insert(
+                        person,
+                        Latest {
+                            id: arrival.id.clone(),
+                            assignee: decision.assignee.clone(),
+                            created_ms: at,
+                            lifecycle: stage,
+                        },
+                    );
+                }
+                placed.assignee = Some(decision.assignee.clone());
+                placed.decision = Some(decision);
+            }
+        }
+        Ok(placed)
+    }
+}
