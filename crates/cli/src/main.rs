@@ -3,6 +3,7 @@
 //! streams, calls handoff-core and prints.
 
 mod route;
+mod simulate;
 mod time;
 
 use std::io::{self, BufRead, Write};
@@ -82,6 +83,33 @@ enum Command {
         /// The rotation state to start from: what GET /v1/pools answers (default: empty).
         #[arg(long, value_name = "FILE")]
         state: Option<String>,
+    },
+    /// Replay exported leads (GET /v1/export/leads.jsonl, or lines route reads) through a new
+    /// configuration and a baseline, each at the time it arrived, in order: per lead the two
+    /// outcomes and what changed (assignee, lifecycle, score, disqualification, merge, SLA
+    /// deadline, arm), then a summary (leads per owner and queue, changes by kind, lifecycle
+    /// counts, leads whose recorded first touch would have breached the deadline).
+    ///
+    /// Without --baseline, the baseline is what the export's "outcome" says happened.
+    Simulate {
+        /// The configuration to try.
+        #[arg(long, value_name = "PATH")]
+        config: Option<String>,
+        /// The configuration to compare with (default: the recorded outcomes).
+        #[arg(long, value_name = "PATH")]
+        baseline: Option<String>,
+        /// The exported leads, JSON lines (required).
+        #[arg(long, value_name = "FILE")]
+        leads: Option<String>,
+        /// The form of lines without "form".
+        #[arg(long, value_name = "ID", default_value = "")]
+        form: String,
+        /// The time of leads without "at", and of breaches not touched yet (default: now).
+        #[arg(long, value_name = "RFC3339", value_parser = rfc3339)]
+        now: Option<i64>,
+        /// json (a line per lead, then {"summary"}) or table (changed leads, then the summary).
+        #[arg(long, value_enum, default_value_t = Format::Json)]
+        format: Format,
     },
     /// Read one value per line on stdin, print one JSON object per line.
     #[command(arg_required_else_help = true)]
@@ -204,6 +232,21 @@ fn main() -> ExitCode {
         Command::Check { config } => check(&config, false),
         Command::Bundle { config } => check(&config, true),
         Command::Eval { form, config, now } => eval(form.as_deref(), &config, now),
+        Command::Simulate {
+            config,
+            baseline,
+            leads,
+            form,
+            now,
+            format,
+        } => simulate_command(
+            config.as_deref(),
+            baseline.as_deref(),
+            leads.as_deref(),
+            &form,
+            now,
+            format,
+        ),
         Command::Route {
             form,
             config,
@@ -351,6 +394,42 @@ fn route(
     let mut run = handoff_core::replay::Run::new(state);
     let out = io::BufWriter::new(io::stdout().lock());
     let bad = route::route(&bundle, form, now, &mut run, io::stdin().lock(), out)?;
+    Ok(if bad == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn simulate_command(
+    config: Option<&str>,
+    baseline: Option<&str>,
+    leads: Option<&str>,
+    form: &str,
+    now: Option<i64>,
+    format: Format,
+) -> Result<ExitCode, String> {
+    let config = config.ok_or("simulate needs --config PATH (see handoff simulate --help)")?;
+    let leads = leads.ok_or("simulate needs --leads FILE (see handoff simulate --help)")?;
+    let now = now.unwrap_or_else(time::now_ms);
+    let Ok(new) = load(config)? else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let old = match baseline {
+        None => None,
+        Some(path) => match load(path)? {
+            Ok(bundle) => Some(bundle),
+            Err(_) => return Ok(ExitCode::FAILURE),
+        },
+    };
+    let base = match &old {
+        Some(bundle) => simulate::Baseline::Config(bundle, handoff_core::replay::Run::default()),
+        None => simulate::Baseline::Recorded,
+    };
+    let file = std::fs::File::open(leads).map_err(|e| format!("{leads}: {e}"))?;
+    let out = io::BufWriter::new(io::stdout().lock());
+    let table = matches!(format, Format::Table);
+    let bad = simulate::simulate(&new, base, form, now, io::BufReader::new(file), out, table)?;
     Ok(if bad == 0 {
         ExitCode::SUCCESS
     } else {

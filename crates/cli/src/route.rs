@@ -7,7 +7,7 @@ use std::io::{BufRead, Write};
 
 use handoff_core::attribution::Utm;
 use handoff_core::encode::rfc3339;
-use handoff_core::evaluate::{evaluate_lead, read_lead};
+use handoff_core::evaluate::{evaluate_lead, read_lead_value};
 use handoff_core::replay::{Arrival, Placed, Run};
 use handoff_core::routing::{Assignee, RotationState};
 use handoff_core::sla::{Clock, SuppressionFacts};
@@ -65,14 +65,17 @@ pub fn read_state(text: &str) -> Result<RotationState, String> {
     Ok(state)
 }
 
-/// One line read: the arrival, and the problems of its answers that `read_lead` found (answers of
-/// the wrong kind, which the Worker refuses).
-fn arrival(
+/// A line read: the arrival, its answers' problems, the export's other keys.
+pub type Line = (Arrival, Vec<handoff_core::Issue>, Map<String, Value>);
+
+/// One line read: the arrival, the problems of its answers that `read_lead` found (answers of
+/// the wrong kind, which the Worker refuses), and the export's keys (`outcome`, …).
+pub fn arrival(
     line: &str,
     n: usize,
     form: &str,
     now_ms: i64,
-) -> Result<(Arrival, Vec<handoff_core::Issue>), Value> {
+) -> Result<Line, Value> {
     let bad = |message: String| error_line(n, "bad_json", &message);
     let mut value: Value = serde_json::from_str(line).map_err(|e| bad(e.to_string()))?;
     let object = value
@@ -110,7 +113,7 @@ fn arrival(
         Some(_) => return Err(bad("`visitor` must be text".to_owned())),
     };
     let (lead, issues) =
-        read_lead(&value.to_string(), form).map_err(|e| error_line(n, e.code, &e.message))?;
+        read_lead_value(value, form).map_err(|e| error_line(n, e.code, &e.message))?;
     Ok((
         Arrival {
             id,
@@ -121,6 +124,7 @@ fn arrival(
             visitor,
         },
         issues,
+        extra,
     ))
 }
 
@@ -142,7 +146,7 @@ pub fn route(
         }
         let record = match arrival(&line, i + 1, form, now_ms) {
             Err(error) => error,
-            Ok((arrival, issues)) if !issues.is_empty() => {
+            Ok((arrival, issues, _)) if !issues.is_empty() => {
                 // An answer of the wrong kind: the Worker refuses the lead, so nothing routes.
                 match evaluate_lead(bundle, &arrival.lead, issues, arrival.at_ms) {
                     Ok(evaluation) => {
@@ -154,7 +158,7 @@ pub fn route(
                     Err(e) => error_line(i + 1, e.code, &e.message),
                 }
             }
-            Ok((arrival, _)) => match run.place(bundle, &arrival) {
+            Ok((arrival, _, _)) => match run.place(bundle, &arrival) {
                 Ok(placed) => record(&arrival, &placed),
                 Err(e) => error_line(i + 1, e.code, &e.message),
             },
@@ -224,7 +228,7 @@ fn unplaced(record: &mut Value, arrival: &Arrival) {
     }
 }
 
-fn assignee(assignee: Option<&Assignee>) -> Value {
+pub fn assignee(assignee: Option<&Assignee>) -> Value {
     match assignee {
         Some(a) => json!({"kind": a.kind(), "id": a.id()}),
         None => Value::Null,
@@ -257,6 +261,6 @@ fn sla(clock: &Clock) -> Value {
     })
 }
 
-fn error_line(line: usize, code: &str, message: &str) -> Value {
+pub fn error_line(line: usize, code: &str, message: &str) -> Value {
     json!({ "line": line, "error": { "code": code, "message": message } })
 }

@@ -196,7 +196,10 @@ fn a_batch_into_a_weighted_pool_comes_out_by_its_weights() {
     let out = route(&six, &["--state", state.to_str().unwrap()]);
     assert_eq!(out[0]["assignee"]["id"], "a3");
     // Six more bring the counts to 5, 4 and 2: the weights' shares of eleven, rounded.
-    assert_eq!([count(&out, "a1"), count(&out, "a2"), count(&out, "a3")], [2, 2, 2]);
+    assert_eq!(
+        [count(&out, "a1"), count(&out, "a2"), count(&out, "a3")],
+        [2, 2, 2]
+    );
     let out = route(&six, &[]);
     assert_eq!(out[0]["assignee"]["id"], "a1");
     std::fs::remove_dir_all(&dir).unwrap();
@@ -248,4 +251,114 @@ fn lines_that_cannot_be_read_are_reported_and_the_rest_go_on() {
         &[],
     );
     assert_eq!(brief(&out[0]), "sql owner:nia no_sla:active_deal");
+}
+
+/// Leads of every country, over two days, as lines `simulate` reads.
+fn history() -> String {
+    let countries = ["US", "DE", "FR", "GB", "JP"];
+    (0..50)
+        .map(|i| {
+            let at = 1_795_420_800_000i64 + i * 53 * 60_000; // from 2026-11-23T08:00:00Z
+            let at = jiff::Timestamp::from_millisecond(at).unwrap();
+            format!(
+                r#"{{"id": "h-{i}", "form": "contact", "at": "{at}", "answers": {{"email": "p{i}@c{}.example", "company_size": "1000+", "country": "{}", "interest": "A demo"}}}}"#,
+                i % 7,
+                countries[i as usize % 5]
+            ) + "\n"
+        })
+        .collect()
+}
+
+#[test]
+fn simulate_changes_nothing_with_the_same_configuration_and_exactly_the_moved_rule_s_leads() {
+    let dir = std::env::temp_dir().join(format!("handoff-simulate-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let leads = dir.join("leads.jsonl");
+    std::fs::write(&leads, history()).unwrap();
+    let moved = dir.join("moved.toml");
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/route.toml"
+    ))
+    .unwrap();
+    // The DACH rule now sends its leads to Nia in New York (no pool: no one else's turn moves).
+    let changed = text.replacen("to = \"owner:ole\"", "to = \"owner:nia\"", 1);
+    assert_ne!(changed, text);
+    std::fs::write(&moved, changed).unwrap();
+    let run = |config: &str| {
+        let args = [
+            "simulate",
+            "--config",
+            config,
+            "--baseline",
+            CONFIG,
+            "--leads",
+            leads.to_str().unwrap(),
+            "--now",
+            "2026-11-26T12:00:00Z",
+        ];
+        let (code, out, err) = handoff(&args, "");
+        assert_eq!(code, 0, "{err}");
+        out.lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .collect::<Vec<_>>()
+    };
+    let same = run(CONFIG);
+    assert_eq!(same.len(), 51);
+    assert!(same[..50]
+        .iter()
+        .all(|l| l["changed"].as_array().unwrap().is_empty()));
+    assert_eq!(same[50]["summary"]["changed"], 0);
+    assert_eq!(same[50]["summary"]["leads"], 50);
+
+    let after = run(moved.to_str().unwrap());
+    let changed: Vec<&str> = after[..50]
+        .iter()
+        .filter(|l| !l["changed"].as_array().unwrap().is_empty())
+        .map(|l| l["id"].as_str().unwrap())
+        .collect();
+    let german: Vec<String> = (0..50)
+        .filter(|i| i % 5 == 1)
+        .map(|i| format!("h-{i}"))
+        .collect();
+    assert_eq!(changed, german, "exactly the German leads");
+    for line in &after[..50] {
+        if line["after"]["assignee"] != line["before"]["assignee"] {
+            assert_eq!(line["before"]["assignee"], "owner:ole");
+            assert_eq!(line["after"]["assignee"], "owner:nia");
+            // Nia's hours in New York give another deadline.
+            assert!(
+                line["changed"].as_array().unwrap().contains(&"sla".into()),
+                "{line}"
+            );
+        }
+    }
+    let summary = &after[50]["summary"];
+    assert_eq!(summary["changed"], 10);
+    assert_eq!(summary["assignees"]["owner:ole"]["before"], 10);
+    assert_eq!(summary["assignees"]["owner:ole"]["after"], 0);
+    // The table says the same in words.
+    let args = [
+        "simulate",
+        "--config",
+        moved.to_str().unwrap(),
+        "--baseline",
+        CONFIG,
+        "--leads",
+        leads.to_str().unwrap(),
+        "--now",
+        "2026-11-26T12:00:00Z",
+        "--format",
+        "table",
+    ];
+    let (code, table, _) = handoff(&args, "");
+    assert_eq!(code, 0);
+    assert!(table.contains("50 leads, 10 changed"), "{table}");
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("owner:ole") && l.contains("-10")),
+        "{table}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

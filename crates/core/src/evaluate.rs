@@ -172,12 +172,22 @@ pub struct LineError {
 /// without it. Anything else wrong refuses the line with every problem, each naming its key
 /// (`` `activity[0].at_ms` must be a whole number, like 1795300000000 ``).
 pub fn read_lead(line: &str, default_form: &str) -> Result<(LeadInput, Vec<Issue>), LineError> {
+    let value: serde_json::Value = serde_json::from_str(line).map_err(|e| LineError {
+        code: "bad_json",
+        message: e.to_string(),
+    })?;
+    read_lead_value(value, default_form)
+}
+
+/// [`read_lead`] of a line already parsed.
+pub fn read_lead_value(
+    mut value: serde_json::Value,
+    default_form: &str,
+) -> Result<(LeadInput, Vec<Issue>), LineError> {
     let bad = |message: String| LineError {
         code: "bad_json",
         message,
     };
-    let mut value: serde_json::Value =
-        serde_json::from_str(line).map_err(|e| bad(e.to_string()))?;
     let object = value
         .as_object_mut()
         .ok_or_else(|| bad("a lead must be a JSON object".to_owned()))?;
@@ -342,6 +352,7 @@ impl RouteInput {
             company_key: evaluation.place.company_key.clone(),
             function: evaluation.place.function.map(str::to_owned),
             seniority: evaluation.place.seniority.map(str::to_owned),
+            email_host: Default::default(),
         }
     }
 }

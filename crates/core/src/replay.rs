@@ -130,8 +130,8 @@ impl Run {
             evaluate(bundle, &arrival.lead, arrival.at_ms)?
         };
         // What the Worker stores of a valid lead that is not a bot's is what a later lead of the
-        // same person reads.
-        if evaluation.valid && !evaluation.is_bot() {
+        // same person reads (on a profiled form: no other form reads it).
+        if profiled && evaluation.valid && !evaluation.is_bot() {
             for key in &keys {
                 let told = self.told.entry(key.clone()).or_default();
                 told.push(EarlierLead {

@@ -485,12 +485,36 @@ pub struct RouteInput {
     pub function: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seniority: Option<String>,
+    /// The address's registrable domain and whether it is a mailbox provider's, worked out once
+    /// per lead: routing, SLA policies, experiments and channels each read them, and the public
+    /// suffix search is most of a lead's routing time. Not part of what a lead says.
+    #[serde(skip)]
+    #[doc(hidden)]
+    pub email_host: std::sync::OnceLock<(Option<String>, Option<bool>)>,
+}
+
+impl RouteInput {
+    /// The registrable domain of the address and whether it is free mail, computed on first use.
+    fn email_host(&self) -> &(Option<String>, Option<bool>) {
+        self.email_host.get_or_init(|| {
+            let host = self
+                .email
+                .as_deref()
+                .and_then(|e| e.rsplit_once('@'))
+                .map(|(_, h)| h.to_ascii_lowercase());
+            let domain = host.as_deref().and_then(registrable_domain);
+            let free = host.as_deref().map(|h| {
+                email::is_free_mail(h) || domain.as_deref().is_some_and(email::is_free_mail)
+            });
+            (domain, free)
+        })
+    }
 }
 
 /// A lead as routing (and SLA) conditions read it: derived attributes first, then answers.
 pub(crate) struct LeadView<'a> {
     lead: &'a RouteInput,
-    email_domain: Option<String>,
+    email_domain: Option<&'a str>,
     free_email: Option<bool>,
     account: Option<&'a str>,
 }
@@ -498,18 +522,11 @@ pub(crate) struct LeadView<'a> {
 impl<'a> LeadView<'a> {
     /// The view of `lead`, whose address belongs to `account` (if a known one).
     pub(crate) fn new(lead: &'a RouteInput, account: Option<&'a AccountSpec>) -> LeadView<'a> {
-        let host = lead
-            .email
-            .as_deref()
-            .and_then(|e| e.rsplit_once('@'))
-            .map(|(_, h)| h.to_ascii_lowercase());
+        let (domain, free) = lead.email_host();
         LeadView {
             lead,
-            email_domain: host.as_deref().and_then(registrable_domain),
-            free_email: host.as_deref().map(|h| {
-                email::is_free_mail(h)
-                    || registrable_domain(h).is_some_and(|d| email::is_free_mail(&d))
-            }),
+            email_domain: domain.as_deref(),
+            free_email: *free,
             account: account.map(|a| a.id.as_str()),
         }
     }
@@ -526,7 +543,7 @@ impl Answers for LeadView<'_> {
             "intent" => l.intent.map(Value::Number),
             "grade" => text(&l.grade),
             "lifecycle" => text(&l.lifecycle),
-            "email_domain" => text(&self.email_domain),
+            "email_domain" => self.email_domain.map(Value::Text),
             "free_email" => self.free_email.map(Value::Bool),
             "disposable_email" => l.disposable_email.map(Value::Bool),
             "country_code" => text(&l.country_code),
@@ -534,7 +551,6 @@ impl Answers for LeadView<'_> {
             "company_key" => text(&l.company_key),
             "company_domain" => self
                 .email_domain
-                .as_deref()
                 .filter(|_| self.free_email == Some(false))
                 .map(Value::Text),
             "function" => text(&l.function),
