@@ -124,6 +124,11 @@ fn each_lead_gets_its_place_deadline_and_ladder() {
         // No rule: the global fallback; the experiment's arm gives a business day (24 h in a queue).
         (lead("gb", "2026-11-23T10:00:00Z", "g1@gb.example", "1000+", "GB", "A demo"),
          "sql queue:triage due 2026-11-24T10:00:00.000Z team_lead:2026-11-24T12:00:00.000Z arm:speed/day"),
+        // Uma takes one open lead: the second goes to the global fallback, as nothing closes.
+        (lead("jp-1", "2026-11-23T10:00:00Z", "j1@jp.example", "1000+", "JP", "A demo"),
+         "sql owner:uma due 2026-11-23T11:00:00.000Z team_lead:2026-11-23T13:00:00.000Z"),
+        (lead("jp-2", "2026-11-23T10:05:00Z", "j2@jp.example", "1000+", "JP", "A demo"),
+         "sql queue:triage due 2026-11-23T11:05:00.000Z team_lead:2026-11-23T13:05:00.000Z"),
         // The same person again within the merge window: folded into the open lead.
         (lead("us-mon-2", "2026-11-23T15:20:00Z", "a@us.example", "1000+", "US", "A demo"),
          "sql owner:nia merged:us-mon"),
@@ -158,8 +163,11 @@ fn each_lead_gets_its_place_deadline_and_ladder() {
         assert!(first.get(key).is_some(), "{key} in {first}");
     }
     assert_eq!(first["route"]["by"]["rule"], "us", "{first}");
-    assert_eq!(out[10]["valid"], false);
-    assert_eq!(out[10]["issues"][0]["code"], "email.syntax");
+    assert_eq!(out[12]["valid"], false);
+    assert_eq!(out[12]["issues"][0]["code"], "email.syntax");
+    // Why the second Japanese lead is in the queue: Uma is at capacity.
+    let uma = &out[9]["route"]["attempts"][0]["candidates"][0];
+    assert_eq!((uma["owner"].as_str(), uma["skip"].as_str()), (Some("uma"), Some("at_capacity")), "{}", out[9]["route"]);
 }
 
 #[test]
