@@ -6,9 +6,11 @@
 // New York and Berlin, a fallback, a working-hours SLA with a ladder, and an SLA experiment.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { EPOCH, HANDOFF, MINUTE, iso, ROOT, startWorker } from "./support/edge.mjs";
+import { DAY, EPOCH, HANDOFF, MINUTE, iso, ROOT, startWorker } from "./support/edge.mjs";
 
 const CONFIG = join(ROOT, "crates/cli/tests/data/route.toml");
 let worker;
@@ -19,22 +21,26 @@ before(async () => {
 after(() => worker?.dispose());
 
 /** `handoff route` over `lines`, its output lines parsed. */
-function route(lines) {
+const route = (lines) => handoff(["route", "--form", "contact", "--config", CONFIG, "--now", iso(EPOCH)], lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
+
+/** The CLI with `args`, `stdin` given, its output lines parsed; it must exit 0. */
+function handoff(args, stdin = "") {
   return new Promise((resolve, reject) => {
-    const child = spawn(HANDOFF, ["route", "--form", "contact", "--config", CONFIG, "--now", iso(EPOCH)]);
+    const child = spawn(HANDOFF, args);
     let out = "", err = "";
     child.stdout.on("data", (d) => (out += d));
     child.stderr.on("data", (d) => (err += d));
     child.on("error", reject);
-    child.on("close", (code) => (code === 0 ? resolve(out.trim().split("\n").map((l) => JSON.parse(l))) : reject(new Error(`route exited ${code}: ${err}`))));
-    child.stdin.end(lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
+    child.on("close", (code) => (code === 0 ? resolve(out.trim().split("\n").map((l) => JSON.parse(l))) : reject(new Error(`handoff ${args[0]} exited ${code}: ${err}`))));
+    child.stdin.end(stdin);
   });
 }
+
+const sent = [];
 
 test("the Worker and handoff route place every lead of a recorded run alike", async () => {
   const countries = ["US", "DE", "FR", "GB", "JP", "FR"];
   const sizes = ["1000+", "1-50", "51-1000", "1000+"];
-  const sent = [];
   for (let i = 0; i < 48; i++) {
     // Every ten minutes to every hour and a half: nights, a morning, a second working day.
     const at = EPOCH + i * 41 * MINUTE;
@@ -88,4 +94,69 @@ test("the Worker and handoff route place every lead of a recorded run alike", as
   }
   // The run covered every kind of place.
   assert.deepEqual([...kinds].sort(), ["arm", "merged", "owner", "queue", "sla", "unrouted"]);
+});
+
+const exportLeads = (from, to, auth = true) => worker.fetch(`/v1/export/leads.jsonl?from=${from}&to=${to}`, { admin: auth });
+
+test("the leads export replays: every lead with its inputs and outcome, and handoff simulate finds nothing changed", async () => {
+  const from = EPOCH - MINUTE, to = EPOCH + 3 * DAY;
+  const r = await exportLeads(from, to);
+  assert.equal(r.status, 200);
+  assert.equal(r.headers.get("content-type"), "application/x-ndjson");
+  const text = await r.text();
+  const lines = text.trim().split("\n").map((l) => JSON.parse(l));
+  // Every lead, the bot and the merged repeats included, oldest first.
+  assert.deepEqual(lines.map((l) => l.id), sent.map((s) => s.id));
+  const keys = (o) => Object.keys(o).sort();
+  assert.deepEqual(keys(lines[0]), ["activity", "answers", "at", "attribution", "bundle_version", "context", "facts", "form", "id", "outcome", "visitor"]);
+  assert.deepEqual(keys(lines[0].outcome), ["arm", "assignee", "disqualify_reason", "first_touch_at", "grade", "lifecycle", "merged_into", "previous_lead", "score", "sla", "status"]);
+  assert.equal(Date.parse(lines[0].at), sent[0].at);
+  assert.deepEqual(lines[11].context, { honeypot: "https://spam.example" }, "the context as sent");
+  assert.equal(lines[11].outcome.disqualify_reason, "bot");
+  assert.deepEqual(lines[0].facts, { active_deal: false, in_sequence: false, last_contacted_ms: null }, "the CRM facts read at intake");
+  assert.ok(lines.some((l) => l.outcome.merged_into) && lines.some((l) => l.outcome.sla?.ladder.length));
+  // Replayed offline through the same configuration, with the recorded outcomes as the baseline.
+  const dir = await mkdtemp(join(tmpdir(), "handoff-export-"));
+  try {
+    const file = join(dir, "leads.jsonl");
+    await writeFile(file, text);
+    const same = await handoff(["simulate", "--config", CONFIG, "--leads", file, "--now", iso(to)]);
+    const { summary } = same.at(-1);
+    assert.equal(summary.leads, sent.length);
+    assert.equal(summary.changed, 0, JSON.stringify(same.filter((l) => l.changed?.length)));
+    // One rule moved: only the German leads change hands.
+    const moved = join(dir, "moved.toml");
+    await writeFile(moved, (await readFile(CONFIG, "utf8")).replace('to = "owner:ole"', 'to = "owner:nia"'));
+    const after = await handoff(["simulate", "--config", moved, "--leads", file, "--now", iso(to)]);
+    const changedHands = after.filter((l) => l.changed?.includes("assignee"));
+    assert.ok(changedHands.length > 0);
+    for (const l of changedHands) assert.deepEqual([l.before.assignee, l.after.assignee], ["owner:ole", "owner:nia"], JSON.stringify(l));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("the leads export pages through a long range in order, each lead once; it needs the token and a sane range", async () => {
+  // 1,234 leads written straight into D1 on a day of their own: three pages of 500.
+  const day = EPOCH + 10 * DAY;
+  const statements = [];
+  for (let i = 0; i < 1234; i++) {
+    // Pairs share a time, so paging must order by id too.
+    statements.push(worker.db.prepare("INSERT INTO leads (id, form_id, email, answers, bundle_version, created_at, status) VALUES (?, 'contact', NULL, '{}', 'sha256:x', ?, 'new')")
+      .bind(`bulk-${String(i).padStart(5, "0")}`, day + Math.floor(i / 2) * 1000));
+  }
+  for (let i = 0; i < statements.length; i += 100) await worker.db.batch(statements.slice(i, i + 100));
+  const r = await exportLeads(day, day + DAY);
+  assert.equal(r.status, 200);
+  const ids = (await r.text()).trim().split("\n").map((l) => JSON.parse(l).id);
+  assert.equal(ids.length, 1234);
+  assert.equal(new Set(ids).size, 1234);
+  assert.deepEqual(ids, [...ids].sort());
+  // A lead stored without its inputs exports empty ones.
+  const [first] = (await (await exportLeads(day, day + 1)).text()).trim().split("\n").map((l) => JSON.parse(l));
+  assert.deepEqual([first.activity, first.context, first.facts, first.outcome.sla], [[], {}, null, null]);
+  assert.equal((await exportLeads(day, day + DAY, false)).status, 401);
+  const bad = await exportLeads(day + DAY, day);
+  assert.equal(bad.status, 400);
+  assert.equal((await bad.json()).error.code, "bad_query");
 });

@@ -5,7 +5,7 @@
 
 use std::io::{BufRead, Write};
 
-use handoff_core::attribution::Utm;
+use handoff_core::attribution::Attribution;
 use handoff_core::encode::rfc3339;
 use handoff_core::evaluate::{evaluate_lead, read_lead_value};
 use handoff_core::replay::{Arrival, Placed, Run};
@@ -70,12 +70,7 @@ pub type Line = (Arrival, Vec<handoff_core::Issue>, Map<String, Value>);
 
 /// One line read: the arrival, the problems of its answers that `read_lead` found (answers of
 /// the wrong kind, which the Worker refuses), and the export's keys (`outcome`, …).
-pub fn arrival(
-    line: &str,
-    n: usize,
-    form: &str,
-    now_ms: i64,
-) -> Result<Line, Value> {
+pub fn arrival(line: &str, n: usize, form: &str, now_ms: i64) -> Result<Line, Value> {
     let bad = |message: String| error_line(n, "bad_json", &message);
     let mut value: Value = serde_json::from_str(line).map_err(|e| bad(e.to_string()))?;
     let object = value
@@ -98,10 +93,11 @@ pub fn arrival(
             bad("`at` must be an RFC 3339 time, like \"2026-12-07T09:30:00Z\"".to_owned())
         })?,
     };
-    let utm: Utm = match extra.get("attribution").and_then(|a| a.get("utm")) {
-        None => Utm::default(),
-        Some(utm) => serde_json::from_value(utm.clone())
-            .map_err(|e| bad(format!("`attribution.utm`: {e}")))?,
+    let attribution: Attribution = match extra.get("attribution") {
+        None | Some(Value::Null) => Attribution::default(),
+        Some(a) => {
+            serde_json::from_value(a.clone()).map_err(|e| bad(format!("`attribution`: {e}")))?
+        }
     };
     let facts: SuppressionFacts = match extra.get("facts") {
         None | Some(Value::Null) => SuppressionFacts::default(),
@@ -112,8 +108,11 @@ pub fn arrival(
         Some(Value::String(v)) => Some(v.clone()),
         Some(_) => return Err(bad("`visitor` must be text".to_owned())),
     };
-    let (lead, issues) =
+    let (mut lead, issues) =
         read_lead_value(value, form).map_err(|e| error_line(n, e.code, &e.message))?;
+    // The pages the form saw count as activity, as the Worker's intake counts them.
+    lead.activity.extend(attribution.page_views());
+    let utm = attribution.utm;
     Ok((
         Arrival {
             id,

@@ -144,6 +144,44 @@ fn breached(due: Option<&str>, touched: Option<i64>, now: i64) -> bool {
     touched.unwrap_or(now) > due
 }
 
+/// One lead's two outcomes.
+struct Row {
+    id: String,
+    at_ms: i64,
+    before: Outcome,
+    after: Outcome,
+    /// Its first touch, as the export recorded it.
+    touched: Option<i64>,
+}
+
+/// Folds each merged repeat into the lead it joined, as the Worker's refresh does: a repeat that
+/// scores higher (and is not disqualified) raises the lead's score and lifecycle, and a repeat that
+/// started a clock (it raised the stage) restarts the lead's. The repeat itself keeps its own
+/// verdict, and no clock.
+fn fold(rows: &mut [Row], side: impl Fn(&mut Row) -> &mut Outcome) {
+    let mut at: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for i in 0..rows.len() {
+        let repeat = side(&mut rows[i]).clone();
+        match repeat.merged_into.as_ref().and_then(|h| at.get(h)).copied() {
+            Some(h) => {
+                let holder = side(&mut rows[h]);
+                if repeat.disqualification.is_none() && repeat.score > holder.score {
+                    holder.score = repeat.score;
+                    holder.lifecycle = repeat.lifecycle.clone();
+                }
+                if repeat.first_touch_due.is_some() {
+                    holder.first_touch_due = repeat.first_touch_due.clone();
+                }
+                side(&mut rows[i]).first_touch_due = None;
+            }
+            None => {
+                let id = rows[i].id.clone();
+                at.insert(id, i);
+            }
+        }
+    }
+}
+
 /// The baseline: another configuration's run, or the export's recorded outcomes.
 pub enum Baseline<'a> {
     Config(&'a Bundle, Run),
@@ -151,7 +189,7 @@ pub enum Baseline<'a> {
 }
 
 /// Replays `input` through `new` and `baseline`, writes per-lead lines (JSON) or a table, then
-/// the summary. Answers how many lines could not be read.
+/// the summary (lines that cannot be read first). Answers how many lines could not be read.
 pub fn simulate(
     new: &Bundle,
     mut baseline: Baseline<'_>,
@@ -163,6 +201,8 @@ pub fn simulate(
 ) -> Result<usize, String> {
     let mut after_run = Run::default();
     let mut summary = Summary::default();
+    let mut rows: Vec<Row> = Vec::new();
+    let recorded_baseline = matches!(baseline, Baseline::Recorded);
     let mut bad = 0usize;
     let write = |out: &mut dyn Write, line: String| {
         out.write_all(line.as_bytes())
@@ -202,7 +242,26 @@ pub fn simulate(
                 continue;
             }
         };
-        let changes = before.changes(&after);
+        let touched = recorded["outcome"]["first_touch_at"]
+            .as_str()
+            .and_then(parse_rfc3339);
+        rows.push(Row {
+            id: arrival.id,
+            at_ms: arrival.at_ms,
+            before,
+            after,
+            touched,
+        });
+    }
+    // A lead's outcome is what it became: a repeat folded into it raises its verdict and restarts
+    // its clock, as the Worker updates the lead it merges into. The export records leads so.
+    if !recorded_baseline {
+        fold(&mut rows, |r| &mut r.before);
+    }
+    fold(&mut rows, |r| &mut r.after);
+    for row in &rows {
+        let (before, after) = (&row.before, &row.after);
+        let changes = before.changes(after);
         summary.leads += 1;
         summary.changed += u64::from(!changes.is_empty());
         for kind in &changes {
@@ -227,13 +286,16 @@ pub fn simulate(
         }
         count(&mut summary.lifecycles, &before.lifecycle, false);
         count(&mut summary.lifecycles, &after.lifecycle, true);
-        let touched = recorded["outcome"]["first_touch_at"]
-            .as_str()
-            .and_then(parse_rfc3339);
-        summary.breached.before +=
-            u64::from(breached(before.first_touch_due.as_deref(), touched, now_ms));
-        summary.breached.after +=
-            u64::from(breached(after.first_touch_due.as_deref(), touched, now_ms));
+        summary.breached.before += u64::from(breached(
+            before.first_touch_due.as_deref(),
+            row.touched,
+            now_ms,
+        ));
+        summary.breached.after += u64::from(breached(
+            after.first_touch_due.as_deref(),
+            row.touched,
+            now_ms,
+        ));
         if table {
             if !changes.is_empty() {
                 let show = |o: &Outcome| {
@@ -244,19 +306,18 @@ pub fn simulate(
                         o.first_touch_due.as_deref().unwrap_or("-")
                     )
                 };
-                write(
-                    &mut out,
-                    format!(
-                        "{}  {}  {}  ->  {}\n",
-                        arrival.id,
-                        changes.join(","),
-                        show(&before),
-                        show(&after)
-                    ),
-                )?;
+                let line = format!(
+                    "{}  {}  {}  ->  {}\n",
+                    row.id,
+                    changes.join(","),
+                    show(before),
+                    show(after)
+                );
+                write(&mut out, line)?;
             }
         } else {
-            let record = json!({"id": arrival.id, "at": handoff_core::encode::rfc3339(arrival.at_ms), "before": before, "after": after, "changed": changes});
+            let at = handoff_core::encode::rfc3339(row.at_ms);
+            let record = json!({"id": row.id, "at": at, "before": before, "after": after, "changed": changes});
             write(&mut out, format!("{record}\n"))?;
         }
     }

@@ -167,7 +167,12 @@ fn each_lead_gets_its_place_deadline_and_ladder() {
     assert_eq!(out[12]["issues"][0]["code"], "email.syntax");
     // Why the second Japanese lead is in the queue: Uma is at capacity.
     let uma = &out[9]["route"]["attempts"][0]["candidates"][0];
-    assert_eq!((uma["owner"].as_str(), uma["skip"].as_str()), (Some("uma"), Some("at_capacity")), "{}", out[9]["route"]);
+    assert_eq!(
+        (uma["owner"].as_str(), uma["skip"].as_str()),
+        (Some("uma"), Some("at_capacity")),
+        "{}",
+        out[9]["route"]
+    );
 }
 
 #[test]

@@ -279,6 +279,11 @@ pub async fn create_lead(
         return Ok(with_trips(limited, &db, env));
     }
     let earlier = std::mem::take(&mut prefetched.earlier);
+    // Kept with the lead for replays: what the request sent besides answers, and the CRM's facts.
+    let inputs = serde_json::json!({
+        "activity": lead.activity, "context": lead.context, "facts": prefetched.facts,
+    })
+    .to_string();
     let checked = check(&bundle, lead, earlier, now)?;
     let evaluation = &checked.evaluation;
     let refused = if evaluation.valid {
@@ -300,6 +305,7 @@ pub async fn create_lead(
         visitor: checked.visitor.as_deref(),
         attribution: &checked.attribution,
         now_ms: now as f64,
+        inputs: &inputs,
     };
     let submission = Submission {
         env,

@@ -40,6 +40,7 @@ pub enum Op {
     Metrics,
     ExportCsv,
     ExportJsonl,
+    ExportLeads,
     RejectLink,
     TakeLink,
     SlackInteraction,
@@ -100,6 +101,7 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/v1/metrics", Op::Metrics, Admin),
     route("GET", "/v1/export/leads.csv", Op::ExportCsv, Admin),
     route("GET", "/v1/export/events.jsonl", Op::ExportJsonl, Admin),
+    route("GET", "/v1/export/leads.jsonl", Op::ExportLeads, Admin),
     // Each intake checks its own bearer token (a secret the configuration names).
     route("POST", "/v1/crm/{id}", Op::CrmIntake, Open),
     route("GET", "/v1/forms/{id}", Op::GetForm, Browser),
@@ -211,6 +213,7 @@ pub async fn dispatch(
         Op::Metrics => metrics::report(&req, env, now as i64).await,
         Op::ExportCsv => metrics::export_csv(&req, env, now as i64).await,
         Op::ExportJsonl => metrics::export_jsonl(&req, env, now as i64).await,
+        Op::ExportLeads => metrics::export_leads(&req, env, now as i64).await,
         Op::CrmIntake => crm::intake(&mut req, env, id, bundle, now as f64).await,
         Op::LeadEvents => events::record(&mut req, env, id, bundle, now as f64).await,
         Op::TakeLead => queues::take(&mut req, env, id, bundle, now as f64).await,

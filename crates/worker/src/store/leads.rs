@@ -49,6 +49,9 @@ pub struct NewLead<'a> {
     /// Already cleaned (`Attribution::clean`).
     pub attribution: &'a Attribution,
     pub now_ms: f64,
+    /// JSON `{activity, context, facts}`: what the intake judged besides the answers, kept so
+    /// the lead can be replayed (`GET /v1/export/leads.jsonl`).
+    pub inputs: &'a str,
 }
 
 /// Who has a lead, as stored: a person or a queue (`owner_kind` `owner` | `queue`, `owner_id`).
@@ -110,9 +113,9 @@ pub fn lead_statement(
         "INSERT INTO leads (id, form_id, email, answers, bundle_version, client_bundle_version, \
          created_at, score, grade, lifecycle, disqualify_reason, evaluation, visitor, attribution, \
          owner_kind, owner_id, status, merged_into, updated_at, experiment, arm, person_key, \
-         account_key, previous_lead) \
+         account_key, previous_lead, inputs) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?7, \
-         ?19, ?20, ?21, ?22, ?23)",
+         ?19, ?20, ?21, ?22, ?23, ?24)",
     )
     .bind(&[
         JsValue::from_str(lead.id),
@@ -139,6 +142,7 @@ pub fn lead_statement(
         opt(person_key.as_deref()),
         opt(account_key.as_deref()),
         opt(previous_lead),
+        JsValue::from_str(lead.inputs),
     ])
     .map_err(ApiError::storage)
 }

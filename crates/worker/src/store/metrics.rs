@@ -95,6 +95,70 @@ pub async fn range(
     Ok((leads, events))
 }
 
+/// A lead as the replayable export writes it: its inputs, its outcome, and its SLA clock.
+#[derive(Debug, Deserialize)]
+pub struct ExportRow {
+    pub id: String,
+    pub form_id: String,
+    pub created_at: f64,
+    pub answers: String,
+    pub visitor: Option<String>,
+    pub attribution: Option<String>,
+    /// JSON `{activity, context, facts}`; `None` for leads stored before it was kept.
+    pub inputs: Option<String>,
+    pub bundle_version: String,
+    pub status: String,
+    pub lifecycle: Option<String>,
+    pub score: Option<f64>,
+    pub grade: Option<String>,
+    pub disqualify_reason: Option<String>,
+    pub owner_kind: Option<String>,
+    pub owner_id: Option<String>,
+    pub merged_into: Option<String>,
+    pub previous_lead: Option<String>,
+    pub experiment: Option<String>,
+    pub arm: Option<String>,
+    pub policy: Option<String>,
+    pub first_touch_due: Option<f64>,
+    pub accept_due: Option<f64>,
+    /// JSON: the ladder, handoff-core's `StepDue`s.
+    pub steps: Option<String>,
+    pub touched_at: Option<f64>,
+}
+
+/// One page of the leads created in `[from, to)` after `after` (`created_at`, `id`), oldest first,
+/// at most `limit`: keyset paging on the `created_at` index, so each page costs the same however
+/// far into the range it is. Every lead, bots and merged repeats included.
+pub async fn export_page(
+    db: &Db,
+    from_ms: i64,
+    to_ms: i64,
+    after: Option<(f64, &str)>,
+    limit: u32,
+) -> Result<Vec<ExportRow>, ApiError> {
+    let (after_at, after_id) = after.unwrap_or((-1.0, ""));
+    let statement = db
+        .prepare(
+            "SELECT l.id, l.form_id, l.created_at, l.answers, l.visitor, l.attribution, l.inputs, \
+             l.bundle_version, l.status, l.lifecycle, l.score, l.grade, l.disqualify_reason, \
+             l.owner_kind, l.owner_id, l.merged_into, l.previous_lead, l.experiment, l.arm, \
+             c.policy, c.first_touch_due, c.accept_due, c.steps, c.touched_at \
+             FROM leads l LEFT JOIN sla_clocks c ON c.lead_id = l.id \
+             WHERE l.created_at >= ?1 AND l.created_at < ?2 \
+             AND (l.created_at > ?3 OR (l.created_at = ?3 AND l.id > ?4)) \
+             ORDER BY l.created_at, l.id LIMIT ?5",
+        )
+        .bind(&[
+            JsValue::from_f64(from_ms as f64),
+            JsValue::from_f64(to_ms as f64),
+            JsValue::from_f64(after_at),
+            JsValue::from_str(after_id),
+            JsValue::from_f64(f64::from(limit)),
+        ])
+        .map_err(ApiError::storage)?;
+    db.rows(statement).await
+}
+
 #[cfg(test)]
 mod tests {
     use handoff_core::metrics::READS;
