@@ -7,180 +7,13 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
 
-use handoff_core::replay::{Placed, Run};
+use handoff_core::compare::{summarize, Outcome, Pair, Row, Summary};
+use handoff_core::replay::Run;
 use handoff_core::Bundle;
-use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::route::arrival;
 use crate::time::parse_rfc3339;
-
-/// One side's outcome for one lead, in the terms the comparison uses.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
-pub struct Outcome {
-    /// `owner:ID` or `queue:ID`; `None`: not routed.
-    pub assignee: Option<String>,
-    pub lifecycle: Option<String>,
-    pub score: Option<i64>,
-    pub disqualification: Option<String>,
-    pub merged_into: Option<String>,
-    /// The first-touch deadline, RFC 3339.
-    pub first_touch_due: Option<String>,
-    pub arm: Option<String>,
-}
-
-impl Outcome {
-    fn of(placed: &Placed) -> Outcome {
-        let ev = &placed.evaluation;
-        let valid = ev.valid;
-        Outcome {
-            assignee: placed
-                .assignee
-                .as_ref()
-                .map(|a| format!("{}:{}", a.kind(), a.id())),
-            lifecycle: valid.then(|| ev.lifecycle.as_str().to_owned()),
-            score: valid.then(|| i64::from(ev.score.total)),
-            disqualification: ev
-                .disqualification
-                .as_ref()
-                .filter(|_| valid)
-                .map(|d| d.reason.as_str().to_owned()),
-            merged_into: placed.merged_into.clone(),
-            first_touch_due: match &placed.clock {
-                Some(Ok(c)) if c.first_touch_due_ms != i64::MAX => {
-                    Some(handoff_core::encode::rfc3339(c.first_touch_due_ms))
-                }
-                _ => None,
-            },
-            arm: placed
-                .assignment
-                .as_ref()
-                .map(|a| format!("{}/{}", a.experiment, a.arm)),
-        }
-    }
-
-    /// What the export's `outcome` says happened.
-    fn recorded(outcome: &Value) -> Outcome {
-        let text = |v: &Value| v.as_str().map(str::to_owned);
-        let kind_id = |v: &Value| match (
-            v.get("kind").and_then(Value::as_str),
-            v.get("id").and_then(Value::as_str),
-        ) {
-            (Some(k), Some(i)) => Some(format!("{k}:{i}")),
-            _ => None,
-        };
-        Outcome {
-            assignee: kind_id(&outcome["assignee"]),
-            lifecycle: text(&outcome["lifecycle"]),
-            score: outcome["score"].as_i64(),
-            disqualification: text(&outcome["disqualify_reason"]),
-            merged_into: text(&outcome["merged_into"]),
-            first_touch_due: text(&outcome["sla"]["first_touch_due"])
-                .and_then(|t| parse_rfc3339(&t))
-                .map(handoff_core::encode::rfc3339),
-            arm: match (
-                text(&outcome["arm"]["experiment"]),
-                text(&outcome["arm"]["arm"]),
-            ) {
-                (Some(e), Some(a)) => Some(format!("{e}/{a}")),
-                _ => None,
-            },
-        }
-    }
-
-    /// The kinds of change from `self` to `after`, in a fixed order.
-    fn changes(&self, after: &Outcome) -> Vec<&'static str> {
-        let mut out = Vec::new();
-        if self.assignee != after.assignee {
-            out.push("assignee");
-        }
-        if self.lifecycle != after.lifecycle {
-            out.push("lifecycle");
-        }
-        if self.score != after.score {
-            out.push("score");
-        }
-        if self.disqualification != after.disqualification {
-            out.push("disqualification");
-        }
-        if self.merged_into != after.merged_into {
-            out.push("merged");
-        }
-        if self.first_touch_due != after.first_touch_due {
-            out.push("sla");
-        }
-        if self.arm != after.arm {
-            out.push("arm");
-        }
-        out
-    }
-}
-
-/// Counts before and after.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
-struct Pair {
-    before: u64,
-    after: u64,
-}
-
-/// The simulation's totals.
-#[derive(Debug, Default, Serialize)]
-struct Summary {
-    leads: u64,
-    changed: u64,
-    changes: BTreeMap<&'static str, u64>,
-    assignees: BTreeMap<String, Pair>,
-    lifecycles: BTreeMap<String, Pair>,
-    /// Leads with a first touch recorded (`outcome.first_touch_at`) after the deadline, or none
-    /// by `--now` with the deadline passed.
-    breached: Pair,
-}
-
-/// Whether a lead first touched at `touched` (or never, by `now`) breached `due`.
-fn breached(due: Option<&str>, touched: Option<i64>, now: i64) -> bool {
-    let Some(due) = due.and_then(parse_rfc3339) else {
-        return false;
-    };
-    touched.unwrap_or(now) > due
-}
-
-/// One lead's two outcomes.
-struct Row {
-    id: String,
-    at_ms: i64,
-    before: Outcome,
-    after: Outcome,
-    /// Its first touch, as the export recorded it.
-    touched: Option<i64>,
-}
-
-/// Folds each merged repeat into the lead it joined, as the Worker's refresh does: a repeat that
-/// scores higher (and is not disqualified) raises the lead's score and lifecycle, and a repeat that
-/// started a clock (it raised the stage) restarts the lead's. The repeat itself keeps its own
-/// verdict, and no clock.
-fn fold(rows: &mut [Row], side: impl Fn(&mut Row) -> &mut Outcome) {
-    let mut at: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    for i in 0..rows.len() {
-        let repeat = side(&mut rows[i]).clone();
-        match repeat.merged_into.as_ref().and_then(|h| at.get(h)).copied() {
-            Some(h) => {
-                let holder = side(&mut rows[h]);
-                if repeat.disqualification.is_none() && repeat.score > holder.score {
-                    holder.score = repeat.score;
-                    holder.lifecycle = repeat.lifecycle.clone();
-                }
-                if repeat.first_touch_due.is_some() {
-                    holder.first_touch_due = repeat.first_touch_due.clone();
-                }
-                side(&mut rows[i]).first_touch_due = None;
-            }
-            None => {
-                let id = rows[i].id.clone();
-                at.insert(id, i);
-            }
-        }
-    }
-}
 
 /// The baseline: another configuration's run, or the export's recorded outcomes.
 pub enum Baseline<'a> {
@@ -200,7 +33,6 @@ pub fn simulate(
     table: bool,
 ) -> Result<usize, String> {
     let mut after_run = Run::default();
-    let mut summary = Summary::default();
     let mut rows: Vec<Row> = Vec::new();
     let recorded_baseline = matches!(baseline, Baseline::Recorded);
     let mut bad = 0usize;
@@ -255,47 +87,9 @@ pub fn simulate(
     }
     // A lead's outcome is what it became: a repeat folded into it raises its verdict and restarts
     // its clock, as the Worker updates the lead it merges into. The export records leads so.
-    if !recorded_baseline {
-        fold(&mut rows, |r| &mut r.before);
-    }
-    fold(&mut rows, |r| &mut r.after);
-    for row in &rows {
+    let (summary, changed) = summarize(&mut rows, recorded_baseline, now_ms);
+    for (row, changes) in rows.iter().zip(changed) {
         let (before, after) = (&row.before, &row.after);
-        let changes = before.changes(after);
-        summary.leads += 1;
-        summary.changed += u64::from(!changes.is_empty());
-        for kind in &changes {
-            *summary.changes.entry(kind).or_default() += 1;
-        }
-        let count = |map: &mut BTreeMap<String, Pair>, key: &Option<String>, after: bool| {
-            let pair = map
-                .entry(key.clone().unwrap_or_else(|| "(none)".to_owned()))
-                .or_default();
-            if after {
-                pair.after += 1
-            } else {
-                pair.before += 1
-            }
-        };
-        // A merged repeat adds no lead to its holder.
-        if before.merged_into.is_none() {
-            count(&mut summary.assignees, &before.assignee, false);
-        }
-        if after.merged_into.is_none() {
-            count(&mut summary.assignees, &after.assignee, true);
-        }
-        count(&mut summary.lifecycles, &before.lifecycle, false);
-        count(&mut summary.lifecycles, &after.lifecycle, true);
-        summary.breached.before += u64::from(breached(
-            before.first_touch_due.as_deref(),
-            row.touched,
-            now_ms,
-        ));
-        summary.breached.after += u64::from(breached(
-            after.first_touch_due.as_deref(),
-            row.touched,
-            now_ms,
-        ));
         if table {
             if !changes.is_empty() {
                 let show = |o: &Outcome| {

@@ -13,6 +13,7 @@ pub mod bundle;
 pub mod case;
 pub mod check;
 pub mod company;
+pub mod compare;
 pub mod condition;
 pub mod country;
 pub mod crm;
