@@ -160,3 +160,30 @@ test("the leads export pages through a long range in order, each lead once; it n
   assert.equal(bad.status, 400);
   assert.equal((await bad.json()).error.code, "bad_query");
 });
+
+test("a configuration previewed over the last days: what it would have changed, and nothing activated", async () => {
+  const now = EPOCH + 2 * DAY;
+  const preview = (toml, { days = 30, auth = true } = {}) => worker.fetch(`/v1/config/preview?days=${days}`, {
+    method: "POST", body: toml, headers: { "content-type": "application/toml" }, admin: auth, now,
+  });
+  const text = await readFile(CONFIG, "utf8");
+  const active = (await (await worker.fetch("/v1/config", { admin: true, now })).json()).active;
+  const same = await preview(text);
+  assert.equal(same.status, 200, await same.clone().text());
+  const body = await same.json();
+  assert.equal(body.version, body.active);
+  assert.deepEqual([body.summary.leads, body.summary.changed, body.skipped, body.truncated], [sent.length, 0, 0, false]);
+  assert.deepEqual(body.changed, []);
+  const moved = await (await preview(text.replace('to = "owner:ole"', 'to = "owner:nia"'))).json();
+  assert.notEqual(moved.version, moved.active);
+  assert.ok(moved.summary.changed > 0 && moved.changed.length === moved.summary.changed);
+  for (const l of moved.changed) assert.deepEqual([l.before.assignee, l.after.assignee], ["owner:ole", "owner:nia"]);
+  assert.equal(moved.summary.assignees["owner:ole"].after, 0);
+  // Nothing was activated.
+  assert.equal((await (await worker.fetch("/v1/config", { admin: true, now })).json()).active, active);
+  const invalid = await preview("[[forms]]\nid = 1\n");
+  assert.equal(invalid.status, 422);
+  assert.equal((await invalid.json()).error.code, "config_invalid");
+  assert.equal((await preview(text, { auth: false })).status, 401);
+  assert.equal((await preview(text, { days: 91 })).status, 400);
+});

@@ -5,28 +5,13 @@
 
 use std::io::{BufRead, Write};
 
-use handoff_core::attribution::Attribution;
 use handoff_core::encode::rfc3339;
-use handoff_core::evaluate::{evaluate_lead, read_lead_value};
+use handoff_core::evaluate::evaluate_lead;
 use handoff_core::replay::{Arrival, Placed, Run};
 use handoff_core::routing::{Assignee, RotationState};
-use handoff_core::sla::{Clock, SuppressionFacts};
+use handoff_core::sla::Clock;
 use handoff_core::Bundle;
-use serde_json::{json, Map, Value};
-
-use crate::time::parse_rfc3339;
-
-/// The keys a line may have besides the lead `handoff eval` reads: what the Worker's export of a
-/// lead carries (`outcome` and `bundle_version` are read past).
-const REPLAY_KEYS: [&str; 7] = [
-    "id",
-    "at",
-    "attribution",
-    "facts",
-    "visitor",
-    "bundle_version",
-    "outcome",
-];
+use serde_json::{json, Value};
 
 /// Reads the rotation state to start from: the shape `GET /v1/pools` answers (`{"pools": [{pool,
 /// members: [{owner, assigned, open}]}]}`), or a `RotationState` as handoff-core writes it
@@ -66,65 +51,14 @@ pub fn read_state(text: &str) -> Result<RotationState, String> {
 }
 
 /// A line read: the arrival, its answers' problems, the export's other keys.
-pub type Line = (Arrival, Vec<handoff_core::Issue>, Map<String, Value>);
+pub type Line = handoff_core::replay::Line;
 
-/// One line read: the arrival, the problems of its answers that `read_lead` found (answers of
-/// the wrong kind, which the Worker refuses), and the export's keys (`outcome`, …).
+/// One line read (handoff-core's `replay::read_arrival`), or its error line.
 pub fn arrival(line: &str, n: usize, form: &str, now_ms: i64) -> Result<Line, Value> {
-    let bad = |message: String| error_line(n, "bad_json", &message);
-    let mut value: Value = serde_json::from_str(line).map_err(|e| bad(e.to_string()))?;
-    let object = value
-        .as_object_mut()
-        .ok_or_else(|| bad("a lead must be a JSON object".to_owned()))?;
-    let mut extra = Map::new();
-    for key in REPLAY_KEYS {
-        if let Some(v) = object.remove(key) {
-            extra.insert(key.to_owned(), v);
-        }
-    }
-    let id = match extra.get("id") {
-        None => format!("line-{n}"),
-        Some(Value::String(id)) if !id.is_empty() => id.clone(),
-        Some(_) => return Err(bad("`id` must be text, like \"lead-1\"".to_owned())),
-    };
-    let at_ms = match extra.get("at") {
-        None => now_ms,
-        Some(at) => at.as_str().and_then(parse_rfc3339).ok_or_else(|| {
-            bad("`at` must be an RFC 3339 time, like \"2026-12-07T09:30:00Z\"".to_owned())
-        })?,
-    };
-    let attribution: Attribution = match extra.get("attribution") {
-        None | Some(Value::Null) => Attribution::default(),
-        Some(a) => {
-            serde_json::from_value(a.clone()).map_err(|e| bad(format!("`attribution`: {e}")))?
-        }
-    };
-    let facts: SuppressionFacts = match extra.get("facts") {
-        None | Some(Value::Null) => SuppressionFacts::default(),
-        Some(f) => serde_json::from_value(f.clone()).map_err(|e| bad(format!("`facts`: {e}")))?,
-    };
-    let visitor = match extra.get("visitor") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(v)) => Some(v.clone()),
-        Some(_) => return Err(bad("`visitor` must be text".to_owned())),
-    };
-    let (mut lead, issues) =
-        read_lead_value(value, form).map_err(|e| error_line(n, e.code, &e.message))?;
-    // The pages the form saw count as activity, as the Worker's intake counts them.
-    lead.activity.extend(attribution.page_views());
-    let utm = attribution.utm;
-    Ok((
-        Arrival {
-            id,
-            at_ms,
-            lead,
-            utm,
-            facts,
-            visitor,
-        },
-        issues,
-        extra,
-    ))
+    let value: Value =
+        serde_json::from_str(line).map_err(|e| error_line(n, "bad_json", &e.to_string()))?;
+    handoff_core::replay::read_arrival(value, n, form, now_ms)
+        .map_err(|e| error_line(n, e.code, &e.message))
 }
 
 /// Reads leads from `input`, places each in `run`, writes one JSON line each to `out`. Answers

@@ -14,8 +14,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::attribution::Utm;
+use crate::attribution::{Attribution, Utm};
 use crate::evaluate::{email_answer, evaluate, UnknownForm};
+use crate::evaluate::{read_lead_value, LineError};
 use crate::experiment::Assignment;
 use crate::lead::{EarlierLead, Evaluation, LeadInput};
 use crate::returning::{self, Earlier, Repeat};
@@ -23,6 +24,7 @@ use crate::routing::{route_with, Assignee, Decision, RotationState, RouteInput};
 use crate::scoring::Stage;
 use crate::sla::{Clock, NoClock, Span, SuppressionFacts};
 use crate::status::LeadStatus;
+use serde_json::{Map, Value};
 
 /// One submission as it arrived.
 #[derive(Debug, Clone, PartialEq)]
@@ -258,4 +260,91 @@ impl Run {
         }
         Ok(placed)
     }
+}
+
+/// The keys a line may have besides the lead `handoff eval` reads: what the Worker's export of a
+/// lead carries (`outcome` and `bundle_version` are read past).
+const REPLAY_KEYS: [&str; 7] = [
+    "id",
+    "at",
+    "attribution",
+    "facts",
+    "visitor",
+    "bundle_version",
+    "outcome",
+];
+
+/// An RFC 3339 time as ms since the epoch.
+fn parse_rfc3339(text: &str) -> Option<i64> {
+    text.parse::<jiff::Timestamp>()
+        .ok()
+        .map(jiff::Timestamp::as_millisecond)
+}
+
+/// A line read: the arrival, its answers' problems, the export's other keys.
+pub type Line = (Arrival, Vec<crate::Issue>, Map<String, Value>);
+
+/// One line of `handoff route` or of the leads export, read: the arrival, the problems of its answers that `read_lead` found (answers of
+/// the wrong kind, which the Worker refuses), and the export's keys (`outcome`, …).
+pub fn read_arrival(
+    mut value: Value,
+    n: usize,
+    form: &str,
+    now_ms: i64,
+) -> Result<Line, LineError> {
+    let bad = |message: String| LineError {
+        code: "bad_json",
+        message,
+    };
+    let object = value
+        .as_object_mut()
+        .ok_or_else(|| bad("a lead must be a JSON object".to_owned()))?;
+    let mut extra = Map::new();
+    for key in REPLAY_KEYS {
+        if let Some(v) = object.remove(key) {
+            extra.insert(key.to_owned(), v);
+        }
+    }
+    let id = match extra.get("id") {
+        None => format!("line-{n}"),
+        Some(Value::String(id)) if !id.is_empty() => id.clone(),
+        Some(_) => return Err(bad("`id` must be text, like \"lead-1\"".to_owned())),
+    };
+    let at_ms = match extra.get("at") {
+        None => now_ms,
+        Some(at) => at.as_str().and_then(parse_rfc3339).ok_or_else(|| {
+            bad("`at` must be an RFC 3339 time, like \"2026-12-07T09:30:00Z\"".to_owned())
+        })?,
+    };
+    let attribution: Attribution = match extra.get("attribution") {
+        None | Some(Value::Null) => Attribution::default(),
+        Some(a) => {
+            serde_json::from_value(a.clone()).map_err(|e| bad(format!("`attribution`: {e}")))?
+        }
+    };
+    let facts: SuppressionFacts = match extra.get("facts") {
+        None | Some(Value::Null) => SuppressionFacts::default(),
+        Some(f) => serde_json::from_value(f.clone()).map_err(|e| bad(format!("`facts`: {e}")))?,
+    };
+    let visitor = match extra.get("visitor") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(v)) => Some(v.clone()),
+        Some(_) => return Err(bad("`visitor` must be text".to_owned())),
+    };
+    let (mut lead, issues) = read_lead_value(value, form)?;
+    // The pages the form saw count as activity, as the Worker's intake counts them.
+    lead.activity.extend(attribution.page_views());
+    let utm = attribution.utm;
+    Ok((
+        Arrival {
+            id,
+            at_ms,
+            lead,
+            utm,
+            facts,
+            visitor,
+        },
+        issues,
+        extra,
+    ))
 }

@@ -137,8 +137,9 @@ fn invalid(problems: &[ConfigError]) -> Result<Response, ApiError> {
     )
 }
 
-/// `PUT /v1/config`: check a TOML configuration and make its bundle the active one.
-pub async fn put(req: &mut Request, env: &Env, now: i64) -> Result<Response, ApiError> {
+/// A TOML configuration from the request's body, checked as `PUT /v1/config` checks it: the
+/// bundle, or the `422 config_invalid` answer with every problem.
+pub async fn candidate(req: &mut Request) -> Result<Result<Bundle, Response>, ApiError> {
     let content_type = http::content_type(req);
     if !(content_type.starts_with("application/toml") || content_type.starts_with("text/plain")) {
         return Err(ApiError::new(
@@ -148,9 +149,17 @@ pub async fn put(req: &mut Request, env: &Env, now: i64) -> Result<Response, Api
         ));
     }
     let text = read_body(req, Some(BODY)).await?;
-    let bundle = match Bundle::from_toml(&text) {
+    match Bundle::from_toml(&text) {
+        Ok(bundle) => Ok(Ok(bundle)),
+        Err(problems) => invalid(&problems).map(Err),
+    }
+}
+
+/// `PUT /v1/config`: check a TOML configuration and make its bundle the active one.
+pub async fn put(req: &mut Request, env: &Env, now: i64) -> Result<Response, ApiError> {
+    let bundle = match candidate(req).await? {
         Ok(bundle) => bundle,
-        Err(problems) => return invalid(&problems),
+        Err(answer) => return Ok(answer),
     };
     let state = load(env).await?;
     let previous = state.active.as_ref().map(|(v, _)| v.clone());

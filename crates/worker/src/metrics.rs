@@ -193,6 +193,11 @@ pub async fn export_leads(req: &Request, env: &Env, now_ms: i64) -> Result<Respo
 
 /// One lead of the replayable export as its JSON line.
 fn export_line(row: ExportRow) -> String {
+    export_value(row).to_string()
+}
+
+/// One lead of the replayable export.
+fn export_value(row: ExportRow) -> serde_json::Value {
     use handoff_core::encode::rfc3339;
     use serde_json::{json, Value};
     let parse = |text: Option<&str>| text.and_then(|t| serde_json::from_str::<Value>(t).ok());
@@ -241,7 +246,93 @@ fn export_line(row: ExportRow) -> String {
             "sla": sla, "first_touch_at": time(row.touched_at),
         },
     })
-    .to_string()
+}
+
+/// The most leads a preview replays: its memory and time stay bounded (about 20 MB and a few
+/// seconds), and a longer period is `truncated`.
+const PREVIEW_LEADS: usize = 20_000;
+/// The changed leads a preview lists.
+const PREVIEW_LISTED: usize = 200;
+
+/// `POST /v1/config/preview?days=N` (admin, a TOML body): the configuration checked as `PUT
+/// /v1/config` checks it, then the leads of the last `days` (default 30, at most 90) replayed in
+/// order through it and through the active configuration, as `handoff simulate --baseline`
+/// does: the summary and the first changed leads. Nothing is activated.
+pub async fn preview(
+    req: &mut Request,
+    env: &Env,
+    bundle: &crate::store::BundleOnce,
+    now_ms: i64,
+) -> Result<Response, ApiError> {
+    use handoff_core::compare::{summarize, Outcome, Row};
+    use handoff_core::replay::{read_arrival, Run};
+    let pairs = pairs(req)?;
+    let days = crate::http::parse_number(param(&pairs, "days"), 30, 90, || {
+        "days is a whole number from 1 to 90.".to_owned()
+    })?;
+    let candidate = match crate::config::candidate(req).await? {
+        Ok(candidate) => candidate,
+        Err(answer) => return Ok(answer),
+    };
+    let active = bundle.get(env).await?;
+    let from_ms = now_ms.saturating_sub(i64::from(days) * 86_400_000);
+    let db = crate::store::Db::open(env)?;
+    let (mut before, mut after) = (Run::default(), Run::default());
+    let (mut rows, mut skipped, mut truncated) = (Vec::new(), 0u64, false);
+    let mut cursor: Option<(f64, String)> = None;
+    'pages: loop {
+        let after_key = cursor.as_ref().map(|(at, id)| (*at, id.as_str()));
+        let page = export_page(&db, from_ms, now_ms, after_key, EXPORT_PAGE).await?;
+        let full = page.len() == EXPORT_PAGE as usize;
+        cursor = page.last().map(|r| (r.created_at, r.id.clone()));
+        for row in page {
+            if rows.len() >= PREVIEW_LEADS {
+                truncated = true;
+                break 'pages;
+            }
+            let n = rows.len() + 1;
+            let placed = read_arrival(export_value(row), n, "", now_ms)
+                .ok()
+                .and_then(|(a, _, _)| {
+                    let b = before.place(&active, &a).ok()?;
+                    let c = after.place(&candidate, &a).ok()?;
+                    Some(Row {
+                        id: a.id.clone(),
+                        at_ms: a.at_ms,
+                        before: Outcome::of(&b),
+                        after: Outcome::of(&c),
+                        touched: None,
+                    })
+                });
+            match placed {
+                Some(row) => rows.push(row),
+                // A form one side does not have.
+                None => skipped += 1,
+            }
+        }
+        if !full {
+            break;
+        }
+    }
+    let (summary, changed) = summarize(&mut rows, false, now_ms);
+    let listed: Vec<serde_json::Value> = rows
+        .iter()
+        .zip(&changed)
+        .filter(|(_, c)| !c.is_empty())
+        .take(PREVIEW_LISTED)
+        .map(|(r, c)| {
+            let at = handoff_core::encode::rfc3339(r.at_ms);
+            serde_json::json!({"id": r.id, "at": at, "before": r.before, "after": r.after, "changed": c})
+        })
+        .collect();
+    json(
+        200,
+        &serde_json::json!({
+            "version": candidate.version, "active": active.version, "days": days,
+            "from_ms": from_ms, "to_ms": now_ms, "truncated": truncated, "skipped": skipped,
+            "summary": summary, "changed": listed,
+        }),
+    )
 }
 
 /// The CSV export's columns, one per [`csv_row`] cell.

@@ -41,6 +41,7 @@ pub enum Op {
     ExportCsv,
     ExportJsonl,
     ExportLeads,
+    PreviewConfig,
     RejectLink,
     TakeLink,
     SlackInteraction,
@@ -112,6 +113,7 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/v1/openapi.json", Op::OpenApi, Open),
     route("GET", "/v1/config", Op::GetConfig, Admin),
     route("PUT", "/v1/config", Op::PutConfig, Admin),
+    route("POST", "/v1/config/preview", Op::PreviewConfig, Admin),
     route("POST", "/v1/config/rollback", Op::RollbackConfig, Admin),
     route("GET", "/v1/dead-letters", Op::ListDeadLetters, Admin),
     route(
@@ -230,6 +232,7 @@ pub async fn dispatch(
         Op::RetryDeadLetter => admin::retry_dead_letter(env, id, now as f64).await,
         Op::GetConfig => config::get(env).await,
         Op::PutConfig => config::put(&mut req, env, now as i64).await,
+        Op::PreviewConfig => metrics::preview(&mut req, env, bundle, now as i64).await,
         Op::RollbackConfig => config::rollback(&mut req, env, now as i64).await,
     }
 }
