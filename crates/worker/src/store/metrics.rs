@@ -126,17 +126,26 @@ pub struct ExportRow {
     pub touched_at: Option<f64>,
 }
 
-/// One page of the leads created in `[from, to)` after `after` (`created_at`, `id`), oldest first,
-/// at most `limit`: keyset paging on the `created_at` index, so each page costs the same however
-/// far into the range it is. Every lead, bots and merged repeats included.
+/// Where a page of the replayable export starts: after this lead (`created_at`, `id`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct After {
+    pub created_at: f64,
+    pub id: String,
+}
+
+/// One page of the leads created in `[from, to)` after `after` (`created_at`, `id`; none: from
+/// the start), oldest first, at most `limit`: keyset paging that seeks into the
+/// `leads_created_id` index (`created_at`, `id`) at the last page's end, so each page costs the
+/// same however far into the range it is. Every lead, bots and merged repeats included.
 pub async fn export_page(
     db: &Db,
     from_ms: i64,
     to_ms: i64,
-    after: Option<(f64, &str)>,
+    after: Option<&After>,
     limit: u32,
 ) -> Result<Vec<ExportRow>, ApiError> {
-    let (after_at, after_id) = after.unwrap_or((-1.0, ""));
+    // Ids are never empty, so (from, '') is just before the range's first lead.
+    let (after_at, after_id) = after.map_or((from_ms as f64, ""), |a| (a.created_at, &a.id));
     let statement = db
         .prepare(
             "SELECT l.id, l.form_id, l.created_at, l.answers, l.visitor, l.attribution, l.inputs, \
@@ -144,15 +153,13 @@ pub async fn export_page(
              l.owner_kind, l.owner_id, l.merged_into, l.previous_lead, l.experiment, l.arm, \
              c.policy, c.first_touch_due, c.accept_due, c.steps, c.touched_at \
              FROM leads l LEFT JOIN sla_clocks c ON c.lead_id = l.id \
-             WHERE l.created_at >= ?1 AND l.created_at < ?2 \
-             AND (l.created_at > ?3 OR (l.created_at = ?3 AND l.id > ?4)) \
-             ORDER BY l.created_at, l.id LIMIT ?5",
+             WHERE (l.created_at, l.id) > (?1, ?2) AND l.created_at < ?3 \
+             ORDER BY l.created_at, l.id LIMIT ?4",
         )
         .bind(&[
-            JsValue::from_f64(from_ms as f64),
-            JsValue::from_f64(to_ms as f64),
             JsValue::from_f64(after_at),
             JsValue::from_str(after_id),
+            JsValue::from_f64(to_ms as f64),
             JsValue::from_f64(f64::from(limit)),
         ])
         .map_err(ApiError::storage)?;
