@@ -26,9 +26,20 @@ pub fn rfc3339(ms: i64) -> String {
     at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
+/// [`rfc3339`] with the milliseconds left out when they are zero: `2026-11-22T10:00:00Z`, but
+/// `2026-11-22T10:00:00.500Z`. The replayable export writes its times so.
+pub fn rfc3339_short(ms: i64) -> String {
+    let mut text = rfc3339(ms);
+    if text.ends_with(".000Z") {
+        text.truncate(text.len() - ".000Z".len());
+        text.push('Z');
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{hex, rfc3339};
+    use super::{hex, rfc3339, rfc3339_short};
 
     #[test]
     fn hex_is_lowercase_two_digits_per_byte() {
@@ -51,6 +62,20 @@ mod tests {
         ];
         for (ms, want) in cases {
             assert_eq!(rfc3339(*ms), *want, "{ms}");
+        }
+    }
+
+    #[test]
+    fn rfc3339_short_drops_only_zero_milliseconds() {
+        let cases: &[(i64, &str)] = &[
+            (0, "1970-01-01T00:00:00Z"),
+            (1_795_341_600_000, "2026-11-22T10:00:00Z"),
+            (1_795_341_600_500, "2026-11-22T10:00:00.500Z"),
+            (1_709_164_800_001, "2024-02-29T00:00:00.001Z"),
+            (-1, "1969-12-31T23:59:59.999Z"),
+        ];
+        for (ms, want) in cases {
+            assert_eq!(rfc3339_short(*ms), *want, "{ms}");
         }
     }
 }

@@ -34,7 +34,9 @@ use crate::store::intake::{
     idempotency_statement, idempotent_answer, prefetch, Idempotency, IdempotentAnswer, Prefetched,
     Reads,
 };
-use crate::store::leads::{lead_statement, refresh_statement, Existing, Link, NewLead, Ownership};
+use crate::store::leads::{
+    lead_statement, refresh_statement, Existing, LeadInputs, Link, NewLead, Ownership,
+};
 use crate::store::rotation::{self as rotation_rows, Loaded};
 use crate::store::sla::{clear_statements, Who};
 use crate::store::{self, profile, BundleOnce, Db};
@@ -279,11 +281,14 @@ pub async fn create_lead(
         return Ok(with_trips(limited, &db, env));
     }
     let earlier = std::mem::take(&mut prefetched.earlier);
-    // Kept with the lead for replays: what the request sent besides answers, and the CRM's facts.
-    let inputs = serde_json::json!({
-        "activity": lead.activity, "context": lead.context, "facts": prefetched.facts,
-    })
-    .to_string();
+    // Kept with the lead for replays: what the request sent besides answers, and the CRM's facts
+    // if they were read.
+    let inputs = LeadInputs {
+        activity: &lead.activity,
+        context: &lead.context,
+        facts: reads.facts.map(|_| &prefetched.facts),
+    }
+    .to_json()?;
     let checked = check(&bundle, lead, earlier, now)?;
     let evaluation = &checked.evaluation;
     let refused = if evaluation.valid {

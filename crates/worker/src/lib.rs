@@ -12,6 +12,7 @@ mod crm;
 mod error;
 mod escalation;
 mod events;
+mod export;
 mod fetch;
 mod http;
 mod intake;

@@ -9,7 +9,7 @@ use worker::{Env, Request, Response, Url};
 
 use crate::error::ApiError;
 use crate::http::{bad_query, json, param, query as pairs};
-use crate::store::metrics::{export_page, range, ExportRow, LeadRow};
+use crate::store::metrics::{range, LeadRow};
 
 /// The longest range one request may cover: a little over a year.
 const MAX_RANGE_MS: i64 = 400 * 86_400_000;
@@ -17,8 +17,9 @@ const MAX_RANGE_MS: i64 = 400 * 86_400_000;
 const DEFAULT_RANGE_MS: i64 = 30 * 86_400_000;
 
 /// `from`, `to` (ms since the epoch, `to` exclusive; default the last 30 days up to `now_ms`) and
-/// `group_by` from the query string; `400 bad_query` for anything else.
-fn query(req: &Request, now_ms: i64) -> Result<Query, ApiError> {
+/// `group_by` from the query string; `400 bad_query` for anything else. The replayable export
+/// (`export.rs`) reads its range by the same rules.
+pub fn query(req: &Request, now_ms: i64) -> Result<Query, ApiError> {
     let pairs = pairs(req)?;
     let param = |name: &str| param(&pairs, name);
     let time = |name: &str, default: i64| match param(name) {
@@ -134,205 +135,6 @@ pub async fn export_jsonl(req: &Request, env: &Env, now_ms: i64) -> Result<Respo
         body.push('\n');
     }
     download(body, "application/x-ndjson", "handoff-leads.jsonl")
-}
-
-/// Leads per page of the replayable export: one D1 round trip and at most this many rows in
-/// memory at a time, however long the range.
-const EXPORT_PAGE: u32 = 500;
-
-/// `GET /v1/export/leads.jsonl?from&to` (admin): every lead created in the range, oldest first,
-/// as a line `handoff route` and `handoff simulate` read: what it said (answers, activity,
-/// context, visitor, attribution, the CRM's facts) and what became of it (`outcome`: status,
-/// verdict, holder, merge, arm, SLA clock and first touch). Streamed a page at a time (keyset
-/// paging), so memory stays bounded whatever the range.
-pub async fn export_leads(req: &Request, env: &Env, now_ms: i64) -> Result<Response, ApiError> {
-    let query = query(req, now_ms)?;
-    let db = crate::store::Db::open(env)?;
-    // The first page is read before answering, so a storage failure is an error, not a cut body.
-    let first = export_page(&db, query.from_ms, query.to_ms, None, EXPORT_PAGE).await?;
-    let state = (db, query, Some(Ok(first)));
-    let pages = futures_util::stream::unfold(state, |(db, query, page)| async move {
-        let rows = match page? {
-            Ok(rows) if rows.is_empty() => return None,
-            Ok(rows) => rows,
-            // A page that cannot be read fails the body, so the download is visibly cut short
-            // rather than quietly incomplete.
-            Err(message) => {
-                let error = worker::Error::from(message);
-                return Some((Err(error), (db, query, None)));
-            }
-        };
-        let last = rows.last().map(|r| (r.created_at, r.id.clone()));
-        let full = rows.len() == EXPORT_PAGE as usize;
-        let mut chunk = String::new();
-        for row in rows {
-            chunk.push_str(&export_line(row));
-            chunk.push('\n');
-        }
-        let next = match (full, last) {
-            (true, Some((at, id))) => {
-                let after = Some((at, id.as_str()));
-                export_page(&db, query.from_ms, query.to_ms, after, EXPORT_PAGE)
-                    .await
-                    .map_err(|e| format!("the export stopped: {}", e.message))
-            }
-            _ => Ok(Vec::new()),
-        };
-        Some((Ok(chunk.into_bytes()), (db, query, Some(next))))
-    });
-    let mut response = Response::from_stream(pages)
-        .map_err(|_| ApiError::new(500, "internal", "The export could not be made."))?;
-    let headers = response.headers_mut();
-    let _ = headers.set("content-type", "application/x-ndjson");
-    let _ = headers.set(
-        "content-disposition",
-        "attachment; filename=\"handoff-leads.jsonl\"",
-    );
-    Ok(response)
-}
-
-/// One lead of the replayable export as its JSON line.
-fn export_line(row: ExportRow) -> String {
-    export_value(row).to_string()
-}
-
-/// One lead of the replayable export.
-fn export_value(row: ExportRow) -> serde_json::Value {
-    use handoff_core::encode::rfc3339;
-    use serde_json::{json, Value};
-    let parse = |text: Option<&str>| text.and_then(|t| serde_json::from_str::<Value>(t).ok());
-    let time = |ms: Option<f64>| {
-        ms.map(|m| m as i64)
-            .filter(|m| *m < i64::MAX / 2)
-            .map(rfc3339)
-    };
-    let inputs = parse(row.inputs.as_deref()).unwrap_or(Value::Null);
-    let steps: Vec<handoff_core::sla::StepDue> = row
-        .steps
-        .as_deref()
-        .and_then(|s| serde_json::from_str(s).ok())
-        .unwrap_or_default();
-    let sla = row.policy.as_ref().map(|policy| {
-        let ladder: Vec<Value> = steps
-            .iter()
-            .map(|s| json!({"level": s.level, "at": time(Some(s.due_ms as f64)), "to": s.to}))
-            .collect();
-        json!({
-            "policy": policy, "first_touch_due": time(row.first_touch_due),
-            "accept_due": time(row.accept_due), "ladder": ladder,
-        })
-    });
-    let assignee = match (&row.owner_kind, &row.owner_id) {
-        (Some(kind), Some(id)) => json!({"kind": kind, "id": id}),
-        _ => Value::Null,
-    };
-    let arm = match (&row.experiment, &row.arm) {
-        (Some(e), Some(a)) => json!({"experiment": e, "arm": a}),
-        _ => Value::Null,
-    };
-    json!({
-        "id": row.id, "form": row.form_id, "at": rfc3339(row.created_at as i64),
-        "answers": parse(Some(&row.answers)).unwrap_or_else(|| json!({})),
-        "activity": inputs.get("activity").cloned().unwrap_or_else(|| json!([])),
-        "context": inputs.get("context").cloned().unwrap_or_else(|| json!({})),
-        "visitor": row.visitor,
-        "attribution": parse(row.attribution.as_deref()).unwrap_or_else(|| json!({})),
-        "facts": inputs.get("facts").cloned().unwrap_or(Value::Null),
-        "bundle_version": row.bundle_version,
-        "outcome": {
-            "status": row.status, "lifecycle": row.lifecycle, "score": row.score.map(|s| s as i64),
-            "grade": row.grade, "disqualify_reason": row.disqualify_reason, "assignee": assignee,
-            "merged_into": row.merged_into, "previous_lead": row.previous_lead, "arm": arm,
-            "sla": sla, "first_touch_at": time(row.touched_at),
-        },
-    })
-}
-
-/// The most leads a preview replays: its memory and time stay bounded (about 20 MB and a few
-/// seconds), and a longer period is `truncated`.
-const PREVIEW_LEADS: usize = 20_000;
-/// The changed leads a preview lists.
-const PREVIEW_LISTED: usize = 200;
-
-/// `POST /v1/config/preview?days=N` (admin, a TOML body): the configuration checked as `PUT
-/// /v1/config` checks it, then the leads of the last `days` (default 30, at most 90) replayed in
-/// order through it and through the active configuration, as `handoff simulate --baseline`
-/// does: the summary and the first changed leads. Nothing is activated.
-pub async fn preview(
-    req: &mut Request,
-    env: &Env,
-    bundle: &crate::store::BundleOnce,
-    now_ms: i64,
-) -> Result<Response, ApiError> {
-    use handoff_core::compare::{summarize, Outcome, Row};
-    use handoff_core::replay::{read_arrival, Run};
-    let pairs = pairs(req)?;
-    let days = crate::http::parse_number(param(&pairs, "days"), 30, 90, || {
-        "days is a whole number from 1 to 90.".to_owned()
-    })?;
-    let candidate = match crate::config::candidate(req).await? {
-        Ok(candidate) => candidate,
-        Err(answer) => return Ok(answer),
-    };
-    let active = bundle.get(env).await?;
-    let from_ms = now_ms.saturating_sub(i64::from(days) * 86_400_000);
-    let db = crate::store::Db::open(env)?;
-    let (mut before, mut after) = (Run::default(), Run::default());
-    let (mut rows, mut skipped, mut truncated) = (Vec::new(), 0u64, false);
-    let mut cursor: Option<(f64, String)> = None;
-    'pages: loop {
-        let after_key = cursor.as_ref().map(|(at, id)| (*at, id.as_str()));
-        let page = export_page(&db, from_ms, now_ms, after_key, EXPORT_PAGE).await?;
-        let full = page.len() == EXPORT_PAGE as usize;
-        cursor = page.last().map(|r| (r.created_at, r.id.clone()));
-        for row in page {
-            if rows.len() >= PREVIEW_LEADS {
-                truncated = true;
-                break 'pages;
-            }
-            let n = rows.len() + 1;
-            let placed = read_arrival(export_value(row), n, "", now_ms)
-                .ok()
-                .and_then(|(a, _, _)| {
-                    let b = before.place(&active, &a).ok()?;
-                    let c = after.place(&candidate, &a).ok()?;
-                    Some(Row {
-                        id: a.id.clone(),
-                        at_ms: a.at_ms,
-                        before: Outcome::of(&b),
-                        after: Outcome::of(&c),
-                        touched: None,
-                    })
-                });
-            match placed {
-                Some(row) => rows.push(row),
-                // A form one side does not have.
-                None => skipped += 1,
-            }
-        }
-        if !full {
-            break;
-        }
-    }
-    let (summary, changed) = summarize(&mut rows, false, now_ms);
-    let listed: Vec<serde_json::Value> = rows
-        .iter()
-        .zip(&changed)
-        .filter(|(_, c)| !c.is_empty())
-        .take(PREVIEW_LISTED)
-        .map(|(r, c)| {
-            let at = handoff_core::encode::rfc3339(r.at_ms);
-            serde_json::json!({"id": r.id, "at": at, "before": r.before, "after": r.after, "changed": c})
-        })
-        .collect();
-    json(
-        200,
-        &serde_json::json!({
-            "version": candidate.version, "active": active.version, "days": days,
-            "from_ms": from_ms, "to_ms": now_ms, "truncated": truncated, "skipped": skipped,
-            "summary": summary, "changed": listed,
-        }),
-    )
 }
 
 /// The CSV export's columns, one per [`csv_row`] cell.

@@ -12,7 +12,7 @@ use crate::error::ApiError;
 use crate::http::authorize;
 use crate::links::link;
 use crate::store::BundleOnce;
-use crate::{admin, config, crm, events, intake, metrics, public, queues, sla, slack};
+use crate::{admin, config, crm, events, export, intake, metrics, public, queues, sla, slack};
 
 /// What answers a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -215,7 +215,7 @@ pub async fn dispatch(
         Op::Metrics => metrics::report(&req, env, now as i64).await,
         Op::ExportCsv => metrics::export_csv(&req, env, now as i64).await,
         Op::ExportJsonl => metrics::export_jsonl(&req, env, now as i64).await,
-        Op::ExportLeads => metrics::export_leads(&req, env, now as i64).await,
+        Op::ExportLeads => export::export_leads(&req, env, now as i64).await,
         Op::CrmIntake => crm::intake(&mut req, env, id, bundle, now as f64).await,
         Op::LeadEvents => events::record(&mut req, env, id, bundle, now as f64).await,
         Op::TakeLead => queues::take(&mut req, env, id, bundle, now as f64).await,
@@ -232,7 +232,7 @@ pub async fn dispatch(
         Op::RetryDeadLetter => admin::retry_dead_letter(env, id, now as f64).await,
         Op::GetConfig => config::get(env).await,
         Op::PutConfig => config::put(&mut req, env, now as i64).await,
-        Op::PreviewConfig => metrics::preview(&mut req, env, bundle, now as i64).await,
+        Op::PreviewConfig => export::preview(&mut req, env, bundle, now as i64).await,
         Op::RollbackConfig => config::rollback(&mut req, env, now as i64).await,
     }
 }

@@ -2,13 +2,15 @@
 //! lead found and brought up to date, and a stored lead read back for the admin API.
 
 use handoff_core::attribution::Attribution;
+use handoff_core::disqualify::SubmitContext;
 use handoff_core::experiment::Assignment;
 use handoff_core::returning::Earlier;
 use handoff_core::routing::Assignee;
-use handoff_core::scoring::Stage;
+use handoff_core::scoring::{Activity, Stage};
+use handoff_core::sla::SuppressionFacts;
 use handoff_core::status::LeadStatus;
 use handoff_core::Evaluation;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, Env};
 
@@ -49,9 +51,28 @@ pub struct NewLead<'a> {
     /// Already cleaned (`Attribution::clean`).
     pub attribution: &'a Attribution,
     pub now_ms: f64,
-    /// JSON `{activity, context, facts}`: what the intake judged besides the answers, kept so
-    /// the lead can be replayed (`GET /v1/export/leads.jsonl`).
+    /// [`LeadInputs`] as JSON: kept so the lead can be replayed (`GET /v1/export/leads.jsonl`).
     pub inputs: &'a str,
+}
+
+/// The `inputs` column: what the intake judged besides the answers, kept for replays, keys in
+/// this order.
+#[derive(Debug, Serialize)]
+pub struct LeadInputs<'a> {
+    /// The activity items the request sent (not the page views the attribution adds).
+    pub activity: &'a [Activity],
+    /// The request's context (honeypot, fill time) as sent.
+    pub context: &'a SubmitContext,
+    /// The CRM's facts the intake read for the person; `None` when it read none.
+    pub facts: Option<&'a SuppressionFacts>,
+}
+
+impl LeadInputs<'_> {
+    /// The column's JSON text.
+    pub fn to_json(&self) -> Result<String, ApiError> {
+        serde_json::to_string(self)
+            .map_err(|_| ApiError::new(500, "internal", "The lead could not be encoded."))
+    }
 }
 
 /// Who has a lead, as stored: a person or a queue (`owner_kind` `owner` | `queue`, `owner_id`).

@@ -126,20 +126,26 @@ pub struct ExportRow {
     pub touched_at: Option<f64>,
 }
 
-/// One page of the leads created in `[from, to)` after `after` (`created_at`, `id`), oldest first,
-/// at most `limit`: keyset paging that seeks into the `leads_created_id` index (`created_at`, `id`)
-/// at the last page's end with a row-value comparison (an `OR` of the two columns would scan from
-/// the range's start on every page), so each page costs the same however far into the range it
-/// is. Every lead, bots and merged repeats included.
+/// Where a page of the replayable export starts: after this lead (`created_at`, `id`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct After {
+    pub created_at: f64,
+    pub id: String,
+}
+
+/// One page of the leads created in `[from, to)` after `after` (`created_at`, `id`; none: from
+/// the start), oldest first, at most `limit`: keyset paging that seeks into the
+/// `leads_created_id` index (`created_at`, `id`) at the last page's end, so each page costs the
+/// same however far into the range it is. Every lead, bots and merged repeats included.
 pub async fn export_page(
     db: &Db,
     from_ms: i64,
     to_ms: i64,
-    after: Option<(f64, &str)>,
+    after: Option<&After>,
     limit: u32,
 ) -> Result<Vec<ExportRow>, ApiError> {
     // Ids are never empty, so (from, '') is just before the range's first lead.
-    let (after_at, after_id) = after.unwrap_or((from_ms as f64, ""));
+    let (after_at, after_id) = after.map_or((from_ms as f64, ""), |a| (a.created_at, &a.id));
     let statement = db
         .prepare(
             "SELECT l.id, l.form_id, l.created_at, l.answers, l.visitor, l.attribution, l.inputs, \

@@ -1,0 +1,494 @@
+//! The replayable export, `GET /v1/export/leads.jsonl`: every lead of a range as a JSON line with
+//! what it said (answers, activity, context, visitor, attribution, the CRM's facts as the intake
+//! read them) and what became of it (`outcome`), what `handoff route` and `handoff simulate` read.
+//! Streamed: a keyset page of leads is read, written as lines and handed to the body before the
+//! next page is read, so memory holds one page whatever the range.
+
+use handoff_core::encode::rfc3339_short;
+use handoff_core::sla::{EscalateTo, StepDue};
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::value::RawValue;
+use worker::{Env, Request, Response};
+
+use crate::error::ApiError;
+use crate::metrics::query;
+use crate::store::metrics::{export_page, After, ExportRow};
+use crate::store::Db;
+
+/// Leads per page: one D1 round trip and at most this many leads in memory at a time.
+pub const EXPORT_PAGE: u32 = 500;
+
+/// Where the stream stands: the page read and not yet written (the first, read before answering),
+/// or the lead to read the next page after; `Done` once a page came back short.
+enum Next {
+    Page(Vec<ExportRow>),
+    After(After),
+    Done,
+}
+
+/// `GET /v1/export/leads.jsonl?from&to` (admin): every lead created in `[from, to)` (the metrics'
+/// range rules: ms since the epoch, at most 400 days), bots and merged repeats included, oldest
+/// first (`created_at`, then `id`), one JSON line each ([`ExportLine`]).
+pub async fn export_leads(req: &Request, env: &Env, now_ms: i64) -> Result<Response, ApiError> {
+    let query = query(req, now_ms)?;
+    let (from, to) = (query.from_ms, query.to_ms);
+    let db = Db::open(env)?;
+    // The first page is read before answering, so a storage failure is an error status rather
+    // than an empty download.
+    let first = export_page(&db, from, to, None, EXPORT_PAGE).await?;
+    let pages =
+        futures_util::stream::unfold((db, Next::Page(first)), move |(db, next)| async move {
+            let rows = match next {
+                Next::Done => return None,
+                Next::Page(rows) => rows,
+                Next::After(after) => {
+                    match export_page(&db, from, to, Some(&after), EXPORT_PAGE).await {
+                        Ok(rows) => rows,
+                        // A page that cannot be read fails the body, so the download is visibly cut
+                        // short rather than quietly incomplete.
+                        Err(e) => {
+                            let error =
+                                worker::Error::from(format!("the export stopped: {}", e.message));
+                            return Some((Err(error), (db, Next::Done)));
+                        }
+                    }
+                }
+            };
+            if rows.is_empty() {
+                return None;
+            }
+            let next = match rows.last() {
+                Some(last) if rows.len() == EXPORT_PAGE as usize => Next::After(After {
+                    created_at: last.created_at,
+                    id: last.id.clone(),
+                }),
+                _ => Next::Done,
+            };
+            let chunk = page_lines(&rows);
+            // The rows go before the next page is read: one page in memory at a time.
+            drop(rows);
+            Some((Ok::<_, worker::Error>(chunk.into_bytes()), (db, next)))
+        });
+    let mut response = Response::from_stream(pages)
+        .map_err(|_| ApiError::new(500, "internal", "The export could not be made."))?;
+    let headers = response.headers_mut();
+    let _ = headers.set("content-type", "application/x-ndjson");
+    let _ = headers.set(
+        "content-disposition",
+        "attachment; filename=\"handoff-leads.jsonl\"",
+    );
+    Ok(response)
+}
+
+/// A page of leads as JSON lines, each ending in `\n`.
+pub fn page_lines(rows: &[ExportRow]) -> String {
+    let mut out = String::with_capacity(rows.len() * 512);
+    for row in rows {
+        // Every part is either checked JSON or a plain value, so encoding cannot fail; a line
+        // that did would be left out rather than cut the export.
+        if let Ok(line) = serde_json::to_string(&ExportLine::from_row(row)) {
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// One lead of the export, its keys in this order (the README's admin API table).
+#[derive(Debug, Serialize)]
+pub struct ExportLine<'a> {
+    pub id: &'a str,
+    pub form: &'a str,
+    /// RFC 3339, UTC, milliseconds only when they are not zero.
+    pub at: String,
+    pub answers: Stored<'a>,
+    /// The activity items the request sent; `[]` for leads stored before inputs were kept.
+    pub activity: Stored<'a>,
+    /// The request's `SubmitContext`; `{}` for leads stored before inputs were kept.
+    pub context: Stored<'a>,
+    pub visitor: Option<&'a str>,
+    pub attribution: Stored<'a>,
+    /// The CRM's `SuppressionFacts` the intake read; `null` when it read none.
+    pub facts: Option<Stored<'a>>,
+    pub bundle_version: &'a str,
+    pub outcome: Outcome<'a>,
+}
+
+/// What became of the lead.
+#[derive(Debug, Serialize)]
+pub struct Outcome<'a> {
+    pub status: &'a str,
+    pub lifecycle: Option<&'a str>,
+    pub score: Option<i64>,
+    pub grade: Option<&'a str>,
+    pub disqualify_reason: Option<&'a str>,
+    pub assignee: Option<Holder<'a>>,
+    pub merged_into: Option<&'a str>,
+    pub previous_lead: Option<&'a str>,
+    pub arm: Option<Arm<'a>>,
+    pub sla: Option<Clock<'a>>,
+    /// When the lead was first touched, if it was: `handoff simulate` counts breaches by it.
+    pub first_touch_at: Option<String>,
+}
+
+/// Who holds the lead.
+#[derive(Debug, Serialize)]
+pub struct Holder<'a> {
+    pub kind: &'a str,
+    pub id: &'a str,
+}
+
+/// The experiment arm that placed the lead.
+#[derive(Debug, Serialize)]
+pub struct Arm<'a> {
+    pub experiment: &'a str,
+    pub arm: &'a str,
+}
+
+/// The lead's SLA clock as started.
+#[derive(Debug, Serialize)]
+pub struct Clock<'a> {
+    pub policy: &'a str,
+    /// `null` for a clock that never falls due.
+    pub first_touch_due: Option<String>,
+    pub accept_due: Option<String>,
+    pub ladder: Vec<Step>,
+}
+
+/// A step of the escalation ladder.
+#[derive(Debug, Serialize)]
+pub struct Step {
+    pub level: u32,
+    pub at: String,
+    pub to: EscalateTo,
+}
+
+/// A stored JSON value written as it is stored (re-encoded on one line if it spans several), or
+/// an empty object or array where there is none.
+#[derive(Debug)]
+pub enum Stored<'a> {
+    Raw(&'a RawValue),
+    Value(serde_json::Value),
+    EmptyObject,
+    EmptyArray,
+}
+
+impl Serialize for Stored<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Stored::Raw(raw) => raw.serialize(serializer),
+            Stored::Value(value) => value.serialize(serializer),
+            Stored::EmptyObject => serializer.serialize_map(Some(0))?.end(),
+            Stored::EmptyArray => serializer.serialize_seq(Some(0))?.end(),
+        }
+    }
+}
+
+/// The `inputs` column: `{activity, context, facts}` as the intake wrote them.
+#[derive(Debug, Default, Deserialize)]
+struct Inputs<'a> {
+    #[serde(borrow, default)]
+    activity: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    context: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    facts: Option<&'a RawValue>,
+}
+
+/// Stored JSON text to write as it is; `None` if there is none or it is not JSON.
+fn raw(text: Option<&str>) -> Option<&RawValue> {
+    text.and_then(|t| serde_json::from_str::<&RawValue>(t).ok())
+}
+
+/// A stored value for a line: as stored, or re-encoded if it has line breaks (between tokens:
+/// JSON strings hold none), which would split the lead's line.
+fn one_line(raw: &RawValue) -> Option<Stored<'_>> {
+    if !raw.get().contains('\n') {
+        return Some(Stored::Raw(raw));
+    }
+    serde_json::from_str(raw.get()).ok().map(Stored::Value)
+}
+
+/// A stored time in ms as RFC 3339; `None` for none, and for the far-future "never" deadline.
+fn time(ms: Option<f64>) -> Option<String> {
+    ms.map(|m| m as i64)
+        .filter(|m| *m < i64::MAX / 2)
+        .map(rfc3339_short)
+}
+
+impl<'a> ExportLine<'a> {
+    /// The line of one stored lead.
+    pub fn from_row(row: &'a ExportRow) -> ExportLine<'a> {
+        let inputs: Inputs<'a> = row
+            .inputs
+            .as_deref()
+            .and_then(|t| serde_json::from_str(t).ok())
+            .unwrap_or_default();
+        let kept = |v: Option<&'a RawValue>| v.and_then(one_line);
+        let or = |v: Option<Stored<'a>>, empty: Stored<'a>| v.unwrap_or(empty);
+        ExportLine {
+            id: &row.id,
+            form: &row.form_id,
+            at: rfc3339_short(row.created_at as i64),
+            answers: or(kept(raw(Some(&row.answers))), Stored::EmptyObject),
+            activity: or(kept(inputs.activity), Stored::EmptyArray),
+            context: or(kept(inputs.context), Stored::EmptyObject),
+            visitor: row.visitor.as_deref(),
+            attribution: or(kept(raw(row.attribution.as_deref())), Stored::EmptyObject),
+            facts: kept(inputs.facts),
+            bundle_version: &row.bundle_version,
+            outcome: Outcome::from_row(row),
+        }
+    }
+}
+
+impl<'a> Outcome<'a> {
+    fn from_row(row: &'a ExportRow) -> Outcome<'a> {
+        let assignee = match (row.owner_kind.as_deref(), row.owner_id.as_deref()) {
+            (Some(kind), Some(id)) => Some(Holder { kind, id }),
+            _ => None,
+        };
+        let arm = match (row.experiment.as_deref(), row.arm.as_deref()) {
+            (Some(experiment), Some(arm)) => Some(Arm { experiment, arm }),
+            _ => None,
+        };
+        let sla = row.policy.as_deref().map(|policy| {
+            let steps: Vec<StepDue> = row
+                .steps
+                .as_deref()
+                .and_then(|s| serde_json::from_str(s).ok())
+                .unwrap_or_default();
+            Clock {
+                policy,
+                first_touch_due: time(row.first_touch_due),
+                accept_due: time(row.accept_due),
+                ladder: steps
+                    .into_iter()
+                    .map(|s| Step {
+                        level: s.level,
+                        at: rfc3339_short(s.due_ms),
+                        to: s.to,
+                    })
+                    .collect(),
+            }
+        });
+        Outcome {
+            status: &row.status,
+            lifecycle: row.lifecycle.as_deref(),
+            score: row.score.map(|s| s as i64),
+            grade: row.grade.as_deref(),
+            disqualify_reason: row.disqualify_reason.as_deref(),
+            assignee,
+            merged_into: row.merged_into.as_deref(),
+            previous_lead: row.previous_lead.as_deref(),
+            arm,
+            sla,
+            first_touch_at: time(row.touched_at),
+        }
+    }
+}
+
+/// The most leads a preview replays: its memory and time stay bounded (about 20 MB and a few
+/// seconds), and a longer period is `truncated`.
+const PREVIEW_LEADS: usize = 20_000;
+/// The changed leads a preview lists.
+const PREVIEW_LISTED: usize = 200;
+
+/// `POST /v1/config/preview?days=N` (admin, a TOML body): the configuration checked as `PUT
+/// /v1/config` checks it, then the leads of the last `days` (default 30, at most 90) replayed in
+/// order through it and through the active configuration, as `handoff simulate --baseline`
+/// does: the summary and the first changed leads. Nothing is activated.
+pub async fn preview(
+    req: &mut Request,
+    env: &Env,
+    bundle: &crate::store::BundleOnce,
+    now_ms: i64,
+) -> Result<Response, ApiError> {
+    use handoff_core::compare::{summarize, Outcome, Row};
+    use handoff_core::replay::{read_arrival, Run};
+    let pairs = crate::http::query(req)?;
+    let days = crate::http::parse_number(crate::http::param(&pairs, "days"), 30, 90, || {
+        "days is a whole number from 1 to 90.".to_owned()
+    })?;
+    let candidate = match crate::config::candidate(req).await? {
+        Ok(candidate) => candidate,
+        Err(answer) => return Ok(answer),
+    };
+    let active = bundle.get(env).await?;
+    let from_ms = now_ms.saturating_sub(i64::from(days) * 86_400_000);
+    let db = crate::store::Db::open(env)?;
+    let (mut before, mut after) = (Run::default(), Run::default());
+    let (mut rows, mut skipped, mut truncated) = (Vec::new(), 0u64, false);
+    let mut cursor: Option<After> = None;
+    'pages: loop {
+        let page = export_page(&db, from_ms, now_ms, cursor.as_ref(), EXPORT_PAGE).await?;
+        let full = page.len() == EXPORT_PAGE as usize;
+        cursor = page.last().map(|r| After {
+            created_at: r.created_at,
+            id: r.id.clone(),
+        });
+        for row in page {
+            if rows.len() >= PREVIEW_LEADS {
+                truncated = true;
+                break 'pages;
+            }
+            let n = rows.len() + 1;
+            // The lead read back as its export line: what `handoff simulate` replays.
+            let line = page_lines(std::slice::from_ref(&row));
+            let value = serde_json::from_str(&line).unwrap_or(serde_json::Value::Null);
+            let placed = read_arrival(value, n, "", now_ms)
+                .ok()
+                .and_then(|(a, _, _)| {
+                    let b = before.place(&active, &a).ok()?;
+                    let c = after.place(&candidate, &a).ok()?;
+                    Some(Row {
+                        id: a.id.clone(),
+                        at_ms: a.at_ms,
+                        before: Outcome::of(&b),
+                        after: Outcome::of(&c),
+                        touched: None,
+                    })
+                });
+            match placed {
+                Some(row) => rows.push(row),
+                // A form one side does not have.
+                None => skipped += 1,
+            }
+        }
+        if !full {
+            break;
+        }
+    }
+    let (summary, changed) = summarize(&mut rows, false, now_ms);
+    let listed: Vec<serde_json::Value> = rows
+        .iter()
+        .zip(&changed)
+        .filter(|(_, c)| !c.is_empty())
+        .take(PREVIEW_LISTED)
+        .map(|(r, c)| {
+            let at = handoff_core::encode::rfc3339(r.at_ms);
+            serde_json::json!({"id": r.id, "at": at, "before": r.before, "after": r.after, "changed": c})
+        })
+        .collect();
+    crate::http::json(
+        200,
+        &serde_json::json!({
+            "version": candidate.version, "active": active.version, "days": days,
+            "from_ms": from_ms, "to_ms": now_ms, "truncated": truncated, "skipped": skipped,
+            "summary": summary, "changed": listed,
+        }),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::page_lines;
+    use crate::store::metrics::ExportRow;
+
+    /// A stored lead with nothing but what every lead has.
+    fn bare(id: &str, created_at: f64) -> ExportRow {
+        ExportRow {
+            id: id.to_owned(),
+            form_id: "demo".to_owned(),
+            created_at,
+            answers: r#"{"email":"a@b.example","company":"B"}"#.to_owned(),
+            visitor: None,
+            attribution: None,
+            inputs: None,
+            bundle_version: "sha256:x".to_owned(),
+            status: "new".to_owned(),
+            lifecycle: None,
+            score: None,
+            grade: None,
+            disqualify_reason: None,
+            owner_kind: None,
+            owner_id: None,
+            merged_into: None,
+            previous_lead: None,
+            experiment: None,
+            arm: None,
+            policy: None,
+            first_touch_due: None,
+            accept_due: None,
+            steps: None,
+            touched_at: None,
+        }
+    }
+
+    #[test]
+    fn a_lead_stored_before_inputs_were_kept_exports_empty_ones() {
+        let line = page_lines(&[bare("l1", 1_795_341_600_000.0)]);
+        assert_eq!(
+            line,
+            concat!(
+                r#"{"id":"l1","form":"demo","at":"2026-11-22T10:00:00Z","#,
+                r#""answers":{"email":"a@b.example","company":"B"},"activity":[],"context":{},"#,
+                r#""visitor":null,"attribution":{},"facts":null,"bundle_version":"sha256:x","#,
+                r#""outcome":{"status":"new","lifecycle":null,"score":null,"grade":null,"#,
+                r#""disqualify_reason":null,"assignee":null,"merged_into":null,"#,
+                r#""previous_lead":null,"arm":null,"sla":null,"first_touch_at":null}}"#,
+                "\n"
+            )
+        );
+    }
+
+    #[test]
+    fn a_routed_lead_exports_its_inputs_holder_arm_and_clock_in_order() {
+        let mut row = bare("l2", 1_795_341_600_250.0);
+        row.visitor = Some("v-1".to_owned());
+        row.attribution = Some(r#"{"utm_source":"ads"}"#.to_owned());
+        row.inputs = Some(
+            r#"{"activity":[{"kind":"pricing_view","at_ms":1}],"context":{"honeypot":"x","fill_ms":900},"facts":{"active_deal":false,"in_sequence":true,"last_contacted_ms":null}}"#
+                .to_owned(),
+        );
+        row.status = "assigned".to_owned();
+        row.lifecycle = Some("sql".to_owned());
+        row.score = Some(72.0);
+        row.grade = Some("A".to_owned());
+        row.owner_kind = Some("owner".to_owned());
+        row.owner_id = Some("ana".to_owned());
+        row.experiment = Some("sla-speed".to_owned());
+        row.arm = Some("fast".to_owned());
+        row.policy = Some("hot".to_owned());
+        row.first_touch_due = Some(1_795_343_400_000.0);
+        row.steps = Some(
+            r#"[{"level":1,"due_ms":1795343400000,"to":"team_lead","reassign":false}]"#.to_owned(),
+        );
+        let line = page_lines(&[row]);
+        assert_eq!(
+            line,
+            concat!(
+                r#"{"id":"l2","form":"demo","at":"2026-11-22T10:00:00.250Z","#,
+                r#""answers":{"email":"a@b.example","company":"B"},"#,
+                r#""activity":[{"kind":"pricing_view","at_ms":1}],"#,
+                r#""context":{"honeypot":"x","fill_ms":900},"visitor":"v-1","#,
+                r#""attribution":{"utm_source":"ads"},"#,
+                r#""facts":{"active_deal":false,"in_sequence":true,"last_contacted_ms":null},"#,
+                r#""bundle_version":"sha256:x","outcome":{"status":"assigned","lifecycle":"sql","#,
+                r#""score":72,"grade":"A","disqualify_reason":null,"#,
+                r#""assignee":{"kind":"owner","id":"ana"},"merged_into":null,"previous_lead":null,"#,
+                r#""arm":{"experiment":"sla-speed","arm":"fast"},"sla":{"policy":"hot","#,
+                r#""first_touch_due":"2026-11-22T10:30:00Z","accept_due":null,"#,
+                r#""ladder":[{"level":1,"at":"2026-11-22T10:30:00Z","to":"team_lead"}]},"#,
+                r#""first_touch_at":null}}"#,
+                "\n"
+            )
+        );
+    }
+
+    #[test]
+    fn stored_json_on_several_lines_is_put_on_one_and_broken_json_left_out() {
+        let mut row = bare("l3", 0.0);
+        row.answers = "{\n\"a\": 1}".to_owned();
+        row.attribution = Some("not json".to_owned());
+        row.inputs = Some(r#"{"activity":null,"context":{"fill_ms":5},"facts":null}"#.to_owned());
+        let line = page_lines(&[row]);
+        assert!(
+            line.contains(r#""answers":{"a":1},"activity":[],"context":{"fill_ms":5},"#),
+            "{line}"
+        );
+        assert!(line.contains(r#""attribution":{},"facts":null,"#), "{line}");
+        assert_eq!(line.matches('\n').count(), 1);
+    }
+}
