@@ -177,7 +177,13 @@ test("a configuration previewed over the last days: what it would have changed, 
   const moved = await (await preview(text.replace('to = "owner:ole"', 'to = "owner:nia"'))).json();
   assert.notEqual(moved.version, moved.active);
   assert.ok(moved.summary.changed > 0 && moved.changed.length === moved.summary.changed);
-  for (const l of moved.changed) assert.deepEqual([l.before.assignee, l.after.assignee], ["owner:ole", "owner:nia"]);
+  const byId = new Map(sent.map((s) => [s.id, s]));
+  for (const l of moved.changed) {
+    assert.deepEqual([l.before.assignee, l.after.assignee], ["owner:ole", "owner:nia"]);
+    // Each changed lead says who it is, as its alert would.
+    assert.equal(l.lead.email, byId.get(l.id).answers.email);
+    assert.equal(l.lead.company, byId.get(l.id).answers.company ?? null);
+  }
   assert.equal(moved.summary.assignees["owner:ole"].after, 0);
   // Nothing was activated.
   assert.equal((await (await worker.fetch("/v1/config", { admin: true, now })).json()).active, active);

@@ -1037,6 +1037,44 @@ pub fn escape_html(text: &str) -> String {
     out
 }
 
+/// Who a lead is, as its alert names them: a `name` answer (or `first_name` and `last_name`), the
+/// form's email answer and a `company` answer.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Person {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub company: Option<String>,
+}
+
+impl Person {
+    pub fn of(forms: &[FormSpec], evaluation: &Evaluation) -> Person {
+        let answers = &evaluation.answers;
+        let text = |id: &str| {
+            answers
+                .get(id)
+                .and_then(AnswerValue::as_text)
+                .map(str::to_owned)
+        };
+        let name = text("name").or_else(|| {
+            let parts: Vec<String> = ["first_name", "last_name"]
+                .iter()
+                .filter_map(|f| text(f))
+                .collect();
+            (!parts.is_empty()).then(|| parts.join(" "))
+        });
+        let email = forms
+            .iter()
+            .find(|f| f.id == evaluation.form)
+            .and_then(|f| email_answer(f, answers))
+            .map(str::to_owned);
+        Person {
+            name,
+            email,
+            company: text("company"),
+        }
+    }
+}
+
 /// What a lead summary reads from the configuration: the forms (the lead's questions and email
 /// field) and the routing (the owner's name). `From<&Bundle>` gives a bundle's.
 #[derive(Debug, Clone, Copy, Default)]
@@ -1060,23 +1098,12 @@ pub fn summarize<'a>(
 ) -> LeadSummary {
     let config = config.into();
     let answers = &evaluation.answers;
-    let text = |id: &str| {
-        answers
-            .get(id)
-            .and_then(AnswerValue::as_text)
-            .map(str::to_owned)
-    };
-    let name = text("name").or_else(|| {
-        let parts: Vec<String> = ["first_name", "last_name"]
-            .iter()
-            .filter_map(|f| text(f))
-            .collect();
-        (!parts.is_empty()).then(|| parts.join(" "))
-    });
     let form = config.forms.iter().find(|f| f.id == evaluation.form);
-    let email = form
-        .and_then(|f| email_answer(f, answers))
-        .map(str::to_owned);
+    let Person {
+        name,
+        email,
+        company,
+    } = Person::of(config.forms, evaluation);
     let mut asked = Vec::new();
     for field in form.map(|f| f.fields.as_slice()).unwrap_or_default() {
         if matches!(field.kind, FieldKind::Consent | FieldKind::Hidden) {
@@ -1110,7 +1137,7 @@ pub fn summarize<'a>(
         lead_id: lead_id.to_owned(),
         name,
         email,
-        company: text("company"),
+        company,
         source: source_line(attribution),
         asked,
         score: i64::from(evaluation.score.total),

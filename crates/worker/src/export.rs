@@ -306,6 +306,7 @@ pub async fn preview(
     now_ms: i64,
 ) -> Result<Response, ApiError> {
     use handoff_core::compare::{summarize, Outcome, Row};
+    use handoff_core::notify::Person;
     use handoff_core::replay::{read_arrival, Run};
     let pairs = crate::http::query(req)?;
     let days = crate::http::parse_number(crate::http::param(&pairs, "days"), 30, 90, || {
@@ -320,6 +321,8 @@ pub async fn preview(
     let db = crate::store::Db::open(env)?;
     let (mut before, mut after) = (Run::default(), Run::default());
     let (mut rows, mut skipped, mut truncated) = (Vec::new(), 0u64, false);
+    // Who each replayed lead is, for the changed leads' list.
+    let mut people: Vec<Person> = Vec::new();
     let mut cursor: Option<After> = None;
     'pages: loop {
         let page = export_page(&db, from_ms, now_ms, cursor.as_ref(), EXPORT_PAGE).await?;
@@ -342,16 +345,21 @@ pub async fn preview(
                 .and_then(|(a, _, _)| {
                     let b = before.place(&active, &a).ok()?;
                     let c = after.place(&candidate, &a).ok()?;
-                    Some(Row {
+                    let compared = Row {
                         id: a.id.clone(),
                         at_ms: a.at_ms,
                         before: Outcome::of(&b),
                         after: Outcome::of(&c),
-                        touched: None,
-                    })
+                        // A breach is judged by the first touch the lead really had.
+                        touched: row.touched_at.map(|t| t as i64),
+                    };
+                    Some((compared, Person::of(&active.rules.forms, &b.evaluation)))
                 });
             match placed {
-                Some(row) => rows.push(row),
+                Some((row, person)) => {
+                    rows.push(row);
+                    people.push(person);
+                }
                 // A form one side does not have.
                 None => skipped += 1,
             }
@@ -364,11 +372,12 @@ pub async fn preview(
     let listed: Vec<serde_json::Value> = rows
         .iter()
         .zip(&changed)
-        .filter(|(_, c)| !c.is_empty())
+        .zip(&people)
+        .filter(|((_, c), _)| !c.is_empty())
         .take(PREVIEW_LISTED)
-        .map(|(r, c)| {
+        .map(|((r, c), person)| {
             let at = handoff_core::encode::rfc3339(r.at_ms);
-            serde_json::json!({"id": r.id, "at": at, "before": r.before, "after": r.after, "changed": c})
+            serde_json::json!({"id": r.id, "at": at, "lead": person, "before": r.before, "after": r.after, "changed": c})
         })
         .collect();
     crate::http::json(
