@@ -162,6 +162,21 @@ const hasDeal = leadColumns.includes("deal_amount");
 const { stdout: clockColumns } = await d1("--json", "--command", "PRAGMA table_info(sla_clocks)");
 const hasAcceptClock = JSON.parse(clockColumns)[0].results.some((c) => c.name === "accept_due");
 
+/** A lead's answers to the demo form, complete (a preview replays them, docs/CONFIG.md "What a
+ * change would have done"), and in keeping with its stage and owner: the country of the owner's
+ * territory, a bigger company and a demo for a sales-qualified lead. Drawn from `i`, not from the
+ * random sequence, so the history's other draws stay as they were. */
+function answers(i, { email, company, name, lifecycle, grade, routedTo }) {
+  const country = { oliver: "United Kingdom", lena: ["Germany", "France", "Netherlands"][i % 3], sam: "United States" }[routedTo]
+    ?? (["maya", "diego", "priya"].includes(routedTo) ? ["United States", "Canada"][i % 2] : ["Other", "United States", "Germany"][i % 3]);
+  const byStage = {
+    sql: { company_size: grade === "A" ? "201-1000" : "51-200", role: ["Engineering", "Executive", "Data"][i % 3], interest: "A demo", team_size: 4 + (i % 20) },
+    mql: { company_size: ["11-50", "51-200"][i % 2], role: ["Marketing", "Data"][i % 2], interest: "Pricing", team_size: 1 + (i % 6) },
+    nurture: { company_size: "1-10", role: ["Other", "Student"][i % 2], interest: "Just exploring" },
+  }[lifecycle];
+  return { email, company, name, ...byStage, country, consent: true };
+}
+
 const sql = [];
 const COUNT = 600;
 for (let i = 0; i < COUNT; i++) {
@@ -209,7 +224,7 @@ for (let i = 0; i < COUNT; i++) {
   const cols = ["id", "form_id", "email", "answers", "bundle_version", "created_at", "score", "grade", "lifecycle",
     "evaluation", "attribution", "owner_kind", "owner_id", "status", "updated_at", ...(hasArm ? ["experiment", "arm"] : []),
     ...(hasDeal ? ["deal_amount", "deal_currency"] : [])];
-  const vals = [id, "demo", email, JSON.stringify({ email, company, name }), "demo-history", createdAt, 10 * fired.length, grade,
+  const vals = [id, "demo", email, JSON.stringify(answers(i, { email, company, name, lifecycle, grade, routedTo })), "demo-history", createdAt, 10 * fired.length, grade,
     lifecycle, JSON.stringify(evaluation), JSON.stringify(attribution), queue && !taken ? "queue" : "owner", owner, status,
     past.at(-1)[1], ...(hasArm ? [arm ? "mql-first-touch" : null, arm] : []),
     ...(hasDeal ? [deal?.amount ?? null, deal?.currency ?? null] : [])];

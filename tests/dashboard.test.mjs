@@ -3,10 +3,11 @@
 // admin token once and sees every panel with the API's numbers (acceptance apart from contact,
 // revenue per currency, the funnel by source, campaign, tier, owner and arm); visitor-typed text
 // stays text; nothing is fetched from another origin; on a laptop no table is cut off;
-// screenshots (laptop and phone) are saved as artifacts.
+// screenshots (laptop and phone) are saved as artifacts. A sales-ops manager tries a changed
+// configuration on the demo history's leads, sees what it would have changed, and activates it.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdir } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { promisify } from "node:util";
@@ -30,17 +31,17 @@ after(async () => {
   await state?.cleanup();
 });
 
-async function open(viewport) {
-  const context = await browser.newContext({ viewport });
+async function open(viewport, path = "/dashboard", { bypassCSP = false } = {}) {
+  const context = await browser.newContext({ viewport, bypassCSP });
   const page = await context.newPage();
   page.setDefaultTimeout(15_000);
   const errors = [], foreign = [];
   page.on("pageerror", (e) => errors.push(e.message));
-  // The one expected failure: the deliberately wrong token's 401s.
-  page.on("console", (m) => m.type() === "error" && !/status of 401/.test(m.text()) && errors.push(m.text()));
+  // The expected failures: the deliberately wrong token's 401s, the broken configuration's 422.
+  page.on("console", (m) => m.type() === "error" && !/status of (401|422)/.test(m.text()) && errors.push(m.text()));
   page.on("dialog", (d) => { errors.push(`dialog: ${d.message()}`); d.dismiss(); });
   page.on("request", (r) => { if (!r.url().startsWith(edge.url) && !r.url().startsWith("data:") && !r.url().startsWith("blob:")) foreign.push(r.url()); });
-  const response = await page.goto(`${edge.url}/dashboard`);
+  const response = await page.goto(`${edge.url}${path}`);
   assert.equal(response.status(), 200);
   assert.match(response.headers()["content-security-policy"], /script-src 'self'/);
   return { context, page, errors, foreign };
@@ -169,4 +170,113 @@ test("axe-core finds no accessibility violations on the dashboard, signed out or
   await page.locator("body[data-loaded=true]").waitFor();
   assert.deepEqual(await accessibilityViolations(page), []);
   await context.close();
+});
+
+test("a sales-ops manager tries a configuration on the last 30 days' leads, sees what it would change, and activates it", async () => {
+  const { context, page, errors, foreign } = await open({ width: 1280, height: 900 }, "/dashboard/config");
+  const admin = { authorization: `Bearer ${token}` };
+  const config = async () => (await fetch(`${edge.url}/v1/config`, { headers: admin })).json();
+  const before = await config();
+  await page.getByLabel("Admin token").fill(token);
+  await page.getByRole("button", { name: "Show the configuration" }).click();
+  await page.locator("body[data-loaded=true]").waitFor();
+  await page.locator("#active", { hasText: before.active }).waitFor();
+  // The two pages link to each other, and the session carries over.
+  assert.equal(await page.getByRole("link", { name: "Configuration" }).getAttribute("aria-current"), "page");
+
+  const demo = await readFile(join(ROOT, "config/demo.toml"), "utf8");
+  const emea = 'to = "pool:emea_ae"';
+  assert.ok(demo.includes(emea));
+  const box = page.getByLabel("Configuration (TOML)");
+  const previewButton = page.getByRole("button", { name: "Preview" });
+  const activate = page.getByRole("button", { name: "Activate this configuration" });
+
+  // A mistake is located and nothing is replayed; its place is one click away.
+  const broken = demo.replace(emea, 'to = "pool:emea"');
+  await box.fill(broken);
+  await previewButton.click();
+  const problem = page.locator("#problem-list tbody tr").first();
+  await problem.waitFor();
+  assert.equal(await page.locator("#result").isVisible(), false);
+  const line = broken.split("\n").findIndex((l) => l.includes('to = "pool:emea"')) + 1;
+  assert.match(await problem.textContent(), new RegExp(`^Line ${line}, column \\d+`));
+  await problem.getByRole("button").click();
+  assert.equal(await box.evaluate((t) => t.value.slice(t.selectionStart, t.selectionEnd)), 'to = "pool:emea"');
+
+  // The active configuration itself changes nothing, and there is nothing to activate.
+  await box.fill(demo);
+  await previewButton.click();
+  await page.locator("#verdict", { hasText: "This is the active configuration" }).waitFor();
+  assert.equal(await activate.isDisabled(), true);
+
+  // EMEA's leads to Oliver alone, from a file: the page shows the API's preview of the same text.
+  const moved = demo.replace(emea, 'to = "owner:oliver"');
+  await page.getByLabel("Or open a file").setInputFiles({ name: "northwind.toml", mimeType: "text/plain", buffer: Buffer.from(moved) });
+  await page.waitForFunction((text) => document.getElementById("toml").value === text, moved);
+  await previewButton.click();
+  await page.locator("#verdict", { hasText: "would have had a different outcome" }).waitFor();
+  const api = await (await fetch(`${edge.url}/v1/config/preview?days=30`, {
+    method: "POST", body: moved, headers: { ...admin, "content-type": "application/toml" } })).json();
+  const { summary } = api;
+  assert.ok(summary.leads >= 500 && summary.changed > 0 && api.skipped === 0, JSON.stringify({ ...summary, changes: null }));
+  const lena = summary.assignees["owner:lena"];
+  assert.ok(lena?.before > 0 && lena.after === 0, JSON.stringify(summary.assignees));
+  // (A lead may have left the 30 days between the page's preview and this one.)
+  const shown = (await page.locator("#verdict").textContent()).match(/^(\d+) of (\d+) leads/).slice(1).map(Number);
+  assert.ok(Math.abs(shown[0] - summary.changed) <= 1 && Math.abs(shown[1] - summary.leads) <= 1, `${shown} vs ${summary.changed} of ${summary.leads}`);
+  const row = (name) => page.locator("#assignees tbody tr", { has: page.locator("td", { hasText: new RegExp(`^${name}$`) }) });
+  assert.deepEqual(await row("lena").locator("td").allTextContents(),
+    ["lena", String(lena.before), "0", `−${lena.before}`]);
+  assert.equal(await page.locator("#assignees tbody tr").count(), Object.keys(summary.assignees).length);
+  assert.equal(await page.locator("#changed tbody tr").count(), Math.min(200, summary.changed));
+  // Each changed lead: who it is, and what changes from what to what.
+  const first = page.locator("#changed tbody tr").first();
+  const who = await first.locator("td").first().textContent();
+  assert.ok(who.includes(api.changed[0].lead.email) && who.includes(api.changed[0].lead.company), who);
+  for (const r of api.changed.filter((l) => l.before.assignee === "owner:lena").slice(0, 1)) {
+    const cells = await page.locator("#changed tbody tr", { hasText: r.lead.email }).locator("td").allTextContents();
+    assert.match(cells[2], /Owner or queue: lena/);
+    assert.doesNotMatch(cells[3], /Owner or queue: lena/);
+  }
+  assert.ok(await page.locator("#changes tbody tr", { hasText: "Owner or queue" }).count() === 1);
+  await page.screenshot({ path: join(ARTIFACTS, "dashboard-config.png"), fullPage: true });
+
+  // An edit after the preview must be previewed again before it can be activated.
+  await box.press("Control+End");
+  await box.pressSequentially("\n# edited");
+  assert.equal(await activate.isDisabled(), true);
+  await page.getByText("The text changed since this preview").waitFor();
+  await box.fill(moved);
+  assert.equal(await activate.isDisabled(), false);
+  await activate.click();
+  await page.getByText(`Activated ${api.version} (it replaces ${before.active})`).waitFor();
+  const after = await config();
+  assert.equal(after.active, api.version);
+  await page.locator("#active", { hasText: api.version }).waitFor();
+
+  // On a phone the page does not scroll sideways.
+  await page.setViewportSize({ width: 390, height: 844 });
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth));
+  assert.deepEqual(errors, []);
+  assert.deepEqual(foreign, [], "nothing from another origin");
+  await context.close();
+
+  // axe finds nothing on the page with problems listed or a preview shown.
+  const checked = await open({ width: 1280, height: 900 }, "/dashboard/config", { bypassCSP: true });
+  await checked.page.getByLabel("Admin token").fill(token);
+  await checked.page.keyboard.press("Enter");
+  await checked.page.locator("body[data-loaded=true]").waitFor();
+  await checked.page.getByLabel("Configuration (TOML)").fill(broken);
+  await checked.page.getByRole("button", { name: "Preview" }).click();
+  await checked.page.locator("#problem-list tbody tr").first().waitFor();
+  assert.deepEqual(await accessibilityViolations(checked.page), []);
+  await checked.page.getByLabel("Configuration (TOML)").fill(demo);
+  await checked.page.getByRole("button", { name: "Preview" }).click();
+  await checked.page.locator("#verdict", { hasText: "would have had a different outcome" }).waitFor();
+  assert.deepEqual(await accessibilityViolations(checked.page), []);
+  await checked.context.close();
+
+  // The demo configuration back, for whatever runs next.
+  const restored = await fetch(`${edge.url}/v1/config`, { method: "PUT", body: demo, headers: { ...admin, "content-type": "application/toml" } });
+  assert.equal(restored.status, 200);
 });

@@ -1,28 +1,9 @@
-// The speed-to-lead and revenue dashboard: reads the admin API with the bearer token the user
-// enters once per browser tab (sessionStorage: it is gone when the tab closes, so a shared laptop
-// keeps no admin credential), and draws every chart with DOM and SVG elements. Nothing the API
-// returns is ever parsed as HTML: every text goes through textContent. Definitions: docs/METRICS.md.
-const SVG = "http://www.w3.org/2000/svg";
-const KEY = "handoff.adminToken";
-const DAY = 86_400_000;
-const $ = (id) => document.getElementById(id);
+// The speed-to-lead and revenue dashboard: reads the admin API with the session's token (ui.js) and
+// draws every chart with DOM and SVG elements. Nothing the API returns is ever parsed as HTML:
+// every text goes through textContent. Definitions: docs/METRICS.md.
+import { $, api, duration, el, failed, pct, scroll, session, table } from "./ui.js";
 
-function el(tag, attrs = {}, ...children) {
-  const node = tag.startsWith("svg:") ? document.createElementNS(SVG, tag.slice(4)) : document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  for (const c of children) node.append(typeof c === "string" || typeof c === "number" ? String(c) : c);
-  return node;
-}
-const pct = (r) => (r == null ? "–" : `${(r * 100).toFixed(r >= 0.1 ? 0 : 1)}%`);
-function duration(ms) {
-  if (ms == null) return "–";
-  const neg = ms < 0 ? "−" : "";
-  const m = Math.abs(ms) / 60_000;
-  if (m < 1) return `${neg}${Math.round(Math.abs(ms) / 1000)} s`;
-  if (m < 90) return `${neg}${Math.round(m)} min`;
-  if (m < 48 * 60) return `${neg}${(m / 60).toFixed(1)} h`;
-  return `${neg}${(m / 1440).toFixed(1)} d`;
-}
+const DAY = 86_400_000;
 
 /** One amount in its currency: `€12,000`. */
 function amount(currency, value) {
@@ -39,29 +20,6 @@ function money(byCurrency) {
 }
 /** `n (rate)`, the way every count with its rate is shown. */
 const share = (n, r) => `${n} (${pct(r)})`;
-
-class Unauthorized extends Error {}
-async function api(path) {
-  const r = await fetch(path, { headers: { authorization: `Bearer ${sessionStorage.getItem(KEY)}` } });
-  if (r.status === 401) throw new Unauthorized();
-  if (!r.ok) throw new Error(`${path}: ${r.status}`);
-  return r;
-}
-
-/** A table with a caption: the accessible form of every chart, and the only form of lists. */
-function table(caption, headers, rows, { hidden = false, numeric = [] } = {}) {
-  const t = el("table", {}, el("caption", {}, caption));
-  t.append(el("thead", {}, el("tr", {}, ...headers.map((h, i) => el("th", { scope: "col", class: numeric.includes(i) ? "n" : "" }, h)))));
-  t.append(el("tbody", {}, ...rows.map((r) => el("tr", {}, ...r.map((c, i) =>
-    el("td", { class: numeric.includes(i) ? "n" : "" }, c ?? "–"))))));
-  // A hidden table is the text alternative of a chart: read by screen readers, never seen.
-  return hidden ? el("div", { class: "visually-hidden" }, t) : t;
-}
-
-/** A wide table that scrolls sideways on a phone: a labelled region keyboard users can focus. */
-function scroll(t) {
-  return el("div", { class: "scroll", tabindex: "0", role: "region", "aria-label": t.querySelector("caption").textContent }, t);
-}
 
 /** Horizontal bars: [{label, value, text}], with the data as a hidden table; `labelW` and `room`
  * are the SVG units kept for the labels and for the value after the longest bar. */
@@ -227,8 +185,7 @@ async function regroup() {
   try {
     funnel(await metrics($("funnel-by").value));
   } catch (e) {
-    if (e instanceof Unauthorized) return signOut("That token was not accepted.");
-    $("status").textContent = `The data could not be loaded (${e.message}).`;
+    failed(signOut, e);
   }
 }
 
@@ -255,19 +212,8 @@ async function load() {
     $("status").textContent = `${all.total.leads} leads, ${new Date(from).toISOString().slice(0, 10)} to ${new Date(to).toISOString().slice(0, 10)}`;
     document.body.dataset.loaded = "true";
   } catch (e) {
-    if (e instanceof Unauthorized) return signOut("That token was not accepted.");
-    $("status").textContent = `The data could not be loaded (${e.message}).`;
+    failed(signOut, e);
   }
-}
-
-function signOut(message = "") {
-  sessionStorage.removeItem(KEY);
-  $("panels").hidden = true;
-  $("range").hidden = true;
-  $("signin").hidden = false;
-  $("signin-error").textContent = message;
-  $("status").textContent = "";
-  $("token").focus();
 }
 
 async function downloadCsv() {
@@ -278,15 +224,13 @@ async function downloadCsv() {
   setTimeout(() => URL.revokeObjectURL(a.href), 1000);
 }
 
-$("signin").addEventListener("submit", (e) => {
-  e.preventDefault();
-  sessionStorage.setItem(KEY, $("token").value.trim());
-  $("token").value = "";
-  load();
-});
 $("days").addEventListener("change", load);
 $("funnel-by").addEventListener("change", regroup);
-$("signout").addEventListener("click", () => signOut());
 $("csv").addEventListener("click", downloadCsv);
-if (sessionStorage.getItem(KEY)) load();
-else signOut();
+const signOut = session({
+  load,
+  shown: (on) => {
+    $("panels").hidden = !on;
+    $("range").hidden = !on;
+  },
+});
