@@ -27,7 +27,7 @@ async function exportLeads(from, to, { auth = true } = {}) {
 /** RFC 3339 as the export writes it: milliseconds only when they are not zero. */
 const rfc = (ms) => new Date(ms).toISOString().replace(/\.000Z$/, "Z");
 const KEYS = ["id", "form", "at", "answers", "activity", "context", "visitor", "attribution", "facts", "bundle_version", "outcome"];
-const OUTCOME_KEYS = ["status", "lifecycle", "score", "grade", "disqualify_reason", "assignee", "merged_into", "previous_lead", "arm", "sla", "first_touch_at"];
+const OUTCOME_KEYS = ["status", "lifecycle", "score", "grade", "disqualify_reason", "assignee", "merged_into", "previous_lead", "arm", "sla", "first_touch_at", "statuses"];
 const stored = (id) => worker.db.prepare("SELECT answers, attribution, bundle_version FROM leads WHERE id = ?").bind(id).first();
 
 // The run: each lead's id, arrival and what was sent.
@@ -108,6 +108,7 @@ test("a recorded run exports every lead with its inputs and outcome, in order, i
         ],
       },
       first_touch_at: null,
+      statuses: [],
     },
   };
   // Compared as text: the keys' order is part of the shape.

@@ -10,7 +10,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { DAY, EPOCH, HANDOFF, MINUTE, iso, ROOT, startWorker } from "./support/edge.mjs";
+import { DAY, EPOCH, HANDOFF, HOUR, MINUTE, iso, ROOT, startWorker } from "./support/edge.mjs";
 
 const CONFIG = join(ROOT, "crates/cli/tests/data/route.toml");
 let worker;
@@ -109,7 +109,7 @@ test("the leads export replays: every lead with its inputs and outcome, and hand
   assert.deepEqual(lines.map((l) => l.id), sent.map((s) => s.id));
   const keys = (o) => Object.keys(o).sort();
   assert.deepEqual(keys(lines[0]), ["activity", "answers", "at", "attribution", "bundle_version", "context", "facts", "form", "id", "outcome", "visitor"]);
-  assert.deepEqual(keys(lines[0].outcome), ["arm", "assignee", "disqualify_reason", "first_touch_at", "grade", "lifecycle", "merged_into", "previous_lead", "score", "sla", "status"]);
+  assert.deepEqual(keys(lines[0].outcome), ["arm", "assignee", "disqualify_reason", "first_touch_at", "grade", "lifecycle", "merged_into", "previous_lead", "score", "sla", "status", "statuses"]);
   assert.equal(Date.parse(lines[0].at), sent[0].at);
   assert.deepEqual(lines[11].context, { honeypot: "https://spam.example" }, "the context as sent");
   assert.equal(lines[11].outcome.disqualify_reason, "bot");
@@ -159,6 +159,44 @@ test("the leads export pages through a long range in order, each lead once; it n
   const bad = await exportLeads(day + DAY, day);
   assert.equal(bad.status, 400);
   assert.equal((await bad.json()).error.code, "bad_query");
+});
+
+test("a replay frees an owner's slot when the recorded lead was worked, as the Worker did", async () => {
+  // Uma takes one open lead at a time (`new` or `accepted`); her leads of the first run are worked.
+  const t = EPOCH + 20 * DAY;
+  const report = async (id, event, now) => {
+    const r = await worker.fetch(`/v1/leads/${id}/events`, { method: "POST", admin: true, now,
+      headers: { "content-type": "application/json" }, body: JSON.stringify(event) });
+    assert.equal(r.status, 201, await r.text());
+  };
+  const held = await worker.db.prepare("SELECT id FROM leads WHERE owner_id = 'uma' AND status IN ('new', 'accepted')").all();
+  for (const { id } of held.results) await report(id, { type: "touch", channel: "call", actor: "uma" }, t - HOUR);
+  const japan = (n, at) => worker.submit({ form: "contact", answers: { email: `jp${n}@jp.example`, company_size: "1000+", country: "JP", interest: "A demo" },
+    context: { fill_ms: 30_000 } }, { now: at });
+  const j1 = await japan(1, t);
+  await report(j1, { type: "accept", actor: "uma" }, t + 10 * MINUTE);
+  const j2 = await japan(2, t + 20 * MINUTE); // Uma has accepted j1 but not worked it: full.
+  await report(j1, { type: "touch", channel: "call", actor: "uma" }, t + 25 * MINUTE);
+  const j3 = await japan(3, t + 30 * MINUTE); // j1 is worked: her slot is free.
+  const j4 = await japan(4, t + 40 * MINUTE); // She holds j3.
+  const owner = async (id) => (await worker.db.prepare("SELECT owner_kind || ':' || owner_id AS o FROM leads WHERE id = ?").bind(id).first()).o;
+  const online = await Promise.all([j1, j2, j3, j4].map(owner));
+  assert.deepEqual(online, ["owner:uma", "queue:triage", "owner:uma", "queue:triage"]);
+
+  const text = await (await exportLeads(t, t + HOUR)).text();
+  const lines = text.trim().split("\n").map((l) => JSON.parse(l));
+  assert.deepEqual(lines[0].outcome.statuses, [{ at: iso(t + 10 * MINUTE), to: "accepted" }, { at: iso(t + 25 * MINUTE), to: "working" }]);
+  assert.deepEqual(lines[1].outcome.statuses, []);
+  const dir = await mkdtemp(join(tmpdir(), "handoff-capacity-"));
+  try {
+    const file = join(dir, "leads.jsonl");
+    await writeFile(file, text);
+    const replayed = await handoff(["simulate", "--config", CONFIG, "--leads", file, "--now", iso(t + HOUR)]);
+    assert.deepEqual(replayed.slice(0, -1).map((l) => l.after.assignee), online);
+    assert.equal(replayed.at(-1).summary.changed, 0, JSON.stringify(replayed));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test("a configuration previewed over the last days: what it would have changed, and nothing activated", async () => {

@@ -352,3 +352,80 @@ fn simulate_changes_nothing_with_the_same_configuration_and_exactly_the_moved_ru
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Uma takes one open lead at a time. Replayed with the statuses the leads really went through,
+/// her slot frees when her lead was worked (`working` does not hold capacity), and not before.
+#[test]
+fn a_replay_frees_an_owner_s_slot_when_the_recorded_lead_was_worked() {
+    let dir = std::env::temp_dir().join(format!("handoff-capacity-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let line = |id: &str, at: &str, statuses: &str| {
+        format!(
+            r#"{{"id": "{id}", "form": "contact", "at": "{at}", "answers": {{"email": "{id}@jp.example", "company_size": "1000+", "country": "JP", "interest": "A demo"}}, "outcome": {{"statuses": {statuses}}}}}"#
+        ) + "\n"
+    };
+    let worked = r#"[{"at": "2026-11-23T09:30:00Z", "to": "accepted"}, {"at": "2026-11-23T09:40:00Z", "to": "working"}]"#;
+    let leads = [
+        // Worked 40 minutes after it arrived.
+        line("j1", "2026-11-23T09:00:00Z", worked),
+        // Uma still holds j1 (accepted is not worked yet): the fallback.
+        line("j2", "2026-11-23T09:35:00Z", "[]"),
+        // j1 is worked by now: Uma's slot is free; j3 then stays new.
+        line("j3", "2026-11-23T10:00:00Z", "null"),
+        // Uma holds j3.
+        line("j4", "2026-11-23T11:00:00Z", "[]"),
+    ]
+    .concat();
+    let file = dir.join("leads.jsonl");
+    std::fs::write(&file, leads).unwrap();
+    let args = [
+        "simulate",
+        "--config",
+        CONFIG,
+        "--baseline",
+        CONFIG,
+        "--leads",
+        file.to_str().unwrap(),
+        "--now",
+        "2026-11-26T12:00:00Z",
+    ];
+    let (code, out, err) = handoff(&args, "");
+    assert_eq!(code, 0, "{err}");
+    let placed: Vec<String> = out
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|l| l["id"].is_string())
+        .map(|l| format!("{} {}", l["id"].as_str().unwrap(), l["after"]["assignee"]))
+        .collect();
+    assert_eq!(
+        placed,
+        [
+            "j1 \"owner:uma\"",
+            "j2 \"queue:triage\"",
+            "j3 \"owner:uma\"",
+            "j4 \"queue:triage\""
+        ]
+    );
+    // A status list that cannot be read is that line's error, with its code.
+    std::fs::write(
+        &file,
+        line(
+            "j5",
+            "2026-11-23T09:00:00Z",
+            r#"[{"at": "soon", "to": "working"}]"#,
+        ),
+    )
+    .unwrap();
+    let (code, out, _) = handoff(&args, "");
+    assert_eq!(code, 1);
+    let error: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(error["error"]["code"], "bad_json");
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("outcome.statuses"),
+        "{error}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -6,11 +6,18 @@
 //! the Worker's batch applies them.
 //!
 //! What the run knows is what it was given and what it placed: the rotation state it started from
-//! (counts and open leads, which nothing closes here), and the people whose leads it stored, by
-//! email address and visitor token: a profiled form's lead is judged with what the person told us
-//! on their last five leads of the run, as the Worker judges it with their stored leads.
+//! (counts and open leads), and the people whose leads it stored, by email address and visitor
+//! token: a profiled form's lead is judged with what the person told us on their last five leads
+//! of the run, as the Worker judges it with their stored leads.
+//!
+//! A replayed lead is worked on the schedule it really was: an arrival may carry the status
+//! changes its lead went through (the export's `outcome.statuses`), and the lead holds its
+//! replayed owner's capacity while its status is one the configuration counts
+//! (`[routing] capacity_counts`), so an owner's slots free up when the recorded lead was taken or
+//! closed. Without them (`handoff route`), nothing closes a lead.
 
-use std::collections::BTreeMap;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
 
 use serde::Serialize;
 
@@ -39,6 +46,9 @@ pub struct Arrival {
     pub facts: SuppressionFacts,
     /// The first-party visitor token the form sent.
     pub visitor: Option<String>,
+    /// The statuses the recorded lead moved to later, and when (ms), oldest first: when it held
+    /// its owner's capacity. Empty: it stayed `new`.
+    pub statuses: Vec<(i64, LeadStatus)>,
 }
 
 /// Where one submission went.
@@ -77,6 +87,10 @@ pub struct Run {
     people: BTreeMap<String, Latest>,
     /// Each person's (email subject or `visitor:` token) stored leads, newest last, at most five.
     told: BTreeMap<String, Vec<EarlierLead>>,
+    /// When a placed lead starts or stops holding its owner's capacity, earliest first: (at, order
+    /// of scheduling, owner, +1 or -1).
+    capacity: BinaryHeap<Reverse<(i64, u64, String, i8)>>,
+    scheduled: u64,
 }
 
 impl Run {
@@ -114,12 +128,48 @@ impl Run {
         found.into_iter().take(5).cloned().collect()
     }
 
+    /// Applies every capacity change due by `at_ms`: the slots the recorded leads freed (or took
+    /// again) by then.
+    fn release(&mut self, at_ms: i64) {
+        while let Some(Reverse((at, _, _, _))) = self.capacity.peek() {
+            if *at > at_ms {
+                break;
+            }
+            let Some(Reverse((_, _, owner, delta))) = self.capacity.pop() else {
+                break;
+            };
+            let open = self.state.open.entry(owner).or_insert(0);
+            *open = if delta < 0 {
+                open.saturating_sub(1)
+            } else {
+                open.saturating_add(1)
+            };
+        }
+    }
+
+    /// Schedules the capacity changes of a lead just counted against `owner`'s capacity: each
+    /// recorded status change into or out of the statuses the configuration counts.
+    fn schedule(&mut self, counted: &[LeadStatus], owner: &str, statuses: &[(i64, LeadStatus)]) {
+        let mut held = true;
+        for (at, status) in statuses {
+            let holds = counted.contains(status);
+            if holds != held {
+                self.scheduled += 1;
+                let delta = if holds { 1 } else { -1 };
+                self.capacity
+                    .push(Reverse((*at, self.scheduled, owner.to_owned(), delta)));
+                held = holds;
+            }
+        }
+    }
+
     /// Places `arrival` as the Worker would at its time, and advances the run.
     pub fn place(
         &mut self,
         bundle: &crate::Bundle,
         arrival: &Arrival,
     ) -> Result<Placed, UnknownForm> {
+        self.release(arrival.at_ms);
         let keys = Run::keys(bundle, arrival);
         let profiled = bundle.form(&arrival.lead.form).is_some_and(|f| {
             f.spec.profiling.is_some() || f.spec.fields.iter().any(|field| !field.ask.is_once())
@@ -233,7 +283,13 @@ impl Run {
                 let target = arm.and_then(|(_, arm)| arm.to.as_ref());
                 let decision = route_with(routing, &input, &self.state, at, target);
                 // Offline, nothing else took a turn: the changes apply as the decision expects.
-                let _ = self.state.apply(&decision.changes);
+                if self.state.apply(&decision.changes).is_ok() {
+                    for change in &decision.changes {
+                        if let crate::routing::StateChange::Opened { owner, .. } = change {
+                            self.schedule(routing.capacity_counts(), owner, &arrival.statuses);
+                        }
+                    }
+                }
                 placed.clock = start(
                     &input,
                     &decision.assignee,
@@ -331,6 +387,12 @@ pub fn read_arrival(
         Some(Value::String(v)) => Some(v.clone()),
         Some(_) => return Err(bad("`visitor` must be text".to_owned())),
     };
+    let statuses = match extra.get("outcome").and_then(|o| o.get("statuses")) {
+        None | Some(Value::Null) => Vec::new(),
+        Some(list) => read_statuses(list).ok_or_else(|| {
+            bad("`outcome.statuses` must be a list of {\"at\": an RFC 3339 time, \"to\": a lead status}".to_owned())
+        })?,
+    };
     let (mut lead, issues) = read_lead_value(value, form)?;
     // The pages the form saw count as activity, as the Worker's intake counts them.
     lead.activity.extend(attribution.page_views());
@@ -343,8 +405,25 @@ pub fn read_arrival(
             utm,
             facts,
             visitor,
+            statuses,
         },
         issues,
         extra,
     ))
+}
+
+/// The export's `outcome.statuses`, oldest first; `None` if an item is not `{at, to}` with an
+/// RFC 3339 time and a status code.
+fn read_statuses(list: &Value) -> Option<Vec<(i64, LeadStatus)>> {
+    let mut out = list
+        .as_array()?
+        .iter()
+        .map(|item| {
+            let at = item.get("at")?.as_str().and_then(parse_rfc3339)?;
+            let to = LeadStatus::parse(item.get("to")?.as_str()?)?;
+            Some((at, to))
+        })
+        .collect::<Option<Vec<_>>>()?;
+    out.sort_by_key(|(at, _)| *at);
+    Some(out)
 }

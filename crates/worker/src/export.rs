@@ -130,6 +130,23 @@ pub struct Outcome<'a> {
     pub sla: Option<Clock<'a>>,
     /// When the lead was first touched, if it was: `handoff simulate` counts breaches by it.
     pub first_touch_at: Option<String>,
+    /// Every status the lead moved to after `new`, oldest first: a replay frees an owner's
+    /// capacity when the lead really left the statuses that hold it.
+    pub statuses: Vec<StatusAt>,
+}
+
+/// A status the lead moved to, and when.
+#[derive(Debug, Serialize)]
+pub struct StatusAt {
+    pub at: String,
+    pub to: String,
+}
+
+/// A stored status change, as the export's query reads it.
+#[derive(Deserialize)]
+struct StoredStatus {
+    at: f64,
+    to: Option<String>,
 }
 
 /// Who holds the lead.
@@ -210,6 +227,23 @@ fn one_line(raw: &RawValue) -> Option<Stored<'_>> {
     serde_json::from_str(raw.get()).ok().map(Stored::Value)
 }
 
+/// The lead's status changes, oldest first (a change without a status, never written, is left
+/// out).
+fn statuses(json: Option<&str>) -> Vec<StatusAt> {
+    let mut list: Vec<StoredStatus> = json
+        .and_then(|t| serde_json::from_str(t).ok())
+        .unwrap_or_default();
+    list.sort_by(|a, b| a.at.total_cmp(&b.at));
+    list.into_iter()
+        .filter_map(|s| {
+            Some(StatusAt {
+                at: rfc3339_short(s.at as i64),
+                to: s.to?,
+            })
+        })
+        .collect()
+}
+
 /// A stored time in ms as RFC 3339; `None` for none, and for the far-future "never" deadline.
 fn time(ms: Option<f64>) -> Option<String> {
     ms.map(|m| m as i64)
@@ -285,6 +319,7 @@ impl<'a> Outcome<'a> {
             arm,
             sla,
             first_touch_at: time(row.touched_at),
+            statuses: statuses(row.statuses.as_deref()),
         }
     }
 }
@@ -422,6 +457,7 @@ mod tests {
             accept_due: None,
             steps: None,
             touched_at: None,
+            statuses: None,
         }
     }
 
@@ -436,7 +472,7 @@ mod tests {
                 r#""visitor":null,"attribution":{},"facts":null,"bundle_version":"sha256:x","#,
                 r#""outcome":{"status":"new","lifecycle":null,"score":null,"grade":null,"#,
                 r#""disqualify_reason":null,"assignee":null,"merged_into":null,"#,
-                r#""previous_lead":null,"arm":null,"sla":null,"first_touch_at":null}}"#,
+                r#""previous_lead":null,"arm":null,"sla":null,"first_touch_at":null,"statuses":[]}}"#,
                 "\n"
             )
         );
@@ -464,6 +500,12 @@ mod tests {
         row.steps = Some(
             r#"[{"level":1,"due_ms":1795343400000,"to":"team_lead","reassign":false}]"#.to_owned(),
         );
+        row.touched_at = Some(1_795_342_500_000.0);
+        // As the query reads them: in the order written, which need not be the order of times.
+        row.statuses = Some(
+            r#"[{"at":1795342500000,"to":"working"},{"at":1795342000000,"to":"accepted"}]"#
+                .to_owned(),
+        );
         let line = page_lines(&[row]);
         assert_eq!(
             line,
@@ -480,7 +522,9 @@ mod tests {
                 r#""arm":{"experiment":"sla-speed","arm":"fast"},"sla":{"policy":"hot","#,
                 r#""first_touch_due":"2026-11-22T10:30:00Z","accept_due":null,"#,
                 r#""ladder":[{"level":1,"at":"2026-11-22T10:30:00Z","to":"team_lead"}]},"#,
-                r#""first_touch_at":null}}"#,
+                r#""first_touch_at":"2026-11-22T10:15:00Z","statuses":["#,
+                r#"{"at":"2026-11-22T10:06:40Z","to":"accepted"},"#,
+                r#"{"at":"2026-11-22T10:15:00Z","to":"working"}]}}"#,
                 "\n"
             )
         );

@@ -124,6 +124,9 @@ pub struct ExportRow {
     /// JSON: the ladder, handoff-core's `StepDue`s.
     pub steps: Option<String>,
     pub touched_at: Option<f64>,
+    /// JSON `[{at, to}]`: the lead's status changes (`status_changed` events), in the order
+    /// they were written.
+    pub statuses: Option<String>,
 }
 
 /// Where a page of the replayable export starts: after this lead (`created_at`, `id`).
@@ -136,7 +139,8 @@ pub struct After {
 /// One page of the leads created in `[from, to)` after `after` (`created_at`, `id`; none: from
 /// the start), oldest first, at most `limit`: keyset paging that seeks into the
 /// `leads_created_id` index (`created_at`, `id`) at the last page's end, so each page costs the
-/// same however far into the range it is. Every lead, bots and merged repeats included.
+/// same however far into the range it is. Every lead, bots and merged repeats included, with its
+/// status changes (read through `lead_events_lead`, a few rows per lead).
 pub async fn export_page(
     db: &Db,
     from_ms: i64,
@@ -151,7 +155,9 @@ pub async fn export_page(
             "SELECT l.id, l.form_id, l.created_at, l.answers, l.visitor, l.attribution, l.inputs, \
              l.bundle_version, l.status, l.lifecycle, l.score, l.grade, l.disqualify_reason, \
              l.owner_kind, l.owner_id, l.merged_into, l.previous_lead, l.experiment, l.arm, \
-             c.policy, c.first_touch_due, c.accept_due, c.steps, c.touched_at \
+             c.policy, c.first_touch_due, c.accept_due, c.steps, c.touched_at, \
+             (SELECT json_group_array(json_object('at', e.at, 'to', json_extract(e.detail, '$.to'))) \
+              FROM lead_events e WHERE e.lead_id = l.id AND e.kind = 'status_changed') AS statuses \
              FROM leads l LEFT JOIN sla_clocks c ON c.lead_id = l.id \
              WHERE (l.created_at, l.id) > (?1, ?2) AND l.created_at < ?3 \
              ORDER BY l.created_at, l.id LIMIT ?4",
