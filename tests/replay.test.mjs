@@ -199,6 +199,58 @@ test("a replay frees an owner's slot when the recorded lead was worked, as the W
   }
 });
 
+test("who would get a lead that arrived now, and by when: the live rotation state, the CRM's facts, a candidate configuration; nothing stored", async () => {
+  const now = EPOCH + 20 * DAY + HOUR; // Uma holds j3 of the test before: she is full.
+  const ask = (body, { type = "application/json", auth = true } = {}) => worker.json("/v1/config/route", {
+    method: "POST", admin: auth, now, headers: { "content-type": type }, body: typeof body === "string" ? body : JSON.stringify(body) });
+  const count = async () => (await worker.db.prepare("SELECT COUNT(*) AS n FROM leads").first()).n;
+  const leads = await count();
+  const lead = (email, country, extra = {}) => ({ form: "contact", answers: { email, company_size: "1000+", country, interest: "A demo" }, ...extra });
+
+  const full = await ask({ lead: lead("next@jp.example", "JP") });
+  assert.equal(full.status, 200, full.text);
+  assert.equal(full.json.candidate, false);
+  assert.equal(full.json.version, (await (await worker.fetch("/v1/config", { admin: true, now })).json()).active);
+  const place = full.json.place;
+  assert.deepEqual(place.assignee, { kind: "queue", id: "triage" });
+  assert.equal(Date.parse(place.at), now);
+  assert.deepEqual(place.route.attempts[0].candidates.map((c) => [c.owner, c.skip]), [["uma", "at_capacity"]]);
+  assert.equal(place.sla.policy, "sales");
+
+  // The same lead through a candidate where Japan goes to Nia: her deadline in New York's hours.
+  const text = await readFile(CONFIG, "utf8");
+  const moved = await ask({ lead: lead("next@jp.example", "JP"), config: text.replace('to = "owner:uma"', 'to = "owner:nia"') });
+  assert.equal(moved.status, 200, moved.text);
+  assert.equal(moved.json.candidate, true);
+  assert.notEqual(moved.json.version, full.json.version);
+  assert.deepEqual(moved.json.place.assignee, { kind: "owner", id: "nia" });
+  assert.match(moved.json.place.route.summary, /Nia/);
+
+  // A person with an open deal in the CRM: placed, but no clock starts; unless the lead says otherwise.
+  await worker.db.prepare("INSERT INTO crm_facts (subject, active_deal, in_sequence, last_contacted_at, source, updated_at) VALUES ('email:buyer@deal.example', 1, 0, NULL, 'events', ?)").bind(now - DAY).run();
+  const dealt = await ask({ lead: lead("buyer@deal.example", "US") });
+  assert.deepEqual([dealt.json.place.assignee, dealt.json.place.sla, dealt.json.place.no_sla], [{ kind: "owner", id: "nia" }, null, "active_deal"]);
+  const told = await ask({ lead: lead("buyer@deal.example", "US", { facts: { active_deal: false } }) });
+  assert.equal(told.json.place.sla.policy, "sales");
+  assert.equal(await count(), leads, "nothing stored");
+
+  // What cannot be answered, and why.
+  const broken = await ask({ lead: lead("x@jp.example", "JP"), config: "[[forms]]\nid = 1\n" });
+  assert.deepEqual([broken.status, broken.json.error.code], [422, "config_invalid"]);
+  assert.ok(broken.json.error.problems.length > 0);
+  for (const [body, status, code] of [
+    [{ lead: "not an object" }, 400, "bad_json"],
+    [{ lead: lead("x@jp.example", "JP"), extra: 1 }, 400, "bad_json"],
+    [{ lead: { ...lead("x@jp.example", "JP"), at: "soon" } }, 400, "bad_json"],
+    [{ lead: { ...lead("x@jp.example", "JP"), form: "nope" } }, 404, "unknown_form"],
+  ]) {
+    const r = await ask(body);
+    assert.deepEqual([r.status, r.json?.error?.code], [status, code], JSON.stringify(body));
+  }
+  assert.equal((await ask({ lead: lead("x@jp.example", "JP") }, { auth: false })).status, 401);
+  assert.equal((await ask("lead", { type: "text/plain" })).status, 415);
+});
+
 test("a configuration previewed over the last days: what it would have changed, and nothing activated", async () => {
   const now = EPOCH + 2 * DAY;
   const preview = (toml, { days = 30, auth = true } = {}) => worker.fetch(`/v1/config/preview?days=${days}`, {

@@ -5,11 +5,8 @@
 
 use std::io::{BufRead, Write};
 
-use handoff_core::encode::rfc3339;
-use handoff_core::evaluate::evaluate_lead;
-use handoff_core::replay::{Arrival, Placed, Run};
-use handoff_core::routing::{Assignee, RotationState};
-use handoff_core::sla::Clock;
+use handoff_core::replay::Run;
+use handoff_core::routing::RotationState;
 use handoff_core::Bundle;
 use serde_json::{json, Value};
 
@@ -79,119 +76,16 @@ pub fn route(
         }
         let record = match arrival(&line, i + 1, form, now_ms) {
             Err(error) => error,
-            Ok((arrival, issues, _)) if !issues.is_empty() => {
-                // An answer of the wrong kind: the Worker refuses the lead, so nothing routes.
-                match evaluate_lead(bundle, &arrival.lead, issues, arrival.at_ms) {
-                    Ok(evaluation) => {
-                        let mut record =
-                            serde_json::to_value(evaluation.report()).unwrap_or_default();
-                        unplaced(&mut record, &arrival);
-                        record
-                    }
-                    Err(e) => error_line(i + 1, e.code, &e.message),
-                }
+            Ok((arrival, issues, _)) => {
+                handoff_core::replay::report(bundle, run, &arrival, issues)
+                    .unwrap_or_else(|e| error_line(i + 1, e.code, &e.message))
             }
-            Ok((arrival, _, _)) => match run.place(bundle, &arrival) {
-                Ok(placed) => record(&arrival, &placed),
-                Err(e) => error_line(i + 1, e.code, &e.message),
-            },
         };
         bad += usize::from(record.get("error").is_some());
         writeln!(out, "{record}").map_err(|e| format!("stdout: {e}"))?;
     }
     out.flush().map_err(|e| format!("stdout: {e}"))?;
     Ok(bad)
-}
-
-/// A lead's line: the evaluation as `handoff eval` prints it, then where the lead went.
-fn record(arrival: &Arrival, placed: &Placed) -> Value {
-    let mut record = serde_json::to_value(placed.evaluation.report()).unwrap_or_default();
-    unplaced(&mut record, arrival);
-    let Some(map) = record.as_object_mut() else {
-        return record;
-    };
-    let warnings: Vec<Value> = placed
-        .evaluation
-        .unknown
-        .keys()
-        .map(|field| json!({"field": field, "code": "answer.unknown_field"}))
-        .collect();
-    if !warnings.is_empty() {
-        map.insert("warnings".into(), Value::Array(warnings));
-    }
-    map.insert("assignee".into(), assignee(placed.assignee.as_ref()));
-    map.insert("merged_into".into(), json!(placed.merged_into));
-    map.insert("previous_lead".into(), json!(placed.previous_lead));
-    // The decision as the Worker stores it in the lead's `routed` event.
-    let route = placed.decision.as_ref().map(|d| {
-        let mut detail = serde_json::to_value(d).unwrap_or_default();
-        if let (Some(a), Some(m)) = (&placed.assignment, detail.as_object_mut()) {
-            m.insert("experiment".into(), json!(a));
-        }
-        detail
-    });
-    map.insert("route".into(), route.unwrap_or(Value::Null));
-    let (sla, reason) = match &placed.clock {
-        Some(Ok(clock)) => (sla(clock), Value::Null),
-        Some(Err(none)) => (Value::Null, json!(none.code())),
-        None => (Value::Null, Value::Null),
-    };
-    map.insert("sla".into(), sla);
-    map.insert("no_sla".into(), reason);
-    map.insert("arm".into(), json!(placed.assignment));
-    record
-}
-
-/// The keys of a lead that was not placed, and its id and time.
-fn unplaced(record: &mut Value, arrival: &Arrival) {
-    if let Some(map) = record.as_object_mut() {
-        map.insert("id".into(), json!(arrival.id));
-        map.insert("at".into(), json!(rfc3339(arrival.at_ms)));
-        for key in [
-            "assignee",
-            "merged_into",
-            "previous_lead",
-            "route",
-            "sla",
-            "no_sla",
-            "arm",
-        ] {
-            map.insert(key.into(), Value::Null);
-        }
-    }
-}
-
-pub fn assignee(assignee: Option<&Assignee>) -> Value {
-    match assignee {
-        Some(a) => json!({"kind": a.kind(), "id": a.id()}),
-        None => Value::Null,
-    }
-}
-
-/// A clock as `handoff route` prints it: RFC 3339 times; a deadline that never comes (an owner
-/// with no working time left) is null.
-fn sla(clock: &Clock) -> Value {
-    let time = |ms: i64| (ms != i64::MAX).then(|| rfc3339(ms));
-    let ladder: Vec<Value> = clock
-        .steps
-        .iter()
-        .map(|s| {
-            json!({
-                "level": s.level,
-                "at": time(s.due_ms),
-                "to": s.to,
-                "deadline": s.deadline,
-                "reassign": s.reassign,
-            })
-        })
-        .collect();
-    json!({
-        "policy": clock.policy,
-        "working_hours": clock.working_hours,
-        "first_touch_due": time(clock.first_touch_due_ms),
-        "accept_due": clock.accept_due_ms.and_then(time),
-        "ladder": ladder,
-    })
 }
 
 pub fn error_line(line: usize, code: &str, message: &str) -> Value {

@@ -427,3 +427,121 @@ fn read_statuses(list: &Value) -> Option<Vec<(i64, LeadStatus)>> {
     out.sort_by_key(|(at, _)| *at);
     Some(out)
 }
+
+/// Judges `arrival` and places it in `run`, reported as `handoff route` prints it and `POST
+/// /v1/config/route` answers it: everything `handoff eval` prints (the evaluation's report), its
+/// `id` and `at`, then where it went: `assignee` (`{kind, id}`), `merged_into`, `previous_lead`,
+/// `route` (the decision as the Worker stores it in the `routed` event, with the experiment),
+/// `sla` (the clock: policy, working hours, deadlines and ladder, RFC 3339; a deadline that never
+/// comes is null), `no_sla` (why a placed lead has none) and `arm`; `warnings` for answers to no
+/// field. A lead whose answers have `issues` (an answer of the wrong kind, which the Worker
+/// refuses) is judged, not placed.
+pub fn report(
+    bundle: &crate::Bundle,
+    run: &mut Run,
+    arrival: &Arrival,
+    issues: Vec<crate::Issue>,
+) -> Result<Value, UnknownForm> {
+    if !issues.is_empty() {
+        let evaluation =
+            crate::evaluate::evaluate_lead(bundle, &arrival.lead, issues, arrival.at_ms)?;
+        let mut record = serde_json::to_value(evaluation.report()).unwrap_or_default();
+        unplaced(&mut record, arrival);
+        return Ok(record);
+    }
+    let placed = run.place(bundle, arrival)?;
+    Ok(placed_report(arrival, &placed))
+}
+
+/// A placed lead's report (see [`report`]).
+fn placed_report(arrival: &Arrival, placed: &Placed) -> Value {
+    use serde_json::json;
+    let mut record = serde_json::to_value(placed.evaluation.report()).unwrap_or_default();
+    unplaced(&mut record, arrival);
+    let Some(map) = record.as_object_mut() else {
+        return record;
+    };
+    let warnings: Vec<Value> = placed
+        .evaluation
+        .unknown
+        .keys()
+        .map(|field| json!({"field": field, "code": "answer.unknown_field"}))
+        .collect();
+    if !warnings.is_empty() {
+        map.insert("warnings".into(), Value::Array(warnings));
+    }
+    let assignee = match &placed.assignee {
+        Some(a) => json!({"kind": a.kind(), "id": a.id()}),
+        None => Value::Null,
+    };
+    map.insert("assignee".into(), assignee);
+    map.insert("merged_into".into(), json!(placed.merged_into));
+    map.insert("previous_lead".into(), json!(placed.previous_lead));
+    // The decision as the Worker stores it in the lead's `routed` event.
+    let route = placed.decision.as_ref().map(|d| {
+        let mut detail = serde_json::to_value(d).unwrap_or_default();
+        if let (Some(a), Some(m)) = (&placed.assignment, detail.as_object_mut()) {
+            m.insert("experiment".into(), json!(a));
+        }
+        detail
+    });
+    map.insert("route".into(), route.unwrap_or(Value::Null));
+    let (sla, reason) = match &placed.clock {
+        Some(Ok(clock)) => (clock_report(clock), Value::Null),
+        Some(Err(none)) => (Value::Null, json!(none.code())),
+        None => (Value::Null, Value::Null),
+    };
+    map.insert("sla".into(), sla);
+    map.insert("no_sla".into(), reason);
+    map.insert("arm".into(), json!(placed.assignment));
+    record
+}
+
+/// The keys of a lead that was not placed, and its id and time.
+fn unplaced(record: &mut Value, arrival: &Arrival) {
+    if let Some(map) = record.as_object_mut() {
+        map.insert("id".into(), Value::String(arrival.id.clone()));
+        map.insert(
+            "at".into(),
+            Value::String(crate::encode::rfc3339(arrival.at_ms)),
+        );
+        for key in [
+            "assignee",
+            "merged_into",
+            "previous_lead",
+            "route",
+            "sla",
+            "no_sla",
+            "arm",
+        ] {
+            map.insert(key.into(), Value::Null);
+        }
+    }
+}
+
+/// A clock as a report shows it: RFC 3339 times; a deadline that never comes (an owner with no
+/// working time left) is null.
+fn clock_report(clock: &Clock) -> Value {
+    use serde_json::json;
+    let time = |ms: i64| (ms != i64::MAX).then(|| crate::encode::rfc3339(ms));
+    let ladder: Vec<Value> = clock
+        .steps
+        .iter()
+        .map(|s| {
+            json!({
+                "level": s.level,
+                "at": time(s.due_ms),
+                "to": s.to,
+                "deadline": s.deadline,
+                "reassign": s.reassign,
+            })
+        })
+        .collect();
+    json!({
+        "policy": clock.policy,
+        "working_hours": clock.working_hours,
+        "first_touch_due": time(clock.first_touch_due_ms),
+        "accept_due": clock.accept_due_ms.and_then(time),
+        "ladder": ladder,
+    })
+}

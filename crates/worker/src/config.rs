@@ -124,7 +124,7 @@ struct InvalidDetail<'a> {
 }
 
 /// `422 config_invalid` with every problem `handoff check` would report, located.
-fn invalid(problems: &[ConfigError]) -> Result<Response, ApiError> {
+pub fn invalid(problems: &[ConfigError]) -> Result<Response, ApiError> {
     json(
         422,
         &Invalid {

@@ -30,6 +30,7 @@ mod sla;
 mod slack;
 mod store;
 mod uuid;
+mod whatif;
 
 use worker::{event, Context, Env, Request, Response, Result, ScheduleContext, ScheduledEvent};
 

@@ -12,7 +12,9 @@ use crate::error::ApiError;
 use crate::http::authorize;
 use crate::links::link;
 use crate::store::BundleOnce;
-use crate::{admin, config, crm, events, export, intake, metrics, public, queues, sla, slack};
+use crate::{
+    admin, config, crm, events, export, intake, metrics, public, queues, sla, slack, whatif,
+};
 
 /// What answers a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +44,7 @@ pub enum Op {
     ExportJsonl,
     ExportLeads,
     PreviewConfig,
+    RouteLead,
     RejectLink,
     TakeLink,
     SlackInteraction,
@@ -114,6 +117,7 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/v1/config", Op::GetConfig, Admin),
     route("PUT", "/v1/config", Op::PutConfig, Admin),
     route("POST", "/v1/config/preview", Op::PreviewConfig, Admin),
+    route("POST", "/v1/config/route", Op::RouteLead, Admin),
     route("POST", "/v1/config/rollback", Op::RollbackConfig, Admin),
     route("GET", "/v1/dead-letters", Op::ListDeadLetters, Admin),
     route(
@@ -233,6 +237,7 @@ pub async fn dispatch(
         Op::GetConfig => config::get(env).await,
         Op::PutConfig => config::put(&mut req, env, now as i64).await,
         Op::PreviewConfig => export::preview(&mut req, env, bundle, now as i64).await,
+        Op::RouteLead => whatif::route_lead(&mut req, env, bundle, now as i64).await,
         Op::RollbackConfig => config::rollback(&mut req, env, now as i64).await,
     }
 }
