@@ -241,6 +241,33 @@ test("a sales-ops manager tries a configuration on the last 30 days' leads, sees
   assert.ok(await page.locator("#changes tbody tr", { hasText: "Owner or queue" }).count() === 1);
   await page.screenshot({ path: join(ARTIFACTS, "dashboard-config.png"), fullPage: true });
 
+  // Who would get a lead from Germany now: the page says what the API says, for the active
+  // configuration and for the one in the box; nothing is stored.
+  const leadsBefore = (await (await fetch(`${edge.url}/v1/metrics?from=${Date.now() - 300 * 86_400_000}&to=${Date.now() + 60_000}`, { headers: admin })).json()).total.leads;
+  const answers = { email: "dora@northwind-prospect.example", company_size: "51-200", role: "Engineering", country: "Germany", interest: "A demo", consent: true };
+  assert.deepEqual(await page.getByLabel("Form").locator("option").allTextContents(), ["Talk to Northwind Cloud (demo)"]);
+  await page.getByLabel("Work email").fill(answers.email);
+  await page.getByLabel("Company size").selectOption(answers.company_size);
+  await page.getByLabel("Your role").selectOption(answers.role);
+  await page.getByLabel("Country", { exact: true }).selectOption(answers.country);
+  await page.locator("#answer-interest").selectOption(answers.interest);
+  await page.locator("#answer-consent").check();
+  const tryIt = async (config) => (await (await fetch(`${edge.url}/v1/config/route`, { method: "POST", headers: { ...admin, "content-type": "application/json" },
+    body: JSON.stringify({ lead: { form: "demo", answers, attribution: { utm: {} }, context: { fill_ms: 60_000 } }, ...(config ? { config } : {}) }) })).json());
+  const live = await tryIt();
+  await page.getByRole("button", { name: "Where would it go?" }).click();
+  await page.locator("#where .place", { hasText: live.place.route.summary }).waitFor();
+  // (Who is free depends on the day and hour of the real clock: the page must say what the API says.)
+  assert.match(await page.locator("#where").textContent(), /First touch due/);
+  await page.getByLabel("With the configuration in the box above, not the active one").check();
+  await page.getByRole("button", { name: "Where would it go?" }).click();
+  const boxed = await tryIt(moved);
+  assert.equal(boxed.version, api.version);
+  await page.locator("#where .place", { hasText: boxed.place.route.summary }).waitFor();
+  await page.locator("#where", { hasText: `the configuration in the box (${api.version})` }).waitFor();
+  const leadsAfter = (await (await fetch(`${edge.url}/v1/metrics?from=${Date.now() - 300 * 86_400_000}&to=${Date.now() + 60_000}`, { headers: admin })).json()).total.leads;
+  assert.equal(leadsAfter, leadsBefore, "trying a lead stores nothing");
+
   // An edit after the preview must be previewed again before it can be activated.
   await box.press("Control+End");
   await box.pressSequentially("\n# edited");
@@ -273,6 +300,10 @@ test("a sales-ops manager tries a configuration on the last 30 days' leads, sees
   await checked.page.getByLabel("Configuration (TOML)").fill(demo);
   await checked.page.getByRole("button", { name: "Preview" }).click();
   await checked.page.locator("#verdict", { hasText: "would have had a different outcome" }).waitFor();
+  // A lead tried with nothing answered: refused, each missing answer named.
+  await checked.page.getByRole("button", { name: "Where would it go?" }).click();
+  await checked.page.locator("#where", { hasText: "Not routed: the lead would be refused." }).waitFor();
+  assert.match(await checked.page.locator("#where").textContent(), /email: /);
   assert.deepEqual(await accessibilityViolations(checked.page), []);
   await checked.context.close();
 

@@ -37,8 +37,18 @@ function value(kind, v) {
 }
 const signed = (n) => (n > 0 ? `+${n}` : n < 0 ? `−${-n}` : "0");
 
+/** The active configuration's forms (`GET /v1/config`), for the lead to try. */
+let forms = [];
+
 async function loadActive() {
-  const { active, history } = await (await api("/v1/config")).json();
+  const { active, history, forms: list = [] } = await (await api("/v1/config")).json();
+  if (JSON.stringify(list) !== JSON.stringify(forms)) {
+    forms = list;
+    const chosen = $("try-form").value;
+    $("try-form").replaceChildren(...forms.map((f) => el("option", { value: f.id }, `${f.title} (${f.id})`)));
+    if (forms.some((f) => f.id === chosen)) $("try-form").value = chosen;
+    fields();
+  }
   const current = history.find((h) => h.version === active);
   $("active").replaceChildren(
     el("p", {}, active
@@ -173,6 +183,110 @@ async function activate() {
   }
 }
 
+const countryName = (() => {
+  try {
+    const names = new Intl.DisplayNames([document.documentElement.lang || "en"], { type: "region" });
+    return (code) => names.of(code) ?? code;
+  } catch {
+    return (code) => code;
+  }
+})();
+
+/** The chosen form's fields as inputs, each labelled with its question. */
+function fields() {
+  const form = forms.find((f) => f.id === $("try-form").value);
+  const inputs = (form?.fields ?? []).map((f) => {
+    const id = `answer-${f.id}`;
+    const label = el("label", { for: id }, `${f.label || f.id}${f.required ? " (required)" : ""}${f.type === "hidden" ? " (hidden field)" : ""}`);
+    if (f.type === "checkbox" || f.type === "consent") {
+      return el("div", { class: "check" }, el("input", { id, type: "checkbox", "data-answer": f.id, "data-type": f.type }), label);
+    }
+    if (f.options.length) {
+      const select = el("select", { id, "data-answer": f.id, "data-type": f.type, ...(f.type === "multi-select" ? { multiple: "" } : {}) },
+        ...(f.type === "multi-select" ? [] : [el("option", { value: "" }, "—")]),
+        ...f.options.map((o) => el("option", { value: o }, f.type === "country" ? `${countryName(o)} (${o})` : o)));
+      return el("div", {}, label, select);
+    }
+    const type = { email: "email", tel: "tel", number: "number" }[f.type] ?? "text";
+    return el("div", {}, label, el("input", { id, type, "data-answer": f.id, "data-type": f.type }));
+  });
+  $("try-fields").replaceChildren(...inputs);
+}
+
+/** The lead the inputs describe, as `handoff route` reads a line. */
+function tried() {
+  const answers = {};
+  for (const input of $("try-fields").querySelectorAll("[data-answer]")) {
+    const id = input.dataset.answer;
+    if (input.type === "checkbox") {
+      if (input.checked) answers[id] = true;
+    } else if (input.multiple) {
+      const chosen = [...input.selectedOptions].map((o) => o.value);
+      if (chosen.length) answers[id] = chosen;
+    } else if (input.value.trim() !== "") {
+      answers[id] = input.value.trim();
+    }
+  }
+  const utm = {};
+  if ($("try-source").value.trim()) utm.source = $("try-source").value.trim();
+  if ($("try-campaign").value.trim()) utm.campaign = $("try-campaign").value.trim();
+  return { form: $("try-form").value, answers, attribution: { utm }, context: { fill_ms: 60_000 } };
+}
+
+/** Where the lead went, in words: who and why, its stage and score, its deadlines, who was passed over. */
+function where(answer) {
+  const p = answer.place;
+  const out = [];
+  const version = answer.candidate ? `the configuration in the box (${answer.version})` : `the active configuration (${answer.version})`;
+  if (!p.valid) {
+    out.push(el("p", { class: "place" }, "Not routed: the lead would be refused."),
+      el("ul", {}, ...p.issues.map((i) => el("li", {}, `${i.field ?? "the lead"}: ${i.message ?? i.code}`))));
+  } else if (!p.assignee) {
+    out.push(el("p", { class: "place" }, `Not routed${p.disqualification ? `: ${p.disqualification.reason} (${p.disqualification.rule})` : ""}.`));
+  } else {
+    out.push(el("p", { class: "place" }, p.route?.summary ?? `${p.assignee.kind} ${p.assignee.id}`));
+  }
+  const rows = [["With", version], ["Stage", p.lifecycle ?? "–"],
+    ["Score", p.score ? `${p.score.total} (fit ${p.score.fit}, engagement ${p.score.engagement}, intent ${p.score.intent})` : "–"]];
+  if (p.sla) {
+    rows.push(["First touch due", `${p.sla.first_touch_due ? when(Date.parse(p.sla.first_touch_due)) : "never (no working time left)"} (policy ${p.sla.policy}${p.sla.working_hours ? ", working hours" : ""})`]);
+    if (p.sla.accept_due) rows.push(["Accept due", when(Date.parse(p.sla.accept_due))]);
+    for (const s of p.sla.ladder) rows.push([`Escalation ${s.level}`, `${s.at ? when(Date.parse(s.at)) : "never"}: ${s.to}${s.reassign ? " (reassigned)" : ""}`]);
+  } else if (p.no_sla) {
+    rows.push(["First touch due", `no clock (${p.no_sla})`]);
+  }
+  if (p.arm) rows.push(["Experiment", `${p.arm.experiment}: arm ${p.arm.arm}`]);
+  if (p.merged_into) rows.push(["Merged into", p.merged_into]);
+  out.push(el("dl", {}, ...rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)])));
+  const passed = (p.route?.attempts ?? []).flatMap((a) => a.candidates.filter((c) => !c.chosen)
+    .map((c) => [a.target ?? "", c.owner ?? "", c.message ?? c.skip ?? ""]));
+  if (passed.length) out.push(scroll(table("Who was passed over, and why", ["target", "owner", "why"], passed)));
+  $("where").replaceChildren(...out);
+}
+
+async function tryLead(e) {
+  e.preventDefault();
+  const body = { lead: tried(), ...($("try-candidate").checked ? { config: $("toml").value } : {}) };
+  $("try-route").disabled = true;
+  try {
+    const r = await api("/v1/config/route", {
+      method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" }, accept: [400, 404, 422],
+    });
+    const answer = await r.json();
+    if (r.status === 422) {
+      $("where").replaceChildren(el("p", {}, "The configuration in the box has problems: preview it to see them."));
+    } else if (!r.ok) {
+      $("where").replaceChildren(el("p", {}, `The lead could not be tried: ${answer.error.message}`));
+    } else {
+      where(answer);
+    }
+  } catch (e) {
+    failed(signOut, e);
+  } finally {
+    $("try-route").disabled = false;
+  }
+}
+
 /** A preview is of one text: once the text changes, it must be previewed again to be activated. */
 function edited() {
   if (!previewed || $("result").hidden) return;
@@ -194,6 +308,8 @@ $("problem-list").addEventListener("click", (e) => {
   if (line) goTo(Number(line));
 });
 $("activate").addEventListener("click", activate);
+$("try-form").addEventListener("change", fields);
+$("try").addEventListener("submit", tryLead);
 const signOut = session({
   load,
   shown: (on) => {

@@ -76,10 +76,8 @@ pub fn route(
         }
         let record = match arrival(&line, i + 1, form, now_ms) {
             Err(error) => error,
-            Ok((arrival, issues, _)) => {
-                handoff_core::replay::report(bundle, run, &arrival, issues)
-                    .unwrap_or_else(|e| error_line(i + 1, e.code, &e.message))
-            }
+            Ok((arrival, issues, _)) => handoff_core::replay::report(bundle, run, &arrival, issues)
+                .unwrap_or_else(|e| error_line(i + 1, e.code, &e.message)),
         };
         bad += usize::from(record.get("error").is_some());
         writeln!(out, "{record}").map_err(|e| format!("stdout: {e}"))?;

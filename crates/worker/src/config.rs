@@ -181,16 +181,65 @@ pub async fn put(req: &mut Request, env: &Env, now: i64) -> Result<Response, Api
 struct Overview<'a> {
     active: Option<&'a str>,
     history: &'a [Activation],
+    /// The active configuration's forms and their fields: what a lead to try can answer.
+    forms: Vec<FormOutline<'a>>,
 }
 
-/// `GET /v1/config`: the active version and the activations, newest first.
+#[derive(Serialize)]
+struct FormOutline<'a> {
+    id: &'a str,
+    title: &'a str,
+    fields: Vec<FieldOutline<'a>>,
+}
+
+#[derive(Serialize)]
+struct FieldOutline<'a> {
+    id: &'a str,
+    label: &'a str,
+    #[serde(rename = "type")]
+    kind: handoff_core::form::FieldKind,
+    required: bool,
+    options: &'a [String],
+}
+
+/// `GET /v1/config`: the active version, the activations (newest first), and the active forms'
+/// fields.
 pub async fn get(env: &Env) -> Result<Response, ApiError> {
     let state = load(env).await?;
+    let bundle = state
+        .active
+        .as_ref()
+        .and_then(|(_, text)| Bundle::from_json(text).ok());
+    let forms = bundle
+        .as_ref()
+        .map(|b| {
+            b.rules
+                .forms
+                .iter()
+                .map(|f| FormOutline {
+                    id: &f.id,
+                    title: &f.title,
+                    fields: f
+                        .fields
+                        .iter()
+                        .map(|field| FieldOutline {
+                            id: &field.id,
+                            label: &field.label,
+                            kind: field.kind,
+                            required: field.required,
+                            options: &field.options,
+                        })
+                        .collect(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     json(
         200,
         &Overview {
             active: state.active.as_ref().map(|(v, _)| v.as_str()),
             history: &state.history,
+            forms,
         },
     )
 }

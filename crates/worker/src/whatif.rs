@@ -57,8 +57,11 @@ pub async fn route_lead(
     }
     let text = read_body(req, Some(BODY)).await?;
     let bad = |problem: String| ApiError::new(400, "bad_json", problem);
-    let body: Body = serde_json::from_str(&text)
-        .map_err(|e| bad(format!("The body is not {{\"lead\": {{…}}, \"config\": \"…\"}}: {e}.")))?;
+    let body: Body = serde_json::from_str(&text).map_err(|e| {
+        bad(format!(
+            "The body is not {{\"lead\": {{…}}, \"config\": \"…\"}}: {e}."
+        ))
+    })?;
     let (bundle, candidate) = match body.config {
         Some(toml) => match Bundle::from_toml(&toml) {
             Ok(bundle) => (std::rc::Rc::new(bundle), true),
@@ -74,7 +77,11 @@ pub async fn route_lead(
     let mut run = Run::default();
     if let Some(routing) = bundle.routing() {
         let db = Db::open(env)?;
-        run = Run::new(rotation_rows::load(&db, routing, now_ms as f64).await?.state);
+        run = Run::new(
+            rotation_rows::load(&db, routing, now_ms as f64)
+                .await?
+                .state,
+        );
         // The CRM's facts about the person, unless the lead brings its own.
         let email = bundle
             .form(&arrival.lead.form)
