@@ -141,7 +141,14 @@ describe("configuration", { timeout: 120_000 }, () => {
   test("a freshly seeded edge has one active version and nothing to roll back to", async () => {
     const r = await call("/v1/config");
     assert.equal(r.status, 200);
-    assert.deepEqual(r.json, { active: seeded, history: [{ version: seeded, activated_at: null }] });
+    const { forms, ...rest } = r.json;
+    assert.deepEqual(rest, { active: seeded, history: [{ version: seeded, activated_at: null }] });
+    // The active forms with their questions: what a lead tried on the dashboard answers.
+    assert.deepEqual(forms.map((f) => f.id), ["demo"]);
+    const fields = Object.fromEntries(forms[0].fields.map((f) => [f.id, f]));
+    assert.deepEqual(fields.email, { id: "email", label: "Work email", type: "email", required: true, options: [] });
+    assert.deepEqual(fields.interest.options, ["A demo", "Pricing", "Just exploring"]);
+    assert.equal(fields.consent.type, "consent");
     const rollback = await call("/v1/config/rollback", { method: "POST" });
     assert.equal(rollback.status, 409);
     assert.equal(rollback.json.error.code, "no_previous");
