@@ -324,8 +324,9 @@ impl<'a> Outcome<'a> {
     }
 }
 
-/// The most leads a preview replays: its memory and time stay bounded (about 20 MB and a few
-/// seconds), and a longer period is `truncated`.
+/// The most leads a preview replays: its memory and time stay bounded (at this many, 57 MiB of
+/// wasm memory and under 3 s on local workerd: `make bench-preview`, docs/BENCHMARKS.md), and a
+/// longer period is `truncated`.
 const PREVIEW_LEADS: usize = 20_000;
 /// The changed leads a preview lists.
 const PREVIEW_LISTED: usize = 200;
