@@ -29,7 +29,7 @@ WORKER_JS  := crates/worker/build/index.js
 BUNDLE     := .build/bundle.json
 HANDOFF    := $(or $(CARGO_TARGET_DIR),target)/debug/handoff
 
-.PHONY: help dev test setup setup-test build lint test-native test-wasm test-worker test-dates test-e2e size size-normalizers bench bench-email bench-phone bench-form bench-edge bench-slack bench-sla bench-metrics bench-simulate fuzz clean
+.PHONY: help dev test setup setup-test build lint test-native test-wasm test-worker test-dates test-e2e size size-normalizers bench bench-email bench-phone bench-form bench-edge bench-slack bench-sla bench-metrics bench-simulate bench-preview fuzz clean
 
 help:
 	@echo "make dev    build and serve the demo page with the embedded form on http://localhost:$(PORT)/"
@@ -46,6 +46,7 @@ help:
 	@echo "make bench-sla  one SLA cron tick with 1k, 10k and 100k open leads (1% due) in local D1"
 	@echo "make bench-metrics  the metrics API over 100k leads in local D1, and handoff metrics on its export"
 	@echo "make bench-simulate handoff simulate over 100k leads: time and peak memory"
+	@echo "make bench-preview  POST /v1/config/preview over 10k leads in local D1: time, CPU and memory of the Worker"
 	@echo "make fuzz   each cargo-fuzz target for FUZZ_SECONDS (default 60)"
 
 setup:
@@ -151,6 +152,9 @@ bench-metrics: build $(HANDOFF)
 bench-simulate:
 	cargo build --release -p handoff-cli
 	node bench/simulate.mjs
+
+bench-preview: build $(HANDOFF)
+	node bench/preview.mjs
 
 bench-email: $(FORM_WASM)
 	node bench/email-suggest.mjs

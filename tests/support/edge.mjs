@@ -43,8 +43,9 @@ export function randomToken() {
 
 /** The built Worker on workerd through Miniflare, with the state folder's D1 and KV; `bindings` adds
  * Worker vars and secrets (strings, as `[vars]` and `wrangler secret put` give them), e.g.
- * `{ RATE_LIMIT_PER_MINUTE: "5" }`. */
-export function startMiniflare(stateDir, { adminToken, bindings = {} }) {
+ * `{ RATE_LIMIT_PER_MINUTE: "5" }`; `options` adds Miniflare options (e.g. `handleRuntimeStdio`
+ * to read the Worker's log). */
+export function startMiniflare(stateDir, { adminToken, bindings = {}, options = {} }) {
   return new Miniflare({
     modules: true,
     scriptPath: join(ROOT, "crates/worker/build/index.js"),
@@ -56,12 +57,14 @@ export function startMiniflare(stateDir, { adminToken, bindings = {} }) {
     d1Persist: join(stateDir, "v3/d1"),
     bindings: { ...bindings, ADMIN_TOKEN: adminToken },
     cf: false,
+    ...options,
   });
 }
 
 /** A Worker on workerd with a fresh state folder and a configuration: `config` (a TOML file; the
  * demo's when absent) with `extraToml` appended (e.g. notification channels naming a receiver's
- * port), compiled by the CLI and seeded as `make dev` seeds it. With `testClock` (the default) the
+ * port), compiled by the CLI and seeded as `make dev` seeds it; `miniflare`: more Miniflare options
+ * (`startMiniflare`'s `options`). With `testClock` (the default) the
  * Worker runs with TEST_CLOCK and every request made through `fetch` carries the test's clock:
  * `now` (default EPOCH), never the machine's. Returns the Worker and the helpers every suite uses:
  * - `fetch(path, { now, admin, headers, method, body })`: a request (`admin`: with the admin token;
@@ -71,7 +74,7 @@ export function startMiniflare(stateDir, { adminToken, bindings = {} }) {
  * - `tick(ms, cron)`: the cron at `scheduledTime` `ms`, expected to succeed;
  * - `events(leadId, kind)`: the lead's log (kind, actor, at, detail), oldest first, `detail` parsed;
  * - `dispose()`: the Worker and its state folder gone. */
-export async function startWorker({ config, extraToml = "", bindings = {}, testClock = true, adminToken = randomToken() } = {}) {
+export async function startWorker({ config, extraToml = "", bindings = {}, testClock = true, adminToken = randomToken(), miniflare = {} } = {}) {
   let file;
   if (config || extraToml) {
     const text = `${await readFile(config ?? join(ROOT, "config/demo.toml"), "utf8")}\n${extraToml}`;
@@ -84,6 +87,7 @@ export async function startWorker({ config, extraToml = "", bindings = {}, testC
   const mf = startMiniflare(state.dir, {
     adminToken,
     bindings: { ...(testClock ? { TEST_CLOCK: "enabled" } : {}), ...bindings },
+    options: miniflare,
   });
   const db = await mf.getD1Database("DB");
   const kv = await mf.getKVNamespace("CONFIG");

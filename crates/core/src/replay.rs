@@ -18,6 +18,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
+use std::rc::Rc;
 
 use serde::Serialize;
 
@@ -86,7 +87,8 @@ pub struct Run {
     pub state: RotationState,
     people: BTreeMap<String, Latest>,
     /// Each person's (email subject or `visitor:` token) stored leads, newest last, at most five.
-    told: BTreeMap<String, Vec<EarlierLead>>,
+    /// A lead is stored once, shared by the person's keys: the answers are most of a run's memory.
+    told: BTreeMap<String, Vec<Rc<EarlierLead>>>,
     /// When a placed lead starts or stops holding its owner's capacity, earliest first: (at, order
     /// of scheduling, owner, +1 or -1).
     capacity: BinaryHeap<Reverse<(i64, u64, String, i8)>>,
@@ -122,6 +124,7 @@ impl Run {
             .iter()
             .filter_map(|k| self.told.get(k))
             .flatten()
+            .map(|lead| &**lead)
             .collect();
         found.sort_by(|a, b| (b.at_ms, &b.lead_id).cmp(&(a.at_ms, &a.lead_id)));
         found.dedup_by(|a, b| a.lead_id == b.lead_id);
@@ -184,15 +187,16 @@ impl Run {
         // What the Worker stores of a valid lead that is not a bot's is what a later lead of the
         // same person reads (on a profiled form: no other form reads it).
         if profiled && evaluation.valid && !evaluation.is_bot() {
+            let told = Rc::new(EarlierLead {
+                lead_id: arrival.id.clone(),
+                at_ms: arrival.at_ms,
+                answers: evaluation.answers.clone(),
+            });
             for key in &keys {
-                let told = self.told.entry(key.clone()).or_default();
-                told.push(EarlierLead {
-                    lead_id: arrival.id.clone(),
-                    at_ms: arrival.at_ms,
-                    answers: evaluation.answers.clone(),
-                });
-                if told.len() > 5 {
-                    told.remove(0);
+                let leads = self.told.entry(key.clone()).or_default();
+                leads.push(Rc::clone(&told));
+                if leads.len() > 5 {
+                    leads.remove(0);
                 }
             }
         }

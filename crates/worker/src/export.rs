@@ -324,8 +324,9 @@ impl<'a> Outcome<'a> {
     }
 }
 
-/// The most leads a preview replays: its memory and time stay bounded (about 20 MB and a few
-/// seconds), and a longer period is `truncated`.
+/// The most leads a preview replays: its memory and time stay bounded (at this many, 57 MiB of
+/// wasm memory and under 3 s on local workerd: `make bench-preview`, docs/BENCHMARKS.md), and a
+/// longer period is `truncated`.
 const PREVIEW_LEADS: usize = 20_000;
 /// The changed leads a preview lists.
 const PREVIEW_LISTED: usize = 200;
@@ -343,6 +344,7 @@ pub async fn preview(
     use handoff_core::compare::{summarize, Outcome, Row};
     use handoff_core::notify::Person;
     use handoff_core::replay::{read_arrival, Run};
+    let memory = wasm_memory_mib();
     let pairs = crate::http::query(req)?;
     let days = crate::http::parse_number(crate::http::param(&pairs, "days"), 30, 90, || {
         "days is a whole number from 1 to 90.".to_owned()
@@ -415,6 +417,14 @@ pub async fn preview(
             serde_json::json!({"id": r.id, "at": at, "lead": person, "before": r.before, "after": r.after, "changed": c})
         })
         .collect();
+    // The preview is the Worker's largest request: its size and the memory it took, for the
+    // operator's log (the wasm memory never shrinks: this is the most the isolate has needed).
+    worker::console_log!(
+        "config preview: {} leads ({days} days), {} changed, {skipped} skipped, wasm memory {memory:.1} → {:.1} MiB",
+        summary.leads,
+        summary.changed,
+        wasm_memory_mib()
+    );
     crate::http::json(
         200,
         &serde_json::json!({
@@ -423,6 +433,16 @@ pub async fn preview(
             "summary": summary, "changed": listed,
         }),
     )
+}
+
+/// The Worker's wasm linear memory in MiB (0 off wasm).
+fn wasm_memory_mib() -> f64 {
+    #[cfg(target_arch = "wasm32")]
+    let pages = core::arch::wasm32::memory_size(0);
+    #[cfg(not(target_arch = "wasm32"))]
+    let pages = 0usize;
+    // A wasm page is 64 KiB.
+    pages as f64 / 16.0
 }
 
 #[cfg(test)]
