@@ -10,10 +10,22 @@ use std::io::{BufRead, Write};
 use handoff_core::compare::{summarize, Outcome, Pair, Row, Summary};
 use handoff_core::replay::Run;
 use handoff_core::Bundle;
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::route::arrival;
 use crate::time::parse_rfc3339;
+
+/// One lead's line, written as it is read: its keys in the order of their names, as a JSON object
+/// (`serde_json::Value`) orders them, and the outcomes' too (see [`Outcome`]).
+#[derive(Serialize)]
+struct Record<'a> {
+    after: &'a Outcome,
+    at: String,
+    before: &'a Outcome,
+    changed: &'a [&'static str],
+    id: &'a str,
+}
 
 /// The baseline: another configuration's run, or the export's recorded outcomes.
 pub enum Baseline<'a> {
@@ -93,11 +105,12 @@ pub fn simulate(
         if table {
             if !changes.is_empty() {
                 let show = |o: &Outcome| {
+                    let due = o.first_touch_due.map(handoff_core::encode::rfc3339);
                     format!(
                         "{} {} {}",
                         o.assignee.as_deref().unwrap_or("-"),
                         o.lifecycle.as_deref().unwrap_or("-"),
-                        o.first_touch_due.as_deref().unwrap_or("-")
+                        due.as_deref().unwrap_or("-")
                     )
                 };
                 let line = format!(
@@ -110,9 +123,15 @@ pub fn simulate(
                 write(&mut out, line)?;
             }
         } else {
-            let at = handoff_core::encode::rfc3339(row.at_ms);
-            let record = json!({"id": row.id, "at": at, "before": before, "after": after, "changed": changes});
-            write(&mut out, format!("{record}\n"))?;
+            let record = Record {
+                after,
+                at: handoff_core::encode::rfc3339(row.at_ms),
+                before,
+                changed: &changes,
+                id: &row.id,
+            };
+            serde_json::to_writer(&mut out, &record).map_err(|e| format!("stdout: {e}"))?;
+            out.write_all(b"\n").map_err(|e| format!("stdout: {e}"))?;
         }
     }
     if table {
@@ -121,6 +140,9 @@ pub fn simulate(
         write(&mut out, format!("{}\n", json!({ "summary": summary })))?;
     }
     out.flush().map_err(|e| format!("stdout: {e}"))?;
+    // The command ends here: the runs' people and the rows are left to the process's exit rather
+    // than freed one allocation at a time (a twentieth of the time over 100,000 leads).
+    std::mem::forget((after_run, baseline, rows));
     Ok(bad)
 }
 

@@ -192,16 +192,25 @@ pub fn read_lead_value(
         .as_object_mut()
         .ok_or_else(|| bad("a lead must be a JSON object".to_owned()))?;
     object.entry("form").or_insert_with(|| default_form.into());
-    let mut issues = Vec::new();
-    if let Some(answers) = object.get_mut("answers") {
-        if let serde_json::Value::Object(raw) = std::mem::take(answers) {
-            let (read, wrong) = read_answers(raw);
-            issues = wrong;
-            *answers = serde_json::to_value(read).unwrap_or_default();
+    // Answers as an object are read here and set on the lead read without them (read, they could
+    // not fail to read again); any other value is read as null.
+    let answers = match object.remove("answers") {
+        Some(serde_json::Value::Object(raw)) => Some(read_answers(raw)),
+        Some(_) => {
+            object.insert("answers".to_owned(), serde_json::Value::Null);
+            None
         }
-    }
-    let input =
+        None => None,
+    };
+    let mut input: LeadInput =
         crate::shape::read_json(&value, "the lead").map_err(|problems| bad(problems.join("; ")))?;
+    let issues = match answers {
+        Some((read, wrong)) => {
+            input.answers = read;
+            wrong
+        }
+        None => Vec::new(),
+    };
     Ok((input, issues))
 }
 
