@@ -3,7 +3,7 @@
 // days' leads through it and through the active configuration (docs/CONFIG.md, "What a change
 // would have done"); the page shows the totals and the changed leads, and activates exactly the
 // text it previewed with `PUT /v1/config`. Every text the API returns goes through textContent.
-import { $, api, el, failed, scroll, session, table } from "./ui.js";
+import { $, api, el, failed, scroll, session, signedIn, table } from "./ui.js";
 
 /** The kinds of change a preview reports, in its order, as the page names them. */
 const KINDS = {
@@ -65,9 +65,7 @@ async function load() {
   $("status").textContent = "Loading…";
   try {
     await loadActive();
-    $("panels").hidden = false;
-    $("range").hidden = false;
-    $("signin").hidden = true;
+    signedIn(true);
     $("status").textContent = "";
     document.body.dataset.loaded = "true";
   } catch (e) {
@@ -310,10 +308,4 @@ $("problem-list").addEventListener("click", (e) => {
 $("activate").addEventListener("click", activate);
 $("try-form").addEventListener("change", fields);
 $("try").addEventListener("submit", tryLead);
-const signOut = session({
-  load,
-  shown: (on) => {
-    $("panels").hidden = !on;
-    $("range").hidden = !on;
-  },
-});
+const signOut = session(load);

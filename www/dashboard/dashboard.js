@@ -1,7 +1,7 @@
 // The speed-to-lead and revenue dashboard: reads the admin API with the session's token (ui.js) and
 // draws every chart with DOM and SVG elements. Nothing the API returns is ever parsed as HTML:
 // every text goes through textContent. Definitions: docs/METRICS.md.
-import { $, api, duration, el, failed, pct, scroll, session, table } from "./ui.js";
+import { $, api, duration, el, failed, pct, scroll, session, signedIn, table } from "./ui.js";
 
 const DAY = 86_400_000;
 
@@ -206,9 +206,7 @@ async function load() {
     rejects(all);
     arms(byArm);
     risk(atRisk);
-    $("panels").hidden = false;
-    $("range").hidden = false;
-    $("signin").hidden = true;
+    signedIn(true);
     $("status").textContent = `${all.total.leads} leads, ${new Date(from).toISOString().slice(0, 10)} to ${new Date(to).toISOString().slice(0, 10)}`;
     document.body.dataset.loaded = "true";
   } catch (e) {
@@ -227,10 +225,4 @@ async function downloadCsv() {
 $("days").addEventListener("change", load);
 $("funnel-by").addEventListener("change", regroup);
 $("csv").addEventListener("click", downloadCsv);
-const signOut = session({
-  load,
-  shown: (on) => {
-    $("panels").hidden = !on;
-    $("range").hidden = !on;
-  },
-});
+const signOut = session(load);

@@ -54,14 +54,21 @@ export function scroll(t) {
   return el("div", { class: "scroll", tabindex: "0", role: "region", "aria-label": t.querySelector("caption").textContent }, t);
 }
 
+/** Shows the page's data (`#panels`, and the header's controls `#range`) instead of the sign-in
+ * form, or the sign-in form instead of them. */
+export function signedIn(on) {
+  $("panels").hidden = !on;
+  $("range").hidden = !on;
+  $("signin").hidden = on;
+}
+
 /** The page's session: the sign-in form (`#signin`, `#token`, `#signin-error`), the sign-out
  * button (`#signout`) and the status line (`#status`). `load` shows the page's data (and calls
- * `shown(true)` once it has); signing out hides it again. Returns `signOut(message)`. */
-export function session({ load, shown }) {
+ * `signedIn(true)` once it has); signing out hides it again. Returns `signOut(message)`. */
+export function session(load) {
   const signOut = (message = "") => {
     sessionStorage.removeItem(KEY);
-    shown(false);
-    $("signin").hidden = false;
+    signedIn(false);
     $("signin-error").textContent = message;
     $("status").textContent = "";
     $("token").focus();

@@ -76,23 +76,28 @@ pub async fn route_lead(
     }
     let mut run = Run::default();
     if let Some(routing) = bundle.routing() {
+        // One batch, as the intake reads them: routing's state, and the CRM's facts about the
+        // person unless the lead brings its own.
         let db = Db::open(env)?;
-        run = Run::new(
-            rotation_rows::load(&db, routing, now_ms as f64)
-                .await?
-                .state,
-        );
-        // The CRM's facts about the person, unless the lead brings its own.
         let email = bundle
             .form(&arrival.lead.form)
             .and_then(|f| handoff_core::form::email_answer(&f.spec, &arrival.lead.answers))
-            .and_then(|typed| handoff_core::email::normalize(typed).ok());
-        if let (None, Some(email)) = (extra.get("facts"), email) {
-            let results = db.batch(vec![facts_query(&db, &email)?]).await?;
-            if let Some(result) = results.first() {
-                arrival.facts = read_facts(result)?;
-            }
+            .and_then(|typed| handoff_core::email::normalize(typed).ok())
+            .filter(|_| !extra.contains_key("facts"));
+        let mut statements: Vec<_> =
+            rotation_rows::load_statements(&db, routing, now_ms as f64)?.into();
+        if let Some(email) = &email {
+            statements.push(facts_query(&db, email)?);
         }
+        let results = db.batch(statements).await?;
+        let (loaded, facts) = match &results[..] {
+            [a, b, c, d, rest @ ..] => (rotation_rows::read([a, b, c, d])?, rest.first()),
+            _ => return Err(ApiError::storage(worker::Error::from("routing state"))),
+        };
+        if let Some(facts) = facts {
+            arrival.facts = read_facts(facts)?;
+        }
+        run = Run::new(loaded.state);
     }
     let place = report(&bundle, &mut run, &arrival, issues)
         .map_err(|e| ApiError::new(404, "unknown_form", e.message))?;
