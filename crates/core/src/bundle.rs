@@ -230,6 +230,7 @@ impl Bundle {
         let experiments =
             crate::experiment::check(&rules.experiments, &rules.routing, &attributes, &mut found);
         crate::alerts::check(&rules.notify, &rules.routing.owners, &mut found);
+        crate::push::check(&rules.crm.push, &rules.routing, &attributes, &mut found);
         // A channel's `when` reads the routing attributes, the form fields, and who got the lead.
         let channel_env = |id: &str| {
             if crate::alerts::CHANNEL_ATTRIBUTES.contains(&id) {

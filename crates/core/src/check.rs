@@ -111,6 +111,11 @@ code_enum! {
         UnknownValue => "config.unknown_value",
         /// A `country` field's option that is not an ISO 3166-1 alpha-2 code of the shipped list.
         UnknownCountry => "config.unknown_country",
+        /// A `[[crm.push]]` that cannot work: secrets for another target, a property name the
+        /// CRM cannot have, a value map of an unmapped property, Salesforce's required fields.
+        InvalidPush => "config.invalid_push",
+        /// An owner or queue routing can give a lead to, with no CRM owner in a push's `owners`.
+        UnmappedOwner => "config.unmapped_owner",
     }
 }
 
@@ -129,6 +134,7 @@ impl ConfigCode {
                 | ConfigCode::InvalidChannel
                 | ConfigCode::InvalidAlerts
                 | ConfigCode::InvalidIntake
+                | ConfigCode::InvalidPush
         )
     }
 }

@@ -20,12 +20,15 @@ pub const MAX_ITEMS: usize = 500;
 pub struct CrmConfig {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub intakes: Vec<Intake>,
+    /// `[[crm.push]]`: where routed leads are written (HubSpot, Salesforce).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub push: Vec<crate::push::Push>,
 }
 
 impl CrmConfig {
     /// True when the configuration says nothing about a CRM (the bundle then carries no `crm`).
     pub fn is_empty(&self) -> bool {
-        self.intakes.is_empty()
+        self.intakes.is_empty() && self.push.is_empty()
     }
 
     pub fn intake(&self, id: &str) -> Option<&Intake> {

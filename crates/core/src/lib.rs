@@ -36,6 +36,7 @@ pub mod metrics;
 pub mod notify;
 pub mod number;
 pub mod phone;
+pub mod push;
 pub mod replay;
 pub mod returning;
 pub mod routing;
