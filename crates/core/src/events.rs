@@ -71,6 +71,10 @@ code_enum! {
         Reassigned => "reassigned",
         /// An SLA step found no other eligible pool member.
         ReassignSkipped => "reassign_skipped",
+        /// The lead's record in a CRM (`[[crm.push]]`) took the lead as it stands.
+        CrmPushed => "crm_pushed",
+        /// A push to a CRM failed; it is retried (`next_at`) until the dead-letter horizon.
+        CrmPushFailed => "crm_push_failed",
     }
 }
 

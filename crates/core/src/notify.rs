@@ -364,6 +364,18 @@ pub struct LeadSummary {
     pub take_url: String,
     /// The lead in the admin UI, if there is one.
     pub lead_url: Option<String>,
+    /// "Open in HubSpot": the lead's record in each CRM it is pushed to (`[[crm.push]]`), as a
+    /// link that finds the record once it exists.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub crm: Vec<CrmLink>,
+}
+
+/// A button to a lead's record in a CRM.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CrmLink {
+    /// The CRM's name: "HubSpot", "Salesforce".
+    pub name: String,
+    pub url: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -515,6 +527,7 @@ fn actions_block(
     claim_url: &str,
     reject_url: &str,
     lead_url: Option<&str>,
+    crm: &[CrmLink],
     buttons: Buttons<'_>,
 ) -> Option<Value> {
     let button = |id: &str, label: &str, style: Option<&str>| {
@@ -567,6 +580,11 @@ fn actions_block(
     if let Some(url) = lead_url {
         let mut b = button("open", "Open lead", None);
         b["url"] = url.into();
+        elements.push(b);
+    }
+    for (i, link) in crm.iter().enumerate().take(3) {
+        let mut b = button(&format!("crm_{i}"), &format!("Open in {}", link.name), None);
+        b["url"] = link.url.as_str().into();
         elements.push(b);
     }
     if elements.is_empty() {
@@ -635,6 +653,7 @@ pub fn slack_message_with(lead: &LeadSummary, buttons: Buttons<'_>) -> Value {
         &lead.claim_url,
         &lead.reject_url,
         lead.lead_url.as_deref(),
+        &lead.crm,
         buttons,
     ));
     json!({
@@ -770,6 +789,7 @@ pub fn slack_escalation_with(e: &Escalation, buttons: Buttons<'_>) -> Value {
         &e.claim_url,
         &e.reject_url,
         e.lead_url.as_deref(),
+        &[],
         buttons,
     ));
     json!({
@@ -1157,5 +1177,6 @@ pub fn summarize<'a>(
         reject_url: String::new(),
         take_url: String::new(),
         lead_url: None,
+        crm: Vec::new(),
     }
 }

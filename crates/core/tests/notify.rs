@@ -176,6 +176,7 @@ fn lead() -> LeadSummary {
         reject_url: String::new(),
         take_url: String::new(),
         lead_url: None,
+        crm: Vec::new(),
     }
 }
 

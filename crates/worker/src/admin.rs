@@ -163,6 +163,9 @@ struct LeadView {
     arm: Option<String>,
     /// The lead's event log, oldest first.
     events: Vec<EventView>,
+    /// The lead's records in the CRMs it is pushed to (`[[crm.push]]`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    crm: Vec<store::push::Record>,
 }
 
 #[derive(Debug, Serialize)]
@@ -175,7 +178,7 @@ struct Deal {
 pub async fn get_lead(env: &Env, id: &str) -> Result<Response, ApiError> {
     let not_found = || ApiError::new(404, "lead_not_found", "No lead has this id.");
     let row = store::leads::lead(env, id).await?.ok_or_else(not_found)?;
-    let (owner, events) = store::admin::ownership_and_events(env, id)
+    let (owner, events, crm) = store::admin::ownership_and_events(env, id)
         .await?
         .ok_or_else(not_found)?;
     let parse = |text: &str| serde_json::from_str(text).unwrap_or(serde_json::Value::Null);
@@ -220,6 +223,7 @@ pub async fn get_lead(env: &Env, id: &str) -> Result<Response, ApiError> {
                     actor: e.actor,
                 })
                 .collect(),
+            crm,
         },
     )
 }

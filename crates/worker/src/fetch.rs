@@ -77,6 +77,53 @@ pub async fn call_within(
     headers: &[(&str, &str)],
     body: Option<&str>,
 ) -> Result<worker::Response, Failure> {
+    let response = send(timeout_ms, method, url, headers, body).await?;
+    let status = response.status_code();
+    if (200..300).contains(&status) {
+        Ok(response)
+    } else {
+        Err(Failure {
+            code: "http_status",
+            status: Some(status),
+            error: None,
+        })
+    }
+}
+
+/// One request's answer whatever its status: for an API whose error answers say what to do
+/// (a 429's `Retry-After`, Salesforce's 300 and error codes).
+pub struct Answer {
+    pub status: u16,
+    /// The `Retry-After` header, as sent.
+    pub retry_after: Option<String>,
+    /// The body as JSON (`Null` when empty or not JSON).
+    pub body: serde_json::Value,
+}
+
+/// [`call`], answering every status: a failure only when no answer came (timeout, network).
+pub async fn exchange(
+    method: Method,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Result<Answer, Failure> {
+    let mut response = send(SEND_TIMEOUT_MS, method, url, headers, body).await?;
+    let retry_after = response.headers().get("retry-after").ok().flatten();
+    let text = response.text().await.unwrap_or_default();
+    Ok(Answer {
+        status: response.status_code(),
+        retry_after,
+        body: serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+    })
+}
+
+async fn send(
+    timeout_ms: u32,
+    method: Method,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Result<worker::Response, Failure> {
     let h = Headers::new();
     for (name, value) in headers {
         h.set(name, value)
@@ -88,7 +135,7 @@ pub async fn call_within(
         .with_body(body.map(JsValue::from_str));
     let request = Request::new_with_init(url, &init).map_err(|_| Failure::code("url_invalid"))?;
     let signal = AbortSignal::from(web_sys::AbortSignal::timeout_with_u32(timeout_ms));
-    let response = Fetch::Request(request)
+    Fetch::Request(request)
         .send_with_signal(&signal)
         .await
         .map_err(|_| {
@@ -97,15 +144,5 @@ pub async fn call_within(
             } else {
                 "network"
             })
-        })?;
-    let status = response.status_code();
-    if (200..300).contains(&status) {
-        Ok(response)
-    } else {
-        Err(Failure {
-            code: "http_status",
-            status: Some(status),
-            error: None,
         })
-    }
 }

@@ -11,7 +11,8 @@ use handoff_core::evaluate::email_answer;
 use handoff_core::events::EventKind;
 use handoff_core::experiment::{self, Assignment};
 use handoff_core::lead::EarlierLead;
-use handoff_core::notify::{LeadSummary, LinkPurpose};
+use handoff_core::notify::{LeadSummary, LinkPurpose, Person};
+use handoff_core::push;
 use handoff_core::returning::{self, Repeat};
 use handoff_core::routing::{Assignee, CompiledRouting, Decision, RouteInput};
 use handoff_core::scoring::{Activity, Stage};
@@ -406,6 +407,9 @@ fn announce(ctx: &Context, env: &Env, id: &str, now_ms: f64) {
         if let Err(error) = outbox::deliver(&env, Due::Lead(&id), now_ms).await {
             worker::console_error!("notifications left for the cron: {}", error.code);
         }
+        if let Err(error) = crate::push::run(&env, Some(&id), now_ms).await {
+            worker::console_error!("CRM push left for the cron: {}", error.code);
+        }
     });
 }
 
@@ -635,6 +639,7 @@ impl Submission<'_> {
             store::event_statement(db, &existing.id, at, EventKind::Merged, "system", &merged)?,
             refresh_statement(db, &existing.id, ev, at)?,
         ];
+        statements.extend(self.crm_refresh(existing)?);
         let Some((from, to)) = raised else {
             // The owner already has this person: no second alert (the merged event records it).
             return store::commit(db, self.with_key(statements)?)
@@ -658,6 +663,35 @@ impl Submission<'_> {
         store::commit(db, self.with_key(statements)?)
             .await
             .map(|()| notified)
+    }
+
+    /// A repeat refreshed the open lead's answers: its CRM records say so, and the refresh's
+    /// change of lifecycle or score makes them due (the triggers of migration 0012).
+    fn crm_refresh(&self, existing: &Existing) -> Result<Vec<D1PreparedStatement>, ApiError> {
+        let pushes = &self.bundle.rules.crm.push;
+        if pushes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let lead = self.lead;
+        let input = RouteInput::from_evaluation(self.bundle, lead.evaluation, &lead.attribution.utm);
+        let person = Person::of(&self.bundle.rules.forms, lead.evaluation);
+        let why = format!("{} came back: merged into this lead.", person.name.as_deref().unwrap_or("The person"));
+        let routed = push::Routed {
+            lead_id: &existing.id,
+            form: &lead.evaluation.form,
+            created_at_ms: lead.now_ms as i64,
+            attribution: lead.attribution,
+            person: &person,
+            why: &why,
+        };
+        pushes
+            .iter()
+            .map(|p| {
+                let snapshot = serde_json::to_string(&push::Snapshot::of(p, &input, routed))
+                    .unwrap_or_else(|_| "{}".into());
+                crate::store::push::snapshot_statement(self.db, &existing.id, p, &snapshot)
+            })
+            .collect()
     }
 
     /// A lead routed by handoff-core (under an experiment's arm, if one selects it), stored with
@@ -747,7 +781,39 @@ impl Submission<'_> {
         let (announce, notified) =
             self.announced(r.decision, lead.id, r.input, r.facts, r.first_touch, false)?;
         statements.extend(announce);
+        statements.extend(self.crm_records(lead.id, r.input, r.decision)?);
         Ok((statements, notified))
+    }
+
+    /// The lead's record in each CRM it is pushed to (`[[crm.push]]`), in its own batch.
+    fn crm_records(
+        &self,
+        lead_id: &str,
+        input: &RouteInput,
+        decision: &Decision,
+    ) -> Result<Vec<D1PreparedStatement>, ApiError> {
+        let pushes = &self.bundle.rules.crm.push;
+        if pushes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let lead = self.lead;
+        let person = Person::of(&self.bundle.rules.forms, lead.evaluation);
+        let why = decision.explain();
+        let routed = push::Routed {
+            lead_id,
+            form: &lead.evaluation.form,
+            created_at_ms: lead.now_ms as i64,
+            attribution: lead.attribution,
+            person: &person,
+            why: &why,
+        };
+        crate::push::records(
+            self.db,
+            pushes,
+            lead_id,
+            |p| push::Snapshot::of(p, input, routed),
+            lead.now_ms,
+        )
     }
 
     /// The SLA clock of lead `lead_id` as `decision` placed it (or its suppression) and, unless
@@ -822,6 +888,16 @@ impl Submission<'_> {
             lead_id,
             claim.unwrap_or_default(),
         );
+        // "Open in HubSpot": the record does not exist yet, so the link finds it when clicked.
+        if let Ok(base) = env.var(crate::links::PUBLIC_URL) {
+            let base = base.to_string();
+            summary.crm = (self.bundle.rules.crm.push.iter())
+                .map(|p| handoff_core::notify::CrmLink {
+                    name: p.target.name().to_owned(),
+                    url: format!("{}/v1/leads/{lead_id}/crm?push={}", base.trim_end_matches('/'), p.id),
+                })
+                .collect();
+        }
         // "Not a fit" needs reasons to choose from: a link only when the configuration has some.
         if let (Assignee::Owner(owner), false) =
             (&decision.assignee, self.bundle.rules.feedback.is_empty())

@@ -22,6 +22,7 @@ mod metrics;
 mod moves;
 mod outbox;
 mod public;
+mod push;
 mod queues;
 mod ratelimit;
 mod rotation;
@@ -86,6 +87,15 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         )),
         Ok(_) => {}
         Err(error) => worker::console_error!("outbox not delivered: {}", error.code),
+    }
+    // CRM records as their leads stand at the scheduled minute (the same rule as the outbox).
+    match push::run(&env, None, minute).await {
+        Ok(p) if p.pushed + p.failed + p.dead > 0 => did.push(format!(
+            "crm: {} pushed, {} failed, {} dead-lettered, {} calls",
+            p.pushed, p.failed, p.dead, p.calls
+        )),
+        Ok(_) => {}
+        Err(error) => worker::console_error!("crm push failed: {}", error.code),
     }
     if let Err(error) = store::limits::prune(&env, now).await {
         worker::console_error!("rate-limit windows not pruned: {}", error.code);

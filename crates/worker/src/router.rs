@@ -13,7 +13,7 @@ use crate::http::authorize;
 use crate::links::link;
 use crate::store::BundleOnce;
 use crate::{
-    admin, config, crm, events, export, intake, metrics, public, queues, sla, slack, whatif,
+    admin, config, crm, events, export, intake, metrics, public, push, queues, sla, slack, whatif,
 };
 
 /// What answers a route.
@@ -48,6 +48,7 @@ pub enum Op {
     RejectLink,
     TakeLink,
     SlackInteraction,
+    OpenInCrm,
 }
 
 /// Who may call a route.
@@ -99,6 +100,7 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/v1/leads/{id}/reject", Op::RejectLink, Open),
     route("GET", "/v1/leads/{id}/take-link", Op::TakeLink, Open),
     route("POST", "/v1/leads/{id}/take-link", Op::TakeLink, Open),
+    route("GET", "/v1/leads/{id}/crm", Op::OpenInCrm, Open),
     route("POST", "/v1/slack/interactions", Op::SlackInteraction, Open),
     route("GET", "/v1/pools", Op::Pools, Admin),
     route("GET", "/v1/sla/leads", Op::SlaLeads, Admin),
@@ -215,6 +217,7 @@ pub async fn dispatch(
         Op::RejectLink => link(&mut req, env, id, LinkPurpose::Reject, bundle, now as i64).await,
         Op::TakeLink => link(&mut req, env, id, LinkPurpose::Take, bundle, now as i64).await,
         Op::SlackInteraction => slack::interactions(&mut req, env, bundle, now as i64).await,
+        Op::OpenInCrm => push::open(&req, env, id).await,
         Op::Pools => admin::get_pools(env, bundle, now as i64).await,
         Op::Metrics => metrics::report(&req, env, now as i64).await,
         Op::ExportCsv => metrics::export_csv(&req, env, now as i64).await,

@@ -26,6 +26,7 @@ pub mod limits;
 pub mod metrics;
 pub mod outbox;
 pub mod profile;
+pub mod push;
 pub mod rotation;
 pub mod sla;
 pub mod slack;

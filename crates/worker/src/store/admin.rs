@@ -111,7 +111,7 @@ pub struct EventRow {
 pub async fn ownership_and_events(
     env: &Env,
     id: &str,
-) -> Result<Option<(Ownership, Vec<EventRow>)>, ApiError> {
+) -> Result<Option<(Ownership, Vec<EventRow>, Vec<super::push::Record>)>, ApiError> {
     let db = env.d1(D1_BINDING).map_err(ApiError::storage)?;
     let id = JsValue::from_str(id);
     let owner = db
@@ -124,13 +124,14 @@ pub async fn ownership_and_events(
         .prepare(
             "SELECT seq, at, kind, actor, detail FROM lead_events WHERE lead_id = ?1 ORDER BY seq",
         )
-        .bind(&[id])
+        .bind(std::slice::from_ref(&id))
         .map_err(ApiError::storage)?;
+    let crm = super::push::records_query(&db, &id.as_string().unwrap_or_default())?;
     let results = db
-        .batch(vec![owner, events])
+        .batch(vec![owner, events, crm])
         .await
         .map_err(ApiError::storage)?;
-    let [owner, events] = results.as_slice() else {
+    let [owner, events, crm] = results.as_slice() else {
         return Err(ApiError::new(
             503,
             "storage_unavailable",
@@ -139,7 +140,8 @@ pub async fn ownership_and_events(
     };
     let owner = owner.results::<Ownership>().map_err(ApiError::storage)?;
     let events = events.results::<EventRow>().map_err(ApiError::storage)?;
-    Ok(owner.into_iter().next().map(|o| (o, events)))
+    let crm = crm.results().map_err(ApiError::storage)?;
+    Ok(owner.into_iter().next().map(|o| (o, events, crm)))
 }
 
 /// Rows a statement of a batch changed.
@@ -210,8 +212,12 @@ pub struct DeadLetter {
 pub async fn dead_letters(env: &Env, limit: u32) -> Result<Vec<DeadLetter>, ApiError> {
     let db = env.d1(D1_BINDING).map_err(ApiError::storage)?;
     db.prepare(
-        "SELECT id, lead_id, channel, kind, attempts, created_at, last_error FROM outbox \
-         WHERE state = 'dead' ORDER BY created_at DESC, id DESC LIMIT ?1",
+        "SELECT id, lead_id, channel, kind, attempts, created_at, last_error FROM ( \
+         SELECT id, lead_id, channel, kind, attempts, created_at, last_error FROM outbox \
+         WHERE state = 'dead' UNION ALL \
+         SELECT 'crm:' || push_id || ':' || lead_id, lead_id, 'crm:' || push_id, target, \
+         attempts, COALESCE(failing_since, created_at), last_error FROM crm_records \
+         WHERE state = 'dead') ORDER BY created_at DESC, id DESC LIMIT ?1",
     )
     .bind(&[JsValue::from_f64(f64::from(limit))])
     .map_err(ApiError::storage)?
@@ -226,6 +232,35 @@ pub async fn dead_letters(env: &Env, limit: u32) -> Result<Vec<DeadLetter>, ApiE
 /// event on its lead, in one transaction; `false` if no dead letter has this id.
 pub async fn retry_dead_letter(env: &Env, id: &str, now_ms: f64) -> Result<bool, ApiError> {
     let db = env.d1(D1_BINDING).map_err(ApiError::storage)?;
+    // A CRM record's dead letter (`crm:<push>:<lead>`): due now, its backoff started afresh.
+    if let Some((push, lead)) = id.strip_prefix("crm:").and_then(|rest| rest.split_once(':')) {
+        let params = [
+            JsValue::from_str(push),
+            JsValue::from_str(lead),
+            JsValue::from_f64(now_ms),
+        ];
+        let event = db
+            .prepare(
+                "INSERT INTO lead_events (lead_id, at, kind, actor, detail) \
+                 SELECT lead_id, ?3, 'retry_requested', 'admin', \
+                   json_object('channel', 'crm:' || push_id, 'attempts', attempts) \
+                 FROM crm_records WHERE push_id = ?1 AND lead_id = ?2 AND state = 'dead'",
+            )
+            .bind(&params)
+            .map_err(ApiError::storage)?;
+        let update = db
+            .prepare(
+                "UPDATE crm_records SET state = 'pending', next_at = ?3, attempts = 0, \
+                 failing_since = NULL WHERE push_id = ?1 AND lead_id = ?2 AND state = 'dead'",
+            )
+            .bind(&params)
+            .map_err(ApiError::storage)?;
+        let results = db
+            .batch(vec![event, update])
+            .await
+            .map_err(ApiError::storage)?;
+        return Ok(changes(results.get(1)) > 0);
+    }
     let params = [JsValue::from_str(id), JsValue::from_f64(now_ms)];
     let event = db
         .prepare(
