@@ -108,7 +108,7 @@ test-wasm:
 
 test-worker: build $(HANDOFF)
 	@echo "== worker tests on workerd with local D1 and KV"
-	node --test --test-concurrency=1 --test-reporter=spec tests/worker.test.mjs tests/routing.test.mjs tests/notify.test.mjs tests/admin.test.mjs tests/sla.test.mjs tests/metrics.test.mjs tests/experiments.test.mjs tests/lifecycle.test.mjs tests/slack.test.mjs tests/attributes.test.mjs tests/fakes.test.mjs tests/email-domain.test.mjs tests/replay.test.mjs tests/export.test.mjs tests/crm.test.mjs
+	node --test --test-concurrency=1 --test-reporter=spec tests/worker.test.mjs tests/routing.test.mjs tests/notify.test.mjs tests/admin.test.mjs tests/sla.test.mjs tests/metrics.test.mjs tests/experiments.test.mjs tests/lifecycle.test.mjs tests/slack.test.mjs tests/attributes.test.mjs tests/fakes.test.mjs tests/crm-fakes.test.mjs tests/email-domain.test.mjs tests/replay.test.mjs tests/export.test.mjs tests/crm.test.mjs
 
 # The suites whose instants come from the tests' base date (tests/support/clock.mjs), run again
 # with the base date a year back: a test that depends on the calendar fails here, today, rather

@@ -4,7 +4,7 @@
 // build: each test starts its own fake on loopback and closes it.
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
-import { RESEND, SLACK, subset } from "./fixtures/extract-specs.mjs";
+import { HUBSPOT, RESEND, SLACK, subset } from "./fixtures/extract-specs.mjs";
 import { startEmailFake } from "./support/email-fake.mjs";
 import { startSlackFake } from "./support/slack-fake.mjs";
 import { loadFixture, resolve, validate } from "./support/spec.mjs";
@@ -109,11 +109,16 @@ const EMAIL = { from: "Handoff <leads@handoff.example>", to: "alice@example.com"
 
 // ---- the fixtures
 
+// The fixtures cut from vendors' descriptions; tests/crm-fakes.test.mjs checks the hand-written
+// salesforce-rest.json.
 describe("fixtures", () => {
-  for (const spec of [SLACK, RESEND]) {
+  for (const spec of [SLACK, RESEND, ...HUBSPOT]) {
     test(`${spec.out}: its source named, every $ref resolving, exactly its own subset`, TIMEOUT, async () => {
       const fixture = await loadFixture(spec.out);
-      assert.deepEqual(Object.keys(fixture["x-source"]), ["repository", "file", "commit", "note"]);
+      // The later fixtures also say when they were cut.
+      const dated = "date" in spec.source ? ["date"] : [];
+      assert.deepEqual(Object.keys(fixture["x-source"]), ["repository", "file", "commit", ...dated, "note"]);
+      assert.deepEqual(fixture["x-source"], spec.source);
       const refs = JSON.stringify(fixture).match(/"\$ref":"[^"]+"/g).map((ref) => ref.slice(8, -1));
       for (const ref of refs) assert.doesNotThrow(() => resolve(fixture, ref), ref);
       // What extract-specs.mjs takes from the fixture is the whole fixture: no schema is left over.
@@ -167,6 +172,12 @@ describe("spec.mjs validate", () => {
       schema: { allOf: [{ type: "object", required: ["a"] }, { type: "object", required: ["b"] }] },
       good: { a: 1, b: 2 },
       bad: { a: 1 },
+    },
+    {
+      name: "patternProperties check the names they match and close the object",
+      schema: { type: "object", properties: { a: { type: "string" } }, patternProperties: { "__c$": { type: "number" } } },
+      good: { a: "x", Score__c: 1 },
+      bad: { a: "x", Score: 1 },
     },
     {
       name: "Slack's `items` list without a type is any of",

@@ -1,5 +1,5 @@
-// What the loopback fakes of third-party APIs (slack-fake.mjs, email-fake.mjs) share: the API
-// descriptions in tests/fixtures, a small JSON Schema validator for them, request body parsing, the
+// What the loopback fakes of third-party APIs (slack-fake.mjs, email-fake.mjs, hubspot-fake.mjs,
+// salesforce-fake.mjs) share: the API descriptions in tests/fixtures, a small JSON Schema validator for them, request body parsing, the
 // loopback server, and forced failures for retry tests.
 import { readFile } from "node:fs/promises";
 import { createServer } from "node:http";
@@ -30,14 +30,14 @@ export function resolve(root, ref) {
  * as readable strings, e.g. `$.to: expected string, got number`; empty when it conforms.
  *
  * A subset of JSON Schema: $ref, type (one or a list), enum, allOf, anyOf, oneOf, required,
- * properties, additionalProperties (false or a schema), items, minItems, maxItems, minLength,
- * maxLength, pattern. Annotations and the rest (format, uniqueItems, ...) are not checked.
+ * properties, patternProperties, additionalProperties (false or a schema), items, minItems, maxItems,
+ * minLength, maxLength, pattern. Annotations and the rest (format, uniqueItems, ...) are not checked.
  * Two readings differ from JSON Schema, both toward what the vendors' descriptions mean:
  * - Stricter: an object schema that lists `properties` and says nothing of `additionalProperties`
  *   is closed (Resend's SendEmailRequest lists its fields but never says `false`; a fake that let
  *   unknown fields through would hide a misspelt field the vendor silently ignores). Say
  *   `additionalProperties: true` to open one; a schema without `properties` (`headers: {type:
- *   object}`) stays open. (So an allOf whose parts list different properties of one object would
+ *   object}`) stays open. `patternProperties` close an object the same way. (So an allOf whose parts list different properties of one object would
  *   refuse every object; neither fixture has one.)
  * - Slack's description writes "one of" as a list under `items` with no `type` (objs_user, bot_id,
  *   tz); that is read as anyOf, where JSON Schema would ignore it for a non-array.
@@ -109,11 +109,16 @@ function checkObject(schema, value, root, at, errors) {
     if (!(key in value)) errors.push(`${at}: missing required field \`${key}\``);
   }
   const properties = schema.properties ?? {};
-  const extra = schema.additionalProperties ?? (schema.properties ? false : true);
+  const patterns = Object.entries(schema.patternProperties ?? {}).map(([re, item]) => [new RegExp(re, "u"), item]);
+  const listed = schema.properties || schema.patternProperties;
+  const extra = schema.additionalProperties ?? (listed ? false : true);
   for (const [key, item] of Object.entries(value)) {
     const where = `${at}.${key}`;
+    const matching = patterns.filter(([re]) => re.test(key));
     if (Object.hasOwn(properties, key)) check(properties[key], item, root, where, errors);
-    else if (extra === false) errors.push(`${where}: not a field the description lists`);
+    for (const [, pattern] of matching) check(pattern, item, root, where, errors);
+    if (Object.hasOwn(properties, key) || matching.length) continue;
+    if (extra === false) errors.push(`${where}: not a field the description lists`);
     else if (extra !== true) check(extra, item, root, where, errors);
   }
 }
