@@ -66,7 +66,7 @@ let n = 0;
 /** A new person at a new company: `{ email, domain, answers }`. */
 function person(country = "US") {
   n += 1;
-  const domain = `acme-${n}.example`;
+  const domain = `acme-${n}.com`;
   const email = `kim.${n}@${domain}`;
   const answers = { first_name: "Kim", last_name: `Lee ${n}`, email, company: `Acme ${n} GmbH`, country, consent: true };
   return { email, domain, answers };
@@ -82,7 +82,7 @@ const leadsOf = (id) => salesforce.leads.filter((l) => l.fields.Handoff_Lead_Id_
 const record = async (id, push) => (await worker.json(`/v1/leads/${id}`, { admin: true })).json.crm?.find((r) => r.push === push);
 const admin = (path, body, now) =>
   worker.json(path, { method: "POST", admin: true, now, headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-const report = async (id, event, now) => assert.equal((await admin(`/v1/leads/${id}/events`, event, now)).status, 200);
+const report = async (id, event, now) => assert.equal((await admin(`/v1/leads/${id}/events`, event, now)).status, 201);
 
 /** Waits (bounded) until `find()` answers something truthy, ticking the cron at `now`: whatever the
  * intake's own push has not sent yet is sent by the tick. */
@@ -137,6 +137,16 @@ test("a routed lead becomes one contact, company, association and task in HubSpo
     task_id: task.id,
     url: `https://app.hubspot.com/contacts/4412345/record/0-1/${contact.id}`,
   });
+  // "Open in HubSpot", the link an alert carries: to the record, once it exists.
+  const open = await worker.fetch(`/v1/leads/${id}/crm?push=hubspot`, { redirect: "manual" });
+  assert.equal(open.status, 302);
+  assert.equal(open.headers.get("location"), synced.url);
+  assert.equal((await worker.fetch(`/v1/leads/${id}/crm?push=pipedrive`)).status, 404);
+  // The export carries the record.
+  const exported = await worker.fetch(`/v1/export/leads.jsonl?from=${at}&to=${at + 1}`, { admin: true, now: at + HOUR });
+  assert.equal(exported.status, 200);
+  const line = JSON.parse((await exported.text()).trim());
+  assert.deepEqual(line.outcome.crm.find((r) => r.push === "hubspot"), { push: "hubspot", record: contact.id, url: synced.url });
   const pushed = await worker.events(id, "crm_pushed");
   assert.deepEqual(pushed.find((e) => e.detail.push === "hubspot").detail, { push: "hubspot", record: contact.id, created: true, version: 1 });
   // Salesforce too: one Lead keyed by our id, owned by Ana's user, with a Task on it.
@@ -225,7 +235,7 @@ test("a reassignment moves the contact and the task to the new owner; the first 
   const sfTasks = salesforce.tasks.filter((t) => t.fields.WhoId === lead.id);
   assert.deepEqual(sfTasks.map((t) => t.fields.OwnerId), ["005000000000002AAA"]);
   // Ben calls: the task is done and the status says so, in both CRMs.
-  await report(id, { type: "touch", channel: "phone", actor: "ben" }, at + 3 * MINUTE);
+  await report(id, { type: "touch", channel: "call", actor: "ben" }, at + 3 * MINUTE);
   await worker.tick(at + 4 * MINUTE);
   assert.equal(tasksOf(contact.id)[0].properties.hs_task_status, "COMPLETED");
   assert.equal(contactOf(p.email)[0].properties.hs_lead_status, "IN_PROGRESS");

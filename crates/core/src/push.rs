@@ -16,10 +16,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::attribution::Attribution;
 use crate::check::{duplicate, problem, unknown_ref, valid_id, ConfigCode, FirstSeen, Found, Step};
-use crate::suggest::did_you_mean;
 use crate::condition::{Answers, Value};
 use crate::notify::{valid_secret_name, Person};
 use crate::routing::{AttributeEnv, LeadView, RouteInput, RoutingConfig};
+use crate::suggest::did_you_mean;
 
 /// The Salesforce Lead field that holds our lead id when the configuration names none: the
 /// custom field the README's set-up creates (Text(36), External ID, Unique).
@@ -511,7 +511,11 @@ impl Snapshot {
             properties,
             task: push.task.then(|| TaskText {
                 subject,
-                body: format!("Why you: {}\nHandoff lead {}", lead.why.trim_end(), lead.lead_id),
+                body: format!(
+                    "Why you: {}\nHandoff lead {}",
+                    lead.why.trim_end(),
+                    lead.lead_id
+                ),
             }),
         }
     }
@@ -605,7 +609,15 @@ pub struct Task<'a> {
 pub fn task<'a>(push: &'a Push, snapshot: &'a Snapshot, current: &Current<'_>) -> Option<Task<'a>> {
     let text = snapshot.task.as_ref().filter(|_| push.task)?;
     let owner = push.crm_owner(current.owner?)?;
-    let closed = matches!(current.status, "won" | "lost" | "rejected" | "recycled" | "merged");
+    // A Salesforce queue (`00G…`) may own a Lead but never a Task: while the lead waits in one,
+    // its task stays with whoever had it (or waits to be created for whoever takes the lead).
+    if push.target == Target::Salesforce && owner.starts_with("00G") {
+        return None;
+    }
+    let closed = matches!(
+        current.status,
+        "won" | "lost" | "rejected" | "recycled" | "merged"
+    );
     Some(Task {
         subject: &text.subject,
         body: &text.body,
@@ -636,7 +648,10 @@ pub fn record_url(push: &Push, instance_url: Option<&str>, record: &str) -> Opti
             .as_deref()
             .map(|portal| format!("https://app.hubspot.com/contacts/{portal}/record/0-1/{record}")),
         Target::Salesforce => instance_url.map(|base| {
-            format!("{}/lightning/r/Lead/{record}/view", base.trim_end_matches('/'))
+            format!(
+                "{}/lightning/r/Lead/{record}/view",
+                base.trim_end_matches('/')
+            )
         }),
     }
 }
@@ -676,7 +691,12 @@ mod tests {
 
     #[test]
     fn numbers_read_as_crm_text() {
-        for (n, want) in [(12.0, "12"), (0.5, "0.5"), (-3.0, "-3"), (1e20, "100000000000000000000")] {
+        for (n, want) in [
+            (12.0, "12"),
+            (0.5, "0.5"),
+            (-3.0, "-3"),
+            (1e20, "100000000000000000000"),
+        ] {
             assert_eq!(number(n), want);
         }
     }

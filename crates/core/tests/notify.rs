@@ -8,8 +8,8 @@
 use handoff_core::notify::{
     claim_link, claim_token, escape_mrkdwn, human_duration, next_attempt, rfc3339, sign,
     slack_escalation, slack_message, source_line, verify_claim, webhook_escalation,
-    webhook_payload, Asked, ChannelKind, Escalation, LeadSummary, NotifyError, Owner, OwnerKind,
-    Retry, ScoreLine, LEAD_SLA_ESCALATED,
+    webhook_payload, Asked, ChannelKind, CrmLink, Escalation, LeadSummary, NotifyError, Owner,
+    OwnerKind, Retry, ScoreLine, LEAD_SLA_ESCALATED,
 };
 use handoff_core::Bundle;
 
@@ -282,6 +282,39 @@ fn slack_message_shape() {
     assert_eq!(actions[1]["style"], "danger");
     assert_eq!(actions[1]["url"], rejectable.reject_url);
     assert!(!slack_message(&lead()).to_string().contains("Not a fit"));
+    // Each CRM the lead is pushed to adds "Open in …", after the lead's own buttons.
+    let mut pushed = lead();
+    pushed.crm = vec![
+        CrmLink {
+            name: "HubSpot".into(),
+            url: "https://handoff.example/v1/leads/x/crm?push=hubspot".into(),
+        },
+        CrmLink {
+            name: "Salesforce".into(),
+            url: "https://handoff.example/v1/leads/x/crm?push=sf".into(),
+        },
+    ];
+    let message = slack_message(&pushed);
+    let actions = &message["blocks"].as_array().unwrap().last().unwrap()["elements"];
+    let buttons: Vec<(&str, &str)> = actions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["text"]["text"].as_str().unwrap(),
+                b["url"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        buttons,
+        [
+            ("I've got it", pushed.claim_url.as_str()),
+            ("Open in HubSpot", pushed.crm[0].url.as_str()),
+            ("Open in Salesforce", pushed.crm[1].url.as_str()),
+        ]
+    );
 }
 
 #[test]

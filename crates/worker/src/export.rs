@@ -133,6 +133,10 @@ pub struct Outcome<'a> {
     /// Every status the lead moved to after `new`, oldest first: a replay frees an owner's
     /// capacity when the lead really left the statuses that hold it.
     pub statuses: Vec<StatusAt>,
+    /// The lead's records in the CRMs it was pushed to (`[[crm.push]]`): `[{push, record, url}]`;
+    /// left out when it has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crm: Option<Stored<'a>>,
 }
 
 /// A status the lead moved to, and when.
@@ -320,6 +324,12 @@ impl<'a> Outcome<'a> {
             sla,
             first_touch_at: time(row.touched_at),
             statuses: statuses(row.statuses.as_deref()),
+            crm: row
+                .crm
+                .as_deref()
+                .filter(|c| *c != "[]")
+                .and_then(|c| raw(Some(c)))
+                .and_then(one_line),
         }
     }
 }
@@ -478,6 +488,7 @@ mod tests {
             steps: None,
             touched_at: None,
             statuses: None,
+            crm: None,
         }
     }
 

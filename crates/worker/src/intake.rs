@@ -324,8 +324,11 @@ pub async fn create_lead(
     };
     match submission.store(prefetched).await? {
         Stored::Early(answer) => return Ok(answer),
-        Stored::Lead { notified: true } => announce(ctx, env, &id, now as f64),
-        Stored::Lead { notified: false } => {}
+        // A lead with notifications or CRM records is announced after the answer.
+        Stored::Lead { notified } if notified || !bundle.rules.crm.push.is_empty() => {
+            announce(ctx, env, &id, now as f64)
+        }
+        Stored::Lead { .. } => {}
     }
     remember(env, checked.visitor.as_deref(), evaluation, now).await;
     Ok(with_trips(json_text(201, response)?, &db, env))
@@ -399,8 +402,8 @@ fn with_trips(mut response: Response, db: &Db, env: &Env) -> Response {
     response
 }
 
-/// The lead and its outbox rows are committed: announce it now, after the answer; the cron
-/// retries whatever this does not deliver.
+/// The lead and its outbox rows and CRM records are committed: deliver and push them now, after
+/// the answer; the cron retries whatever this does not do.
 fn announce(ctx: &Context, env: &Env, id: &str, now_ms: f64) {
     let (env, id) = (env.clone(), id.to_owned());
     ctx.wait_until(async move {
@@ -673,9 +676,13 @@ impl Submission<'_> {
             return Ok(Vec::new());
         }
         let lead = self.lead;
-        let input = RouteInput::from_evaluation(self.bundle, lead.evaluation, &lead.attribution.utm);
+        let input =
+            RouteInput::from_evaluation(self.bundle, lead.evaluation, &lead.attribution.utm);
         let person = Person::of(&self.bundle.rules.forms, lead.evaluation);
-        let why = format!("{} came back: merged into this lead.", person.name.as_deref().unwrap_or("The person"));
+        let why = format!(
+            "{} came back: merged into this lead.",
+            person.name.as_deref().unwrap_or("The person")
+        );
         let routed = push::Routed {
             lead_id: &existing.id,
             form: &lead.evaluation.form,
@@ -894,7 +901,11 @@ impl Submission<'_> {
             summary.crm = (self.bundle.rules.crm.push.iter())
                 .map(|p| handoff_core::notify::CrmLink {
                     name: p.target.name().to_owned(),
-                    url: format!("{}/v1/leads/{lead_id}/crm?push={}", base.trim_end_matches('/'), p.id),
+                    url: format!(
+                        "{}/v1/leads/{lead_id}/crm?push={}",
+                        base.trim_end_matches('/'),
+                        p.id
+                    ),
                 })
                 .collect();
         }

@@ -182,7 +182,10 @@ pub async fn run(env: &Env, lead: Option<&str>, now_ms: f64) -> Result<Pushed, A
             continue;
         }
         let ids: Vec<&str> = due.iter().map(|d| d.lead_id.as_str()).collect();
-        let leased: HashSet<String> = rows::lease(&db, &push.id, &ids, now_ms).await?.into_iter().collect();
+        let leased: HashSet<String> = rows::lease(&db, &push.id, &ids, now_ms)
+            .await?
+            .into_iter()
+            .collect();
         let mut items: Vec<Item> = due
             .into_iter()
             .filter(|d| leased.contains(&d.lead_id))
@@ -317,8 +320,14 @@ async fn hubspot_run(
 ) -> Result<(), ApiError> {
     let token = match push.secrets.token.as_deref().map(|name| secret(env, name)) {
         Some(Ok(token)) => token,
-        Some(Err(f)) => return Ok(fail_where(items, &f.into(), |_| true)),
-        None => return Ok(fail_where(items, &Miss::code("secret_missing"), |_| true)),
+        Some(Err(f)) => {
+            fail_where(items, &f.into(), |_| true);
+            return Ok(());
+        }
+        None => {
+            fail_where(items, &Miss::code("secret_missing"), |_| true);
+            return Ok(());
+        }
     };
     let base = env
         .var("HUBSPOT_API_URL")
@@ -347,17 +356,31 @@ async fn hubspot_run(
         let company = item.snapshot.domain.as_ref().and_then(|d| companies.get(d));
         item.ids.company = company.cloned().or(item.ids.company.take());
         if let (Some(contact), Some(company)) = (&item.ids.record, company) {
-            if item.before.record.as_ref() != Some(contact) || item.before.company.as_ref() != Some(company) {
+            if item.before.record.as_ref() != Some(contact)
+                || item.before.company.as_ref() != Some(company)
+            {
                 pairs.push((item.due.lead_id.clone(), contact.clone(), company.clone()));
             }
         }
     }
     if !pairs.is_empty() {
         let body = hubspot::associate(
-            &pairs.iter().map(|(_, c, k)| (c.as_str(), k.as_str())).collect::<Vec<_>>(),
+            &pairs
+                .iter()
+                .map(|(_, c, k)| (c.as_str(), k.as_str()))
+                .collect::<Vec<_>>(),
         );
         let url = format!("{base}{}", hubspot::ASSOCIATE);
-        if let Err(miss) = api(Method::Post, &url, &token, Some(&body), now_ms, calls).await {
+        // HubSpot answers 200 with the pairs it could not associate in `errors`.
+        let miss = match api(Method::Post, &url, &token, Some(&body), now_ms, calls).await {
+            Ok((_, answer)) if answer["numErrors"].as_u64().unwrap_or(0) > 0 => Some(Miss {
+                error: answer["errors"][0]["category"].as_str().map(str::to_owned),
+                ..Miss::code("association_failed")
+            }),
+            Ok(_) => None,
+            Err(miss) => Some(miss),
+        };
+        if let Some(miss) = miss {
             let leads: HashSet<&str> = pairs.iter().map(|(l, _, _)| l.as_str()).collect();
             fail_where(items, &miss, |i| leads.contains(i.due.lead_id.as_str()));
         }
@@ -402,8 +425,9 @@ async fn contacts(
     let url = format!("{base}{}", hubspot::CONTACTS_UPSERT);
     match api(Method::Post, &url, token, Some(&body), now_ms, calls).await {
         Ok((_, answer)) => {
-            let found: BTreeMap<String, String> =
-                hubspot::read_results(&answer, "email").into_iter().collect();
+            let found: BTreeMap<String, String> = hubspot::read_results(&answer, "email")
+                .into_iter()
+                .collect();
             let created: HashSet<&str> = answer["results"]
                 .as_array()
                 .into_iter()
@@ -412,7 +436,12 @@ async fn contacts(
                 .filter_map(|r| r["id"].as_str())
                 .collect();
             for item in items.iter_mut().filter(|i| i.live()) {
-                let email = item.snapshot.email.as_deref().unwrap_or_default().to_lowercase();
+                let email = item
+                    .snapshot
+                    .email
+                    .as_deref()
+                    .unwrap_or_default()
+                    .to_lowercase();
                 match found.get(&item.due.lead_id).or_else(|| found.get(&email)) {
                     Some(id) => {
                         item.created = created.contains(id.as_str());
@@ -446,9 +475,15 @@ async fn companies(
         return Ok(Ok(BTreeMap::new()));
     }
     let wanted: Vec<&str> = wanted.into_iter().collect();
-    let mut known: BTreeMap<String, String> =
-        rows::companies(db, &push.id, &wanted).await?.into_iter().collect();
-    let missing: Vec<&str> = wanted.iter().copied().filter(|d| !known.contains_key(*d)).collect();
+    let mut known: BTreeMap<String, String> = rows::companies(db, &push.id, &wanted)
+        .await?
+        .into_iter()
+        .collect();
+    let missing: Vec<&str> = wanted
+        .iter()
+        .copied()
+        .filter(|d| !known.contains_key(*d))
+        .collect();
     if missing.is_empty() {
         return Ok(Ok(known));
     }
@@ -486,7 +521,14 @@ async fn companies(
 }
 
 /// Creates the tasks not created yet (traced by lead id) and updates the others.
-async fn tasks(push: &Push, base: &str, token: &str, items: &mut [Item], now_ms: f64, calls: &mut u32) {
+async fn tasks(
+    push: &Push,
+    base: &str,
+    token: &str,
+    items: &mut [Item],
+    now_ms: f64,
+    calls: &mut u32,
+) {
     let (create_body, update_body, creating, updating) = {
         let mut create = Vec::new();
         let mut update = Vec::new();
@@ -505,7 +547,11 @@ async fn tasks(push: &Push, base: &str, token: &str, items: &mut [Item], now_ms:
         let creating: HashSet<String> = create.iter().map(|(l, _, _)| (*l).to_owned()).collect();
         let updating: HashSet<String> = items
             .iter()
-            .filter(|i| update.iter().any(|(id, _)| i.ids.task.as_deref() == Some(*id)))
+            .filter(|i| {
+                update
+                    .iter()
+                    .any(|(id, _)| i.ids.task.as_deref() == Some(*id))
+            })
             .map(|i| i.due.lead_id.clone())
             .collect();
         let create_body = (!create.is_empty()).then(|| hubspot::create_tasks(&create));
@@ -518,7 +564,10 @@ async fn tasks(push: &Push, base: &str, token: &str, items: &mut [Item], now_ms:
             Ok((_, answer)) => {
                 let found: BTreeMap<String, String> =
                     hubspot::read_results(&answer, "").into_iter().collect();
-                for item in items.iter_mut().filter(|i| creating.contains(&i.due.lead_id)) {
+                for item in items
+                    .iter_mut()
+                    .filter(|i| creating.contains(&i.due.lead_id))
+                {
                     match found.get(&item.due.lead_id) {
                         Some(id) => item.ids.task = Some(id.clone()),
                         None => item.fail(&Miss::code("no_result")),
@@ -582,7 +631,12 @@ async fn salesforce_run(env: &Env, push: &Push, items: &mut [Item], now_ms: f64,
 }
 
 /// An access token and the instance URL, by the client-credentials flow.
-async fn token(login: &str, id: &str, key: &str, calls: &mut u32) -> Result<(String, String), Miss> {
+async fn token(
+    login: &str,
+    id: &str,
+    key: &str,
+    calls: &mut u32,
+) -> Result<(String, String), Miss> {
     *calls += 1;
     let url = format!("{}{}", login.trim_end_matches('/'), salesforce::TOKEN_PATH);
     let headers = [
@@ -611,7 +665,10 @@ async fn salesforce_one(
 ) -> Result<(), Miss> {
     let owner = item.due.owner_id.as_deref().and_then(|o| push.crm_owner(o));
     let body = salesforce::lead_body(&item.properties, owner);
-    let url = format!("{instance}{}", salesforce::lead_path(push.external_id(), &item.due.lead_id));
+    let url = format!(
+        "{instance}{}",
+        salesforce::lead_path(push.external_id(), &item.due.lead_id)
+    );
     let (status, answer) = api(Method::Patch, &url, token, Some(&body), now_ms, calls).await?;
     let record = match salesforce::read_upsert(status, &answer) {
         salesforce::Upserted::Record { id, created } => {
@@ -639,7 +696,8 @@ async fn salesforce_one(
             None => {
                 let url = format!("{instance}{}", salesforce::task_path(None));
                 let body = salesforce::task_body(&task, Some(&record));
-                let (_, answer) = api(Method::Post, &url, token, Some(&body), now_ms, calls).await?;
+                let (_, answer) =
+                    api(Method::Post, &url, token, Some(&body), now_ms, calls).await?;
                 let id = answer["id"].as_str().ok_or(Miss::code("no_result"))?;
                 item.ids.task = Some(id.to_owned());
             }
@@ -655,15 +713,29 @@ async fn salesforce_one(
 
 /// `GET /v1/leads/{id}/crm?push=ID`: "Open in HubSpot" from an alert that was sent before the
 /// record existed: to the record once the CRM has it, else a page that says it is on its way.
-pub async fn open(req: &worker::Request, env: &Env, lead_id: &str) -> Result<worker::Response, ApiError> {
+pub async fn open(
+    req: &worker::Request,
+    env: &Env,
+    lead_id: &str,
+) -> Result<worker::Response, ApiError> {
     let pairs = crate::http::query(req)?;
-    let Some(push) = crate::http::param(&pairs, "push").filter(|p| handoff_core::check::valid_id(p)) else {
-        return Err(ApiError::new(400, "bad_request", "Name the CRM push: ?push=ID."));
+    let Some(push) =
+        crate::http::param(&pairs, "push").filter(|p| handoff_core::check::valid_id(p))
+    else {
+        return Err(ApiError::new(
+            400,
+            "bad_request",
+            "Name the CRM push: ?push=ID.",
+        ));
     };
     let db = Db::open(env)?;
     match rows::url(&db, lead_id, push).await? {
         Some(url) => worker::Response::redirect(worker::Url::parse(&url).map_err(|_| {
-            ApiError::new(503, "storage_unavailable", "The stored link could not be read.")
+            ApiError::new(
+                503,
+                "storage_unavailable",
+                "The stored link could not be read.",
+            )
         })?)
         .map_err(ApiError::storage),
         None => crate::http::page(

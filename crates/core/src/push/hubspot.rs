@@ -74,7 +74,11 @@ pub fn read_results(answer: &Value, key_property: &str) -> Vec<(String, String)>
             let key = r["objectWriteTraceId"]
                 .as_str()
                 .map(str::to_owned)
-                .or_else(|| r["properties"][key_property].as_str().map(str::to_lowercase))?;
+                .or_else(|| {
+                    r["properties"][key_property]
+                        .as_str()
+                        .map(str::to_lowercase)
+                })?;
             Some((key, id.to_owned()))
         })
         .collect()
@@ -225,13 +229,22 @@ mod tests {
         ]});
         assert_eq!(
             read_companies(&answer),
-            vec![("acme.io".into(), "99".into()), ("beta.io".into(), "5".into())]
+            vec![
+                ("acme.io".into(), "99".into()),
+                ("beta.io".into(), "5".into())
+            ]
         );
     }
 
     #[test]
     fn an_update_keeps_what_a_rep_may_have_edited() {
-        let task = Task { subject: "s", body: "b", due_ms: 0, owner: "201", done: true };
+        let task = Task {
+            subject: "s",
+            body: "b",
+            due_ms: 0,
+            owner: "201",
+            done: true,
+        };
         let body = update_tasks(&[("9", task)]);
         assert_eq!(
             body,

@@ -129,13 +129,32 @@ mod tests {
     #[test]
     fn upsert_answers() {
         let rows: [(u16, Value, Upserted); 5] = [
-            (201, json!({"id": "00Q1", "success": true, "errors": [], "created": true}),
-             Upserted::Record { id: "00Q1".into(), created: true }),
-            (200, json!({"id": "00Q1", "success": true, "errors": [], "created": false}),
-             Upserted::Record { id: "00Q1".into(), created: false }),
-            (300, json!(["/services/data/v61.0/sobjects/Lead/00Q1"]), Upserted::Ambiguous),
-            (400, json!([{"message": "m", "errorCode": "REQUIRED_FIELD_MISSING"}]),
-             Upserted::Failed(Some("REQUIRED_FIELD_MISSING".into()))),
+            (
+                201,
+                json!({"id": "00Q1", "success": true, "errors": [], "created": true}),
+                Upserted::Record {
+                    id: "00Q1".into(),
+                    created: true,
+                },
+            ),
+            (
+                200,
+                json!({"id": "00Q1", "success": true, "errors": [], "created": false}),
+                Upserted::Record {
+                    id: "00Q1".into(),
+                    created: false,
+                },
+            ),
+            (
+                300,
+                json!(["/services/data/v61.0/sobjects/Lead/00Q1"]),
+                Upserted::Ambiguous,
+            ),
+            (
+                400,
+                json!([{"message": "m", "errorCode": "REQUIRED_FIELD_MISSING"}]),
+                Upserted::Failed(Some("REQUIRED_FIELD_MISSING".into())),
+            ),
             (200, json!({}), Upserted::Failed(None)),
         ];
         for (status, answer, want) in rows {
@@ -153,7 +172,13 @@ mod tests {
 
     #[test]
     fn a_task_is_due_at_the_deadline() {
-        let task = Task { subject: "s", body: "b", due_ms: 1_700_000_000_000, owner: "005x", done: false };
+        let task = Task {
+            subject: "s",
+            body: "b",
+            due_ms: 1_700_000_000_000,
+            owner: "005x",
+            done: false,
+        };
         let created = task_body(&task, Some("00Q1"));
         assert_eq!(created["ActivityDate"], "2023-11-14");
         assert_eq!(created["ReminderDateTime"], "2023-11-14T22:13:20Z");

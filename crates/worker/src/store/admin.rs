@@ -233,7 +233,10 @@ pub async fn dead_letters(env: &Env, limit: u32) -> Result<Vec<DeadLetter>, ApiE
 pub async fn retry_dead_letter(env: &Env, id: &str, now_ms: f64) -> Result<bool, ApiError> {
     let db = env.d1(D1_BINDING).map_err(ApiError::storage)?;
     // A CRM record's dead letter (`crm:<push>:<lead>`): due now, its backoff started afresh.
-    if let Some((push, lead)) = id.strip_prefix("crm:").and_then(|rest| rest.split_once(':')) {
+    if let Some((push, lead)) = id
+        .strip_prefix("crm:")
+        .and_then(|rest| rest.split_once(':'))
+    {
         let params = [
             JsValue::from_str(push),
             JsValue::from_str(lead),

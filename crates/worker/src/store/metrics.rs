@@ -127,6 +127,8 @@ pub struct ExportRow {
     /// JSON `[{at, to}]`: the lead's status changes (`status_changed` events), in the order
     /// they were written.
     pub statuses: Option<String>,
+    /// JSON `[{push, record, url}]`: the lead's records in the CRMs it was pushed to.
+    pub crm: Option<String>,
 }
 
 /// Where a page of the replayable export starts: after this lead (`created_at`, `id`).
@@ -157,7 +159,10 @@ pub async fn export_page(
              l.owner_kind, l.owner_id, l.merged_into, l.previous_lead, l.experiment, l.arm, \
              c.policy, c.first_touch_due, c.accept_due, c.steps, c.touched_at, \
              (SELECT json_group_array(json_object('at', e.at, 'to', json_extract(e.detail, '$.to'))) \
-              FROM lead_events e WHERE e.lead_id = l.id AND e.kind = 'status_changed') AS statuses \
+              FROM lead_events e WHERE e.lead_id = l.id AND e.kind = 'status_changed') AS statuses, \
+             (SELECT json_group_array(json_object('push', r.push_id, 'record', r.record_id, \
+              'url', r.url)) FROM crm_records r WHERE r.lead_id = l.id \
+              AND r.record_id IS NOT NULL) AS crm \
              FROM leads l LEFT JOIN sla_clocks c ON c.lead_id = l.id \
              WHERE (l.created_at, l.id) > (?1, ?2) AND l.created_at < ?3 \
              ORDER BY l.created_at, l.id LIMIT ?4",
