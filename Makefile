@@ -29,7 +29,7 @@ WORKER_JS  := crates/worker/build/index.js
 BUNDLE     := .build/bundle.json
 HANDOFF    := $(or $(CARGO_TARGET_DIR),target)/debug/handoff
 
-.PHONY: help dev test setup setup-test build lint test-native test-wasm test-worker test-dates test-e2e size size-normalizers bench bench-email bench-phone bench-form bench-edge bench-slack bench-sla bench-metrics bench-simulate bench-preview fuzz clean
+.PHONY: help dev test setup setup-test build lint test-native test-wasm test-worker test-dates test-e2e size size-normalizers bench bench-email bench-phone bench-form bench-edge bench-slack bench-sla bench-metrics bench-simulate bench-preview bench-crm fuzz clean
 
 help:
 	@echo "make dev    build and serve the demo page with the embedded form on http://localhost:$(PORT)/"
@@ -47,6 +47,7 @@ help:
 	@echo "make bench-metrics  the metrics API over 100k leads in local D1, and handoff metrics on its export"
 	@echo "make bench-simulate handoff simulate over 100k leads: time and peak memory"
 	@echo "make bench-preview  POST /v1/config/preview over 10k leads in local D1: time, CPU and memory of the Worker"
+	@echo "make bench-crm  the CRM push draining a backlog of 1,000 leads: leads and calls per cron tick"
 	@echo "make fuzz   each cargo-fuzz target for FUZZ_SECONDS (default 60)"
 
 setup:
@@ -155,6 +156,9 @@ bench-simulate:
 
 bench-preview: build $(HANDOFF)
 	node bench/preview.mjs
+
+bench-crm: build
+	node bench/crm-push.mjs
 
 bench-email: $(FORM_WASM)
 	node bench/email-suggest.mjs

@@ -263,6 +263,25 @@ test("an SLA step's reassignment reaches the CRM", { timeout: 60_000 }, async ()
   assert.equal(tasksOf(contactOf(p.email)[0].id)[0].properties.hubspot_owner_id, owner);
 });
 
+test("a returning person's repeat updates the record it merged into", { timeout: 60_000 }, async () => {
+  const at = EPOCH + 50 * MINUTE;
+  const p = person("DE");
+  const id = await submit(p.answers, at);
+  await until(async () => (await record(id, "hubspot"))?.state === "synced", at);
+  const [before] = contactOf(p.email);
+  assert.equal(before.properties.lifecyclestage, "lead");
+  assert.equal(before.properties.country, "DE");
+  // The same person, now from the US: the repeat merges into the open lead and raises it to MQL.
+  const repeat = await submit({ ...p.answers, country: "US" }, at + MINUTE);
+  assert.equal((await worker.json(`/v1/leads/${repeat}`, { admin: true })).json.merged_into, id);
+  await until(async () => contactOf(p.email)[0].properties.lifecyclestage === "marketingqualifiedlead", at + 2 * MINUTE);
+  assert.equal(contactOf(p.email).length, 1);
+  assert.equal(contactOf(p.email)[0].properties.country, "US");
+  assert.equal(await record(repeat, "hubspot"), undefined, "a merged repeat has no record of its own");
+  assert.equal(leadsOf(id).length, 1);
+  assert.equal(leadsOf(id)[0].fields.Country, "US");
+});
+
 test("HubSpot down for an hour: nothing is lost, and each lead arrives once, as it stands", { timeout: 120_000 }, async () => {
   const at = EPOCH + 2 * HOUR;
   hubspot.down(true);

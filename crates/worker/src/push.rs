@@ -21,10 +21,15 @@ use crate::fetch::{exchange, secret, Failure};
 use crate::store::push::{self as rows, Outcome};
 use crate::store::{self, Db};
 
-/// How many Salesforce leads one run pushes: a Lead upsert and a Task call each, and a token:
-/// 21 subrequests. With a HubSpot batch (at most 6) and the outbox's 10 messages (a Slack lookup
-/// and a post each) a tick stays within the free plan's 50 subrequests per invocation.
-pub const SALESFORCE_LIMIT: usize = 10;
+/// The HTTP calls one run may make to the CRMs unless the var `CRM_SUBREQUESTS` says otherwise,
+/// shared equally by the pushes: alone, a HubSpot push takes 4 batches of 100 (at most 6 calls
+/// each), a Salesforce push 13 leads (a token and two calls each); both, 2 batches and 6 leads.
+/// With the outbox's 10 messages (a Slack lookup and a post each) a tick stays within the free
+/// plan's 50 subrequests per invocation.
+pub const SUBREQUESTS: u32 = 27;
+
+/// The most Salesforce leads one batch takes (each its own calls; the token is shared).
+const SALESFORCE_BATCH: usize = 200;
 
 /// What one [`run`] did, over every push.
 #[derive(Debug, Default, Clone, Copy)]
@@ -163,7 +168,10 @@ pub fn records(
 }
 
 /// Pushes the due records of every push (of one lead, right after its batch committed; or
-/// anyone's, from the cron) and records each result.
+/// anyone's, from the cron) and records each result. A run spends at most the Worker var
+/// `CRM_SUBREQUESTS` (default [`SUBREQUESTS`]) HTTP calls on the CRMs: on the free plan that
+/// leaves the rest of an invocation's 50 to the outbox; a paid plan (10,000) may raise it, and
+/// then one tick takes as many batches as it allows.
 pub async fn run(env: &Env, lead: Option<&str>, now_ms: f64) -> Result<Pushed, ApiError> {
     let bundle = store::active_bundle(env).await?;
     let mut report = Pushed::default();
@@ -172,38 +180,78 @@ pub async fn run(env: &Env, lead: Option<&str>, now_ms: f64) -> Result<Pushed, A
     }
     let db = Db::open(env)?;
     let dead_after = bundle.rules.notify.dead_after_ms();
+    let total = env
+        .var("CRM_SUBREQUESTS")
+        .ok()
+        .and_then(|v| v.to_string().parse::<u32>().ok())
+        .unwrap_or(SUBREQUESTS);
+    // Each push its share, so that a HubSpot backlog never starves Salesforce's.
+    let share = total / bundle.rules.crm.push.len() as u32;
     for push in &bundle.rules.crm.push {
-        let limit = match push.target {
-            Target::Hubspot => HUBSPOT_BATCH,
-            Target::Salesforce => SALESFORCE_LIMIT,
-        };
-        let due = rows::due(&db, &push.id, lead, limit, now_ms).await?;
-        if due.is_empty() {
-            continue;
+        let mut budget = share;
+        loop {
+            // HubSpot: a batch of up to 100 takes at most 6 calls; Salesforce: a token, then 2
+            // calls a lead.
+            let limit = match push.target {
+                Target::Hubspot if budget >= 6 => HUBSPOT_BATCH,
+                Target::Salesforce if budget >= 3 => {
+                    ((budget - 1) / 2).min(SALESFORCE_BATCH as u32) as usize
+                }
+                _ => break,
+            };
+            let failed = report.failed + report.dead;
+            let (taken, calls) =
+                batch(&db, env, push, lead, limit, dead_after, now_ms, &mut report).await?;
+            budget = budget.saturating_sub(calls);
+            // A CRM that refused anything gets no second batch in this run: its backoff decides.
+            if taken < limit || lead.is_some() || report.failed + report.dead > failed {
+                break;
+            }
         }
-        let ids: Vec<&str> = due.iter().map(|d| d.lead_id.as_str()).collect();
-        let leased: HashSet<String> = rows::lease(&db, &push.id, &ids, now_ms)
-            .await?
-            .into_iter()
-            .collect();
-        let mut items: Vec<Item> = due
-            .into_iter()
-            .filter(|d| leased.contains(&d.lead_id))
-            .map(|d| Item::new(push, d))
-            .collect();
-        let mut calls = 0;
-        match push.target {
-            Target::Hubspot => hubspot_run(env, &db, push, &mut items, now_ms, &mut calls).await?,
-            Target::Salesforce => salesforce_run(env, push, &mut items, now_ms, &mut calls).await,
-        }
-        report.calls += calls;
-        let mut statements = Vec::new();
-        for item in &items {
-            statements.extend(outcome(&db, push, item, dead_after, now_ms, &mut report)?);
-        }
-        db.batch(statements).await?;
     }
     Ok(report)
+}
+
+/// One batch of `push`'s due records (at most `limit`): leased, sent, each result written. Answers
+/// how many records were due and how many calls it made.
+#[allow(clippy::too_many_arguments)]
+async fn batch(
+    db: &Db,
+    env: &Env,
+    push: &Push,
+    lead: Option<&str>,
+    limit: usize,
+    dead_after: i64,
+    now_ms: f64,
+    report: &mut Pushed,
+) -> Result<(usize, u32), ApiError> {
+    let due = rows::due(db, &push.id, lead, limit, now_ms).await?;
+    let taken = due.len();
+    if due.is_empty() {
+        return Ok((0, 0));
+    }
+    let ids: Vec<&str> = due.iter().map(|d| d.lead_id.as_str()).collect();
+    let leased: HashSet<String> = rows::lease(db, &push.id, &ids, now_ms)
+        .await?
+        .into_iter()
+        .collect();
+    let mut items: Vec<Item> = due
+        .into_iter()
+        .filter(|d| leased.contains(&d.lead_id))
+        .map(|d| Item::new(push, d))
+        .collect();
+    let mut calls = 0;
+    match push.target {
+        Target::Hubspot => hubspot_run(env, db, push, &mut items, now_ms, &mut calls).await?,
+        Target::Salesforce => salesforce_run(env, push, &mut items, now_ms, &mut calls).await,
+    }
+    report.calls += calls;
+    let mut statements = Vec::new();
+    for item in &items {
+        statements.extend(outcome(db, push, item, dead_after, now_ms, report)?);
+    }
+    db.batch(statements).await?;
+    Ok((taken, calls))
 }
 
 /// The statements of one item's result.
