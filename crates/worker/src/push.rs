@@ -22,7 +22,7 @@ use crate::store::push::{self as rows, Outcome};
 use crate::store::{self, Db};
 
 /// The HTTP calls one run may make to the CRMs unless the var `CRM_SUBREQUESTS` says otherwise,
-/// shared equally by the pushes: alone, a HubSpot push takes 4 batches of 100 (at most 6 calls
+/// shared equally by the pushes: alone, a HubSpot push takes 4 or 5 batches of 100 (at most 6 calls
 /// each), a Salesforce push 13 leads (a token and two calls each); both, 2 batches and 6 leads.
 /// With the outbox's 10 messages (a Slack lookup and a post each) a tick stays within the free
 /// plan's 50 subrequests per invocation.
