@@ -148,15 +148,16 @@ fn a_request_is_refused_when_unsigned_tampered_or_stale() {
     let good = hubspot::signature(SECRET.as_bytes(), "POST", uri, BODY, &ts);
     let minutes = |m: i64| at + m * 60_000;
     // (secret, uri, body, timestamp, signature, now) → result
-    let table: [(
-        &str,
-        &str,
-        &str,
-        Option<&str>,
-        Option<&str>,
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        &'a str,
+        Option<&'a str>,
+        Option<&'a str>,
         i64,
         Result<(), SignatureError>,
-    ); 11] = [
+    );
+    let table: [Case<'_>; 11] = [
         (SECRET, uri, BODY, Some(&ts), Some(&good), at, Ok(())),
         (
             SECRET,
