@@ -265,6 +265,14 @@ async fn apply(
         reassigned: 0,
         moved: 0,
     };
+    let one = One {
+        db,
+        bundle,
+        intake,
+        push,
+        actor: &actor,
+        now_ms,
+    };
     let mut applied = std::collections::BTreeSet::new();
     let mut ignored = Vec::new();
     for item in items {
@@ -276,21 +284,12 @@ async fn apply(
             ignored.push((item.index, code.as_str()));
             continue;
         };
-        let one = One {
-            db,
-            bundle,
-            intake,
-            push,
-            actor: &actor,
-            now_ms,
-        };
         match one.write(item, lead, &mut writes)? {
-            Ok(()) => applied.insert(item.index),
-            Err(code) => {
-                ignored.push((item.index, code));
-                false
+            Ok(()) => {
+                applied.insert(item.index);
             }
-        };
+            Err(code) => ignored.push((item.index, code)),
+        }
     }
     // A closed deal's item is applied when one of its contacts' leads was closed.
     ignored.retain(|(index, _)| !applied.contains(index));

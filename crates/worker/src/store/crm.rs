@@ -101,23 +101,17 @@ pub async fn back_leads(
     if reads.is_empty() {
         return Ok((Vec::new(), Vec::new()));
     }
+    // The results come in the order of the reads, and only the reads made have one.
     let mut results = db.batch(reads).await?.into_iter();
-    // The results come in the order of the reads: only those that were made.
-    let mut next = |made: bool| -> Result<Vec<BackLead>, ApiError> {
-        match results.next() {
-            Some(result) if made => result.results::<BackLead>().map_err(ApiError::storage),
-            _ => Ok(Vec::new()),
-        }
+    let mut next = || match results.next() {
+        Some(result) => result.results::<BackLead>().map_err(ApiError::storage),
+        None => Ok(Vec::new()),
     };
     let by_record = if records.is_empty() {
         Vec::new()
     } else {
-        next(true)?
+        next()?
     };
-    let by_id = if ids.is_empty() {
-        Vec::new()
-    } else {
-        next(true)?
-    };
+    let by_id = if ids.is_empty() { Vec::new() } else { next()? };
     Ok((by_record, by_id))
 }
