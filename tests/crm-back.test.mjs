@@ -282,8 +282,12 @@ test("HubSpot: a deal closed won closes its contacts' lead as won with the deal'
   assert.deepEqual([closed.status, closed.deal], ["won", { amount: 1200.5, currency: "EUR" }]);
   const outcome = closed.events.find((e) => e.kind === "outcome");
   assert.deepEqual([outcome.actor, outcome.detail.outcome, outcome.detail.amount, outcome.detail.currency, outcome.detail.via], ["crm:hubspot", "won", 1200.5, "EUR", "crm"]);
-  // Each deal read once, as the description allows, with the push's token.
-  const asked = deals.requests.slice(seen).sort((a, b) => a.path.localeCompare(b.path));
+  // Each deal read once, as the description allows, with the push's token. (The push itself may
+  // call the same HUBSPOT_API_URL for its contacts: only the deal reads are this test's.)
+  const asked = deals.requests
+    .slice(seen)
+    .filter((q) => q.path.startsWith("/crm/v3/objects/0-3/"))
+    .sort((a, b) => a.path.localeCompare(b.path));
   assert.deepEqual(asked.map((q) => [q.path, q.authorized, q.problems]), [
     ["/crm/v3/objects/0-3/9001", true, []],
     ["/crm/v3/objects/0-3/9404", true, []],
