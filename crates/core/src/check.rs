@@ -116,6 +116,8 @@ code_enum! {
         InvalidPush => "config.invalid_push",
         /// An owner or queue routing can give a lead to, with no CRM owner in a push's `owners`.
         UnmappedOwner => "config.unmapped_owner",
+        /// A CRM intake's `push` that names no `[[crm.push]]`.
+        UnknownPush => "config.unknown_push",
     }
 }
 

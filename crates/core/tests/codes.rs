@@ -3,6 +3,7 @@
 //! (`IssueCode`) in README.md's `validation_failed` row, and nothing the docs list there is
 //! missing from the enum; the kinds the metrics read are the ones the docs say.
 
+use handoff_core::crm::SkipCode;
 use handoff_core::events::EventKind;
 use handoff_core::status::{LeadStatus, StatusCode};
 use handoff_core::{ConfigCode, IssueCode};
@@ -151,4 +152,27 @@ fn metrics_md_names_the_kinds_the_metrics_read() {
         .map(|k| k.as_str())
         .collect();
     assert_eq!(named, read, "docs/METRICS.md's kinds the metrics read");
+}
+
+#[test]
+fn config_md_lists_every_crm_skip_code_in_its_crm_section() {
+    let crm = section(CONFIG_MD, "## CRM intake");
+    let listed = quoted(&crm, "crm.");
+    for code in SkipCode::ALL {
+        assert!(
+            listed.iter().any(|l| l == code.as_str()),
+            "docs/CONFIG.md's CRM section does not list {code}"
+        );
+    }
+    // Codes are `crm.` and one word; HubSpot's scope `crm.objects.deals.read` is not one.
+    let codes = listed
+        .iter()
+        .filter(|w| w.matches('.').count() == 1 && !w.contains(' '));
+    for word in codes {
+        assert!(
+            SkipCode::ALL.iter().any(|c| c.as_str() == word)
+                || ["crm.bad_body", "crm.too_many"].contains(&word.as_str()),
+            "docs/CONFIG.md's CRM section lists {word}, which is no SkipCode"
+        );
+    }
 }

@@ -2,7 +2,9 @@
 //! (handoff-core's `crm::read`) into suppression facts about people and accounts (`crm_facts`),
 //! and, for a contact, the person's open lead's first touch. Authenticated by the intake's own
 //! bearer token (a wrangler secret the configuration names), not the admin token: a CRM gets
-//! exactly this door.
+//! exactly this door. An intake with a preset reads a vendor's own calls instead ([`back`]).
+
+mod back;
 
 use handoff_core::crm::{account_subject, person_subject, read, Fact, Intake, Meaning};
 use handoff_core::events::EventKind;
@@ -20,7 +22,7 @@ use crate::store::{self, BundleOnce, Db};
 
 /// The largest body accepted, in bytes (a batch of a few hundred small events).
 const MAX_BODY: usize = 256 * 1024;
-const BODY: Cap = Cap {
+pub(crate) const BODY: Cap = Cap {
     bytes: MAX_BODY,
     what: "A CRM body",
     in_kb: true,
@@ -59,6 +61,9 @@ pub async fn intake(
             "intake_not_configured",
             "The secret this intake names is not set on this Worker.",
         ));
+    }
+    if let Some(preset) = intake.preset {
+        return back::intake(req, env, &bundle, intake, preset, &expected, now_ms).await;
     }
     bearer(req, &expected)?;
     let body = read_body(req, Some(BODY)).await?;
@@ -131,7 +136,13 @@ async fn apply(db: &Db, intake: &Intake, facts: &[Fact], now_ms: f64) -> Result<
             .then(|| open.get(fact.email.as_str()))
             .flatten()
         {
-            writes.extend(close(db, intake, fact, lead, now_ms)?);
+            let won = fact.meaning == Meaning::DealWon;
+            let outcome = Outcome {
+                won,
+                reason: fact.reason.as_deref().unwrap_or("unspecified"),
+                amount: fact.amount.as_ref().map(|(a, c)| (*a, c.as_str())),
+            };
+            writes.extend(close(db, &intake.id, &intake.id, &outcome, lead, now_ms)?);
         }
         if let Some(lead) = touched {
             writes.extend(touch(
@@ -155,27 +166,38 @@ async fn apply(db: &Db, intake: &Intake, facts: &[Fact], now_ms: f64) -> Result<
         .count())
 }
 
-/// A won or lost deal's `outcome` event on the person's open `lead` and the status move it makes
-/// (unless another item of the batch moved the lead first), with the deal's value.
-fn close(
+/// A deal won or lost, as an intake reports it.
+pub(crate) struct Outcome<'a> {
+    pub won: bool,
+    /// A loss's reason code (`unspecified` when the CRM gave none).
+    pub reason: &'a str,
+    /// The deal's value and its currency, when the CRM gave both.
+    pub amount: Option<(f64, &'a str)>,
+}
+
+/// A won or lost deal's `outcome` event on the person's open `lead` (by `actor`, through intake
+/// `intake_id`) and the status move it makes (unless another item of the batch moved the lead
+/// first), with the deal's value.
+pub(crate) fn close(
     db: &Db,
-    intake: &Intake,
-    fact: &Fact,
+    intake_id: &str,
+    actor: &str,
+    outcome: &Outcome<'_>,
     lead: &OpenLead,
     now_ms: f64,
 ) -> Result<Vec<D1PreparedStatement>, ApiError> {
-    let won = fact.meaning == Meaning::DealWon;
-    let reason = fact.reason.as_deref().unwrap_or("unspecified");
-    let amount = fact.amount.as_ref();
+    let won = outcome.won;
+    let reason = outcome.reason;
+    let amount = outcome.amount;
     let detail = serde_json::json!({
         "type": "outcome", "outcome": if won { "won" } else { "lost" },
         "reason": (!won).then_some(reason), "amount": amount.map(|a| a.0),
-        "currency": amount.map(|a| a.1.as_str()), "actor": intake.id, "intake": intake.id,
+        "currency": amount.map(|a| a.1), "actor": actor, "intake": intake_id,
         "via": Via::Crm.as_str(),
     });
     let kind = EventKind::Outcome;
     let mut out = vec![store::event_statement(
-        db, &lead.id, now_ms, kind, &intake.id, &detail,
+        db, &lead.id, now_ms, kind, actor, &detail,
     )?];
     let step = if won {
         Move::Won
@@ -184,10 +206,10 @@ fn close(
     };
     let from = LeadStatus::parse(&lead.status);
     if let Some(moved) = from.and_then(|from| advance(from, &step).ok()) {
-        let mut change = Change::new(&lead.id, &intake.id, moved, Via::Crm);
+        let mut change = Change::new(&lead.id, actor, moved, Via::Crm);
         change.reason = (!won).then_some(reason);
         change.amount = amount.map(|a| a.0);
-        change.currency = amount.map(|a| a.1.as_str());
+        change.currency = amount.map(|a| a.1);
         out.extend(status::statements(db, &change, false, now_ms)?);
     }
     Ok(out)

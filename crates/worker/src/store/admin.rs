@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
-use worker::{D1Result, Env};
+use worker::{D1Database, D1PreparedStatement, D1Result, Env};
 
 use crate::error::ApiError;
 use crate::store::D1_BINDING;
@@ -163,37 +163,70 @@ pub async fn reassign(
     now_ms: f64,
 ) -> Result<bool, ApiError> {
     let db = env.d1(D1_BINDING).map_err(ApiError::storage)?;
-    // The event reads the previous owner inside the transaction, before the update changes it.
+    let to = Reassign {
+        lead_id: id,
+        owner_kind,
+        owner_id,
+        actor: "admin",
+        reason,
+        more: None,
+    };
+    let results = db
+        .batch(reassign_statements(&db, &to, now_ms)?.into())
+        .await
+        .map_err(ApiError::storage)?;
+    Ok(changes(results.get(1)) > 0)
+}
+
+/// A reassignment: lead, new holder, who did it and why, and what else its event's detail says
+/// (a CRM intake's `via` and `intake`).
+pub struct Reassign<'a> {
+    pub lead_id: &'a str,
+    pub owner_kind: &'a str,
+    pub owner_id: &'a str,
+    pub actor: &'a str,
+    pub reason: &'a str,
+    /// Keys added to the event's detail, after `from`, `to` and `reason`.
+    pub more: Option<&'a serde_json::Value>,
+}
+
+/// The statements of a reassignment, to run in one batch (the admin API's alone, a CRM intake's
+/// with its other changes): the `reassigned` event (`from`, read inside the transaction before the
+/// update changes it; `to`; `reason`; and `more`) and the new holder.
+pub fn reassign_statements(
+    db: &D1Database,
+    to: &Reassign<'_>,
+    now_ms: f64,
+) -> Result<[D1PreparedStatement; 2], ApiError> {
+    let more = to.more.map_or_else(|| "{}".to_owned(), ToString::to_string);
     let event = db
         .prepare(
             "INSERT INTO lead_events (lead_id, at, kind, actor, detail) \
-             SELECT id, ?2, 'reassigned', 'admin', json_object(\
+             SELECT id, ?2, 'reassigned', ?6, json_patch(json_object(\
                'from', json_object('kind', owner_kind, 'id', owner_id), \
-               'to', json_object('kind', ?3, 'id', ?4), 'reason', ?5) \
+               'to', json_object('kind', ?3, 'id', ?4), 'reason', ?5), ?7) \
              FROM leads WHERE id = ?1",
         )
         .bind(&[
-            JsValue::from_str(id),
+            JsValue::from_str(to.lead_id),
             JsValue::from_f64(now_ms),
-            JsValue::from_str(owner_kind),
-            JsValue::from_str(owner_id),
-            JsValue::from_str(reason),
+            JsValue::from_str(to.owner_kind),
+            JsValue::from_str(to.owner_id),
+            JsValue::from_str(to.reason),
+            JsValue::from_str(to.actor),
+            JsValue::from_str(&more),
         ])
         .map_err(ApiError::storage)?;
     let update = db
         .prepare("UPDATE leads SET owner_kind = ?2, owner_id = ?3, updated_at = ?4 WHERE id = ?1")
         .bind(&[
-            JsValue::from_str(id),
-            JsValue::from_str(owner_kind),
-            JsValue::from_str(owner_id),
+            JsValue::from_str(to.lead_id),
+            JsValue::from_str(to.owner_kind),
+            JsValue::from_str(to.owner_id),
             JsValue::from_f64(now_ms),
         ])
         .map_err(ApiError::storage)?;
-    let results = db
-        .batch(vec![event, update])
-        .await
-        .map_err(ApiError::storage)?;
-    Ok(changes(results.get(1)) > 0)
+    Ok([event, update])
 }
 
 /// A notification that will not be retried by itself any more.

@@ -1,0 +1,466 @@
+//! `POST /v1/crm/{id}` for an intake with a preset: a change made in the CRM (an owner, a status,
+//! a deal won or lost) applied to the lead it names. HubSpot's requests are verified by their v3
+//! signature (handoff-core's `crm::hubspot::verify`, on the Worker's clock), Salesforce's by the
+//! intake's bearer token; handoff-core reads the body into changes, a closed HubSpot deal is read
+//! back with the push's token, the leads are found in one read batch (by the push's records, or
+//! by our id), and every change is written in one batch: a reassignment as the admin API writes
+//! it, a status move as handoff-core's state machine allows it, a close as a `deal_won` item.
+
+use std::collections::BTreeMap;
+
+use handoff_core::crm::back::{current, in_order, Change, Item, Subject};
+use handoff_core::crm::hubspot::{self, DealEvent};
+use handoff_core::crm::{person_subject, salesforce, Intake, Preset, SkipCode, Skipped};
+use handoff_core::push::Push;
+use handoff_core::status::{advance, LeadStatus, Move};
+use handoff_core::Bundle;
+use serde::Serialize;
+use worker::{D1PreparedStatement, Env, Method, Request, Response};
+
+use super::{close, Outcome, BODY};
+use crate::error::ApiError;
+use crate::fetch::{call, secret, Failure};
+use crate::http::{bearer, header, json, read_body};
+use crate::store::admin::{reassign_statements, Reassign};
+use crate::store::crm::{back_leads, BackLead, OpenLead};
+use crate::store::facts::facts_statement;
+use crate::store::sla::{touch_statements, Via};
+use crate::store::status::{self, Change as StatusChange};
+use crate::store::{self, Db};
+
+/// The `[vars]` entry naming another HubSpot API origin (a loopback server in tests).
+pub const HUBSPOT_API_URL: &str = "HUBSPOT_API_URL";
+
+/// What a preset's request did.
+#[derive(Serialize)]
+struct Answer {
+    applied: usize,
+    ignored: Vec<Skipped>,
+    /// Leads whose first touch this request recorded.
+    first_touches: usize,
+    /// Leads given to another owner.
+    reassigned: usize,
+    /// Status moves made (a close included).
+    moved: usize,
+}
+
+/// `POST /v1/crm/{id}` for `intake`, whose preset is `preset` and whose secret's value is
+/// `secret`: authenticated, read, applied in one batch.
+pub async fn intake(
+    req: &mut Request,
+    env: &Env,
+    bundle: &Bundle,
+    intake: &Intake,
+    preset: Preset,
+    secret: &str,
+    now_ms: f64,
+) -> Result<Response, ApiError> {
+    let push = intake.push_in(&bundle.rules.crm).ok_or_else(|| {
+        ApiError::new(
+            503,
+            "intake_not_configured",
+            "The push this intake reads owners through is not configured.",
+        )
+    })?;
+    if preset == Preset::Salesforce {
+        bearer(req, secret)?;
+    }
+    let body = read_body(req, Some(BODY)).await?;
+    if preset == Preset::Hubspot {
+        signed(req, secret, &body, now_ms)?;
+    }
+    let value: serde_json::Value = serde_json::from_str(&body)
+        .map_err(|e| ApiError::new(400, "bad_json", format!("The body is not JSON: {e}.")))?;
+    let refused = |e: handoff_core::crm::IntakeError| match e.code {
+        "crm.too_many" => ApiError::new(413, "too_many_items", e.message),
+        _ => ApiError::new(400, "bad_body", e.message),
+    };
+    let (mut items, mut ignored) = match preset {
+        Preset::Salesforce => salesforce::read(intake, push, &value).map_err(refused)?,
+        Preset::Hubspot => {
+            let read = hubspot::read(intake, push, &value).map_err(refused)?;
+            let (mut items, mut ignored) = (read.items, read.skipped);
+            let (closed, skipped) = closed_deals(env, push, &read.deals).await?;
+            items.extend(closed);
+            ignored.extend(skipped);
+            (items, ignored)
+        }
+    };
+    in_order(&mut items);
+    let db = Db::open(env)?;
+    let mut answer = apply(&db, bundle, intake, push, &items, now_ms).await?;
+    answer.ignored.append(&mut ignored);
+    answer.ignored.sort_by_key(|s| s.index);
+    json(200, &answer)
+}
+
+/// HubSpot's v3 signature of this request, made with the app's client secret: `401` with
+/// `hubspot.unsigned`, `hubspot.bad_signature` or `hubspot.stale` otherwise.
+fn signed(req: &Request, secret: &str, body: &str, now_ms: f64) -> Result<(), ApiError> {
+    // The full URL HubSpot called, as the runtime received it.
+    let uri = req.url().map_err(|_| bad_url())?.to_string();
+    hubspot::verify(
+        secret.as_bytes(),
+        req.method().as_ref(),
+        &uri,
+        body,
+        header(req, "x-hubspot-request-timestamp").as_deref(),
+        header(req, "x-hubspot-signature-v3").as_deref(),
+        now_ms as i64,
+    )
+    .map_err(|e| ApiError::new(401, e.code(), e.message()))
+}
+
+fn bad_url() -> ApiError {
+    ApiError::new(400, "bad_request", "The request's URL cannot be read.")
+}
+
+/// Each closed deal read back from HubSpot (all at once) as a close of each associated contact's
+/// lead, or skipped. A deal HubSpot no longer has is `crm.unknown_deal`; any other failure
+/// refuses the whole request (`503 crm_unavailable`, nothing written), which HubSpot retries.
+async fn closed_deals(
+    env: &Env,
+    push: &Push,
+    deals: &[DealEvent],
+) -> Result<(Vec<Item>, Vec<Skipped>), ApiError> {
+    let (mut items, mut skipped) = (Vec::new(), Vec::new());
+    if deals.is_empty() {
+        return Ok((items, skipped));
+    }
+    let token = push
+        .secrets
+        .token
+        .as_deref()
+        .ok_or(Failure::code("secret_missing"))
+        .and_then(|name| secret(env, name))
+        .map_err(unavailable)?;
+    let base = env
+        .var(HUBSPOT_API_URL)
+        .map(|v| v.to_string())
+        .unwrap_or_else(|_| "https://api.hubapi.com".to_owned());
+    let auth = format!("Bearer {token}");
+    let read = |deal: &DealEvent| {
+        let url = format!(
+            "{}{}",
+            base.trim_end_matches('/'),
+            hubspot::deal_path(&deal.deal_id)
+        );
+        let auth = auth.clone();
+        async move {
+            let headers = [
+                ("authorization", auth.as_str()),
+                ("accept", "application/json"),
+            ];
+            let response = call(Method::Get, &url, &headers, None).await;
+            match response {
+                Ok(mut r) => r
+                    .json::<serde_json::Value>()
+                    .await
+                    .map(Some)
+                    .map_err(|_| Failure::code("bad_answer")),
+                Err(Failure {
+                    status: Some(404), ..
+                }) => Ok(None),
+                Err(failure) => Err(failure),
+            }
+        }
+    };
+    let answers = futures_util::future::join_all(deals.iter().map(read)).await;
+    for (deal, answer) in deals.iter().zip(answers) {
+        let outcome = match answer.map_err(unavailable)? {
+            None => Err(SkipCode::UnknownDeal),
+            Some(answer) => hubspot::closed_deal(deal, &answer),
+        };
+        match outcome {
+            Ok((contacts, change)) => items.extend(contacts.into_iter().map(|id| Item {
+                index: deal.index,
+                occurred_at: deal.occurred_at,
+                subject: Subject::Record(id),
+                change: change.clone(),
+            })),
+            Err(code) => skipped.push(Skipped {
+                index: deal.index,
+                code: code.as_str(),
+            }),
+        }
+    }
+    Ok((items, skipped))
+}
+
+fn unavailable(failure: Failure) -> ApiError {
+    worker::console_error!("hubspot deal not read: {}", failure.text());
+    ApiError::new(
+        503,
+        "crm_unavailable",
+        "HubSpot could not be read; nothing was applied, please retry.",
+    )
+}
+
+/// The leads `items` name, read in one batch: each record's current lead (handoff-core's
+/// `current`), each of our ids' lead.
+async fn leads(
+    db: &Db,
+    push: &Push,
+    items: &[Item],
+) -> Result<BTreeMap<Subject, BackLead>, ApiError> {
+    let mut records: Vec<&str> = Vec::new();
+    let mut ids: Vec<&str> = Vec::new();
+    for item in items {
+        match &item.subject {
+            Subject::Record(id) => records.push(id),
+            Subject::Lead(id) => ids.push(id),
+        }
+    }
+    for list in [&mut records, &mut ids] {
+        list.sort_unstable();
+        list.dedup();
+    }
+    let (by_record, by_id) = back_leads(db, &push.id, &records, &ids).await?;
+    let mut found = BTreeMap::new();
+    let mut per_record: BTreeMap<String, Vec<BackLead>> = BTreeMap::new();
+    for lead in by_record {
+        let record = lead.record_id.clone().unwrap_or_default();
+        per_record.entry(record).or_default().push(lead);
+    }
+    for (record, leads) in per_record {
+        let shape: Vec<_> = leads
+            .iter()
+            .map(|l| (LeadStatus::parse(&l.status), l.created_at))
+            .collect();
+        if let Some(lead) = current(&shape).and_then(|i| leads.into_iter().nth(i)) {
+            found.insert(Subject::Record(record), lead);
+        }
+    }
+    for lead in by_id {
+        found.insert(Subject::Lead(lead.id.clone()), lead);
+    }
+    Ok(found)
+}
+
+/// What the batch is building: the statements, and what to count.
+struct Writes {
+    statements: Vec<D1PreparedStatement>,
+    /// Where each first-touch insert is in `statements` (its `RETURNING` row says whether it
+    /// was this request's).
+    touches: Vec<usize>,
+    reassigned: usize,
+    moved: usize,
+}
+
+/// Applies `items` in order in one batch. A lead's status and owner are followed from item to
+/// item, so that two changes of one lead in one request build on each other.
+async fn apply(
+    db: &Db,
+    bundle: &Bundle,
+    intake: &Intake,
+    push: &Push,
+    items: &[Item],
+    now_ms: f64,
+) -> Result<Answer, ApiError> {
+    let mut found = leads(db, push, items).await?;
+    let actor = format!("crm:{}", intake.id);
+    let mut writes = Writes {
+        statements: Vec::new(),
+        touches: Vec::new(),
+        reassigned: 0,
+        moved: 0,
+    };
+    let one = One {
+        db,
+        bundle,
+        intake,
+        push,
+        actor: &actor,
+        now_ms,
+    };
+    let mut applied = std::collections::BTreeSet::new();
+    let mut ignored = Vec::new();
+    for item in items {
+        let Some(lead) = found.get_mut(&item.subject) else {
+            let code = match item.subject {
+                Subject::Record(_) => SkipCode::UnknownRecord,
+                Subject::Lead(_) => SkipCode::UnknownLead,
+            };
+            ignored.push((item.index, code.as_str()));
+            continue;
+        };
+        match one.write(item, lead, &mut writes)? {
+            Ok(()) => {
+                applied.insert(item.index);
+            }
+            Err(code) => ignored.push((item.index, code)),
+        }
+    }
+    // A closed deal's item is applied when one of its contacts' leads was closed.
+    ignored.retain(|(index, _)| !applied.contains(index));
+    ignored.sort_unstable();
+    ignored.dedup_by_key(|(index, _)| *index);
+    let first_touches = if writes.statements.is_empty() {
+        0
+    } else {
+        let results = db.batch(writes.statements).await?;
+        let returned = |&&i: &&usize| store::returned(results.get(i));
+        writes.touches.iter().filter(returned).count()
+    };
+    Ok(Answer {
+        applied: applied.len(),
+        ignored: ignored
+            .into_iter()
+            .map(|(index, code)| Skipped { index, code })
+            .collect(),
+        first_touches,
+        reassigned: writes.reassigned,
+        moved: writes.moved,
+    })
+}
+
+/// What every item's writes share.
+struct One<'a> {
+    db: &'a Db,
+    bundle: &'a Bundle,
+    intake: &'a Intake,
+    push: &'a Push,
+    actor: &'a str,
+    now_ms: f64,
+}
+
+impl One<'_> {
+    /// Adds `item`'s statements on `lead` (whose status and owner it then updates) to `writes`,
+    /// or answers the code it is ignored with.
+    fn write(
+        &self,
+        item: &Item,
+        lead: &mut BackLead,
+        writes: &mut Writes,
+    ) -> Result<Result<(), &'static str>, ApiError> {
+        let from = LeadStatus::parse(&lead.status).ok_or_else(unreadable)?;
+        match &item.change {
+            Change::Owner { ours, theirs } => {
+                self.reassign(lead, ours, theirs, writes)?;
+                Ok(Ok(()))
+            }
+            change => {
+                let Some(step) = change.step() else {
+                    return Ok(Ok(()));
+                };
+                match advance(from, &step) {
+                    Err(code) => Ok(Err(code.as_str())),
+                    Ok(moved) => {
+                        self.moved(lead, change, &step, moved, writes)?;
+                        lead.status = moved.to.as_str().to_owned();
+                        Ok(Ok(()))
+                    }
+                }
+            }
+        }
+    }
+
+    /// The reassignment to `ours` (the CRM's `theirs`), unless the lead already has that holder:
+    /// the push's own write of the owner comes back from the CRM as a change.
+    fn reassign(
+        &self,
+        lead: &mut BackLead,
+        ours: &str,
+        theirs: &str,
+        writes: &mut Writes,
+    ) -> Result<(), ApiError> {
+        let kind = match self.bundle.routing() {
+            Some(routing) if routing.queue(ours).is_some() => "queue",
+            _ => "owner",
+        };
+        if lead.owner_kind.as_deref() == Some(kind) && lead.owner_id.as_deref() == Some(ours) {
+            return Ok(());
+        }
+        let vendor = self.push.target.name();
+        let reason = format!("owner changed in {vendor} ({theirs})");
+        let more = serde_json::json!({ "via": Via::Crm.as_str(), "intake": self.intake.id });
+        let to = Reassign {
+            lead_id: &lead.id,
+            owner_kind: kind,
+            owner_id: ours,
+            actor: self.actor,
+            reason: &reason,
+            more: Some(&more),
+        };
+        writes
+            .statements
+            .extend(reassign_statements(self.db, &to, self.now_ms)?);
+        writes.reassigned += 1;
+        lead.owner_kind = Some(kind.to_owned());
+        lead.owner_id = Some(ours.to_owned());
+        Ok(())
+    }
+
+    /// A status move handoff-core allowed: a close as a won or lost deal closes a lead (its
+    /// `outcome` event, the move with the deal's value, the person's open deal ended); a status
+    /// as its `status_changed`, with the first touch when the status says the person was reached.
+    fn moved(
+        &self,
+        lead: &BackLead,
+        change: &Change,
+        step: &Move<'_>,
+        moved: handoff_core::status::Moved,
+        writes: &mut Writes,
+    ) -> Result<(), ApiError> {
+        let (db, now_ms) = (self.db, self.now_ms);
+        let open = OpenLead {
+            id: lead.id.clone(),
+            status: lead.status.clone(),
+        };
+        if let Change::Close { won, amount, .. } = change {
+            let reason = match step {
+                Move::Lost { reason } => reason,
+                _ => "unspecified",
+            };
+            let amount = amount.as_ref().map(|(a, c)| (*a, c.as_str()));
+            let outcome = Outcome {
+                won: *won,
+                reason,
+                amount,
+            };
+            writes.statements.extend(close(
+                db,
+                &self.intake.id,
+                self.actor,
+                &outcome,
+                &open,
+                now_ms,
+            )?);
+            if let Some(email) = &lead.email {
+                let person = person_subject(email);
+                let ended = Some(false);
+                let source = self.intake.id.as_str();
+                let fact = facts_statement(db, &person, ended, None, None, source, now_ms)?;
+                writes.statements.push(fact);
+            }
+        } else if moved.changed() {
+            let mut status = StatusChange::new(&lead.id, self.actor, moved, Via::Crm);
+            status.reason = match step {
+                Move::Lost { reason } | Move::Reject { reason } | Move::Recycle { reason } => {
+                    Some(reason)
+                }
+                _ => None,
+            };
+            let statements = status::statements(db, &status, false, now_ms)?;
+            writes.statements.extend(statements);
+        }
+        if moved.changed() {
+            writes.moved += 1;
+        }
+        if change.is_contact() {
+            let detail = serde_json::json!({ "intake": self.intake.id });
+            writes.touches.push(writes.statements.len());
+            let touch = touch_statements(db, &lead.id, self.actor, Via::Crm, &detail, now_ms)?;
+            writes.statements.extend(touch);
+        }
+        Ok(())
+    }
+}
+
+fn unreadable() -> ApiError {
+    ApiError::new(
+        500,
+        "lead_status_unreadable",
+        "The lead's stored status is not one Handoff knows.",
+    )
+}
