@@ -9,6 +9,7 @@
 // again. The bundle is tests/fixtures/crm.toml; every time comes from the test clock.
 
 import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { EPOCH, MINUTE, randomToken, ROOT, startWorker } from "./support/edge.mjs";
@@ -18,6 +19,7 @@ import { startSalesforceFake } from "./support/salesforce-fake.mjs";
 const HUBSPOT_TOKEN = `pat-eu1-${randomToken()}`;
 const SF_ID = `3MVG9${randomToken()}`;
 const SF_SECRET = randomToken();
+const HUBSPOT_CLIENT_SECRET = randomToken();
 const HOUR = 60 * MINUTE;
 const OWNERS = [
   { id: "201", email: "ana@sales.example", firstName: "Ana", lastName: "Alves" },
@@ -48,6 +50,7 @@ before(async () => {
       SALESFORCE_URL: salesforce.url,
       SALESFORCE_CLIENT_ID: SF_ID,
       SALESFORCE_CLIENT_SECRET: SF_SECRET,
+      HUBSPOT_CLIENT_SECRET,
       LINK_SECRET: randomToken(),
       PUBLIC_URL: "http://localhost",
     },
@@ -352,6 +355,47 @@ test("an expired Salesforce session is renewed; a Lead id held twice is a failur
   const r = await record(id, "salesforce");
   assert.equal(r.state, "pending");
   assert.match(r.last_error, /ambiguous_record 300/);
+});
+
+/** A change made in HubSpot, posted to the intake as HubSpot's Webhooks API posts it, signed with
+ * HubSpot's v3 signature (written here from HubSpot's description, apart from the Worker's). */
+async function fromHubspot(objectId, propertyName, propertyValue, now) {
+  const path = "/v1/crm/hubspot-back";
+  const body = JSON.stringify([{
+    eventId: now, subscriptionId: 1, portalId: 4412345, appId: 1, occurredAt: now, attemptNumber: 0,
+    subscriptionType: "contact.propertyChange", objectId: Number(objectId), propertyName, propertyValue, changeSource: "CRM_UI",
+  }]);
+  const signature = createHmac("sha256", HUBSPOT_CLIENT_SECRET).update(`POST` + `http://localhost${path}` + body + String(now)).digest("base64");
+  const r = await worker.json(path, {
+    method: "POST", now, body,
+    headers: { "content-type": "application/json", "x-hubspot-signature-v3": signature, "x-hubspot-request-timestamp": String(now) },
+  });
+  assert.equal(r.status, 200, r.text);
+  return r.json;
+}
+
+test("the round trip: a rep who works only in HubSpot moves the lead, and the push follows", { timeout: 60_000 }, async () => {
+  const at = EPOCH + 10 * HOUR;
+  const p = person();
+  const id = await submit(p.answers, at);
+  const pushed = await until(async () => (await record(id, "hubspot"))?.state === "synced" && record(id, "hubspot"), at);
+  // A manager gives the contact to Ben in HubSpot: the lead is Ben's, and his task moves with it.
+  const moved = await fromHubspot(pushed.record_id, "hubspot_owner_id", "202", at + MINUTE);
+  assert.equal(moved.reassigned, 1, JSON.stringify(moved));
+  const lead = (await worker.json(`/v1/leads/${id}`, { admin: true })).json;
+  assert.equal(lead.owner_id, "ben");
+  await worker.tick(at + 2 * MINUTE);
+  assert.equal(tasksOf(pushed.record_id)[0].properties.hubspot_owner_id, "202");
+  assert.equal(leadsOf(id)[0].fields.OwnerId, "005000000000002AAA", "Salesforce follows too");
+  // Ben calls and sets the lead status in HubSpot: the lead is worked, its task done, its clock stopped.
+  await fromHubspot(pushed.record_id, "hs_lead_status", "IN_PROGRESS", at + 3 * MINUTE);
+  await worker.tick(at + 4 * MINUTE);
+  assert.equal((await worker.json(`/v1/leads/${id}`, { admin: true })).json.status, "working");
+  assert.equal(tasksOf(pushed.record_id)[0].properties.hs_task_status, "COMPLETED");
+  assert.equal(contactOf(p.email)[0].properties.hs_lead_status, "IN_PROGRESS");
+  // Nothing loops: the push wrote what HubSpot already had, and one contact and one task remain.
+  assert.equal(contactOf(p.email).length, 1);
+  assert.equal(tasksOf(pushed.record_id).length, 1);
 });
 
 test("check refuses an owner without a CRM owner", { timeout: 30_000 }, async () => {
