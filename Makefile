@@ -19,9 +19,10 @@ export CHROMEDRIVER := /usr/bin/chromedriver
 export CHROME_BIN := /usr/bin/chromium
 
 rust_sources = $(wildcard crates/$(1)/src/*.rs crates/$(1)/src/*/*.rs) crates/$(1)/Cargo.toml
-CORE_SRC   := $(call rust_sources,core) Cargo.toml
+# What a build embeds besides the Rust sources (include_str!): the data files and the OpenAPI document.
+CORE_SRC   := $(call rust_sources,core) $(wildcard crates/core/data/*) Cargo.toml
 FORM_SRC   := $(call rust_sources,form)
-WORKER_SRC := $(call rust_sources,worker)
+WORKER_SRC := $(call rust_sources,worker) crates/worker/openapi.json
 CLI_SRC    := $(call rust_sources,cli)
 FORM_WASM  := www/form/handoff_form_bg.wasm
 EMBED_JS   := www/embed.js
