@@ -1,11 +1,12 @@
 // Back from the CRM (issue 19), on workerd with local D1 and KV: a rep who works only in the CRM
 // still moves the lead. HubSpot's webhooks (signed here with node:crypto as HubSpot's guide says,
 // apart from the Worker's code) reassign a lead, move its status and close it when its deal is
-// won, the deal read back from a loopback server that checks each request against HubSpot's deals
-// description (tests/fixtures/hubspot-deals.json); a Salesforce Flow's callouts do the same by our
-// lead id. The bundle is tests/fixtures/crm-back.toml. The push that writes `crm_records` is not
-// what is tested here: each lead's record is inserted as the push stores it once synced. Every time
-// comes from the test clock (EPOCH), never the machine's.
+// won, the deals and their contacts read back in two batch reads from a loopback server that
+// checks each request and answer against HubSpot's descriptions (tests/fixtures/hubspot-deals.json,
+// hubspot-associations.json); a Salesforce Flow's callouts do the same by our lead id. The bundle
+// is tests/fixtures/crm-back.toml. The push that writes `crm_records` is not what is tested here:
+// each lead's record is inserted as the push stores it once synced. Every time comes from the
+// test clock (EPOCH), never the machine's.
 
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
@@ -13,58 +14,110 @@ import { createServer } from "node:http";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { freePort, HOUR, MINUTE, EPOCH, randomToken, ROOT, startWorker } from "./support/edge.mjs";
-import { loadFixture, validate } from "./support/spec.mjs";
+import { loadFixture, parseBody, readBody, validate } from "./support/spec.mjs";
 
 const HUBSPOT_CLIENT_SECRET = randomToken();
 const HUBSPOT_TOKEN = `pat-eu1-${randomToken()}`;
 const SALESFORCE_FLOW_TOKEN = randomToken();
 // The URL HubSpot is told to call, with a percent-encoded `:` that HubSpot decodes before signing.
 const HUBSPOT_PATH = "/v1/crm/hubspot?source=hubspot%3Awebhooks";
-const DEAL_PATH = "/crm/v3/objects/0-3/{dealId}";
+const DEALS_READ = "/crm/v3/objects/0-3/batch/read";
+const ASSOCIATIONS_READ = "/crm/v4/associations/{fromObjectType}/{toObjectType}/batch/read";
+/** How the v4 path may name deals and contacts (the Worker names them by type id). */
+const DEAL_TYPES = ["0-3", "deal", "deals"];
+const CONTACT_TYPES = ["0-1", "contact", "contacts"];
+/** HubSpot's CRM guides: a batch takes at most 100 inputs. */
+const BATCH_LIMIT = 100;
+/** The paths of the two reads this test serves (the push shares HUBSPOT_API_URL). */
+const isDealRead = (path) => path === DEALS_READ || /^\/crm\/v4\/associations\/[^/]+\/[^/]+\/batch\/read$/.test(path);
 
 let worker, db, deals, hubspotApi;
 
-/** A loopback HubSpot API serving GET /crm/v3/objects/0-3/{dealId} from `deals` (id → the deal as
- * HubSpot answers it), refusing what the description does not allow; every request is recorded. */
-async function startDeals(description) {
-  const operation = description.paths[DEAL_PATH].get;
-  const allowed = new Set(operation.parameters.filter((p) => p.in === "query").map((p) => p.name));
-  const answerSchema = operation.responses["200"].content["application/json"].schema;
+/** A loopback HubSpot API serving the deals batch read and the v4 associations batch read (deal to
+ * contact) from the deals `serve` was given, refusing what the descriptions do not allow and
+ * checking every answer against them; every request is recorded. */
+async function startDeals(dealsDescription, associationsDescription) {
+  const operations = {
+    deals: { description: dealsDescription, operation: dealsDescription.paths[DEALS_READ].post },
+    associations: { description: associationsDescription, operation: associationsDescription.paths[ASSOCIATIONS_READ].post },
+  };
   const served = new Map();
   const requests = [];
-  const server = createServer((req, res) => {
+  const now = () => new Date(EPOCH).toISOString();
+  const notFound = (message, context) => ({ status: "error", category: "OBJECT_NOT_FOUND", message, context, errors: [], links: {} });
+  /** A batch answer: 200 with `results`, or 207 with the inputs HubSpot has nothing for in `errors`. */
+  const batch = (results, errors) => ({
+    status: errors.length ? 207 : 200,
+    body: {
+      status: "COMPLETE", results, startedAt: now(), completedAt: now(),
+      ...(errors.length ? { numErrors: errors.length, errors } : {}),
+    },
+  });
+  const readDeals = (ids) => {
+    const missing = ids.filter((id) => !served.has(id));
+    return batch(
+      ids.filter((id) => served.has(id)).map((id) => ({
+        id, archived: false, createdAt: new Date(EPOCH - 86_400_000).toISOString(), updatedAt: now(),
+        properties: { hs_object_id: id, ...served.get(id).properties },
+      })),
+      missing.length ? [notFound("Could not get some DEAL objects, they may be deleted or not exist. Check that ids are valid.", { ids: missing })] : [],
+    );
+  };
+  const readContacts = (ids) => {
+    const withContacts = ids.filter((id) => served.get(id)?.contacts.length);
+    const without = ids.filter((id) => !withContacts.includes(id));
+    return batch(
+      withContacts.map((id) => ({
+        from: { id },
+        to: served.get(id).contacts.map((c) => ({ toObjectId: c, associationTypes: [{ category: "HUBSPOT_DEFINED", typeId: 3, label: "" }] })),
+      })),
+      without.map((id) => notFound(`No contact is associated with deal ${id}.`, { fromObjectId: [id] })),
+    );
+  };
+  const server = createServer(async (req, res) => {
     const url = new URL(req.url, "http://127.0.0.1");
+    const text = await readBody(req);
     const problems = [];
-    const match = /^\/crm\/v3\/objects\/0-3\/([^/]+)$/.exec(url.pathname);
-    if (req.method !== "GET" || !match) problems.push(`${req.method} ${url.pathname} is not ${DEAL_PATH}`);
+    const v4 = /^\/crm\/v4\/associations\/([^/]+)\/([^/]+)\/batch\/read$/.exec(url.pathname);
+    const kind = url.pathname === DEALS_READ ? "deals" : v4 ? "associations" : null;
+    if (req.method !== "POST" || !kind) problems.push(`${req.method} ${url.pathname} is neither POST ${DEALS_READ} nor POST ${ASSOCIATIONS_READ}`);
+    if (v4 && !(DEAL_TYPES.includes(v4[1]) && CONTACT_TYPES.includes(v4[2]))) problems.push(`${v4[1]} to ${v4[2]} is not deal to contact`);
+    const { description, operation } = operations[kind ?? "deals"];
+    const allowed = new Set((operation.parameters ?? []).filter((p) => p.in === "query").map((p) => p.name));
     for (const name of url.searchParams.keys()) if (!allowed.has(name)) problems.push(`unknown query parameter ${name}`);
-    const list = (name) => url.searchParams.getAll(name).flatMap((v) => v.split(","));
-    for (const p of ["amount", "deal_currency_code", "dealstage"]) if (!list("properties").includes(p)) problems.push(`properties lacks ${p}`);
-    if (!list("associations").includes("contacts")) problems.push("associations lacks contacts");
+    const parsed = parseBody(req.headers["content-type"], text ?? "", Object.keys(operation.requestBody.content));
+    const body = parsed.fields;
+    if (!body) problems.push(parsed.message);
+    else problems.push(...validate(operation.requestBody.content["application/json"].schema, body, description));
+    const ids = (body?.inputs ?? []).map((input) => input.id);
+    if (ids.length > BATCH_LIMIT) problems.push(`${ids.length} inputs, more than ${BATCH_LIMIT}`);
+    if (new Set(ids).size !== ids.length) problems.push("an id named twice");
+    if (kind === "deals") for (const p of ["amount", "deal_currency_code", "dealstage"]) if (!body?.properties?.includes(p)) problems.push(`properties lacks ${p}`);
     const authorized = req.headers.authorization === `Bearer ${HUBSPOT_TOKEN}`;
-    requests.push({ path: url.pathname, query: Object.fromEntries(url.searchParams), authorized, problems });
-    const send = (status, body) => res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+    requests.push({ path: url.pathname, kind, ids, authorized, problems });
+    const send = (status, answer) => res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(answer));
     const error = (status, category, message) => send(status, { status: "error", message, correlationId: crypto.randomUUID(), category });
     if (!authorized) return error(401, "INVALID_AUTHENTICATION", "Authentication credentials not found.");
     if (problems.length) return error(400, "VALIDATION_ERROR", problems.join("; "));
-    const deal = served.get(match[1]);
-    if (!deal) return error(404, "OBJECT_NOT_FOUND", "Object not found.");
-    send(200, deal);
+    const answer = kind === "deals" ? readDeals(ids) : readContacts(ids);
+    const schema = operation.responses[String(answer.status)].content["application/json"].schema;
+    const wrong = validate(schema, answer.body, description);
+    if (wrong.length) {
+      requests.at(-1).problems.push(...wrong.map((w) => `the answer: ${w}`));
+      return error(500, "INTERNAL_ERROR", "the test's answer is not one HubSpot could give");
+    }
+    send(answer.status, answer.body);
   });
   const port = await freePort();
   await new Promise((ok) => server.listen(port, "127.0.0.1", ok));
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
-    /** Serves deal `id` as HubSpot would answer it, checked against the description first. */
+    /** The deal reads asked since `seen` requests (the push's calls left out). */
+    asked: (seen) => requests.slice(seen).filter((q) => isDealRead(q.path)),
+    /** Serves deal `id` (its properties as strings, its contacts' ids) as HubSpot has it. */
     serve(id, properties, contacts) {
-      const deal = {
-        id, archived: false, createdAt: new Date(EPOCH - 86_400_000).toISOString(), updatedAt: new Date(EPOCH).toISOString(),
-        properties: { hs_object_id: id, ...properties },
-        associations: { contacts: { results: contacts.map((c) => ({ id: c, type: "deal_to_contact" })) } },
-      };
-      assert.deepEqual(validate(answerSchema, deal, description), [], "the test's deal must be one HubSpot could answer");
-      served.set(id, deal);
+      served.set(id, { properties, contacts });
     },
     close: () => {
       server.closeAllConnections();
@@ -74,7 +127,7 @@ async function startDeals(description) {
 }
 
 before(async () => {
-  hubspotApi = await startDeals(await loadFixture("hubspot-deals.json"));
+  hubspotApi = await startDeals(await loadFixture("hubspot-deals.json"), await loadFixture("hubspot-associations.json"));
   worker = await startWorker({
     config: join(ROOT, "tests/fixtures/crm-back.toml"),
     bindings: {
@@ -282,17 +335,63 @@ test("HubSpot: a deal closed won closes its contacts' lead as won with the deal'
   assert.deepEqual([closed.status, closed.deal], ["won", { amount: 1200.5, currency: "EUR" }]);
   const outcome = closed.events.find((e) => e.kind === "outcome");
   assert.deepEqual([outcome.actor, outcome.detail.outcome, outcome.detail.amount, outcome.detail.currency, outcome.detail.via], ["crm:hubspot", "won", 1200.5, "EUR", "crm"]);
-  // Each deal read once, as the description allows, with the push's token. (The push itself may
-  // call the same HUBSPOT_API_URL for its contacts: only the deal reads are this test's.)
-  const asked = deals.requests
-    .slice(seen)
-    .filter((q) => q.path.startsWith("/crm/v3/objects/0-3/"))
-    .sort((a, b) => a.path.localeCompare(b.path));
-  assert.deepEqual(asked.map((q) => [q.path, q.authorized, q.problems]), [
-    ["/crm/v3/objects/0-3/9001", true, []],
-    ["/crm/v3/objects/0-3/9404", true, []],
+  // Both deals read in one deals batch read and one associations batch read, as the descriptions
+  // allow, with the push's token. (The push itself may call the same HUBSPOT_API_URL for its
+  // contacts: only the deal reads are this test's.)
+  const asked = deals.asked(seen).sort((a, b) => a.kind.localeCompare(b.kind));
+  assert.deepEqual(asked.map((q) => [q.path, q.ids, q.authorized, q.problems]), [
+    ["/crm/v4/associations/0-3/0-1/batch/read", ["9001", "9404"], true, []],
+    [DEALS_READ, ["9001", "9404"], true, []],
   ]);
-  assert.deepEqual(asked[0].query, { properties: "amount,deal_currency_code,dealstage", associations: "contacts" });
+});
+
+test("HubSpot: 60 closed deals in one request are read in two calls, and each deal's lead closes as it should", async () => {
+  const t0 = EPOCH + 6 * HOUR;
+  // 60 deals: won with a currency, won without one, lost with one, lost without; every seventh
+  // has two contacts of ours; deal 8059 HubSpot no longer has.
+  const cases = [];
+  for (let i = 0; i < 60; i++) {
+    const dealId = String(8000 + i);
+    const won = i % 2 === 0;
+    const currency = i % 4 < 2 ? (won ? "EUR" : "USD") : null;
+    const records = i % 7 === 0 ? [String(61000 + i), String(62000 + i)] : [String(61000 + i)];
+    const leads = [];
+    for (const record of records) leads.push(await routed(t0, { hubspot: record }));
+    const gone = i === 59;
+    if (!gone) {
+      const properties = { amount: String(100 * (i + 1)), dealstage: won ? "closedwon" : "closedlost" };
+      if (currency) properties.deal_currency_code = currency;
+      deals.serve(dealId, properties, records);
+    }
+    cases.push({ dealId, won, currency, amount: 100 * (i + 1), leads, gone });
+  }
+  const seen = deals.requests.length;
+  const events = cases.map((c) => event("deal.propertyChange", Number(c.dealId), "dealstage", c.won ? "closedwon" : "closedlost", t0 + HOUR));
+  const r = await hubspot(events, t0 + HOUR);
+  assert.equal(r.status, 200, r.text);
+  const leads = cases.filter((c) => !c.gone).reduce((n, c) => n + c.leads.length, 0);
+  assert.deepEqual(r.json, {
+    applied: 59, first_touches: 0, reassigned: 0, moved: leads,
+    ignored: [{ index: 59, code: "crm.unknown_deal" }],
+  });
+  // Exactly two calls: the 60 deals in one deals batch read, their contacts in one associations read.
+  const asked = deals.asked(seen).sort((a, b) => a.kind.localeCompare(b.kind));
+  const ids = cases.map((c) => c.dealId);
+  assert.deepEqual(asked.map((q) => [q.path, q.ids, q.authorized, q.problems]), [
+    ["/crm/v4/associations/0-3/0-1/batch/read", ids, true, []],
+    [DEALS_READ, ids, true, []],
+  ]);
+  for (const c of cases) {
+    for (const lead of c.leads) {
+      const shownLead = await shown(lead, t0 + HOUR);
+      if (c.gone) {
+        assert.equal(shownLead.status, "new", `deal ${c.dealId}`);
+        continue;
+      }
+      const deal = c.currency ? { amount: c.amount, currency: c.currency } : null;
+      assert.deepEqual([shownLead.status, shownLead.deal ?? null], [c.won ? "won" : "lost", deal], `deal ${c.dealId}`);
+    }
+  }
 });
 
 test("Salesforce: a Flow's owner change, status change and won deal move the lead; a wrong bearer token changes nothing", async () => {

@@ -1,9 +1,10 @@
 //! Back from the CRM as tables: HubSpot's v3 request signature (HubSpot's documented example
 //! inputs, the expected values computed apart from this code with `openssl dgst -sha256 -hmac`),
 //! the URI decoding it signs, the HubSpot and Salesforce presets' bodies read into changes (or
-//! skipped with a code), a closed deal's answer, and the small rules they share: reason codes,
-//! Salesforce's 15- and 18-character ids, which of a contact's leads a change is about. The
-//! presets' configuration problems are fixtures in `test_data/config_errors/crm-07` on.
+//! skipped with a code), the closed deals' batch reads (bodies, batches of 100, answers read or
+//! refused), and the small rules they share: reason codes, Salesforce's 15- and 18-character
+//! ids, which of a contact's leads a change is about. The presets' configuration problems are
+//! fixtures in `test_data/config_errors/crm-07` on.
 
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)]
 
@@ -428,81 +429,127 @@ fn hubspot_events_become_changes_deals_to_read_or_skips() {
     );
 }
 
-#[test]
-fn a_closed_deal_closes_its_contacts_leads_with_its_value() {
-    let deal = |won| DealEvent {
+/// One deal as HubSpot's deals batch read answers it.
+fn deal_result(id: &str, properties: Value) -> Value {
+    json!({
+        "id": id, "archived": false, "createdAt": "2026-12-01T10:00:00Z",
+        "updatedAt": "2026-12-06T10:00:00Z", "properties": properties,
+    })
+}
+
+/// One deal's contacts as HubSpot's v4 associations batch read answers them.
+fn contacts_result(id: &str, contacts: &[&str]) -> Value {
+    let to: Vec<Value> = contacts
+        .iter()
+        .map(|c| json!({"toObjectId": c, "associationTypes": [{"category": "HUBSPOT_DEFINED", "typeId": 3, "label": null}]}))
+        .collect();
+    json!({"from": {"id": id}, "to": to})
+}
+
+fn batch(results: Vec<Value>, errors: Vec<Value>) -> Value {
+    let mut body = json!({
+        "status": "COMPLETE", "results": results,
+        "startedAt": "2026-12-06T10:00:00Z", "completedAt": "2026-12-06T10:00:01Z",
+    });
+    if !errors.is_empty() {
+        body["numErrors"] = json!(errors.len());
+        body["errors"] = json!(errors);
+    }
+    body
+}
+
+fn not_found(ids: &[&str]) -> Value {
+    json!({"status": "error", "category": "OBJECT_NOT_FOUND", "message": "Could not get some DEAL objects, they may be deleted or not exist.", "context": {"ids": ids}, "errors": [], "links": {}})
+}
+
+fn deal_event(id: &str, won: bool) -> DealEvent {
+    DealEvent {
         index: 0,
         occurred_at: 0,
-        deal_id: "9001".into(),
+        deal_id: id.into(),
         won,
-    };
-    let answer = |properties: Value, contacts: Value| {
-        json!({
-            "id": "9001", "archived": false, "createdAt": "2026-12-01T10:00:00Z",
-            "updatedAt": "2026-12-06T10:00:00Z", "properties": properties,
-            "associations": {"contacts": {"results": contacts}},
-        })
-    };
-    let two = json!([{"id": "502", "type": "deal_to_contact"}, {"id": "501", "type": "deal_to_contact"}, {"id": "502", "type": "deal_to_contact_unlabeled"}]);
-    // (won, properties, contacts) → `contacts change` or `!code`
-    let table = [
+    }
+}
+
+#[test]
+fn a_closed_deal_closes_its_contacts_leads_with_its_value() {
+    let two = ["502", "501", "502"];
+    // (won, properties (None: HubSpot no longer has the deal), contacts) → `contacts change` or `!code`
+    let table: [(bool, Option<Value>, &[&str], &str); 11] = [
         (
             true,
-            json!({"amount": "1200.50", "deal_currency_code": "EUR", "dealstage": "closedwon"}),
-            two.clone(),
+            Some(
+                json!({"amount": "1200.50", "deal_currency_code": "EUR", "dealstage": "closedwon"}),
+            ),
+            &two,
             "501,502 won 1200.5EUR",
         ),
         (
             true,
-            json!({"amount": "1200", "deal_currency_code": null, "dealstage": "closedwon"}),
-            two.clone(),
+            Some(json!({"amount": "1200", "deal_currency_code": null, "dealstage": "closedwon"})),
+            &two,
             "501,502 won",
         ),
         (
             true,
-            json!({"amount": "", "deal_currency_code": "usd", "dealstage": "closedwon"}),
-            two.clone(),
+            Some(json!({"amount": "", "deal_currency_code": "usd", "dealstage": "closedwon"})),
+            &two,
             "501,502 won",
         ),
         (
             false,
-            json!({"amount": "300", "deal_currency_code": "usd", "dealstage": "closedlost"}),
-            json!([{"id": "7", "type": "deal_to_contact"}]),
+            Some(json!({"amount": "300", "deal_currency_code": "usd", "dealstage": "closedlost"})),
+            &["7"],
             "7 lost 300USD",
         ),
         (
             true,
-            json!({"dealstage": "closedwon"}),
-            two.clone(),
+            Some(json!({"dealstage": "closedwon"})),
+            &two,
             "501,502 won",
         ),
         (
             true,
-            json!({"amount": "a lot", "deal_currency_code": "EUR"}),
-            two.clone(),
+            Some(json!({"amount": "a lot", "deal_currency_code": "EUR"})),
+            &two,
             "!crm.bad_amount",
         ),
         (
             true,
-            json!({"amount": "10", "deal_currency_code": "EUR", "dealstage": "contractsent"}),
-            two.clone(),
+            Some(json!({"amount": "10", "deal_currency_code": "EUR", "dealstage": "contractsent"})),
+            &two,
             "!crm.stale_event",
         ),
         (
             false,
-            json!({"amount": "10", "deal_currency_code": "EUR", "dealstage": "closedwon"}),
-            two.clone(),
+            Some(json!({"amount": "10", "deal_currency_code": "EUR", "dealstage": "closedwon"})),
+            &two,
             "!crm.stale_event",
         ),
         (
             true,
-            json!({"amount": "10", "deal_currency_code": "EUR"}),
-            json!([]),
+            Some(json!({"amount": "10", "deal_currency_code": "EUR"})),
+            &[],
             "!crm.unknown_record",
         ),
+        (true, None, &two, "!crm.unknown_deal"),
+        (false, None, &[], "!crm.unknown_deal"),
     ];
     for (i, (won, properties, contacts, expected)) in table.into_iter().enumerate() {
-        let got = match hubspot::closed_deal(&deal(won), &answer(properties, contacts)) {
+        let mut read = hubspot::Deals::default();
+        let (deals, errors) = match properties {
+            Some(p) => (vec![deal_result("9001", p)], vec![]),
+            None => (vec![], vec![not_found(&["9001"])]),
+        };
+        let status = if errors.is_empty() { 200 } else { 207 };
+        hubspot::read_deals(status, &batch(deals, errors), &mut read).unwrap();
+        let associations = if contacts.is_empty() {
+            batch(vec![], vec![not_found(&["9001"])])
+        } else {
+            batch(vec![contacts_result("9001", contacts)], vec![])
+        };
+        hubspot::read_contacts(200, &associations, &mut read).unwrap();
+        let got = match hubspot::closed_deal(&deal_event("9001", won), &read) {
             Ok((contacts, change)) => {
                 let item = Item {
                     index: 0,
@@ -516,17 +563,157 @@ fn a_closed_deal_closes_its_contacts_leads_with_its_value() {
         };
         assert_eq!(got, expected, "case {i}");
     }
-    // Without associations at all (a deal nobody is on).
-    let bare = json!({"id": "9001", "properties": {"dealstage": "closedwon"}});
+}
+
+#[test]
+fn closed_deals_are_read_in_batches_of_a_hundred() {
+    let events: Vec<DealEvent> = (0..250)
+        .map(|i| deal_event(&(9000 + i % 230).to_string(), i % 2 == 0))
+        .collect();
+    let batches = hubspot::deal_batches(&events);
+    // 230 distinct deals (20 named twice): 100, 100, 30, each id once, in the order first named.
     assert_eq!(
-        hubspot::closed_deal(&deal(true), &bare)
-            .unwrap_err()
-            .as_str(),
-        "crm.unknown_record"
+        batches.iter().map(Vec::len).collect::<Vec<_>>(),
+        [100, 100, 30]
+    );
+    let all: Vec<&str> = batches.concat();
+    let expected: Vec<String> = (9000..9230).map(|i| i.to_string()).collect();
+    assert_eq!(all, expected);
+    assert!(hubspot::deal_batches(&[]).is_empty());
+    assert_eq!(
+        hubspot::deal_batches(&[deal_event("1", true), deal_event("1", false)]),
+        [vec!["1"]]
+    );
+
+    assert_eq!(hubspot::DEALS_READ, "/crm/v3/objects/0-3/batch/read");
+    assert_eq!(
+        hubspot::DEAL_CONTACTS_READ,
+        "/crm/v4/associations/0-3/0-1/batch/read"
     );
     assert_eq!(
-        hubspot::deal_path("9001"),
-        "/crm/v3/objects/0-3/9001?properties=amount,deal_currency_code,dealstage&associations=contacts"
+        hubspot::deals_read_body(&["9001", "9002"]),
+        json!({
+            "inputs": [{"id": "9001"}, {"id": "9002"}],
+            "properties": ["amount", "deal_currency_code", "dealstage"],
+            "propertiesWithHistory": [],
+        })
+    );
+    assert_eq!(
+        hubspot::contacts_read_body(&["9001", "9002"]),
+        json!({"inputs": [{"id": "9001"}, {"id": "9002"}]})
+    );
+}
+
+#[test]
+fn batch_answers_are_read_or_refuse_the_request() {
+    use hubspot::Unread;
+    let found = || {
+        batch(
+            vec![deal_result(
+                "9001",
+                json!({"dealstage": "closedwon", "amount": null}),
+            )],
+            vec![],
+        )
+    };
+    let other_error = json!({"status": "error", "category": "RATE_LIMITS", "message": "slow down", "context": {}, "errors": [], "links": {}});
+    // (status, body) → the deals read, or why not.
+    let table: Vec<(u16, Value, Result<&str, Unread>)> = vec![
+        (200, found(), Ok("9001")),
+        (
+            207,
+            batch(
+                vec![deal_result("9001", json!({"dealstage": "closedwon"}))],
+                vec![not_found(&["9404"])],
+            ),
+            Ok("9001"),
+        ),
+        (207, batch(vec![], vec![not_found(&["9404"])]), Ok("")),
+        (
+            404,
+            json!({"status": "error", "category": "OBJECT_NOT_FOUND", "message": "not found"}),
+            Ok(""),
+        ),
+        (
+            404,
+            json!({"status": "error", "category": "NOT_FOUND", "message": "no such path"}),
+            Err(Unread::Status(404)),
+        ),
+        (
+            401,
+            json!({"category": "INVALID_AUTHENTICATION"}),
+            Err(Unread::Status(401)),
+        ),
+        (429, Value::Null, Err(Unread::Status(429))),
+        (500, found(), Err(Unread::Status(500))),
+        (
+            207,
+            batch(vec![], vec![not_found(&["1"]), other_error.clone()]),
+            Err(Unread::Error("RATE_LIMITS".into())),
+        ),
+        (
+            207,
+            batch(vec![], vec![json!({"message": "?"})]),
+            Err(Unread::Malformed),
+        ),
+        (200, json!({"status": "COMPLETE"}), Err(Unread::Malformed)),
+        (200, Value::Null, Err(Unread::Malformed)),
+        (
+            200,
+            batch(vec![json!({"properties": {}})], vec![]),
+            Err(Unread::Malformed),
+        ),
+    ];
+    for (i, (status, body, expected)) in table.into_iter().enumerate() {
+        let mut read = hubspot::Deals::default();
+        let got = hubspot::read_deals(status, &body, &mut read).map(|()| {
+            read.properties
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(",")
+        });
+        assert_eq!(got, expected.map(str::to_owned), "deals case {i}");
+        // The associations read refuses the same answers.
+        if got.is_err() {
+            let mut read = hubspot::Deals::default();
+            assert!(
+                hubspot::read_contacts(status, &body, &mut read).is_err(),
+                "contacts case {i}"
+            );
+        }
+    }
+    // Null properties are absent; batches add up.
+    let mut read = hubspot::Deals::default();
+    hubspot::read_deals(200, &found(), &mut read).unwrap();
+    assert_eq!(read.properties["9001"].get("amount"), None);
+    let two = batch(
+        vec![
+            contacts_result("9001", &["501"]),
+            contacts_result("9002", &["7", "8"]),
+        ],
+        vec![],
+    );
+    hubspot::read_contacts(200, &two, &mut read).unwrap();
+    hubspot::read_contacts(
+        200,
+        &batch(vec![contacts_result("9001", &["502"])], vec![]),
+        &mut read,
+    )
+    .unwrap();
+    let contacts = |id: &str| read.contacts[id].iter().cloned().collect::<Vec<_>>();
+    assert_eq!(
+        (contacts("9001"), contacts("9002")),
+        (
+            vec!["501".to_owned(), "502".to_owned()],
+            vec!["7".to_owned(), "8".to_owned()]
+        )
+    );
+    // An association without the deal's id is not HubSpot's shape.
+    let bad = batch(vec![json!({"to": []})], vec![]);
+    assert_eq!(
+        hubspot::read_contacts(200, &bad, &mut read),
+        Err(Unread::Malformed)
     );
 }
 

@@ -1,19 +1,19 @@
 //! The HubSpot preset: what HubSpot's Webhooks API posts (an array of events, each
 //! `{eventId, subscriptionId, portalId, appId, occurredAt, subscriptionType, attemptNumber,
 //! objectId, propertyName, propertyValue, changeSource}`), its v3 request signature, and the
-//! answer to reading a closed deal. Pure: the Worker reads the headers, the clock and the secret,
-//! and calls HubSpot's API for the deal.
+//! batch reads of the closed deals and their contacts. Pure: the Worker reads the headers, the
+//! clock and the secret, and sends the reads this module writes.
 //!
 //! The v3 signature, as HubSpot's "Validating requests" guide says: the base64 HMAC-SHA256, keyed
 //! with the app's client secret, of `method + uri + body + timestamp`, where `uri` is the full
 //! URL HubSpot called with a few percent-encoded characters decoded ([`decode_uri`]), and the
 //! `X-HubSpot-Request-Timestamp` (ms) no older than five minutes.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use base64::Engine as _;
 use hmac::{Hmac, KeyInit, Mac};
-use serde_json::Value;
+use serde_json::{json, Value};
 use sha2::Sha256;
 
 use super::back::{our_owner, status_change, Change, Item, Subject};
@@ -34,13 +34,15 @@ pub const LOST: &str = "closedlost";
 /// How old a request's timestamp may be: five minutes, as HubSpot's guide says.
 pub const MAX_AGE_MS: i64 = 5 * 60_000;
 /// The deal properties read when a deal closes.
-pub const DEAL_PROPERTIES: &str = "amount,deal_currency_code,dealstage";
-
-/// The path (and query) of `GET` one deal with its value and associated contacts, on
-/// `HUBSPOT_API_URL`. HubSpot's CRM description names the deal object by its type id, `0-3`.
-pub fn deal_path(deal_id: &str) -> String {
-    format!("/crm/v3/objects/0-3/{deal_id}?properties={DEAL_PROPERTIES}&associations=contacts")
-}
+pub const DEAL_PROPERTIES: [&str; 3] = ["amount", "deal_currency_code", "dealstage"];
+/// `POST` on `HUBSPOT_API_URL`: a batch of deals with [`DEAL_PROPERTIES`]. HubSpot's deals
+/// description names the deal object by its type id, `0-3`.
+pub const DEALS_READ: &str = "/crm/v3/objects/0-3/batch/read";
+/// `POST` on `HUBSPOT_API_URL`: a batch of deals' associated contacts (v4 associations, deal
+/// `0-3` to contact `0-1`).
+pub const DEAL_CONTACTS_READ: &str = "/crm/v4/associations/0-3/0-1/batch/read";
+/// The most inputs one HubSpot batch takes.
+pub const BATCH_LIMIT: usize = 100;
 
 /// A HubSpot property's internal name: a lowercase letter, then lowercase letters, digits, `_`.
 pub fn valid_property(name: &str) -> bool {
@@ -192,7 +194,7 @@ pub fn verify(
 pub struct DealEvent {
     pub index: usize,
     pub occurred_at: i64,
-    /// Digits only: it goes into a URL path.
+    /// Digits only, as HubSpot's object ids are.
     pub deal_id: String,
     pub won: bool,
 }
@@ -289,17 +291,129 @@ fn object_id(value: &Value) -> Option<String> {
     (!id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit())).then_some(id)
 }
 
-/// What closing `deal` means, from HubSpot's answer to [`deal_path`]: the ids of its associated
-/// contacts and the [`Change::Close`] for each one's lead, with the deal's `amount` when it has a
-/// `deal_currency_code` (else none). Skipped: `crm.stale_event` when the deal's stage, read now,
-/// is not the one the event announced (reopened since), `crm.bad_amount` for an amount that is
-/// not a number from 0 to 10^12, `crm.unknown_record` for a deal without contacts.
-pub fn closed_deal(deal: &DealEvent, answer: &Value) -> Result<(Vec<String>, Change), SkipCode> {
+/// The distinct deal ids of `deals` (in the order first named), in batches of at most
+/// [`BATCH_LIMIT`]: each batch is one [`DEALS_READ`] and one [`DEAL_CONTACTS_READ`].
+pub fn deal_batches(deals: &[DealEvent]) -> Vec<Vec<&str>> {
+    let mut seen = BTreeSet::new();
+    let ids: Vec<&str> = deals
+        .iter()
+        .map(|d| d.deal_id.as_str())
+        .filter(|id| seen.insert(*id))
+        .collect();
+    ids.chunks(BATCH_LIMIT).map(<[&str]>::to_vec).collect()
+}
+
+/// The body of [`DEALS_READ`] for `ids`: their [`DEAL_PROPERTIES`], no history (the
+/// description lists `propertiesWithHistory` as required; empty asks for none).
+pub fn deals_read_body(ids: &[&str]) -> Value {
+    json!({
+        "inputs": ids.iter().map(|id| json!({ "id": id })).collect::<Vec<_>>(),
+        "properties": DEAL_PROPERTIES,
+        "propertiesWithHistory": [],
+    })
+}
+
+/// The body of [`DEAL_CONTACTS_READ`] for `ids`.
+pub fn contacts_read_body(ids: &[&str]) -> Value {
+    json!({ "inputs": ids.iter().map(|id| json!({ "id": id })).collect::<Vec<_>>() })
+}
+
+/// Why a batch answer cannot be used: the whole request is then refused, to be retried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unread {
+    /// An HTTP status other than 200 or 207 (a 404 saying `OBJECT_NOT_FOUND` aside).
+    Status(u16),
+    /// An error in a 207 other than `OBJECT_NOT_FOUND` (its category).
+    Error(String),
+    /// Not the shape the description gives.
+    Malformed,
+}
+
+/// What the batch reads said of the deals: each deal HubSpot has (its properties), each deal's
+/// contacts. Filled by [`read_deals`] and [`read_contacts`] over every batch.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Deals {
+    pub properties: BTreeMap<String, BTreeMap<String, String>>,
+    pub contacts: BTreeMap<String, BTreeSet<String>>,
+}
+
+/// The results of a batch answer (`status`, `body`): `None` for a 404 saying
+/// `OBJECT_NOT_FOUND` (nothing found), each result otherwise; a 207's errors must all be
+/// `OBJECT_NOT_FOUND` (a deal HubSpot no longer has, a deal without contacts).
+fn results(status: u16, body: &Value) -> Result<Option<&Vec<Value>>, Unread> {
+    let category = |e: &Value| e.get("category").and_then(Value::as_str).map(str::to_owned);
+    match status {
+        404 if category(body).as_deref() == Some("OBJECT_NOT_FOUND") => return Ok(None),
+        200 | 207 => {}
+        other => return Err(Unread::Status(other)),
+    }
+    let errors = body.get("errors").and_then(Value::as_array);
+    for error in errors.into_iter().flatten() {
+        match category(error) {
+            Some(c) if c == "OBJECT_NOT_FOUND" => {}
+            Some(c) => return Err(Unread::Error(c)),
+            None => return Err(Unread::Malformed),
+        }
+    }
+    body.get("results")
+        .and_then(Value::as_array)
+        .map(Some)
+        .ok_or(Unread::Malformed)
+}
+
+/// Adds [`DEALS_READ`]'s answer to `deals`: each deal found, with its properties (as strings;
+/// a null property is absent). A deal not among the results is one HubSpot no longer has.
+pub fn read_deals(status: u16, body: &Value, deals: &mut Deals) -> Result<(), Unread> {
+    for deal in results(status, body)?.into_iter().flatten() {
+        let id = deal
+            .get("id")
+            .and_then(object_id)
+            .ok_or(Unread::Malformed)?;
+        let properties = deal
+            .get("properties")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+            .collect();
+        deals.properties.insert(id, properties);
+    }
+    Ok(())
+}
+
+/// Adds [`DEAL_CONTACTS_READ`]'s answer to `deals`: each deal's associated contacts (its first
+/// page: a deal has a handful). A deal not among the results has none.
+pub fn read_contacts(status: u16, body: &Value, deals: &mut Deals) -> Result<(), Unread> {
+    for result in results(status, body)?.into_iter().flatten() {
+        let id = result
+            .pointer("/from/id")
+            .and_then(object_id)
+            .ok_or(Unread::Malformed)?;
+        let to = result.get("to").and_then(Value::as_array);
+        let contacts = to
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.get("toObjectId").and_then(object_id));
+        deals.contacts.entry(id).or_default().extend(contacts);
+    }
+    Ok(())
+}
+
+/// What closing `deal` means, from what the batch reads said ([`Deals`]): the ids of its
+/// associated contacts and the [`Change::Close`] for each one's lead, with the deal's `amount`
+/// when it has a `deal_currency_code` (else none). Skipped: `crm.unknown_deal` for a deal HubSpot
+/// no longer has, `crm.stale_event` when the deal's stage, read now, is not the one the event
+/// announced (reopened since), `crm.bad_amount` for an amount that is not a number from 0 to
+/// 10^12, `crm.unknown_record` for a deal without contacts.
+pub fn closed_deal(deal: &DealEvent, read: &Deals) -> Result<(Vec<String>, Change), SkipCode> {
+    let properties = read
+        .properties
+        .get(&deal.deal_id)
+        .ok_or(SkipCode::UnknownDeal)?;
     let property = |key: &str| {
-        answer
-            .pointer(&format!("/properties/{key}"))
-            .and_then(Value::as_str)
-            .map(str::trim)
+        properties
+            .get(key)
+            .map(|v| v.trim())
             .filter(|v| !v.is_empty())
     };
     let stage = if deal.won { WON } else { LOST };
@@ -313,12 +427,12 @@ pub fn closed_deal(deal: &DealEvent, answer: &Value) -> Result<(Vec<String>, Cha
         ),
         _ => None,
     };
-    let contacts: BTreeSet<String> = answer
-        .pointer("/associations/contacts/results")
-        .and_then(Value::as_array)
+    let contacts: Vec<String> = read
+        .contacts
+        .get(&deal.deal_id)
         .into_iter()
         .flatten()
-        .filter_map(|a| a.get("id").and_then(object_id))
+        .cloned()
         .collect();
     if contacts.is_empty() {
         return Err(SkipCode::UnknownRecord);
@@ -328,5 +442,5 @@ pub fn closed_deal(deal: &DealEvent, answer: &Value) -> Result<(Vec<String>, Cha
         amount,
         reason: None,
     };
-    Ok((contacts.into_iter().collect(), change))
+    Ok((contacts, change))
 }

@@ -1,8 +1,8 @@
 //! `POST /v1/crm/{id}` for an intake with a preset: a change made in the CRM (an owner, a status,
 //! a deal won or lost) applied to the lead it names. HubSpot's requests are verified by their v3
 //! signature (handoff-core's `crm::hubspot::verify`, on the Worker's clock), Salesforce's by the
-//! intake's bearer token; handoff-core reads the body into changes, a closed HubSpot deal is read
-//! back with the push's token, the leads are found in one read batch (by the push's records, or
+//! intake's bearer token; handoff-core reads the body into changes, closed HubSpot deals are read
+//! back with the push's token (two batch reads), the leads are found in one read batch (by the push's records, or
 //! by our id), and every change is written in one batch: a reassignment as the admin API writes
 //! it, a status move as handoff-core's state machine allows it, a close as a `deal_won` item.
 
@@ -19,7 +19,7 @@ use worker::{D1PreparedStatement, Env, Method, Request, Response};
 
 use super::{close, Outcome, BODY};
 use crate::error::ApiError;
-use crate::fetch::{call, secret, Failure};
+use crate::fetch::{exchange, secret, Failure};
 use crate::http::{bearer, header, json, read_body};
 use crate::store::admin::{reassign_statements, Reassign};
 use crate::store::crm::{back_leads, BackLead, OpenLead};
@@ -115,9 +115,11 @@ fn bad_url() -> ApiError {
     ApiError::new(400, "bad_request", "The request's URL cannot be read.")
 }
 
-/// Each closed deal read back from HubSpot (all at once) as a close of each associated contact's
-/// lead, or skipped. A deal HubSpot no longer has is `crm.unknown_deal`; any other failure
-/// refuses the whole request (`503 crm_unavailable`, nothing written), which HubSpot retries.
+/// Each closed deal read back from HubSpot as a close of each associated contact's lead, or
+/// skipped: the deals and their contacts in two batch reads per 100 deals (two calls for any
+/// request HubSpot sends), the two at once. A deal HubSpot no longer has is `crm.unknown_deal`;
+/// any other failure refuses the whole request (`503 crm_unavailable`, nothing written), which
+/// HubSpot retries.
 async fn closed_deals(
     env: &Env,
     push: &Push,
@@ -139,39 +141,31 @@ async fn closed_deals(
         .map(|v| v.to_string())
         .unwrap_or_else(|_| "https://api.hubapi.com".to_owned());
     let auth = format!("Bearer {token}");
-    let read = |deal: &DealEvent| {
-        let url = format!(
-            "{}{}",
-            base.trim_end_matches('/'),
-            hubspot::deal_path(&deal.deal_id)
+    let headers = [
+        ("authorization", auth.as_str()),
+        ("accept", "application/json"),
+        ("content-type", "application/json"),
+    ];
+    let url = |path: &str| format!("{}{path}", base.trim_end_matches('/'));
+    let (deals_url, contacts_url) = (url(hubspot::DEALS_READ), url(hubspot::DEAL_CONTACTS_READ));
+    let mut read = hubspot::Deals::default();
+    for batch in hubspot::deal_batches(deals) {
+        let (deals_body, contacts_body) = (
+            hubspot::deals_read_body(&batch).to_string(),
+            hubspot::contacts_read_body(&batch).to_string(),
         );
-        let auth = auth.clone();
-        async move {
-            let headers = [
-                ("authorization", auth.as_str()),
-                ("accept", "application/json"),
-            ];
-            let response = call(Method::Get, &url, &headers, None).await;
-            match response {
-                Ok(mut r) => r
-                    .json::<serde_json::Value>()
-                    .await
-                    .map(Some)
-                    .map_err(|_| Failure::code("bad_answer")),
-                Err(Failure {
-                    status: Some(404), ..
-                }) => Ok(None),
-                Err(failure) => Err(failure),
-            }
-        }
-    };
-    let answers = futures_util::future::join_all(deals.iter().map(read)).await;
-    for (deal, answer) in deals.iter().zip(answers) {
-        let outcome = match answer.map_err(unavailable)? {
-            None => Err(SkipCode::UnknownDeal),
-            Some(answer) => hubspot::closed_deal(deal, &answer),
-        };
-        match outcome {
+        let (found, contacts) = futures_util::future::join(
+            exchange(Method::Post, &deals_url, &headers, Some(&deals_body)),
+            exchange(Method::Post, &contacts_url, &headers, Some(&contacts_body)),
+        )
+        .await;
+        let found = found.map_err(unavailable)?;
+        hubspot::read_deals(found.status, &found.body, &mut read).map_err(unread)?;
+        let contacts = contacts.map_err(unavailable)?;
+        hubspot::read_contacts(contacts.status, &contacts.body, &mut read).map_err(unread)?;
+    }
+    for deal in deals {
+        match hubspot::closed_deal(deal, &read) {
             Ok((contacts, change)) => items.extend(contacts.into_iter().map(|id| Item {
                 index: deal.index,
                 occurred_at: deal.occurred_at,
@@ -187,8 +181,25 @@ async fn closed_deals(
     Ok((items, skipped))
 }
 
+/// A batch answer handoff-core could not use, as a failure.
+fn unread(unread: hubspot::Unread) -> ApiError {
+    unavailable(match unread {
+        hubspot::Unread::Status(status) => Failure {
+            code: "http_status",
+            status: Some(status),
+            error: None,
+        },
+        hubspot::Unread::Error(category) => Failure {
+            code: "batch_error",
+            status: None,
+            error: Some(category),
+        },
+        hubspot::Unread::Malformed => Failure::code("bad_answer"),
+    })
+}
+
 fn unavailable(failure: Failure) -> ApiError {
-    worker::console_error!("hubspot deal not read: {}", failure.text());
+    worker::console_error!("hubspot deals not read: {}", failure.text());
     ApiError::new(
         503,
         "crm_unavailable",
