@@ -336,6 +336,24 @@ test("past the horizon a record is a dead letter; an admin's retry pushes it", {
   assert.equal(contactOf(p.email).length, 1);
 });
 
+test("a record that cannot be read is a dead letter at once, never an empty write", { timeout: 60_000 }, async () => {
+  const at = EPOCH + 12 * HOUR;
+  const p = person();
+  const id = await submit(p.answers, at);
+  await until(async () => (await record(id, "hubspot"))?.state === "synced", at);
+  const [contact] = contactOf(p.email);
+  await worker.db.prepare("UPDATE crm_records SET snapshot = '{broken', state = 'pending', next_at = 0 WHERE lead_id = ?1").bind(id).run();
+  const calls = hubspot.requests.length + salesforce.requests.length;
+  await worker.tick(at + MINUTE);
+  for (const push of ["hubspot", "salesforce"]) {
+    const r = await record(id, push);
+    assert.equal(r.state, "dead", push);
+    assert.equal(r.last_error, "snapshot_invalid");
+  }
+  assert.equal(hubspot.requests.length + salesforce.requests.length, calls, "nothing was sent");
+  assert.deepEqual(contactOf(p.email)[0].properties, contact.properties);
+});
+
 test("an expired Salesforce session is renewed; a Lead id held twice is a failure to see", { timeout: 60_000 }, async () => {
   const at = EPOCH + 8 * HOUR;
   const p = person();

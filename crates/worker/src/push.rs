@@ -98,7 +98,11 @@ struct Item {
 
 impl Item {
     fn new(push: &Push, due: rows::Due) -> Item {
-        let snapshot: Snapshot = serde_json::from_str(&due.snapshot).unwrap_or_default();
+        // A record whose snapshot cannot be read fails visibly (and ends as a dead letter) rather
+        // than writing an empty record over the CRM's.
+        let read: Option<Snapshot> = serde_json::from_str(&due.snapshot).ok();
+        let miss = read.is_none().then(|| Miss::code("snapshot_invalid"));
+        let snapshot = read.unwrap_or_default();
         let ids = Ids {
             record: due.record_id.clone(),
             company: due.company_id.clone(),
@@ -113,7 +117,7 @@ impl Item {
             created: false,
             deferred: false,
             url: None,
-            miss: None,
+            miss,
         };
         item.properties = properties(push, &item.snapshot, &item.current());
         item
@@ -280,8 +284,9 @@ fn outcome(
     let attempts = item.due.attempts as u32 + 1;
     let since = item.due.failing_since.unwrap_or(now_ms) as i64;
     let now = now_ms as i64;
-    // A record that can never be pushed as it is (no address for HubSpot) is dead at once.
-    let retry = if miss.code == "no_email" {
+    // A record that can never be pushed as it is (no address for HubSpot, a snapshot that cannot
+    // be read) is dead at once.
+    let retry = if matches!(miss.code, "no_email" | "snapshot_invalid") {
         Retry::Dead
     } else {
         next_attempt(attempts, since, now, dead_after)
@@ -636,6 +641,9 @@ async fn tasks(
 /// Salesforce: a token, then per lead the Lead upserted by our id and its Task created or
 /// updated. A token refused mid-run (expired) is fetched again once.
 async fn salesforce_run(env: &Env, push: &Push, items: &mut [Item], now_ms: f64, calls: &mut u32) {
+    if !items.iter().any(Item::live) {
+        return;
+    }
     let s = &push.secrets;
     let names = [&s.instance_url, &s.client_id, &s.client_secret];
     let values: Result<Vec<String>, Miss> = names
@@ -654,7 +662,7 @@ async fn salesforce_run(env: &Env, push: &Push, items: &mut [Item], now_ms: f64,
         Ok(session) => session,
         Err(miss) => return fail_where(items, &miss, |_| true),
     };
-    for item in items.iter_mut() {
+    for item in items.iter_mut().filter(|i| i.live()) {
         let mut refreshed = false;
         loop {
             match salesforce_one(push, &session, item, now_ms, calls).await {
