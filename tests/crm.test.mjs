@@ -206,9 +206,11 @@ test("a second lead at the same company joins its company; a free-mail lead make
   const at = EPOCH + 20 * MINUTE;
   const first = person();
   const second = { ...first.answers, email: `sam@${first.domain}`, last_name: "Sam" };
+  // Both pushed at once by their own requests: one creates the company, the other waits for it
+  // (company_pending, retried 30 s on) rather than creating a second.
   const a = await submit(first.answers, at);
   const b = await submit(second, at);
-  await until(async () => (await record(a, "hubspot"))?.state === "synced" && (await record(b, "hubspot"))?.state === "synced", at);
+  await until(async () => (await record(a, "hubspot"))?.state === "synced" && (await record(b, "hubspot"))?.state === "synced", at + MINUTE);
   assert.equal(companiesOf(first.domain).length, 1);
   const company = companiesOf(first.domain)[0].id;
   assert.equal((await record(b, "hubspot")).company_id, company);
@@ -216,6 +218,24 @@ test("a second lead at the same company joins its company; a free-mail lead make
   const synced = await until(async () => (await record(free, "hubspot"))?.state === "synced" && record(free, "hubspot"), at);
   assert.equal(synced.company_id, undefined);
   assert.equal(hubspot.associations.filter(([c]) => c === synced.record_id).length, 0);
+});
+
+test("a company another push is creating is waited for; a dead push's claim is taken over", { timeout: 60_000 }, async () => {
+  const at = EPOCH + 14 * HOUR;
+  const p = person();
+  // Another push claimed this new domain a moment ago, and is creating its company.
+  await worker.db.prepare("INSERT INTO crm_company_claims (push_id, domain, claimed_at) VALUES ('hubspot', ?1, ?2)").bind(p.domain, at).run();
+  const id = await submit(p.answers, at);
+  await until(async () => (await record(id, "hubspot"))?.last_error === "company_pending", at);
+  assert.equal((await record(id, "hubspot")).state, "pending");
+  assert.equal(companiesOf(p.domain).length, 0);
+  await worker.tick(at + MINUTE); // the claim holds for two minutes
+  assert.equal(companiesOf(p.domain).length, 0);
+  await worker.tick(at + 3 * MINUTE); // that push died: this one takes the claim over
+  const r = await record(id, "hubspot");
+  assert.equal(r.state, "synced");
+  assert.equal(companiesOf(p.domain).length, 1);
+  assert.equal(r.company_id, companiesOf(p.domain)[0].id);
 });
 
 test("a reassignment moves the contact and the task to the new owner; the first touch completes the task", { timeout: 60_000 }, async () => {

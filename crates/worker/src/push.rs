@@ -404,6 +404,15 @@ async fn hubspot_run(
             BTreeMap::new()
         }
     };
+    // A domain another push is creating the company of right now: this lead waits for it (the
+    // retry, 30 s on, finds it in our map) rather than arriving without its company.
+    let pending = Miss::code("company_pending");
+    fail_where(items, &pending, |i| {
+        i.snapshot
+            .domain
+            .as_ref()
+            .is_some_and(|d| !companies.contains_key(d))
+    });
     let mut pairs = Vec::new();
     for item in items.iter_mut().filter(|i| i.live()) {
         let company = item.snapshot.domain.as_ref().and_then(|d| companies.get(d));
@@ -548,9 +557,21 @@ async fn companies(
     };
     rows::remember_companies(db, &push.id, &found, now_ms).await?;
     known.extend(found);
-    let create: Vec<(&str, Option<&str>)> = missing
+    // Only the push that claims a domain creates its company: another one creating it right now
+    // (a second lead of the same new company, pushed by its own request) would make two.
+    let unknown: Vec<&str> = missing
         .iter()
-        .filter(|d| !known.contains_key(**d))
+        .copied()
+        .filter(|d| !known.contains_key(*d))
+        .collect();
+    let claimed = if unknown.is_empty() {
+        Vec::new()
+    } else {
+        rows::claim_companies(db, &push.id, &unknown, now_ms).await?
+    };
+    let create: Vec<(&str, Option<&str>)> = unknown
+        .iter()
+        .filter(|d| claimed.iter().any(|c| c == *d))
         .map(|d| {
             let name = items
                 .iter()

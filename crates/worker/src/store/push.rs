@@ -167,6 +167,38 @@ pub async fn companies(
         .collect())
 }
 
+/// Claims `domains` for this push to create their companies: the domains it got (unclaimed, or
+/// claimed by a push more than two minutes ago, which died). The others are being created.
+pub async fn claim_companies(
+    db: &Db,
+    push: &str,
+    domains: &[&str],
+    now_ms: f64,
+) -> Result<Vec<String>, ApiError> {
+    #[derive(Deserialize)]
+    struct Claimed {
+        domain: String,
+    }
+    let statements = domains
+        .iter()
+        .map(|domain| {
+            db.prepare(
+                "INSERT INTO crm_company_claims (push_id, domain, claimed_at) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (push_id, domain) DO UPDATE SET claimed_at = excluded.claimed_at \
+                 WHERE claimed_at < ?4 RETURNING domain",
+            )
+            .bind(&[s(push), s(domain), n(now_ms), n(now_ms - LEASE_MS)])
+            .map_err(ApiError::storage)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut claimed = Vec::new();
+    for result in db.batch(statements).await? {
+        let rows: Vec<Claimed> = result.results().map_err(ApiError::storage)?;
+        claimed.extend(rows.into_iter().map(|c| c.domain));
+    }
+    Ok(claimed)
+}
+
 /// Remembers companies found or created, at once (before anything else can fail), so that no
 /// retry creates one twice.
 pub async fn remember_companies(
