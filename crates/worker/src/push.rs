@@ -603,7 +603,10 @@ async fn tasks(
     now_ms: f64,
     calls: &mut u32,
 ) {
-    let (create_body, update_body, creating, updating) = {
+    // The bodies borrow the items, which the answers then change: build them first.
+    let mut creating = HashSet::new();
+    let mut updating = HashSet::new();
+    let (create_body, update_body) = {
         let mut create = Vec::new();
         let mut update = Vec::new();
         for item in items.iter().filter(|i| i.live()) {
@@ -613,24 +616,21 @@ async fn tasks(
             ) else {
                 continue;
             };
+            let lead = item.due.lead_id.as_str();
             match item.ids.task.as_deref() {
-                Some(id) => update.push((id, task)),
-                None => create.push((item.due.lead_id.as_str(), contact, task)),
+                Some(id) => {
+                    updating.insert(lead.to_owned());
+                    update.push((id, task));
+                }
+                None => {
+                    creating.insert(lead.to_owned());
+                    create.push((lead, contact, task));
+                }
             }
         }
-        let creating: HashSet<String> = create.iter().map(|(l, _, _)| (*l).to_owned()).collect();
-        let updating: HashSet<String> = items
-            .iter()
-            .filter(|i| {
-                update
-                    .iter()
-                    .any(|(id, _)| i.ids.task.as_deref() == Some(*id))
-            })
-            .map(|i| i.due.lead_id.clone())
-            .collect();
         let create_body = (!create.is_empty()).then(|| hubspot::create_tasks(&create));
         let update_body = (!update.is_empty()).then(|| hubspot::update_tasks(&update));
-        (create_body, update_body, creating, updating)
+        (create_body, update_body)
     };
     if let Some(body) = create_body {
         let url = format!("{base}{}", hubspot::TASKS_CREATE);

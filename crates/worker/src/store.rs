@@ -191,7 +191,8 @@ fn encode(value: &impl serde::Serialize) -> Result<String, ApiError> {
         .map_err(|_| ApiError::new(500, "internal", "the lead could not be encoded"))
 }
 
-fn opt(v: Option<&str>) -> JsValue {
+/// An optional text as a bound value (NULL for none).
+pub(crate) fn opt(v: Option<&str>) -> JsValue {
     v.map_or(JsValue::NULL, JsValue::from_str)
 }
 

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement};
 
-use super::{event_statement, Db};
+use super::{event_statement, opt, Db};
 use crate::error::ApiError;
 
 /// While a push run sends a record, other runs leave it alone this long.
@@ -21,10 +21,6 @@ fn s(v: &str) -> JsValue {
 
 fn n(v: f64) -> JsValue {
     JsValue::from_f64(v)
-}
-
-fn opt(v: Option<&str>) -> JsValue {
-    v.map_or(JsValue::NULL, JsValue::from_str)
 }
 
 /// A routed lead's record for `push`, due at once, with what was fixed at routing.
