@@ -392,12 +392,16 @@ fn replay(
     Ok(with_trips(json_text(status, first.response)?, db, env))
 }
 
-/// In test mode only (`TEST_CLOCK`), the answer says how many D1 round trips it cost.
+/// In test mode only (`TEST_CLOCK`), the answer says what it cost in D1: round trips, statements,
+/// and rows read and written (D1's result metadata).
 fn with_trips(mut response: Response, db: &Db, env: &Env) -> Response {
     if crate::clock::test_mode(env) {
-        let _ = response
-            .headers_mut()
-            .set("x-handoff-d1-round-trips", &db.trips().to_string());
+        let (read, written) = db.rows_cost();
+        let headers = response.headers_mut();
+        let _ = headers.set("x-handoff-d1-round-trips", &db.trips().to_string());
+        let _ = headers.set("x-handoff-d1-statements", &db.statements().to_string());
+        let _ = headers.set("x-handoff-d1-rows-read", &read.to_string());
+        let _ = headers.set("x-handoff-d1-rows-written", &written.to_string());
     }
     response
 }

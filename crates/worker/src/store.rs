@@ -103,7 +103,12 @@ impl BundleOnce {
 /// is one batch of reads and one batch of writes; tests and `make bench-edge` read the count).
 pub struct Db {
     d1: D1Database,
+    /// What this handle cost so far: batches sent, statements in them, and the rows D1 says they
+    /// read and wrote (its result metadata, which is what D1 bills and throttles by).
     trips: Cell<u32>,
+    statements: Cell<u32>,
+    rows_read: Cell<u64>,
+    rows_written: Cell<u64>,
 }
 
 impl std::ops::Deref for Db {
@@ -118,6 +123,9 @@ impl Db {
         Ok(Db {
             d1: env.d1(D1_BINDING).map_err(ApiError::storage)?,
             trips: Cell::new(0),
+            statements: Cell::new(0),
+            rows_read: Cell::new(0),
+            rows_written: Cell::new(0),
         })
     }
 
@@ -127,16 +135,23 @@ impl Db {
         statements: Vec<D1PreparedStatement>,
     ) -> Result<Vec<D1Result>, ApiError> {
         self.trips.set(self.trips.get() + 1);
-        self.d1.batch(statements).await.map_err(ApiError::storage)
+        let count = u32::try_from(statements.len()).unwrap_or(u32::MAX);
+        self.statements.set(self.statements.get().saturating_add(count));
+        let results = self.d1.batch(statements).await.map_err(ApiError::storage)?;
+        for meta in results.iter().filter_map(|r| r.meta().ok().flatten()) {
+            let (read, written) = (meta.rows_read.unwrap_or(0), meta.rows_written.unwrap_or(0));
+            self.rows_read.set(self.rows_read.get() + read as u64);
+            self.rows_written.set(self.rows_written.get() + written as u64);
+        }
+        Ok(results)
     }
 
-    /// The first row of one statement: one round trip.
+    /// The first row of one statement, run as a batch of one: one round trip.
     pub async fn first<T: for<'de> Deserialize<'de>>(
         &self,
         statement: D1PreparedStatement,
     ) -> Result<Option<T>, ApiError> {
-        self.trips.set(self.trips.get() + 1);
-        statement.first::<T>(None).await.map_err(ApiError::storage)
+        Ok(self.rows(statement).await?.into_iter().next())
     }
 
     /// The rows of one statement, run as a batch of one: one round trip.
@@ -153,6 +168,16 @@ impl Db {
 
     pub fn trips(&self) -> u32 {
         self.trips.get()
+    }
+
+    /// Statements sent so far (D1 counts each statement of a batch against an invocation's limit).
+    pub fn statements(&self) -> u32 {
+        self.statements.get()
+    }
+
+    /// Rows read and written so far, by D1's own count.
+    pub fn rows_cost(&self) -> (u64, u64) {
+        (self.rows_read.get(), self.rows_written.get())
     }
 }
 
