@@ -30,7 +30,7 @@ WORKER_JS  := crates/worker/build/index.js
 BUNDLE     := .build/bundle.json
 HANDOFF    := $(or $(CARGO_TARGET_DIR),target)/debug/handoff
 
-.PHONY: help dev test setup setup-test build lint test-native test-wasm test-worker test-dates test-e2e size size-normalizers bench bench-email bench-phone bench-form bench-edge bench-slack bench-sla bench-metrics bench-simulate bench-preview bench-crm fuzz clean
+.PHONY: help dev test setup setup-test build lint test-native test-wasm test-worker test-dates test-e2e size size-normalizers bench bench-email bench-phone bench-form bench-edge bench-slack bench-sla bench-metrics bench-simulate bench-preview bench-crm bench-scale fuzz clean
 
 help:
 	@echo "make dev    build and serve the demo page with the embedded form on http://localhost:$(PORT)/"
@@ -49,6 +49,7 @@ help:
 	@echo "make bench-simulate handoff simulate over 100k leads: time and peak memory"
 	@echo "make bench-preview  POST /v1/config/preview over 10k leads in local D1: time, CPU and memory of the Worker"
 	@echo "make bench-crm  the CRM push draining a backlog of 1,000 leads: leads and calls per cron tick"
+	@echo "make bench-scale  one more lead with 0, 100k and 1M leads of history: latency, D1 rows, tick, metrics, export memory"
 	@echo "make fuzz   each cargo-fuzz target for FUZZ_SECONDS (default 60)"
 
 setup:
@@ -160,6 +161,9 @@ bench-preview: build $(HANDOFF)
 
 bench-crm: build
 	node bench/crm-push.mjs
+
+bench-scale: build $(HANDOFF)
+	node bench/scale.mjs
 
 bench-email: $(FORM_WASM)
 	node bench/email-suggest.mjs

@@ -127,3 +127,75 @@ test("a bot's submission is stored rejected and never routed", async () => {
   assert.deepEqual(await lead(id), { owner_kind: null, owner_id: null, status: "rejected", merged_into: null });
   assert.deepEqual((await events(id)).map((e) => e.kind), ["created"]);
 });
+
+// A submission's cost in D1, as the Worker reports it in test mode.
+async function cost(answers, key = crypto.randomUUID()) {
+  const r = await mf.dispatchFetch("http://localhost/v1/leads", {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-test-now-ms": String(TUESDAY_MORNING), "idempotency-key": key },
+    body: JSON.stringify({ form: "contact", answers, context: { honeypot: "", fill_ms: 60_000 } }),
+  });
+  const json = await r.json();
+  const header = (name) => Number(r.headers.get(`x-handoff-d1-${name}`));
+  return { status: r.status, json, trips: header("round-trips"), read: header("rows-read"), written: header("rows-written") };
+}
+
+// A year of closed leads of the same owners, with their events, rotation turns and keys: `count`
+// more, numbered from `from`.
+async function history(from, count) {
+  const gen = `WITH RECURSIVE n(i) AS (SELECT ${from} UNION ALL SELECT i + 1 FROM n WHERE i < ${from + count - 1})`;
+  const created = `(${TUESDAY_MORNING - 400 * 24 * HOUR} + i * 10000000)`;
+  await db.batch([
+    db.prepare(`${gen} INSERT INTO leads (id, form_id, email, answers, bundle_version, created_at, owner_kind, owner_id, status, person_key)
+      SELECT 'old-' || i, 'contact', 'old' || i || '@example.com', '{}', 'old', ${created}, 'owner',
+        CASE i % 3 WHEN 0 THEN 'ana' WHEN 1 THEN 'ben' ELSE 'cy' END, CASE i % 2 WHEN 0 THEN 'won' ELSE 'lost' END,
+        'email:old' || i || '@example.com' FROM n`),
+    db.prepare(`${gen} INSERT INTO lead_events (lead_id, at, kind, detail) SELECT 'old-' || i, ${created}, 'routed', '{}' FROM n`),
+    db.prepare(`${gen} INSERT INTO rotation_log (pool, seq, owner, lead_id, at) SELECT 'archive', i, 'ana', 'old-' || i, ${created} FROM n`),
+    db.prepare(`${gen} INSERT INTO idempotency_keys (key, body_sha256, lead_id, status, response, created_at)
+      SELECT 'old-' || i, 'x', 'old-' || i, 201, '{}', ${created} FROM n`),
+  ]);
+}
+
+test("a routed submission reads and writes the same D1 rows with 6 and with 3,006 leads of history", async () => {
+  await history(1, 6);
+  // A turn for each member of the pool (3:2:1), so that each holds new leads.
+  for (let i = 0; i < 6; i++) await cost({ email: email("warm"), country: "US" });
+  const small = await cost({ email: email("small"), country: "US" });
+  assert.equal(small.status, 201, JSON.stringify(small.json));
+  await history(7, 3000);
+  const large = await cost({ email: email("large"), country: "US" });
+  assert.equal(large.status, 201, JSON.stringify(large.json));
+  assert.ok(small.read > 0 && small.written > 0, "D1 reports rows");
+  assert.deepEqual([large.read, large.written], [small.read, small.written], "rows read and written do not grow with the history");
+});
+
+test("a lost rotation turn is routed again at most 8 times; any other failure is answered at once", async () => {
+  // Every batch of the `loses-` leads loses its turn, as if a concurrent submission always won.
+  await db.prepare(`CREATE TRIGGER test_loses BEFORE UPDATE ON pool_turns
+    WHEN EXISTS (SELECT 1 FROM leads WHERE email LIKE 'loses-%') BEGIN SELECT RAISE(ABORT, 'rotation_turn_lost'); END`).run();
+  await db.prepare(`CREATE TRIGGER test_fails BEFORE INSERT ON lead_events
+    WHEN EXISTS (SELECT 1 FROM leads WHERE email LIKE 'fails-%') BEGIN SELECT RAISE(ABORT, 'disk full'); END`).run();
+  try {
+    const key = crypto.randomUUID();
+    const answers = { email: email("loses"), country: "US" };
+    const lost = await cost(answers, key);
+    assert.equal(lost.status, 503);
+    assert.equal(lost.json.error.code, "routing_busy");
+    // The reads; 8 write batches with a fresh read of the state between them; the key's check.
+    assert.equal(lost.trips, 1 + 8 + 7 + 1);
+    const failed = await cost({ email: email("fails"), country: "US" });
+    assert.equal(failed.status, 503);
+    assert.equal(failed.json.error.code, "storage_unavailable");
+    assert.equal(failed.trips, 1 + 1 + 1, "one write batch, not retried");
+    const stored = await db.prepare("SELECT COUNT(*) AS n FROM leads WHERE email LIKE 'loses-%' OR email LIKE 'fails-%'").first();
+    assert.equal(stored.n, 0, "nothing stored");
+    // Nothing stored the key either: the client's retry goes through once the pool is free.
+    await db.prepare("DROP TRIGGER test_loses").run();
+    const retried = await cost(answers, key);
+    assert.equal(retried.status, 201, JSON.stringify(retried.json));
+  } finally {
+    await db.prepare("DROP TRIGGER IF EXISTS test_loses").run();
+    await db.prepare("DROP TRIGGER IF EXISTS test_fails").run();
+  }
+});

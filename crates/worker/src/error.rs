@@ -5,6 +5,9 @@ use handoff_core::Issue;
 use serde::Serialize;
 use worker::Response;
 
+/// The error `pool_turns_next` raises, and the code of a turn lost too often.
+pub const LOST_TURN: &str = "rotation_turn_lost";
+
 #[derive(Debug)]
 pub struct ApiError {
     pub status: u16,
@@ -52,6 +55,25 @@ impl ApiError {
             "storage_unavailable",
             "The lead could not be stored; please retry.",
         )
+    }
+
+    /// A failed D1 call: a rotation turn a concurrent submission took first (the batch of migration
+    /// 0014's `pool_turns_next`, rolled back whole), or any other storage failure.
+    pub fn from_d1(error: worker::Error) -> ApiError {
+        if error.to_string().contains(LOST_TURN) {
+            ApiError::new(
+                503,
+                LOST_TURN,
+                "Too many submissions reached this pool at once; please retry.",
+            )
+        } else {
+            ApiError::storage(error)
+        }
+    }
+
+    /// Whether this is a lost rotation turn, the one failure worth routing again for.
+    pub fn lost_turn(&self) -> bool {
+        self.code == LOST_TURN
     }
 
     pub fn into_response(self) -> worker::Result<Response> {

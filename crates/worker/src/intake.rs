@@ -274,6 +274,7 @@ pub async fn create_lead(
         earlier: (profiled && (email.is_some() || lead.visitor.is_some()))
             .then_some((email.as_deref(), lead.visitor.as_deref())),
     };
+    let commits_seen = rotation::commits();
     let mut prefetched = prefetch(&db, counter.statement.clone(), &reads).await?;
     if let (Some(first), Some((_, body_sha256))) = (prefetched.replay.take(), &idempotency) {
         return replay(first, body_sha256, &db, env);
@@ -321,8 +322,17 @@ pub async fn create_lead(
         idempotency: &idempotency,
         response: &response,
         bot,
+        commits_seen,
     };
-    match submission.store(prefetched).await? {
+    let stored = match submission.store(prefetched).await {
+        Ok(stored) => stored,
+        // Nothing was stored: the error, with what it cost in test mode (how often it routed).
+        Err(error) => {
+            let response = error.into_response().map_err(ApiError::storage)?;
+            return Ok(with_trips(response, &db, env));
+        }
+    };
+    match stored {
         Stored::Early(answer) => return Ok(answer),
         // A lead with notifications or CRM records is announced after the answer.
         Stored::Lead { notified } if notified || !bundle.rules.crm.push.is_empty() => {
@@ -480,6 +490,8 @@ struct Submission<'a> {
     /// The `201` answer's JSON, stored with the idempotency key.
     response: &'a str,
     bot: bool,
+    /// This isolate's routed commits when the read batch was sent (`rotation::commits`).
+    commits_seen: u64,
 }
 
 /// A routing decision about to be stored, and what shaped it.
@@ -729,6 +741,12 @@ impl Submission<'_> {
             arm: arm.id.clone(),
         });
         let route_target = arm.and_then(|(_, arm)| arm.to.as_ref());
+        // One routed commit at a time in this isolate; routed on fresh state if another one
+        // committed since this submission read it.
+        let turn = rotation::serialized().await;
+        if turn.moved_since(self.commits_seen) {
+            loaded = rotation_rows::load(self.db, routing, lead.now_ms).await?;
+        }
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -745,10 +763,21 @@ impl Submission<'_> {
             };
             let (statements, notified) = self.routed_statements(&routed, &loaded)?;
             match store::commit(self.db, self.with_key(statements)?).await {
-                Ok(()) => return Ok(notified),
-                Err(_) if rotation::contended(&decision) && attempt < ROUTING_ATTEMPTS => {
-                    // Another submission took this turn (or D1 failed): the batch left nothing
-                    // behind, so route again with fresh state.
+                Ok(()) => {
+                    turn.committed();
+                    return Ok(notified);
+                }
+                Err(e) if e.lost_turn() && rotation::contended(&decision) => {
+                    if attempt >= ROUTING_ATTEMPTS {
+                        return Err(ApiError::new(
+                            503,
+                            "routing_busy",
+                            "Too many submissions reached this pool at once; please retry.",
+                        ));
+                    }
+                    // Another submission took this turn: the batch left nothing behind, so
+                    // route again with fresh state. Any other failure (D1 down, this
+                    // submission's key stored by a concurrent delivery) is answered at once.
                     rotation::pause(attempt).await;
                     loaded = rotation_rows::load(self.db, routing, lead.now_ms).await?;
                 }

@@ -97,6 +97,18 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         Ok(_) => {}
         Err(error) => worker::console_error!("crm push failed: {}", error.code),
     }
+    match store::retention::prune(&env, now).await {
+        Ok(pruned) if !pruned.is_empty() => did.push(format!(
+            "retention: {}",
+            pruned
+                .iter()
+                .map(|(table, n)| format!("{n} {table}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        Ok(_) => {}
+        Err(error) => worker::console_error!("retention not applied: {}", error.code),
+    }
     if let Err(error) = store::limits::prune(&env, now).await {
         worker::console_error!("rate-limit windows not pruned: {}", error.code);
     }

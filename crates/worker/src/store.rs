@@ -27,6 +27,7 @@ pub mod metrics;
 pub mod outbox;
 pub mod profile;
 pub mod push;
+pub mod retention;
 pub mod rotation;
 pub mod sla;
 pub mod slack;
@@ -137,7 +138,7 @@ impl Db {
         self.trips.set(self.trips.get() + 1);
         let count = u32::try_from(statements.len()).unwrap_or(u32::MAX);
         self.statements.set(self.statements.get().saturating_add(count));
-        let results = self.d1.batch(statements).await.map_err(ApiError::storage)?;
+        let results = self.d1.batch(statements).await.map_err(ApiError::from_d1)?;
         for meta in results.iter().filter_map(|r| r.meta().ok().flatten()) {
             let (read, written) = (meta.rows_read.unwrap_or(0), meta.rows_written.unwrap_or(0));
             self.rows_read.set(self.rows_read.get() + read as u64);

@@ -1,7 +1,9 @@
-//! Rotation state in D1: the pools' rotation counts, the owners' open leads and each pool's last
-//! turn number, read in one consistent batch, and a routing decision's state changes as statements
-//! of the lead's own batch. Each rotation turn claims the pool's next number in `rotation_log`
-//! (its primary key), so of two submissions that read the same state only one can commit.
+//! Rotation state in D1: the pools' rotation counts, the owners' leads per status and each pool's
+//! last turn number, read in one consistent batch from small rows (migration 0014) whose size does
+//! not grow with the leads stored, and a routing decision's state changes as statements of the
+//! lead's own batch. Each rotation turn claims the pool's next number in `pool_turns` (a trigger
+//! refuses any other with `rotation_turn_lost`), so of two submissions that read the same state
+//! only one can commit; `rotation_log` keeps each turn as history.
 
 use std::collections::BTreeMap;
 
@@ -25,9 +27,10 @@ pub struct Loaded {
 const GIVEN_WINDOW_MS: f64 = 50.0 * 3_600_000.0;
 
 /// The four reads routing needs at `now_ms`: the rotation counts, each owner's leads in the
-/// statuses that count against capacity (`routing.capacity_counts`), the pools' last turn
-/// numbers, and when the owners with a daily cap were last given leads. Run in one batch (one
-/// transaction), they agree with each other.
+/// statuses that count against capacity (`routing.capacity_counts`, summed from
+/// `owner_status_counts`), the pools' last turn numbers, and when the owners with a daily cap were
+/// last given leads (the window's leads only). Run in one batch (one transaction), they agree with
+/// each other; none reads more rows as the history grows.
 pub fn load_statements(
     db: &D1Database,
     routing: &CompiledRouting,
@@ -38,12 +41,12 @@ pub fn load_statements(
     Ok([
         db.prepare("SELECT pool, owner, assigned FROM rotation"),
         db.prepare(
-            "SELECT owner_id, COUNT(*) AS n FROM leads WHERE owner_kind = 'owner' \
-             AND status IN (SELECT value FROM json_each(?1)) GROUP BY owner_id",
+            "SELECT owner_id, SUM(n) AS n FROM owner_status_counts \
+             WHERE status IN (SELECT value FROM json_each(?1)) GROUP BY owner_id",
         )
         .bind(&[counted])
         .map_err(ApiError::storage)?,
-        db.prepare("SELECT pool, MAX(seq) AS seq FROM rotation_log GROUP BY pool"),
+        db.prepare("SELECT pool, seq FROM pool_turns"),
         // Through leads_owner_created: per capped owner, their leads since the window began.
         db.prepare(
             "SELECT owner_id, created_at FROM leads WHERE owner_id IN \
@@ -116,7 +119,7 @@ pub fn read([turns, open, seqs, given]: [&D1Result; 4]) -> Result<Loaded, ApiErr
 }
 
 /// The statements that store `decision`'s state changes for lead `lead_id`, to run in the lead's
-/// batch. Open-lead counts need none: they are counted from the leads themselves.
+/// batch. Owners' counts per status need none: the triggers of migration 0014 keep them.
 pub fn statements(
     db: &D1Database,
     decision: &Decision,
@@ -149,8 +152,22 @@ pub fn statements(
                 new_assigned,
                 ..
             } => {
-                // The claim: fails on the key if a concurrent submission took this turn first.
-                let seq = loaded.seqs.get(pool).copied().unwrap_or(0.0) + 1.0;
+                // The claim: the pool's next turn number, refused by `pool_turns_next` (the
+                // whole batch with it) if a concurrent submission took this turn first.
+                let seq = JsValue::from_f64(loaded.seqs.get(pool).copied().unwrap_or(0.0) + 1.0);
+                out.push(
+                    db.prepare(
+                        "INSERT INTO pool_turns (pool, seq) VALUES (?1, 0) \
+                         ON CONFLICT (pool) DO NOTHING",
+                    )
+                    .bind(&[pool.into()])
+                    .map_err(ApiError::storage)?,
+                );
+                out.push(
+                    db.prepare("UPDATE pool_turns SET seq = ?2 WHERE pool = ?1")
+                        .bind(&[pool.into(), seq.clone()])
+                        .map_err(ApiError::storage)?,
+                );
                 out.push(
                     db.prepare(
                         "INSERT INTO rotation_log (pool, seq, owner, lead_id, at) \
@@ -158,7 +175,7 @@ pub fn statements(
                     )
                     .bind(&[
                         pool.into(),
-                        JsValue::from_f64(seq),
+                        seq,
                         owner.into(),
                         lead_id.into(),
                         JsValue::from_f64(now_ms),
