@@ -2,8 +2,8 @@
 //! var in days (`never` keeps everything). Each cron tick deletes at most [`PRUNE_BATCH`] rows per
 //! rule through an index on the rule's time, so a backlog (a first run on a year of keys) drains
 //! over a few ticks and never makes one slow. Leads and their events leave D1 only through the
-//! archive (`store/archive.rs`); rate-limit windows and Slack request signatures expire by
-//! themselves (`store/limits.rs`, `store/slack.rs`).
+//! archive; rate-limit windows, Slack request signatures and cron ticks (a day) are pruned where
+//! they are written (`store/limits.rs`, `store/slack.rs`, `record_tick`).
 
 use wasm_bindgen::JsValue;
 use worker::Env;
@@ -26,7 +26,7 @@ pub struct Rule {
 }
 
 /// Every rule, as README's deploy section lists them.
-pub const RULES: [Rule; 4] = [
+pub const RULES: [Rule; 3] = [
     // A client retries a submission for minutes (the form's outbox: until the page is open
     // again); a month covers every retry that can still come.
     Rule {
@@ -41,12 +41,6 @@ pub const RULES: [Rule; 4] = [
         var: "RETAIN_DELIVERED_DAYS",
         default_days: 30,
         select: "SELECT rowid FROM outbox WHERE state = 'delivered' AND delivered_at < ?1 LIMIT ?2",
-    },
-    Rule {
-        table: "cron_ticks",
-        var: "RETAIN_CRON_TICKS_DAYS",
-        default_days: 7,
-        select: "SELECT rowid FROM cron_ticks WHERE scheduled_at < ?1 LIMIT ?2",
     },
     // Each rotation turn's history; routing reads `pool_turns` and `rotation`, never this.
     Rule {
