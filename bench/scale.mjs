@@ -148,6 +148,10 @@ async function measure(history) {
     const t = performance.now();
     await fill(db, history);
     const fillS = (performance.now() - t) / 1000;
+    // What the history takes in D1 (its size after a statement, from D1's result metadata).
+    const size = async () => (await db.prepare("SELECT 1").run()).meta.size_after;
+    const dbBytes = await size();
+    const events = (await db.prepare("SELECT COUNT(*) AS n FROM lead_events").first()).n;
     const at = (i) => NOW + i * 1000;
     const latency = [], read = [], written = [];
     for (let i = 0; i < WARMUP + SUBMISSIONS; i++) {
@@ -190,6 +194,9 @@ async function measure(history) {
       tick_ms: round(tickMs),
       metrics_30d_ms: round(pct(metrics, 50)),
       fill_s: round(fillS),
+      db_mb: round(dbBytes / 1e6),
+      history_events: events,
+      bytes_per_lead: history ? Math.round(dbBytes / history) : null,
     };
     if (EXPORT_AT.has(history)) Object.assign(line, await exportYear(mf, admin));
     return line;

@@ -2,6 +2,7 @@
 //! rule bundle, evaluating leads in bulk and normalizing values. A thin adapter: it reads files and
 //! streams, calls handoff-core and prints.
 
+mod inputs;
 mod route;
 mod simulate;
 mod time;
@@ -98,9 +99,10 @@ enum Command {
         /// The configuration to compare with (default: the recorded outcomes).
         #[arg(long, value_name = "PATH")]
         baseline: Option<String>,
-        /// The exported leads, JSON lines (required).
+        /// The exported leads, JSON lines (required): a file, or a folder of them (the archive's
+        /// `leads/`, read in path order); repeat for more (the archive, then a live export).
         #[arg(long, value_name = "FILE")]
-        leads: Option<String>,
+        leads: Vec<String>,
         /// The form of lines without "form".
         #[arg(long, value_name = "ID", default_value = "")]
         form: String,
@@ -129,9 +131,10 @@ enum Command {
     ///
     /// json prints exactly what GET /v1/metrics answers, table one line per group.
     Metrics {
-        /// The export to read (required).
+        /// The export to read (required): a file, or a folder of them (the archive's `events/`);
+        /// repeat for more (the archive, then a live export).
         #[arg(long, value_name = "FILE")]
-        events: Option<String>,
+        events: Vec<String>,
         /// The first creation time counted: RFC 3339 or ms since the epoch (default: all).
         #[arg(long, value_name = "TIME", value_parser = time_or_ms, allow_negative_numbers = true)]
         from: Option<i64>,
@@ -242,7 +245,7 @@ fn main() -> ExitCode {
         } => simulate_command(
             config.as_deref(),
             baseline.as_deref(),
-            leads.as_deref(),
+            &leads,
             &form,
             now,
             format,
@@ -260,7 +263,7 @@ fn main() -> ExitCode {
             group_by,
             format,
         } => metrics(
-            events.as_deref(),
+            &events,
             from.unwrap_or(i64::MIN),
             to.unwrap_or(i64::MAX),
             group_by,
@@ -404,13 +407,15 @@ fn route(
 fn simulate_command(
     config: Option<&str>,
     baseline: Option<&str>,
-    leads: Option<&str>,
+    leads: &[String],
     form: &str,
     now: Option<i64>,
     format: Format,
 ) -> Result<ExitCode, String> {
     let config = config.ok_or("simulate needs --config PATH (see handoff simulate --help)")?;
-    let leads = leads.ok_or("simulate needs --leads FILE (see handoff simulate --help)")?;
+    if leads.is_empty() {
+        return Err("simulate needs --leads FILE (see handoff simulate --help)".into());
+    }
     let now = now.unwrap_or_else(time::now_ms);
     let Ok(new) = load(config)? else {
         return Ok(ExitCode::FAILURE);
@@ -426,10 +431,10 @@ fn simulate_command(
         Some(bundle) => simulate::Baseline::Config(bundle, handoff_core::replay::Run::default()),
         None => simulate::Baseline::Recorded,
     };
-    let file = std::fs::File::open(leads).map_err(|e| format!("{leads}: {e}"))?;
+    let input = inputs::reader(leads)?;
     let out = io::BufWriter::new(io::stdout().lock());
     let table = matches!(format, Format::Table);
-    let bad = simulate::simulate(&new, base, form, now, io::BufReader::new(file), out, table)?;
+    let bad = simulate::simulate(&new, base, form, now, input, out, table)?;
     Ok(if bad == 0 {
         ExitCode::SUCCESS
     } else {
@@ -639,18 +644,21 @@ fn table(out: &mut impl Write, report: &handoff_core::metrics::Report) -> io::Re
 
 /// `handoff metrics`: handoff-core's report over an exported event log.
 fn metrics(
-    file: Option<&str>,
+    files: &[String],
     from: i64,
     to: i64,
     group_by: GroupBy,
     format: Format,
 ) -> Result<ExitCode, String> {
     use handoff_core::metrics::{compute, read_jsonl, Query};
-    let path = file.ok_or("metrics needs --events FILE (see handoff metrics --help)")?;
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+    if files.is_empty() {
+        return Err("metrics needs --events FILE (see handoff metrics --help)".into());
+    }
+    let text = inputs::read_all(files)?;
     let records = match read_jsonl(&text) {
         Ok(records) => records,
         Err((line, message)) => {
+            let path = files.join(" ");
             eprintln!("{path}:{line}: not a lead record: {message} [metrics.bad_record]");
             return Ok(ExitCode::FAILURE);
         }
