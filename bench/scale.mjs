@@ -57,7 +57,8 @@ const POOL = ["na_ae", "na_ae", "na_ae", "emea_ae", "emea_ae"];
 
 // History: N leads spread over the year before NOW, each owned, routed by a pool's turn, with its
 // clock stopped by a first touch, and closed (won or lost); six events each; an idempotency key
-// each. The DUE most recent ones are still new, their clocks due at NOW.
+// each. The DUE most recent ones are still new, their clocks due at NOW with one step each (the
+// team lead's, an hour late; the next one is an hour ahead), at every size.
 async function fill(db, n) {
   if (n === 0) return;
   const gen = `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)`;
@@ -92,7 +93,8 @@ async function fill(db, n) {
   const steps = (t) => `'[{"level":1,"due_ms":' || (${t}) || ',"to":"team_lead","reassign":false},{"level":2,"due_ms":' || (${t} + 7200000) || ',"to":"owner:morgan","reassign":false}]'`;
   await stmt(`INSERT INTO sla_clocks (lead_id, policy, pool, started_at, first_touch_due, steps, summary, level,
       next_at, touched_at, touched_by, stopped, updated_at)
-    SELECT 'h-' || i, 'sql', ${pool}, ${created}, ${created} + 300000, ${steps(`${created} + 7500000`)},
+    SELECT 'h-' || i, 'sql', ${pool}, ${created}, ${created} + 300000,
+      CASE WHEN ${open} THEN ${steps("?2 + ?3 - 3600000")} ELSE ${steps(`${created} + 7500000`)} END,
       '{"name":"Lead ' || i || '","lifecycle":"sql","score":80}', 0,
       CASE WHEN ${open} THEN ?2 + ?3 ELSE NULL END,
       CASE WHEN ${open} THEN NULL ELSE ${created} + 240000 END,
@@ -169,6 +171,7 @@ async function measure(history) {
       read.push(Number(r.headers.get("x-handoff-d1-rows-read")));
       written.push(Number(r.headers.get("x-handoff-d1-rows-written")));
     }
+    const perLead = ((await size()) - dbBytes) / (WARMUP + SUBMISSIONS);
     const routed = (await db.prepare("SELECT COUNT(*) AS n FROM leads WHERE id NOT LIKE 'h-%' AND owner_kind = 'owner'").first()).n;
     const worker = await mf.getWorker();
     const tickStart = performance.now();
@@ -196,7 +199,8 @@ async function measure(history) {
       fill_s: round(fillS),
       db_mb: round(dbBytes / 1e6),
       history_events: events,
-      bytes_per_lead: history ? Math.round(dbBytes / history) : null,
+      bytes_per_history_lead: history ? Math.round(dbBytes / history) : null,
+      bytes_per_submission: Math.round(perLead),
     };
     if (EXPORT_AT.has(history)) Object.assign(line, await exportYear(mf, admin));
     return line;
