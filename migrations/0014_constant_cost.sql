@@ -63,3 +63,18 @@ END;
 -- Retention (store/retention.rs) deletes by these times, through an index, a bounded batch a tick.
 CREATE INDEX rotation_log_at ON rotation_log (at);
 CREATE INDEX outbox_delivered ON outbox (delivered_at) WHERE state = 'delivered';
+
+-- The archive (store/archive.rs): closed leads, oldest first, through a partial index that holds
+-- only them; and the chunk under way, written before its upload to R2, so that a tick failing
+-- between the upload and the delete finishes the same chunk under the same key.
+CREATE INDEX leads_closed_created ON leads (created_at, id)
+  WHERE status IN ('won', 'lost', 'rejected', 'recycled', 'merged');
+
+CREATE TABLE archive_chunks (
+  key        TEXT PRIMARY KEY,               -- the month and the first lead: 2026-01/<ms>-<id>
+  ids        TEXT NOT NULL,                  -- JSON: the chunk's lead ids, oldest first
+  created_at REAL NOT NULL,
+  done_at    REAL                            -- uploaded and removed from D1
+) STRICT;
+
+CREATE INDEX archive_chunks_pending ON archive_chunks (created_at) WHERE done_at IS NULL;
