@@ -8,6 +8,10 @@
 //
 //   make bench-sla             (builds first)
 //   node bench/sla-tick.mjs [--sizes 1000,10000,100000] [--due-share 0.01] [--repeat 5]
+//                           [--plan free|paid] [--tick-limit 50]
+//
+// `--sizes 1000 --due-share 1 --plan paid --tick-limit 1000`: a 1,000-clock tick. Each tick's D1
+// statements and batches come from its report in `cron_ticks.sla`.
 //
 // Leads and clocks are generated inside D1 with one recursive INSERT … SELECT each, shaped as the
 // intake stores them (tests/fixtures/sla.toml: a pool led by Lee, a two-step ladder).
@@ -23,6 +27,8 @@ const { values: opts } = parseArgs({
     sizes: { type: "string", default: "1000,10000,100000" },
     "due-share": { type: "string", default: "0.01" },
     repeat: { type: "string", default: "3" },
+    plan: { type: "string", default: "free" },
+    "tick-limit": { type: "string", default: "50" },
   },
 });
 const SIZES = opts.sizes.split(",").map(Number);
@@ -49,7 +55,7 @@ async function fill(db, open, dueEvery) {
      INSERT INTO leads (id, form_id, email, answers, bundle_version, created_at, score, grade, lifecycle,
        evaluation, owner_kind, owner_id, status, updated_at)
      SELECT 'bench-' || i, 'contact', 'lead' || i || '@company' || (i % 97) || '.example', '{}', 'bench',
-       ?2 - 20 * 60000, 80, 'A', 'sql', '{}', 'owner', 'ana', 'open', ?2 FROM n`,
+       ?2 - 20 * 60000, 80, 'A', 'sql', '{}', 'owner', 'ana', 'new', ?2 FROM n`,
   ).bind(open, NOW).run();
   const summary = JSON.stringify({ name: "Bench Lead", lifecycle: "sql", score: 80 });
   await db.prepare(
@@ -66,7 +72,10 @@ const results = [];
 for (const open of SIZES) {
   const state = await freshState();
   const { stdout: bundle } = await run(HANDOFF, ["bundle", join(ROOT, "tests/fixtures/sla.toml")]);
-  const mf = startMiniflare(state.dir, { adminToken: randomToken() });
+  const mf = startMiniflare(state.dir, {
+    adminToken: randomToken(),
+    bindings: { WORKER_PLAN: opts.plan, SLA_TICK_LIMIT: opts["tick-limit"] },
+  });
   try {
     await (await mf.getKVNamespace("CONFIG")).put("bundle/active", bundle.trim());
     const db = await mf.getD1Database("DB");
@@ -76,11 +85,15 @@ for (const open of SIZES) {
     const filled = performance.now() - t;
     const due = Math.floor(open / dueEvery);
     const worker = await mf.getWorker();
+    const reports = [];
     const tick = async (at) => {
       const start = performance.now();
       const r = await worker.scheduled({ cron: "* * * * *", scheduledTime: new Date(at) });
       if (r.outcome !== "ok") throw new Error(`tick failed: ${r.outcome}`);
-      return performance.now() - start;
+      const took = performance.now() - start;
+      const row = await db.prepare("SELECT sla FROM cron_ticks WHERE scheduled_at = ?").bind(at).first();
+      if (row?.sla) reports.push(JSON.parse(row.sla));
+      return took;
     };
     // Nothing due yet (a minute before): what a tick costs whatever the number open.
     await tick(NOW - 2 * MINUTE);
@@ -106,7 +119,9 @@ for (const open of SIZES) {
     }
     const plan = (await db.prepare(`EXPLAIN QUERY PLAN SELECT lead_id FROM sla_clocks WHERE next_at <= ?1 ORDER BY next_at LIMIT 51`)
       .bind(NOW).all()).results.map((r) => r.detail).join("; ");
-    results.push({ open, due, filled, idle: median(idle), first: median(firsts), ticks: ticks.length, total: median(drains), plan });
+    const statements = Math.max(0, ...reports.map((r) => r.statements));
+    const largest = Math.max(0, ...reports.map((r) => r.largest_batch));
+    results.push({ open, due, filled, idle: median(idle), first: median(firsts), ticks: ticks.length, total: median(drains), plan, statements, largest });
   } finally {
     await mf.dispose();
     await state.cleanup();
@@ -114,9 +129,10 @@ for (const open of SIZES) {
 }
 
 console.log(`SLA cron tick on workerd (Miniflare) with local D1, ${new Date().toISOString()}`);
-console.log(`   open      due  | idle tick ms | first tick ms | ticks to drain | drain ms | ms per step`);
+console.log(`plan ${opts.plan}, SLA_TICK_LIMIT ${opts["tick-limit"]}`);
+console.log(`   open      due  | idle tick ms | first tick ms | ticks to drain | drain ms | ms per step | most statements per tick | largest batch`);
 for (const r of results)
-  console.log(`${String(r.open).padStart(7)} ${String(r.due).padStart(8)}  | ${ms(r.idle)}     | ${ms(r.first)}      | ${String(r.ticks).padStart(14)} | ${ms(r.total)} | ${(r.total / r.due).toFixed(2).padStart(8)}`);
+  console.log(`${String(r.open).padStart(7)} ${String(r.due).padStart(8)}  | ${ms(r.idle)}     | ${ms(r.first)}      | ${String(r.ticks).padStart(14)} | ${ms(r.total)} | ${(r.total / r.due).toFixed(2).padStart(11)} | ${String(r.statements).padStart(24)} | ${String(r.largest).padStart(13)}`);
 console.log(`due query plan: ${results[0]?.plan}`);
 const out = process.env.BENCH_JSON;
 if (out) await writeFile(out, JSON.stringify(results, null, 2));

@@ -34,6 +34,8 @@ url = "${receiver.url("/hook")}"
 secret = "WEBHOOK_SECRET_TEST"
 `,
     bindings: {
+      // The paid plan's share of statements: every test's tick takes on all that is due.
+      WORKER_PLAN: "paid",
       RATE_LIMIT_PER_MINUTE: "100000",
       WEBHOOK_SECRET_TEST: WEBHOOK_SECRET,
       LINK_SECRET,

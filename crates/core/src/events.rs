@@ -65,6 +65,9 @@ code_enum! {
         SlaSuppressed => "sla_suppressed",
         /// A running clock stopped early (suppression, or the lead closed).
         SlaStopped => "sla_stopped",
+        /// The cron could not read the lead's SLA clock (its ladder, or a value of its row): the
+        /// clock is flagged (`stopped = 'unreadable'`) and skipped, `detail.code` says what.
+        SlaUnreadable => "sla_unreadable",
         /// An SLA escalation step was taken.
         Escalated => "escalated",
         /// The lead moved to another owner (an admin or an SLA step).

@@ -3,7 +3,7 @@
 //! `routing::reassign`); each step is claimed once per lead and level (`store::sla::Claim`), and
 //! its event and notifications are written only with this run's claim.
 
-use handoff_core::alerts::escalation_alerts;
+use handoff_core::alerts::{escalation_alerts, Outgoing};
 use handoff_core::events::EventKind;
 use handoff_core::notify::{Channel, Escalation, Owner};
 use handoff_core::routing::{self, Assignee, CompiledRouting, Decision};
@@ -16,24 +16,32 @@ use worker::{D1Database, D1PreparedStatement, Env};
 use crate::error::ApiError;
 use crate::links::{alert_context, claim_url, Keys};
 use crate::outbox::enqueue;
+use crate::plan;
 use crate::store::rotation::{self, Loaded};
 use crate::store::sla::{
-    advance_statement, claimed_event, due_clocks, step_done, stop_statements, Claim, DueRow, Who,
+    advance_statement, claimed_event, due_clocks, report_tick, step_done, Claim, Due, DueRow, Who,
 };
+use crate::store::steps::{ClockRecords, StepSet};
 use crate::store::{self, leads, Db};
 use crate::uuid::random_uuid;
 
 /// How many clocks one cron tick works on at most, unless the Worker var `SLA_TICK_LIMIT` says
 /// otherwise (up to [`MAX_TICK_LIMIT`]); the rest, oldest due first, wait for the next tick (a
-/// minute later). Each clock costs a handful of statements in the tick's one write batch.
+/// minute later). The plan's statement budget (`plan::Limits::sla_statements`) may stop a tick
+/// sooner.
 pub const TICK_LIMIT: u32 = 50;
-/// The most `SLA_TICK_LIMIT` may raise it to (a paid plan's larger D1 batches).
+/// The most `SLA_TICK_LIMIT` may raise it to.
 pub const MAX_TICK_LIMIT: u32 = 1000;
+/// The most clocks one write batch carries (a handful of set-based statements for them all).
+pub const CLOCKS_PER_BATCH: usize = 100;
+/// What one `reassign` attempt may cost at most: the rotation state's reads, the steps' claims,
+/// events and notifications, the move and its rotation turn, the clock's new level.
+const REASSIGN_STATEMENTS: u32 = 16;
 
 /// What one [`tick`] did.
 #[derive(Debug, Default, Clone, Copy, Serialize)]
 pub struct Ticked {
-    /// Clocks found due.
+    /// Clocks found due and taken on.
     pub due: u32,
     /// Ladder steps carried out by this tick (a step another tick carried out is not counted).
     pub escalated: u32,
@@ -43,8 +51,15 @@ pub struct Ticked {
     pub closed: u32,
     /// Leads moved to another owner by a `reassign` step.
     pub reassigned: u32,
+    /// Clocks flagged because they could not be read (`sla_unreadable`).
+    pub unreadable: u32,
     /// Whether more clocks were due than this tick took on.
     pub more: bool,
+    /// Write batches sent, the most statements one of them had, and every D1 statement of the
+    /// tick (its reads and its report included).
+    pub batches: u32,
+    pub largest_batch: u32,
+    pub statements: u32,
 }
 
 /// Who holds the lead of a due clock: its stored owner or queue, else the configuration's
@@ -57,32 +72,35 @@ fn current_assignee(row: &DueRow, routing: Option<&CompiledRouting>) -> Assignee
     }
 }
 
-/// One tick's run: its id (every claim it makes carries it), the bundle, the statements of its
-/// one write batch and where its claims are among them (a claim that changed nothing was another
-/// run's), and the clocks whose steps reassign, carried out after the batch.
+/// One tick's run: its id (every claim it makes carries it), the bundle, and its statement
+/// budget.
 struct Run<'a> {
     env: &'a Env,
     db: &'a Db,
     bundle: &'a Bundle,
     id: String,
     now_ms: f64,
-    statements: Vec<D1PreparedStatement>,
-    claims: Vec<usize>,
     /// What links are signed with (`None`: no `LINK_SECRET`, no links).
     keys: Option<Keys>,
+    /// The statements the tick may send in all.
+    budget: u32,
 }
 
-/// One cron tick at `now_ms` (the scheduled minute): every clock due, at most `limit`, walks up its
-/// ladder. Each step due is carried out exactly once per lead and level, however many ticks run
-/// for the same minute or overlap: its `sla_steps` claim is the key, and the step's event, its
-/// notifications (outbox rows, sent by the same tick's delivery) and the clock's new level are
-/// written only with this run's claim. A missed tick is caught up: every step whose time has
-/// come is carried out. Before escalating, a lead no longer open, or whose person or account
-/// has an active deal, a running sequence or a recent contact, has its clock stopped instead,
-/// with the reason as an event. Steps with `reassign` move the lead to the next eligible member
-/// of its pool in a batch of their own (they claim a rotation turn, which a concurrent intake
-/// may take first: then they route again).
-pub async fn tick(env: &Env, now_ms: f64, limit: u32) -> Result<Ticked, ApiError> {
+/// One cron tick at `now_ms` (the scheduled minute): every clock due, at most `limit`, oldest
+/// first, walks up its ladder, within `budget` D1 statements. Each step due is carried out exactly
+/// once per lead and level, however many ticks run for the same minute or overlap: its
+/// `sla_steps` claim is the key, and the step's event, its notifications (outbox rows, sent by
+/// the same tick's delivery) and the clock's new level are written only with this run's claim. A
+/// missed tick is caught up: every step whose time has come is carried out. Before escalating, a
+/// lead no longer open, or whose person or account has an active deal, a running sequence or a
+/// recent contact, has its clock stopped instead, with the reason as an event; a clock that
+/// cannot be read is flagged (`sla_unreadable`) and leaves the due line. Clocks are written in
+/// batches of at most [`CLOCKS_PER_BATCH`] clocks and `plan::BATCH_STATEMENTS` set-based
+/// statements, each atomic and safe to repeat; what does not fit the budget waits, still first
+/// in line, for the next tick. Steps with `reassign` move the lead to the next eligible member of
+/// its pool in a batch of their own (they claim a rotation turn, which a concurrent intake may
+/// take first: then they route again). The tick's report goes to its `cron_ticks` row.
+pub async fn tick(env: &Env, now_ms: f64, limit: u32, budget: u32) -> Result<Ticked, ApiError> {
     let db = Db::open(env)?;
     let rows = due_clocks(&db, now_ms, f64::from(limit) + 1.0).await?;
     let mut ticked = Ticked {
@@ -93,75 +111,153 @@ pub async fn tick(env: &Env, now_ms: f64, limit: u32) -> Result<Ticked, ApiError
         return Ok(ticked);
     }
     let bundle = store::active_bundle(env).await?;
-    let mut run = Run {
+    let run = Run {
         env,
         db: &db,
         bundle: &bundle,
         id: random_uuid(),
         now_ms,
-        statements: Vec::new(),
-        claims: Vec::new(),
         keys: Keys::of(env),
+        // One statement stays for the tick's report.
+        budget: budget.saturating_sub(1),
     };
+    let mut set = StepSet::default();
     let mut reassigning = Vec::new();
-    for row in rows.iter().take(limit as usize) {
-        ticked.due += 1;
-        if let Some(later) = run.walk(row, &mut ticked)? {
-            reassigning.push(later);
+    for due in rows.iter().take(limit as usize) {
+        let (records, counts) = match due {
+            Due::Unreadable { lead_id, code } => (unreadable(lead_id, code), Counts::unreadable()),
+            Due::Read(row, clock) => match run.walk(row, clock)? {
+                Walked::Records(records, counts) => (records, counts),
+                Walked::Reassign(due) => {
+                    reassigning.push((row.as_ref(), clock, due));
+                    continue;
+                }
+            },
+        };
+        let full = set.clocks >= CLOCKS_PER_BATCH
+            || set.statements_with(&records) > plan::BATCH_STATEMENTS;
+        if full {
+            run.flush(std::mem::take(&mut set), &mut ticked).await?;
         }
+        if run.spent() + set.statements_with(&records) as u32 > run.budget {
+            ticked.more = true;
+            break;
+        }
+        set.add(records);
+        counts.add_to(&mut ticked);
     }
-    if !run.statements.is_empty() {
-        let claims = std::mem::take(&mut run.claims);
-        let results = db.batch(std::mem::take(&mut run.statements)).await?;
-        ticked.escalated += claims
-            .iter()
-            .filter(|&&i| store::changed(results.get(i)))
-            .count() as u32;
-    }
+    run.flush(set, &mut ticked).await?;
     for (row, clock, due) in reassigning {
-        let (escalated, moved) = run.reassign(row, &clock, &due).await?;
+        if run.spent() + REASSIGN_STATEMENTS > run.budget {
+            ticked.more = true;
+            break;
+        }
+        ticked.due += 1;
+        let (escalated, moved) = run.reassign(row, clock, &due).await?;
         ticked.escalated += escalated;
         ticked.reassigned += u32::from(moved);
     }
+    ticked.statements = db.statements() + 1;
+    report_tick(&db, now_ms, &ticked).await?;
     Ok(ticked)
 }
 
-/// A due clock whose steps reassign its lead, with its clock and those steps: carried out after
-/// the tick's batch, in a batch of its own.
-type Reassigning<'r> = (&'r DueRow, Clock, Vec<StepDue>);
+/// The records that flag an unreadable clock: its `sla_unreadable` event (with the code of what
+/// could not be read) and `stopped = 'unreadable'`, whatever its level.
+fn unreadable(lead_id: &str, code: &str) -> ClockRecords {
+    let mut records = ClockRecords::default();
+    let detail = serde_json::json!({ "code": code, "at": "escalation" });
+    records.stop(
+        lead_id,
+        None,
+        EventKind::SlaUnreadable,
+        "unreadable",
+        &detail,
+    );
+    records
+}
 
-impl<'a> Run<'a> {
-    /// Adds one due clock's statements to the run's batch: stopped (closed lead, suppression), or
-    /// its due steps claimed and carried out. A clock whose due steps reassign is answered back,
-    /// for a batch of its own.
-    fn walk<'r>(
-        &mut self,
-        row: &'r DueRow,
-        ticked: &mut Ticked,
-    ) -> Result<Option<Reassigning<'r>>, ApiError> {
-        let (db, now_ms) = (self.db, self.now_ms);
-        let now = now_ms as i64;
+/// What one clock adds to the tick's counts once its records are in a batch.
+#[derive(Default)]
+struct Counts {
+    closed: u32,
+    suppressed: u32,
+    unreadable: u32,
+}
+
+impl Counts {
+    fn unreadable() -> Counts {
+        Counts {
+            unreadable: 1,
+            ..Counts::default()
+        }
+    }
+
+    fn add_to(self, ticked: &mut Ticked) {
+        ticked.due += 1;
+        ticked.closed += self.closed;
+        ticked.suppressed += self.suppressed;
+        ticked.unreadable += self.unreadable;
+    }
+}
+
+/// A due clock walked: its records for the tick's batch, or its due steps, which reassign the
+/// lead in a batch of their own.
+enum Walked {
+    Records(ClockRecords, Counts),
+    Reassign(Vec<StepDue>),
+}
+
+impl Run<'_> {
+    /// The statements this tick sent so far.
+    fn spent(&self) -> u32 {
+        self.db.statements()
+    }
+
+    /// Sends `set` as one batch (nothing for an empty one) and counts the steps its claims took.
+    async fn flush(&self, set: StepSet, ticked: &mut Ticked) -> Result<(), ApiError> {
+        if set.clocks == 0 {
+            return Ok(());
+        }
+        let (statements, claims) = set.build(self.db, &self.id, self.now_ms)?;
+        let size = statements.len() as u32;
+        let results = self.db.batch(statements).await?;
+        ticked.batches += 1;
+        ticked.largest_batch = ticked.largest_batch.max(size);
+        ticked.escalated += claims
+            .iter()
+            .map(|&i| store::changes(results.get(i)))
+            .sum::<usize>() as u32;
+        Ok(())
+    }
+
+    /// One due clock's records: stopped (closed lead, suppression), or its due steps claimed and
+    /// carried out. A clock whose due steps reassign is answered back, for a batch of its own.
+    fn walk(&self, row: &DueRow, clock: &Clock) -> Result<Walked, ApiError> {
+        let now = self.now_ms as i64;
         let level = row.level as u32;
         let routing = self.bundle.routing();
+        let mut records = ClockRecords::default();
+        let mut counts = Counts::default();
         // A closed lead's clock stops; so does one whose person is being worked (suppression).
         let window = self.bundle.sla().recent_contact_window_ms();
         let open = LeadStatus::parse(&row.status).is_some_and(LeadStatus::is_open);
         let stop = if !open {
-            ticked.closed += 1;
+            counts.closed += 1;
             Some((EventKind::SlaStopped, row.status.as_str()))
         } else {
             core_sla::suppress(&row.facts(), window, now).map(|reason| {
-                ticked.suppressed += 1;
+                counts.suppressed += 1;
                 (EventKind::SlaSuppressed, reason.code())
             })
         };
         if let Some((kind, why)) = stop {
-            let stop = stop_statements(db, &row.lead_id, level, kind, why, now_ms)?;
-            self.statements.extend(stop);
-            return Ok(None);
+            let detail =
+                serde_json::json!({ "reason": why, "at": "escalation", "level": level + 1 });
+            records.stop(&row.lead_id, Some(level), kind, why, &detail);
+            return Ok(Walked::Records(records, counts));
         }
-        let clock = row.clock()?;
-        let all_due = core_sla::due_steps(&clock, level, false, now);
+        let all_due = core_sla::due_steps(clock, level, false, now);
         // Once the lead is accepted, the accept ladder's steps have nothing left to enforce.
         let accepted = row.accepted_at.is_some();
         let due: Vec<StepDue> = all_due
@@ -178,43 +274,36 @@ impl<'a> Run<'a> {
             })
         };
         if due.iter().any(reassigns) {
-            return Ok(Some((row, clock, due)));
+            return Ok(Walked::Reassign(due));
         }
         let Some(last) = all_due.last() else {
             // Another run carried the steps out after this one read `next_at`: look again then.
-            let next = core_sla::next_due(&clock, level, false, now).map(|s| s.due_ms);
-            let advance = advance_statement(db, &row.lead_id, level, next, now_ms)?;
-            self.statements.push(advance);
-            return Ok(None);
+            let next = core_sla::next_due(clock, level, false, now).map(|s| s.due_ms);
+            records.advance(&row.lead_id, level, next);
+            return Ok(Walked::Records(records, counts));
         };
-        let next = core_sla::next_due(&clock, last.level, false, now).map(|s| s.due_ms);
+        let next = core_sla::next_due(clock, last.level, false, now).map(|s| s.due_ms);
         for step in &due {
-            let claim = Claim {
-                lead_id: &row.lead_id,
-                level: step.level,
-                run: &self.id,
-            };
-            self.claims.push(self.statements.len());
-            self.statements.push(claim.statement(db, now_ms, false)?);
-            let step = self.escalation_statements(row, step, &assignee, None, &claim)?;
-            self.statements.extend(step);
+            let (detail, messages) = self.escalation_parts(row, step, &assignee, None);
+            records.step(&row.lead_id, step.level, &detail);
+            for m in &messages {
+                let channel = (m.channel.as_str(), m.kind);
+                records.message(&row.lead_id, step.level, channel, &m.payload);
+            }
         }
-        let advance = advance_statement(db, &row.lead_id, last.level, next, now_ms)?;
-        self.statements.push(advance);
-        Ok(None)
+        records.advance(&row.lead_id, last.level, next);
+        Ok(Walked::Records(records, counts))
     }
 
-    /// The `escalated` event of one step and its notifications on every configured channel, both
-    /// written only with this run's `claim`. `reassigned_to`: who the step gave the lead to.
-    fn escalation_statements(
+    /// The `escalated` event's detail of one step and its notifications on every configured
+    /// channel. `reassigned_to`: who the step gave the lead to.
+    fn escalation_parts(
         &self,
         row: &DueRow,
         step: &StepDue,
         assignee: &Assignee,
         reassigned_to: Option<&Assignee>,
-        claim: &Claim<'_>,
-    ) -> Result<Vec<D1PreparedStatement>, ApiError> {
-        let (db, now_ms) = (self.db, self.now_ms);
+    ) -> (serde_json::Value, Vec<Outgoing>) {
         // Who the lead is, as its clock stored it, and the channels that heard of it: they hear
         // of its escalations; a clock stored before channels had conditions names none: every
         // channel.
@@ -235,13 +324,31 @@ impl<'a> Run<'a> {
             step,
             assignee,
             reassigned_to,
-            now_ms,
+            self.now_ms,
         );
         let detail = serde_json::json!({
             "policy": row.policy, "level": step.level, "step": step.to, "to": escalation.to,
             "due_at": step.due_ms, "overdue_ms": escalation.overdue_ms,
             "reassigned_to": escalation.reassigned_to,
         });
+        let holder = reassigned_to.unwrap_or(assignee);
+        let cx = alert_context(self.bundle, self.keys.as_ref(), self.now_ms);
+        let messages = escalation_alerts(&cx, &escalation, &hearing, holder, self.now_ms as i64);
+        (detail, messages)
+    }
+
+    /// The `escalated` event of one step and its notifications, both written only with this
+    /// run's `claim` (a `reassign` step's own batch).
+    fn escalation_statements(
+        &self,
+        row: &DueRow,
+        step: &StepDue,
+        assignee: &Assignee,
+        reassigned_to: Option<&Assignee>,
+        claim: &Claim<'_>,
+    ) -> Result<Vec<D1PreparedStatement>, ApiError> {
+        let (db, now_ms) = (self.db, self.now_ms);
+        let (detail, messages) = self.escalation_parts(row, step, assignee, reassigned_to);
         let mut statements = vec![claimed_event(
             db,
             claim,
@@ -249,9 +356,6 @@ impl<'a> Run<'a> {
             EventKind::Escalated,
             &detail,
         )?];
-        let holder = reassigned_to.unwrap_or(assignee);
-        let cx = alert_context(self.bundle, self.keys.as_ref(), now_ms);
-        let messages = escalation_alerts(&cx, &escalation, &hearing, holder, now_ms as i64);
         statements.extend(enqueue(db, &row.lead_id, &messages, now_ms, Some(claim))?);
         Ok(statements)
     }
@@ -279,6 +383,10 @@ impl<'a> Run<'a> {
         let next = core_sla::next_due(clock, last.level, false, now).map(|s| s.due_ms);
         const ATTEMPTS: u32 = 8;
         for attempt in 1..=ATTEMPTS {
+            if attempt > 1 && self.spent() + REASSIGN_STATEMENTS > self.budget {
+                // Out of statements: the clock stays due for the next tick.
+                return Ok((0, false));
+            }
             let loaded = rotation::load(self.db, routing, self.now_ms).await?;
             let decision = match (&pool, &assignee) {
                 (Some(pool), Assignee::Owner(current)) => {
@@ -319,7 +427,8 @@ impl<'a> Run<'a> {
                         // Another run carried these steps out.
                         return Ok((0, false));
                     }
-                    if attempt == ATTEMPTS {
+                    // Only a rotation turn taken meanwhile is worth routing again for.
+                    if attempt == ATTEMPTS || !error.lost_turn() {
                         return Err(error);
                     }
                 }

@@ -21,6 +21,7 @@ mod mail_server;
 mod metrics;
 mod moves;
 mod outbox;
+mod plan;
 mod public;
 mod push;
 mod queues;
@@ -59,16 +60,22 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let mut did: Vec<String> = Vec::new();
     // SLA escalation first, so that this tick's delivery sends the steps' notifications. Like the
     // outbox, it works on the scheduled minute.
+    // Each job works within its share of the plan's per-invocation limits (`plan.rs`).
+    let limits = plan::of(&env);
     let limit = ratelimit::var(&env, "SLA_TICK_LIMIT", escalation::TICK_LIMIT)
         .min(escalation::MAX_TICK_LIMIT);
-    match escalation::tick(&env, minute, limit).await {
+    match escalation::tick(&env, minute, limit, limits.sla_statements()).await {
         Ok(t) if t.due > 0 => did.push(format!(
-            "sla: {} due, {} steps, {} suppressed, {} closed, {} reassigned{}",
+            "sla: {} due, {} steps, {} suppressed, {} closed, {} reassigned, {} unreadable, \
+             {} statements in {} batches{}",
             t.due,
             t.escalated,
             t.suppressed,
             t.closed,
             t.reassigned,
+            t.unreadable,
+            t.statements,
+            t.batches,
             if t.more {
                 ", more left for the next tick"
             } else {
@@ -80,7 +87,11 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     }
     // The outbox works on the scheduled minute: what is due is what was due at that minute, so a
     // late or repeated tick does the same work (and tests drive time through `scheduledTime`).
-    match outbox::deliver(&env, outbox::Due::Limit(outbox::TICK_LIMIT), minute).await {
+    let due = outbox::Due::Tick {
+        limit: limits.outbox_messages(),
+        wall_ms: now,
+    };
+    match outbox::deliver(&env, due, minute).await {
         Ok(d) if d.delivered + d.failed + d.dead > 0 => did.push(format!(
             "outbox: {} delivered, {} failed, {} dead-lettered",
             d.delivered, d.failed, d.dead

@@ -3,7 +3,9 @@
 //! delivered or dead-lettered (`deliver`). Messages, signatures and the retry policy come from
 //! `handoff_core::notify`; the statements from `store::outbox`.
 
+use futures_util::stream::{self, StreamExt};
 use handoff_core::alerts::{Outgoing, EMAIL, SLACK_DM};
+use handoff_core::events::EventKind;
 use handoff_core::notify::{
     next_attempt, sign, Channel, ChannelKind, NotifyError, NotifyRules, Retry,
 };
@@ -11,14 +13,14 @@ use worker::{D1PreparedStatement, Env};
 
 use crate::error::ApiError;
 use crate::fetch::{post, secret, Failure};
+use crate::plan;
 use crate::slack;
-use crate::store::outbox::{self as rows, OutboxRow};
+use crate::store::outbox::{self as rows, Attempt, OutboxRow};
 use crate::store::sla::Claim;
-use crate::store::{self, D1_BINDING};
+use crate::store::{self, Db};
 
-/// How many due messages one cron tick sends at most. Each costs a fetch and three D1 statements
-/// (lease, update, event); the free plan allows 50 of each per invocation, and the tick itself,
-/// the select and the bundle read need a few more. A backlog drains over the following minutes.
+/// How many messages one lead's immediate delivery (`Due::Lead`) sends at most; the cron's run
+/// sends up to its plan's share (`plan::Limits::outbox_messages`).
 pub const TICK_LIMIT: u32 = 10;
 
 /// The INSERTs of one outbox row per message (handoff-core's `alerts::lead_alerts` or
@@ -54,8 +56,10 @@ pub enum Due<'a> {
     /// [`TICK_LIMIT`], so that a queue's lead with many members stays within an invocation's
     /// subrequests (a Slack lookup and a message each); the rest go with the next cron tick.
     Lead(&'a str),
-    /// At most this many messages whose time has come, oldest first (the cron).
-    Limit(u32),
+    /// The cron's run: at most `limit` messages whose time has come, chosen fairly (fresh before
+    /// retries, channels taking turns, one message for a channel in backoff), leased on the wall
+    /// clock `wall_ms`, and reported in the tick's `cron_ticks` row.
+    Tick { limit: u32, wall_ms: f64 },
 }
 
 /// What one [`deliver`] run did.
@@ -64,50 +68,118 @@ pub struct Delivered {
     pub delivered: u32,
     pub failed: u32,
     pub dead: u32,
+    /// D1 statements the run sent.
+    pub statements: u32,
 }
 
-/// Sends the due messages and records each result in one D1 batch: delivered (the row and a
-/// `notified` event), failed (attempts, the next try from the core's policy, `last_error`, a
-/// `notify_failed` event) or dead past the configured horizon (`dead_lettered`). `now_ms` decides
-/// what is due and when to retry: the cron passes its scheduled minute.
+/// Sends the due messages, up to [`plan::SIMULTANEOUS_CONNECTIONS`] at once, and records every
+/// result at once (set-based): delivered (the row and a `notified` event), failed (attempts, the
+/// next try from the core's policy, `last_error`, a `notify_failed` event) or dead past the
+/// configured horizon (`dead_lettered`). `now_ms` decides what is due and when to retry: the cron
+/// passes its scheduled minute. A run that dies before recording leaves its messages leased; the
+/// next run after the lease sends them again under the same `webhook-id`, which receivers
+/// deduplicate on.
 pub async fn deliver(env: &Env, due: Due<'_>, now_ms: f64) -> Result<Delivered, ApiError> {
-    let db = env.d1(D1_BINDING).map_err(ApiError::storage)?;
+    let db = Db::open(env)?;
     let bundle = store::active_bundle(env).await?;
     let notify = &bundle.rules.notify;
-    let rows = match due {
-        Due::Lead(lead_id) => rows::due(&db, Some(lead_id), TICK_LIMIT, now_ms).await?,
-        Due::Limit(limit) => rows::due(&db, None, limit, now_ms).await?,
-    };
-    let mut report = Delivered::default();
-    for row in rows {
-        if !rows::lease(&db, &row.id, now_ms).await? {
-            continue; // another run has it
+    let (rows, wall_ms) = match due {
+        Due::Lead(lead_id) => {
+            let at = (now_ms, now_ms);
+            let rows = rows::due(&db, Some(lead_id), TICK_LIMIT, TICK_LIMIT, at).await?;
+            (rows, now_ms)
         }
-        let result = send(env, notify, &row).await;
-        let attempts = row.attempts as u32 + 1;
-        let statements = match result {
-            Ok(()) => {
-                report.delivered += 1;
-                rows::delivered_statements(&db, &row, attempts, now_ms)?
-            }
-            Err(failure) => {
-                let retry = next_attempt(
-                    attempts,
-                    row.created_at as i64,
-                    now_ms as i64,
-                    notify.dead_after_ms(),
-                );
-                if retry == Retry::Dead {
-                    report.dead += 1;
-                } else {
-                    report.failed += 1;
-                }
-                failed(&db, &row, attempts, &failure, retry, now_ms)?
-            }
-        };
-        db.batch(statements).await.map_err(ApiError::storage)?;
+        Due::Tick { limit, wall_ms } => {
+            let at = (now_ms, wall_ms);
+            (rows::due(&db, None, limit, limit, at).await?, wall_ms)
+        }
+    };
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let leased = rows::lease(&db, &ids, wall_ms).await?;
+    let rows: Vec<&OutboxRow> = rows.iter().filter(|r| leased.contains(&r.id)).collect();
+    // Up to the runtime's simultaneous connections at once, each result kept in its row's place.
+    let mut results: Vec<(usize, Result<(), Failure>)> = stream::iter(rows.iter().enumerate())
+        .map(|(i, row)| async move { (i, send(env, notify, row).await) })
+        .buffer_unordered(plan::SIMULTANEOUS_CONNECTIONS)
+        .collect()
+        .await;
+    results.sort_by_key(|(i, _)| *i);
+    let mut report = Delivered::default();
+    let mut attempts = Vec::with_capacity(results.len());
+    for ((_, result), row) in results.into_iter().zip(&rows) {
+        attempts.push(attempt(notify, row, result, now_ms, &mut report));
+    }
+    if !attempts.is_empty() {
+        db.batch(rows::results_statements(&db, &attempts, now_ms)?)
+            .await?;
+    }
+    report.statements = db.statements();
+    if let Due::Tick { .. } = due {
+        if report.delivered + report.failed + report.dead > 0 {
+            report.statements += 1;
+            let json = serde_json::json!({
+                "delivered": report.delivered, "failed": report.failed, "dead": report.dead,
+                "statements": report.statements, "sent": attempts.len(),
+            });
+            rows::report_tick(&db, now_ms, &json).await?;
+        }
     }
     Ok(report)
+}
+
+/// One attempt's outcome as the core's retry policy has it, counted in `report`.
+fn attempt<'r>(
+    notify: &NotifyRules,
+    row: &'r OutboxRow,
+    result: Result<(), Failure>,
+    now_ms: f64,
+    report: &mut Delivered,
+) -> Attempt<'r> {
+    let attempts = row.attempts as u32 + 1;
+    let failure = match result {
+        Ok(()) => {
+            report.delivered += 1;
+            let detail = serde_json::json!({"channel": row.channel, "message": row.id, "attempts": attempts});
+            return Attempt {
+                row,
+                attempts,
+                failed: None,
+                event: (EventKind::Notified, detail),
+            };
+        }
+        Err(failure) => failure,
+    };
+    let retry = next_attempt(
+        attempts,
+        row.created_at as i64,
+        now_ms as i64,
+        notify.dead_after_ms(),
+    );
+    let kind = if retry == Retry::Dead {
+        report.dead += 1;
+        EventKind::DeadLettered
+    } else {
+        report.failed += 1;
+        EventKind::NotifyFailed
+    };
+    let mut detail = serde_json::json!({
+        "channel": row.channel, "message": row.id, "attempts": attempts, "error": failure.code,
+    });
+    if let Some(status) = failure.status {
+        detail["status"] = status.into();
+    }
+    if let Some(error) = &failure.error {
+        detail["vendor_error"] = error.as_str().into();
+    }
+    if let Retry::At(at) = retry {
+        detail["next_at"] = at.into();
+    }
+    Attempt {
+        row,
+        attempts,
+        failed: Some((failure.text(), retry)),
+        event: (kind, detail),
+    }
 }
 
 /// One attempt of `row`, by its kind: a 2xx (and for Slack's Web API, `"ok": true`) is
@@ -189,28 +261,4 @@ async fn send_channel(env: &Env, channel: &Channel, row: &OutboxRow) -> Result<(
     };
     let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
     post(&url, &headers, &row.payload).await.map(drop)
-}
-
-/// A failed attempt's statements: its retry (or death) and the event that says why.
-fn failed(
-    db: &worker::D1Database,
-    row: &OutboxRow,
-    attempts: u32,
-    failure: &Failure,
-    retry: Retry,
-    now_ms: f64,
-) -> Result<Vec<D1PreparedStatement>, ApiError> {
-    let mut detail = serde_json::json!({
-        "channel": row.channel, "message": row.id, "attempts": attempts, "error": failure.code,
-    });
-    if let Some(status) = failure.status {
-        detail["status"] = status.into();
-    }
-    if let Some(error) = &failure.error {
-        detail["vendor_error"] = error.as_str().into();
-    }
-    if let Retry::At(at) = retry {
-        detail["next_at"] = at.into();
-    }
-    rows::failed_statements(db, row, attempts, &failure.text(), retry, &detail, now_ms)
 }

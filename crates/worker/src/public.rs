@@ -7,7 +7,7 @@ use worker::{Env, Request, Response};
 
 use crate::error::ApiError;
 use crate::http::{check_origin, check_visitor, cors_origin, empty, header, json, param, query};
-use crate::store::{self, profile, BundleOnce};
+use crate::store::{self, profile, BundleOnce, Db};
 
 /// A CORS preflight: 204 for an allowed origin (the headers are added with every answer), 403
 /// for any other. `public`: whether the route table opens the path to browser pages.
@@ -83,18 +83,23 @@ struct Health<'a> {
     ok: bool,
     bundle_version: Option<&'a str>,
     last_cron_tick_ms: Option<i64>,
+    /// SLA clocks the cron could not read, flagged and skipped (`sla_unreadable` events).
+    sla_unreadable_clocks: u32,
 }
 
-/// `GET /v1/health`: whether a usable bundle is active, its version, and the last cron tick.
+/// `GET /v1/health`: whether a usable bundle is active, its version, the last cron tick, and the
+/// SLA clocks flagged unreadable.
 pub async fn health(env: &Env, bundle: &BundleOnce) -> Result<Response, ApiError> {
     let bundle = bundle.get(env).await.ok();
     let last_tick = store::last_tick(env).await?;
+    let unreadable = store::sla::unreadable_count(&Db::open(env)?).await?;
     json(
         200,
         &Health {
             ok: bundle.is_some(),
             bundle_version: bundle.as_ref().map(|b| b.version.as_str()),
             last_cron_tick_ms: last_tick.map(|t| t as i64),
+            sla_unreadable_clocks: unreadable,
         },
     )
 }

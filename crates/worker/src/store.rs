@@ -32,6 +32,7 @@ pub mod rotation;
 pub mod sla;
 pub mod slack;
 pub mod status;
+pub mod steps;
 
 pub const KV_BINDING: &str = "CONFIG";
 pub const D1_BINDING: &str = "DB";
@@ -137,12 +138,14 @@ impl Db {
     ) -> Result<Vec<D1Result>, ApiError> {
         self.trips.set(self.trips.get() + 1);
         let count = u32::try_from(statements.len()).unwrap_or(u32::MAX);
-        self.statements.set(self.statements.get().saturating_add(count));
+        self.statements
+            .set(self.statements.get().saturating_add(count));
         let results = self.d1.batch(statements).await.map_err(ApiError::from_d1)?;
         for meta in results.iter().filter_map(|r| r.meta().ok().flatten()) {
             let (read, written) = (meta.rows_read.unwrap_or(0), meta.rows_written.unwrap_or(0));
             self.rows_read.set(self.rows_read.get() + read as u64);
-            self.rows_written.set(self.rows_written.get() + written as u64);
+            self.rows_written
+                .set(self.rows_written.get() + written as u64);
         }
         Ok(results)
     }
@@ -204,12 +207,12 @@ pub fn returned(result: Option<&D1Result>) -> bool {
         .is_some_and(|rows| !rows.is_empty())
 }
 
-/// Whether a statement's result says it changed a row.
-pub fn changed(result: Option<&D1Result>) -> bool {
+/// How many rows a statement's result says it changed.
+pub fn changes(result: Option<&D1Result>) -> usize {
     result
         .and_then(|r| r.meta().ok().flatten())
         .and_then(|m| m.changes)
-        .is_some_and(|n| n > 0)
+        .unwrap_or(0)
 }
 
 fn encode(value: &impl serde::Serialize) -> Result<String, ApiError> {

@@ -279,13 +279,69 @@ pub const DUE_QUERY: &str = "SELECT c.lead_id, c.policy, c.pool, c.started_at, \
      FROM sla_clocks c JOIN leads l ON l.id = c.lead_id \
      WHERE c.next_at <= ?1 ORDER BY c.next_at LIMIT ?2";
 
-/// The clocks due at `now_ms`, at most `limit` of them ([`DUE_QUERY`]).
-pub async fn due_clocks(db: &Db, now_ms: f64, limit: f64) -> Result<Vec<DueRow>, ApiError> {
+/// A clock found due by [`due_clocks`]: read with its ladder, or unreadable (the lead, and the
+/// code of what could not be read), which the tick flags instead of leaving it first in line.
+pub enum Due {
+    Read(Box<DueRow>, Clock),
+    Unreadable { lead_id: String, code: &'static str },
+}
+
+/// The clocks due at `now_ms`, at most `limit` of them ([`DUE_QUERY`]), each read on its own: a
+/// row that does not deserialize, or whose ladder is not JSON handoff-core can read, is
+/// [`Due::Unreadable`], never an error for the whole tick.
+pub async fn due_clocks(db: &Db, now_ms: f64, limit: f64) -> Result<Vec<Due>, ApiError> {
     let statement = db
         .prepare(DUE_QUERY)
         .bind(&[JsValue::from_f64(now_ms), JsValue::from_f64(limit)])
         .map_err(ApiError::storage)?;
-    db.rows(statement).await
+    let rows: Vec<serde_json::Value> = db.rows(statement).await?;
+    Ok(rows.into_iter().map(read_due).collect())
+}
+
+fn read_due(value: serde_json::Value) -> Due {
+    let lead_id = value["lead_id"].as_str().unwrap_or_default().to_owned();
+    match serde_json::from_value::<DueRow>(value) {
+        Err(_) => Due::Unreadable {
+            lead_id,
+            code: "sla.row_unreadable",
+        },
+        Ok(row) => match row.clock() {
+            Ok(clock) => Due::Read(Box::new(row), clock),
+            Err(_) => Due::Unreadable {
+                lead_id,
+                code: "sla.steps_unreadable",
+            },
+        },
+    }
+}
+
+/// How many clocks are flagged unreadable (through the partial index of migration 0016).
+pub async fn unreadable_count(db: &Db) -> Result<u32, ApiError> {
+    #[derive(Deserialize)]
+    struct Row {
+        n: f64,
+    }
+    let statement = db.prepare("SELECT COUNT(*) AS n FROM sla_clocks WHERE stopped = 'unreadable'");
+    let row: Option<Row> = db.first(statement).await?;
+    Ok(row.map_or(0, |r| r.n as u32))
+}
+
+/// Records what the cron's SLA run did for the tick scheduled at `scheduled_ms` (its report as
+/// JSON) in `cron_ticks`.
+pub async fn report_tick(
+    db: &Db,
+    scheduled_ms: f64,
+    report: &impl Serialize,
+) -> Result<(), ApiError> {
+    let statement = db
+        .prepare("UPDATE cron_ticks SET sla = ?2 WHERE scheduled_at = ?1")
+        .bind(&[
+            JsValue::from_f64(scheduled_ms),
+            JsValue::from_str(&encode(report)?),
+        ])
+        .map_err(ApiError::storage)?;
+    db.batch(vec![statement]).await?;
+    Ok(())
 }
 
 /// One step carried out by one run: the `sla_steps` row that makes it happen once. Statements
@@ -382,45 +438,6 @@ pub fn claimed_event(
             c,
         ])
         .map_err(ApiError::storage)
-}
-
-/// Stops a clock early (`stopped`: the suppression's code, or the lead's status), with an event,
-/// unless another run changed it since it was read at `level`.
-pub fn stop_statements(
-    db: &D1Database,
-    lead_id: &str,
-    level: u32,
-    kind: EventKind,
-    stopped: &str,
-    at_ms: f64,
-) -> Result<Vec<D1PreparedStatement>, ApiError> {
-    let detail = serde_json::json!({ "reason": stopped, "at": "escalation", "level": level + 1 });
-    Ok(vec![
-        db.prepare(
-            "INSERT INTO lead_events (lead_id, at, kind, actor, detail) \
-             SELECT ?1, ?2, ?3, 'system', ?4 WHERE EXISTS (SELECT 1 FROM sla_clocks \
-             WHERE lead_id = ?1 AND next_at IS NOT NULL AND level = ?5)",
-        )
-        .bind(&[
-            JsValue::from_str(lead_id),
-            JsValue::from_f64(at_ms),
-            JsValue::from_str(kind.as_str()),
-            JsValue::from_str(&encode(&detail)?),
-            JsValue::from_f64(f64::from(level)),
-        ])
-        .map_err(ApiError::storage)?,
-        db.prepare(
-            "UPDATE sla_clocks SET next_at = NULL, stopped = ?2, updated_at = ?3 \
-             WHERE lead_id = ?1 AND next_at IS NOT NULL AND level = ?4",
-        )
-        .bind(&[
-            JsValue::from_str(lead_id),
-            JsValue::from_str(stopped),
-            JsValue::from_f64(at_ms),
-            JsValue::from_f64(f64::from(level)),
-        ])
-        .map_err(ApiError::storage)?,
-    ])
 }
 
 /// Moves the clock to `level` levels done, with its next look at `next` (never backwards: a run
