@@ -27,6 +27,7 @@ pub mod metrics;
 pub mod outbox;
 pub mod profile;
 pub mod push;
+pub mod rollups;
 pub mod rotation;
 pub mod sla;
 pub mod slack;
@@ -136,12 +137,14 @@ impl Db {
     ) -> Result<Vec<D1Result>, ApiError> {
         self.trips.set(self.trips.get() + 1);
         let count = u32::try_from(statements.len()).unwrap_or(u32::MAX);
-        self.statements.set(self.statements.get().saturating_add(count));
+        self.statements
+            .set(self.statements.get().saturating_add(count));
         let results = self.d1.batch(statements).await.map_err(ApiError::storage)?;
         for meta in results.iter().filter_map(|r| r.meta().ok().flatten()) {
             let (read, written) = (meta.rows_read.unwrap_or(0), meta.rows_written.unwrap_or(0));
             self.rows_read.set(self.rows_read.get() + read as u64);
-            self.rows_written.set(self.rows_written.get() + written as u64);
+            self.rows_written
+                .set(self.rows_written.get() + written as u64);
         }
         Ok(results)
     }
