@@ -4,8 +4,9 @@
 //! first touch), contact, meeting, opportunity and reject rates, speed-to-lead tiers with
 //! conversion per tier, won and lost deals with pipeline and won revenue per currency, the MQL →
 //! SQL → opportunity → won funnel, grouped by source, campaign, segment, owner, lifecycle,
-//! experiment arm, day, country, region, function or seniority, and a significance test between arms. Pure: the Worker reads the records
-//! from D1, the CLI from an export, and both get the same numbers. Definitions: docs/METRICS.md.
+//! experiment arm, day, country, region, function or seniority, and a significance test between arms. Pure: the CLI reads the records
+//! from an export and `compute`s; the Worker keeps the same tallies as rollups (`rollup`), so both
+//! get the same numbers (percentiles within the sketch's bound). Definitions: docs/METRICS.md.
 
 use std::collections::BTreeMap;
 
