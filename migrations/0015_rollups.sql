@@ -58,27 +58,26 @@ BEGIN
   UPDATE metric_leads SET version = version + 1 WHERE lead_id = OLD.id;
 END;
 
--- The event kinds the metrics read (handoff_core::metrics::READS; a Worker test holds this list
--- to it), written, changed or removed.
+-- The event kinds the metrics read (handoff_core::metrics::READS; a Worker test holds this table
+-- to it): an event of one of them written, changed or removed marks its lead.
+CREATE TABLE metric_event_kinds (kind TEXT PRIMARY KEY) STRICT, WITHOUT ROWID;
+INSERT INTO metric_event_kinds (kind) VALUES ('notified'), ('accepted'), ('first_touch'), ('touch'),
+  ('outcome'), ('status_changed'), ('lifecycle_raised'), ('sla_started');
+
 CREATE TRIGGER metric_events_inserted AFTER INSERT ON lead_events
-WHEN NEW.kind IN ('notified', 'accepted', 'first_touch', 'touch', 'outcome', 'status_changed',
-                  'lifecycle_raised', 'sla_started')
+WHEN NEW.kind IN (SELECT kind FROM metric_event_kinds)
 BEGIN
   UPDATE metric_leads SET version = version + 1 WHERE lead_id = NEW.lead_id;
 END;
 
 CREATE TRIGGER metric_events_updated AFTER UPDATE ON lead_events
-WHEN NEW.kind IN ('notified', 'accepted', 'first_touch', 'touch', 'outcome', 'status_changed',
-                  'lifecycle_raised', 'sla_started')
-  OR OLD.kind IN ('notified', 'accepted', 'first_touch', 'touch', 'outcome', 'status_changed',
-                  'lifecycle_raised', 'sla_started')
+WHEN NEW.kind IN (SELECT kind FROM metric_event_kinds) OR OLD.kind IN (SELECT kind FROM metric_event_kinds)
 BEGIN
   UPDATE metric_leads SET version = version + 1 WHERE lead_id IN (OLD.lead_id, NEW.lead_id);
 END;
 
 CREATE TRIGGER metric_events_deleted AFTER DELETE ON lead_events
-WHEN OLD.kind IN ('notified', 'accepted', 'first_touch', 'touch', 'outcome', 'status_changed',
-                  'lifecycle_raised', 'sla_started')
+WHEN OLD.kind IN (SELECT kind FROM metric_event_kinds)
 BEGIN
   UPDATE metric_leads SET version = version + 1 WHERE lead_id = OLD.lead_id;
 END;

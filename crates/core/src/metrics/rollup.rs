@@ -24,19 +24,9 @@ pub const HOUR_MS: i64 = 3_600_000;
 pub const WIDTHS: [i64; 2] = [DAY_MS, HOUR_MS];
 
 /// The groupings kept as rollup rows: all but `day`, whose groups are the `all` rows' days.
-pub const ROLLED: [GroupBy; 11] = [
-    GroupBy::All,
-    GroupBy::Source,
-    GroupBy::Campaign,
-    GroupBy::Segment,
-    GroupBy::Owner,
-    GroupBy::Lifecycle,
-    GroupBy::Arm,
-    GroupBy::Country,
-    GroupBy::Region,
-    GroupBy::Function,
-    GroupBy::Seniority,
-];
+pub fn rolled() -> impl Iterator<Item = GroupBy> {
+    GroupBy::ALL.into_iter().filter(|g| *g != GroupBy::Day)
+}
 
 /// The grouping whose rows answer a query grouped by `group_by`.
 pub fn rows_for(group_by: GroupBy) -> GroupBy {
@@ -73,7 +63,7 @@ impl Entry {
     /// The rows the lead counts in: one per rolled grouping and width.
     pub fn rows(&self) -> impl Iterator<Item = RowKey> + '_ {
         let created = self.record.created_ms;
-        ROLLED.into_iter().flat_map(move |group_by| {
+        rolled().flat_map(move |group_by| {
             let key = group_by.key(&self.record);
             WIDTHS.into_iter().map(move |width| RowKey {
                 group_by,

@@ -253,3 +253,23 @@ pub async fn write_fold(db: &Db, w: &FoldWrite) -> Result<(), ApiError> {
     db.batch(statements).await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use handoff_core::metrics::READS;
+
+    /// The kinds whose events mark a lead for the fold (migration 0015's `metric_event_kinds`) are
+    /// exactly those handoff-core's metrics read, in the same order.
+    #[test]
+    fn the_kinds_that_mark_a_lead_are_the_kinds_the_metrics_read() {
+        let migration = include_str!("../../../../migrations/0015_rollups.sql");
+        let start = migration
+            .find("INSERT INTO metric_event_kinds (kind) VALUES")
+            .unwrap_or(0);
+        let values = &migration[start..];
+        let values = &values[..values.find(';').unwrap_or(values.len())];
+        let kinds: Vec<&str> = values.split('\'').skip(1).step_by(2).collect();
+        let core: Vec<&str> = READS.iter().map(|k| k.as_str()).collect();
+        assert_eq!(kinds, core);
+    }
+}
