@@ -4,13 +4,20 @@
 //! first touch), contact, meeting, opportunity and reject rates, speed-to-lead tiers with
 //! conversion per tier, won and lost deals with pipeline and won revenue per currency, the MQL →
 //! SQL → opportunity → won funnel, grouped by source, campaign, segment, owner, lifecycle,
-//! experiment arm, day, country, region, function or seniority, and a significance test between arms. Pure: the Worker reads the records
-//! from D1, the CLI from an export, and both get the same numbers. Definitions: docs/METRICS.md.
+//! experiment arm, day, country, region, function or seniority, and a significance test between arms. Pure: the CLI reads the records
+//! from an export and `compute`s; the Worker keeps the same tallies as rollups (`rollup`), so both
+//! get the same numbers (percentiles within the sketch's bound). Definitions: docs/METRICS.md.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+pub mod rollup;
+pub mod sketch;
+
+use sketch::{bump, n32};
+pub use sketch::{Durations, Sketch, Values};
 
 use crate::events::EventKind;
 use crate::scoring::Stage;
@@ -55,14 +62,15 @@ pub struct EventRecord {
 }
 
 /// A deal's value: an amount in the main unit of an ISO 4217 currency.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Deal {
     pub amount: f64,
     pub currency: String,
 }
 
 /// What one lead's log says, the facts every metric is computed from (docs/METRICS.md).
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct LeadFacts {
     /// The first delivered notification.
     pub notified_ms: Option<i64>,
@@ -293,7 +301,7 @@ pub fn summarize(record: &LeadRecord) -> LeadFacts {
 }
 
 /// How the report groups leads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum GroupBy {
     All,
@@ -360,7 +368,7 @@ impl GroupBy {
     }
 
     /// The group a record falls in; `(none)` when the attribute is missing.
-    fn key(self, r: &LeadRecord) -> String {
+    pub fn key(self, r: &LeadRecord) -> String {
         let or_none = |v: &Option<String>| v.clone().unwrap_or_else(|| NONE.to_owned());
         match self {
             GroupBy::All => "all".to_owned(),
@@ -397,23 +405,6 @@ pub struct Stats {
     pub n: u32,
     pub median: Option<i64>,
     pub p90: Option<i64>,
-}
-
-impl Stats {
-    fn of(mut values: Vec<i64>) -> Stats {
-        values.sort_unstable();
-        let rank = |p: f64| {
-            // Nearest rank: the smallest value with at least p of the data at or below it.
-            let n = values.len();
-            let k = ((p * n as f64).ceil() as usize).clamp(1, n);
-            values[k - 1]
-        };
-        Stats {
-            n: values.len() as u32,
-            median: (!values.is_empty()).then(|| rank(0.5)),
-            p90: (!values.is_empty()).then(|| rank(0.9)),
-        }
-    }
 }
 
 /// Leads that had an SLA clock, and how many of them were touched in time.
@@ -456,13 +447,16 @@ pub const UNTOUCHED: &str = "untouched";
 /// The tier of a time to first touch (`None`: untouched). A touch recorded before the lead (a
 /// clock skew) counts as the first tier.
 pub fn tier(first_touch_after_ms: Option<i64>) -> &'static str {
+    TIERS
+        .get(tier_index(first_touch_after_ms))
+        .map_or(UNTOUCHED, |(name, _)| name)
+}
+
+/// The position of a time to first touch's tier in [`TIERS`] (`TIERS.len()`: untouched).
+fn tier_index(first_touch_after_ms: Option<i64>) -> usize {
     match first_touch_after_ms {
-        None => UNTOUCHED,
-        Some(d) => TIERS
-            .iter()
-            .rev()
-            .find(|(_, from)| d >= *from)
-            .map_or(TIERS[0].0, |(name, _)| name),
+        None => TIERS.len(),
+        Some(d) => TIERS.iter().rposition(|(_, from)| d >= *from).unwrap_or(0),
     }
 }
 
@@ -471,20 +465,40 @@ pub fn tier(first_touch_after_ms: Option<i64>) -> &'static str {
 pub type Money = BTreeMap<String, f64>;
 
 /// Sums amounts per currency in hundredths, so that the total does not depend on floating-point
-/// rounding of the parts (and the Worker and the CLI agree to the byte).
-#[derive(Default)]
-struct Purse(BTreeMap<String, i128>);
+/// rounding of the parts (and the Worker and the CLI agree to the byte). Each currency also counts
+/// its deals, so that a sum that comes back to zero when a lead is taken out (a rollup's
+/// subtraction) is told apart from a currency without deals: a currency shows while it has deals.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Purse(BTreeMap<String, (i64, i64)>);
 
 impl Purse {
-    fn add(&mut self, deal: &Deal) {
-        let cents = (deal.amount * 100.0).round() as i128;
-        *self.0.entry(deal.currency.clone()).or_insert(0) += cents;
+    fn add(&mut self, deal: &Deal, sign: i64) {
+        let cents = (deal.amount * 100.0).round() as i64;
+        self.bump(&deal.currency, sign, cents.wrapping_mul(sign));
     }
 
-    fn money(self) -> Money {
+    fn bump(&mut self, currency: &str, deals: i64, cents: i64) {
+        let slot = self.0.entry(currency.to_owned()).or_insert((0, 0));
+        slot.0 += deals;
+        slot.1 = slot.1.wrapping_add(cents);
+        // A change of amount is a delta of no deals and some cents: kept until both are zero.
+        if *slot == (0, 0) {
+            self.0.remove(currency);
+        }
+    }
+
+    fn merge(&mut self, other: &Purse, sign: i64) {
+        for (currency, (deals, cents)) in &other.0 {
+            self.bump(currency, sign * deals, cents.wrapping_mul(sign));
+        }
+    }
+
+    fn money(&self) -> Money {
         self.0
-            .into_iter()
-            .map(|(currency, cents)| (currency, cents as f64 / 100.0))
+            .iter()
+            .filter(|(_, (deals, _))| *deals > 0)
+            .map(|(currency, (_, cents))| (currency.clone(), *cents as f64 / 100.0))
             .collect()
     }
 }
@@ -551,189 +565,255 @@ fn rate(n: u32, of: u32) -> Option<f64> {
     (of > 0).then(|| f64::from(n) / f64::from(of))
 }
 
-/// Counts, most first, then by key.
-fn counts(map: BTreeMap<String, u32>) -> Vec<Count> {
-    let mut out: Vec<Count> = map.into_iter().map(|(key, n)| Count { key, n }).collect();
+/// Counts, most first, then by key (none that came back to zero).
+fn counts(map: &BTreeMap<String, i64>) -> Vec<Count> {
+    let mut out: Vec<Count> = map
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(key, n)| Count {
+            key: key.clone(),
+            n: n32(*n),
+        })
+        .collect();
     out.sort_by(|a, b| b.n.cmp(&a.n).then_with(|| a.key.cmp(&b.key)));
     out
 }
 
-/// A lead of the report and what its log says.
-type Member<'a> = (&'a LeadRecord, LeadFacts);
-
-/// One group's numbers as its leads are added; [`Tally::finish`] makes the [`Group`].
-#[derive(Default)]
-struct Tally {
-    leads: u32,
-    first: Vec<i64>,
-    system: Vec<i64>,
-    human: Vec<i64>,
-    accept: Vec<i64>,
-    before: u32,
-    sla: (u32, u32),
-    accept_sla: (u32, u32),
-    routed: u32,
-    accepted: u32,
-    contacted: u32,
-    meetings: u32,
-    opportunities: u32,
-    rejected: u32,
-    reasons: BTreeMap<String, u32>,
-    won: u32,
-    lost: u32,
+/// One group's numbers as its leads are added (and, for a rollup, taken out again); merged with
+/// another group's, it is the group of both; [`Tally::finish`] makes the [`Group`]. Every count is
+/// signed so that a rollup subtracts a lead it folded before; the durations are `D`: exact
+/// ([`Values`], `compute`) or bounded ([`Sketch`], the rollups).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Tally<D> {
+    leads: i64,
+    touched: i64,
+    first: D,
+    system: D,
+    human: D,
+    accept: D,
+    before: i64,
+    sla: (i64, i64),
+    accept_sla: (i64, i64),
+    routed: i64,
+    accepted: i64,
+    contacted: i64,
+    meetings: i64,
+    opportunities: i64,
+    rejected: i64,
+    reasons: BTreeMap<String, i64>,
+    /// Rejected leads per scoring rule that gave them points.
+    rules: BTreeMap<String, i64>,
+    won: i64,
+    lost: i64,
     pipeline: Purse,
     won_revenue: Purse,
-    funnel: Funnel,
-    tiers: Vec<Tier>,
+    /// MQL, SQL, opportunity, won.
+    funnel: [i64; 4],
+    /// Per tier (`TIERS`, then untouched): leads, contacted, meetings, opportunities.
+    tiers: [[i64; 4]; 6],
 }
 
-impl Tally {
-    fn new() -> Tally {
-        let tiers = TIERS
-            .iter()
-            .map(|(t, _)| *t)
-            .chain([UNTOUCHED])
-            .map(|tier| Tier {
-                tier,
-                leads: 0,
-                contacted: 0,
-                meetings: 0,
-                opportunities: 0,
-                meeting_rate: None,
-                opportunity_rate: None,
-            })
-            .collect();
-        Tally {
-            tiers,
-            ..Tally::default()
-        }
-    }
-
-    fn add(&mut self, (r, f): &Member<'_>) {
-        self.leads += 1;
+impl<D: Durations> Tally<D> {
+    /// Adds a lead (`sign` 1) or takes it out (`sign` −1).
+    pub fn add(&mut self, r: &LeadRecord, f: &LeadFacts, sign: i64) {
+        let one = |b: bool| sign * i64::from(b);
+        self.leads += sign;
         let after = f.first_touch_ms.map(|t| t - r.created_ms);
-        self.first.extend(after);
+        if let Some(d) = after {
+            self.touched += sign;
+            self.first.add(d, sign);
+        }
         if let Some(n) = f.notified_ms {
-            self.system.push(n - r.created_ms);
+            self.system.add(n - r.created_ms, sign);
             if let Some(t) = f.first_touch_ms {
-                self.human.push(t - n);
-                self.before += u32::from(t < n);
+                self.human.add(t - n, sign);
+                self.before += one(t < n);
             }
         }
         if let Some(ok) = f.within_sla {
-            self.sla.0 += 1;
-            self.sla.1 += u32::from(ok);
+            self.sla.0 += sign;
+            self.sla.1 += one(ok);
         }
         if r.owner.is_some() {
-            self.routed += 1;
+            self.routed += sign;
             if let Some(t) = f.accepted_ms {
-                self.accepted += 1;
-                self.accept.push(t - r.created_ms);
+                self.accepted += sign;
+                self.accept.add(t - r.created_ms, sign);
             }
             if let Some(ok) = f.accepted_in_time {
-                self.accept_sla.0 += 1;
-                self.accept_sla.1 += u32::from(ok);
+                self.accept_sla.0 += sign;
+                self.accept_sla.1 += one(ok);
             }
         }
-        self.contacted += u32::from(f.contacted);
-        self.meetings += u32::from(f.meeting);
-        self.opportunities += u32::from(f.opportunity);
+        self.contacted += one(f.contacted);
+        self.meetings += one(f.meeting);
+        self.opportunities += one(f.opportunity);
         if let Some(reason) = &f.rejected {
-            self.rejected += 1;
-            *self.reasons.entry(reason.clone()).or_insert(0) += 1;
+            self.rejected += sign;
+            bump(&mut self.reasons, reason, sign);
+            for rule in &r.rules {
+                bump(&mut self.rules, rule, sign);
+            }
         }
-        self.add_deal(f);
-        let name = tier(after);
-        if let Some(t) = self.tiers.iter_mut().find(|t| t.tier == name) {
-            t.leads += 1;
-            t.contacted += u32::from(f.contacted);
-            t.meetings += u32::from(f.meeting);
-            t.opportunities += u32::from(f.opportunity);
+        self.add_deal(f, sign);
+        let tier = &mut self.tiers[tier_index(after)];
+        for (slot, yes) in tier
+            .iter_mut()
+            .zip([true, f.contacted, f.meeting, f.opportunity])
+        {
+            *slot += one(yes);
         }
     }
 
     /// Revenue and the funnel: won, lost, the deal's amount, the stages reached.
-    fn add_deal(&mut self, f: &LeadFacts) {
-        self.won += u32::from(f.won);
-        self.lost += u32::from(f.lost);
+    fn add_deal(&mut self, f: &LeadFacts, sign: i64) {
+        let one = |b: bool| sign * i64::from(b);
+        self.won += one(f.won);
+        self.lost += one(f.lost);
         if let Some(deal) = &f.deal {
             if f.pipeline {
-                self.pipeline.add(deal);
+                self.pipeline.add(deal, sign);
             }
             if f.won {
-                self.won_revenue.add(deal);
+                self.won_revenue.add(deal, sign);
             }
         }
         let rank = f.stage.map_or(0, stage_rank);
         let sql = f.opportunity || rank >= stage_rank(Stage::Sql);
         let mql = sql || rank >= stage_rank(Stage::Mql);
-        self.funnel.mql += u32::from(mql);
-        self.funnel.sql += u32::from(sql);
-        self.funnel.opportunity += u32::from(f.opportunity);
-        self.funnel.won += u32::from(f.won);
+        for (slot, yes) in self.funnel.iter_mut().zip([mql, sql, f.opportunity, f.won]) {
+            *slot += one(yes);
+        }
     }
 
-    fn finish(self, key: String) -> Group {
-        let mut tiers = self.tiers;
-        for t in &mut tiers {
-            t.meeting_rate = rate(t.meetings, t.leads);
-            t.opportunity_rate = rate(t.opportunities, t.leads);
+    /// Adds another group's numbers (`sign` 1) or takes them out (`sign` −1).
+    pub fn merge(&mut self, o: &Tally<D>, sign: i64) {
+        let pairs = [
+            (&mut self.leads, o.leads),
+            (&mut self.touched, o.touched),
+            (&mut self.before, o.before),
+            (&mut self.sla.0, o.sla.0),
+            (&mut self.sla.1, o.sla.1),
+            (&mut self.accept_sla.0, o.accept_sla.0),
+            (&mut self.accept_sla.1, o.accept_sla.1),
+            (&mut self.routed, o.routed),
+            (&mut self.accepted, o.accepted),
+            (&mut self.contacted, o.contacted),
+            (&mut self.meetings, o.meetings),
+            (&mut self.opportunities, o.opportunities),
+            (&mut self.rejected, o.rejected),
+            (&mut self.won, o.won),
+            (&mut self.lost, o.lost),
+        ];
+        for (mine, theirs) in pairs {
+            *mine += sign * theirs;
         }
-        let leads = self.leads;
-        let touched = self.first.len() as u32;
-        let share = |(with, within): (u32, u32)| SlaShare {
-            with_sla: with,
-            within,
-            share: rate(within, with),
+        for (mine, theirs) in [
+            (&mut self.first, &o.first),
+            (&mut self.system, &o.system),
+            (&mut self.human, &o.human),
+            (&mut self.accept, &o.accept),
+        ] {
+            mine.merge(theirs, sign);
+        }
+        for (mine, theirs) in [(&mut self.reasons, &o.reasons), (&mut self.rules, &o.rules)] {
+            for (key, n) in theirs {
+                bump(mine, key, sign * n);
+            }
+        }
+        self.pipeline.merge(&o.pipeline, sign);
+        self.won_revenue.merge(&o.won_revenue, sign);
+        for (mine, theirs) in self.funnel.iter_mut().zip(o.funnel) {
+            *mine += sign * theirs;
+        }
+        for (mine, theirs) in self.tiers.iter_mut().zip(o.tiers) {
+            for (m, t) in mine.iter_mut().zip(theirs) {
+                *m += sign * t;
+            }
+        }
+    }
+
+    /// How many leads the group holds (none: a rollup's group whose leads were all taken out).
+    pub fn leads(&self) -> i64 {
+        self.leads
+    }
+
+    pub fn finish(&self, key: String) -> Group {
+        let names = TIERS.iter().map(|(t, _)| *t).chain([UNTOUCHED]);
+        let tiers = names
+            .zip(self.tiers)
+            .map(|(tier, [leads, contacted, meetings, opportunities])| {
+                let (leads, meetings, opportunities) =
+                    (n32(leads), n32(meetings), n32(opportunities));
+                Tier {
+                    tier,
+                    leads,
+                    contacted: n32(contacted),
+                    meetings,
+                    opportunities,
+                    meeting_rate: rate(meetings, leads),
+                    opportunity_rate: rate(opportunities, leads),
+                }
+            })
+            .collect();
+        let leads = n32(self.leads);
+        let touched = n32(self.touched);
+        let share = |(with, within): (i64, i64)| SlaShare {
+            with_sla: n32(with),
+            within: n32(within),
+            share: rate(n32(within), n32(with)),
         };
-        let f = self.funnel;
+        let [mql, sql, opportunity, won] = self.funnel.map(n32);
+        let (routed, accepted) = (n32(self.routed), n32(self.accepted));
+        let (contacted, meetings, opportunities, rejected) = (
+            n32(self.contacted),
+            n32(self.meetings),
+            n32(self.opportunities),
+            n32(self.rejected),
+        );
         Group {
             key,
             leads,
             touched,
-            untouched: leads - touched,
-            first_touch_ms: Stats::of(self.first),
-            system_delay_ms: Stats::of(self.system),
-            human_delay_ms: Stats::of(self.human),
-            touched_before_notified: self.before,
+            untouched: leads.saturating_sub(touched),
+            first_touch_ms: self.first.stats(),
+            system_delay_ms: self.system.stats(),
+            human_delay_ms: self.human.stats(),
+            touched_before_notified: n32(self.before),
             sla: share(self.sla),
-            routed: self.routed,
-            accepted: self.accepted,
-            acceptance_rate: rate(self.accepted, self.routed),
-            accept_ms: Stats::of(self.accept),
+            routed,
+            accepted,
+            acceptance_rate: rate(accepted, routed),
+            accept_ms: self.accept.stats(),
             accept_sla: share(self.accept_sla),
-            contacted: self.contacted,
-            meetings: self.meetings,
-            opportunities: self.opportunities,
-            rejected: self.rejected,
-            contact_rate: rate(self.contacted, leads),
-            meeting_rate: rate(self.meetings, leads),
-            opportunity_rate: rate(self.opportunities, leads),
-            reject_rate: rate(self.rejected, leads),
-            rejects_by_reason: counts(self.reasons),
-            won: self.won,
-            lost: self.lost,
-            win_rate: rate(self.won, self.won + self.lost),
+            contacted,
+            meetings,
+            opportunities,
+            rejected,
+            contact_rate: rate(contacted, leads),
+            meeting_rate: rate(meetings, leads),
+            opportunity_rate: rate(opportunities, leads),
+            reject_rate: rate(rejected, leads),
+            rejects_by_reason: counts(&self.reasons),
+            won: n32(self.won),
+            lost: n32(self.lost),
+            win_rate: rate(n32(self.won), n32(self.won) + n32(self.lost)),
             pipeline: self.pipeline.money(),
             won_revenue: self.won_revenue.money(),
             funnel: Funnel {
-                lead_to_mql: rate(f.mql, leads),
-                mql_to_sql: rate(f.sql, f.mql),
-                sql_to_opportunity: rate(f.opportunity, f.sql),
-                opportunity_to_won: rate(f.won, f.opportunity),
-                ..f
+                mql,
+                sql,
+                opportunity,
+                won,
+                lead_to_mql: rate(mql, leads),
+                mql_to_sql: rate(sql, mql),
+                sql_to_opportunity: rate(opportunity, sql),
+                opportunity_to_won: rate(won, opportunity),
             },
             tiers,
         }
     }
-}
-
-fn group<'a>(key: String, members: impl IntoIterator<Item = &'a Member<'a>>) -> Group {
-    let mut tally = Tally::new();
-    for m in members {
-        tally.add(m);
-    }
-    tally.finish(key)
 }
 
 /// Arms compared with the first (by key) on contact and meeting rate.
@@ -804,23 +884,32 @@ pub struct Report {
 
 /// Measures the records created in `[query.from_ms, query.to_ms)`.
 pub fn compute(records: &[LeadRecord], query: &Query) -> Report {
-    let members: Vec<Member<'_>> = records
+    let mut groups: BTreeMap<String, Tally<Values>> = BTreeMap::new();
+    for r in records
         .iter()
         .filter(|r| r.created_ms >= query.from_ms && r.created_ms < query.to_ms)
-        .map(|r| (r, summarize(r)))
-        .collect();
-    let mut by_key: BTreeMap<String, Vec<&Member<'_>>> = BTreeMap::new();
-    let mut by_rule = BTreeMap::new();
-    for m in &members {
-        let (r, f) = m;
-        by_key.entry(query.group_by.key(r)).or_default().push(m);
-        if f.rejected.is_some() {
-            for rule in &r.rules {
-                *by_rule.entry(rule.clone()).or_insert(0) += 1;
-            }
-        }
+    {
+        let facts = summarize(r);
+        groups
+            .entry(query.group_by.key(r))
+            .or_default()
+            .add(r, &facts, 1);
     }
-    let mut groups: Vec<Group> = by_key.into_iter().map(|(key, m)| group(key, m)).collect();
+    report(query, &groups)
+}
+
+/// The report from each group's tally, by the query's group key: the total is their sum, a group
+/// without leads (a rollup's, all taken out) is left out.
+pub fn report<D: Durations>(query: &Query, groups: &BTreeMap<String, Tally<D>>) -> Report {
+    let mut total = Tally::<D>::default();
+    for tally in groups.values() {
+        total.merge(tally, 1);
+    }
+    let mut groups: Vec<Group> = groups
+        .iter()
+        .filter(|(_, t)| t.leads > 0)
+        .map(|(key, t)| t.finish(key.clone()))
+        .collect();
     groups.sort_by(|a, b| b.leads.cmp(&a.leads).then_with(|| a.key.cmp(&b.key)));
     let significance = (query.group_by == GroupBy::Arm)
         .then(|| significance(&groups))
@@ -829,9 +918,9 @@ pub fn compute(records: &[LeadRecord], query: &Query) -> Report {
         from_ms: query.from_ms,
         to_ms: query.to_ms,
         group_by: query.group_by,
-        total: group("all".to_owned(), &members),
+        total: total.finish("all".to_owned()),
         groups,
-        rejects_by_rule: counts(by_rule),
+        rejects_by_rule: counts(&total.rules),
         significance,
     }
 }

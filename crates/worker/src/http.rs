@@ -8,7 +8,7 @@ use serde::Serialize;
 use worker::{Env, Request, Response};
 
 use crate::error::ApiError;
-use crate::store::BundleOnce;
+use crate::store::{BundleOnce, Db};
 
 /// A request body's size limit and how its `413 body_too_large` names the body.
 #[derive(Debug, Clone, Copy)]
@@ -259,6 +259,20 @@ pub fn with_api_headers(mut response: Response, cors: Option<&str>) -> Response 
             "content-type, idempotency-key",
         );
         let _ = headers.set("access-control-max-age", "86400");
+    }
+    response
+}
+
+/// In test mode only (`TEST_CLOCK`), the answer says what it cost in D1: round trips, statements,
+/// and rows read and written (D1's result metadata), for tests and benchmarks to read.
+pub fn with_d1_cost(mut response: Response, db: &Db, env: &Env) -> Response {
+    if crate::clock::test_mode(env) {
+        let (read, written) = db.rows_cost();
+        let headers = response.headers_mut();
+        let _ = headers.set("x-handoff-d1-round-trips", &db.trips().to_string());
+        let _ = headers.set("x-handoff-d1-statements", &db.statements().to_string());
+        let _ = headers.set("x-handoff-d1-rows-read", &read.to_string());
+        let _ = headers.set("x-handoff-d1-rows-written", &written.to_string());
     }
     response
 }

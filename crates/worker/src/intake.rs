@@ -24,7 +24,9 @@ use serde::{Deserialize, Serialize};
 use worker::{Context, D1PreparedStatement, Env, Request, Response};
 
 use crate::error::ApiError;
-use crate::http::{self, check_origin, check_visitor, json_text, read_body, sha256_hex, Cap};
+use crate::http::{
+    self, check_origin, check_visitor, json_text, read_body, sha256_hex, with_d1_cost, Cap,
+};
 use crate::links::{alert_context, claim_url, link_url, Keys};
 use crate::mail_server;
 use crate::outbox::{self, Due};
@@ -280,7 +282,7 @@ pub async fn create_lead(
         return replay(first, body_sha256, &db, env);
     }
     if let Some(limited) = counter.answer(prefetched.count)? {
-        return Ok(with_trips(limited, &db, env));
+        return Ok(with_d1_cost(limited, &db, env));
     }
     let earlier = std::mem::take(&mut prefetched.earlier);
     // Kept with the lead for replays: what the request sent besides answers, and the CRM's facts
@@ -329,7 +331,7 @@ pub async fn create_lead(
         // Nothing was stored: the error, with what it cost in test mode (how often it routed).
         Err(error) => {
             let response = error.into_response().map_err(ApiError::storage)?;
-            return Ok(with_trips(response, &db, env));
+            return Ok(with_d1_cost(response, &db, env));
         }
     };
     match stored {
@@ -341,7 +343,7 @@ pub async fn create_lead(
         Stored::Lead { .. } => {}
     }
     remember(env, checked.visitor.as_deref(), evaluation, now).await;
-    Ok(with_trips(json_text(201, response)?, &db, env))
+    Ok(with_d1_cost(json_text(201, response)?, &db, env))
 }
 
 /// With `[email] check_mail_server`, the issue of a valid lead whose email domain has no mail
@@ -399,21 +401,7 @@ fn replay(
         ));
     }
     let status = u16::try_from(first.status as i64).unwrap_or(201);
-    Ok(with_trips(json_text(status, first.response)?, db, env))
-}
-
-/// In test mode only (`TEST_CLOCK`), the answer says what it cost in D1: round trips, statements,
-/// and rows read and written (D1's result metadata).
-fn with_trips(mut response: Response, db: &Db, env: &Env) -> Response {
-    if crate::clock::test_mode(env) {
-        let (read, written) = db.rows_cost();
-        let headers = response.headers_mut();
-        let _ = headers.set("x-handoff-d1-round-trips", &db.trips().to_string());
-        let _ = headers.set("x-handoff-d1-statements", &db.statements().to_string());
-        let _ = headers.set("x-handoff-d1-rows-read", &read.to_string());
-        let _ = headers.set("x-handoff-d1-rows-written", &written.to_string());
-    }
-    response
+    Ok(with_d1_cost(json_text(status, first.response)?, db, env))
 }
 
 /// The lead and its outbox rows and CRM records are committed: deliver and push them now, after

@@ -26,6 +26,7 @@ mod public;
 mod push;
 mod queues;
 mod ratelimit;
+mod rollups;
 mod rotation;
 mod router;
 mod sla;
@@ -107,6 +108,18 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         )),
         Ok(_) => {}
         Err(error) => worker::console_error!("crm push failed: {}", error.code),
+    }
+    // The reports' rollups: leads changed since their last fold, folded in (rollups.rs).
+    let fold_limit = ratelimit::var(&env, "ROLLUP_FOLD_LIMIT", rollups::FOLD_LIMIT);
+    match rollups::fold(&env, fold_limit).await {
+        Ok(f) if f.leads > 0 => did.push(format!(
+            "rollups: {} leads folded into {} rows{}",
+            f.leads,
+            f.rows,
+            if f.more { ", more left" } else { "" }
+        )),
+        Ok(_) => {}
+        Err(error) => worker::console_error!("rollups not folded: {}", error.code),
     }
     match store::retention::prune(&env, now).await {
         Ok(pruned) if !pruned.is_empty() => did.push(format!(

@@ -1,15 +1,17 @@
-//! Reporting: the leads of a date range and their event logs read from D1 (two indexed queries in
-//! one batch), turned into handoff-core's `LeadRecord`s, and measured by `metrics::compute`, the
-//! same function `handoff metrics` runs on an export. Also the exports: the records as JSON lines
+//! Reporting: `GET /v1/metrics` from the rollups (`rollups.rs`: handoff-core's partials per day,
+//! hour and group, the leads changed since their last fold and the range's ragged ends read
+//! directly), the numbers of `metrics::compute`, the function `handoff metrics` runs on an export. Also the exports: the records as JSON lines
 //! (what the CLI reads) and a CSV of leads with their outcomes (acceptance, first contact, the
 //! deal won or lost and its amount) for people.
 
-use handoff_core::metrics::{compute, summarize, EventRecord, GroupBy, LeadRecord, Query};
-use worker::{Env, Request, Response, Url};
+use handoff_core::metrics::{summarize, GroupBy, LeadRecord, Query};
+use worker::{Env, Request, Response};
 
 use crate::error::ApiError;
 use crate::http::{bad_query, json, param, query as pairs};
-use crate::store::metrics::{range, LeadRow};
+use crate::rollups;
+use crate::store::metrics::range;
+use crate::store::Db;
 
 /// The longest range one request may cover: a little over a year.
 const MAX_RANGE_MS: i64 = 400 * 86_400_000;
@@ -50,75 +52,22 @@ pub fn query(req: &Request, now_ms: i64) -> Result<Query, ApiError> {
     })
 }
 
-/// Where a lead came from, as the reports group it: the UTM source, else the referring site's
-/// host, else `direct`.
-fn source(row: &LeadRow) -> String {
-    if let Some(s) = row.utm_source.as_deref().filter(|s| !s.is_empty()) {
-        return s.to_owned();
-    }
-    row.referrer
-        .as_deref()
-        .and_then(|r| Url::parse(r).ok())
-        .and_then(|u| {
-            u.host_str()
-                .map(|h| h.trim_start_matches("www.").to_owned())
-        })
-        .unwrap_or_else(|| "direct".to_owned())
-}
-
 /// The records of every lead created in `[from, to)`: merged repeats (folded into the open lead)
 /// and bots are not leads of their own here. One batch, two indexed queries: leads by
 /// `created_at`, their events by `lead_id`.
 pub async fn records(env: &Env, from_ms: i64, to_ms: i64) -> Result<Vec<LeadRecord>, ApiError> {
     let (leads, events) = range(env, from_ms, to_ms).await?;
-    let mut by_lead: std::collections::HashMap<String, Vec<EventRecord>> =
-        std::collections::HashMap::with_capacity(leads.len());
-    for e in events {
-        by_lead.entry(e.lead_id).or_default().push(EventRecord {
-            at_ms: e.at as i64,
-            kind: e.kind,
-            detail: serde_json::from_str(&e.detail).unwrap_or(serde_json::Value::Null),
-        });
-    }
-    // No ORDER BY in SQL (it would sort a few hundred thousand rows in a temporary B-tree): each
-    // lead's events are put in order here, by time and then as stored.
-    for events in by_lead.values_mut() {
-        events.sort_by_key(|e| e.at_ms);
-    }
-    Ok(leads
-        .into_iter()
-        .map(|row| LeadRecord {
-            source: Some(source(&row)),
-            campaign: row.utm_campaign.clone().filter(|c| !c.is_empty()),
-            segment: row.grade.clone(),
-            owner: row.owner_id.clone(),
-            lifecycle: row.lifecycle.clone().unwrap_or_default(),
-            arm: match (&row.experiment, &row.arm) {
-                (Some(e), Some(a)) => Some(format!("{e}/{a}")),
-                _ => None,
-            },
-            country: row.country_code.clone(),
-            region: row.region_code.clone(),
-            function: row.function.clone(),
-            seniority: row.seniority.clone(),
-            rules: row
-                .rules
-                .as_deref()
-                .and_then(|r| serde_json::from_str::<Vec<Option<String>>>(r).ok())
-                .map(|r| r.into_iter().flatten().collect())
-                .unwrap_or_default(),
-            events: by_lead.remove(&row.id).unwrap_or_default(),
-            created_ms: row.created_at as i64,
-            lead_id: row.id,
-        })
-        .collect())
+    Ok(crate::store::metrics::records(leads, events))
 }
 
-/// `GET /v1/metrics?from&to&group_by` (admin): handoff-core's report over the range.
+/// `GET /v1/metrics?from&to&group_by` (admin): handoff-core's report over the range, from the
+/// rollups (`rollups::report`): `compute`'s numbers, medians and p90s within the sketch's bound.
 pub async fn report(req: &Request, env: &Env, now_ms: i64) -> Result<Response, ApiError> {
     let query = query(req, now_ms)?;
-    let records = records(env, query.from_ms, query.to_ms).await?;
-    json(200, &compute(&records, &query))
+    let db = Db::open(env)?;
+    let report = rollups::report(&db, &query).await?;
+    let response = json(200, &report)?;
+    Ok(crate::http::with_d1_cost(response, &db, env))
 }
 
 /// `GET /v1/export/events.jsonl?from&to` (admin): one `LeadRecord` per line, what

@@ -28,6 +28,7 @@ pub mod outbox;
 pub mod profile;
 pub mod push;
 pub mod retention;
+pub mod rollups;
 pub mod rotation;
 pub mod sla;
 pub mod slack;

@@ -1,16 +1,21 @@
 //! What the metrics and exports read: the leads created in a range (merged repeats and bots left
 //! out) with their stored lifecycle, and the events that matter of those leads (acceptance,
-//! contact, outcomes, status changes, lifecycle raises, clocks), two indexed queries in one batch.
+//! contact, outcomes, status changes, lifecycle raises, clocks), two indexed queries in one batch
+//! (`lead_reads`, which the rollups' reads share), and `records`, those rows as handoff-core's
+//! `LeadRecord`s.
 
+use std::collections::HashMap;
+
+use handoff_core::metrics::{EventRecord, LeadRecord};
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
-use worker::Env;
+use worker::{D1PreparedStatement, D1Result, Env, Url};
 
 use super::Db;
 use crate::error::ApiError;
 
 /// The event kinds the metrics read (docs/METRICS.md); the rest of a lead's log is left in D1.
-const KINDS: &str = "'notified', 'accepted', 'first_touch', 'touch', 'outcome', \
+pub(super) const KINDS: &str = "'notified', 'accepted', 'first_touch', 'touch', 'outcome', \
                      'status_changed', 'lifecycle_raised', 'sla_started'";
 
 /// A lead as the metrics read it.
@@ -44,8 +49,67 @@ pub struct EventRow {
     pub detail: String,
 }
 
-/// The leads created in `[from, to)`, by `created_at`, and their events (in no order: sorting a
-/// few hundred thousand rows in SQL would need a temporary B-tree). One batch, two indexed
+/// A lead as the metrics read it, from `leads l`: its attributes, the rules that gave it points,
+/// the derived attributes of its evaluation.
+const LEAD_SELECT: &str =
+    "SELECT l.id, l.created_at, json_extract(l.attribution, '$.utm.source') AS utm_source, \
+     json_extract(l.attribution, '$.utm.campaign') AS utm_campaign, \
+     json_extract(l.attribution, '$.referrer') AS referrer, l.grade, l.lifecycle, \
+     l.owner_id, l.experiment, l.arm, \
+     json_extract(l.evaluation, '$.country_code') AS country_code, \
+     json_extract(l.evaluation, '$.region_code') AS region_code, \
+     json_extract(l.evaluation, '$.function') AS function, \
+     json_extract(l.evaluation, '$.seniority') AS seniority, \
+     (SELECT json_group_array(json_extract(b.value, '$.rule')) \
+      FROM json_each(l.evaluation, '$.score.breakdown') b \
+      WHERE json_extract(b.value, '$.points') > 0 \
+      AND json_extract(b.value, '$.rule') NOT IN ('cap', 'floor')) AS rules \
+     FROM leads l WHERE ";
+
+/// The leads the metrics count: merged repeats and bots are not leads of their own.
+const COUNTED: &str = " AND l.status != 'merged' AND COALESCE(l.disqualify_reason, '') != 'bot'";
+
+/// The two statements that read the counted leads that `which` (a constant condition on `l`, with
+/// `binds`) selects, by `created_at`, and their events (in no order: sorting a few hundred
+/// thousand rows in SQL would need a temporary B-tree).
+pub fn lead_reads(
+    db: &Db,
+    which: &str,
+    binds: &[JsValue],
+) -> Result<[D1PreparedStatement; 2], ApiError> {
+    let leads = db
+        .prepare(format!(
+            "{LEAD_SELECT}({which}){COUNTED} ORDER BY l.created_at, l.id"
+        ))
+        .bind(binds)
+        .map_err(ApiError::storage)?;
+    let events = db
+        .prepare(format!(
+            "SELECT e.lead_id, e.at, e.kind, e.detail FROM leads l \
+             JOIN lead_events e ON e.lead_id = l.id WHERE ({which}){COUNTED} \
+             AND e.kind IN ({KINDS})"
+        ))
+        .bind(binds)
+        .map_err(ApiError::storage)?;
+    Ok([leads, events])
+}
+
+/// The rows of two statements of a batch's results, from `at`.
+pub fn read_pair<A, B>(results: &[D1Result], at: usize) -> Result<(Vec<A>, Vec<B>), ApiError>
+where
+    A: for<'de> Deserialize<'de>,
+    B: for<'de> Deserialize<'de>,
+{
+    let (Some(a), Some(b)) = (results.get(at), results.get(at + 1)) else {
+        return Err(ApiError::storage(worker::Error::from("metrics reads")));
+    };
+    Ok((
+        a.results().map_err(ApiError::storage)?,
+        b.results().map_err(ApiError::storage)?,
+    ))
+}
+
+/// The leads created in `[from, to)`, by `created_at`, and their events. One batch, two indexed
 /// queries: leads by `created_at`, their events by `lead_id`.
 pub async fn range(
     env: &Env,
@@ -57,42 +121,69 @@ pub async fn range(
         JsValue::from_f64(from_ms as f64),
         JsValue::from_f64(to_ms as f64),
     ];
-    let leads = db
-        .prepare(
-            "SELECT l.id, l.created_at, json_extract(l.attribution, '$.utm.source') AS utm_source, \
-             json_extract(l.attribution, '$.utm.campaign') AS utm_campaign, \
-             json_extract(l.attribution, '$.referrer') AS referrer, l.grade, l.lifecycle, \
-             l.owner_id, l.experiment, l.arm, \
-             json_extract(l.evaluation, '$.country_code') AS country_code, \
-             json_extract(l.evaluation, '$.region_code') AS region_code, \
-             json_extract(l.evaluation, '$.function') AS function, \
-             json_extract(l.evaluation, '$.seniority') AS seniority, \
-             (SELECT json_group_array(json_extract(b.value, '$.rule')) \
-              FROM json_each(l.evaluation, '$.score.breakdown') b \
-              WHERE json_extract(b.value, '$.points') > 0 \
-              AND json_extract(b.value, '$.rule') NOT IN ('cap', 'floor')) AS rules \
-             FROM leads l WHERE l.created_at >= ?1 AND l.created_at < ?2 \
-             AND l.status != 'merged' AND COALESCE(l.disqualify_reason, '') != 'bot' \
-             ORDER BY l.created_at, l.id",
-        )
-        .bind(&range)
-        .map_err(ApiError::storage)?;
-    let events = db
-        .prepare(format!(
-            "SELECT e.lead_id, e.at, e.kind, e.detail FROM leads l \
-             JOIN lead_events e ON e.lead_id = l.id \
-             WHERE l.created_at >= ?1 AND l.created_at < ?2 AND l.status != 'merged' \
-             AND COALESCE(l.disqualify_reason, '') != 'bot' AND e.kind IN ({KINDS})"
-        ))
-        .bind(&range)
-        .map_err(ApiError::storage)?;
-    let results = db.batch(vec![leads, events]).await?;
-    let (Some(leads), Some(events)) = (results.first(), results.get(1)) else {
-        return Err(ApiError::storage(worker::Error::from("metrics reads")));
-    };
-    let leads: Vec<LeadRow> = leads.results().map_err(ApiError::storage)?;
-    let events: Vec<EventRow> = events.results().map_err(ApiError::storage)?;
-    Ok((leads, events))
+    let reads = lead_reads(&db, "l.created_at >= ?1 AND l.created_at < ?2", &range)?;
+    let results = db.batch(reads.into()).await?;
+    read_pair(&results, 0)
+}
+
+/// Where a lead came from, as the reports group it: the UTM source, else the referring site's
+/// host, else `direct`.
+fn source(row: &LeadRow) -> String {
+    if let Some(s) = row.utm_source.as_deref().filter(|s| !s.is_empty()) {
+        return s.to_owned();
+    }
+    row.referrer
+        .as_deref()
+        .and_then(|r| Url::parse(r).ok())
+        .and_then(|u| {
+            u.host_str()
+                .map(|h| h.trim_start_matches("www.").to_owned())
+        })
+        .unwrap_or_else(|| "direct".to_owned())
+}
+
+/// The leads' rows and their events' rows as handoff-core's records, in the leads' order.
+pub fn records(leads: Vec<LeadRow>, events: Vec<EventRow>) -> Vec<LeadRecord> {
+    let mut by_lead: HashMap<String, Vec<EventRecord>> = HashMap::with_capacity(leads.len());
+    for e in events {
+        by_lead.entry(e.lead_id).or_default().push(EventRecord {
+            at_ms: e.at as i64,
+            kind: e.kind,
+            detail: serde_json::from_str(&e.detail).unwrap_or(serde_json::Value::Null),
+        });
+    }
+    // No ORDER BY in SQL (it would sort a few hundred thousand rows in a temporary B-tree): each
+    // lead's events are put in order here, by time and then as stored.
+    for events in by_lead.values_mut() {
+        events.sort_by_key(|e| e.at_ms);
+    }
+    leads
+        .into_iter()
+        .map(|row| LeadRecord {
+            source: Some(source(&row)),
+            campaign: row.utm_campaign.clone().filter(|c| !c.is_empty()),
+            segment: row.grade.clone(),
+            owner: row.owner_id.clone(),
+            lifecycle: row.lifecycle.clone().unwrap_or_default(),
+            arm: match (&row.experiment, &row.arm) {
+                (Some(e), Some(a)) => Some(format!("{e}/{a}")),
+                _ => None,
+            },
+            country: row.country_code.clone(),
+            region: row.region_code.clone(),
+            function: row.function.clone(),
+            seniority: row.seniority.clone(),
+            rules: row
+                .rules
+                .as_deref()
+                .and_then(|r| serde_json::from_str::<Vec<Option<String>>>(r).ok())
+                .map(|r| r.into_iter().flatten().collect())
+                .unwrap_or_default(),
+            events: by_lead.remove(&row.id).unwrap_or_default(),
+            created_ms: row.created_at as i64,
+            lead_id: row.id,
+        })
+        .collect()
 }
 
 /// A lead as the replayable export writes it: its inputs, its outcome, and its SLA clock.
