@@ -1,8 +1,8 @@
 //! The replayable export, `GET /v1/export/leads.jsonl`: every lead of a range as a JSON line with
 //! what it said (answers, activity, context, visitor, attribution, the CRM's facts as the intake
 //! read them) and what became of it (`outcome`), what `handoff route` and `handoff simulate` read.
-//! Streamed: a keyset page of leads is read, written as lines and handed to the body before the
-//! next page is read, so memory holds one page whatever the range.
+//! Streamed (`paged.rs`): a keyset page of leads is read, written as lines and handed to the body
+//! before the next page is read, so memory holds one page whatever the range.
 
 use handoff_core::encode::rfc3339_short;
 use handoff_core::sla::{EscalateTo, StepDue};
@@ -11,74 +11,41 @@ use serde::{Deserialize, Serialize, Serializer};
 use serde_json::value::RawValue;
 use worker::{Env, Request, Response};
 
+use std::rc::Rc;
+
 use crate::error::ApiError;
 use crate::metrics::query;
+use crate::paged::{self, Download};
 use crate::store::metrics::{export_page, After, ExportRow};
 use crate::store::Db;
 
 /// Leads per page: one D1 round trip and at most this many leads in memory at a time.
 pub const EXPORT_PAGE: u32 = 500;
 
-/// Where the stream stands: the page read and not yet written (the first, read before answering),
-/// or the lead to read the next page after; `Done` once a page came back short.
-enum Next {
-    Page(Vec<ExportRow>),
-    After(After),
-    Done,
-}
-
 /// `GET /v1/export/leads.jsonl?from&to` (admin): every lead created in `[from, to)` (the metrics'
 /// range rules: ms since the epoch, at most 400 days), bots and merged repeats included, oldest
-/// first (`created_at`, then `id`), one JSON line each ([`ExportLine`]).
+/// first (`created_at`, then `id`), one JSON line each ([`ExportLine`]), streamed a page at a time.
 pub async fn export_leads(req: &Request, env: &Env, now_ms: i64) -> Result<Response, ApiError> {
     let query = query(req, now_ms)?;
     let (from, to) = (query.from_ms, query.to_ms);
-    let db = Db::open(env)?;
-    // The first page is read before answering, so a storage failure is an error status rather
-    // than an empty download.
-    let first = export_page(&db, from, to, None, EXPORT_PAGE).await?;
-    let pages =
-        futures_util::stream::unfold((db, Next::Page(first)), move |(db, next)| async move {
-            let rows = match next {
-                Next::Done => return None,
-                Next::Page(rows) => rows,
-                Next::After(after) => {
-                    match export_page(&db, from, to, Some(&after), EXPORT_PAGE).await {
-                        Ok(rows) => rows,
-                        // A page that cannot be read fails the body, so the download is visibly cut
-                        // short rather than quietly incomplete.
-                        Err(e) => {
-                            let error =
-                                worker::Error::from(format!("the export stopped: {}", e.message));
-                            return Some((Err(error), (db, Next::Done)));
-                        }
-                    }
-                }
-            };
-            if rows.is_empty() {
-                return None;
-            }
-            let next = match rows.last() {
-                Some(last) if rows.len() == EXPORT_PAGE as usize => Next::After(After {
-                    created_at: last.created_at,
-                    id: last.id.clone(),
-                }),
-                _ => Next::Done,
-            };
-            let chunk = page_lines(&rows);
-            // The rows go before the next page is read: one page in memory at a time.
-            drop(rows);
-            Some((Ok::<_, worker::Error>(chunk.into_bytes()), (db, next)))
-        });
-    let mut response = Response::from_stream(pages)
-        .map_err(|_| ApiError::new(500, "internal", "The export could not be made."))?;
-    let headers = response.headers_mut();
-    let _ = headers.set("content-type", "application/x-ndjson");
-    let _ = headers.set(
-        "content-disposition",
-        "attachment; filename=\"handoff-leads.jsonl\"",
-    );
-    Ok(response)
+    let db = Rc::new(Db::open(env)?);
+    let download = Download {
+        content_type: "application/x-ndjson",
+        file_name: "handoff-leads.jsonl",
+        prefix: Vec::new(),
+    };
+    let page = move |after: Option<After>| {
+        let db = db.clone();
+        async move { export_page(&db, from, to, after.as_ref(), EXPORT_PAGE).await }
+    };
+    let key = |row: &ExportRow| After {
+        created_at: row.created_at,
+        id: row.id.clone(),
+    };
+    paged::stream(download, EXPORT_PAGE as usize, page, key, |rows| {
+        page_lines(rows).into_bytes()
+    })
+    .await
 }
 
 /// A page of leads as JSON lines, each ending in `\n`.

@@ -6,6 +6,7 @@
 
 mod actions;
 mod admin;
+mod archive;
 mod clock;
 mod config;
 mod crm;
@@ -21,6 +22,7 @@ mod mail_server;
 mod metrics;
 mod moves;
 mod outbox;
+mod paged;
 mod plan;
 mod public;
 mod push;
@@ -132,6 +134,15 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         )),
         Ok(_) => {}
         Err(error) => worker::console_error!("retention not applied: {}", error.code),
+    }
+    match archive::run(&env, now).await {
+        Ok(a) if a.leads > 0 => did.push(format!(
+            "archive: {} leads to {}",
+            a.leads,
+            a.key.unwrap_or_default()
+        )),
+        Ok(_) => {}
+        Err(error) => worker::console_error!("archive not written: {}", error.code),
     }
     if let Err(error) = store::limits::prune(&env, now).await {
         worker::console_error!("rate-limit windows not pruned: {}", error.code);

@@ -7,10 +7,13 @@
 use handoff_core::metrics::{summarize, GroupBy, LeadRecord, Query};
 use worker::{Env, Request, Response};
 
+use std::rc::Rc;
+
 use crate::error::ApiError;
 use crate::http::{bad_query, json, param, query as pairs};
+use crate::paged::{self, Download};
 use crate::rollups;
-use crate::store::metrics::range;
+use crate::store::metrics::{record_page, After};
 use crate::store::Db;
 
 /// The longest range one request may cover: a little over a year.
@@ -52,14 +55,6 @@ pub fn query(req: &Request, now_ms: i64) -> Result<Query, ApiError> {
     })
 }
 
-/// The records of every lead created in `[from, to)`: merged repeats (folded into the open lead)
-/// and bots are not leads of their own here. One batch, two indexed queries: leads by
-/// `created_at`, their events by `lead_id`.
-pub async fn records(env: &Env, from_ms: i64, to_ms: i64) -> Result<Vec<LeadRecord>, ApiError> {
-    let (leads, events) = range(env, from_ms, to_ms).await?;
-    Ok(crate::store::metrics::records(leads, events))
-}
-
 /// `GET /v1/metrics?from&to&group_by` (admin): handoff-core's report over the range, from the
 /// rollups (`rollups::report`): `compute`'s numbers, medians and p90s within the sketch's bound.
 pub async fn report(req: &Request, env: &Env, now_ms: i64) -> Result<Response, ApiError> {
@@ -70,20 +65,51 @@ pub async fn report(req: &Request, env: &Env, now_ms: i64) -> Result<Response, A
     Ok(crate::http::with_d1_cost(response, &db, env))
 }
 
+/// Leads per page of the streamed exports (`paged.rs`): two D1 round trips each.
+const PAGE: u32 = 500;
+
+/// The counted leads of `query`'s range as records, streamed a page at a time (`paged::stream`),
+/// each page encoded by `encode`.
+async fn records_download(
+    env: &Env,
+    query: Query,
+    download: Download,
+    encode: fn(&[LeadRecord]) -> Vec<u8>,
+) -> Result<Response, ApiError> {
+    let db = Rc::new(Db::open(env)?);
+    let (from, to) = (query.from_ms, query.to_ms);
+    let page = move |after: Option<After>| {
+        let db = db.clone();
+        async move { record_page(&db, from, to, after.as_ref(), PAGE).await }
+    };
+    let key = |r: &LeadRecord| After {
+        created_at: r.created_ms as f64,
+        id: r.lead_id.clone(),
+    };
+    paged::stream(download, PAGE as usize, page, key, encode).await
+}
+
 /// `GET /v1/export/events.jsonl?from&to` (admin): one `LeadRecord` per line, what
-/// `handoff metrics --events FILE` reads.
+/// `handoff metrics --events FILE` reads; streamed.
 pub async fn export_jsonl(req: &Request, env: &Env, now_ms: i64) -> Result<Response, ApiError> {
-    let query = query(req, now_ms)?;
-    let records = records(env, query.from_ms, query.to_ms).await?;
-    let mut body = String::new();
-    for record in &records {
-        body.push_str(
-            &serde_json::to_string(record)
-                .map_err(|_| ApiError::new(500, "internal", "The export could not be encoded."))?,
-        );
-        body.push('\n');
-    }
-    download(body, "application/x-ndjson", "handoff-leads.jsonl")
+    let download = Download {
+        content_type: "application/x-ndjson",
+        file_name: "handoff-leads.jsonl",
+        prefix: Vec::new(),
+    };
+    records_download(env, query(req, now_ms)?, download, |records| {
+        let mut out = String::with_capacity(records.len() * 512);
+        for record in records {
+            // A record is plain data: encoding cannot fail; one that did would be left out
+            // rather than cut the export.
+            if let Ok(line) = serde_json::to_string(record) {
+                out.push_str(&line);
+                out.push('\n');
+            }
+        }
+        out.into_bytes()
+    })
+    .await
 }
 
 /// The CSV export's columns, one per [`csv_row`] cell.
@@ -93,17 +119,23 @@ const CSV_HEADER: &str =
     reject_reason,accepted_at,accept_seconds,accepted_in_time,won,lost,deal_amount,deal_currency";
 
 /// `GET /v1/export/leads.csv?from&to` (admin): one row per lead with its outcome, for people and
-/// spreadsheets. A cell a spreadsheet would read as a formula is prefixed with `'`.
+/// spreadsheets, streamed. A cell a spreadsheet would read as a formula is prefixed with `'`.
 pub async fn export_csv(req: &Request, env: &Env, now_ms: i64) -> Result<Response, ApiError> {
-    let query = query(req, now_ms)?;
-    let records = records(env, query.from_ms, query.to_ms).await?;
-    let mut body = format!("{CSV_HEADER}\r\n");
-    for record in &records {
-        let row: Vec<String> = csv_row(record).iter().map(|c| csv_cell(c)).collect();
-        body.push_str(&row.join(","));
-        body.push_str("\r\n");
-    }
-    download(body, "text/csv; charset=utf-8", "handoff-leads.csv")
+    let download = Download {
+        content_type: "text/csv; charset=utf-8",
+        file_name: "handoff-leads.csv",
+        prefix: format!("{CSV_HEADER}\r\n").into_bytes(),
+    };
+    records_download(env, query(req, now_ms)?, download, |records| {
+        let mut out = String::new();
+        for record in records {
+            let row: Vec<String> = csv_row(record).iter().map(|c| csv_cell(c)).collect();
+            out.push_str(&row.join(","));
+            out.push_str("\r\n");
+        }
+        out.into_bytes()
+    })
+    .await
 }
 
 /// One lead's cells, as [`CSV_HEADER`] names them: times in RFC 3339, durations in seconds from
@@ -160,18 +192,6 @@ fn csv_cell(text: &str) -> String {
     } else {
         text
     }
-}
-
-fn download(body: String, content_type: &str, name: &str) -> Result<Response, ApiError> {
-    let mut response = Response::ok(body)
-        .map_err(|_| ApiError::new(500, "internal", "The export could not be made."))?;
-    let headers = response.headers_mut();
-    let _ = headers.set("content-type", content_type);
-    let _ = headers.set(
-        "content-disposition",
-        &format!("attachment; filename=\"{name}\""),
-    );
-    Ok(response)
 }
 
 #[cfg(test)]

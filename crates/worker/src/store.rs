@@ -16,6 +16,7 @@ use worker::{D1Database, D1PreparedStatement, D1Result, Env};
 use crate::error::ApiError;
 
 pub mod admin;
+pub mod archive;
 pub mod config;
 pub mod crm;
 pub mod events;

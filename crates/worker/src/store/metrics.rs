@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use handoff_core::metrics::{EventRecord, LeadRecord};
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
-use worker::{D1PreparedStatement, D1Result, Env, Url};
+use worker::{D1PreparedStatement, D1Result, Url};
 
 use super::Db;
 use crate::error::ApiError;
@@ -109,23 +109,6 @@ where
     ))
 }
 
-/// The leads created in `[from, to)`, by `created_at`, and their events. One batch, two indexed
-/// queries: leads by `created_at`, their events by `lead_id`.
-pub async fn range(
-    env: &Env,
-    from_ms: i64,
-    to_ms: i64,
-) -> Result<(Vec<LeadRow>, Vec<EventRow>), ApiError> {
-    let db = Db::open(env)?;
-    let range = [
-        JsValue::from_f64(from_ms as f64),
-        JsValue::from_f64(to_ms as f64),
-    ];
-    let reads = lead_reads(&db, "l.created_at >= ?1 AND l.created_at < ?2", &range)?;
-    let results = db.batch(reads.into()).await?;
-    read_pair(&results, 0)
-}
-
 /// Where a lead came from, as the reports group it: the UTM source, else the referring site's
 /// host, else `direct`.
 fn source(row: &LeadRow) -> String {
@@ -186,6 +169,64 @@ pub fn records(leads: Vec<LeadRow>, events: Vec<EventRow>) -> Vec<LeadRecord> {
         .collect()
 }
 
+/// One page of the counted leads created in `[from, to)` after `after` (none: from the start),
+/// oldest first, at most `limit`, as records: the page's ids by keyset through `leads_created_id`,
+/// then their rows and events by id ([`lead_reads`]). Two round trips, whatever the range.
+pub async fn record_page(
+    db: &Db,
+    from_ms: i64,
+    to_ms: i64,
+    after: Option<&After>,
+    limit: u32,
+) -> Result<Vec<LeadRecord>, ApiError> {
+    #[derive(Deserialize)]
+    struct Id {
+        id: String,
+    }
+    let (after_at, after_id) = after.map_or((from_ms as f64, ""), |a| (a.created_at, &a.id));
+    let ids: Vec<Id> = db
+        .rows(
+            db.prepare(format!(
+                "SELECT l.id FROM leads l WHERE (l.created_at, l.id) > (?1, ?2) \
+                 AND l.created_at < ?3{COUNTED} ORDER BY l.created_at, l.id LIMIT ?4"
+            ))
+            .bind(&[
+                JsValue::from_f64(after_at),
+                JsValue::from_str(after_id),
+                JsValue::from_f64(to_ms as f64),
+                JsValue::from_f64(f64::from(limit)),
+            ])
+            .map_err(ApiError::storage)?,
+        )
+        .await?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<&str> = ids.iter().map(|i| i.id.as_str()).collect();
+    let ids = serde_json::to_string(&ids).map_err(|_| ApiError::new(500, "internal", "ids"))?;
+    let which = "l.id IN (SELECT value FROM json_each(?1))";
+    let results = db
+        .batch(lead_reads(db, which, &[JsValue::from_str(&ids)])?.into())
+        .await?;
+    let (leads, events) = read_pair(&results, 0)?;
+    Ok(records(leads, events))
+}
+
+/// A lead as the replayable export reads it, from `leads l` and its clock `c`: its inputs, its
+/// outcome with its status changes (through `lead_events_lead`, a few rows per lead) and CRM
+/// records, and its SLA clock.
+pub(super) const EXPORT_SELECT: &str =
+    "SELECT l.id, l.form_id, l.created_at, l.answers, l.visitor, l.attribution, l.inputs, \
+     l.bundle_version, l.status, l.lifecycle, l.score, l.grade, l.disqualify_reason, \
+     l.owner_kind, l.owner_id, l.merged_into, l.previous_lead, l.experiment, l.arm, \
+     c.policy, c.first_touch_due, c.accept_due, c.steps, c.touched_at, \
+     (SELECT json_group_array(json_object('at', e.at, 'to', json_extract(e.detail, '$.to'))) \
+      FROM lead_events e WHERE e.lead_id = l.id AND e.kind = 'status_changed') AS statuses, \
+     (SELECT json_group_array(json_object('push', r.push_id, 'record', r.record_id, \
+      'url', r.url)) FROM crm_records r WHERE r.lead_id = l.id \
+      AND r.record_id IS NOT NULL) AS crm \
+     FROM leads l LEFT JOIN sla_clocks c ON c.lead_id = l.id WHERE ";
+
 /// A lead as the replayable export writes it: its inputs, its outcome, and its SLA clock.
 #[derive(Debug, Deserialize)]
 pub struct ExportRow {
@@ -244,20 +285,10 @@ pub async fn export_page(
     // Ids are never empty, so (from, '') is just before the range's first lead.
     let (after_at, after_id) = after.map_or((from_ms as f64, ""), |a| (a.created_at, &a.id));
     let statement = db
-        .prepare(
-            "SELECT l.id, l.form_id, l.created_at, l.answers, l.visitor, l.attribution, l.inputs, \
-             l.bundle_version, l.status, l.lifecycle, l.score, l.grade, l.disqualify_reason, \
-             l.owner_kind, l.owner_id, l.merged_into, l.previous_lead, l.experiment, l.arm, \
-             c.policy, c.first_touch_due, c.accept_due, c.steps, c.touched_at, \
-             (SELECT json_group_array(json_object('at', e.at, 'to', json_extract(e.detail, '$.to'))) \
-              FROM lead_events e WHERE e.lead_id = l.id AND e.kind = 'status_changed') AS statuses, \
-             (SELECT json_group_array(json_object('push', r.push_id, 'record', r.record_id, \
-              'url', r.url)) FROM crm_records r WHERE r.lead_id = l.id \
-              AND r.record_id IS NOT NULL) AS crm \
-             FROM leads l LEFT JOIN sla_clocks c ON c.lead_id = l.id \
-             WHERE (l.created_at, l.id) > (?1, ?2) AND l.created_at < ?3 \
-             ORDER BY l.created_at, l.id LIMIT ?4",
-        )
+        .prepare(format!(
+            "{EXPORT_SELECT}(l.created_at, l.id) > (?1, ?2) AND l.created_at < ?3 \
+                 ORDER BY l.created_at, l.id LIMIT ?4"
+        ))
         .bind(&[
             JsValue::from_f64(after_at),
             JsValue::from_str(after_id),

@@ -1,0 +1,126 @@
+//! The archive: with the var `ARCHIVE_AFTER_DAYS`, each cron tick moves one chunk of closed leads
+//! created and last changed before that many days ago from D1 to the R2 bucket `ARCHIVE`, as
+//! three JSON-lines files under the month the leads were created in:
+//! - `leads/<month>/<first>.jsonl`: the replayable export's lines (`handoff simulate --leads`);
+//! - `events/<month>/<first>.jsonl`: the metrics' records (`handoff metrics --events`);
+//! - `log/<month>/<first>.jsonl`: every event of every lead, as stored.
+//!
+//! `<first>` is the chunk's first lead (`<created ms>-<id>`), so files sort by time. The chunk is
+//! recorded in D1 before the upload and removed from D1 after it, in one batch; a tick failing in
+//! between uploads the same chunk again under the same key (an R2 put replaces), so nothing is
+//! lost or archived twice. The reports keep the archived leads (their rollups stay).
+
+use handoff_core::encode::rfc3339;
+use worker::{Env, HttpMetadata};
+
+use crate::error::ApiError;
+use crate::export::page_lines;
+use crate::store::archive::{self, Contents};
+use crate::store::{self, Db};
+
+/// Leads per chunk: one upload of three files and one removal batch per tick.
+pub const CHUNK: u32 = 200;
+
+const DAY_MS: f64 = 86_400_000.0;
+
+/// What one [`run`] did.
+#[derive(Debug, Default)]
+pub struct Archived {
+    pub leads: usize,
+    pub key: Option<String>,
+}
+
+/// How many days a closed lead stays in D1: `ARCHIVE_AFTER_DAYS`, or never when unset.
+pub fn after_days(env: &Env) -> Option<u32> {
+    let days = env.var("ARCHIVE_AFTER_DAYS").ok()?.to_string();
+    days.trim().parse().ok().filter(|d| *d > 0)
+}
+
+/// Archives one chunk: the one a failed tick left, else the oldest due leads of one month.
+pub async fn run(env: &Env, now_ms: f64) -> Result<Archived, ApiError> {
+    let Some(days) = after_days(env) else {
+        return Ok(Archived::default());
+    };
+    let bucket = env.bucket("ARCHIVE").map_err(|_| {
+        ApiError::new(
+            503,
+            "archive_unbound",
+            "ARCHIVE_AFTER_DAYS is set but the Worker has no ARCHIVE bucket.",
+        )
+    })?;
+    let db = Db::open(env)?;
+    let (key, ids) = match archive::pending(&db).await? {
+        Some(pending) => (pending.key, pending.ids),
+        None => {
+            let due = archive::due(&db, now_ms - f64::from(days) * DAY_MS, CHUNK).await?;
+            let Some((key, ids)) = chunk(&due) else {
+                return Ok(Archived::default());
+            };
+            store::commit(
+                &db,
+                vec![archive::begin_statement(&db, &key, &ids, now_ms)?],
+            )
+            .await?;
+            (key, ids)
+        }
+    };
+    let contents = archive::contents(&db, &ids).await?;
+    let leads = contents.leads.len();
+    for (folder, body) in files(&contents)? {
+        bucket
+            .put(format!("{folder}/{key}.jsonl"), body)
+            .http_metadata(HttpMetadata {
+                content_type: Some("application/x-ndjson".into()),
+                ..HttpMetadata::default()
+            })
+            .execute()
+            .await
+            .map_err(|_| ApiError::new(503, "archive_unavailable", "R2 refused the archive."))?;
+    }
+    store::commit(&db, archive::remove_statements(&db, &key, &ids, now_ms)?).await?;
+    Ok(Archived {
+        leads,
+        key: Some(key),
+    })
+}
+
+/// The chunk's key and ids (JSON) from the due leads: those of the first one's month (UTC).
+fn chunk(due: &[archive::Due]) -> Option<(String, String)> {
+    let first = due.first()?;
+    let month = |at: f64| rfc3339(at as i64)[..7].to_owned();
+    let first_month = month(first.created_at);
+    let ids: Vec<&str> = due
+        .iter()
+        .take_while(|d| month(d.created_at) == first_month)
+        .map(|d| d.id.as_str())
+        .collect();
+    let key = format!("{first_month}/{:013}-{}", first.created_at as i64, first.id);
+    Some((key, serde_json::to_string(&ids).ok()?))
+}
+
+/// The chunk's three files: the folder and the JSON lines.
+fn files(c: &Contents) -> Result<[(&'static str, String); 3], ApiError> {
+    let encode = |_| ApiError::new(500, "internal", "The archive could not be encoded.");
+    let mut events = String::new();
+    for record in &c.records {
+        events.push_str(&serde_json::to_string(record).map_err(encode)?);
+        events.push('\n');
+    }
+    let mut log = String::new();
+    for row in &c.log {
+        // The detail as the JSON it is, not as a string of it.
+        let detail: serde_json::Value =
+            serde_json::from_str(&row.detail).unwrap_or_else(|_| row.detail.clone().into());
+        let line = serde_json::json!({
+            "lead_id": row.lead_id, "seq": row.seq as i64, "at": row.at as i64,
+            "kind": row.kind, "actor": row.actor, "detail": detail,
+        });
+        log.push_str(&line.to_string());
+        log.push('\n');
+    }
+    Ok([
+        ("leads", page_lines(&c.leads)),
+        ("events", events),
+        ("log", log),
+    ])
+}
