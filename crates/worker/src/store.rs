@@ -18,6 +18,7 @@ use crate::error::ApiError;
 pub mod admin;
 pub mod config;
 pub mod crm;
+pub mod crm_set;
 pub mod events;
 pub mod facts;
 pub mod intake;
