@@ -167,11 +167,17 @@ fn chunk_set(
     for fact in facts {
         let change = fact.meaning.change();
         let (deal, sequence) = (change.active_deal, change.in_sequence);
-        set.fact(&person_subject(&fact.email), deal, sequence, change.contacted);
+        set.fact(
+            &person_subject(&fact.email),
+            deal,
+            sequence,
+            change.contacted,
+        );
         if let (Some(domain), Some(_)) = (&fact.domain, deal) {
             set.fact(&account_subject(domain), deal, None, false);
         }
-        let is_open = |l: &&mut OpenLead| LeadStatus::parse(&l.status).is_some_and(LeadStatus::is_open);
+        let is_open =
+            |l: &&mut OpenLead| LeadStatus::parse(&l.status).is_some_and(LeadStatus::is_open);
         let Some(lead) = open.get_mut(fact.email.as_str()).filter(is_open) else {
             continue;
         };

@@ -294,7 +294,10 @@ impl One<'_> {
         if pending.is_empty() {
             return Ok(Step::Applied);
         }
-        let items: Vec<&Item> = pending.iter().flat_map(|(_, i)| i.iter().copied()).collect();
+        let items: Vec<&Item> = pending
+            .iter()
+            .flat_map(|(_, i)| i.iter().copied())
+            .collect();
         let mut found = leads(db, self.push, &items).await?;
         for (chunk, items) in pending {
             let (set, done) = self.chunk(items, &mut found)?;

@@ -119,7 +119,12 @@ impl<'a> Chunked<'a> {
     /// Applies chunk `chunk`: `set`'s statements and the chunk's row in one batch, unless that
     /// would take the invocation past its budget (then `Later`, nothing sent). A chunk that
     /// writes nothing is not recorded: repeating it writes nothing either.
-    pub async fn apply(&mut self, chunk: u32, set: CrmSet, mut done: Done) -> Result<Step, ApiError> {
+    pub async fn apply(
+        &mut self,
+        chunk: u32,
+        set: CrmSet,
+        mut done: Done,
+    ) -> Result<Step, ApiError> {
         if set.is_empty() {
             self.done.insert(chunk, done);
             return Ok(Step::Applied);

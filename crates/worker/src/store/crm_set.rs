@@ -79,7 +79,13 @@ impl CrmSet {
 
     /// Sets what is known about `subject`: an open deal, a running sequence (`None`: as it
     /// was), and whether the person was reached now.
-    pub fn fact(&mut self, subject: &str, deal: Option<bool>, sequence: Option<bool>, contacted: bool) {
+    pub fn fact(
+        &mut self,
+        subject: &str,
+        deal: Option<bool>,
+        sequence: Option<bool>,
+        contacted: bool,
+    ) {
         let record = self.facts.entry(subject.to_owned()).or_default();
         record.deal = deal.or(record.deal);
         record.sequence = sequence.or(record.sequence);
@@ -96,7 +102,14 @@ impl CrmSet {
 
     /// `lead` given to `to` (`(kind, id)`) by `actor` for `reason`, `more` merged into its
     /// `reassigned` event's detail after `from`, `to` and `reason`.
-    pub fn reassign(&mut self, lead: &str, to: (&str, &str), actor: &str, reason: &str, more: &Value) {
+    pub fn reassign(
+        &mut self,
+        lead: &str,
+        to: (&str, &str),
+        actor: &str,
+        reason: &str,
+        more: &Value,
+    ) {
         let prior = self.holders.get(lead);
         let record = json!({
             "lead": lead, "first": prior.is_none(),
@@ -203,7 +216,11 @@ impl CrmSet {
             json!({ "lead": lead, "amount": amount, "currency": currency })
         });
         add(AMOUNTS, arrays(amounts), &[])?;
-        add(ACCEPTED, arrays(self.accepted.iter().map(|l| json!(l))), &[])?;
+        add(
+            ACCEPTED,
+            arrays(self.accepted.iter().map(|l| json!(l))),
+            &[],
+        )?;
         let closed = self.closed.iter();
         let closed = closed.map(|(lead, to)| json!({ "lead": lead, "to": to.as_str() }));
         add(CLOSED, arrays(closed), &[])?;
@@ -297,7 +314,12 @@ impl ChunkRow<'_> {
     /// Its insert. A concurrent request that recorded the same chunk first makes it fail, and
     /// with it the whole batch: a chunk is applied once. With `counted`, the answer's
     /// `first_touches` is the previous statement's changes (the first-touch insert).
-    fn statement(&self, db: &D1Database, now_ms: f64, counted: bool) -> Result<D1PreparedStatement, ApiError> {
+    fn statement(
+        &self,
+        db: &D1Database,
+        now_ms: f64,
+        counted: bool,
+    ) -> Result<D1PreparedStatement, ApiError> {
         let sql = if counted {
             "INSERT INTO crm_chunks (request, chunk, applied_at, answer) \
              VALUES (?1, ?2, ?3, json_set(?4, '$.first_touches', changes()))"

@@ -65,7 +65,12 @@ pub fn days(env: &Env, rule: &Rule) -> Option<u32> {
     let set = env.var(rule.var).ok().map(|v| v.to_string());
     match set.as_deref().map(str::trim) {
         Some("never") => None,
-        Some(v) => Some(v.parse().ok().filter(|d| *d > 0).unwrap_or(rule.default_days)),
+        Some(v) => Some(
+            v.parse()
+                .ok()
+                .filter(|d| *d > 0)
+                .unwrap_or(rule.default_days),
+        ),
         None => Some(rule.default_days),
     }
 }
