@@ -16,7 +16,7 @@ use serde::Serialize;
 use worker::{Env, Request, Response};
 
 use crate::error::ApiError;
-use crate::http::{bearer, json, read_body, Cap};
+use crate::http::{bearer, read_body, Cap};
 use crate::store::crm::OpenLead;
 use crate::store::crm_set::CrmSet;
 use crate::store::sla::Via;
@@ -85,12 +85,7 @@ pub async fn intake(
         ignored: total.ignored,
         first_touches: total.first_touches,
     };
-    let response = if complete {
-        json(200, &answer)?
-    } else {
-        run.partial(&answer, chunks.len())?
-    };
-    Ok(run.with_cost(response, env))
+    run.respond(complete, &answer, chunks.len(), env)
 }
 
 /// A body handoff-core refuses whole: `413 too_many_items` or `400 bad_body`.

@@ -22,7 +22,7 @@ use super::chunks::{chunk_of, Chunked, Done, Ignored, Step};
 use super::{close, ignored_items, refused, Outcome, BODY};
 use crate::error::ApiError;
 use crate::fetch::{exchange, secret, Failure};
-use crate::http::{bearer, header, json, read_body};
+use crate::http::{bearer, header, read_body};
 use crate::store::crm::{back_leads, BackLead, OpenLead};
 use crate::store::crm_set::CrmSet;
 use crate::store::sla::Via;
@@ -110,12 +110,7 @@ pub async fn intake(
         reassigned: total.reassigned,
         moved: total.moved,
     };
-    let response = if complete {
-        json(200, &answer)?
-    } else {
-        run.partial(&answer, chunks.len())?
-    };
-    Ok(run.with_cost(response, env))
+    run.respond(complete, &answer, chunks.len(), env)
 }
 
 /// HubSpot's v3 signature of this request, made with the app's client secret: `401` with

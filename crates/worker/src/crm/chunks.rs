@@ -172,10 +172,27 @@ impl<'a> Chunked<'a> {
         total
     }
 
+    /// The request's answer: `200` with `answer` (the intake's answer) once `complete`, else
+    /// [`Chunked::partial`]; in test mode, with what it cost ([`Chunked::with_cost`]).
+    pub fn respond(
+        &self,
+        complete: bool,
+        answer: &impl Serialize,
+        chunks: usize,
+        env: &Env,
+    ) -> Result<Response, ApiError> {
+        let response = if complete {
+            crate::http::json(200, answer)?
+        } else {
+            self.partial(answer, chunks)?
+        };
+        Ok(self.with_cost(response, env))
+    }
+
     /// The answer to a request that stopped at the invocation's limit: `429
     /// crm_partially_applied`, `Retry-After`, and what was applied (`answer`, the intake's
     /// answer's fields) with how many of the `chunks` are done.
-    pub fn partial(&self, answer: &impl Serialize, chunks: usize) -> Result<Response, ApiError> {
+    fn partial(&self, answer: &impl Serialize, chunks: usize) -> Result<Response, ApiError> {
         let mut body = serde_json::to_value(answer)
             .map_err(|_| ApiError::new(500, "internal", "The answer could not be encoded."))?;
         if let Some(map) = body.as_object_mut() {
@@ -196,7 +213,7 @@ impl<'a> Chunked<'a> {
 
     /// `response` with, in test mode, what the request cost in D1: statements, round trips and
     /// the largest batch (what the tests hold to the plan's limits).
-    pub fn with_cost(&self, mut response: Response, env: &Env) -> Response {
+    fn with_cost(&self, mut response: Response, env: &Env) -> Response {
         if crate::clock::test_mode(env) {
             let headers = response.headers_mut();
             let _ = headers.set("x-handoff-d1-statements", &self.db.statements().to_string());
