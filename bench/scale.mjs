@@ -56,12 +56,11 @@ async function config(dir) {
 const OWNERS = ["maya", "diego", "priya", "oliver", "lena"];
 const POOL = ["na_ae", "na_ae", "na_ae", "emea_ae", "emea_ae"];
 
-// History: N leads spread over the year before NOW, each owned, routed by a pool's turn, with its
+// History: N leads spread over the year before NOW (called with the history and DUE more), each owned, routed by a pool's turn, with its
 // clock stopped by a first touch, and closed (won or lost); six events each; an idempotency key
 // each. The DUE most recent ones are still new, their clocks due at NOW with one step each (the
 // team lead's, an hour late; the next one is an hour ahead), at every size.
 async function fill(db, n) {
-  if (n === 0) return;
   const gen = `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)`;
   const created = `CAST(?2 + i * (?3 / ?1) AS INTEGER)`;
   const owner = `CASE i % 5 ${OWNERS.map((o, k) => `WHEN ${k} THEN '${o}'`).join(" ")} END`;
@@ -95,7 +94,7 @@ async function fill(db, n) {
   await stmt(`INSERT INTO sla_clocks (lead_id, policy, pool, started_at, first_touch_due, steps, summary, level,
       next_at, touched_at, touched_by, stopped, updated_at)
     SELECT 'h-' || i, 'sql', ${pool}, ${created}, ${created} + 300000,
-      CASE WHEN ${open} THEN ${steps("?2 + ?3 - 3600000")} ELSE ${steps(`${created} + 7500000`)} END,
+      CASE WHEN ${open} THEN ${steps("CAST(?2 + ?3 - 3600000 AS INTEGER)")} ELSE ${steps(`${created} + 7500000`)} END,
       '{"name":"Lead ' || i || '","lifecycle":"sql","score":80}', 0,
       CASE WHEN ${open} THEN ?2 + ?3 ELSE NULL END,
       CASE WHEN ${open} THEN NULL ELSE ${created} + 240000 END,
@@ -154,7 +153,7 @@ async function measure(history) {
   try {
     const db = await mf.getD1Database("DB");
     const t = performance.now();
-    await fill(db, history);
+    await fill(db, history + DUE);
     const fillS = (performance.now() - t) / 1000;
     // What the history takes in D1 (its size after a statement, from D1's result metadata).
     const size = async () => (await db.prepare("SELECT 1").run()).meta.size_after;
@@ -165,6 +164,7 @@ async function measure(history) {
     const folded = await worker.scheduled({ cron: "* * * * *", scheduledTime: new Date(NOW - 10 * MINUTE) });
     if (folded.outcome !== "ok") throw new Error(`the fold's tick: ${folded.outcome}`);
     const foldS = (performance.now() - foldStart) / 1000;
+    const beforeSubmissions = await size();
     const at = (i) => NOW + i * 1000;
     const latency = [], read = [], written = [];
     for (let i = 0; i < WARMUP + SUBMISSIONS; i++) {
@@ -182,7 +182,7 @@ async function measure(history) {
       read.push(Number(r.headers.get("x-handoff-d1-rows-read")));
       written.push(Number(r.headers.get("x-handoff-d1-rows-written")));
     }
-    const perLead = ((await size()) - dbBytes) / (WARMUP + SUBMISSIONS);
+    const perLead = ((await size()) - beforeSubmissions) / (WARMUP + SUBMISSIONS);
     const routed = (await db.prepare("SELECT COUNT(*) AS n FROM leads WHERE id NOT LIKE 'h-%' AND owner_kind = 'owner'").first()).n;
     const tickStart = performance.now();
     const tick = await worker.scheduled({ cron: "* * * * *", scheduledTime: new Date(NOW + 2 * MINUTE) });

@@ -431,7 +431,11 @@ test("Salesforce: a Flow's owner change, status change and won deal move the lea
   assert.deepEqual([closed.status, closed.deal], ["won", { amount: 1200, currency: "EUR" }]);
   const moves = (await worker.events(lead, "status_changed")).map((e) => [e.detail.from, e.detail.to, e.actor]);
   assert.deepEqual(moves, [["new", "working", "crm:salesforce"], ["working", "won", "crm:salesforce"]]);
-  // Won again: the state machine refuses, and says so.
+  // The same request again (the Flow's retry): answered as the first time, nothing applied twice.
   r = await salesforce(won, t0 + 2 * HOUR);
+  assert.deepEqual(r.json, { applied: 1, ignored: [], first_touches: 0, reassigned: 0, moved: 1 });
+  assert.equal((await worker.events(lead, "outcome")).length, 1);
+  // Another request to close it again: the state machine refuses, and says so.
+  r = await salesforce([won], t0 + 2 * HOUR);
   assert.deepEqual(r.json.ignored, [{ index: 0, code: "status.closed" }]);
 });

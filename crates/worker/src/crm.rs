@@ -5,20 +5,24 @@
 //! exactly this door. An intake with a preset reads a vendor's own calls instead ([`back`]).
 
 mod back;
+mod chunks;
 
-use handoff_core::crm::{account_subject, person_subject, read, Fact, Intake, Meaning};
+use std::collections::{BTreeMap, BTreeSet};
+
+use handoff_core::crm::{account_subject, person_subject, read, Fact, Intake, Meaning, Skipped};
 use handoff_core::events::EventKind;
 use handoff_core::status::{advance, LeadStatus, Move};
 use serde::Serialize;
-use worker::{D1PreparedStatement, Env, Request, Response};
+use worker::{Env, Request, Response};
 
 use crate::error::ApiError;
-use crate::http::{bearer, json, read_body, Cap};
+use crate::http::{bearer, read_body, Cap};
 use crate::store::crm::OpenLead;
-use crate::store::facts::facts_statement;
-use crate::store::sla::{touch_statements, Via};
-use crate::store::status::{self, Change};
+use crate::store::crm_set::CrmSet;
+use crate::store::sla::Via;
+use crate::store::status::Change;
 use crate::store::{self, BundleOnce, Db};
+use chunks::{chunk_of, Chunked, Done, Ignored, Step};
 
 /// The largest body accepted, in bytes (a batch of a few hundred small events).
 const MAX_BODY: usize = 256 * 1024;
@@ -31,13 +35,14 @@ pub(crate) const BODY: Cap = Cap {
 #[derive(Serialize)]
 struct Applied {
     applied: usize,
-    ignored: Vec<handoff_core::crm::Skipped>,
+    ignored: Vec<Ignored>,
     /// Leads whose first touch this request recorded.
     first_touches: usize,
 }
 
 /// `POST /v1/crm/{id}`: checks the intake's token, reads the body into facts (handoff-core), and
-/// writes them with the first touches of the contacted people's open leads in one batch.
+/// writes them with the first touches and status moves of the people's open leads, in chunks
+/// ([`chunks`]): each chunk one batch, a repeated request applying nothing twice.
 pub async fn intake(
     req: &mut Request,
     env: &Env,
@@ -69,101 +74,122 @@ pub async fn intake(
     let body = read_body(req, Some(BODY)).await?;
     let value: serde_json::Value = serde_json::from_str(&body)
         .map_err(|e| ApiError::new(400, "bad_json", format!("The body is not JSON: {e}.")))?;
-    let (facts, ignored) = read(intake, &value).map_err(|e| match e.code {
-        "crm.too_many" => ApiError::new(413, "too_many_items", e.message),
-        _ => ApiError::new(400, "bad_body", e.message),
-    })?;
+    let (facts, ignored) = read(intake, &value).map_err(refused)?;
     let db = Db::open(env)?;
-    let first_touches = apply(&db, intake, &facts, now_ms).await?;
-    json(
-        200,
-        &Applied {
-            applied: facts.len(),
-            ignored,
-            first_touches,
-        },
-    )
+    let mut run = Chunked::open(&db, env, &intake.id, &body, 0, now_ms).await?;
+    let chunks = by_chunk(&facts, &ignored);
+    let complete = apply(&mut run, &db, intake, &chunks).await? == Step::Applied;
+    let total = run.total(&ignored_items(&ignored), complete);
+    let answer = Applied {
+        applied: total.applied,
+        ignored: total.ignored,
+        first_touches: total.first_touches,
+    };
+    run.respond(complete, &answer, chunks.len(), env)
 }
 
-/// Writes `facts` in one batch: each person's (and, for a deal, their account's) facts, and for
-/// each contact a `touch` on the person's open lead with its first touch. Answers how many first
-/// touches it recorded.
-async fn apply(db: &Db, intake: &Intake, facts: &[Fact], now_ms: f64) -> Result<usize, ApiError> {
-    // The open lead of each person a rep contacted, in one batch of reads.
-    let contacted: Vec<&str> = {
-        let mut emails: Vec<&str> = facts
-            .iter()
-            .filter(|f| f.meaning.is_contact() || f.meaning.closes())
-            .map(|f| f.email.as_str())
-            .collect();
-        emails.sort_unstable();
-        emails.dedup();
-        emails
+/// A body handoff-core refuses whole: `413 too_many_items` or `400 bad_body`.
+pub(crate) fn refused(e: handoff_core::crm::IntakeError) -> ApiError {
+    match e.code {
+        "crm.too_many" => ApiError::new(413, "too_many_items", e.message),
+        _ => ApiError::new(400, "bad_body", e.message),
+    }
+}
+
+/// The items handoff-core skipped, as an answer lists them.
+pub(crate) fn ignored_items(skipped: &[Skipped]) -> Vec<Ignored> {
+    let item = |s: &Skipped| Ignored {
+        index: s.index,
+        code: s.code.to_owned(),
     };
-    let open = store::crm::open_leads(db, &contacted).await?;
-    let mut writes = Vec::new();
-    let mut touches = Vec::new();
+    skipped.iter().map(item).collect()
+}
+
+/// The facts by chunk: each fact's place in the body is the next index handoff-core did not skip.
+fn by_chunk<'f>(facts: &'f [Fact], ignored: &[Skipped]) -> BTreeMap<u32, Vec<&'f Fact>> {
+    let skipped: BTreeSet<usize> = ignored.iter().map(|s| s.index).collect();
+    let indices = (0..).filter(|i| !skipped.contains(i));
+    let mut chunks: BTreeMap<u32, Vec<&Fact>> = BTreeMap::new();
+    for (index, fact) in indices.zip(facts) {
+        chunks.entry(chunk_of(index)).or_default().push(fact);
+    }
+    chunks
+}
+
+/// Applies the chunks not done yet, in order: the open lead of each person they close or
+/// contact is read once, then followed from item to item. `Later` when the invocation's limits
+/// leave the rest to the CRM's retry.
+async fn apply(
+    run: &mut Chunked<'_>,
+    db: &Db,
+    intake: &Intake,
+    chunks: &BTreeMap<u32, Vec<&Fact>>,
+) -> Result<Step, ApiError> {
+    let pending: Vec<_> = chunks.iter().filter(|(c, _)| !run.is_done(**c)).collect();
+    if pending.is_empty() {
+        return Ok(Step::Applied);
+    }
+    let mut emails: Vec<&str> = pending
+        .iter()
+        .flat_map(|(_, facts)| facts.iter())
+        .filter(|f| f.meaning.is_contact() || f.meaning.closes())
+        .map(|f| f.email.as_str())
+        .collect();
+    emails.sort_unstable();
+    emails.dedup();
+    let mut open = store::crm::open_leads(db, &emails).await?;
+    for (chunk, facts) in pending {
+        let set = chunk_set(intake, facts, &mut open)?;
+        let done = Done {
+            applied: facts.len(),
+            ..Done::default()
+        };
+        if run.apply(*chunk, set, done).await? == Step::Later {
+            return Ok(Step::Later);
+        }
+    }
+    Ok(Step::Applied)
+}
+
+/// One chunk's records: each person's (and, for a deal, their account's) facts, and on the
+/// person's open lead (as the items before left it) a contact's touch or a deal's close.
+fn chunk_set(
+    intake: &Intake,
+    facts: &[&Fact],
+    open: &mut BTreeMap<&str, OpenLead>,
+) -> Result<CrmSet, ApiError> {
+    let mut set = CrmSet::new(&intake.id, &intake.id);
     for fact in facts {
         let change = fact.meaning.change();
         let (deal, sequence) = (change.active_deal, change.in_sequence);
-        let contacted_at = change.contacted.then_some(now_ms);
-        let person = person_subject(&fact.email);
-        let source = intake.id.as_str();
-        writes.push(facts_statement(
-            db,
-            &person,
+        set.fact(
+            &person_subject(&fact.email),
             deal,
             sequence,
-            contacted_at,
-            source,
-            now_ms,
-        )?);
+            change.contacted,
+        );
         if let (Some(domain), Some(_)) = (&fact.domain, deal) {
-            let account = account_subject(domain);
-            writes.push(facts_statement(
-                db, &account, deal, None, None, source, now_ms,
-            )?);
+            set.fact(&account_subject(domain), deal, None, false);
         }
-        // Only a contact touches the person's lead, wherever it stands in the batch.
-        let touched = change
-            .contacted
-            .then(|| open.get(fact.email.as_str()))
-            .flatten();
-        // A won or lost deal closes the person's open lead, with its value.
-        if let Some(lead) = fact
-            .meaning
-            .closes()
-            .then(|| open.get(fact.email.as_str()))
-            .flatten()
-        {
-            let won = fact.meaning == Meaning::DealWon;
+        let is_open =
+            |l: &&mut OpenLead| LeadStatus::parse(&l.status).is_some_and(LeadStatus::is_open);
+        let Some(lead) = open.get_mut(fact.email.as_str()).filter(is_open) else {
+            continue;
+        };
+        if fact.meaning.closes() {
+            // A won or lost deal closes the person's open lead, with its value.
             let outcome = Outcome {
-                won,
+                won: fact.meaning == Meaning::DealWon,
                 reason: fact.reason.as_deref().unwrap_or("unspecified"),
                 amount: fact.amount.as_ref().map(|(a, c)| (*a, c.as_str())),
             };
-            writes.extend(close(db, &intake.id, &intake.id, &outcome, lead, now_ms)?);
-        }
-        if let Some(lead) = touched {
-            writes.extend(touch(
-                db,
-                intake,
-                fact,
-                lead,
-                now_ms,
-                &mut touches,
-                writes.len(),
-            )?);
+            close(&mut set, &intake.id, &intake.id, &outcome, lead)?;
+        } else if change.contacted {
+            // Only a contact touches the person's lead, wherever it stands in the request.
+            touch(&mut set, intake, fact, lead)?;
         }
     }
-    if writes.is_empty() {
-        return Ok(0);
-    }
-    let results = db.batch(writes).await?;
-    Ok(touches
-        .iter()
-        .filter(|&&i| store::returned(results.get(i)))
-        .count())
+    Ok(set)
 }
 
 /// A deal won or lost, as an intake reports it.
@@ -176,16 +202,15 @@ pub(crate) struct Outcome<'a> {
 }
 
 /// A won or lost deal's `outcome` event on the person's open `lead` (by `actor`, through intake
-/// `intake_id`) and the status move it makes (unless another item of the batch moved the lead
-/// first), with the deal's value.
+/// `intake_id`) and the status move it makes, with the deal's value; `lead` then has its new
+/// status.
 pub(crate) fn close(
-    db: &Db,
+    set: &mut CrmSet,
     intake_id: &str,
     actor: &str,
     outcome: &Outcome<'_>,
-    lead: &OpenLead,
-    now_ms: f64,
-) -> Result<Vec<D1PreparedStatement>, ApiError> {
+    lead: &mut OpenLead,
+) -> Result<(), ApiError> {
     let won = outcome.won;
     let reason = outcome.reason;
     let amount = outcome.amount;
@@ -195,10 +220,7 @@ pub(crate) fn close(
         "currency": amount.map(|a| a.1), "actor": actor, "intake": intake_id,
         "via": Via::Crm.as_str(),
     });
-    let kind = EventKind::Outcome;
-    let mut out = vec![store::event_statement(
-        db, &lead.id, now_ms, kind, actor, &detail,
-    )?];
+    set.event(&lead.id, EventKind::Outcome, actor, &detail);
     let step = if won {
         Move::Won
     } else {
@@ -210,45 +232,27 @@ pub(crate) fn close(
         change.reason = (!won).then_some(reason);
         change.amount = amount.map(|a| a.0);
         change.currency = amount.map(|a| a.1);
-        out.extend(status::statements(db, &change, false, now_ms)?);
+        set.moved(&change)?;
+        lead.status = moved.to.as_str().to_owned();
     }
-    Ok(out)
+    Ok(())
 }
 
-/// A contact's `touch` event on `lead` and its first-touch statements, to go at `at` in the
-/// batch; the first-touch insert's index is pushed onto `touches`. A lead nobody worked yet moves
-/// to `working` (unless another item of the batch moved it first).
+/// A contact's `touch` event on `lead` and its first touch; a lead nobody worked yet moves to
+/// `working`.
 fn touch(
-    db: &Db,
+    set: &mut CrmSet,
     intake: &Intake,
     fact: &Fact,
-    lead: &OpenLead,
-    now_ms: f64,
-    touches: &mut Vec<usize>,
-    at: usize,
-) -> Result<Vec<D1PreparedStatement>, ApiError> {
+    lead: &mut OpenLead,
+) -> Result<(), ApiError> {
     let detail = serde_json::json!({ "intake": intake.id, "meaning": fact.meaning });
-    let mut out = vec![store::event_statement(
-        db,
-        &lead.id,
-        now_ms,
-        EventKind::Touch,
-        &intake.id,
-        &detail,
-    )?];
-    touches.push(at + out.len());
-    out.extend(touch_statements(
-        db,
-        &lead.id,
-        &intake.id,
-        Via::Crm,
-        &detail,
-        now_ms,
-    )?);
+    set.event(&lead.id, EventKind::Touch, &intake.id, &detail);
+    set.touch(&lead.id, &detail);
     let from = LeadStatus::parse(&lead.status);
     if let Some(moved) = from.and_then(|from| advance(from, &Move::Contact).ok()) {
-        let change = Change::new(&lead.id, &intake.id, moved, Via::Crm);
-        out.extend(status::statements(db, &change, false, now_ms)?);
+        set.moved(&Change::new(&lead.id, &intake.id, moved, Via::Crm))?;
+        lead.status = moved.to.as_str().to_owned();
     }
-    Ok(out)
+    Ok(())
 }

@@ -19,6 +19,7 @@ pub mod admin;
 pub mod archive;
 pub mod config;
 pub mod crm;
+pub mod crm_set;
 pub mod events;
 pub mod facts;
 pub mod intake;

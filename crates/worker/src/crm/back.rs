@@ -2,9 +2,10 @@
 //! a deal won or lost) applied to the lead it names. HubSpot's requests are verified by their v3
 //! signature (handoff-core's `crm::hubspot::verify`, on the Worker's clock), Salesforce's by the
 //! intake's bearer token; handoff-core reads the body into changes, closed HubSpot deals are read
-//! back with the push's token (two batch reads), the leads are found in one read batch (by the push's records, or
-//! by our id), and every change is written in one batch: a reassignment as the admin API writes
-//! it, a status move as handoff-core's state machine allows it, a close as a `deal_won` item.
+//! back with the push's token (two batch reads), the leads are found in one read batch (by the
+//! push's records, or by our id), and the changes are written in chunks (`chunks`), each one
+//! batch of set-based statements: a reassignment as the admin API writes it, a status move as
+//! handoff-core's state machine allows it, a close as a `deal_won` item.
 
 use std::collections::BTreeMap;
 
@@ -15,18 +16,18 @@ use handoff_core::push::Push;
 use handoff_core::status::{advance, LeadStatus, Move};
 use handoff_core::Bundle;
 use serde::Serialize;
-use worker::{D1PreparedStatement, Env, Method, Request, Response};
+use worker::{Env, Method, Request, Response};
 
-use super::{close, Outcome, BODY};
+use super::chunks::{chunk_of, Chunked, Done, Ignored, Step};
+use super::{close, ignored_items, refused, Outcome, BODY};
 use crate::error::ApiError;
 use crate::fetch::{exchange, secret, Failure};
-use crate::http::{bearer, header, json, read_body};
-use crate::store::admin::{reassign_statements, Reassign};
+use crate::http::{bearer, header, read_body};
 use crate::store::crm::{back_leads, BackLead, OpenLead};
-use crate::store::facts::facts_statement;
-use crate::store::sla::{touch_statements, Via};
-use crate::store::status::{self, Change as StatusChange};
-use crate::store::{self, Db};
+use crate::store::crm_set::CrmSet;
+use crate::store::sla::Via;
+use crate::store::status::Change as StatusChange;
+use crate::store::Db;
 
 /// The `[vars]` entry naming another HubSpot API origin (a loopback server in tests).
 pub const HUBSPOT_API_URL: &str = "HUBSPOT_API_URL";
@@ -35,7 +36,7 @@ pub const HUBSPOT_API_URL: &str = "HUBSPOT_API_URL";
 #[derive(Serialize)]
 struct Answer {
     applied: usize,
-    ignored: Vec<Skipped>,
+    ignored: Vec<Ignored>,
     /// Leads whose first touch this request recorded.
     first_touches: usize,
     /// Leads given to another owner.
@@ -45,7 +46,7 @@ struct Answer {
 }
 
 /// `POST /v1/crm/{id}` for `intake`, whose preset is `preset` and whose secret's value is
-/// `secret`: authenticated, read, applied in one batch.
+/// `secret`: authenticated, read, applied in chunks.
 pub async fn intake(
     req: &mut Request,
     env: &Env,
@@ -71,27 +72,45 @@ pub async fn intake(
     }
     let value: serde_json::Value = serde_json::from_str(&body)
         .map_err(|e| ApiError::new(400, "bad_json", format!("The body is not JSON: {e}.")))?;
-    let refused = |e: handoff_core::crm::IntakeError| match e.code {
-        "crm.too_many" => ApiError::new(413, "too_many_items", e.message),
-        _ => ApiError::new(400, "bad_body", e.message),
-    };
-    let (mut items, mut ignored) = match preset {
-        Preset::Salesforce => salesforce::read(intake, push, &value).map_err(refused)?,
+    let (mut items, ignored, fetches) = match preset {
+        Preset::Salesforce => {
+            let (items, ignored) = salesforce::read(intake, push, &value).map_err(refused)?;
+            (items, ignored, 0)
+        }
         Preset::Hubspot => {
             let read = hubspot::read(intake, push, &value).map_err(refused)?;
             let (mut items, mut ignored) = (read.items, read.skipped);
             let (closed, skipped) = closed_deals(env, push, &read.deals).await?;
             items.extend(closed);
             ignored.extend(skipped);
-            (items, ignored)
+            let fetches = 2 * hubspot::deal_batches(&read.deals).len() as u32;
+            (items, ignored, fetches)
         }
     };
     in_order(&mut items);
     let db = Db::open(env)?;
-    let mut answer = apply(&db, bundle, intake, push, &items, now_ms).await?;
-    answer.ignored.append(&mut ignored);
-    answer.ignored.sort_by_key(|s| s.index);
-    json(200, &answer)
+    let mut run = Chunked::open(&db, env, &intake.id, &body, fetches, now_ms).await?;
+    let mut chunks: BTreeMap<u32, Vec<&Item>> = BTreeMap::new();
+    for item in &items {
+        chunks.entry(chunk_of(item.index)).or_default().push(item);
+    }
+    let actor = format!("crm:{}", intake.id);
+    let one = One {
+        bundle,
+        intake,
+        push,
+        actor: &actor,
+    };
+    let complete = one.apply(&mut run, &db, &chunks).await? == Step::Applied;
+    let total = run.total(&ignored_items(&ignored), complete);
+    let answer = Answer {
+        applied: total.applied,
+        ignored: total.ignored,
+        first_touches: total.first_touches,
+        reassigned: total.reassigned,
+        moved: total.moved,
+    };
+    run.respond(complete, &answer, chunks.len(), env)
 }
 
 /// HubSpot's v3 signature of this request, made with the app's client secret: `401` with
@@ -212,7 +231,7 @@ fn unavailable(failure: Failure) -> ApiError {
 async fn leads(
     db: &Db,
     push: &Push,
-    items: &[Item],
+    items: &[&Item],
 ) -> Result<BTreeMap<Subject, BackLead>, ApiError> {
     let mut records: Vec<&str> = Vec::new();
     let mut ids: Vec<&str> = Vec::new();
@@ -248,106 +267,96 @@ async fn leads(
     Ok(found)
 }
 
-/// What the batch is building: the statements, and what to count.
-struct Writes {
-    statements: Vec<D1PreparedStatement>,
-    /// Where each first-touch insert is in `statements` (its `RETURNING` row says whether it
-    /// was this request's).
-    touches: Vec<usize>,
-    reassigned: usize,
-    moved: usize,
-}
-
-/// Applies `items` in order in one batch. A lead's status and owner are followed from item to
-/// item, so that two changes of one lead in one request build on each other.
-async fn apply(
-    db: &Db,
-    bundle: &Bundle,
-    intake: &Intake,
-    push: &Push,
-    items: &[Item],
-    now_ms: f64,
-) -> Result<Answer, ApiError> {
-    let mut found = leads(db, push, items).await?;
-    let actor = format!("crm:{}", intake.id);
-    let mut writes = Writes {
-        statements: Vec::new(),
-        touches: Vec::new(),
-        reassigned: 0,
-        moved: 0,
-    };
-    let one = One {
-        db,
-        bundle,
-        intake,
-        push,
-        actor: &actor,
-        now_ms,
-    };
-    let mut applied = std::collections::BTreeSet::new();
-    let mut ignored = Vec::new();
-    for item in items {
-        let Some(lead) = found.get_mut(&item.subject) else {
-            let code = match item.subject {
-                Subject::Record(_) => SkipCode::UnknownRecord,
-                Subject::Lead(_) => SkipCode::UnknownLead,
-            };
-            ignored.push((item.index, code.as_str()));
-            continue;
-        };
-        match one.write(item, lead, &mut writes)? {
-            Ok(()) => {
-                applied.insert(item.index);
-            }
-            Err(code) => ignored.push((item.index, code)),
-        }
-    }
-    // A closed deal's item is applied when one of its contacts' leads was closed.
-    ignored.retain(|(index, _)| !applied.contains(index));
-    ignored.sort_unstable();
-    ignored.dedup_by_key(|(index, _)| *index);
-    let first_touches = if writes.statements.is_empty() {
-        0
-    } else {
-        let results = db.batch(writes.statements).await?;
-        let returned = |&&i: &&usize| store::returned(results.get(i));
-        writes.touches.iter().filter(returned).count()
-    };
-    Ok(Answer {
-        applied: applied.len(),
-        ignored: ignored
-            .into_iter()
-            .map(|(index, code)| Skipped { index, code })
-            .collect(),
-        first_touches,
-        reassigned: writes.reassigned,
-        moved: writes.moved,
-    })
-}
-
 /// What every item's writes share.
 struct One<'a> {
-    db: &'a Db,
     bundle: &'a Bundle,
     intake: &'a Intake,
     push: &'a Push,
     actor: &'a str,
-    now_ms: f64,
 }
 
 impl One<'_> {
-    /// Adds `item`'s statements on `lead` (whose status and owner it then updates) to `writes`,
-    /// or answers the code it is ignored with.
+    /// Applies the chunks not done yet, in order: the leads they name are read once, then each
+    /// lead's status and owner are followed from item to item, so that two changes of one lead
+    /// build on each other. `Later` when the invocation's limits leave the rest to the CRM.
+    async fn apply(
+        &self,
+        run: &mut Chunked<'_>,
+        db: &Db,
+        chunks: &BTreeMap<u32, Vec<&Item>>,
+    ) -> Result<Step, ApiError> {
+        let pending: Vec<_> = chunks.iter().filter(|(c, _)| !run.is_done(**c)).collect();
+        if pending.is_empty() {
+            return Ok(Step::Applied);
+        }
+        let items: Vec<&Item> = pending
+            .iter()
+            .flat_map(|(_, i)| i.iter().copied())
+            .collect();
+        let mut found = leads(db, self.push, &items).await?;
+        for (chunk, items) in pending {
+            let (set, done) = self.chunk(items, &mut found)?;
+            if run.apply(*chunk, set, done).await? == Step::Later {
+                return Ok(Step::Later);
+            }
+        }
+        Ok(Step::Applied)
+    }
+
+    /// One chunk's records, in the order the items happened, and what they do.
+    fn chunk(
+        &self,
+        items: &[&Item],
+        found: &mut BTreeMap<Subject, BackLead>,
+    ) -> Result<(CrmSet, Done), ApiError> {
+        let mut set = CrmSet::new(&self.intake.id, self.actor);
+        let mut done = Done::default();
+        let mut applied = std::collections::BTreeSet::new();
+        let mut ignored = Vec::new();
+        for item in items {
+            let Some(lead) = found.get_mut(&item.subject) else {
+                let code = match item.subject {
+                    Subject::Record(_) => SkipCode::UnknownRecord,
+                    Subject::Lead(_) => SkipCode::UnknownLead,
+                };
+                ignored.push((item.index, code.as_str()));
+                continue;
+            };
+            match self.write(item, lead, &mut set, &mut done)? {
+                Ok(()) => {
+                    applied.insert(item.index);
+                }
+                Err(code) => ignored.push((item.index, code)),
+            }
+        }
+        // A closed deal's item is applied when one of its contacts' leads was closed.
+        ignored.retain(|(index, _)| !applied.contains(index));
+        ignored.sort_unstable();
+        ignored.dedup_by_key(|(index, _)| *index);
+        done.applied = applied.len();
+        done.ignored = ignored
+            .into_iter()
+            .map(|(index, code)| Ignored {
+                index,
+                code: code.to_owned(),
+            })
+            .collect();
+        Ok((set, done))
+    }
+
+    /// Adds `item`'s records on `lead` (whose status and owner it then updates) to `set`, or
+    /// answers the code it is ignored with.
     fn write(
         &self,
         item: &Item,
         lead: &mut BackLead,
-        writes: &mut Writes,
+        set: &mut CrmSet,
+        done: &mut Done,
     ) -> Result<Result<(), &'static str>, ApiError> {
         let from = LeadStatus::parse(&lead.status).ok_or_else(unreadable)?;
         match &item.change {
             Change::Owner { ours, theirs } => {
-                self.reassign(lead, ours, theirs, writes)?;
+                self.reassign(lead, ours, theirs, set, done);
                 Ok(Ok(()))
             }
             change => {
@@ -357,7 +366,7 @@ impl One<'_> {
                 match advance(from, &step) {
                     Err(code) => Ok(Err(code.as_str())),
                     Ok(moved) => {
-                        self.moved(lead, change, &step, moved, writes)?;
+                        self.moved(lead, change, &step, moved, set, done)?;
                         lead.status = moved.to.as_str().to_owned();
                         Ok(Ok(()))
                     }
@@ -373,33 +382,23 @@ impl One<'_> {
         lead: &mut BackLead,
         ours: &str,
         theirs: &str,
-        writes: &mut Writes,
-    ) -> Result<(), ApiError> {
+        set: &mut CrmSet,
+        done: &mut Done,
+    ) {
         let kind = match self.bundle.routing() {
             Some(routing) if routing.queue(ours).is_some() => "queue",
             _ => "owner",
         };
         if lead.owner_kind.as_deref() == Some(kind) && lead.owner_id.as_deref() == Some(ours) {
-            return Ok(());
+            return;
         }
         let vendor = self.push.target.name();
         let reason = format!("owner changed in {vendor} ({theirs})");
         let more = serde_json::json!({ "via": Via::Crm.as_str(), "intake": self.intake.id });
-        let to = Reassign {
-            lead_id: &lead.id,
-            owner_kind: kind,
-            owner_id: ours,
-            actor: self.actor,
-            reason: &reason,
-            more: Some(&more),
-        };
-        writes
-            .statements
-            .extend(reassign_statements(self.db, &to, self.now_ms)?);
-        writes.reassigned += 1;
+        set.reassign(&lead.id, (kind, ours), self.actor, &reason, &more);
+        done.reassigned += 1;
         lead.owner_kind = Some(kind.to_owned());
         lead.owner_id = Some(ours.to_owned());
-        Ok(())
     }
 
     /// A status move handoff-core allowed: a close as a won or lost deal closes a lead (its
@@ -411,13 +410,9 @@ impl One<'_> {
         change: &Change,
         step: &Move<'_>,
         moved: handoff_core::status::Moved,
-        writes: &mut Writes,
+        set: &mut CrmSet,
+        done: &mut Done,
     ) -> Result<(), ApiError> {
-        let (db, now_ms) = (self.db, self.now_ms);
-        let open = OpenLead {
-            id: lead.id.clone(),
-            status: lead.status.clone(),
-        };
         if let Change::Close { won, amount, .. } = change {
             let reason = match step {
                 Move::Lost { reason } => reason,
@@ -429,20 +424,13 @@ impl One<'_> {
                 reason,
                 amount,
             };
-            writes.statements.extend(close(
-                db,
-                &self.intake.id,
-                self.actor,
-                &outcome,
-                &open,
-                now_ms,
-            )?);
+            let mut open = OpenLead {
+                id: lead.id.clone(),
+                status: lead.status.clone(),
+            };
+            close(set, &self.intake.id, self.actor, &outcome, &mut open)?;
             if let Some(email) = &lead.email {
-                let person = person_subject(email);
-                let ended = Some(false);
-                let source = self.intake.id.as_str();
-                let fact = facts_statement(db, &person, ended, None, None, source, now_ms)?;
-                writes.statements.push(fact);
+                set.fact(&person_subject(email), Some(false), None, false);
             }
         } else if moved.changed() {
             let mut status = StatusChange::new(&lead.id, self.actor, moved, Via::Crm);
@@ -452,17 +440,13 @@ impl One<'_> {
                 }
                 _ => None,
             };
-            let statements = status::statements(db, &status, false, now_ms)?;
-            writes.statements.extend(statements);
+            set.moved(&status)?;
         }
         if moved.changed() {
-            writes.moved += 1;
+            done.moved += 1;
         }
         if change.is_contact() {
-            let detail = serde_json::json!({ "intake": self.intake.id });
-            writes.touches.push(writes.statements.len());
-            let touch = touch_statements(db, &lead.id, self.actor, Via::Crm, &detail, now_ms)?;
-            writes.statements.extend(touch);
+            set.touch(&lead.id, &serde_json::json!({ "intake": self.intake.id }));
         }
         Ok(())
     }

@@ -1,5 +1,5 @@
 //! What the CRM intake reads: the open lead of each person a rep contacted, found by the person's
-//! key (`leads.person_key`, computed by handoff-core), all in one batch of reads; and, for a
+//! key (`leads.person_key`, computed by handoff-core), all in one read; and, for a
 //! preset's changes made in the CRM, the leads it names, by the records the push wrote
 //! (`crm_records`, read only here) or by our id, in one batch too.
 
@@ -14,41 +14,44 @@ use super::Db;
 use crate::error::ApiError;
 
 /// A person's open lead: its id and status.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct OpenLead {
     pub id: String,
     pub status: String,
 }
 
-/// The oldest open, unmerged lead of each of `emails` that has one, by email, in one batch.
+/// The oldest open, unmerged lead of each of `emails` that has one, by email, in one read (the
+/// people's keys bound as one JSON array).
 pub async fn open_leads<'e>(
     db: &Db,
     emails: &[&'e str],
 ) -> Result<BTreeMap<&'e str, OpenLead>, ApiError> {
+    #[derive(Deserialize)]
+    struct Row {
+        person_key: String,
+        id: String,
+        status: String,
+    }
     let mut open = BTreeMap::new();
     if emails.is_empty() {
         return Ok(open);
     }
-    let mut reads = Vec::with_capacity(emails.len());
-    for email in emails {
-        reads.push(
-            db.prepare(
-                "SELECT id, status FROM leads WHERE person_key = ?1 \
-                 AND status IN (SELECT value FROM json_each(?2)) \
-                 AND merged_into IS NULL ORDER BY created_at, id LIMIT 1",
-            )
-            .bind(&[JsValue::from_str(&person_subject(email)), open_statuses()])
-            .map_err(ApiError::storage)?,
-        );
-    }
-    let results = db.batch(reads).await?;
-    for (email, result) in emails.iter().zip(&results) {
-        let lead = result
-            .results::<OpenLead>()
-            .map_err(ApiError::storage)?
-            .into_iter()
-            .next();
-        if let Some(lead) = lead {
+    let keys: BTreeMap<String, &'e str> = emails.iter().map(|e| (person_subject(e), *e)).collect();
+    let read = db
+        .prepare(
+            "SELECT j.value AS person_key, l.id, l.status FROM json_each(?1) AS j \
+             JOIN leads AS l ON l.id = (SELECT id FROM leads WHERE person_key = j.value \
+             AND status IN (SELECT value FROM json_each(?2)) AND merged_into IS NULL \
+             ORDER BY created_at, id LIMIT 1)",
+        )
+        .bind(&[code_list(keys.keys().map(String::as_str)), open_statuses()])
+        .map_err(ApiError::storage)?;
+    for row in db.rows::<Row>(read).await? {
+        if let Some(email) = keys.get(&row.person_key) {
+            let lead = OpenLead {
+                id: row.id,
+                status: row.status,
+            };
             open.insert(*email, lead);
         }
     }

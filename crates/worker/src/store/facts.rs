@@ -29,7 +29,8 @@ pub fn facts_statement(
          updated_at) VALUES (?1, COALESCE(?2, 0), COALESCE(?3, 0), ?4, ?5, ?6) \
          ON CONFLICT (subject) DO UPDATE SET active_deal = COALESCE(?2, active_deal), \
          in_sequence = COALESCE(?3, in_sequence), \
-         last_contacted_at = MAX(COALESCE(last_contacted_at, 0), COALESCE(?4, 0)), \
+         last_contacted_at = CASE WHEN ?4 IS NULL THEN last_contacted_at \
+           ELSE MAX(COALESCE(last_contacted_at, ?4), ?4) END, \
          source = ?5, updated_at = ?6",
     )
     .bind(&[

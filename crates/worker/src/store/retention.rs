@@ -26,7 +26,7 @@ pub struct Rule {
 }
 
 /// Every rule, as README's deploy section lists them.
-pub const RULES: [Rule; 3] = [
+pub const RULES: [Rule; 4] = [
     // A client retries a submission for minutes (the form's outbox: until the page is open
     // again); a month covers every retry that can still come.
     Rule {
@@ -48,6 +48,14 @@ pub const RULES: [Rule; 3] = [
         var: "RETAIN_ROTATION_LOG_DAYS",
         default_days: 90,
         select: "SELECT rowid FROM rotation_log WHERE at < ?1 LIMIT ?2",
+    },
+    // The chunks of CRM intake requests already applied (`crm::chunks`): a CRM retries a
+    // request for hours at most (HubSpot: up to 10 times over 24 hours), so a week covers them.
+    Rule {
+        table: "crm_chunks",
+        var: "RETAIN_CRM_CHUNKS_DAYS",
+        default_days: 7,
+        select: "SELECT rowid FROM crm_chunks WHERE applied_at < ?1 LIMIT ?2",
     },
 ];
 

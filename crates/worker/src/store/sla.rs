@@ -91,6 +91,54 @@ pub fn touch_statements(
     ])
 }
 
+/// [`touch_statements`] for many leads at once (a CRM intake's chunk): `touches` is a JSON array
+/// of `{lead, detail}` (each lead once, `detail` a JSON text with `via`), `leads` a JSON array of
+/// the same leads. The first statement returns a row per first touch it inserted.
+pub fn touches_statements(
+    db: &D1Database,
+    touches: &str,
+    leads: &str,
+    actor: &str,
+    via: Via,
+    now_ms: f64,
+) -> Result<[D1PreparedStatement; 3], ApiError> {
+    let (now, actor) = (JsValue::from_f64(now_ms), JsValue::from_str(actor));
+    let first = db
+        .prepare(
+            "INSERT INTO lead_events (lead_id, at, kind, actor, detail) \
+             SELECT json_extract(j.value, '$.lead'), ?2, 'first_touch', ?3, \
+             json_extract(j.value, '$.detail') FROM json_each(?1) AS j \
+             WHERE EXISTS (SELECT 1 FROM leads WHERE id = json_extract(j.value, '$.lead')) \
+             AND NOT EXISTS (SELECT 1 FROM lead_events WHERE lead_id = json_extract(j.value, '$.lead') \
+             AND kind = 'first_touch') RETURNING seq",
+        )
+        .bind(&[JsValue::from_str(touches), now.clone(), actor.clone()])
+        .map_err(ApiError::storage)?;
+    let leads = JsValue::from_str(leads);
+    let stop = db
+        .prepare(
+            "UPDATE sla_clocks SET touched_at = ?2, touched_by = ?3, stopped = 'touched', \
+             next_at = NULL, updated_at = ?2 WHERE touched_at IS NULL \
+             AND lead_id IN (SELECT value FROM json_each(?1)) AND EXISTS (SELECT 1 FROM \
+             lead_events e WHERE e.lead_id = sla_clocks.lead_id AND e.kind = 'first_touch')",
+        )
+        .bind(&[leads.clone(), now.clone(), actor])
+        .map_err(ApiError::storage)?;
+    let contacted = db
+        .prepare(
+            "INSERT INTO crm_facts (subject, last_contacted_at, source, updated_at) \
+             SELECT l.person_key, ?2, ?3, ?2 FROM leads AS l \
+             WHERE l.id IN (SELECT value FROM json_each(?1)) AND l.person_key IS NOT NULL \
+             AND EXISTS (SELECT 1 FROM lead_events e WHERE e.lead_id = l.id \
+             AND e.kind = 'first_touch') ON CONFLICT (subject) DO UPDATE SET \
+             last_contacted_at = MAX(COALESCE(last_contacted_at, 0), excluded.last_contacted_at), \
+             updated_at = excluded.updated_at",
+        )
+        .bind(&[leads, now, JsValue::from_str(via.as_str())])
+        .map_err(ApiError::storage)?;
+    Ok([first, stop, contacted])
+}
+
 /// Records that the person behind `lead_id` was contacted at `now_ms` (their `email:` facts), once
 /// the lead has a first touch.
 fn contacted_statement(
