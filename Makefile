@@ -163,7 +163,7 @@ bench-crm: build
 	node bench/crm-push.mjs
 
 bench-scale: build $(HANDOFF)
-	node bench/scale.mjs
+	node --experimental-websocket bench/scale.mjs
 
 bench-email: $(FORM_WASM)
 	node bench/email-suggest.mjs

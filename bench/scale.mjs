@@ -10,7 +10,10 @@
 // - `GET /v1/metrics` for the last 30 days (median of 3), from the rollups (the history folded in
 //   one tick first, as a deployment's cron folds it as it comes);
 // - with `--export`, the replayable export of the whole year (`GET /v1/export/leads.jsonl`) read to
-//   the end while the workerd process's resident memory is sampled every 20 ms.
+//   the end while the Worker isolate's memory is sampled: its JS heap through the inspector, its
+//   WebAssembly memory (which only grows) before and after; and the workerd process's resident
+//   memory, which also holds local D1's SQLite (so it is not what the 128 MB limit counts).
+// Runs with `node --experimental-websocket` (Node 20's WebSocket, for the inspector).
 // One JSON line per size on stdout, as docs/BENCHMARKS.md records them.
 //
 //   make bench-scale                       (builds first; 0, 100k and 1M, export at the largest)
@@ -37,6 +40,7 @@ const DAY = 86_400_000, MINUTE = 60_000;
 const NOW = Date.UTC(2026, 10, 24, 15, 0);
 const YEAR = 365 * DAY;
 const DUE = 50;
+const INSPECTOR_PORT = 9231 + Math.floor(Math.random() * 500);
 
 const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -138,6 +142,7 @@ async function measure(history) {
   const token = randomToken();
   const mf = startMiniflare(state.dir, {
     adminToken: token,
+    options: { inspectorPort: INSPECTOR_PORT },
     // Retention off: the tick measured is the SLA's (a deployment prunes as it goes, a first run
     // on a year of history would prune its backlog over many ticks).
     bindings: {
@@ -209,6 +214,7 @@ async function measure(history) {
       fill_s: round(fillS),
       fold_s: round(foldS),
       db_mb: round(dbBytes / 1e6),
+      db_mb_with_rollups: round(beforeSubmissions / 1e6),
       history_events: events,
       bytes_per_history_lead: history ? Math.round(dbBytes / history) : null,
       bytes_per_submission: Math.round(perLead),
@@ -221,12 +227,49 @@ async function measure(history) {
   }
 }
 
-// The year's replayable export read to the end, and workerd's resident memory before and at its
-// peak during it.
+// The Worker's isolate through the inspector (Miniflare's `inspectorPort`): its JS heap now.
+async function inspector(port) {
+  const targets = await (await fetch(`http://127.0.0.1:${port}/json`)).json();
+  const worker = targets.find((t) => t.id === "core:user:");
+  const ws = new WebSocket(worker.webSocketDebuggerUrl);
+  await new Promise((ok, fail) => { ws.addEventListener("open", ok); ws.addEventListener("error", fail); });
+  let id = 0;
+  const pending = new Map();
+  ws.addEventListener("message", (m) => {
+    const reply = JSON.parse(String(m.data));
+    pending.get(reply.id)?.(reply.result);
+    pending.delete(reply.id);
+  });
+  const heap = () => new Promise((ok) => {
+    pending.set(++id, ok);
+    ws.send(JSON.stringify({ id, method: "Runtime.getHeapUsage" }));
+  });
+  return { heap, close: () => ws.close() };
+}
+
+// The WebAssembly memory of the Worker's isolate, which only grows: after a request, the most it
+// needed (a test-mode header of /v1/health).
+const wasmMemory = async (mf) =>
+  Number((await mf.dispatchFetch("http://localhost/v1/health", { headers: { "x-test-now-ms": String(NOW) } })).headers.get("x-handoff-wasm-memory-bytes"));
+
+// The year's replayable export read to the end: the isolate's memory (its JS heap sampled every
+// 20 ms through the inspector, its WebAssembly memory after), what the 128 MB limit counts; and
+// the workerd process's resident memory, which also holds local D1's SQLite (not an isolate's).
 async function exportYear(mf, admin) {
   const [pid] = workerdPids();
   const before = rss(pid);
   let peak = before;
+  const insp = await inspector(INSPECTOR_PORT);
+  const wasmBefore = await wasmMemory(mf);
+  let heapPeak = (await insp.heap()).usedSize;
+  const heapBefore = heapPeak;
+  let sampling = true;
+  const sampleHeap = (async () => {
+    while (sampling) {
+      heapPeak = Math.max(heapPeak, (await insp.heap()).usedSize);
+      await new Promise((ok) => setTimeout(ok, 20));
+    }
+  })();
   const sampler = setInterval(() => { peak = Math.max(peak, rss(pid)); }, 20);
   const s = performance.now();
   const r = await mf.dispatchFetch(`http://localhost/v1/export/leads.jsonl?from=${NOW - YEAR - DAY}&to=${NOW + DAY}`, { headers: admin });
@@ -236,8 +279,16 @@ async function exportYear(mf, admin) {
     for (const b of chunk) if (b === 10) lines++;
   }
   clearInterval(sampler);
+  sampling = false;
+  await sampleHeap;
+  insp.close();
   peak = Math.max(peak, rss(pid));
+  const wasmAfter = await wasmMemory(mf);
   return {
+    isolate_js_heap_before_mb: round(heapBefore / 2 ** 20),
+    isolate_js_heap_peak_mb: round(heapPeak / 2 ** 20),
+    isolate_wasm_memory_before_mb: round(wasmBefore / 2 ** 20),
+    isolate_wasm_memory_after_mb: round(wasmAfter / 2 ** 20),
     export_ms: round(performance.now() - s),
     export_lines: lines,
     export_mb: round(bytes / 1e6),

@@ -93,7 +93,7 @@ pub async fn health(env: &Env, bundle: &BundleOnce) -> Result<Response, ApiError
     let bundle = bundle.get(env).await.ok();
     let last_tick = store::last_tick(env).await?;
     let unreadable = store::sla::unreadable_count(&Db::open(env)?).await?;
-    json(
+    let mut response = json(
         200,
         &Health {
             ok: bundle.is_some(),
@@ -101,5 +101,17 @@ pub async fn health(env: &Env, bundle: &BundleOnce) -> Result<Response, ApiError
             last_cron_tick_ms: last_tick.map(|t| t as i64),
             sla_unreadable_clocks: unreadable,
         },
-    )
+    )?;
+    // In test mode only: the isolate's WebAssembly memory, which only grows, so that a benchmark
+    // reads the most a request before it needed (bench/scale.mjs, beside the JS heap).
+    if crate::clock::test_mode(env) {
+        let buffer = js_sys::Reflect::get(&wasm_bindgen::memory(), &"buffer".into())
+            .and_then(|b| js_sys::Reflect::get(&b, &"byteLength".into()));
+        if let Some(bytes) = buffer.ok().and_then(|b| b.as_f64()) {
+            let _ = response
+                .headers_mut()
+                .set("x-handoff-wasm-memory-bytes", &bytes.to_string());
+        }
+    }
+    Ok(response)
 }
