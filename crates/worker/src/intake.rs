@@ -729,18 +729,24 @@ impl Submission<'_> {
             arm: arm.id.clone(),
         });
         let route_target = arm.and_then(|(_, arm)| arm.to.as_ref());
-        // One routed commit at a time in this isolate; routed on fresh state if another one
-        // committed since this submission read it.
-        let turn = rotation::serialized().await;
-        if turn.moved_since(self.commits_seen) {
-            loaded = rotation_rows::load(self.db, routing, lead.now_ms).await?;
-        }
+        // A decision that takes a rotation turn waits for this isolate's turn, and is made again
+        // on fresh state if another lead was routed here since this submission read it.
+        let mut turn: Option<rotation::Turn> = None;
         let mut attempt = 0;
         loop {
-            attempt += 1;
             let at = lead.now_ms as i64;
             let decision =
                 handoff_core::routing::route_with(routing, &input, &loaded.state, at, route_target);
+            if rotation::contended(&decision) && turn.is_none() {
+                let held = rotation::serialized().await;
+                let moved = held.moved_since(self.commits_seen);
+                turn = Some(held);
+                if moved {
+                    loaded = rotation_rows::load(self.db, routing, lead.now_ms).await?;
+                    continue;
+                }
+            }
+            attempt += 1;
             let routed = Routed {
                 input: &input,
                 decision: &decision,
@@ -752,7 +758,7 @@ impl Submission<'_> {
             let (statements, notified) = self.routed_statements(&routed, &loaded)?;
             match store::commit(self.db, self.with_key(statements)?).await {
                 Ok(()) => {
-                    turn.committed();
+                    rotation::committed();
                     return Ok(notified);
                 }
                 Err(e) if e.lost_turn() && rotation::contended(&decision) => {

@@ -29,22 +29,23 @@ thread_local! {
 /// How long a submission waits for this isolate's turn before it routes anyway (the claim in its
 /// batch keeps that correct), and how often it looks.
 const TURN_WAIT_MS: f64 = 2_000.0;
-const TURN_POLL_MS: f64 = 4.0;
+const TURN_POLL_MS: f64 = 2.0;
 
 /// How many routed leads this isolate has committed: read before a submission's read batch, so
-/// that its routing state is known to be fresh while the count has not moved (unknown while a
-/// commit is under way).
+/// that its routing state is known to be fresh while the count has not moved (a commit under way
+/// then counts when it ends, and makes the state read stale to be safe).
 pub fn commits() -> u64 {
-    if BUSY.with(Cell::get) {
-        u64::MAX
-    } else {
-        COMMITS.with(Cell::get)
-    }
+    COMMITS.with(Cell::get)
 }
 
-/// This isolate's turn to route and commit a lead, held until dropped. Concurrent submissions
-/// in one isolate take turns instead of racing each other for a rotation turn, and each routes
-/// on state read after the one before it committed; those of other isolates still race, and the
+/// A routed lead committed in this isolate (with a turn or without: an owner's count changed).
+pub fn committed() {
+    COMMITS.with(|c| c.set(c.get() + 1));
+}
+
+/// This isolate's turn to commit a lead that takes a rotation turn, held until dropped.
+/// Concurrent submissions in one isolate take turns instead of racing each other for a rotation
+/// turn, and each routes on state read after the one before it committed; those of other isolates still race, and the
 /// claim in the batch decides. The wait polls on a timer, the submission's own I/O: a Worker may
 /// not wait on a promise another request resolves.
 pub async fn serialized() -> Turn {
@@ -66,12 +67,7 @@ pub struct Turn {
 impl Turn {
     /// Whether a routed lead was committed in this isolate since `seen` ([`commits`]).
     pub fn moved_since(&self, seen: u64) -> bool {
-        COMMITS.with(Cell::get) != seen
-    }
-
-    /// A routed lead committed.
-    pub fn committed(&self) {
-        COMMITS.with(|c| c.set(c.get() + 1));
+        commits() != seen
     }
 }
 
