@@ -17,7 +17,7 @@
 // One JSON line per size on stdout, as docs/BENCHMARKS.md records them.
 //
 //   make bench-scale                       (builds first; 0, 100k and 1M, export at the largest)
-//   node bench/scale.mjs [--sizes 0,100000,1000000] [--submissions 300] [--export 1000000]
+//   node --experimental-websocket bench/scale.mjs [--sizes 0,100000,1000000] [--submissions 300] [--export 1000000]
 import { readFile, writeFile } from "node:fs/promises";
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
