@@ -15,6 +15,7 @@ use worker::{Env, HttpMetadata};
 
 use crate::error::ApiError;
 use crate::export::page_lines;
+use crate::metrics::record_lines;
 use crate::store::archive::{self, Contents};
 use crate::store::{self, Db};
 
@@ -66,7 +67,7 @@ pub async fn run(env: &Env, now_ms: f64) -> Result<Archived, ApiError> {
     };
     let contents = archive::contents(&db, &ids).await?;
     let leads = contents.leads.len();
-    for (folder, body) in files(&contents)? {
+    for (folder, body) in files(&contents) {
         bucket
             .put(format!("{folder}/{key}.jsonl"), body)
             .http_metadata(HttpMetadata {
@@ -99,13 +100,7 @@ fn chunk(due: &[archive::Due]) -> Option<(String, String)> {
 }
 
 /// The chunk's three files: the folder and the JSON lines.
-fn files(c: &Contents) -> Result<[(&'static str, String); 3], ApiError> {
-    let encode = |_| ApiError::new(500, "internal", "The archive could not be encoded.");
-    let mut events = String::new();
-    for record in &c.records {
-        events.push_str(&serde_json::to_string(record).map_err(encode)?);
-        events.push('\n');
-    }
+fn files(c: &Contents) -> [(&'static str, String); 3] {
     let mut log = String::new();
     for row in &c.log {
         // The detail as the JSON it is, not as a string of it.
@@ -118,9 +113,9 @@ fn files(c: &Contents) -> Result<[(&'static str, String); 3], ApiError> {
         log.push_str(&line.to_string());
         log.push('\n');
     }
-    Ok([
+    [
         ("leads", page_lines(&c.leads)),
-        ("events", events),
+        ("events", record_lines(&c.records)),
         ("log", log),
-    ])
+    ]
 }

@@ -263,14 +263,19 @@ pub fn with_api_headers(mut response: Response, cors: Option<&str>) -> Response 
     response
 }
 
-/// In test mode only (`TEST_CLOCK`), the answer says what it cost in D1: round trips, statements,
-/// and rows read and written (D1's result metadata), for tests and benchmarks to read.
+/// In test mode only (`TEST_CLOCK`), the answer says what it cost in D1: round trips, statements
+/// (in all and in the largest batch), and rows read and written (D1's result metadata), for tests
+/// and benchmarks to read.
 pub fn with_d1_cost(mut response: Response, db: &Db, env: &Env) -> Response {
     if crate::clock::test_mode(env) {
         let (read, written) = db.rows_cost();
         let headers = response.headers_mut();
         let _ = headers.set("x-handoff-d1-round-trips", &db.trips().to_string());
         let _ = headers.set("x-handoff-d1-statements", &db.statements().to_string());
+        let _ = headers.set(
+            "x-handoff-d1-largest-batch",
+            &db.largest_batch().to_string(),
+        );
         let _ = headers.set("x-handoff-d1-rows-read", &read.to_string());
         let _ = headers.set("x-handoff-d1-rows-written", &written.to_string());
     }

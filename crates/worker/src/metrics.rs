@@ -98,18 +98,23 @@ pub async fn export_jsonl(req: &Request, env: &Env, now_ms: i64) -> Result<Respo
         prefix: Vec::new(),
     };
     records_download(env, query(req, now_ms)?, download, |records| {
-        let mut out = String::with_capacity(records.len() * 512);
-        for record in records {
-            // A record is plain data: encoding cannot fail; one that did would be left out
-            // rather than cut the export.
-            if let Ok(line) = serde_json::to_string(record) {
-                out.push_str(&line);
-                out.push('\n');
-            }
-        }
-        out.into_bytes()
+        record_lines(records).into_bytes()
     })
     .await
+}
+
+/// Records as JSON lines, each ending in `\n`: the export's and the archive's `events/` files.
+pub fn record_lines(records: &[LeadRecord]) -> String {
+    let mut out = String::with_capacity(records.len() * 512);
+    for record in records {
+        // A record is plain data: encoding cannot fail; one that did would be left out rather
+        // than cut the file.
+        if let Ok(line) = serde_json::to_string(record) {
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
+    out
 }
 
 /// The CSV export's columns, one per [`csv_row`] cell.

@@ -108,10 +108,14 @@ impl BundleOnce {
 /// is one batch of reads and one batch of writes; tests and `make bench-edge` read the count).
 pub struct Db {
     d1: D1Database,
-    /// What this handle cost so far: batches sent, statements in them, and the rows D1 says they
-    /// read and wrote (its result metadata, which is what D1 bills and throttles by).
+    /// What this handle cost so far: batches sent, statements in them and in the largest batch,
+    /// and, in test mode only (`metered`), the rows D1 says they read and wrote (its result
+    /// metadata, which is what D1 bills and throttles by; read from every result, so not in
+    /// production, where nothing reads it).
     trips: Cell<u32>,
     statements: Cell<u32>,
+    largest: Cell<u32>,
+    metered: bool,
     rows_read: Cell<u64>,
     rows_written: Cell<u64>,
 }
@@ -129,6 +133,8 @@ impl Db {
             d1: env.d1(D1_BINDING).map_err(ApiError::storage)?,
             trips: Cell::new(0),
             statements: Cell::new(0),
+            largest: Cell::new(0),
+            metered: crate::clock::test_mode(env),
             rows_read: Cell::new(0),
             rows_written: Cell::new(0),
         })
@@ -143,7 +149,11 @@ impl Db {
         let count = u32::try_from(statements.len()).unwrap_or(u32::MAX);
         self.statements
             .set(self.statements.get().saturating_add(count));
+        self.largest.set(self.largest.get().max(count));
         let results = self.d1.batch(statements).await.map_err(ApiError::from_d1)?;
+        if !self.metered {
+            return Ok(results);
+        }
         for meta in results.iter().filter_map(|r| r.meta().ok().flatten()) {
             let (read, written) = (meta.rows_read.unwrap_or(0), meta.rows_written.unwrap_or(0));
             self.rows_read.set(self.rows_read.get() + read as u64);
@@ -182,7 +192,12 @@ impl Db {
         self.statements.get()
     }
 
-    /// Rows read and written so far, by D1's own count.
+    /// Statements of the largest batch sent so far.
+    pub fn largest_batch(&self) -> u32 {
+        self.largest.get()
+    }
+
+    /// Rows read and written so far, by D1's own count (test mode only; zero otherwise).
     pub fn rows_cost(&self) -> (u64, u64) {
         (self.rows_read.get(), self.rows_written.get())
     }

@@ -71,8 +71,6 @@ pub struct Chunked<'a> {
     now_ms: f64,
     /// What each chunk did: those recorded before this request, and those it applied.
     done: BTreeMap<u32, Done>,
-    /// Statements of the largest batch this request sent.
-    largest: usize,
 }
 
 /// Whether a chunk was applied, or left for the CRM's retry.
@@ -107,7 +105,6 @@ impl<'a> Chunked<'a> {
             budget: limits.d1_queries.saturating_sub(RESERVED + fetches),
             now_ms,
             done,
-            largest: 0,
         })
     }
 
@@ -147,7 +144,6 @@ impl<'a> Chunked<'a> {
         if self.db.statements() as usize + statements.len() > self.budget as usize {
             return Ok(Step::Later);
         }
-        self.largest = self.largest.max(statements.len());
         let results = self.db.batch(statements).await?;
         done.first_touches = first_touches
             .and_then(|i| results.get(i))
@@ -173,7 +169,7 @@ impl<'a> Chunked<'a> {
     }
 
     /// The request's answer: `200` with `answer` (the intake's answer) once `complete`, else
-    /// [`Chunked::partial`]; in test mode, with what it cost ([`Chunked::with_cost`]).
+    /// [`Chunked::partial`]; in test mode, with what it cost (`http::with_d1_cost`).
     pub fn respond(
         &self,
         complete: bool,
@@ -186,7 +182,7 @@ impl<'a> Chunked<'a> {
         } else {
             self.partial(answer, chunks)?
         };
-        Ok(self.with_cost(response, env))
+        Ok(crate::http::with_d1_cost(response, self.db, env))
     }
 
     /// The answer to a request that stopped at the invocation's limit: `429
@@ -209,17 +205,5 @@ impl<'a> Chunked<'a> {
             .headers_mut()
             .set("retry-after", &RETRY_AFTER_S.to_string());
         Ok(response)
-    }
-
-    /// `response` with, in test mode, what the request cost in D1: statements, round trips and
-    /// the largest batch (what the tests hold to the plan's limits).
-    fn with_cost(&self, mut response: Response, env: &Env) -> Response {
-        if crate::clock::test_mode(env) {
-            let headers = response.headers_mut();
-            let _ = headers.set("x-handoff-d1-statements", &self.db.statements().to_string());
-            let _ = headers.set("x-handoff-d1-round-trips", &self.db.trips().to_string());
-            let _ = headers.set("x-handoff-d1-largest-batch", &self.largest.to_string());
-        }
-        response
     }
 }

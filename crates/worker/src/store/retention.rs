@@ -61,7 +61,7 @@ pub const RULES: [Rule; 4] = [
 
 /// A rule's retention in days from its var: a whole number of days, `never`, or the default
 /// when unset or unreadable.
-pub fn days(env: &Env, rule: &Rule) -> Option<u32> {
+fn days(env: &Env, rule: &Rule) -> Option<u32> {
     let set = env.var(rule.var).ok().map(|v| v.to_string());
     match set.as_deref().map(str::trim) {
         Some("never") => None,
