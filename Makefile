@@ -27,10 +27,13 @@ CLI_SRC    := $(call rust_sources,cli)
 FORM_WASM  := www/form/handoff_form_bg.wasm
 EMBED_JS   := www/embed.js
 WORKER_JS  := crates/worker/build/index.js
+# The same Worker built for tests: with the cargo feature `test-hooks` (the test clock, the answers'
+# D1 cost headers), which the release build above, the one `wrangler deploy` uploads, never has.
+WORKER_TEST_JS := crates/worker/build-test/index.js
 BUNDLE     := .build/bundle.json
 HANDOFF    := $(or $(CARGO_TARGET_DIR),target)/debug/handoff
 
-.PHONY: help dev test setup setup-test build lint test-native test-wasm test-worker test-dates test-e2e size size-normalizers bench bench-email bench-phone bench-form bench-edge bench-slack bench-sla bench-metrics bench-simulate bench-preview bench-crm bench-scale fuzz clean
+.PHONY: help dev test setup setup-test build build-test lint test-native test-wasm test-worker test-dates test-e2e size size-normalizers bench bench-email bench-phone bench-form bench-edge bench-slack bench-sla bench-metrics bench-simulate bench-preview bench-crm bench-scale fuzz clean
 
 help:
 	@echo "make dev    build and serve the demo page with the embedded form on http://localhost:$(PORT)/"
@@ -76,6 +79,13 @@ $(WORKER_JS): $(CORE_SRC) $(WORKER_SRC) Cargo.lock
 	@mkdir -p .build
 	@cd crates/worker && worker-build --release >../../.build/worker-build.log 2>&1 || { cat ../../.build/worker-build.log; exit 1; }
 
+build-test: build $(WORKER_TEST_JS)
+
+$(WORKER_TEST_JS): $(CORE_SRC) $(WORKER_SRC) Cargo.lock
+	@echo "build: worker for tests (feature test-hooks)"
+	@mkdir -p .build
+	@cd crates/worker && worker-build --release --out-dir build-test . --features test-hooks >../../.build/worker-build-test.log 2>&1 || { cat ../../.build/worker-build-test.log; exit 1; }
+
 $(HANDOFF): $(CORE_SRC) $(CLI_SRC) Cargo.lock
 	@cargo build --quiet -p handoff-cli
 
@@ -88,7 +98,7 @@ dev: setup build
 	@scripts/dev.sh $(PORT)
 
 test: setup-test
-	@$(MAKE) --no-print-directory lint test-native test-wasm build test-worker test-dates test-e2e
+	@$(MAKE) --no-print-directory lint test-native test-wasm build-test test-worker test-dates test-e2e
 	@echo "make test: every layer passed"
 
 lint:
@@ -109,7 +119,7 @@ test-wasm:
 	cd crates/form && CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 	  cargo test --target wasm32-unknown-unknown
 
-test-worker: build $(HANDOFF)
+test-worker: build-test $(HANDOFF)
 	@echo "== worker tests on workerd with local D1 and KV"
 	node --test --test-concurrency=1 --test-reporter=spec tests/worker.test.mjs tests/routing.test.mjs tests/notify.test.mjs tests/admin.test.mjs tests/sla.test.mjs tests/metrics.test.mjs tests/rollups.test.mjs tests/experiments.test.mjs tests/lifecycle.test.mjs tests/slack.test.mjs tests/attributes.test.mjs tests/fakes.test.mjs tests/crm-fakes.test.mjs tests/email-domain.test.mjs tests/replay.test.mjs tests/export.test.mjs tests/crm.test.mjs tests/crm-back.test.mjs tests/retention.test.mjs tests/batches.test.mjs tests/crm-chunks.test.mjs
 
@@ -118,12 +128,12 @@ test-worker: build $(HANDOFF)
 # than on main some day later. `make test` runs it beside the normal run; HANDOFF_TEST_EPOCH names
 # another date (e.g. a year ahead).
 DATED_SUITES := tests/routing.test.mjs tests/notify.test.mjs tests/sla.test.mjs tests/experiments.test.mjs tests/metrics.test.mjs tests/rollups.test.mjs tests/lifecycle.test.mjs tests/slack.test.mjs tests/attributes.test.mjs tests/email-domain.test.mjs tests/replay.test.mjs tests/export.test.mjs tests/crm.test.mjs tests/crm-back.test.mjs tests/retention.test.mjs tests/batches.test.mjs tests/crm-chunks.test.mjs
-test-dates: build $(HANDOFF)
+test-dates: build-test $(HANDOFF)
 	@epoch=$${HANDOFF_TEST_EPOCH:-$$(node -e 'const d = new Date(); d.setUTCFullYear(d.getUTCFullYear() - 1); process.stdout.write(d.toISOString())')}; \
 	echo "== the dated worker suites again, base date $$epoch"; \
 	HANDOFF_TEST_EPOCH=$$epoch node --test --test-concurrency=1 --test-reporter=spec $(DATED_SUITES)
 
-test-e2e: build
+test-e2e: build-test
 	@echo "== end-to-end in headless Chromium against wrangler dev"
 	node --test --test-concurrency=1 --test-reporter=spec tests/e2e.test.mjs tests/embed.test.mjs tests/dashboard.test.mjs
 
@@ -136,19 +146,19 @@ size-normalizers:
 bench:
 	cargo bench -p handoff-core --bench core
 
-bench-form: build
+bench-form: build-test
 	node bench/form-load.mjs
 
-bench-edge: build
+bench-edge: build-test
 	node bench/edge-load.mjs
 
-bench-slack: build $(HANDOFF)
+bench-slack: build-test $(HANDOFF)
 	node bench/slack-intake.mjs
 
-bench-sla: build $(HANDOFF)
+bench-sla: build-test $(HANDOFF)
 	node bench/sla-tick.mjs
 
-bench-metrics: build $(HANDOFF)
+bench-metrics: build-test $(HANDOFF)
 	cargo build --release -p handoff-cli
 	node bench/metrics-load.mjs
 
@@ -156,13 +166,13 @@ bench-simulate:
 	cargo build --release -p handoff-cli
 	node bench/simulate.mjs
 
-bench-preview: build $(HANDOFF)
+bench-preview: build-test $(HANDOFF)
 	node bench/preview.mjs
 
-bench-crm: build
+bench-crm: build-test
 	node bench/crm-push.mjs
 
-bench-scale: build $(HANDOFF)
+bench-scale: build-test $(HANDOFF)
 	node --experimental-websocket bench/scale.mjs
 
 bench-email: $(FORM_WASM)
@@ -186,4 +196,4 @@ fuzz:
 	done
 
 clean:
-	rm -rf target www/form crates/worker/build .build .wrangler test-artifacts
+	rm -rf target www/form crates/worker/build crates/worker/build-test .build .wrangler test-artifacts

@@ -2,15 +2,18 @@
 // admin reads, and the cron tick. Each run starts from a fresh state folder.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { EPOCH, HOUR, startWorker } from "./support/edge.mjs";
+import { readFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { EPOCH, HOUR, startWorker, workerScript } from "./support/edge.mjs";
 
 let worker, mf, db, token;
 
 before(async () => {
   // These tests send many leads from one client (no CF-Connecting-IP): the rate limit is
-  // tests/admin.test.mjs's subject, not theirs. No test clock: one test checks that without it,
-  // a trigger cannot set the tick's time.
-  worker = await startWorker({ testClock: false, bindings: { RATE_LIMIT_PER_MINUTE: "1000" } });
+  // tests/admin.test.mjs's subject, not theirs. The release build, the one `wrangler deploy`
+  // uploads, with the test-only variable set as a careless operator might: the tests at the end
+  // show that it has no test clock and no test headers.
+  worker = await startWorker({ release: true, testClock: false, bindings: { TEST_CLOCK: "enabled", RATE_LIMIT_PER_MINUTE: "1000" } });
   ({ mf, db, adminToken: token } = worker);
 });
 after(() => worker?.dispose());
@@ -403,7 +406,7 @@ describe("cron", () => {
     assert.equal(health.json.last_cron_tick_ms, scheduledTime.getTime());
   });
 
-  test("without the test-only TEST_CLOCK variable, a trigger cannot set the tick's time", async () => {
+  test("in the release build, a trigger cannot set the tick's time, even with TEST_CLOCK set", async () => {
     const worker = await mf.getWorker();
     const scheduledTime = new Date(EPOCH + HOUR);
     const result = await worker.scheduled({ cron: "now=86400000", scheduledTime });
@@ -411,5 +414,34 @@ describe("cron", () => {
     const times = (await db.prepare("SELECT scheduled_at FROM cron_ticks ORDER BY scheduled_at").all()).results;
     assert.ok(times.some((t) => t.scheduled_at === scheduledTime.getTime()));
     assert.ok(!times.some((t) => t.scheduled_at === 86_400_000));
+  });
+});
+
+describe("the release build", () => {
+  // The test clock and the cost headers are compiled only into the test build (the cargo feature
+  // `test-hooks`); this Worker is the release build run with TEST_CLOCK = "enabled".
+  test("ignores a client's X-Test-Now-Ms and answers no test-only header", async () => {
+    const claimed = 86_400_000; // 1970-01-02
+    const r = await call("/v1/leads", {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-test-now-ms": String(claimed) },
+      body: JSON.stringify({ form: "demo", answers: { email: "clock@example.com", interest: "Pricing", consent: true } }),
+    });
+    assert.equal(r.status, 201, r.text);
+    const { created_at } = await db.prepare("SELECT created_at FROM leads WHERE id = ?1").bind(r.json.id).first();
+    assert.notEqual(created_at, claimed);
+    // Stored at the Worker's own time: within a minute of this machine's clock now.
+    assert.ok(Math.abs(created_at - Date.now()) < 60_000, `${created_at} vs ${Date.now()}`);
+    const headers = [...r.headers.keys(), ...(await call("/v1/health")).headers.keys()];
+    assert.deepEqual(headers.filter((h) => h.startsWith("x-handoff-d1-") || h === "x-handoff-wasm-memory-bytes"), []);
+  });
+
+  test("has none of the test hooks compiled in; the test build has them", async () => {
+    const release = await readFile(join(dirname(workerScript({ release: true })), "index_bg.wasm"));
+    const testBuild = await readFile(join(dirname(workerScript()), "index_bg.wasm"));
+    for (const hook of ["x-test-now-ms", "x-handoff-d1-round-trips", "x-handoff-wasm-memory-bytes"]) {
+      assert.equal(release.includes(hook), false, `release build has ${hook}`);
+      assert.equal(testBuild.includes(hook), true, `test build lacks ${hook}`);
+    }
   });
 });

@@ -41,14 +41,20 @@ export function randomToken() {
   return crypto.randomUUID().replaceAll("-", "");
 }
 
+/** The built Worker's entry: the test build (`make build-test`: the cargo feature `test-hooks`, with
+ * the test clock) unless `release`, the build `wrangler deploy` uploads, which has no test hooks. */
+export function workerScript({ release = false } = {}) {
+  return join(ROOT, release ? "crates/worker/build/index.js" : "crates/worker/build-test/index.js");
+}
+
 /** The built Worker on workerd through Miniflare, with the state folder's D1 and KV; `bindings` adds
  * Worker vars and secrets (strings, as `[vars]` and `wrangler secret put` give them), e.g.
  * `{ RATE_LIMIT_PER_MINUTE: "5" }`; `options` adds Miniflare options (e.g. `handleRuntimeStdio`
  * to read the Worker's log). */
-export function startMiniflare(stateDir, { adminToken, bindings = {}, options = {} }) {
+export function startMiniflare(stateDir, { adminToken, bindings = {}, options = {}, release = false }) {
   return new Miniflare({
     modules: true,
-    scriptPath: join(ROOT, "crates/worker/build/index.js"),
+    scriptPath: workerScript({ release }),
     modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
     compatibilityDate: "2026-04-01",
     kvNamespaces: { CONFIG: KV_ID },
@@ -66,7 +72,8 @@ export function startMiniflare(stateDir, { adminToken, bindings = {}, options = 
 /** A Worker on workerd with a fresh state folder and a configuration: `config` (a TOML file; the
  * demo's when absent) with `extraToml` appended (e.g. notification channels naming a receiver's
  * port), compiled by the CLI and seeded as `make dev` seeds it; `miniflare`: more Miniflare options
- * (`startMiniflare`'s `options`). With `testClock` (the default) the
+ * (`startMiniflare`'s `options`); `release`: the release build instead of the test build. With
+ * `testClock` (the default) the
  * Worker runs with TEST_CLOCK and every request made through `fetch` carries the test's clock:
  * `now` (default EPOCH), never the machine's. Returns the Worker and the helpers every suite uses:
  * - `fetch(path, { now, admin, headers, method, body })`: a request (`admin`: with the admin token;
@@ -76,7 +83,7 @@ export function startMiniflare(stateDir, { adminToken, bindings = {}, options = 
  * - `tick(ms, cron)`: the cron at `scheduledTime` `ms`, expected to succeed;
  * - `events(leadId, kind)`: the lead's log (kind, actor, at, detail), oldest first, `detail` parsed;
  * - `dispose()`: the Worker and its state folder gone. */
-export async function startWorker({ config, extraToml = "", bindings = {}, testClock = true, adminToken = randomToken(), miniflare = {} } = {}) {
+export async function startWorker({ config, extraToml = "", bindings = {}, testClock = true, release = false, adminToken = randomToken(), miniflare = {} } = {}) {
   let file;
   if (config || extraToml) {
     const text = `${await readFile(config ?? join(ROOT, "config/demo.toml"), "utf8")}\n${extraToml}`;
@@ -90,6 +97,7 @@ export async function startWorker({ config, extraToml = "", bindings = {}, testC
     adminToken,
     bindings: { ...(testClock ? { TEST_CLOCK: "enabled" } : {}), ...bindings },
     options: miniflare,
+    release,
   });
   const db = await mf.getD1Database("DB");
   const kv = await mf.getKVNamespace("CONFIG");
@@ -171,12 +179,13 @@ export function freePort() {
   });
 }
 
-/** `wrangler dev` on a free port, as `make dev` runs it. Resolves once the API answers. */
-export async function startWranglerDev(stateDir, { adminToken, vars = {} }) {
+/** `wrangler dev` on a free port, as `make dev` runs it (with the test build unless `release`).
+ * Resolves once the API answers. */
+export async function startWranglerDev(stateDir, { adminToken, vars = {}, release = false }) {
   const [port, inspector] = [await freePort(), await freePort()];
   const child = spawn(
     join(ROOT, "node_modules/.bin/wrangler"),
-    ["dev", "--local", "--persist-to", stateDir, "--port", String(port), "--ip", "127.0.0.1",
+    ["dev", workerScript({ release }), "--local", "--persist-to", stateDir, "--port", String(port), "--ip", "127.0.0.1",
      "--inspector-port", String(inspector), "--test-scheduled", "--var", `ADMIN_TOKEN:${adminToken}`,
      ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`])],
     // Its own process group, so that stopping it also stops the workerd it starts.

@@ -1,14 +1,25 @@
 //! The Worker's one clock. Every instant a handler or the cron uses comes from here, so that tests
 //! can run the Worker at any date (their base date a year back or ahead) without a real clock
 //! showing through anywhere.
+//!
+//! Test mode exists only in a build made for tests (the cargo feature `test-hooks`, which the
+//! release build `wrangler deploy` uploads never enables): there, the variable
+//! `TEST_CLOCK = "enabled"` lets a request name its time. In the release build `test_mode` is
+//! `false` whatever the variables say, and nothing a client sends can move the clock.
 
 use worker::{Env, Request, ScheduledEvent};
 
-/// Whether the Worker runs with the test-only variable `TEST_CLOCK = "enabled"` (tests set it; no
-/// deployment does).
+/// Whether this is a test build run with `TEST_CLOCK = "enabled"`.
+#[cfg(feature = "test-hooks")]
 pub fn test_mode(env: &Env) -> bool {
     env.var("TEST_CLOCK")
         .is_ok_and(|v| v.to_string() == "enabled")
+}
+
+/// The release build has no test mode.
+#[cfg(not(feature = "test-hooks"))]
+pub fn test_mode(_env: &Env) -> bool {
+    false
 }
 
 /// The request's "now", in ms since the epoch: the Worker's clock, or, in test mode only, the

@@ -263,9 +263,10 @@ pub fn with_api_headers(mut response: Response, cors: Option<&str>) -> Response 
     response
 }
 
-/// In test mode only (`TEST_CLOCK`), the answer says what it cost in D1: round trips, statements
+/// In test mode only (a test build run with `TEST_CLOCK`), the answer says what it cost in D1: round trips, statements
 /// (in all and in the largest batch), and rows read and written (D1's result metadata), for tests
 /// and benchmarks to read.
+#[cfg(feature = "test-hooks")]
 pub fn with_d1_cost(mut response: Response, db: &Db, env: &Env) -> Response {
     if crate::clock::test_mode(env) {
         let (read, written) = db.rows_cost();
@@ -279,6 +280,12 @@ pub fn with_d1_cost(mut response: Response, db: &Db, env: &Env) -> Response {
         let _ = headers.set("x-handoff-d1-rows-read", &read.to_string());
         let _ = headers.set("x-handoff-d1-rows-written", &written.to_string());
     }
+    response
+}
+
+/// The release build says nothing about its cost.
+#[cfg(not(feature = "test-hooks"))]
+pub fn with_d1_cost(response: Response, _db: &Db, _env: &Env) -> Response {
     response
 }
 

@@ -104,6 +104,7 @@ pub async fn health(env: &Env, bundle: &BundleOnce) -> Result<Response, ApiError
     )?;
     // In test mode only: the isolate's WebAssembly memory, which only grows, so that a benchmark
     // reads the most a request before it needed (bench/scale.mjs, beside the JS heap).
+    #[cfg(feature = "test-hooks")]
     if crate::clock::test_mode(env) {
         let buffer = js_sys::Reflect::get(&wasm_bindgen::memory(), &"buffer".into())
             .and_then(|b| js_sys::Reflect::get(&b, &"byteLength".into()));
