@@ -107,6 +107,7 @@ lint:
 	cargo fmt --all --check
 	cargo clippy --quiet --workspace --all-targets -- -D warnings
 	cargo clippy --quiet -p handoff-form -p handoff-worker --target wasm32-unknown-unknown -- -D warnings
+	cargo clippy --quiet -p handoff-worker --features test-hooks --target wasm32-unknown-unknown -- -D warnings
 	cargo clippy --quiet -p handoff-probe --all-features --target wasm32-unknown-unknown -- -D warnings
 
 test-native:

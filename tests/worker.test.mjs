@@ -188,6 +188,46 @@ describe("intake", () => {
     });
   }
 
+  // A body is read through its route's cap as it streams in: a chunked body without
+  // Content-Length is refused once it passes the cap, and the rest of it is never read.
+  const streamed = (total, chunk = 4096) => {
+    let sent = 0;
+    const body = new ReadableStream({
+      pull(controller) {
+        if (sent >= total) return controller.close();
+        const n = Math.min(chunk, total - sent);
+        sent += n;
+        controller.enqueue(new TextEncoder().encode("x".repeat(n)));
+      },
+    });
+    return { body, sent: () => sent };
+  };
+  // (route, method, admin, content type, cap in bytes)
+  const capped = [
+    ["/v1/leads", "POST", false, "application/json", 16 * 1024],
+    ["/v1/config", "PUT", true, "application/toml", 256 * 1024],
+    ["/v1/config/rollback", "POST", true, "application/json", 4 * 1024],
+    ["/v1/leads/x/reassign", "POST", true, "application/json", 4 * 1024],
+    ["/v1/leads/x/events", "POST", true, "application/json", 16 * 1024],
+  ];
+  for (const [path, method, isAdmin, type, cap] of capped) {
+    test(`${method} ${path} refuses a streamed body past ${cap} bytes without reading the rest`, async () => {
+      const headers = { "content-type": type, ...(isAdmin ? { authorization: `Bearer ${token}` } : {}) };
+      const over = streamed(cap + 1);
+      const r = await worker.json(path, { method, headers, body: over.body, duplex: "half" });
+      assert.equal(r.status, 413, r.text);
+      assert.equal(r.json.error.code, "body_too_large");
+      const huge = streamed(64 << 20, 64 * 1024);
+      const refused = await worker.json(path, { method, headers, body: huge.body, duplex: "half" }).catch((e) => e);
+      // Refused before it was read: answered 413, or (as workerd does) answered and the
+      // connection closed under the sender's feet.
+      const closed = ["ECONNRESET", "EPIPE", "UND_ERR_SOCKET"].includes(refused.cause?.code);
+      assert.ok(refused.status === 413 || closed, String(refused.cause ?? refused.status));
+      assert.ok(huge.sent() < 16 << 20, `${huge.sent()} bytes were pulled of a 64 MB body`);
+      await huge.body.cancel().catch(() => {});
+    });
+  }
+
   test("a retried submission with the same Idempotency-Key is stored once and answered the same", async () => {
     const key = crypto.randomUUID();
     const headers = { "content-type": "application/json", "idempotency-key": key };

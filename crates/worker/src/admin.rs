@@ -251,7 +251,7 @@ pub async fn reassign(
     bundle: &BundleOnce,
     now: f64,
 ) -> Result<Response, ApiError> {
-    let body = read_body(req, None).await?;
+    let body = read_body(req, crate::http::caps::COMMAND).await?;
     let input: Reassign = serde_json::from_str(&body).map_err(|_| {
         ApiError::new(
             400,

@@ -15,13 +15,7 @@ use crate::error::ApiError;
 use crate::http::{self, json, read_body, Cap};
 use crate::store::config::{self as kv, Activation, HISTORY_CAP};
 
-/// The largest configuration accepted, in bytes.
-pub const MAX_CONFIG: usize = 256 * 1024;
-const BODY: Cap = Cap {
-    bytes: MAX_CONFIG,
-    what: "A configuration",
-    in_kb: false,
-};
+const BODY: Cap = crate::http::caps::CONFIG;
 
 /// What is active and what was, as KV holds it now.
 struct State {
@@ -148,7 +142,7 @@ pub async fn candidate(req: &mut Request) -> Result<Result<Bundle, Response>, Ap
             "Send the configuration as TOML with Content-Type: application/toml.",
         ));
     }
-    let text = read_body(req, Some(BODY)).await?;
+    let text = read_body(req, BODY).await?;
     match Bundle::from_toml(&text) {
         Ok(bundle) => Ok(Ok(bundle)),
         Err(problems) => invalid(&problems).map(Err),
@@ -251,7 +245,7 @@ pub async fn rollback(req: &mut Request, env: &Env, now: i64) -> Result<Response
     struct Target {
         version: String,
     }
-    let body = read_body(req, None).await?;
+    let body = read_body(req, crate::http::caps::COMMAND).await?;
     let wanted = if body.trim().is_empty() {
         None
     } else {

@@ -24,13 +24,7 @@ use crate::store::status::Change;
 use crate::store::{self, BundleOnce, Db};
 use chunks::{chunk_of, Chunked, Done, Ignored, Step};
 
-/// The largest body accepted, in bytes (a batch of a few hundred small events).
-const MAX_BODY: usize = 256 * 1024;
-pub(crate) const BODY: Cap = Cap {
-    bytes: MAX_BODY,
-    what: "A CRM body",
-    in_kb: true,
-};
+pub(crate) const BODY: Cap = crate::http::caps::CRM;
 
 #[derive(Serialize)]
 struct Applied {
@@ -71,7 +65,7 @@ pub async fn intake(
         return back::intake(req, env, &bundle, intake, preset, &expected, now_ms).await;
     }
     bearer(req, &expected)?;
-    let body = read_body(req, Some(BODY)).await?;
+    let body = read_body(req, BODY).await?;
     let value: serde_json::Value = serde_json::from_str(&body)
         .map_err(|e| ApiError::new(400, "bad_json", format!("The body is not JSON: {e}.")))?;
     let (facts, ignored) = read(intake, &value).map_err(refused)?;

@@ -15,13 +15,7 @@ use crate::moves::apply;
 use crate::store::status::Via;
 use crate::store::{BundleOnce, Db};
 
-/// The largest event body accepted, in bytes.
-const MAX_BODY: usize = 16 * 1024;
-const BODY: Cap = Cap {
-    bytes: MAX_BODY,
-    what: "An event body",
-    in_kb: false,
-};
+const BODY: Cap = crate::http::caps::EVENTS;
 
 #[derive(Debug, Serialize)]
 struct Recorded<'a> {
@@ -50,7 +44,7 @@ pub async fn record(
     bundle: &BundleOnce,
     now_ms: f64,
 ) -> Result<Response, ApiError> {
-    let body = read_body(req, Some(BODY)).await?;
+    let body = read_body(req, BODY).await?;
     let bad = |e: handoff_core::events::EventError| {
         ApiError::new(400, "bad_event", format!("{}: {}.", e.code, e.message))
     };

@@ -22,12 +22,21 @@ pub struct Cap {
 }
 
 impl Cap {
-    /// A small form posted by a page or by Slack: 64 KB.
-    pub const FORM: Cap = Cap {
-        bytes: 64 * 1024,
-        what: "A form",
-        in_kb: true,
-    };
+    const fn kb(kb: usize, what: &'static str) -> Cap {
+        Cap {
+            bytes: kb * 1024,
+            what,
+            in_kb: true,
+        }
+    }
+
+    const fn bytes(bytes: usize, what: &'static str) -> Cap {
+        Cap {
+            bytes,
+            what,
+            in_kb: false,
+        }
+    }
 
     fn too_large(&self) -> ApiError {
         let message = if self.in_kb {
@@ -39,26 +48,56 @@ impl Cap {
     }
 }
 
-/// The request's body as text: `413 body_too_large` when its declared or actual length is over
-/// `cap` (no cap: any length), `400 bad_body` when it cannot be read.
-pub async fn read_body(req: &mut Request, cap: Option<Cap>) -> Result<String, ApiError> {
-    if let Some(cap) = cap {
-        let declared = req.headers().get("content-length").ok().flatten();
-        if declared
-            .and_then(|v| v.parse::<usize>().ok())
-            .is_some_and(|n| n > cap.bytes)
-        {
+/// Every body the Worker reads, with its limit: the one table of request sizes (README, "Limits").
+/// A body is read through its cap as it streams in, so a larger one, declared or not (chunked), is
+/// refused once the cap is passed, never held whole.
+pub mod caps {
+    use super::Cap;
+
+    /// `POST /v1/leads`: a lead's answers and attribution.
+    pub const LEAD: Cap = Cap::bytes(16 * 1024, "A lead body");
+    /// A small form posted by a page (a signed link's confirmation, a rejection's reason) or by
+    /// Slack (an interaction).
+    pub const FORM: Cap = Cap::kb(64, "A form");
+    /// `POST /v1/crm/{id}`: a CRM's webhook or a Flow's callout, up to the presets' batch sizes.
+    pub const CRM: Cap = Cap::kb(256, "A CRM body");
+    /// `POST /v1/leads/{id}/events`: sales activity on one lead.
+    pub const EVENTS: Cap = Cap::bytes(16 * 1024, "An event body");
+    /// `PUT /v1/config`: a configuration (TOML or JSON).
+    pub const CONFIG: Cap = Cap::bytes(256 * 1024, "A configuration");
+    /// `POST /v1/config/preview` and `/v1/config/route`: a configuration and a lead.
+    pub const WHATIF: Cap = Cap::kb(256 + 64, "A lead with a configuration");
+    /// A small JSON command: a reassignment, a take, a rollback's version.
+    pub const COMMAND: Cap = Cap::kb(4, "A request body");
+}
+
+/// The request's body as text, read through `cap`: `413 body_too_large` as soon as its declared
+/// or streamed length passes the cap (the rest is never read), `400 bad_body` when it cannot be
+/// read or is not UTF-8. A request without a body is the empty text.
+pub async fn read_body(req: &mut Request, cap: Cap) -> Result<String, ApiError> {
+    use futures_util::StreamExt;
+    let declared = req.headers().get("content-length").ok().flatten();
+    if declared
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .is_some_and(|n| n > cap.bytes)
+    {
+        return Err(cap.too_large());
+    }
+    let unreadable = || ApiError::new(400, "bad_body", "The request body could not be read.");
+    if req.inner().body().is_none() {
+        return Ok(String::new());
+    }
+    let mut stream = req.stream().map_err(|_| unreadable())?;
+    let mut bytes: Vec<u8> = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| unreadable())?;
+        if bytes.len() + chunk.len() > cap.bytes {
             return Err(cap.too_large());
         }
+        bytes.extend_from_slice(&chunk);
     }
-    let body = req
-        .text()
-        .await
-        .map_err(|_| ApiError::new(400, "bad_body", "The request body could not be read."))?;
-    match cap {
-        Some(cap) if body.len() > cap.bytes => Err(cap.too_large()),
-        _ => Ok(body),
-    }
+    String::from_utf8(bytes)
+        .map_err(|_| ApiError::new(400, "bad_body", "The request body is not UTF-8 text."))
 }
 
 /// The request's `Content-Type`, lowercased (empty without one).
@@ -346,22 +385,19 @@ mod tests {
 
     #[test]
     fn caps_name_their_limit() {
-        let lead = Cap {
-            bytes: 16 * 1024,
-            what: "A lead body",
-            in_kb: false,
-        };
-        assert_eq!(
-            lead.too_large().message,
-            "A lead body may be at most 16384 bytes."
-        );
-        let crm = Cap {
-            bytes: 256 * 1024,
-            what: "A CRM body",
-            in_kb: true,
-        };
-        assert_eq!(crm.too_large().message, "A CRM body may be at most 256 KB.");
-        assert_eq!(crm.too_large().status, 413);
+        let cases = [
+            (caps::LEAD, "A lead body may be at most 16384 bytes."),
+            (caps::CRM, "A CRM body may be at most 256 KB."),
+            (
+                caps::WHATIF,
+                "A lead with a configuration may be at most 320 KB.",
+            ),
+            (caps::COMMAND, "A request body may be at most 4 KB."),
+        ];
+        for (cap, message) in cases {
+            assert_eq!(cap.too_large().message, message);
+            assert_eq!(cap.too_large().status, 413);
+        }
     }
 
     #[test]

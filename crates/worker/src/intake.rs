@@ -45,14 +45,7 @@ use crate::store::sla::{clear_statements, Who};
 use crate::store::{self, profile, BundleOnce, Db};
 use crate::uuid::random_uuid;
 
-/// The largest submission body accepted, in bytes. A lead is a few hundred bytes; anything near
-/// this is not a person filling a form.
-pub const MAX_BODY: usize = 16 * 1024;
-const BODY: Cap = Cap {
-    bytes: MAX_BODY,
-    what: "A lead body",
-    in_kb: false,
-};
+const BODY: Cap = crate::http::caps::LEAD;
 
 /// `POST /v1/leads` body. Unknown top-level keys are ignored; answers to fields the form does not
 /// show are dropped by handoff-core, and answers to fields it does not have are kept with the lead
@@ -108,7 +101,7 @@ struct OutcomeView<'a> {
 /// An `Idempotency-Key` and the hex SHA-256 of the body it came with.
 type Key = Option<(String, String)>;
 
-/// The body, within [`MAX_BODY`], of a JSON request, and its idempotency key if it has a valid one.
+/// The body, within its cap, of a JSON request, and its idempotency key if it has a valid one.
 async fn read(req: &mut Request) -> Result<(String, Key), ApiError> {
     if !http::content_type(req).starts_with("application/json") {
         return Err(ApiError::new(
@@ -117,7 +110,7 @@ async fn read(req: &mut Request) -> Result<(String, Key), ApiError> {
             "Send the lead as JSON with Content-Type: application/json.",
         ));
     }
-    let body = read_body(req, Some(BODY)).await?;
+    let body = read_body(req, BODY).await?;
     let idempotency = match http::header(req, "idempotency-key") {
         Some(key) if valid_idempotency_key(&key) => Some((key, sha256_hex(&body))),
         Some(_) => {

@@ -13,7 +13,7 @@ use worker::{Env, Method, Request, Response};
 
 use crate::actions::{act, Act};
 use crate::error::ApiError;
-use crate::http::{form_pairs, page, param, query, read_body, Cap};
+use crate::http::{form_pairs, page, param, query, read_body};
 use crate::store::events::target;
 use crate::store::status::Via;
 use crate::store::{BundleOnce, Db};
@@ -196,7 +196,7 @@ pub async fn link(
         LinkPurpose::Claim => Act::Accept,
         LinkPurpose::Take => Act::Take,
         LinkPurpose::Reject => {
-            let form = read_body(req, Some(Cap::FORM)).await?;
+            let form = read_body(req, crate::http::caps::FORM).await?;
             let reason = form_pairs(&form)
                 .into_iter()
                 .find(|(k, _)| k == "reason")

@@ -93,7 +93,7 @@ pub async fn health(env: &Env, bundle: &BundleOnce) -> Result<Response, ApiError
     let bundle = bundle.get(env).await.ok();
     let last_tick = store::last_tick(env).await?;
     let unreadable = store::sla::unreadable_count(&Db::open(env)?).await?;
-    let mut response = json(
+    let response = json(
         200,
         &Health {
             ok: bundle.is_some(),
@@ -102,9 +102,13 @@ pub async fn health(env: &Env, bundle: &BundleOnce) -> Result<Response, ApiError
             sla_unreadable_clocks: unreadable,
         },
     )?;
-    // In test mode only: the isolate's WebAssembly memory, which only grows, so that a benchmark
-    // reads the most a request before it needed (bench/scale.mjs, beside the JS heap).
-    #[cfg(feature = "test-hooks")]
+    Ok(with_wasm_memory(response, env))
+}
+
+/// In test mode only: the isolate's WebAssembly memory, which only grows, so that a benchmark
+/// reads the most a request before it needed (bench/scale.mjs, beside the JS heap).
+#[cfg(feature = "test-hooks")]
+fn with_wasm_memory(mut response: Response, env: &Env) -> Response {
     if crate::clock::test_mode(env) {
         let buffer = js_sys::Reflect::get(&wasm_bindgen::memory(), &"buffer".into())
             .and_then(|b| js_sys::Reflect::get(&b, &"byteLength".into()));
@@ -114,5 +118,10 @@ pub async fn health(env: &Env, bundle: &BundleOnce) -> Result<Response, ApiError
                 .set("x-handoff-wasm-memory-bytes", &bytes.to_string());
         }
     }
-    Ok(response)
+    response
+}
+
+#[cfg(not(feature = "test-hooks"))]
+fn with_wasm_memory(response: Response, _env: &Env) -> Response {
+    response
 }

@@ -38,7 +38,7 @@ pub async fn take(
     bundle: &BundleOnce,
     now_ms: f64,
 ) -> Result<Response, ApiError> {
-    let body = read_body(req, None).await?;
+    let body = read_body(req, crate::http::caps::COMMAND).await?;
     let input: Take = serde_json::from_str(&body)
         .map_err(|_| ApiError::new(400, "bad_json", "The body is {\"owner\": an owner id}."))?;
     let bundle = bundle.get(env).await?;

@@ -15,7 +15,7 @@ use worker::{Env, Method, Request, Response};
 use crate::actions::{act, Act};
 use crate::error::ApiError;
 use crate::fetch::{call, secret, Failure};
-use crate::http::{form_encode, form_pairs, header, json, read_body, Cap};
+use crate::http::{form_encode, form_pairs, header, json, read_body};
 use crate::store::status::Via;
 use crate::store::{slack as seen, BundleOnce, Db, KV_BINDING};
 
@@ -201,7 +201,7 @@ pub async fn interactions(
     })?;
     let timestamp = header(req, "x-slack-request-timestamp");
     let signature = header(req, "x-slack-signature");
-    let body = read_body(req, Some(Cap::FORM)).await?;
+    let body = read_body(req, crate::http::caps::FORM).await?;
     let refuse = |e: SlackError| ApiError::new(401, e.code(), e.message());
     verify(
         signing.as_bytes(),

@@ -183,6 +183,7 @@ impl Db {
         }
     }
 
+    #[cfg(feature = "test-hooks")]
     pub fn trips(&self) -> u32 {
         self.trips.get()
     }
@@ -193,11 +194,13 @@ impl Db {
     }
 
     /// Statements of the largest batch sent so far.
+    #[cfg(feature = "test-hooks")]
     pub fn largest_batch(&self) -> u32 {
         self.largest.get()
     }
 
     /// Rows read and written so far, by D1's own count (test mode only; zero otherwise).
+    #[cfg(feature = "test-hooks")]
     pub fn rows_cost(&self) -> (u64, u64) {
         (self.rows_read.get(), self.rows_written.get())
     }

@@ -16,11 +16,7 @@ use crate::store::rotation as rotation_rows;
 use crate::store::{BundleOnce, Db};
 
 /// A lead and a configuration of at most 256 KB, and some room for the lead.
-const BODY: Cap = Cap {
-    bytes: crate::config::MAX_CONFIG + 64 * 1024,
-    what: "A lead with a configuration",
-    in_kb: true,
-};
+const BODY: Cap = crate::http::caps::WHATIF;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -55,7 +51,7 @@ pub async fn route_lead(
             "Send {\"lead\": {…}, \"config\": \"…\"} as JSON with Content-Type: application/json.",
         ));
     }
-    let text = read_body(req, Some(BODY)).await?;
+    let text = read_body(req, BODY).await?;
     let bad = |problem: String| ApiError::new(400, "bad_json", problem);
     let body: Body = serde_json::from_str(&text).map_err(|e| {
         bad(format!(

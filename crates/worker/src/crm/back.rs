@@ -66,7 +66,7 @@ pub async fn intake(
     if preset == Preset::Salesforce {
         bearer(req, secret)?;
     }
-    let body = read_body(req, Some(BODY)).await?;
+    let body = read_body(req, BODY).await?;
     if preset == Preset::Hubspot {
         signed(req, secret, &body, now_ms)?;
     }
