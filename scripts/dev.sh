@@ -20,7 +20,8 @@ cat <<TXT
   Read a lead (admin):               GET  http://localhost:$port/v1/leads/ID
                                      with Authorization: Bearer <ADMIN_TOKEN from .dev.vars>
   Health and last cron tick:         http://localhost:$port/v1/health
-  Dashboard (admin token):           http://localhost:$port/dashboard
+  Dashboard (REPORTS_TOKEN):         http://localhost:$port/dashboard
+  Configuration (ADMIN_TOKEN):       http://localhost:$port/dashboard/config
   Cron:                              every minute; a tick that did something prints one line
 
 TXT

@@ -4,15 +4,19 @@
 // state folder for the file; the rate-limit window is shortened to 2 s through Worker vars.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { HANDOFF, ROOT, startWorker } from "./support/edge.mjs";
+import { HANDOFF, ROOT, randomToken, startWorker } from "./support/edge.mjs";
 
 const LIMIT = 3;
 const WINDOW_SECONDS = 2;
+// Failed sign-ins per client and window (seconds).
+const AUTH_LIMIT = 3;
+const AUTH_WINDOW_SECONDS = 2;
+const RATE_LIMIT_KEY = randomToken();
 
 let worker, mf, db, kv, token, scratch, demoToml, seeded;
 
@@ -20,7 +24,10 @@ before(async () => {
   // The real clock: the rate limit's windows are seconds that pass, and nothing here is dated.
   worker = await startWorker({
     testClock: false,
-    bindings: { RATE_LIMIT_PER_MINUTE: String(LIMIT), RATE_LIMIT_WINDOW_SECONDS: String(WINDOW_SECONDS) },
+    bindings: {
+      RATE_LIMIT_PER_MINUTE: String(LIMIT), RATE_LIMIT_WINDOW_SECONDS: String(WINDOW_SECONDS), RATE_LIMIT_KEY,
+      AUTH_FAILURES_PER_WINDOW: String(AUTH_LIMIT), AUTH_WINDOW_SECONDS: String(AUTH_WINDOW_SECONDS),
+    },
   });
   ({ mf, db, kv, adminToken: token } = worker);
   scratch = await mkdtemp(join(tmpdir(), "handoff-admin-"));
@@ -35,7 +42,12 @@ after(async () => {
 const call = async (path, { method = "GET", body, headers = {}, auth = true } = {}) => {
   const all = { ...headers };
   if (auth === true) all.authorization = `Bearer ${token}`;
-  else if (typeof auth === "string") all.authorization = auth;
+  else {
+    if (typeof auth === "string") all.authorization = auth;
+    // Each call without the right token from a client of its own, so that only the throttling
+    // tests fill a client's window of failed sign-ins.
+    all["cf-connecting-ip"] ??= randomIp();
+  }
   return worker.json(path, { method, body, headers: all });
 };
 const sendJson = (path, value, opts = {}) =>
@@ -87,7 +99,10 @@ describe("openapi", { timeout: 60_000 }, () => {
     assert.match(doc.openapi, /^3\.1\.\d+$/);
     assert.equal(typeof doc.info.title, "string");
     assert.equal(typeof doc.info.version, "string");
-    assert.deepEqual(doc.components.securitySchemes.bearer, { type: "http", scheme: "bearer", description: "the ADMIN_TOKEN secret" });
+    for (const role of ["admin", "reports"]) {
+      assert.equal(doc.components.securitySchemes[role].scheme, "bearer");
+      assert.match(doc.components.securitySchemes[role].description, new RegExp(`${role.toUpperCase()}_TOKEN`));
+    }
     const paths = Object.entries(doc.paths);
     assert.ok(paths.length >= 10);
     let operations = 0;
@@ -97,7 +112,8 @@ describe("openapi", { timeout: 60_000 }, () => {
         assert.ok(METHODS.includes(method), `${method} ${path}`);
         operations++;
         const documented = Object.keys(op.responses);
-        const admin = (op.security ?? []).some((s) => "bearer" in s);
+        const schemes = (op.security ?? []).map((s) => Object.keys(s)[0]).join();
+        const admin = schemes === "admin" || schemes === "reports,admin";
         const [url, init] = requestFor(method, path);
         // Every error a documented operation can give is documented with an error schema.
         for (const [code, response] of Object.entries(op.responses)) {
@@ -111,11 +127,16 @@ describe("openapi", { timeout: 60_000 }, () => {
         assert.ok(documented.includes(String(authorized.status)), `${method} ${path}: ${authorized.status} ${authorized.text} not in ${documented}`);
         if (admin) {
           assert.ok(documented.includes("401"), `${method} ${path} documents 401`);
+          assert.ok(documented.includes("429"), `${method} ${path} documents 429`);
           const anonymous = await call(url, { ...init, auth: false });
           assert.equal(anonymous.status, 401, `${method} ${path} without a token`);
           assert.equal(anonymous.json.error.code, "unauthorized");
           const wrong = await call(url, { ...init, auth: `Bearer ${token}x` });
           assert.equal(wrong.status, 401, `${method} ${path} with a wrong token`);
+          // The reports token opens the reports routes, and only them.
+          const reports = await call(url, { ...init, auth: `Bearer ${worker.reportsToken}` });
+          if (schemes === "admin") assert.equal(reports.status, 401, `${method} ${path} with the reports token`);
+          else assert.equal(reports.status, authorized.status, `${method} ${path} with the reports token`);
         }
         // Every failure body has the documented error shape.
         if (authorized.status >= 400 && !op.responses[authorized.status].content?.["text/html"]) {
@@ -437,6 +458,10 @@ describe("dead letters", { timeout: 60_000 }, () => {
     assert.deepEqual((await call("/v1/dead-letters?limit=1")).json.dead_letters.map((d) => d.id), ["dl-new"]);
     assert.equal((await call("/v1/dead-letters?limit=500")).status, 400);
     assert.equal((await call("/v1/dead-letters", { auth: false })).status, 401);
+    // Health warns of them, by count, for anyone watching the Worker.
+    const health = (await call("/v1/health", { auth: false })).json;
+    assert.equal(health.dead_letters, 2);
+    assert.ok(health.warnings.some((w) => w.code === "dead_letters_waiting" && w.message.startsWith("2 ")), JSON.stringify(health.warnings));
   });
 
   test("a retry queues the dead letter again, due now, and records it on the lead", async () => {
@@ -466,9 +491,15 @@ describe("dead letters", { timeout: 60_000 }, () => {
 
 describe("rate limit", { timeout: 60_000 }, () => {
   const sha256 = (text) => createHash("sha256").update(text).digest("hex");
+  // The client's key as the Worker derives it (handoff_core::client): HMAC-SHA-256 of its network
+  // under a key for the UTC day, itself the HMAC of the day under RATE_LIMIT_KEY.
+  const clientKey = (network, ms = Date.now()) => {
+    const dayKey = createHmac("sha256", RATE_LIMIT_KEY).update(`handoff client day ${Math.floor(ms / 86_400_000)}`).digest();
+    return createHmac("sha256", dayKey).update(network).digest("hex");
+  };
   // Starts a burst early in a window, so that it cannot straddle two.
-  const windowStart = async () => {
-    const ms = WINDOW_SECONDS * 1000;
+  const windowStart = async (seconds = WINDOW_SECONDS) => {
+    const ms = seconds * 1000;
     while (Date.now() % ms > 200) await new Promise((r) => setTimeout(r, 20));
   };
 
@@ -490,7 +521,7 @@ describe("rate limit", { timeout: 60_000 }, () => {
     const replay = await postLead(body, { "cf-connecting-ip": ip, ...keyed });
     assert.equal(replay.status, 201);
     assert.equal(replay.text, first.text);
-    // Refused requests that never reach the limiter are not counted, and nothing was stored.
+    // Nothing of the refused submissions was stored.
     const { n } = await db.prepare("SELECT COUNT(*) AS n FROM leads WHERE json_extract(answers, '$.email') = ?1")
       .bind(body.answers.email).first();
     assert.equal(n, 1);
@@ -499,23 +530,73 @@ describe("rate limit", { timeout: 60_000 }, () => {
     assert.equal(next.status, 201, next.text);
   });
 
-  test("the client is stored as a hash of its address and the form, never the address", async () => {
+  test("malformed, invalid and oversized submissions count like any other, before their body is read", async () => {
+    const ip = "203.0.113.9";
+    await windowStart();
+    const refused = [
+      ["{not json", "application/json", 400],
+      [JSON.stringify({ form: "demo", answers: { email: "nobody@" } }), "application/json", 422],
+      [JSON.stringify(goodLead()), "text/plain", 415],
+    ];
+    for (const [body, type, status] of refused) {
+      const r = await call("/v1/leads", { method: "POST", body, auth: false, headers: { "content-type": type, "cf-connecting-ip": ip } });
+      assert.equal(r.status, status, r.text);
+    }
+    const limited = await postLead(goodLead(), { "cf-connecting-ip": ip });
+    assert.equal(limited.status, 429, limited.text);
+    // Over the limit, even a body over the cap is answered 429: it is never read.
+    const huge = await call("/v1/leads", { method: "POST", body: "x".repeat(40_000), auth: false,
+      headers: { "content-type": "application/json", "cf-connecting-ip": ip } });
+    assert.equal(huge.status, 429);
+  });
+
+  test("the addresses of one IPv6 /64 are one client; the next /64 is another", async () => {
+    await windowStart();
+    for (let i = 1; i <= LIMIT; i++) {
+      assert.equal((await postLead(goodLead(), { "cf-connecting-ip": `2001:db8:5:6::${i}` })).status, 201);
+    }
+    const sameNetwork = await postLead(goodLead(), { "cf-connecting-ip": "2001:db8:5:6:ffff:1:2:3" });
+    assert.equal(sameNetwork.status, 429, sameNetwork.text);
+    assert.equal((await postLead(goodLead(), { "cf-connecting-ip": "2001:db8:5:7::1" })).status, 201);
+  });
+
+  test("the client is stored as a keyed hash of its network, never the address or its plain hash", async () => {
     const ip = "203.0.113.7";
     const { results } = await db.prepare("SELECT key, count FROM rate_limits").all();
     assert.ok(results.length > 0);
-    assert.ok(results.every((r) => !r.key.includes(ip) && /^[0-9a-f]{64}:(demo|\?)$/.test(r.key)), JSON.stringify(results));
-    assert.ok(results.some((r) => r.key === `${sha256(ip)}:demo`));
+    assert.ok(results.every((r) => /^(lead|auth):[0-9a-f]{64}$/.test(r.key)), JSON.stringify(results));
+    assert.ok(results.every((r) => !r.key.includes(ip) && !r.key.includes(sha256(ip))));
+    assert.ok(results.some((r) => r.key === `lead:${clientKey(ip)}`));
+    assert.ok(results.some((r) => r.key === `lead:${clientKey("2001:db8:5:6::/64")}`));
   });
 
   // Miniflare sets CF-Connecting-IP to 127.0.0.1 on requests that do not send their own (the
-  // Worker's "unknown" for requests without one is covered by the unit test in ratelimit.rs).
+  // Worker's "unknown" for requests without one is covered by the unit tests of handoff_core::client).
   test("requests without their own CF-Connecting-IP share one client", async () => {
     await windowStart();
-    const plain = () => sendJson("/v1/leads", goodLead(), { auth: false });
+    const plain = () => sendJson("/v1/leads", goodLead(), { auth: true });
     for (let i = 0; i < LIMIT; i++) assert.equal((await plain()).status, 201);
     assert.equal((await plain()).status, 429);
-    const { count } = await db.prepare("SELECT MAX(count) AS count FROM rate_limits WHERE key = ?1").bind(`${sha256("127.0.0.1")}:demo`).first();
+    const { count } = await db.prepare("SELECT MAX(count) AS count FROM rate_limits WHERE key = ?1").bind(`lead:${clientKey("127.0.0.1")}`).first();
     assert.equal(count, LIMIT + 1);
+  });
+
+  test(`${AUTH_LIMIT} failed sign-ins fill a client's window: then even the right token waits, other clients do not`, async () => {
+    const ip = "192.0.2.77";
+    await windowStart(AUTH_WINDOW_SECONDS);
+    const from = (auth, path = "/v1/metrics") => call(path, { auth, headers: { "cf-connecting-ip": ip } });
+    for (let i = 0; i < AUTH_LIMIT; i++) {
+      const wrong = await from(i === 0 ? false : `Bearer ${token.slice(0, -1)}${i}`);
+      assert.equal(wrong.status, 401, wrong.text);
+    }
+    const right = await from(true, "/v1/config");
+    assert.equal(right.status, 429, right.text);
+    assert.equal(right.json.error.code, "too_many_attempts");
+    const retryAfter = Number(right.headers.get("retry-after"));
+    assert.ok(retryAfter >= 1 && retryAfter <= AUTH_WINDOW_SECONDS, String(retryAfter));
+    assert.equal((await call("/v1/config", { headers: { "cf-connecting-ip": "192.0.2.78" } })).status, 200);
+    await new Promise((r) => setTimeout(r, retryAfter * 1000 + 50));
+    assert.equal((await from(true, "/v1/config")).status, 200);
   });
 
   test("the scheduled handler deletes windows that have ended", async () => {
@@ -526,5 +607,43 @@ describe("rate limit", { timeout: 60_000 }, () => {
     const result = await (await mf.getWorker()).scheduled({ cron: "* * * * *", scheduledTime: new Date() });
     assert.equal(result.outcome, "ok");
     assert.equal((await db.prepare(ended).bind(cutoff).first()).n, 0);
+  });
+});
+
+describe("tokens", { timeout: 60_000 }, () => {
+  test("a short token is refused at start-up, a token stored as its SHA-256 works, and health says what to fix", async () => {
+    const reports = randomToken();
+    const misconfigured = await startWorker({
+      adminToken: "short-admin-token",
+      reportsToken: null,
+      bindings: { REPORTS_TOKEN_SHA256: createHash("sha256").update(reports).digest("hex") },
+    });
+    try {
+      const now = Date.now();
+      const ask = (path, auth) => misconfigured.json(path, { now, headers: auth ? { authorization: `Bearer ${auth}` } : {} });
+      const short = await ask("/v1/config", "short-admin-token");
+      assert.equal(short.status, 503, short.text);
+      assert.equal(short.json.error.code, "token_too_short");
+      assert.equal((await ask("/v1/metrics", reports)).status, 200);
+      assert.equal((await ask("/v1/config", reports)).status, 503);
+      assert.equal((await ask("/v1/metrics", "short-admin-token")).status, 401);
+      const health = (await ask("/v1/health")).json;
+      assert.equal(health.ok, true);
+      const warned = health.warnings.map((w) => `${w.code} ${w.message.split(" ").slice(0, 3).join(" ")}`);
+      assert.deepEqual(warned, [
+        "secret_missing The secret LINK_SECRET",
+        "token_too_short The secret ADMIN_TOKEN",
+        "public_url_default PUBLIC_URL is not",
+        "cron_stalled The cron has",
+      ]);
+      assert.ok(!JSON.stringify(health).includes("short-admin-token") && !JSON.stringify(health).includes(reports));
+      // A tick silences the cron's warning; five quiet minutes later it is back.
+      await misconfigured.tick(now);
+      assert.ok(!(await ask("/v1/health")).json.warnings.some((w) => w.code === "cron_stalled"));
+      const later = await misconfigured.json("/v1/health", { now: now + 5 * 60_000 + 1 });
+      assert.ok(later.json.warnings.some((w) => w.code === "cron_stalled"), later.text);
+    } finally {
+      await misconfigured.dispose();
+    }
   });
 });

@@ -1,6 +1,6 @@
 // The dashboard end to end: a fresh local edge with the demo history (`scripts/seed-history.mjs`,
 // as `make dev` seeds it), `wrangler dev`, and Debian's Chromium. A sales leader signs in with the
-// admin token once and sees every panel with the API's numbers (acceptance apart from contact,
+// reports token once and sees every panel with the API's numbers (acceptance apart from contact,
 // revenue per currency, the funnel by source, campaign, tier, owner and arm); visitor-typed text
 // stays text; nothing is fetched from another origin; on a laptop no table is cut off;
 // screenshots (laptop and phone) are saved as artifacts. A sales-ops manager tries a changed
@@ -15,14 +15,15 @@ import { ROOT, accessibilityViolations, freshState, launchChromium, randomToken,
 
 const run = promisify(execFile);
 const ARTIFACTS = join(ROOT, "test-artifacts");
-let state, edge, browser, token;
+let state, edge, browser, token, reports;
 
 before(async () => {
   await mkdir(ARTIFACTS, { recursive: true });
   state = await freshState();
   await run("node", [join(ROOT, "scripts/seed-history.mjs"), state.dir, "--once"], { cwd: ROOT, timeout: 120_000 });
   token = randomToken();
-  edge = await startWranglerDev(state.dir, { adminToken: token });
+  reports = randomToken();
+  edge = await startWranglerDev(state.dir, { adminToken: token, reportsToken: reports });
   browser = await launchChromium();
 });
 after(async () => {
@@ -49,13 +50,13 @@ async function open(viewport, path = "/dashboard", { bypassCSP = false } = {}) {
 
 test("a sales leader signs in once and sees speed to lead, SLA, funnel, rejects, arms and leads at risk", async () => {
   const { context, page, errors, foreign } = await open({ width: 1280, height: 900 });
-  await page.getByLabel("Admin token").fill("wrong-token");
+  await page.getByLabel("Reports token").fill("wrong-token");
   await page.getByRole("button", { name: "Show the dashboard" }).click();
   await page.getByText("That token was not accepted.").waitFor();
-  await page.getByLabel("Admin token").fill(token);
+  await page.getByLabel("Reports token").fill(reports);
   await page.getByRole("button", { name: "Show the dashboard" }).click();
   await page.locator("body[data-loaded=true]").waitFor();
-  assert.equal(await page.getByLabel("Admin token").isVisible(), false, "signed in");
+  assert.equal(await page.getByLabel("Reports token").isVisible(), false, "signed in");
 
   // The numbers are the API's, for the same 30 days.
   const status = await page.getByRole("status").textContent();
@@ -110,7 +111,7 @@ test("a sales leader signs in once and sees speed to lead, SLA, funnel, rejects,
   assert.ok(week < leads && week > 0, `${week} of ${leads}`);
   await page.getByRole("button", { name: "Sign out" }).click();
   assert.equal(await page.evaluate(() => sessionStorage.length), 0);
-  await page.getByLabel("Admin token").waitFor();
+  await page.getByLabel("Reports token").waitFor();
   assert.deepEqual(errors, []);
   assert.deepEqual(foreign, [], "nothing from another origin");
   await context.close();
@@ -119,7 +120,7 @@ test("a sales leader signs in once and sees speed to lead, SLA, funnel, rejects,
 test("on a laptop the experiments and funnel tables are never cut off", async () => {
   for (const viewport of [{ width: 1280, height: 800 }, { width: 1366, height: 768 }]) {
     const { context, page, errors } = await open(viewport);
-    await page.getByLabel("Admin token").fill(token);
+    await page.getByLabel("Reports token").fill(reports);
     await page.keyboard.press("Enter");
     await page.locator("body[data-loaded=true]").waitFor();
     const boxes = await page.evaluate(() => ["arms", "funnel"].map((id) => {
@@ -147,7 +148,7 @@ test("on a laptop the experiments and funnel tables are never cut off", async ()
 
 test("the dashboard reads on a phone", async () => {
   const { context, page, errors } = await open({ width: 390, height: 844 });
-  await page.getByLabel("Admin token").fill(token);
+  await page.getByLabel("Reports token").fill(reports);
   await page.keyboard.press("Enter");
   await page.locator("body[data-loaded=true]").waitFor();
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
@@ -163,9 +164,9 @@ test("axe-core finds no accessibility violations on the dashboard, signed out or
   const page = await context.newPage();
   page.setDefaultTimeout(15_000);
   await page.goto(`${edge.url}/dashboard`);
-  await page.getByLabel("Admin token").waitFor();
+  await page.getByLabel("Reports token").waitFor();
   assert.deepEqual(await accessibilityViolations(page), []);
-  await page.getByLabel("Admin token").fill(token);
+  await page.getByLabel("Reports token").fill(reports);
   await page.keyboard.press("Enter");
   await page.locator("body[data-loaded=true]").waitFor();
   assert.deepEqual(await accessibilityViolations(page), []);

@@ -51,7 +51,7 @@ export function workerScript({ release = false } = {}) {
  * Worker vars and secrets (strings, as `[vars]` and `wrangler secret put` give them), e.g.
  * `{ RATE_LIMIT_PER_MINUTE: "5" }`; `options` adds Miniflare options (e.g. `handleRuntimeStdio`
  * to read the Worker's log). */
-export function startMiniflare(stateDir, { adminToken, bindings = {}, options = {}, release = false }) {
+export function startMiniflare(stateDir, { adminToken, reportsToken = randomToken(), bindings = {}, options = {}, release = false }) {
   return new Miniflare({
     modules: true,
     scriptPath: workerScript({ release }),
@@ -63,7 +63,11 @@ export function startMiniflare(stateDir, { adminToken, bindings = {}, options = 
     kvPersist: join(stateDir, "v3/kv"),
     d1Persist: join(stateDir, "v3/d1"),
     r2Persist: join(stateDir, "v3/r2"),
-    bindings: { ...bindings, ADMIN_TOKEN: adminToken },
+    // The roles' tokens and the rate limits' key, as `wrangler secret put` gives them. Failed
+    // sign-ins are throttled per client (tests/admin.test.mjs); suites that try wrong tokens on
+    // purpose from Miniflare's one client get a window they cannot fill unless they set their own.
+    bindings: { RATE_LIMIT_KEY: randomToken(), AUTH_FAILURES_PER_WINDOW: "100000", ...bindings, ADMIN_TOKEN: adminToken,
+      ...(reportsToken ? { REPORTS_TOKEN: reportsToken } : {}) },
     cf: false,
     ...options,
   });
@@ -76,14 +80,15 @@ export function startMiniflare(stateDir, { adminToken, bindings = {}, options = 
  * `testClock` (the default) the
  * Worker runs with TEST_CLOCK and every request made through `fetch` carries the test's clock:
  * `now` (default EPOCH), never the machine's. Returns the Worker and the helpers every suite uses:
- * - `fetch(path, { now, admin, headers, method, body })`: a request (`admin`: with the admin token;
+ * - `fetch(path, { now, admin, reports, headers, method, body })`: a request (`admin`: with the
+ *   admin token; `reports`: with the reports token;
  *   `now: null`: no clock header);
  * - `json(path, options)`: the same, answered as `{ status, json, text, headers }`;
  * - `submit(body, options)`: `POST /v1/leads` of a JSON body, expected to answer 201, → the lead id;
  * - `tick(ms, cron)`: the cron at `scheduledTime` `ms`, expected to succeed;
  * - `events(leadId, kind)`: the lead's log (kind, actor, at, detail), oldest first, `detail` parsed;
  * - `dispose()`: the Worker and its state folder gone. */
-export async function startWorker({ config, extraToml = "", bindings = {}, testClock = true, release = false, adminToken = randomToken(), miniflare = {} } = {}) {
+export async function startWorker({ config, extraToml = "", bindings = {}, testClock = true, release = false, adminToken = randomToken(), reportsToken = randomToken(), miniflare = {} } = {}) {
   let file;
   if (config || extraToml) {
     const text = `${await readFile(config ?? join(ROOT, "config/demo.toml"), "utf8")}\n${extraToml}`;
@@ -95,16 +100,18 @@ export async function startWorker({ config, extraToml = "", bindings = {}, testC
   if (file) await rm(dirname(file), { recursive: true, force: true });
   const mf = startMiniflare(state.dir, {
     adminToken,
+    reportsToken,
     bindings: { ...(testClock ? { TEST_CLOCK: "enabled" } : {}), ...bindings },
     options: miniflare,
     release,
   });
   const db = await mf.getD1Database("DB");
   const kv = await mf.getKVNamespace("CONFIG");
-  const fetch = (path, { now = EPOCH, admin = false, headers = {}, ...init } = {}) => {
+  const fetch = (path, { now = EPOCH, admin = false, reports = false, headers = {}, ...init } = {}) => {
     const all = { ...headers };
     if (testClock && now !== null && now !== undefined) all["x-test-now-ms"] = String(now);
     if (admin) all.authorization = `Bearer ${adminToken}`;
+    else if (reports) all.authorization = `Bearer ${reportsToken}`;
     return mf.dispatchFetch(path.startsWith("http") ? path : `http://localhost${path}`, { ...init, headers: all });
   };
   const json = async (path, options) => {
@@ -139,7 +146,7 @@ export async function startWorker({ config, extraToml = "", bindings = {}, testC
     await mf.dispose();
     await state.cleanup();
   };
-  return { state, mf, db, kv, adminToken, fetch, json, submit, tick, events, dispose };
+  return { state, mf, db, kv, adminToken, reportsToken, fetch, json, submit, tick, events, dispose };
 }
 
 /** A webhook receiver on loopback: records every request as `{ path, headers, body }` in
@@ -181,12 +188,13 @@ export function freePort() {
 
 /** `wrangler dev` on a free port, as `make dev` runs it (with the test build unless `release`).
  * Resolves once the API answers. */
-export async function startWranglerDev(stateDir, { adminToken, vars = {}, release = false }) {
+export async function startWranglerDev(stateDir, { adminToken, reportsToken, vars = {}, release = false }) {
   const [port, inspector] = [await freePort(), await freePort()];
   const child = spawn(
     join(ROOT, "node_modules/.bin/wrangler"),
     ["dev", workerScript({ release }), "--local", "--persist-to", stateDir, "--port", String(port), "--ip", "127.0.0.1",
      "--inspector-port", String(inspector), "--test-scheduled", "--var", `ADMIN_TOKEN:${adminToken}`,
+     ...(reportsToken ? ["--var", `REPORTS_TOKEN:${reportsToken}`] : []), "--var", `RATE_LIMIT_KEY:${randomToken()}`,
      ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`])],
     // Its own process group, so that stopping it also stops the workerd it starts.
     { cwd: ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: "false" }, stdio: ["ignore", "pipe", "pipe"], detached: true },

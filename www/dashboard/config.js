@@ -308,4 +308,4 @@ $("problem-list").addEventListener("click", (e) => {
 $("activate").addEventListener("click", activate);
 $("try-form").addEventListener("change", fields);
 $("try").addEventListener("submit", tryLead);
-const signOut = session(load);
+const signOut = session(load, "admin");

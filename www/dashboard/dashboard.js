@@ -225,4 +225,4 @@ async function downloadCsv() {
 $("days").addEventListener("change", load);
 $("funnel-by").addEventListener("change", regroup);
 $("csv").addEventListener("click", downloadCsv);
-const signOut = session(load);
+const signOut = session(load, "reports");

@@ -1,9 +1,11 @@
-// What every dashboard page shares: the admin session (the bearer token the user enters once per
-// browser tab, in sessionStorage: it is gone when the tab closes, so a shared laptop keeps no admin
-// credential), requests to the admin API, and DOM helpers. Nothing the API returns is ever parsed
+// What every dashboard page shares: the session (the bearer token the user enters once per browser
+// tab, in sessionStorage: it is gone when the tab closes, so a shared laptop keeps no credential;
+// the dashboard keeps a reports token, the configuration page an admin token, each under its own
+// key), requests to the admin API, and DOM helpers. Nothing the API returns is ever parsed
 // as HTML: every text goes through textContent (`el`'s children are text nodes or elements).
 const SVG = "http://www.w3.org/2000/svg";
-const KEY = "handoff.adminToken";
+// The sessionStorage key of this page's token, set by `session`.
+let KEY = "handoff.reportsToken";
 export const $ = (id) => document.getElementById(id);
 
 export function el(tag, attrs = {}, ...children) {
@@ -62,10 +64,11 @@ export function signedIn(on) {
   $("signin").hidden = on;
 }
 
-/** The page's session: the sign-in form (`#signin`, `#token`, `#signin-error`), the sign-out
+/** The page's session for `role` ("reports" or "admin"): the sign-in form (`#signin`, `#token`, `#signin-error`), the sign-out
  * button (`#signout`) and the status line (`#status`). `load` shows the page's data (and calls
  * `signedIn(true)` once it has); signing out hides it again. Returns `signOut(message)`. */
-export function session(load) {
+export function session(load, role) {
+  KEY = `handoff.${role}Token`;
   const signOut = (message = "") => {
     sessionStorage.removeItem(KEY);
     signedIn(false);

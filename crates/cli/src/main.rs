@@ -35,6 +35,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Make a new random token for a role and print it with its SHA-256, and the wrangler commands
+    /// that store it (the digest, so that the Worker's settings never hold the token itself).
+    Token {
+        /// The role: admin or reports.
+        #[arg(value_parser = ["admin", "reports"])]
+        role: String,
+    },
     /// Check a configuration; exit 0 only when it is clean, 1 with every problem as
     /// PATH:LINE:COLUMN: message [code].
     Check {
@@ -284,11 +291,30 @@ fn main() -> ExitCode {
         Command::Notify {
             command: Notify::Preview { escalation, now },
         } => notify_preview(now, escalation),
+        Command::Token { role } => token(&role),
     };
     result.unwrap_or_else(|message| {
         eprintln!("handoff: {message}");
         ExitCode::from(2)
     })
+}
+
+/// `handoff token ROLE`: 24 random bytes from the system, base64url (32 characters, the least a
+/// role accepts), and the digest the Worker compares it as.
+fn token(role: &str) -> Result<ExitCode, String> {
+    use std::io::Read;
+    let mut bytes = [0u8; 24];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .map_err(|e| format!("no randomness from /dev/urandom: {e}"))?;
+    let (token, digest) = handoff_core::client::new_token(&bytes);
+    let name = format!("{}_TOKEN", role.to_uppercase());
+    println!("token:  {token}");
+    println!("sha256: {digest}");
+    println!();
+    println!("Give the token to whoever signs in as {role}; store only its digest:");
+    println!("  echo {digest} | npx wrangler secret put {name}_SHA256");
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Prints clap's help or error and exits as clap says: help asked for is 0, a usage error (and no

@@ -563,3 +563,36 @@ fn no_arguments_print_the_help_and_fail() {
     assert_eq!(code, 2);
     assert!(err.contains("preview"), "{err}");
 }
+
+#[test]
+fn token_makes_a_new_long_token_and_the_digest_to_store() {
+    let mut tokens = Vec::new();
+    for role in ["admin", "reports"] {
+        let (code, out, _) = handoff(&["token", role], "");
+        assert_eq!(code, 0, "{out}");
+        let line = |prefix: &str| {
+            out.lines()
+                .find_map(|l| l.strip_prefix(prefix))
+                .unwrap()
+                .to_owned()
+        };
+        let (token, digest) = (line("token:  "), line("sha256: "));
+        assert!(
+            token.len() >= handoff_core::client::MIN_TOKEN_LEN,
+            "{token}"
+        );
+        let stored = handoff_core::client::Stored::Sha256Hex(&digest);
+        let expected = handoff_core::client::expected_digest(stored).unwrap();
+        assert!(handoff_core::client::token_matches(&token, &expected));
+        let secret = format!("wrangler secret put {}_TOKEN_SHA256", role.to_uppercase());
+        assert!(out.contains(&secret), "{out}");
+        tokens.push(token);
+    }
+    assert_ne!(tokens[0], tokens[1]);
+    let (code, _, err) = handoff(&["token", "root"], "");
+    assert_eq!(
+        (code, err.contains("invalid value 'root'")),
+        (2, true),
+        "{err}"
+    );
+}

@@ -16,7 +16,7 @@ use serde::Serialize;
 use worker::{Env, Request, Response};
 
 use crate::error::ApiError;
-use crate::http::{bearer, read_body, Cap};
+use crate::http::{read_body, Cap};
 use crate::store::crm::OpenLead;
 use crate::store::crm_set::CrmSet;
 use crate::store::sla::Via;
@@ -64,7 +64,7 @@ pub async fn intake(
     if let Some(preset) = intake.preset {
         return back::intake(req, env, &bundle, intake, preset, &expected, now_ms).await;
     }
-    bearer(req, &expected)?;
+    crate::auth::check_token(req, env, now_ms, &expected).await?;
     let body = read_body(req, BODY).await?;
     let value: serde_json::Value = serde_json::from_str(&body)
         .map_err(|e| ApiError::new(400, "bad_json", format!("The body is not JSON: {e}.")))?;

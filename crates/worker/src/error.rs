@@ -14,6 +14,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub issues: Vec<Issue>,
+    /// Seconds after which a retry may succeed, answered as `Retry-After` (a 429's).
+    pub retry_after: Option<u32>,
 }
 
 #[derive(Serialize)]
@@ -36,6 +38,7 @@ impl ApiError {
             code,
             message: message.into(),
             issues: Vec::new(),
+            retry_after: None,
         }
     }
 
@@ -45,6 +48,7 @@ impl ApiError {
             code: "validation_failed",
             message: "Some answers are not valid; see issues.".to_owned(),
             issues,
+            retry_after: None,
         }
     }
 
@@ -71,6 +75,12 @@ impl ApiError {
         }
     }
 
+    /// The same error, telling the client to retry after `seconds` (`Retry-After`).
+    pub fn retry_after(mut self, seconds: u32) -> ApiError {
+        self.retry_after = Some(seconds);
+        self
+    }
+
     /// Whether this is a lost rotation turn, the one failure worth routing again for.
     pub fn lost_turn(&self) -> bool {
         self.code == LOST_TURN
@@ -84,6 +94,12 @@ impl ApiError {
                 issues: &self.issues,
             },
         };
-        Ok(Response::from_json(&body)?.with_status(self.status))
+        let mut response = Response::from_json(&body)?.with_status(self.status);
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .set("retry-after", &seconds.to_string())?;
+        }
+        Ok(response)
     }
 }

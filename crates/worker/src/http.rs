@@ -1,5 +1,5 @@
-//! The wire: request bodies read with a byte cap, JSON and page answers, query strings, bearer
-//! tokens, and the headers (CORS among them) every API answer carries. Handlers use these and
+//! The wire: request bodies read with a byte cap, JSON and page answers, query strings, and the
+//! headers (CORS among them) every API answer carries. Handlers use these and
 //! never read a header or build an answer by hand; nothing here knows a route or a rule.
 
 use handoff_core::notify::escape_html;
@@ -233,45 +233,6 @@ pub fn parse_limit(value: Option<&str>) -> Result<u32, ApiError> {
     })
 }
 
-/// Admin endpoints need `Authorization: Bearer <ADMIN_TOKEN>`, the token being a wrangler secret.
-pub fn authorize(req: &Request, env: &Env) -> Result<(), ApiError> {
-    let expected = env
-        .secret("ADMIN_TOKEN")
-        .map(|s| s.to_string())
-        .unwrap_or_default();
-    if expected.is_empty() {
-        return Err(ApiError::new(
-            503,
-            "admin_not_configured",
-            "The ADMIN_TOKEN secret is not set on this Worker.",
-        ));
-    }
-    bearer(req, &expected)
-}
-
-/// Requires `Authorization: Bearer <expected>` (compared in constant time): `401 unauthorized`.
-pub fn bearer(req: &Request, expected: &str) -> Result<(), ApiError> {
-    let header = header(req, "authorization").unwrap_or_default();
-    let given = header.strip_prefix("Bearer ").unwrap_or_default();
-    if constant_time_eq(given.as_bytes(), expected.as_bytes()) {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            401,
-            "unauthorized",
-            "A valid bearer token is required.",
-        ))
-    }
-}
-
-/// Compares without an early exit, so response time does not reveal how much of a guess matched.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 /// The lowercase hex SHA-256 of `text`.
 pub fn sha256_hex(text: &str) -> String {
     use sha2::{Digest, Sha256};
@@ -401,13 +362,10 @@ mod tests {
     }
 
     #[test]
-    fn hex_digests_and_constant_time_comparison() {
+    fn hex_digests() {
         assert_eq!(
             sha256_hex("unknown"),
             "b23a6a8439c0dde5515893e7c90c1e3233b8616e634470f20dc4928bcf3609bc"
         );
-        assert!(constant_time_eq(b"token", b"token"));
-        assert!(!constant_time_eq(b"token", b"tokem"));
-        assert!(!constant_time_eq(b"token", b"token2"));
     }
 }

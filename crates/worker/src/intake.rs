@@ -30,7 +30,7 @@ use crate::http::{
 use crate::links::{alert_context, claim_url, link_url, Keys};
 use crate::mail_server;
 use crate::outbox::{self, Due};
-use crate::ratelimit;
+use crate::ratelimit::Window;
 use crate::rotation::{self, ROUTING_ATTEMPTS};
 use crate::sla::{self, Start};
 use crate::store::intake::{
@@ -239,8 +239,21 @@ pub async fn create_lead(
     bundle: &BundleOnce,
     now: u64,
 ) -> Result<Response, ApiError> {
-    let (body, idempotency) = read(req).await?;
     let db = Db::open(env)?;
+    // The client is counted before its body is read (while it is read): malformed, invalid and
+    // oversized submissions count like any other, and an over-limit body is never parsed.
+    let window = Window::leads(req, env, now as f64);
+    let (count, read) = futures_util::future::join(window.count(&db), read(req)).await;
+    if let Err(limited) = window.over_submissions(count?) {
+        // A retry of a stored submission still gets its first answer, however busy its client.
+        if let Ok((_, Some((key, body_sha256)))) = &read {
+            if let Some(first) = crate::store::intake::first_answer(&db, key).await? {
+                return replay(first, body_sha256, &db, env);
+            }
+        }
+        return Err(limited);
+    }
+    let (body, idempotency) = read?;
     let lead = decode(&body)?;
     let bundle = bundle.get(env).await?;
     if bundle.form(&lead.form).is_some() {
@@ -249,11 +262,10 @@ pub async fn create_lead(
     let form = bundle
         .form(&lead.form)
         .ok_or_else(|| ApiError::new(404, "unknown_form", "No form has this id."))?;
-    // One batch of reads before the lead is judged: the rate limit's count, a retry's first
-    // answer, the returning person's lead and earlier answers, routing's state, the CRM's facts.
-    // A retry of a stored submission always gets its first answer, however busy its client, and
-    // even if the rules have changed since; a refused one never stored its key.
-    let counter = ratelimit::counter(req, env, &body, &db, now as f64)?;
+    // One batch of reads before the lead is judged: a retry's first answer, the returning
+    // person's lead and earlier answers, routing's state, the CRM's facts. A retry of a stored
+    // submission always gets its first answer, even if the rules have changed since; a refused one
+    // never stored its key.
     let email = email_answer(&form.spec, &lead.answers)
         .and_then(|typed| handoff_core::email::normalize(typed).ok());
     let routing = bundle.routing();
@@ -270,12 +282,9 @@ pub async fn create_lead(
             .then_some((email.as_deref(), lead.visitor.as_deref())),
     };
     let commits_seen = rotation::commits();
-    let mut prefetched = prefetch(&db, counter.statement.clone(), &reads).await?;
+    let mut prefetched = prefetch(&db, &reads).await?;
     if let (Some(first), Some((_, body_sha256))) = (prefetched.replay.take(), &idempotency) {
         return replay(first, body_sha256, &db, env);
-    }
-    if let Some(limited) = counter.answer(prefetched.count)? {
-        return Ok(with_d1_cost(limited, &db, env));
     }
     let earlier = std::mem::take(&mut prefetched.earlier);
     // Kept with the lead for replays: what the request sent besides answers, and the CRM's facts

@@ -7,6 +7,7 @@
 mod actions;
 mod admin;
 mod archive;
+mod auth;
 mod clock;
 mod config;
 mod crm;

@@ -5,6 +5,9 @@
 use serde::Serialize;
 use worker::{Env, Request, Response};
 
+use handoff_core::health::{warnings, Facts, Warning};
+
+use crate::auth::{configured, Configured, Role};
 use crate::error::ApiError;
 use crate::http::{check_origin, check_visitor, cors_origin, empty, header, json, param, query};
 use crate::store::{self, profile, BundleOnce, Db};
@@ -85,14 +88,62 @@ struct Health<'a> {
     last_cron_tick_ms: Option<i64>,
     /// SLA clocks the cron could not read, flagged and skipped (`sla_unreadable` events).
     sla_unreadable_clocks: u32,
+    /// Notifications and CRM records that gave up (`GET /v1/dead-letters`).
+    dead_letters: u32,
+    /// What an operator should fix (`handoff_core::health`): codes and what to do, never a value.
+    warnings: Vec<Warning>,
 }
 
-/// `GET /v1/health`: whether a usable bundle is active, its version, the last cron tick, and the
-/// SLA clocks flagged unreadable.
-pub async fn health(env: &Env, bundle: &BundleOnce) -> Result<Response, ApiError> {
+/// The Worker's own secrets, with what needs each.
+const OWN_SECRETS: [(&str, &str); 2] = [
+    (crate::links::LINK_SECRET, "signed links in notifications"),
+    (
+        crate::ratelimit::KEY_SECRET,
+        "rate limits keyed alike in every isolate",
+    ),
+];
+
+fn is_set(env: &Env, name: &str) -> bool {
+    env.secret(name).is_ok_and(|s| !s.to_string().is_empty())
+}
+
+/// `GET /v1/health`: whether a usable bundle is active, its version, the last cron tick, the SLA
+/// clocks flagged unreadable, the dead letters, and what an operator should fix: missing or
+/// unusable secrets, a default `PUBLIC_URL`, a silent cron, dead letters waiting.
+pub async fn health(env: &Env, bundle: &BundleOnce, now: f64) -> Result<Response, ApiError> {
     let bundle = bundle.get(env).await.ok();
+    let db = Db::open(env)?;
     let last_tick = store::last_tick(env).await?;
-    let unreadable = store::sla::unreadable_count(&Db::open(env)?).await?;
+    let unreadable = store::sla::unreadable_count(&db).await?;
+    let dead_letters = store::admin::dead_letter_count(&db).await?;
+    let named = bundle
+        .as_ref()
+        .map(|b| handoff_core::secrets::named(&b.rules))
+        .unwrap_or_default();
+    let mut facts = Facts {
+        public_url: None,
+        last_tick_ms: last_tick.map(|t| t as i64),
+        now_ms: now as i64,
+        dead_letters,
+        ..Facts::default()
+    };
+    for role in Role::ALL {
+        match configured(env, role) {
+            Configured::Missing => facts.missing_secrets.push((role.secret(), role.purpose())),
+            Configured::Unusable(problem) => {
+                facts.unusable_secrets.push((role.secret(), problem.code()))
+            }
+            Configured::Digest(_) => {}
+        }
+    }
+    let own = OWN_SECRETS.iter().map(|(name, why)| (*name, *why));
+    let configured_by = named.iter().map(|n| (n.name.as_str(), n.named_by.as_str()));
+    facts.missing_secrets.extend(
+        own.chain(configured_by)
+            .filter(|(name, _)| !is_set(env, name)),
+    );
+    let public_url = env.var("PUBLIC_URL").ok().map(|v| v.to_string());
+    facts.public_url = public_url.as_deref();
     let response = json(
         200,
         &Health {
@@ -100,6 +151,8 @@ pub async fn health(env: &Env, bundle: &BundleOnce) -> Result<Response, ApiError
             bundle_version: bundle.as_ref().map(|b| b.version.as_str()),
             last_cron_tick_ms: last_tick.map(|t| t as i64),
             sla_unreadable_clocks: unreadable,
+            dead_letters,
+            warnings: warnings(&facts),
         },
     )?;
     Ok(with_wasm_memory(response, env))

@@ -1,5 +1,5 @@
 //! The one route table: every method and path the Worker answers, which handler answers it and
-//! who may call it (browser pages of the forms' allowed origins, the admin token, or anyone with
+//! who may call it (browser pages of the forms' allowed origins, a role's token, or anyone with
 //! the route's own credential). `dispatch` routes from it, CORS reads it (`browser_request`), and the
 //! OpenAPI document served at `GET /v1/openapi.json` (`crates/worker/openapi.json`) must list
 //! exactly these operations (the unit test below, and `tests/admin.test.mjs` against the running
@@ -8,8 +8,8 @@
 use handoff_core::notify::LinkPurpose;
 use worker::{Context, Env, Request, Response};
 
+use crate::auth::{authorize, Role};
 use crate::error::ApiError;
-use crate::http::authorize;
 use crate::links::link;
 use crate::store::BundleOnce;
 use crate::{
@@ -52,13 +52,17 @@ pub enum Op {
 }
 
 /// Who may call a route.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Access {
     /// The pages of the forms' allowed origins (the embedded form): CORS answers those origins
     /// on this route's path.
     Browser,
-    /// Needs `Authorization: Bearer <ADMIN_TOKEN>`, checked by `dispatch` before the handler runs.
+    /// Needs the admin role's token (`auth.rs`), checked by `dispatch` before the handler runs:
+    /// the configuration, reassignment, dead letters, sales activity.
     Admin,
+    /// Needs the reports role's token or the admin's: the dashboard, metrics, exports and the
+    /// read-only lead views.
+    Reports,
     /// Anyone: the route is harmless, or checks its own credential (a signed link, a CRM intake's
     /// token). No CORS.
     Open,
@@ -83,13 +87,13 @@ const fn route(method: &'static str, path: &'static str, op: Op, access: Access)
     }
 }
 
-use Access::{Admin, Browser, Open};
+use Access::{Admin, Browser, Open, Reports};
 
 pub const ROUTES: &[Route] = &[
     route("POST", "/v1/leads", Op::CreateLead, Browser),
     route("OPTIONS", "/v1/leads", Op::Preflight, Browser),
-    route("GET", "/v1/leads", Op::ListLeads, Admin),
-    route("GET", "/v1/leads/{id}", Op::GetLead, Admin),
+    route("GET", "/v1/leads", Op::ListLeads, Reports),
+    route("GET", "/v1/leads/{id}", Op::GetLead, Reports),
     route("POST", "/v1/leads/{id}/reassign", Op::ReassignLead, Admin),
     route("POST", "/v1/leads/{id}/events", Op::LeadEvents, Admin),
     route("POST", "/v1/leads/{id}/take", Op::TakeLead, Admin),
@@ -102,12 +106,12 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/v1/leads/{id}/take-link", Op::TakeLink, Open),
     route("GET", "/v1/leads/{id}/crm", Op::OpenInCrm, Open),
     route("POST", "/v1/slack/interactions", Op::SlackInteraction, Open),
-    route("GET", "/v1/pools", Op::Pools, Admin),
-    route("GET", "/v1/sla/leads", Op::SlaLeads, Admin),
-    route("GET", "/v1/metrics", Op::Metrics, Admin),
-    route("GET", "/v1/export/leads.csv", Op::ExportCsv, Admin),
-    route("GET", "/v1/export/events.jsonl", Op::ExportJsonl, Admin),
-    route("GET", "/v1/export/leads.jsonl", Op::ExportLeads, Admin),
+    route("GET", "/v1/pools", Op::Pools, Reports),
+    route("GET", "/v1/sla/leads", Op::SlaLeads, Reports),
+    route("GET", "/v1/metrics", Op::Metrics, Reports),
+    route("GET", "/v1/export/leads.csv", Op::ExportCsv, Reports),
+    route("GET", "/v1/export/events.jsonl", Op::ExportJsonl, Reports),
+    route("GET", "/v1/export/leads.jsonl", Op::ExportLeads, Reports),
     // Each intake checks its own bearer token (a secret the configuration names).
     route("POST", "/v1/crm/{id}", Op::CrmIntake, Open),
     route("GET", "/v1/forms/{id}", Op::GetForm, Browser),
@@ -187,7 +191,7 @@ pub fn browser_request(method: &str, path: &str) -> bool {
     }
 }
 
-/// Answers `req` with the handler its route names, after the admin check of an admin route.
+/// Answers `req` with the handler its route names, after the role check of a route that needs one.
 pub async fn dispatch(
     mut req: Request,
     env: &Env,
@@ -206,11 +210,13 @@ pub async fn dispatch(
             ApiError::new(404, "not_found", "No such endpoint.")
         }
     })?;
-    if route.access == Admin {
-        authorize(&req, env)?;
+    let now = crate::clock::now(&req, env);
+    match route.access {
+        Admin => authorize(&req, env, Role::Admin, now as f64).await?,
+        Reports => authorize(&req, env, Role::Reports, now as f64).await?,
+        Browser | Open => {}
     }
     let id = params.first().map(String::as_str).unwrap_or_default();
-    let now = crate::clock::now(&req, env);
     match route.op {
         Op::CreateLead => intake::create_lead(&mut req, env, ctx, bundle, now).await,
         Op::ClaimLead => link(&mut req, env, id, LinkPurpose::Claim, bundle, now as i64).await,
@@ -230,7 +236,7 @@ pub async fn dispatch(
         Op::Preflight => public::preflight(&req, env, bundle, route.access == Browser).await,
         Op::GetForm => public::get_form(&req, env, id, bundle).await,
         Op::GetProfile => public::get_profile(&req, env).await,
-        Op::Health => public::health(env, bundle).await,
+        Op::Health => public::health(env, bundle, now as f64).await,
         Op::OpenApi => openapi(),
         Op::ListLeads => admin::list_leads(&req, env).await,
         Op::GetLead => admin::get_lead(env, id).await,
@@ -259,8 +265,8 @@ mod tests {
     use super::*;
     use std::collections::BTreeSet;
 
-    /// The document's operations are exactly the table's, and admin operations (and only they)
-    /// require the bearer scheme.
+    /// The document's operations are exactly the table's, and each role's operations (and only
+    /// they) require its scheme: `admin` alone, or `reports` or `admin`.
     #[test]
     fn openapi_document_lists_exactly_the_route_table() {
         let doc: serde_json::Value = serde_json::from_str(OPENAPI).expect("openapi.json is JSON");
@@ -268,15 +274,24 @@ mod tests {
         let mut documented = BTreeSet::new();
         for (path, item) in doc["paths"].as_object().expect("paths") {
             for (method, operation) in item.as_object().expect("path item") {
-                let admin = operation["security"]
+                let schemes: Vec<String> = operation["security"]
                     .as_array()
-                    .is_some_and(|s| s.iter().any(|r| r.get("bearer").is_some()));
-                documented.insert((method.to_uppercase(), path.clone(), admin));
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|r| r.as_object()?.keys().next().cloned())
+                    .collect();
+                let role = match schemes.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+                    ["admin"] => Some(Admin),
+                    ["reports", "admin"] => Some(Reports),
+                    _ => None,
+                };
+                documented.insert((method.to_uppercase(), path.clone(), role));
             }
         }
+        let role = |access| matches!(access, Admin | Reports).then_some(access);
         let table: BTreeSet<_> = ROUTES
             .iter()
-            .map(|r| (r.method.to_owned(), r.path.to_owned(), r.access == Admin))
+            .map(|r| (r.method.to_owned(), r.path.to_owned(), role(r.access)))
             .collect();
         assert_eq!(documented, table);
     }

@@ -22,7 +22,7 @@ use super::chunks::{chunk_of, Chunked, Done, Ignored, Step};
 use super::{close, ignored_items, refused, Outcome, BODY};
 use crate::error::ApiError;
 use crate::fetch::{exchange, secret, Failure};
-use crate::http::{bearer, header, read_body};
+use crate::http::{header, read_body};
 use crate::store::crm::{back_leads, BackLead, OpenLead};
 use crate::store::crm_set::CrmSet;
 use crate::store::sla::Via;
@@ -64,11 +64,12 @@ pub async fn intake(
         )
     })?;
     if preset == Preset::Salesforce {
-        bearer(req, secret)?;
+        crate::auth::check_token(req, env, now_ms, secret).await?;
     }
     let body = read_body(req, BODY).await?;
     if preset == Preset::Hubspot {
-        signed(req, secret, &body, now_ms)?;
+        // A refused signature counts against the client's failed attempts like a wrong token.
+        crate::auth::throttled(req, env, now_ms, || signed(req, secret, &body, now_ms)).await?;
     }
     let value: serde_json::Value = serde_json::from_str(&body)
         .map_err(|e| ApiError::new(400, "bad_json", format!("The body is not JSON: {e}.")))?;

@@ -241,6 +241,20 @@ pub struct DeadLetter {
     pub last_error: Option<String>,
 }
 
+/// Dead letters waiting (notifications and CRM records), counted up to 1,000 of each.
+pub async fn dead_letter_count(db: &crate::store::Db) -> Result<u32, ApiError> {
+    #[derive(Deserialize)]
+    struct Row {
+        n: f64,
+    }
+    let statement = db.prepare(
+        "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM outbox WHERE state = 'dead' LIMIT 1000)) + \
+         (SELECT COUNT(*) FROM (SELECT 1 FROM crm_records WHERE state = 'dead' LIMIT 1000)) AS n",
+    );
+    let row: Option<Row> = db.first(statement).await?;
+    Ok(row.map_or(0, |r| r.n as u32))
+}
+
 /// Up to `limit` dead letters, newest first.
 pub async fn dead_letters(env: &Env, limit: u32) -> Result<Vec<DeadLetter>, ApiError> {
     let db = env.d1(D1_BINDING).map_err(ApiError::storage)?;

@@ -61,11 +61,14 @@ fn idempotency_query(db: &D1Database, key: &str) -> Result<D1PreparedStatement, 
         .map_err(ApiError::storage)
 }
 
+/// The first answer stored for idempotency key `key`, if any.
+pub async fn first_answer(db: &Db, key: &str) -> Result<Option<IdempotentAnswer>, ApiError> {
+    db.first(idempotency_query(db, key)?).await
+}
+
 /// What a submission reads before it is stored, in one batch: the first answer to its
 /// idempotency key, the open lead a returning person already has, and the routing state.
 pub struct Prefetched {
-    /// The client's submissions in the current rate-limit window, this one included.
-    pub count: u32,
     pub replay: Option<IdempotentAnswer>,
     pub existing: Option<Existing>,
     pub route: Option<rotation::Loaded>,
@@ -76,7 +79,7 @@ pub struct Prefetched {
     pub earlier: Vec<handoff_core::lead::EarlierLead>,
 }
 
-/// What a submission's read batch asks for, besides its rate-limit count.
+/// What a submission's read batch asks for.
 pub struct Reads<'a> {
     /// The idempotency key, for its first answer.
     pub key: Option<&'a str>,
@@ -90,14 +93,9 @@ pub struct Reads<'a> {
     pub earlier: Option<(Option<&'a str>, Option<&'a str>)>,
 }
 
-/// Runs a submission's one batch of reads: `counter` (the rate limit's upsert, which answers the
-/// window's count), and, when given, the key's first answer, the returning person's lead by
-/// `email`, the rotation state (`routing`) and the CRM facts about the person `facts` names.
-pub async fn prefetch(
-    db: &Db,
-    counter: D1PreparedStatement,
-    reads: &Reads<'_>,
-) -> Result<Prefetched, ApiError> {
+/// Runs a submission's one batch of reads: when given, the key's first answer, the returning
+/// person's lead by `email`, the rotation state (`routing`) and the CRM facts about the person `facts` names.
+pub async fn prefetch(db: &Db, reads: &Reads<'_>) -> Result<Prefetched, ApiError> {
     let Reads {
         key,
         email,
@@ -105,7 +103,7 @@ pub async fn prefetch(
         facts,
         earlier,
     } = *reads;
-    let mut statements = vec![counter];
+    let mut statements = Vec::new();
     if let Some(key) = key {
         statements.push(idempotency_query(db, key)?);
     }
@@ -121,18 +119,18 @@ pub async fn prefetch(
     if let Some((email, visitor)) = earlier {
         statements.push(leads::earlier_query(db, email, visitor)?);
     }
-    let results = db.batch(statements).await?;
+    // Nothing to read (no key, no routing, no profiling): no round trip.
+    let results = if statements.is_empty() {
+        Vec::new()
+    } else {
+        db.batch(statements).await?
+    };
     let mut results = results.iter();
     let mut first = |what| {
         results
             .next()
             .ok_or_else(|| ApiError::storage(worker::Error::from(what)))
     };
-    #[derive(Deserialize)]
-    struct Count {
-        count: f64,
-    }
-    let count = one::<Count>(first("rate limit")?)?.map_or(1, |c| c.count as u32);
     let replay = match key {
         Some(_) => one::<IdempotentAnswer>(first("idempotency")?)?,
         None => None,
@@ -159,7 +157,6 @@ pub async fn prefetch(
         None => Vec::new(),
     };
     Ok(Prefetched {
-        count,
         replay,
         existing,
         route,
