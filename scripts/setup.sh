@@ -2,12 +2,14 @@
 # Installs what Handoff's build and tests need, at pinned versions, skipping whatever is already
 # there. Safe to run again and again: a warm machine passes through in about a second.
 #   scripts/setup.sh            toolchain and npm packages (enough for `make dev`)
-#   scripts/setup.sh --browser  also Debian's chromium and chromium-driver (for `make test`)
+#   scripts/setup.sh --browser  also Debian's chromium and chromium-driver, and schemathesis in a
+#                               virtualenv of its own (for `make test`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 WASM_BINDGEN_VERSION=0.2.130   # must equal the wasm-bindgen pin in Cargo.toml
 WORKER_BUILD_VERSION=0.8.7
+SCHEMATHESIS_VERSION=4.32.5    # the API contract's fuzzer (tests/contract.test.mjs)
 
 say() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -46,5 +48,19 @@ if [ "${1:-}" = "--browser" ]; then
     say "installing Debian's chromium and chromium-driver"
     as_root apt-get update -qq
     DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium chromium-driver >/dev/null
+  fi
+  # schemathesis, pinned, in a virtualenv per version outside the checkout, so that every clone on
+  # this machine shares it (tests/contract.test.mjs runs it from there).
+  st_home="${XDG_CACHE_HOME:-$HOME/.cache}/handoff/schemathesis-$SCHEMATHESIS_VERSION"
+  if [ ! -x "$st_home/bin/st" ] || ! "$st_home/bin/python" -c "import schemathesis, sys; sys.exit(schemathesis.__version__ != '$SCHEMATHESIS_VERSION')" 2>/dev/null; then
+    if ! python3 -c "import venv, ensurepip" 2>/dev/null; then
+      say "installing Debian's python3-venv"
+      as_root apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq python3-venv >/dev/null
+    fi
+    say "installing schemathesis $SCHEMATHESIS_VERSION (once)"
+    rm -rf "$st_home"
+    python3 -m venv "$st_home"
+    "$st_home/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
   fi
 fi

@@ -156,11 +156,18 @@ test("the metrics API: speed to lead, SLA share, rates and tiers, by source", as
   assert.deepEqual(m.groups.map((g) => [g.key, g.leads, g.touched]), [["google", 2, 1], ["direct", 1, 1], ["linkedin", 1, 1]]);
   const byCampaign = await (await admin(`/v1/metrics?${range}&group_by=campaign`)).json();
   assert.deepEqual(byCampaign.groups.map((g) => [g.key, g.leads]), [["fall", 2], ["(none)", 1], ["=1+2", 1]]);
-  for (const bad of ["group_by=weekday", "from=abc", `from=${T0}&to=${T0}`, `from=0&to=${T0}`]) {
+  for (const bad of ["group_by=weekday", "from=abc", "from=-1", "to=253402300800000", `from=${T0}.5`]) {
     const answer = await admin(`/v1/metrics?${bad}`);
     assert.equal(answer.status, 400, bad);
     assert.equal((await answer.json()).error.code, "bad_query");
   }
+  // The range is [from, to): empty when from is not before to; any span, from the epoch on.
+  for (const empty of [`from=${T0}&to=${T0}`, `from=${T0 + MINUTE}&to=${T0}`]) {
+    const answer = await (await admin(`/v1/metrics?${empty}`)).json();
+    assert.deepEqual([answer.total.leads, answer.groups.length], [0, 0], empty);
+  }
+  const sinceEpoch = await (await admin(`/v1/metrics?from=0&to=${T1 + 24 * 60 * MINUTE}`)).json();
+  assert.ok(sinceEpoch.total.leads >= (await (await admin(`/v1/metrics?${both}`)).json()).total.leads);
   assert.equal((await mf.dispatchFetch(`http://localhost/v1/metrics?${range}`)).status, 401);
 });
 

@@ -435,7 +435,8 @@ test("feedback: the Not a fit link offers the configured reasons and rejects the
   // The events API takes only the configured reasons too.
   const other = await submit({ email: email("nofit"), country: "US" }, t0);
   const refused = await report(other, { type: "outcome", outcome: "rejected", reason: "no_budget", actor: "ana" }, t0);
-  assert.equal(refused.status, 400);
+  assert.equal(refused.status, 422);
+  assert.equal(refused.json.error.code, "unknown_reason");
   assert.match(refused.json.error.message, /^event.unknown_reason/);
 });
 

@@ -35,13 +35,18 @@ fn encode_cursor(lead: &LeadSummary) -> String {
     format!("{}_{}", lead.created_at as i64, lead.id)
 }
 
+/// A cursor as [`encode_cursor`] writes it: `<ms>_<id>`, 1 to 15 digits and 1 to 64 letters,
+/// digits or `-` (the OpenAPI document's pattern); else `400 bad_query`.
 fn decode_cursor(cursor: &str) -> Result<(f64, String), ApiError> {
     let bad = || bad_query("cursor is not one this API gave out.");
     let (at, id) = cursor.split_once('_').ok_or_else(bad)?;
-    let at = at.parse::<i64>().map_err(|_| bad())?;
-    if id.is_empty() || id.len() > 64 {
+    let digits = (1..=15).contains(&at.len()) && at.bytes().all(|b| b.is_ascii_digit());
+    let id_ok = (1..=64).contains(&id.len())
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if !digits || !id_ok {
         return Err(bad());
     }
+    let at = at.parse::<i64>().map_err(|_| bad())?;
     Ok((at as f64, id.to_owned()))
 }
 
@@ -85,8 +90,11 @@ pub async fn list_leads(req: &Request, env: &Env) -> Result<Response, ApiError> 
         None => None,
         Some(v) => Some(
             v.parse::<i64>()
-                .map_err(|_| bad_query("since is a time in milliseconds since the epoch."))?
-                as f64,
+                .ok()
+                .filter(|t| (0..=crate::metrics::MAX_TIME_MS).contains(t))
+                .ok_or_else(|| {
+                    bad_query("since is a time in milliseconds since the epoch, 0 or later.")
+                })? as f64,
         ),
     };
     let before = param(&pairs, "cursor").map(decode_cursor).transpose()?;

@@ -14,8 +14,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub issues: Vec<Issue>,
-    /// Seconds after which a retry may succeed, answered as `Retry-After` (a 429's).
-    pub retry_after: Option<u32>,
+    /// Headers the answer carries besides the body: a 429's `Retry-After`, a 405's `Allow`.
+    pub headers: Vec<(&'static str, String)>,
 }
 
 #[derive(Serialize)]
@@ -38,7 +38,7 @@ impl ApiError {
             code,
             message: message.into(),
             issues: Vec::new(),
-            retry_after: None,
+            headers: Vec::new(),
         }
     }
 
@@ -48,7 +48,7 @@ impl ApiError {
             code: "validation_failed",
             message: "Some answers are not valid; see issues.".to_owned(),
             issues,
-            retry_after: None,
+            headers: Vec::new(),
         }
     }
 
@@ -76,8 +76,13 @@ impl ApiError {
     }
 
     /// The same error, telling the client to retry after `seconds` (`Retry-After`).
-    pub fn retry_after(mut self, seconds: u32) -> ApiError {
-        self.retry_after = Some(seconds);
+    pub fn retry_after(self, seconds: u32) -> ApiError {
+        self.with_header("retry-after", seconds.to_string())
+    }
+
+    /// The same error, answered with header `name`.
+    pub fn with_header(mut self, name: &'static str, value: String) -> ApiError {
+        self.headers.push((name, value));
         self
     }
 
@@ -95,10 +100,8 @@ impl ApiError {
             },
         };
         let mut response = Response::from_json(&body)?.with_status(self.status);
-        if let Some(seconds) = self.retry_after {
-            response
-                .headers_mut()
-                .set("retry-after", &seconds.to_string())?;
+        for (name, value) in &self.headers {
+            response.headers_mut().set(name, value)?;
         }
         Ok(response)
     }

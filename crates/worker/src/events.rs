@@ -35,6 +35,7 @@ struct Recorded<'a> {
 /// about a merged repeat is recorded on the lead it was merged into (that lead holds the clock
 /// and the owner), and the answer says so. `201 {lead_id, merged_from?, event, first_touch,
 /// status, status_changed}`; `400 bad_event` (with the core's code in the message),
+/// `422 unknown_reason` (a reason code the configuration's `[feedback]` does not list),
 /// `404 lead_not_found`, `409 status.*` (a move the status machine refuses: docs/STATUS.md),
 /// `413`, `422 lead_without_email` (a fact about a person who left no address).
 pub async fn record(
@@ -50,7 +51,9 @@ pub async fn record(
     };
     let event = LeadEvent::parse(&body).map_err(bad)?;
     let bundle = bundle.get(env).await?;
-    event.check_reason(&bundle.rules.feedback).map_err(bad)?;
+    event
+        .check_reason(&bundle.rules.feedback)
+        .map_err(|e| ApiError::new(422, "unknown_reason", format!("{}: {}.", e.code, e.message)))?;
     let db = Db::open(env)?;
     let applied = apply(&db, id, &event, Via::Events, now_ms).await?;
     json(

@@ -23,7 +23,7 @@ use crate::store::Db;
 pub const EXPORT_PAGE: u32 = 500;
 
 /// `GET /v1/export/leads.jsonl?from&to` (admin): every lead created in `[from, to)` (the metrics'
-/// range rules: ms since the epoch, at most 400 days), bots and merged repeats included, oldest
+/// range rules: ms since the epoch, empty when `from` is not before `to`), bots and merged repeats included, oldest
 /// first (`created_at`, then `id`), one JSON line each ([`ExportLine`]), streamed a page at a time.
 pub async fn export_leads(req: &Request, env: &Env, now_ms: i64) -> Result<Response, ApiError> {
     let query = query(req, now_ms)?;

@@ -162,20 +162,33 @@ fn matches<'p>(pattern: &str, path: &[&'p str]) -> Option<Vec<&'p str>> {
     Some(params)
 }
 
-/// The route for `method` on `path` with its parameters; `Err(true)` when the path is known but
-/// not with this method (405), `Err(false)` when no route has this path (404).
-pub fn find(method: &str, path: &str) -> Result<(&'static Route, Vec<String>), bool> {
+/// Why no route answers a request: no route has its path (404), or some do but not with its
+/// method (405, with the methods they have).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Miss {
+    NoPath,
+    Methods(Vec<&'static str>),
+}
+
+/// The route for `method` on `path` with its parameters, or why there is none.
+pub fn find(method: &str, path: &str) -> Result<(&'static Route, Vec<String>), Miss> {
     let path = segments(path);
-    let mut known_path = false;
+    let mut methods = Vec::new();
     for route in ROUTES {
         if let Some(params) = matches(route.path, &path) {
             if route.method == method {
                 return Ok((route, params.into_iter().map(str::to_owned).collect()));
             }
-            known_path = true;
+            if !methods.contains(&route.method) {
+                methods.push(route.method);
+            }
         }
     }
-    Err(known_path)
+    if methods.is_empty() {
+        Err(Miss::NoPath)
+    } else {
+        Err(Miss::Methods(methods))
+    }
 }
 
 /// Whether a request is for a browser route, so that CORS may answer the request's origin: the
@@ -199,16 +212,14 @@ pub async fn dispatch(
     bundle: &BundleOnce,
 ) -> Result<Response, ApiError> {
     let method = req.method();
-    let (route, params) = find(method.as_ref(), &req.path()).map_err(|known| {
-        if known {
-            ApiError::new(
-                405,
-                "method_not_allowed",
-                "This method is not allowed here.",
-            )
-        } else {
-            ApiError::new(404, "not_found", "No such endpoint.")
-        }
+    let (route, params) = find(method.as_ref(), &req.path()).map_err(|miss| match miss {
+        Miss::Methods(methods) => ApiError::new(
+            405,
+            "method_not_allowed",
+            format!("This method is not allowed here; {} are.", methods.join(", ")),
+        )
+        .with_header("allow", methods.join(", ")),
+        Miss::NoPath => ApiError::new(404, "not_found", "No such endpoint."),
     })?;
     let now = crate::clock::now(&req, env);
     match route.access {
@@ -319,8 +330,8 @@ mod tests {
 
     #[test]
     fn paths_match_their_patterns_only() {
-        // (method, path, expected: Ok(op, params) or Err(path known))
-        type Expected = Result<(Op, &'static [&'static str]), bool>;
+        // (method, path, expected: Ok(op, params) or Err(the path's methods; none: no such path))
+        type Expected = Result<(Op, &'static [&'static str]), &'static [&'static str]>;
         let cases: &[(&str, &str, Expected)] = &[
             ("GET", "/v1/leads", Ok((Op::ListLeads, &[]))),
             ("GET", "/v1/leads/", Ok((Op::ListLeads, &[]))),
@@ -331,10 +342,11 @@ mod tests {
                 "/v1/leads/abc/reassign",
                 Ok((Op::ReassignLead, &["abc"])),
             ),
-            ("GET", "/v1/leads/abc/reassign", Err(true)),
-            ("GET", "/v1/leads//reassign", Err(false)),
-            ("DELETE", "/v1/config", Err(true)),
-            ("GET", "/v1/nothing", Err(false)),
+            ("GET", "/v1/leads/abc/reassign", Err(&["POST"])),
+            ("GET", "/v1/leads//reassign", Err(&[])),
+            ("DELETE", "/v1/config", Err(&["GET", "PUT"])),
+            ("GET", "/v1/nothing", Err(&[])),
+            ("PUT", "/v1/leads/abc/claim", Err(&["GET", "POST"])),
             (
                 "POST",
                 "/v1/dead-letters/x/retry",
@@ -343,7 +355,12 @@ mod tests {
         ];
         for (method, path, expected) in cases {
             let got = find(method, path).map(|(r, p)| (r.op, p));
-            let expected = expected.map(|(op, p)| (op, p.iter().map(|s| s.to_string()).collect()));
+            let expected = expected
+                .map(|(op, p)| (op, p.iter().map(|s| s.to_string()).collect()))
+                .map_err(|methods| match methods {
+                    [] => Miss::NoPath,
+                    m => Miss::Methods(m.to_vec()),
+                });
             assert_eq!(got, expected, "{method} {path}");
         }
     }

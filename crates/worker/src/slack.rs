@@ -184,6 +184,15 @@ pub async fn interactions(
     bundle: &BundleOnce,
     now_ms: i64,
 ) -> Result<Response, ApiError> {
+    let timestamp = header(req, "x-slack-request-timestamp");
+    let signature = header(req, "x-slack-signature");
+    // An unsigned request is refused before anything else, whatever the configuration.
+    if timestamp.as_deref().unwrap_or_default().is_empty()
+        || signature.as_deref().unwrap_or_default().is_empty()
+    {
+        let unsigned = SlackError::Unsigned;
+        return Err(ApiError::new(401, unsigned.code(), unsigned.message()));
+    }
     let bundle = bundle.get(env).await?;
     let Some(app) = bundle.rules.notify.slack.clone() else {
         return Err(ApiError::new(
@@ -199,8 +208,6 @@ pub async fn interactions(
             "The Slack app's signing secret is not set.",
         )
     })?;
-    let timestamp = header(req, "x-slack-request-timestamp");
-    let signature = header(req, "x-slack-signature");
     let body = read_body(req, crate::http::caps::FORM).await?;
     let refuse = |e: SlackError| ApiError::new(401, e.code(), e.message());
     verify(
