@@ -8,15 +8,18 @@
 //! `<first>` is the chunk's first lead (`<created ms>-<id>`), so files sort by time. The chunk is
 //! recorded in D1 before the upload and removed from D1 after it, in one batch; a tick failing in
 //! between uploads the same chunk again under the same key (an R2 put replaces), so nothing is
-//! lost or archived twice. The reports keep the archived leads (their rollups stay).
+//! lost or archived twice. The reports keep the archived leads (their rollups stay). The same
+//! batch indexes the chunk's people (`archive_people`), which an erasure reads.
 
 use handoff_core::encode::rfc3339;
+use handoff_core::erase::person_hash;
 use worker::{Env, HttpMetadata};
 
 use crate::error::ApiError;
 use crate::export::page_lines;
 use crate::metrics::record_lines;
 use crate::store::archive::{self, Contents};
+use crate::store::people;
 use crate::store::{self, Db};
 
 /// Leads per chunk: one upload of three files and one removal batch per tick.
@@ -78,11 +81,42 @@ pub async fn run(env: &Env, now_ms: f64) -> Result<Archived, ApiError> {
             .await
             .map_err(|_| ApiError::new(503, "archive_unavailable", "R2 refused the archive."))?;
     }
-    store::commit(&db, archive::remove_statements(&db, &key, &ids, now_ms)?).await?;
+    let mut remove = archive::remove_statements(&db, &key, &ids, now_ms)?;
+    remove.push(index_statement(env, &db, &key, &ids).await?);
+    store::commit(&db, remove).await?;
     Ok(Archived {
         leads,
         key: Some(key),
     })
+}
+
+/// The key of the archive index's hashes: the `PEOPLE_INDEX_KEY` secret (empty when unset, a
+/// plain hash). It must not change once leads are archived: the index would no longer find them.
+pub fn index_key(env: &Env) -> Vec<u8> {
+    env.secret("PEOPLE_INDEX_KEY")
+        .map(|s| s.to_string().into_bytes())
+        .unwrap_or_default()
+}
+
+/// The archive's folders, one file per chunk in each: `<folder>/<chunk key>.jsonl`.
+pub const FOLDERS: [&str; 3] = ["leads", "events", "log"];
+
+/// The archive index's rows for the chunk (`archive_people`, migration 0018): each lead that names
+/// a person, under the person's keyed hash, so that an erasure finds the chunks that hold them
+/// without listing the bucket. Written in the batch that removes the leads from D1.
+async fn index_statement(
+    env: &Env,
+    db: &Db,
+    key: &str,
+    ids: &str,
+) -> Result<worker::D1PreparedStatement, ApiError> {
+    let index_key = index_key(env);
+    let rows: Vec<serde_json::Value> = people::chunk_people(db, ids)
+        .await?
+        .iter()
+        .map(|p| serde_json::json!({"p": person_hash(&index_key, &p.person_key), "l": p.id}))
+        .collect();
+    people::index_statement(db, key, &serde_json::Value::from(rows).to_string())
 }
 
 /// The chunk's key and ids (JSON) from the due leads: those of the first one's month (UTC).

@@ -23,6 +23,7 @@ mod metrics;
 mod moves;
 mod outbox;
 mod paged;
+mod people;
 mod plan;
 mod public;
 mod push;
