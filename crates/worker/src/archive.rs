@@ -11,9 +11,13 @@
 //! lost or archived twice. The reports keep the archived leads (their rollups stay). The same
 //! batch indexes the chunk's people (`archive_people`), which an erasure reads.
 
+use handoff_core::answer::AnswerMap;
+use handoff_core::crm::person_subject;
 use handoff_core::encode::rfc3339;
 use handoff_core::erase::person_hash;
-use worker::{Env, HttpMetadata};
+use handoff_core::form::email_answer;
+use serde::Deserialize;
+use worker::{Bucket, Env, HttpMetadata};
 
 use crate::error::ApiError;
 use crate::export::page_lines;
@@ -32,6 +36,8 @@ const DAY_MS: f64 = 86_400_000.0;
 pub struct Archived {
     pub leads: usize,
     pub key: Option<String>,
+    /// A chunk archived before migration 0018, indexed: its key and how many leads.
+    pub indexed: Option<(String, usize)>,
 }
 
 /// How many days a closed lead stays in D1: `ARCHIVE_AFTER_DAYS`, or never when unset.
@@ -58,7 +64,12 @@ pub async fn run(env: &Env, now_ms: f64) -> Result<Archived, ApiError> {
         None => {
             let due = archive::due(&db, now_ms - f64::from(days) * DAY_MS, CHUNK).await?;
             let Some((key, ids)) = chunk(&due) else {
-                return Ok(Archived::default());
+                // Nothing to archive: a chunk archived before the index existed is indexed.
+                let indexed = backfill(env, &db, &bucket).await?;
+                return Ok(Archived {
+                    indexed,
+                    ..Archived::default()
+                });
             };
             store::commit(
                 &db,
@@ -83,10 +94,12 @@ pub async fn run(env: &Env, now_ms: f64) -> Result<Archived, ApiError> {
     }
     let mut remove = archive::remove_statements(&db, &key, &ids, now_ms)?;
     remove.push(index_statement(env, &db, &key, &ids).await?);
+    remove.push(people::indexed_statement(&db, &key)?);
     store::commit(&db, remove).await?;
     Ok(Archived {
         leads,
         key: Some(key),
+        indexed: None,
     })
 }
 
@@ -117,6 +130,58 @@ async fn index_statement(
         .map(|p| serde_json::json!({"p": person_hash(&index_key, &p.person_key), "l": p.id}))
         .collect();
     people::index_statement(db, key, &serde_json::Value::from(rows).to_string())
+}
+
+/// Indexes one chunk archived before migration 0018 (`archive_chunks.indexed` NULL): its
+/// `leads/` file read back, each line's person named by the answer to its form's email field (as
+/// the intake names it, through the active bundle), the rows and the chunk's mark written in one
+/// batch. A line whose form the bundle no longer has names nobody (README, "Privacy").
+async fn backfill(
+    env: &Env,
+    db: &Db,
+    bucket: &Bucket,
+) -> Result<Option<(String, usize)>, ApiError> {
+    #[derive(Deserialize)]
+    struct Line {
+        id: String,
+        form: String,
+        answers: AnswerMap,
+    }
+    let Some(key) = people::unindexed(db).await? else {
+        return Ok(None);
+    };
+    let unavailable = || ApiError::new(503, "archive_unavailable", "R2 did not answer.");
+    let object = bucket
+        .get(format!("leads/{key}.jsonl"))
+        .execute()
+        .await
+        .map_err(|_| unavailable())?;
+    let text = match object.as_ref().and_then(|o| o.body()) {
+        Some(body) => body.text().await.map_err(|_| unavailable())?,
+        None => String::new(),
+    };
+    let bundle = store::active_bundle(env).await?;
+    let index_key = index_key(env);
+    let rows: Vec<serde_json::Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Line>(l).ok())
+        .filter_map(|l| {
+            let email = email_answer(&bundle.form(&l.form)?.spec, &l.answers)?;
+            let person = person_hash(&index_key, &person_subject(email));
+            Some(serde_json::json!({"p": person, "l": l.id}))
+        })
+        .collect();
+    let indexed = rows.len();
+    let rows = serde_json::Value::from(rows).to_string();
+    store::commit(
+        db,
+        vec![
+            people::index_statement(db, &key, &rows)?,
+            people::indexed_statement(db, &key)?,
+        ],
+    )
+    .await?;
+    Ok(Some((key, indexed)))
 }
 
 /// The chunk's key and ids (JSON) from the due leads: those of the first one's month (UTC).

@@ -141,6 +141,15 @@ pub fn erase_statements(db: &Db, e: &Erasure<'_>) -> Result<Vec<D1PreparedStatem
             &[JsValue::from_str(&leads)],
         )?);
     }
+    // A lead of the person's stored since the read (a submission meanwhile) still names them:
+    // the whole batch fails on the guard's CHECK and nothing is erased, so the request is sent
+    // again (503) instead of leaving that lead behind.
+    out.push(bind(
+        db,
+        "INSERT INTO erasure_guard (ok) SELECT 0 WHERE EXISTS \
+         (SELECT 1 FROM leads WHERE person_key = ?1)",
+        &[e.person_key.into()],
+    )?);
     for events in e.events.clone().into_arrays() {
         out.push(bind(
             db,
@@ -198,6 +207,30 @@ pub async fn chunk_people(db: &Db, ids: &str) -> Result<Vec<ChunkPerson>, ApiErr
         &[ids.into()],
     )?)
     .await
+}
+
+/// The oldest archived chunk not indexed yet (archived before migration 0018), if any.
+pub async fn unindexed(db: &Db) -> Result<Option<String>, ApiError> {
+    #[derive(Deserialize)]
+    struct Key {
+        key: String,
+    }
+    let row: Option<Key> = db
+        .first(db.prepare(
+            "SELECT key FROM archive_chunks INDEXED BY archive_chunks_unindexed \
+             WHERE done_at IS NOT NULL AND indexed IS NULL ORDER BY created_at LIMIT 1",
+        ))
+        .await?;
+    Ok(row.map(|r| r.key))
+}
+
+/// The statement that marks a chunk's people indexed.
+pub fn indexed_statement(db: &Db, chunk: &str) -> Result<D1PreparedStatement, ApiError> {
+    bind(
+        db,
+        "UPDATE archive_chunks SET indexed = 1 WHERE key = ?1",
+        &[chunk.into()],
+    )
 }
 
 /// The statement that indexes a chunk's leads (`rows`: a JSON array of `{p: person hash, l: lead
