@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `make dev`'s secrets: makes sure `.dev.vars` (git-ignored, local only) holds every secret the
 // demo needs, each a new random value: ADMIN_TOKEN, LINK_SECRET (the signed "I've got it" and
-// "Not a fit" links), and every secret the active configuration names (a webhook channel's signing
+// "Not a fit" links), PEOPLE_INDEX_KEY (the archive's index of people), and every secret the active configuration names (a webhook channel's signing
 // secret, a CRM intake's token). Values already there are kept. A Slack channel's secret is the
 // channel's incoming-webhook URL, and the Slack app's token and signing secret and the email API's
 // key come from those services: no random value can stand for them, so they are named, not made.
@@ -18,6 +18,7 @@ const hex = (n) => randomBytes(n).toString("hex");
 const wanted = [
   ["ADMIN_TOKEN", () => hex(24)],
   ["LINK_SECRET", () => hex(32)],
+  ["PEOPLE_INDEX_KEY", () => hex(32)],
 ];
 const unset = [];
 for (const channel of rules.notify?.channels ?? []) {
