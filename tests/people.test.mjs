@@ -237,3 +237,28 @@ test("the people endpoints need the admin token and a valid address", async () =
   // Bo was never erased: nothing above changed him.
   assert.equal((await person(BO)).status, 200);
 });
+
+test("an erasure is all or nothing: a lead of the person stored meanwhile fails it whole, and it is sent again", async () => {
+  const CY = "cy.lund@people-erasure.example";
+  const id = await worker.submit(lead(CY, "Lund Consulting", undefined, "webinar"), { now: T + 2 * DAY });
+  // A submission that lands between the erasure's read and its write, played by a trigger inside
+  // the erasure's own batch: the person's lead is stored again as the batch anonymizes it.
+  await worker.db.prepare(`CREATE TRIGGER people_test_meanwhile AFTER UPDATE OF person_key ON leads
+    WHEN OLD.person_key = 'email:${CY}' BEGIN
+      INSERT INTO leads (id, form_id, email, answers, bundle_version, created_at, person_key)
+      VALUES (OLD.id || '-meanwhile', OLD.form_id, OLD.email, OLD.answers, OLD.bundle_version, OLD.created_at, OLD.person_key);
+    END`).run();
+  const path = `/v1/people/${encodeURIComponent(CY)}`;
+  const failed = await worker.json(path, { method: "DELETE", admin: true, now: T + 2 * DAY });
+  assert.deepEqual([failed.status, failed.json.error.code], [503, "storage_unavailable"]);
+  const [kept] = await rows("SELECT email, answers FROM leads WHERE id = ?1", id);
+  assert.equal(kept.email, CY, "nothing of the batch was written");
+  assert.equal(JSON.parse(kept.answers).company, "Lund Consulting");
+  assert.equal((await rows("SELECT 1 FROM leads WHERE id = ?1", `${id}-meanwhile`)).length, 0);
+  assert.equal((await rows("SELECT 1 FROM lead_events WHERE lead_id = ?1 AND kind = 'erased'", id)).length, 0);
+  await worker.db.prepare("DROP TRIGGER people_test_meanwhile").run();
+  const again = await worker.json(path, { method: "DELETE", admin: true, now: T + 2 * DAY });
+  assert.equal(again.status, 200, again.text);
+  assert.equal(again.json.erased.leads, 1);
+  assert.equal((await rows("SELECT email FROM leads WHERE id = ?1", id))[0].email, null);
+});
