@@ -122,13 +122,13 @@ test-wasm:
 
 test-worker: build-test $(HANDOFF)
 	@echo "== worker tests on workerd with local D1 and KV"
-	node --test --test-concurrency=1 --test-reporter=spec tests/worker.test.mjs tests/routing.test.mjs tests/notify.test.mjs tests/admin.test.mjs tests/sla.test.mjs tests/metrics.test.mjs tests/rollups.test.mjs tests/experiments.test.mjs tests/lifecycle.test.mjs tests/slack.test.mjs tests/attributes.test.mjs tests/fakes.test.mjs tests/crm-fakes.test.mjs tests/email-domain.test.mjs tests/replay.test.mjs tests/export.test.mjs tests/crm.test.mjs tests/crm-back.test.mjs tests/retention.test.mjs tests/batches.test.mjs tests/crm-chunks.test.mjs
+	node --test --test-concurrency=1 --test-reporter=spec tests/worker.test.mjs tests/routing.test.mjs tests/notify.test.mjs tests/admin.test.mjs tests/sla.test.mjs tests/metrics.test.mjs tests/rollups.test.mjs tests/experiments.test.mjs tests/lifecycle.test.mjs tests/slack.test.mjs tests/attributes.test.mjs tests/fakes.test.mjs tests/crm-fakes.test.mjs tests/email-domain.test.mjs tests/replay.test.mjs tests/export.test.mjs tests/crm.test.mjs tests/crm-back.test.mjs tests/retention.test.mjs tests/batches.test.mjs tests/crm-chunks.test.mjs tests/people.test.mjs
 
 # The suites whose instants come from the tests' base date (tests/support/clock.mjs), run again
 # with the base date a year back: a test that depends on the calendar fails here, today, rather
 # than on main some day later. `make test` runs it beside the normal run; HANDOFF_TEST_EPOCH names
 # another date (e.g. a year ahead).
-DATED_SUITES := tests/routing.test.mjs tests/notify.test.mjs tests/sla.test.mjs tests/experiments.test.mjs tests/metrics.test.mjs tests/rollups.test.mjs tests/lifecycle.test.mjs tests/slack.test.mjs tests/attributes.test.mjs tests/email-domain.test.mjs tests/replay.test.mjs tests/export.test.mjs tests/crm.test.mjs tests/crm-back.test.mjs tests/retention.test.mjs tests/batches.test.mjs tests/crm-chunks.test.mjs
+DATED_SUITES := tests/routing.test.mjs tests/notify.test.mjs tests/sla.test.mjs tests/experiments.test.mjs tests/metrics.test.mjs tests/rollups.test.mjs tests/lifecycle.test.mjs tests/slack.test.mjs tests/attributes.test.mjs tests/email-domain.test.mjs tests/replay.test.mjs tests/export.test.mjs tests/crm.test.mjs tests/crm-back.test.mjs tests/retention.test.mjs tests/batches.test.mjs tests/crm-chunks.test.mjs tests/people.test.mjs
 test-dates: build-test $(HANDOFF)
 	@epoch=$${HANDOFF_TEST_EPOCH:-$$(node -e 'const d = new Date(); d.setUTCFullYear(d.getUTCFullYear() - 1); process.stdout.write(d.toISOString())')}; \
 	echo "== the dated worker suites again, base date $$epoch"; \

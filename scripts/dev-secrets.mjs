@@ -2,7 +2,8 @@
 // `make dev`'s secrets: makes sure `.dev.vars` (git-ignored, local only) holds every secret the
 // demo needs, each a new random value: ADMIN_TOKEN and REPORTS_TOKEN (the two roles), LINK_SECRET
 // (the signed "I've got it" and "Not a fit" links), RATE_LIMIT_KEY (the rate limits' keyed client
-// hashes), and every secret the active configuration names (a webhook channel's signing
+// hashes), PEOPLE_INDEX_KEY (the archive's index of people), and every secret the active
+// configuration names (a webhook channel's signing
 // secret, a CRM intake's token). Values already there are kept. A Slack channel's secret is the
 // channel's incoming-webhook URL, and the Slack app's token and signing secret and the email API's
 // key come from those services: no random value can stand for them, so they are named, not made.
@@ -21,6 +22,7 @@ const wanted = [
   ["REPORTS_TOKEN", () => hex(24)],
   ["LINK_SECRET", () => hex(32)],
   ["RATE_LIMIT_KEY", () => hex(32)],
+  ["PEOPLE_INDEX_KEY", () => hex(32)],
 ];
 const unset = [];
 for (const channel of rules.notify?.channels ?? []) {

@@ -63,10 +63,11 @@ export function startMiniflare(stateDir, { adminToken, reportsToken = randomToke
     kvPersist: join(stateDir, "v3/kv"),
     d1Persist: join(stateDir, "v3/d1"),
     r2Persist: join(stateDir, "v3/r2"),
-    // The roles' tokens and the rate limits' key, as `wrangler secret put` gives them. Failed
+    // The roles' tokens and the keys of the rate limits and of the archive's index of people, as
+    // `wrangler secret put` gives them. Failed
     // sign-ins are throttled per client (tests/admin.test.mjs); suites that try wrong tokens on
     // purpose from Miniflare's one client get a window they cannot fill unless they set their own.
-    bindings: { RATE_LIMIT_KEY: randomToken(), AUTH_FAILURES_PER_WINDOW: "100000", ...bindings, ADMIN_TOKEN: adminToken,
+    bindings: { RATE_LIMIT_KEY: randomToken(), PEOPLE_INDEX_KEY: randomToken(), AUTH_FAILURES_PER_WINDOW: "100000", ...bindings, ADMIN_TOKEN: adminToken,
       ...(reportsToken ? { REPORTS_TOKEN: reportsToken } : {}) },
     cf: false,
     ...options,
@@ -195,6 +196,7 @@ export async function startWranglerDev(stateDir, { adminToken, reportsToken, var
     ["dev", workerScript({ release }), "--local", "--persist-to", stateDir, "--port", String(port), "--ip", "127.0.0.1",
      "--inspector-port", String(inspector), "--test-scheduled", "--var", `ADMIN_TOKEN:${adminToken}`,
      ...(reportsToken ? ["--var", `REPORTS_TOKEN:${reportsToken}`] : []), "--var", `RATE_LIMIT_KEY:${randomToken()}`,
+     "--var", `PEOPLE_INDEX_KEY:${randomToken()}`,
      ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`])],
     // Its own process group, so that stopping it also stops the workerd it starts.
     { cwd: ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: "false" }, stdio: ["ignore", "pipe", "pipe"], detached: true },

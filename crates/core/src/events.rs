@@ -78,6 +78,9 @@ code_enum! {
         CrmPushed => "crm_pushed",
         /// A push to a CRM failed; it is retried (`next_at`) until the dead-letter horizon.
         CrmPushFailed => "crm_push_failed",
+        /// The person's data was erased from the lead (`DELETE /v1/people/{email}`):
+        /// `detail.erasure` names the `erasures` row; nothing of the person is in it.
+        Erased => "erased",
     }
 }
 

@@ -24,6 +24,7 @@ pub mod duration;
 pub mod email;
 pub mod encode;
 pub mod enrich;
+pub mod erase;
 pub mod evaluate;
 pub mod events;
 pub mod experiment;

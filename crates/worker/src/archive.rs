@@ -8,15 +8,22 @@
 //! `<first>` is the chunk's first lead (`<created ms>-<id>`), so files sort by time. The chunk is
 //! recorded in D1 before the upload and removed from D1 after it, in one batch; a tick failing in
 //! between uploads the same chunk again under the same key (an R2 put replaces), so nothing is
-//! lost or archived twice. The reports keep the archived leads (their rollups stay).
+//! lost or archived twice. The reports keep the archived leads (their rollups stay). The same
+//! batch indexes the chunk's people (`archive_people`), which an erasure reads.
 
+use handoff_core::answer::AnswerMap;
+use handoff_core::crm::person_subject;
 use handoff_core::encode::rfc3339;
-use worker::{Env, HttpMetadata};
+use handoff_core::erase::person_hash;
+use handoff_core::form::email_answer;
+use serde::Deserialize;
+use worker::{Bucket, Env, HttpMetadata};
 
 use crate::error::ApiError;
 use crate::export::page_lines;
 use crate::metrics::record_lines;
 use crate::store::archive::{self, Contents};
+use crate::store::people;
 use crate::store::{self, Db};
 
 /// Leads per chunk: one upload of three files and one removal batch per tick.
@@ -29,6 +36,8 @@ const DAY_MS: f64 = 86_400_000.0;
 pub struct Archived {
     pub leads: usize,
     pub key: Option<String>,
+    /// A chunk archived before migration 0018, indexed: its key and how many leads.
+    pub indexed: Option<(String, usize)>,
 }
 
 /// How many days a closed lead stays in D1: `ARCHIVE_AFTER_DAYS`, or never when unset.
@@ -55,7 +64,12 @@ pub async fn run(env: &Env, now_ms: f64) -> Result<Archived, ApiError> {
         None => {
             let due = archive::due(&db, now_ms - f64::from(days) * DAY_MS, CHUNK).await?;
             let Some((key, ids)) = chunk(&due) else {
-                return Ok(Archived::default());
+                // Nothing to archive: a chunk archived before the index existed is indexed.
+                let indexed = backfill(env, &db, &bucket).await?;
+                return Ok(Archived {
+                    indexed,
+                    ..Archived::default()
+                });
             };
             store::commit(
                 &db,
@@ -78,11 +92,96 @@ pub async fn run(env: &Env, now_ms: f64) -> Result<Archived, ApiError> {
             .await
             .map_err(|_| ApiError::new(503, "archive_unavailable", "R2 refused the archive."))?;
     }
-    store::commit(&db, archive::remove_statements(&db, &key, &ids, now_ms)?).await?;
+    let mut remove = archive::remove_statements(&db, &key, &ids, now_ms)?;
+    remove.push(index_statement(env, &db, &key, &ids).await?);
+    remove.push(people::indexed_statement(&db, &key)?);
+    store::commit(&db, remove).await?;
     Ok(Archived {
         leads,
         key: Some(key),
+        indexed: None,
     })
+}
+
+/// The key of the archive index's hashes: the `PEOPLE_INDEX_KEY` secret (empty when unset, a
+/// plain hash). It must not change once leads are archived: the index would no longer find them.
+pub fn index_key(env: &Env) -> Vec<u8> {
+    env.secret("PEOPLE_INDEX_KEY")
+        .map(|s| s.to_string().into_bytes())
+        .unwrap_or_default()
+}
+
+/// The archive's folders, one file per chunk in each: `<folder>/<chunk key>.jsonl`.
+pub const FOLDERS: [&str; 3] = ["leads", "events", "log"];
+
+/// The archive index's rows for the chunk (`archive_people`, migration 0018): each lead that names
+/// a person, under the person's keyed hash, so that an erasure finds the chunks that hold them
+/// without listing the bucket. Written in the batch that removes the leads from D1.
+async fn index_statement(
+    env: &Env,
+    db: &Db,
+    key: &str,
+    ids: &str,
+) -> Result<worker::D1PreparedStatement, ApiError> {
+    let index_key = index_key(env);
+    let rows: Vec<serde_json::Value> = people::chunk_people(db, ids)
+        .await?
+        .iter()
+        .map(|p| serde_json::json!({"p": person_hash(&index_key, &p.person_key), "l": p.id}))
+        .collect();
+    people::index_statement(db, key, &serde_json::Value::from(rows).to_string())
+}
+
+/// Indexes one chunk archived before migration 0018 (`archive_chunks.indexed` NULL): its
+/// `leads/` file read back, each line's person named by the answer to its form's email field (as
+/// the intake names it, through the active bundle), the rows and the chunk's mark written in one
+/// batch. A line whose form the bundle no longer has names nobody (README, "Privacy").
+async fn backfill(
+    env: &Env,
+    db: &Db,
+    bucket: &Bucket,
+) -> Result<Option<(String, usize)>, ApiError> {
+    #[derive(Deserialize)]
+    struct Line {
+        id: String,
+        form: String,
+        answers: AnswerMap,
+    }
+    let Some(key) = people::unindexed(db).await? else {
+        return Ok(None);
+    };
+    let unavailable = || ApiError::new(503, "archive_unavailable", "R2 did not answer.");
+    let object = bucket
+        .get(format!("leads/{key}.jsonl"))
+        .execute()
+        .await
+        .map_err(|_| unavailable())?;
+    let text = match object.as_ref().and_then(|o| o.body()) {
+        Some(body) => body.text().await.map_err(|_| unavailable())?,
+        None => String::new(),
+    };
+    let bundle = store::active_bundle(env).await?;
+    let index_key = index_key(env);
+    let rows: Vec<serde_json::Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Line>(l).ok())
+        .filter_map(|l| {
+            let email = email_answer(&bundle.form(&l.form)?.spec, &l.answers)?;
+            let person = person_hash(&index_key, &person_subject(email));
+            Some(serde_json::json!({"p": person, "l": l.id}))
+        })
+        .collect();
+    let indexed = rows.len();
+    let rows = serde_json::Value::from(rows).to_string();
+    store::commit(
+        db,
+        vec![
+            people::index_statement(db, &key, &rows)?,
+            people::indexed_statement(db, &key)?,
+        ],
+    )
+    .await?;
+    Ok(Some((key, indexed)))
 }
 
 /// The chunk's key and ids (JSON) from the due leads: those of the first one's month (UTC).

@@ -24,6 +24,7 @@ mod metrics;
 mod moves;
 mod outbox;
 mod paged;
+mod people;
 mod plan;
 mod public;
 mod push;
@@ -142,7 +143,11 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
             a.leads,
             a.key.unwrap_or_default()
         )),
-        Ok(_) => {}
+        Ok(a) => {
+            if let Some((key, n)) = a.indexed {
+                did.push(format!("archive: {n} leads of {key} indexed"));
+            }
+        }
         Err(error) => worker::console_error!("archive not written: {}", error.code),
     }
     if let Err(error) = store::limits::prune(&env, now).await {

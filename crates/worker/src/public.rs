@@ -95,11 +95,15 @@ struct Health<'a> {
 }
 
 /// The Worker's own secrets, with what needs each.
-const OWN_SECRETS: [(&str, &str); 2] = [
+const OWN_SECRETS: [(&str, &str); 3] = [
     (crate::links::LINK_SECRET, "signed links in notifications"),
     (
         crate::ratelimit::KEY_SECRET,
         "rate limits keyed alike in every isolate",
+    ),
+    (
+        "PEOPLE_INDEX_KEY",
+        "the archive's index of people, keyed; set it once and keep it",
     ),
 ];
 

@@ -13,7 +13,8 @@ use crate::error::ApiError;
 use crate::links::link;
 use crate::store::BundleOnce;
 use crate::{
-    admin, config, crm, events, export, intake, metrics, public, push, queues, sla, slack, whatif,
+    admin, config, crm, events, export, intake, metrics, people, public, push, queues, sla, slack,
+    whatif,
 };
 
 /// What answers a route.
@@ -49,6 +50,8 @@ pub enum Op {
     TakeLink,
     SlackInteraction,
     OpenInCrm,
+    GetPerson,
+    ErasePerson,
 }
 
 /// Who may call a route.
@@ -125,6 +128,8 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/v1/config/preview", Op::PreviewConfig, Admin),
     route("POST", "/v1/config/route", Op::RouteLead, Admin),
     route("POST", "/v1/config/rollback", Op::RollbackConfig, Admin),
+    route("GET", "/v1/people/{email}", Op::GetPerson, Admin),
+    route("DELETE", "/v1/people/{email}", Op::ErasePerson, Admin),
     route("GET", "/v1/dead-letters", Op::ListDeadLetters, Admin),
     route(
         "POST",
@@ -259,6 +264,8 @@ pub async fn dispatch(
         Op::PreviewConfig => export::preview(&mut req, env, bundle, now as i64).await,
         Op::RouteLead => whatif::route_lead(&mut req, env, bundle, now as i64).await,
         Op::RollbackConfig => config::rollback(&mut req, env, now as i64).await,
+        Op::GetPerson => people::export(env, id).await,
+        Op::ErasePerson => people::erase(env, id, now as f64).await,
     }
 }
 
@@ -347,6 +354,17 @@ mod tests {
             ("DELETE", "/v1/config", Err(&["GET", "PUT"])),
             ("GET", "/v1/nothing", Err(&[])),
             ("PUT", "/v1/leads/abc/claim", Err(&["GET", "POST"])),
+            (
+                "DELETE",
+                "/v1/people/ana%40example.com",
+                Ok((Op::ErasePerson, &["ana%40example.com"])),
+            ),
+            (
+                "GET",
+                "/v1/people/a@b.example",
+                Ok((Op::GetPerson, &["a@b.example"])),
+            ),
+            ("POST", "/v1/people/a@b.example", Err(&["GET", "DELETE"])),
             (
                 "POST",
                 "/v1/dead-letters/x/retry",

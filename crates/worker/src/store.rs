@@ -27,6 +27,7 @@ pub mod leads;
 pub mod limits;
 pub mod metrics;
 pub mod outbox;
+pub mod people;
 pub mod profile;
 pub mod push;
 pub mod retention;

@@ -51,3 +51,24 @@ pub async fn remember_fields<'a>(
         .await
         .map_err(|_| ApiError::new(503, "storage_unavailable", "KV refused the profile."))
 }
+
+/// A visitor's profile as stored (JSON text), or `None` when KV has none: what a person's export
+/// shows and whether an erasure has one to delete.
+pub async fn profile_text(env: &Env, visitor: &str) -> Result<Option<String>, ApiError> {
+    let kv = env.kv(KV_BINDING).map_err(ApiError::storage)?;
+    kv.get(&profile_key(visitor)).text().await.map_err(|_| {
+        ApiError::new(
+            503,
+            "storage_unavailable",
+            "KV did not answer; please retry.",
+        )
+    })
+}
+
+/// Deletes a visitor's profile (an erasure): what progressive profiling knew of them.
+pub async fn forget(env: &Env, visitor: &str) -> Result<(), ApiError> {
+    let kv = env.kv(KV_BINDING).map_err(ApiError::storage)?;
+    kv.delete(&profile_key(visitor))
+        .await
+        .map_err(|_| ApiError::new(503, "storage_unavailable", "KV refused the deletion."))
+}
