@@ -225,9 +225,9 @@ test("the people endpoints need the admin token and a valid address", async () =
     // [method, path, admin, status, code]
     ["GET", `/v1/people/${BO}`, false, 401, "unauthorized"],
     ["DELETE", `/v1/people/${BO}`, false, 401, "unauthorized"],
-    ["GET", "/v1/people/not-an-email", true, 400, "invalid_email"],
-    ["DELETE", "/v1/people/not-an-email", true, 400, "invalid_email"],
-    ["DELETE", "/v1/people/%E0%A4%A", true, 400, "invalid_email"],
+    ["GET", "/v1/people/not-an-email", true, 404, "person_not_found"],
+    ["DELETE", "/v1/people/not-an-email", true, 404, "person_not_found"],
+    ["DELETE", "/v1/people/%E0%A4%A", true, 404, "person_not_found"],
     ["GET", "/v1/people/nobody%40people-erasure.example", true, 404, "person_not_found"],
   ];
   for (const [method, path, isAdmin, status, code] of table) {

@@ -41,8 +41,8 @@ fn decode_cursor(cursor: &str) -> Result<(f64, String), ApiError> {
     let bad = || bad_query("cursor is not one this API gave out.");
     let (at, id) = cursor.split_once('_').ok_or_else(bad)?;
     let digits = (1..=15).contains(&at.len()) && at.bytes().all(|b| b.is_ascii_digit());
-    let id_ok = (1..=64).contains(&id.len())
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    let id_ok =
+        (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
     if !digits || !id_ok {
         return Err(bad());
     }

@@ -151,6 +151,7 @@ fn decode(body: &str) -> Result<LeadRequest, ApiError> {
             serde_json::Value::Object(Default::default()),
         );
     }
+    whole_numbers(&mut value);
     let mut lead: LeadRequest = serde_json::from_value(value).map_err(|e| bad(e.to_string()))?;
     if !wrong.is_empty() {
         return Err(ApiError::invalid(wrong));
@@ -160,6 +161,25 @@ fn decode(body: &str) -> Result<LeadRequest, ApiError> {
         check_visitor(visitor)?;
     }
     Ok(lead)
+}
+
+/// Writes every number with no fraction as an integer (`14307.0` as `14307`), as JSON Schema's
+/// `integer` (and the OpenAPI document) counts it, so that a time or a count sent as a float
+/// reads like the integer it is.
+fn whole_numbers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            let in_range =
+                |f: &f64| (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(f);
+            if let Some(f) = n.as_f64().filter(|f| f.fract() == 0.0 && in_range(f)) {
+                *value = Value::from(f as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(whole_numbers),
+        Value::Object(fields) => fields.values_mut().for_each(whole_numbers),
+        _ => {}
+    }
 }
 
 /// A lead as handoff-core judged it, with what the Worker stores beside the verdict.
@@ -956,4 +976,24 @@ fn routed(decision: &Decision, assignment: Option<&Assignment>) -> serde_json::V
         map.insert("experiment".into(), serde_json::json!(a));
     }
     detail
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_floats_read_as_integers_and_others_stay() {
+        let cases = [
+            (r#"{"at_ms": 14307.0}"#, r#"{"at_ms":14307}"#),
+            (r#"[1.5, -2.0, 3, 1e3]"#, r#"[1.5,-2,3,1000]"#),
+            (r#"{"a": {"b": [4.0]}}"#, r#"{"a":{"b":[4]}}"#),
+            (r#"{"huge": 1e300}"#, r#"{"huge":1e+300}"#),
+        ];
+        for (input, expected) in cases {
+            let mut value: serde_json::Value = serde_json::from_str(input).expect("JSON");
+            whole_numbers(&mut value);
+            assert_eq!(value.to_string(), expected, "{input}");
+        }
+    }
 }

@@ -45,7 +45,7 @@ use worker::{event, Context, Env, Request, Response, Result, ScheduleContext, Sc
 async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     // Whatever needs the active bundle (CORS, the handler) shares one KV read.
     let bundle = store::BundleOnce::default();
-    let public = router::browser_request(req.method().as_ref(), &req.path());
+    let public = router::browser_request(&req.inner().method(), &req.path());
     let cors = http::cors_origin(&req, &env, &bundle, public).await;
     let response = match router::dispatch(req, &env, &ctx, &bundle).await {
         Ok(response) => Ok(response),

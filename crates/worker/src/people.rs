@@ -32,10 +32,12 @@ struct Person {
 
 fn person(env: &Env, raw: &str) -> Result<Person, ApiError> {
     let bad = || {
+        // Text that is not an address names no one Handoff holds: the same answer as an
+        // address it holds nothing about, so the path's schema is any text.
         ApiError::new(
-            400,
-            "invalid_email",
-            "The path does not name a valid email address.",
+            404,
+            "person_not_found",
+            "No one has this address: it is not a valid email address.",
         )
     };
     let decoded: String = js_sys::decode_uri_component(raw).map_err(|_| bad())?.into();

@@ -194,7 +194,10 @@ mod tests {
         let w = Window::new("lead", "c", 3, 60, 0.0);
         assert!(w.over_submissions(3).is_ok());
         let retry = vec![("retry-after", "60".to_owned())];
-        let refused = w.over_submissions(4).err().map(|e| (e.status, e.code, e.headers));
+        let refused = w
+            .over_submissions(4)
+            .err()
+            .map(|e| (e.status, e.code, e.headers));
         assert_eq!(refused, Some((429, "rate_limited", retry.clone())));
         assert!(w.over_sign_ins(2).is_ok());
         let refused = w.over_sign_ins(3).err().map(|e| (e.code, e.headers));

@@ -216,12 +216,17 @@ pub async fn dispatch(
     ctx: &Context,
     bundle: &BundleOnce,
 ) -> Result<Response, ApiError> {
-    let method = req.method();
-    let (route, params) = find(method.as_ref(), &req.path()).map_err(|miss| match miss {
+    // The method as sent: the runtime's own `Method` reads any method it does not know (QUERY,
+    // PROPFIND, …) as GET, which would answer it.
+    let method = req.inner().method();
+    let (route, params) = find(&method, &req.path()).map_err(|miss| match miss {
         Miss::Methods(methods) => ApiError::new(
             405,
             "method_not_allowed",
-            format!("This method is not allowed here; {} are.", methods.join(", ")),
+            format!(
+                "This method is not allowed here; {} are.",
+                methods.join(", ")
+            ),
         )
         .with_header("allow", methods.join(", ")),
         Miss::NoPath => ApiError::new(404, "not_found", "No such endpoint."),
