@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::attribution::Attribution;
 use crate::check::{duplicate, problem, unknown_ref, valid_id, ConfigCode, FirstSeen, Found, Step};
 use crate::condition::{Answers, Value};
-use crate::notify::{valid_secret_name, Person};
+use crate::notify::{reserved_secret, valid_secret_name, Person, SecretUse};
 use crate::routing::{AttributeEnv, LeadView, RouteInput, RoutingConfig};
 use crate::suggest::did_you_mean;
 
@@ -223,7 +223,7 @@ fn check_secrets(
                 ),
                 path,
             )),
-            Some(_) => {}
+            Some(name) => found.extend(reserved_secret(name, SecretUse::Crm, path)),
         }
     }
     let unused: Vec<&str> = [
