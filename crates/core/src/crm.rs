@@ -463,7 +463,11 @@ pub(crate) fn check(crm: &CrmConfig, found: &mut Vec<Found>) {
                 at("secret"),
             ));
         }
-        found.extend(reserved_secret(&intake.secret, SecretUse::Crm, at("secret")));
+        found.extend(reserved_secret(
+            &intake.secret,
+            SecretUse::Crm,
+            at("secret"),
+        ));
         for (key, pointer) in pointers(intake) {
             if let Some(p) = pointer.filter(|p| !valid_pointer(p)) {
                 found.push(problem(

@@ -195,7 +195,13 @@ pub const WORKER_NAMES: &[&str] = &[
 /// Prefixes of names kept for the Worker's own use, now and later (roles' tokens, retention
 /// settings, test switches).
 pub const WORKER_PREFIXES: &[&str] = &[
-    "ADMIN_", "REPORTS_", "LINK_", "RATE_LIMIT_", "RETAIN_", "TEST_", "WORKER_",
+    "ADMIN_",
+    "REPORTS_",
+    "LINK_",
+    "RATE_LIMIT_",
+    "RETAIN_",
+    "TEST_",
+    "WORKER_",
 ];
 
 /// The prefixes a CRM secret's name starts with (`[[crm.intakes]] secret`, `[[crm.push]]
@@ -231,7 +237,11 @@ pub fn secret_name_problem(name: &str, purpose: SecretUse) -> Option<String> {
 /// A `config.reserved_secret` problem at `path` if `name` may not be given for `purpose`
 /// (see [`secret_name_problem`]); nothing for a name that is not well-formed, which its own check
 /// reports.
-pub(crate) fn reserved_secret(name: &str, purpose: SecretUse, path: Vec<Step<'static>>) -> Option<Found> {
+pub(crate) fn reserved_secret(
+    name: &str,
+    purpose: SecretUse,
+    path: Vec<Step<'static>>,
+) -> Option<Found> {
     if !valid_secret_name(name) {
         return None;
     }
@@ -360,7 +370,10 @@ pub(crate) fn check(notify: &NotifyRules, found: &mut Vec<Found>) {
         if let Some(((code, message), path)) = wrong {
             found.push(problem(code, message, path));
         }
-        for (key, name) in [("url_secret", &channel.url_secret), ("secret", &channel.secret)] {
+        for (key, name) in [
+            ("url_secret", &channel.url_secret),
+            ("secret", &channel.secret),
+        ] {
             found.extend(reserved_secret(name, SecretUse::Notify, at(key)));
         }
     }
@@ -574,7 +587,12 @@ fn visitor_text(text: String) -> Value {
 
 /// Who a lead is, for a header: `name (company)`, the name or else the email, or `nobody`. The
 /// name and the company are defanged ([`defang`]); a checked email cannot hold a URL.
-fn headline(name: Option<&str>, email: Option<&str>, company: Option<&str>, nobody: &str) -> String {
+fn headline(
+    name: Option<&str>,
+    email: Option<&str>,
+    company: Option<&str>,
+    nobody: &str,
+) -> String {
     let who = match (name, email) {
         (Some(name), _) => defang(name),
         (None, Some(email)) => email.to_owned(),
@@ -770,7 +788,13 @@ pub fn slack_message_with(lead: &LeadSummary, buttons: Buttons<'_>) -> Value {
         let asked: Vec<String> = lead
             .asked
             .iter()
-            .map(|a| format!("*{}:* {}", escape_mrkdwn(&a.label), visitor_mrkdwn(&a.value)))
+            .map(|a| {
+                format!(
+                    "*{}:* {}",
+                    escape_mrkdwn(&a.label),
+                    visitor_mrkdwn(&a.value)
+                )
+            })
             .collect();
         let text = bounded(&format!("*What they asked*\n{}", asked.join("\n")), 3000);
         blocks.push(json!({"type": "section", "text": visitor_text(text)}));
@@ -784,7 +808,11 @@ pub fn slack_message_with(lead: &LeadSummary, buttons: Buttons<'_>) -> Value {
         blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": bounded(&format!("Score breakdown: {}", lines.join(" · ")), 3000)}]}));
     }
     if !lead.why.is_empty() {
-        let why = format!("Why {}: {}", escape_mrkdwn(&owner), visitor_mrkdwn(&lead.why));
+        let why = format!(
+            "Why {}: {}",
+            escape_mrkdwn(&owner),
+            visitor_mrkdwn(&lead.why)
+        );
         blocks.push(json!({"type": "context", "elements": [visitor_text(bounded(&why, 3000))]}));
     }
     blocks.extend(actions_block(
