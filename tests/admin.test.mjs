@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { HANDOFF, ROOT, startWorker } from "./support/edge.mjs";
+import { consented } from "./support/consent.mjs";
 
 const LIMIT = 3;
 const WINDOW_SECONDS = 2;
@@ -46,7 +47,7 @@ const putConfig = (text, contentType = "application/toml", auth = true) =>
 let clients = 0;
 const randomIp = () => `198.51.100.${(clients++ % 250) + 1}`;
 const goodLead = (email = `lead${Math.random().toString(36).slice(2)}@example.com`) =>
-  ({ form: "demo", answers: { email, interest: "Pricing", consent: true } });
+  consented({ form: "demo", answers: { email, interest: "Pricing", consent: true } });
 const postLead = (body = goodLead(), headers = {}) =>
   sendJson("/v1/leads", body, { auth: false, headers: { "cf-connecting-ip": randomIp(), ...headers } });
 
