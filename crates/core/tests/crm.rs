@@ -240,9 +240,24 @@ fn one_person_key_for_a_lead_and_a_crm_item_whatever_the_case_of_any_letter() {
         ),
         ("nobody", "NOBODY", "email:nobody", None),
         // A free mailbox provider's domain is nobody's account.
-        ("ana@gmail.com", "Ana@Gmail.com", "email:ana@gmail.com", None),
-        ("ana@GMAIL.COM", "ana@gmail.com", "email:ana@gmail.com", None),
-        ("bo@outlook.com", "bo@outlook.com", "email:bo@outlook.com", None),
+        (
+            "ana@gmail.com",
+            "Ana@Gmail.com",
+            "email:ana@gmail.com",
+            None,
+        ),
+        (
+            "ana@GMAIL.COM",
+            "ana@gmail.com",
+            "email:ana@gmail.com",
+            None,
+        ),
+        (
+            "bo@outlook.com",
+            "bo@outlook.com",
+            "email:bo@outlook.com",
+            None,
+        ),
     ];
     for (lead, crm, person, account) in table {
         let (p, a) = lead_subjects(lead);

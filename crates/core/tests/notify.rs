@@ -6,8 +6,8 @@
 #![allow(clippy::unwrap_used, clippy::type_complexity)]
 
 use handoff_core::notify::{
-    claim_link, claim_token, escape_mrkdwn, visitor_mrkdwn, human_duration, next_attempt, rfc3339, sign,
-    slack_escalation, slack_message, source_line, verify_claim, webhook_escalation,
+    claim_link, claim_token, escape_mrkdwn, human_duration, next_attempt, rfc3339, sign,
+    slack_escalation, slack_message, source_line, verify_claim, visitor_mrkdwn, webhook_escalation,
     webhook_payload, Asked, ChannelKind, CrmLink, Escalation, LeadSummary, NotifyError, Owner,
     OwnerKind, Retry, ScoreLine, LEAD_SLA_ESCALATED,
 };

@@ -51,11 +51,7 @@ pub async fn intake(
     now_ms: f64,
 ) -> Result<Response, ApiError> {
     let bundle = bundle.get(env).await?;
-    let intake = bundle
-        .rules
-        .crm
-        .intake(id)
-        .ok_or_else(unauthorized)?;
+    let intake = bundle.rules.crm.intake(id).ok_or_else(unauthorized)?;
     let expected = env
         .secret(&intake.secret)
         .map(|s| s.to_string())
