@@ -140,7 +140,7 @@ pub fn check_consent(
     let shown: Vec<&str> = form
         .fields
         .iter()
-        .filter(|f| f.kind == FieldKind::Consent && visible.iter().any(|v| *v == f.id))
+        .filter(|f| f.kind == FieldKind::Consent && visible.contains(&f.id))
         .map(|f| f.id.as_str())
         .collect();
     let Some(first) = shown.first() else {

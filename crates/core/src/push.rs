@@ -484,7 +484,9 @@ impl Snapshot {
                     .consent
                     .as_ref()
                     .filter(|c| c.given)
-                    .map(|_| crate::encode::rfc3339_short(lead.created_at_ms)),
+                    // The Worker's time stamped on the record; a lead stored before it was
+                    // stamped has its creation time, which is the same instant.
+                    .map(|c| crate::encode::rfc3339_short(c.at_ms.unwrap_or(lead.created_at_ms))),
                 other => view.get(other).and_then(text),
             }
         };

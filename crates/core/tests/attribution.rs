@@ -111,6 +111,15 @@ fn cleaning_is_bounded_and_idempotent_on_junk() {
     }
 }
 
+/// A consent case: what, the record sent (JSON), whether the consent field is shown, and the
+/// stored record (JSON, `null` for none) or the refusal's code.
+type Case = (
+    &'static str,
+    Option<serde_json::Value>,
+    bool,
+    Result<serde_json::Value, &'static str>,
+);
+
 /// The Worker's check of a lead's consent record against the form that showed it: each case a
 /// record (as JSON, cleaned as the Worker cleans it, or none), whether the consent field is shown,
 /// and the stored record or the refusal's code.
@@ -121,12 +130,7 @@ fn consent_table() {
     let text = "I agree to be contacted by Northwind Cloud about this request.";
     let record = |field: &str, text: &str, version: &str, given: bool, at: Option<i64>| serde_json::json!({"field": field, "text": text, "version": version, "given": given, "at_ms": at});
     let exact = record("consent", text, "2026-11-01", true, None);
-    let cases: Vec<(
-        &str,
-        Option<serde_json::Value>,
-        bool,
-        Result<serde_json::Value, &str>,
-    )> = vec![
+    let cases: Vec<Case> = vec![
         (
             "the text and version shown",
             Some(exact.clone()),
