@@ -169,6 +169,16 @@ describe("configuration", { timeout: 120_000 }, () => {
     ["several.toml", (demo) => demo
       .replace(`visible_if = 'interest in ["A demo", "Pricing"]'`, `visible_if = 'nosuch == "x"'`)
       .replace('id = "email"', 'id = "Email Address"')],
+    // Regression (issue 21): a CRM intake could name the admin token as its secret.
+    ["reserved-secret.toml", (demo) => `${demo}
+[[crm.intakes]]
+id = "vendor"
+secret = "ADMIN_TOKEN"
+email = "/email"
+event = "/type"
+[crm.intakes.events]
+"email.sent" = "contacted"
+`],
   ];
   for (const [name, make] of bad) {
     test(`a bad configuration (${name}) is a 422 with the problems handoff check reports, and changes nothing`, async () => {
@@ -179,6 +189,7 @@ describe("configuration", { timeout: 120_000 }, () => {
       assert.equal(r.status, 422, r.text);
       assert.equal(r.json.error.code, "config_invalid");
       assert.deepEqual(r.json.error.problems, expected);
+      if (name === "reserved-secret.toml") assert.deepEqual(expected.map((p) => p.code), ["config.reserved_secret"]);
       assert.equal((await call("/v1/config")).json.active, seeded);
     });
   }
