@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { HANDOFF, ROOT, randomToken, startWorker } from "./support/edge.mjs";
+import { consented } from "./support/consent.mjs";
 
 const LIMIT = 3;
 const WINDOW_SECONDS = 2;
@@ -58,7 +59,7 @@ const putConfig = (text, contentType = "application/toml", auth = true) =>
 let clients = 0;
 const randomIp = () => `198.51.100.${(clients++ % 250) + 1}`;
 const goodLead = (email = `lead${Math.random().toString(36).slice(2)}@example.com`) =>
-  ({ form: "demo", answers: { email, interest: "Pricing", consent: true } });
+  consented({ form: "demo", answers: { email, interest: "Pricing", consent: true } });
 const postLead = (body = goodLead(), headers = {}) =>
   sendJson("/v1/leads", body, { auth: false, headers: { "cf-connecting-ip": randomIp(), ...headers } });
 
@@ -189,6 +190,16 @@ describe("configuration", { timeout: 120_000 }, () => {
     ["several.toml", (demo) => demo
       .replace(`visible_if = 'interest in ["A demo", "Pricing"]'`, `visible_if = 'nosuch == "x"'`)
       .replace('id = "email"', 'id = "Email Address"')],
+    // Regression (issue 21): a CRM intake could name the admin token as its secret.
+    ["reserved-secret.toml", (demo) => `${demo}
+[[crm.intakes]]
+id = "vendor"
+secret = "ADMIN_TOKEN"
+email = "/email"
+event = "/type"
+[crm.intakes.events]
+"email.sent" = "contacted"
+`],
   ];
   for (const [name, make] of bad) {
     test(`a bad configuration (${name}) is a 422 with the problems handoff check reports, and changes nothing`, async () => {
@@ -199,6 +210,7 @@ describe("configuration", { timeout: 120_000 }, () => {
       assert.equal(r.status, 422, r.text);
       assert.equal(r.json.error.code, "config_invalid");
       assert.deepEqual(r.json.error.problems, expected);
+      if (name === "reserved-secret.toml") assert.deepEqual(expected.map((p) => p.code), ["config.reserved_secret"]);
       assert.equal((await call("/v1/config")).json.active, seeded);
     });
   }

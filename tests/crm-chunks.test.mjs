@@ -22,7 +22,7 @@ const TOKEN = randomToken();
 const INTAKE = `
 [[crm.intakes]]
 id = "bulk"
-secret = "BULK_TOKEN"
+secret = "CRM_BULK_TOKEN"
 email = "/person/email"
 domain = "/company/domain"
 event = "/event"
@@ -41,7 +41,7 @@ reason = "/deal/reason"
 let paid, free;
 before(async () => {
   const common = { config: join(ROOT, "tests/fixtures/sla.toml"), extraToml: INTAKE };
-  const bindings = { BULK_TOKEN: TOKEN, RATE_LIMIT_PER_MINUTE: "100000" };
+  const bindings = { CRM_BULK_TOKEN: TOKEN, RATE_LIMIT_PER_MINUTE: "100000" };
   paid = await startWorker({ ...common, bindings: { ...bindings, WORKER_PLAN: "paid" } });
   free = await startWorker({ ...common, bindings });
 });

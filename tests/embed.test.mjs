@@ -9,6 +9,7 @@ import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { ROOT, freshState, launchChromium, randomToken, startWranglerDev } from "./support/edge.mjs";
+import { consented } from "./support/consent.mjs";
 
 const ARTIFACTS = join(ROOT, "test-artifacts");
 let state, edge, browser, token;
@@ -240,7 +241,7 @@ test("the visitor token persists, the profile is asked for it and merged with wh
   const r = await fetch(`${edge.url}/v1/leads`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ form: "demo", visitor, answers: { email: "ana@northwind-example.com", interest: "Pricing", consent: true } }),
+    body: JSON.stringify(consented({ form: "demo", visitor, answers: { email: "ana@northwind-example.com", interest: "Pricing", consent: true } })),
   });
   assert.equal(r.status, 201);
   await page.evaluate(() => localStorage.setItem("handoff:known", JSON.stringify({ company: 5, email: 7 })));
@@ -350,10 +351,65 @@ test("context: campaign, referrer, landing page, pages viewed and visits, as dat
 
 /** A lead the Worker accepts, as the form would send it. */
 const leadBody = (email, visitor) =>
-  JSON.stringify({ form: "demo", visitor, answers: { email, interest: "Pricing", consent: true } });
+  JSON.stringify(consented({ form: "demo", visitor, answers: { email, interest: "Pricing", consent: true } }));
 
 const lead = async (id) =>
   (await fetch(`${edge.url}/v1/leads/${id}`, { headers: { authorization: `Bearer ${token}` } })).json();
+
+// Regression (issue 21): the loader stored a visitor token and 50 page views before any consent.
+test("data-context=\"consent\": nothing is stored in the browser until the visitor consents in the form", async () => {
+  const pages = {
+    "/t/c-landing": { body: `<a id="go" href="/t/c-next">next</a>${tag('data-context="consent"')}` },
+    "/t/c-next": { body: tag('data-context="consent"') },
+  };
+  const { context, page, errors } = await open(pages, { spy: true });
+  /** Everything the page keeps: localStorage, sessionStorage and cookies. */
+  const kept = () => page.evaluate(() => ({
+    local: Object.fromEntries(Object.entries(localStorage)),
+    session: Object.fromEntries(Object.entries(sessionStorage)),
+    cookie: document.cookie,
+  }));
+  const nothing = { local: {}, session: {}, cookie: "" };
+  await page.goto(`${edge.url}/t/c-landing?utm_source=news`);
+  await page.getByLabel("Work email").waitFor();
+  assert.deepEqual(await kept(), nothing, "nothing before consent");
+  // The next page of the visit: still nothing kept, and nothing remembered from the first.
+  await page.click("#go");
+  await page.waitForURL(/c-next/);
+  await page.getByLabel("Work email").waitFor();
+  assert.deepEqual(await kept(), nothing, "nothing before consent, on the next page either");
+  const options = (await page.evaluate(() => window.__mounts))[0];
+  assert.deepEqual(options.attribution.pages.map((p) => p.url), ["/t/c-next"], "only this page, from memory");
+  assert.deepEqual(options.known, {});
+  await page.getByLabel("Work email").fill("consent.mode@northwind-example.com");
+  await page.getByLabel("Pricing").check();
+  assert.deepEqual(await kept(), nothing, "answering is no consent");
+  // Consent given in the form: from now on the loader keeps what `full` keeps.
+  await page.getByLabel("I agree to be contacted by Northwind Cloud about this request.").check();
+  const after = await kept();
+  assert.ok(Number.isInteger(JSON.parse(after.local["handoff:consent"])));
+  assert.equal(after.local["handoff:visitor"], options.visitor);
+  assert.deepEqual(JSON.parse(after.local["handoff:pages"]).map((p) => p.url), ["/t/c-next"]);
+  assert.equal(JSON.parse(after.local["handoff:visits"]).count, 1);
+  assert.equal(after.cookie, "");
+  // The lead goes with the consent the Worker checks and stamps.
+  await page.waitForTimeout(3_000);
+  await page.getByRole("button", { name: "Request a demo" }).click();
+  const form = page.locator("form.handoff-form[data-lead-id]");
+  await form.waitFor();
+  const lead = await (await fetch(`${edge.url}/v1/leads/${await form.getAttribute("data-lead-id")}`, { headers: { authorization: `Bearer ${token}` } })).json();
+  assert.equal(lead.visitor, options.visitor);
+  assert.equal(lead.attribution.consent.version, "2026-11-01");
+  assert.ok(Number.isInteger(lead.attribution.consent.at_ms));
+  // A later page knows the consent was given, and stores as `full` does.
+  await page.goto(`${edge.url}/t/c-landing`);
+  await page.getByLabel("Work email").waitFor();
+  const later = await kept();
+  assert.equal(later.local["handoff:visitor"], options.visitor);
+  assert.equal(JSON.parse(later.local["handoff:pages"]).length, 2);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
 
 test("deliver posts once with an Idempotency-Key, retries a 5xx with the same key, and records known fields", async () => {
   const { context, page, requests, errors } = await open({ "/t/deliver": { body: tag() } }, { spy: true });

@@ -8,6 +8,7 @@ import { execFileSync } from "node:child_process";
 import { createHmac, randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { EPOCH, HANDOFF, HOUR, iso, MINUTE, randomToken, startReceiver, startWorker } from "./support/edge.mjs";
+import { consented } from "./support/consent.mjs";
 
 let worker, mf, db, receiver, tick, events;
 const LINK_SECRET = randomToken();
@@ -335,7 +336,7 @@ describe("intake", () => {
     method: "POST",
     now: T + 48 * HOUR,
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ form: "demo", answers, context: { fill_ms: 40_000 } }),
+    body: JSON.stringify(consented({ form: "demo", answers, context: { fill_ms: 40_000 } })),
   });
   const lead = {
     email: "jo.park@intake-notify.example", company: "Intake <b>Co</b>", company_size: "201-1000", role: "Data",

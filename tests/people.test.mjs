@@ -6,6 +6,7 @@
 // numbers as they were, stops their pending notification, logs the erasure without personal data,
 // and a second one is a harmless 404. Times are the test clock's (EPOCH-based).
 import assert from "node:assert/strict";
+import { DEMO_CONSENT } from "./support/consent.mjs";
 import { after, before, test } from "node:test";
 import { DAY, EPOCH, MINUTE, startReceiver, startWorker } from "./support/edge.mjs";
 
@@ -53,7 +54,7 @@ const lead = (email, company, visitor, source, phone = email === ANA ? "+1 415 5
     utm: { source, campaign: "spring" },
     referrer: `https://news.example/story?reader=${email}`,
     landing_page: `https://northwind.example/pricing?email=${email}`,
-    consent: { field: "consent", text: "I agree to be contacted.", version: "v3", given: true },
+    consent: DEMO_CONSENT,
   },
   context: { fill_ms: 40_000 },
 });
@@ -136,7 +137,7 @@ test("a person's data found, erased from every store, the rest and the reports k
   assert.equal(doc.email.toLowerCase(), ANA);
   assert.deepEqual(doc.leads.map((l) => l.id), [anaNew]);
   assert.equal(doc.leads[0].answers.company, "Souza Labs");
-  assert.equal(doc.leads[0].attribution.consent.text, "I agree to be contacted.");
+  assert.equal(doc.leads[0].attribution.consent.text, DEMO_CONSENT.text);
   assert.deepEqual(doc.archived.leads.map((l) => l.id), [anaOld]);
   assert.equal(doc.archived.leads[0].answers.company, "Souza Analytics");
   assert.deepEqual([...new Set(doc.archived.records.map((r) => r.lead_id))], [anaOld]);

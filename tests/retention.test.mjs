@@ -14,6 +14,7 @@ import { dirname, join } from "node:path";
 import { after, before, test } from "node:test";
 import { promisify } from "node:util";
 import { DAY, EPOCH, HANDOFF, iso, MINUTE, ROOT, startWorker } from "./support/edge.mjs";
+import { DEMO_CONSENT } from "./support/consent.mjs";
 
 const run = promisify(execFile);
 
@@ -42,6 +43,7 @@ const lead = (who) => ({
     country: "United States", interest: "A demo", consent: true,
   },
   context: { fill_ms: 40_000 },
+  attribution: { consent: DEMO_CONSENT },
 });
 const submitAt = (who, at, key) => worker.json("/v1/leads", {
   method: "POST",
@@ -115,6 +117,7 @@ const submitClosed = (who, at) => worker.submit({
     country: "United States", interest: "A demo", consent: true,
   },
   context: { fill_ms: 40_000 },
+  attribution: { consent: DEMO_CONSENT },
 }, { now: at, headers: { "idempotency-key": `archive-${who}` } });
 const won = async (id, at) => {
   const r = await worker.json(`/v1/leads/${id}/events`, {

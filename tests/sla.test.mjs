@@ -358,6 +358,26 @@ test("the CRM intake: a batch maps to facts, unknown types are reported, a conta
   assert.equal((await events(lead, "touch")).length, 2);
 });
 
+// Regression (issue 21): a deal with one Gmail user was an account fact on `domain:gmail.com`, so
+// every later Gmail lead was suppressed as a customer's.
+test("the CRM intake: a deal at a free-mail address is the person's, never an account's", async () => {
+  const t0 = newDay();
+  const r = await postCrm({ event: "deal.created", person: { email: `buyer-${++n}@gmail.com` }, company: { domain: "gmail.com" } }, { now: t0 });
+  assert.deepEqual(r.json, { applied: 1, first_touches: 0, ignored: [] });
+  const account = await db.prepare("SELECT COUNT(*) AS n FROM crm_facts WHERE subject = 'domain:gmail.com'").first();
+  assert.equal(account.n, 0);
+  // Another Gmail user's lead is alerted and clocked as any new lead.
+  const stranger = await submit({ email: `someone-${++n}@gmail.com`, country: "US" }, t0 + MINUTE);
+  assert.deepEqual(await events(stranger, "sla_suppressed"), []);
+  assert.notEqual(await clock(stranger), null);
+  // Even with a fact stored for gmail.com before this fix, a Gmail lead keeps no account key.
+  await db.prepare("INSERT INTO crm_facts (subject, active_deal, source, updated_at) VALUES ('domain:gmail.com', 1, 'test', ?)").bind(t0).run();
+  const later = await submit({ email: `another-${++n}@gmail.com`, country: "US" }, t0 + 2 * MINUTE);
+  assert.deepEqual(await events(later, "sla_suppressed"), []);
+  assert.notEqual(await clock(later), null);
+  await db.prepare("DELETE FROM crm_facts WHERE subject = 'domain:gmail.com'").run();
+});
+
 // Regression (issue 14): every item about a contacted person was logged as a touch of their lead,
 // so a deal listed before the contact became the lead's first touch.
 test("the CRM intake: only the contact is the first touch, wherever it stands in the batch", async () => {
@@ -395,8 +415,20 @@ test("the CRM intake and the cron find a person whose address has a non-ASCII ca
 });
 
 test("the CRM intake: its own token, a known intake, a JSON body of objects", async () => {
-  assert.equal((await postCrm({ event: "deal.created" }, { token: ADMIN_TOKEN })).status, 401, "the admin token opens no intake");
-  assert.equal((await postCrm({ event: "deal.created" }, { intake: "salesforce" })).json.error.code, "unknown_intake");
+  // An unknown intake id and a wrong token answer alike: nobody can list the intakes by guessing.
+  const refusals = [
+    ["the admin token", { token: ADMIN_TOKEN }],
+    ["a wrong token", { token: randomToken() }],
+    ["an unknown intake id", { intake: "salesforce" }],
+    ["an unknown intake id and a wrong token", { intake: "nope", token: randomToken() }],
+  ];
+  const answers = [];
+  for (const [why, options] of refusals) {
+    const r = await postCrm({ event: "deal.created" }, options);
+    answers.push(JSON.stringify([r.status, r.json]));
+    assert.deepEqual([r.status, r.json.error.code], [401, "unauthorized"], why);
+  }
+  assert.equal(new Set(answers).size, 1, "every refusal is the same answer");
   const notJson = await postCrm("{", {});
   assert.deepEqual([notJson.status, notJson.json.error.code], [400, "bad_json"]);
   const scalar = await postCrm("42", {});

@@ -344,3 +344,30 @@ test("the Take it link: its page records nothing, its button gives the lead to a
   assert.deepEqual(Object.values(await lead(id)), ["owner", "dana", "accepted"]);
   assert.deepEqual((await events(id, "accepted")).map((e) => [e.actor, e.detail.via]), [["dana", "link"]]);
 });
+
+// Last in the file: its leads' SLA ladders are never ticked, so they take no other test's turn.
+test("a link a visitor typed never becomes one in Slack: no URL, no domain, no mention in the message", async () => {
+  const t0 = EPOCH + 5 * MINUTE;
+  for (const company of ["https://evil.example", "evil.example/login", "<https://evil.example|Acme> @channel <!here>"]) {
+    const address = email("link");
+    const id = await submit({ ...SQL, email: address, company }, t0);
+    const [dm] = await until(() => dmTo(USERS.dana.id, id, address).length && dmTo(USERS.dana.id, id, address), t0);
+    const [floor] = inChannel("C0SALES0001", id, address);
+    for (const message of [dm, floor]) {
+      // No URL or domain anywhere; no link or mention markup in any text Slack parses (a header
+      // is plain_text, shown as it is).
+      const sent = JSON.stringify(message);
+      assert.doesNotMatch(sent, /evil\.example|https?:\/\/evil/, company);
+      assert.match(sent, /evil\[\.\]example/, company);
+      const parsed = JSON.stringify([message.text, message.blocks.filter((b) => b.type !== "header")]);
+      assert.doesNotMatch(parsed, /<https|<!here>|<!channel>/, company);
+      // Every text object that shows the company is verbatim: Slack parses no link or mention in it.
+      const fields = message.blocks.find((b) => b.type === "section").fields;
+      assert.ok(fields.every((f) => f.verbatim === true), company);
+    }
+    // And no preview of anything: unfurling is off.
+    const posted = slack.requests.filter((r) => r.method === "chat.postMessage" && JSON.stringify(r.params.blocks).includes(id));
+    assert.ok(posted.length >= 2);
+    assert.ok(posted.every((r) => r.params.unfurl_links === false && r.params.unfurl_media === false));
+  }
+});

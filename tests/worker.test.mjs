@@ -4,7 +4,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { EPOCH, HOUR, startWorker, workerScript } from "./support/edge.mjs";
+import { consented, DEMO_CONSENT } from "./support/consent.mjs";
+import { EPOCH, HOUR, ROOT, startWorker, workerScript } from "./support/edge.mjs";
 
 let worker, mf, db, token;
 
@@ -19,8 +20,12 @@ before(async () => {
 after(() => worker?.dispose());
 
 const call = (path, { method = "GET", body, headers = {} } = {}) => worker.json(path, { method, body, headers });
-const postLead = (body, headers = { "content-type": "application/json" }) =>
-  call("/v1/leads", { method: "POST", body: typeof body === "string" ? body : JSON.stringify(body), headers });
+/** Posts a lead; a demo lead that names no `attribution` of its own gets the demo form's consent
+ * record, as the form sends it (the consent tests below give theirs, or none, explicitly). */
+const postLead = (body, headers = { "content-type": "application/json" }) => {
+  const lead = typeof body === "object" && body?.form === "demo" && !("attribution" in body) ? consented(body) : body;
+  return call("/v1/leads", { method: "POST", body: typeof lead === "string" ? lead : JSON.stringify(lead), headers });
+};
 const admin = (path, auth = `Bearer ${token}`) => call(path, { headers: auth ? { authorization: auth } : {} });
 const leadCount = async () => (await db.prepare("SELECT COUNT(*) AS n FROM leads").first()).n;
 
@@ -260,14 +265,66 @@ describe("intake", () => {
       landing_page: "https://northwind.example/pricing?utm_source=newsletter",
       pages: [{ url: "/pricing", at_ms: 1795300000000 }, { url: "/customers", at_ms: 1795300060000 }],
       visits: 2,
-      consent: { field: "consent", text: "I agree that Northwind may contact me.", version: "2026-11-01", given: true },
+      // The text the form showed, with a browser's time and a zero-width space the Worker drops.
+      consent: { ...DEMO_CONSENT, text: DEMO_CONSENT.text.replace("agree", "agr\u200bee"), at_ms: 5 },
       unknown_key: "dropped",
     };
     const r = await postLead({ form: "demo", answers: ok, attribution });
     assert.equal(r.status, 201, r.text);
     const lead = await admin(`/v1/leads/${r.json.id}`);
     const { unknown_key, ...kept } = attribution;
-    assert.deepEqual(lead.json.attribution, { ...kept, utm: { source: "newsletter", medium: "email" } });
+    // The consent is stamped with the Worker's time of the submission, never the browser's.
+    const { created_at } = await db.prepare("SELECT created_at FROM leads WHERE id = ?").bind(r.json.id).first();
+    const consent = { ...DEMO_CONSENT, at_ms: created_at };
+    assert.deepEqual(lead.json.attribution, { ...kept, utm: { source: "newsletter", medium: "email" }, consent });
+    assert.notEqual(consent.at_ms, 5);
+  });
+
+  // Regression (issue 21): a consent record was whatever the browser said, and a client that left
+  // it out stored a lead with none.
+  const consentCases = [
+    ["no attribution at all", undefined, "consent_missing"],
+    ["attribution without consent", { utm: { source: "ads" } }, "consent_missing"],
+    ["a text the form never showed", { consent: { ...DEMO_CONSENT, text: "I agree that Northwind may contact me." } }, "consent_mismatch"],
+    ["another version", { consent: { ...DEMO_CONSENT, version: "2025-01-01" } }, "consent_mismatch"],
+    ["another field", { consent: { ...DEMO_CONSENT, field: "company" } }, "consent_mismatch"],
+  ];
+  for (const [what, attribution, code] of consentCases) {
+    test(`a lead of a form with a consent field is refused with 422 ${code}: ${what}`, async () => {
+      const before = await leadCount();
+      const r = await postLead({ form: "demo", answers: ok, attribution });
+      assert.equal(r.status, 422, r.text);
+      assert.equal(r.json.error.code, code);
+      assert.deepEqual(r.json.error.issues.map((i) => `${i.field}:${i.code}`), [`consent:${code.replace("_", ".")}`]);
+      assert.match(r.json.error.issues[0].message, code === "consent_mismatch" ? /reload/i : /consent/i);
+      assert.equal(await leadCount(), before);
+    });
+  }
+
+  test("a consent text changed between serving and submitting: the served bundle's record is kept, others refused", async () => {
+    const served = (await call("/v1/forms/demo")).json.bundle_version;
+    const demo = await readFile(join(ROOT, "config/demo.toml"), "utf8");
+    const changed = demo.replace(DEMO_CONSENT.text, "I agree that Northwind Cloud may contact me.").replace('consent_version = "2026-11-01"', 'consent_version = "2026-12-01"');
+    const put = await call("/v1/config", { method: "PUT", body: changed, headers: { "content-type": "application/toml", authorization: `Bearer ${token}` } });
+    assert.equal(put.status, 200, put.text);
+    try {
+      // The page loaded before the change sends the old text with the version it was served.
+      const old = await postLead({ form: "demo", answers: ok, bundle_version: served, attribution: { consent: DEMO_CONSENT } });
+      assert.equal(old.status, 201, old.text);
+      assert.equal((await admin(`/v1/leads/${old.json.id}`)).json.attribution.consent.version, "2026-11-01");
+      // Without the version it was served, or with a made-up one, the old text is not what the form shows.
+      for (const bundle_version of [undefined, "sha256:0000000000000000"]) {
+        const r = await postLead({ form: "demo", answers: ok, bundle_version, attribution: { consent: DEMO_CONSENT } });
+        assert.deepEqual([r.status, r.json.error?.code], [422, "consent_mismatch"], String(bundle_version));
+      }
+      // The new text is accepted as such.
+      const fresh = { ...DEMO_CONSENT, text: "I agree that Northwind Cloud may contact me.", version: "2026-12-01" };
+      const now = await postLead({ form: "demo", answers: ok, attribution: { consent: fresh } });
+      assert.equal(now.status, 201, now.text);
+    } finally {
+      const back = await call("/v1/config/rollback", { method: "POST", headers: { authorization: `Bearer ${token}` } });
+      assert.equal(back.status, 200, back.text);
+    }
   });
 
   test("a visitor's profile lists the fields they answered, never the values", async () => {
@@ -465,7 +522,7 @@ describe("the release build", () => {
     const r = await call("/v1/leads", {
       method: "POST",
       headers: { "content-type": "application/json", "x-test-now-ms": String(claimed) },
-      body: JSON.stringify({ form: "demo", answers: { email: "clock@example.com", interest: "Pricing", consent: true } }),
+      body: JSON.stringify(consented({ form: "demo", answers: { email: "clock@example.com", interest: "Pricing", consent: true } })),
     });
     assert.equal(r.status, 201, r.text);
     const { created_at } = await db.prepare("SELECT created_at FROM leads WHERE id = ?1").bind(r.json.id).first();

@@ -118,6 +118,10 @@ code_enum! {
         UnmappedOwner => "config.unmapped_owner",
         /// A CRM intake's `push` that names no `[[crm.push]]`.
         UnknownPush => "config.unknown_push",
+        /// A secret name the configuration may not give: one the Worker reads for itself
+        /// (`ADMIN_TOKEN`, `LINK_SECRET`, …), or a CRM secret without a CRM prefix. Naming
+        /// `ADMIN_TOKEN` as an intake's secret would hand the admin token to the CRM vendor.
+        ReservedSecret => "config.reserved_secret",
     }
 }
 

@@ -20,7 +20,7 @@ use serde_json::Value;
 use crate::check::{
     code_enum, duplicate, problem, unknown_ref, valid_id, ConfigCode, FirstSeen, Found, Step,
 };
-use crate::notify::valid_secret_name;
+use crate::notify::{reserved_secret, valid_secret_name, SecretUse};
 use crate::push::{Push, Target};
 use crate::status::LeadStatus;
 
@@ -215,16 +215,21 @@ pub fn person_subject(email: &str) -> String {
     format!("email:{}", email.to_lowercase())
 }
 
-/// The subjects of a lead's normalized email: its person and the account of its domain, as
-/// stored with the lead (`leads.person_key`, `leads.account_key`).
-pub fn lead_subjects(email: &str) -> (String, String) {
+/// The subjects of a lead's normalized email: its person and the account of its domain (none
+/// for a free mailbox provider's, see [`account_subject`]), as stored with the lead
+/// (`leads.person_key`, `leads.account_key`).
+pub fn lead_subjects(email: &str) -> (String, Option<String>) {
     let domain = email.rsplit_once('@').map_or("", |(_, d)| d);
     (person_subject(email), account_subject(domain))
 }
 
-/// The `crm_facts` subject of an account: its domain, lowercased.
-pub fn account_subject(domain: &str) -> String {
-    format!("domain:{}", domain.to_lowercase())
+/// The `crm_facts` subject of an account: its domain, lowercased. `None` for no domain and for a
+/// free mailbox provider's ([`crate::email::is_free_mail`]): `gmail.com` is not an account, and a
+/// deal won with one Gmail user must not mark every later Gmail lead as a customer's.
+pub fn account_subject(domain: &str) -> Option<String> {
+    let domain = domain.to_lowercase();
+    let domain = domain.strip_prefix("www.").unwrap_or(&domain);
+    (!domain.is_empty() && !crate::email::is_free_mail(domain)).then(|| format!("domain:{domain}"))
 }
 
 /// One posted item, read: whom it is about and what it means.
@@ -458,6 +463,11 @@ pub(crate) fn check(crm: &CrmConfig, found: &mut Vec<Found>) {
                 at("secret"),
             ));
         }
+        found.extend(reserved_secret(
+            &intake.secret,
+            SecretUse::Crm,
+            at("secret"),
+        ));
         for (key, pointer) in pointers(intake) {
             if let Some(p) = pointer.filter(|p| !valid_pointer(p)) {
                 found.push(problem(

@@ -44,11 +44,18 @@ pub enum IssueCode {
     /// configuration turns the Worker's check on (`[email] check_mail_server`). Example:
     /// `maria@no-mail.example`.
     EmailNoMailServer,
+    /// The form shows a consent field, and the submission carries no consent record (the form
+    /// always sends one; a client that leaves it out stores nothing).
+    ConsentMissing,
+    /// The consent record is not the text and version the form shows now, nor those of the
+    /// configuration the form was loaded with: the consent text changed since the page was
+    /// loaded. Example: a lead sent from a tab left open over a change of the privacy text.
+    ConsentMismatch,
 }
 
 impl IssueCode {
     /// Every code, for documentation and exhaustive tests.
-    pub const ALL: [IssueCode; 13] = [
+    pub const ALL: [IssueCode; 15] = [
         IssueCode::Required,
         IssueCode::EmailSyntax,
         IssueCode::EmailTooLong,
@@ -62,6 +69,8 @@ impl IssueCode {
         IssueCode::RegionUnknown,
         IssueCode::UnknownField,
         IssueCode::EmailNoMailServer,
+        IssueCode::ConsentMissing,
+        IssueCode::ConsentMismatch,
     ];
 
     /// The stable machine-readable code.
@@ -80,6 +89,8 @@ impl IssueCode {
             IssueCode::RegionUnknown => "region.unknown",
             IssueCode::UnknownField => "answer.unknown_field",
             IssueCode::EmailNoMailServer => "email.no_mail_server",
+            IssueCode::ConsentMissing => "consent.missing",
+            IssueCode::ConsentMismatch => "consent.mismatch",
         }
     }
 
@@ -100,6 +111,11 @@ impl IssueCode {
             IssueCode::UnknownField => "The form has no question with this id.",
             IssueCode::EmailNoMailServer => {
                 "This domain does not receive email. Check the part after @."
+            }
+            IssueCode::ConsentMissing => "Please read and confirm the consent text.",
+            IssueCode::ConsentMismatch => {
+                "This text has changed since the page was loaded. Please reload the page and \
+                 confirm the current text."
             }
         }
     }

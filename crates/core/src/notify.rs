@@ -169,6 +169,88 @@ pub(crate) fn valid_secret_name(name: &str) -> bool {
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
+/// The names the Worker reads from its environment for itself: its own credentials, keys and
+/// settings. No configuration field may name one as a secret to send or to check (the CRM would
+/// be given the admin token, a webhook would be signed with the link key).
+pub const WORKER_NAMES: &[&str] = &[
+    "ADMIN_TOKEN",
+    "ARCHIVE_AFTER_DAYS",
+    "AUTH_FAILURES_PER_WINDOW",
+    "AUTH_WINDOW_SECONDS",
+    "CRM_SUBREQUESTS",
+    "DOH_URL",
+    "EMAIL_API_URL",
+    "HUBSPOT_API_URL",
+    "LINK_SECRET",
+    "PEOPLE_INDEX_KEY",
+    "PUBLIC_URL",
+    "RATE_LIMIT_KEY",
+    "RATE_LIMIT_PER_MINUTE",
+    "RATE_LIMIT_WINDOW_SECONDS",
+    "REPORTS_TOKEN",
+    "ROLLUP_FOLD_LIMIT",
+    "SLACK_API_URL",
+    "SLA_TICK_LIMIT",
+    "TEST_CLOCK",
+    "WORKER_PLAN",
+];
+
+/// Prefixes of names kept for the Worker's own use, now and later (roles' tokens, retention
+/// settings, test switches).
+pub const WORKER_PREFIXES: &[&str] = &[
+    "ADMIN_",
+    "REPORTS_",
+    "LINK_",
+    "RATE_LIMIT_",
+    "RETAIN_",
+    "TEST_",
+    "WORKER_",
+];
+
+/// The prefixes a CRM secret's name starts with (`[[crm.intakes]] secret`, `[[crm.push]]
+/// secrets`): a CRM credential is then recognizably one, and never a name of another purpose.
+pub const CRM_PREFIXES: &[&str] = &["CRM_", "HUBSPOT_", "SALESFORCE_"];
+
+/// What a secret name is for: the rule on its name depends on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretUse {
+    /// A CRM intake's token or a CRM push's credential: must start with one of [`CRM_PREFIXES`].
+    Crm,
+    /// A notification's credential (Slack app, Slack webhook URL, webhook signing key, email key).
+    Notify,
+}
+
+/// Why `name` (a well-formed secret name) may not be given for `purpose`, if it may not: it is
+/// one of the Worker's own ([`WORKER_NAMES`], [`WORKER_PREFIXES`]), or a CRM secret without a CRM
+/// prefix. Reported as `config.reserved_secret`.
+pub fn secret_name_problem(name: &str, purpose: SecretUse) -> Option<String> {
+    if WORKER_NAMES.contains(&name) || WORKER_PREFIXES.iter().any(|p| name.starts_with(p)) {
+        return Some(format!(
+            "\"{name}\" is a name the Worker reads for itself; name a secret of its own for this"
+        ));
+    }
+    (purpose == SecretUse::Crm && !CRM_PREFIXES.iter().any(|p| name.starts_with(p))).then(|| {
+        format!(
+            "a CRM secret's name starts with {}: \"{name}\" does not",
+            CRM_PREFIXES.join(", ")
+        )
+    })
+}
+
+/// A `config.reserved_secret` problem at `path` if `name` may not be given for `purpose`
+/// (see [`secret_name_problem`]); nothing for a name that is not well-formed, which its own check
+/// reports.
+pub(crate) fn reserved_secret(
+    name: &str,
+    purpose: SecretUse,
+    path: Vec<Step<'static>>,
+) -> Option<Found> {
+    if !valid_secret_name(name) {
+        return None;
+    }
+    secret_name_problem(name, purpose).map(|m| problem(ConfigCode::ReservedSecret, m, path))
+}
+
 /// What is wrong with a webhook URL, if anything: `https://host…`, or plain http to this machine
 /// (`http://127.0.0.1[:port]/…`, `http://localhost[:port]/…`) for development.
 fn webhook_url_problem(url: &str) -> Option<&'static str> {
@@ -291,15 +373,23 @@ pub(crate) fn check(notify: &NotifyRules, found: &mut Vec<Found>) {
         if let Some(((code, message), path)) = wrong {
             found.push(problem(code, message, path));
         }
+        for (key, name) in [
+            ("url_secret", &channel.url_secret),
+            ("secret", &channel.secret),
+        ] {
+            found.extend(reserved_secret(name, SecretUse::Notify, at(key)));
+        }
     }
     let secret = |name: &str, key: &'static str, section: &'static str| {
-        (!valid_secret_name(name)).then(|| {
-            problem(
+        let path = vec![Step::Key("notify"), Step::Key(section), Step::Key(key)];
+        if !valid_secret_name(name) {
+            return Some(problem(
                 ConfigCode::InvalidChannel,
                 format!("{key} \"{name}\" must name a wrangler secret (a letter, then letters, digits and _)"),
-                vec![Step::Key("notify"), Step::Key(section), Step::Key(key)],
-            )
-        })
+                path,
+            ));
+        }
+        reserved_secret(name, SecretUse::Notify, path)
     };
     if let Some(app) = &notify.slack {
         found.extend(secret(&app.bot_token, "bot_token", "slack"));
@@ -458,6 +548,65 @@ pub fn escape_mrkdwn(text: &str) -> String {
     out
 }
 
+/// Makes visitor-typed text inert *and* unlinkable in Slack: [`escape_mrkdwn`], then link shapes
+/// defanged the way security teams write them, so that neither Slack's message parser nor a
+/// client's auto-linker finds a URL or a domain to make clickable: `://` becomes `[:]//` and a dot
+/// between two letters or digits becomes `[.]` (`https://evil.example/login` reads
+/// `https[:]//evil[.]example/login`). A lead's company or answer is read by a person, never
+/// followed; a link a visitor typed is the phishing link in the sales channel. Mentions
+/// (`@channel`, `@here`) stay text because every such text object is `verbatim` (see
+/// [`visitor_text`]) and `<!here>` is escaped.
+pub fn visitor_mrkdwn(text: &str) -> String {
+    defang(&escape_mrkdwn(text))
+}
+
+/// `text` with `://` written `[:]//` and each dot between two letters or digits written `[.]`:
+/// readable, and no longer a URL or a domain to any auto-linker. For `plain_text` (headers) as
+/// is, for `mrkdwn` through [`visitor_mrkdwn`].
+pub fn defang(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut prev: Option<char> = None;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let next = chars.peek().copied();
+        let word = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+        if c == '.' && word(prev) && word(next) {
+            out.push_str("[.]");
+        } else if c == ':' && next == Some('/') {
+            out.push_str("[:]");
+        } else {
+            out.push(c);
+        }
+        prev = Some(c);
+    }
+    out
+}
+
+/// A `mrkdwn` text object holding visitor text: `verbatim`, so that Slack does not turn what is
+/// left of a URL, a channel name or an `@here` into a link or a mention.
+fn visitor_text(text: String) -> Value {
+    json!({"type": "mrkdwn", "text": text, "verbatim": true})
+}
+
+/// Who a lead is, for a header: `name (company)`, the name or else the email, or `nobody`. The
+/// name and the company are defanged ([`defang`]); a checked email cannot hold a URL.
+fn headline(
+    name: Option<&str>,
+    email: Option<&str>,
+    company: Option<&str>,
+    nobody: &str,
+) -> String {
+    let who = match (name, email) {
+        (Some(name), _) => defang(name),
+        (None, Some(email)) => email.to_owned(),
+        (None, None) => nobody.to_owned(),
+    };
+    match company {
+        Some(company) => format!("{who} ({})", defang(company)),
+        None => who,
+    }
+}
+
 /// Slack's limits: a section field at most 2,000 characters, a header 150.
 fn bounded(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
@@ -468,9 +617,20 @@ fn bounded(text: &str, max: usize) -> String {
     out
 }
 
-/// One labelled section field, the value escaped.
+/// One labelled section field, the value (typed by a visitor, or shown beside such) escaped and
+/// defanged ([`visitor_mrkdwn`]).
 fn mrkdwn_field(label: &str, value: &str) -> Value {
-    json!({"type": "mrkdwn", "text": bounded(&format!("*{label}*\n{}", escape_mrkdwn(value)), 2000)})
+    field_with(label, &visitor_mrkdwn(value))
+}
+
+/// The email field: escaped but not defanged, since a checked address cannot hold a URL and a
+/// salesperson copies it as it is; at worst a client offers to write to it.
+fn email_field(email: &str) -> Value {
+    field_with("Email", &escape_mrkdwn(email))
+}
+
+fn field_with(label: &str, value: &str) -> Value {
+    visitor_text(bounded(&format!("*{label}*\n{value}"), 2000))
 }
 
 /// An owner as a message names them: a queue says so.
@@ -483,7 +643,8 @@ fn owner_label(owner: &Owner) -> String {
 
 /// The Slack Block Kit message for a routed lead: header, the lead's fields, what they asked,
 /// the score breakdown, why this owner, and the "I've got it" button. Every text a visitor typed
-/// is escaped ([`escape_mrkdwn`]); the header is `plain_text`, which Slack never interprets.
+/// is escaped and defanged ([`visitor_mrkdwn`]) in `verbatim` text objects; the header is
+/// `plain_text`, its name and company defanged too ([`defang`]).
 pub fn slack_message(lead: &LeadSummary) -> Value {
     slack_message_with(lead, Buttons::Links)
 }
@@ -600,18 +761,15 @@ fn actions_block(
 
 /// [`slack_message`] with `buttons`.
 pub fn slack_message_with(lead: &LeadSummary, buttons: Buttons<'_>) -> Value {
-    let who = lead
-        .name
-        .as_deref()
-        .or(lead.email.as_deref())
-        .unwrap_or("A new lead");
-    let title = match &lead.company {
-        Some(company) => format!("{who} ({company})"),
-        None => who.to_owned(),
-    };
+    let title = headline(
+        lead.name.as_deref(),
+        lead.email.as_deref(),
+        lead.company.as_deref(),
+        "A new lead",
+    );
     let mut fields = Vec::new();
     if let Some(email) = &lead.email {
-        fields.push(mrkdwn_field("Email", email));
+        fields.push(email_field(email));
     }
     if let Some(company) = &lead.company {
         fields.push(mrkdwn_field("Company", company));
@@ -633,9 +791,16 @@ pub fn slack_message_with(lead: &LeadSummary, buttons: Buttons<'_>) -> Value {
         let asked: Vec<String> = lead
             .asked
             .iter()
-            .map(|a| format!("*{}:* {}", escape_mrkdwn(&a.label), escape_mrkdwn(&a.value)))
+            .map(|a| {
+                format!(
+                    "*{}:* {}",
+                    escape_mrkdwn(&a.label),
+                    visitor_mrkdwn(&a.value)
+                )
+            })
             .collect();
-        blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": bounded(&format!("*What they asked*\n{}", asked.join("\n")), 3000)}}));
+        let text = bounded(&format!("*What they asked*\n{}", asked.join("\n")), 3000);
+        blocks.push(json!({"type": "section", "text": visitor_text(text)}));
     }
     if !lead.breakdown.is_empty() {
         let lines: Vec<String> = lead
@@ -646,7 +811,12 @@ pub fn slack_message_with(lead: &LeadSummary, buttons: Buttons<'_>) -> Value {
         blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": bounded(&format!("Score breakdown: {}", lines.join(" · ")), 3000)}]}));
     }
     if !lead.why.is_empty() {
-        blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": bounded(&format!("Why {}: {}", escape_mrkdwn(&owner), escape_mrkdwn(&lead.why)), 3000)}]}));
+        let why = format!(
+            "Why {}: {}",
+            escape_mrkdwn(&owner),
+            visitor_mrkdwn(&lead.why)
+        );
+        blocks.push(json!({"type": "context", "elements": [visitor_text(bounded(&why, 3000))]}));
     }
     blocks.extend(actions_block(
         &lead.lead_id,
@@ -738,18 +908,19 @@ pub fn slack_escalation(e: &Escalation) -> Value {
 
 /// [`slack_escalation`] with `buttons`.
 pub fn slack_escalation_with(e: &Escalation, buttons: Buttons<'_>) -> Value {
-    let who = e.name.as_deref().or(e.email.as_deref()).unwrap_or("A lead");
-    let lead = match &e.company {
-        Some(company) => format!("{who} ({company})"),
-        None => who.to_owned(),
-    };
+    let lead = headline(
+        e.name.as_deref(),
+        e.email.as_deref(),
+        e.company.as_deref(),
+        "A lead",
+    );
     // The lead's part gives way to Slack's limit, so the level always shows.
     let level = format!(" — level {}", e.level);
     let room = 150 - "SLA missed: ".len() - level.chars().count();
     let title = format!("SLA missed: {}{level}", bounded(&lead, room));
     let mut fields = Vec::new();
     if let Some(email) = &e.email {
-        fields.push(mrkdwn_field("Email", email));
+        fields.push(email_field(email));
     }
     if let Some(company) = &e.company {
         fields.push(mrkdwn_field("Company", company));

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::attribution::Attribution;
 use crate::check::{duplicate, problem, unknown_ref, valid_id, ConfigCode, FirstSeen, Found, Step};
 use crate::condition::{Answers, Value};
-use crate::notify::{valid_secret_name, Person};
+use crate::notify::{reserved_secret, valid_secret_name, Person, SecretUse};
 use crate::routing::{AttributeEnv, LeadView, RouteInput, RoutingConfig};
 use crate::suggest::did_you_mean;
 
@@ -223,7 +223,7 @@ fn check_secrets(
                 ),
                 path,
             )),
-            Some(_) => {}
+            Some(name) => found.extend(reserved_secret(name, SecretUse::Crm, path)),
         }
     }
     let unused: Vec<&str> = [
@@ -484,7 +484,9 @@ impl Snapshot {
                     .consent
                     .as_ref()
                     .filter(|c| c.given)
-                    .map(|_| crate::encode::rfc3339_short(lead.created_at_ms)),
+                    // The Worker's time stamped on the record; a lead stored before it was
+                    // stamped has its creation time, which is the same instant.
+                    .map(|c| crate::encode::rfc3339_short(c.at_ms.unwrap_or(lead.created_at_ms))),
                 other => view.get(other).and_then(text),
             }
         };

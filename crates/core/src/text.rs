@@ -1,13 +1,53 @@
-//! Free-text answers: control characters removed, whitespace folded, length bounded.
+//! Free-text answers: control and invisible format characters removed, whitespace folded, length
+//! bounded.
 
 use crate::issue::IssueCode;
 
 /// The default limit for a single-line text answer, in characters.
 pub const DEFAULT_MAX_CHARS: usize = 200;
 
-/// Cleans a single-line answer: control characters dropped (line breaks and tabs become spaces),
-/// runs of whitespace folded to one space, ends trimmed. Fails as soon as more than `max_chars`
-/// characters would remain, so the work and the allocation stay bounded on hostile input.
+/// Whether `c` is an invisible format character (Unicode general category Cf): bidirectional
+/// embeddings, overrides, isolates and marks (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F,
+/// U+061C), zero-width spaces and joiners (U+200B–U+200D, U+2060–U+2064, U+FEFF), the soft hyphen
+/// (U+00AD), and the rarer ones (Arabic number signs, interlinear annotation, shorthand format,
+/// musical format controls, tag characters). Visitor text is shown to people who act on it (in
+/// Slack, emails, the dashboard, the CSV): an override can make `gpj.exe` read `exe.jpg`, a zero-width
+/// space can make two different companies look equal. None of them is needed to write a name or a
+/// message, so they are removed. A zero-width joiner inside an emoji sequence (👩‍💻) goes too:
+/// the emoji then shows as its parts (👩💻), which loses nothing a sales team needs. Tag characters
+/// (U+E0020–U+E007F) go with them, so a subdivision flag shows as a black flag. The list is that of
+/// Unicode 15.1, written out so that the browser module carries no Unicode tables.
+pub fn is_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{0600}'..='\u{0605}'
+            | '\u{061C}'
+            | '\u{06DD}'
+            | '\u{070F}'
+            | '\u{0890}'..='\u{0891}'
+            | '\u{08E2}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{110BD}'
+            | '\u{110CD}'
+            | '\u{13430}'..='\u{1343F}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0001}'
+            | '\u{E0020}'..='\u{E007F}'
+    )
+}
+
+/// Cleans a single-line answer: control characters and invisible format characters
+/// ([`is_format`]) dropped (line breaks and tabs become spaces), runs of whitespace folded to one
+/// space, ends trimmed. Fails as soon as more than `max_chars` characters would remain, so the
+/// work and the allocation stay bounded on hostile input.
 pub fn clean_line(raw: &str, max_chars: usize) -> Result<String, IssueCode> {
     let mut out = String::with_capacity(raw.len().min(max_chars.saturating_mul(4)));
     let mut kept = 0usize;
@@ -17,7 +57,7 @@ pub fn clean_line(raw: &str, max_chars: usize) -> Result<String, IssueCode> {
             pending_space = true;
             continue;
         }
-        if c.is_control() {
+        if c.is_control() || is_format(c) {
             continue;
         }
         if pending_space && kept > 0 {
@@ -154,7 +194,20 @@ pub fn fold_latin(c: char, expand_umlauts: bool) -> Option<&'static str> {
 
 #[cfg(test)]
 mod tests {
-    use super::{char_count, split_all, split_first, split_last};
+    use super::{char_count, clean_block, split_all, split_first, split_last};
+
+    /// A textarea gets the same treatment as a line: each line loses its bidirectional and
+    /// zero-width characters, line breaks stay.
+    #[test]
+    fn blocks_lose_format_characters() {
+        for (raw, want) in [
+            ("Hi\u{202e}there\nline\u{200b}two", "Hithere\nlinetwo"),
+            ("\u{2066}a\u{2069}\n\n\u{feff}\n\u{200d}b", "a\n\nb"),
+            ("\u{200b}\n\u{200c}", ""),
+        ] {
+            assert_eq!(clean_block(raw, 100).as_deref(), Ok(want), "{raw:?}");
+        }
+    }
 
     #[test]
     fn char_count_is_chars_count() {

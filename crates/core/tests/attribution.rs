@@ -7,8 +7,10 @@
 mod rng;
 
 use handoff_core::attribution::{
-    Attribution, Consent, PageView, MAX_PAGES, MAX_URL_CHARS, MAX_UTM_CHARS,
+    check_consent, Attribution, Consent, ConsentError, PageView, MAX_PAGES, MAX_URL_CHARS,
+    MAX_UTM_CHARS,
 };
+use handoff_core::{AnswerMap, AnswerValue, Bundle};
 use rng::XorShift;
 
 fn cleaned(json: &str) -> serde_json::Value {
@@ -89,6 +91,7 @@ fn cleaning_is_bounded_and_idempotent_on_junk() {
                 text: junk(3_000),
                 version: junk(10),
                 given: true,
+                at_ms: Some(7),
             }),
             ..Attribution::default()
         };
@@ -105,5 +108,128 @@ fn cleaning_is_bounded_and_idempotent_on_junk() {
             .all(|s| s.chars().count() <= MAX_UTM_CHARS));
         let text = serde_json::to_string(&once).unwrap();
         assert!(!text.contains("\\u0000"), "{text}");
+    }
+}
+
+/// A consent case: what, the record sent (JSON), whether the consent field is shown, and the
+/// stored record (JSON, `null` for none) or the refusal's code.
+type Case = (
+    &'static str,
+    Option<serde_json::Value>,
+    bool,
+    Result<serde_json::Value, &'static str>,
+);
+
+/// The Worker's check of a lead's consent record against the form that showed it: each case a
+/// record (as JSON, cleaned as the Worker cleans it, or none), whether the consent field is shown,
+/// and the stored record or the refusal's code.
+#[test]
+fn consent_table() {
+    let bundle = Bundle::from_toml(include_str!("../../../config/demo.toml")).unwrap();
+    let form = &bundle.form("demo").unwrap().spec;
+    let text = "I agree to be contacted by Northwind Cloud about this request.";
+    let record = |field: &str, text: &str, version: &str, given: bool, at: Option<i64>| serde_json::json!({"field": field, "text": text, "version": version, "given": given, "at_ms": at});
+    let exact = record("consent", text, "2026-11-01", true, None);
+    let cases: Vec<Case> = vec![
+        (
+            "the text and version shown",
+            Some(exact.clone()),
+            true,
+            Ok(record("consent", text, "2026-11-01", true, Some(1_000))),
+        ),
+        (
+            "the browser's time is never kept",
+            Some(record("consent", text, "2026-11-01", true, Some(5))),
+            true,
+            Ok(record("consent", text, "2026-11-01", true, Some(1_000))),
+        ),
+        (
+            "`given` comes from the checked answer",
+            Some(record("consent", text, "2026-11-01", false, None)),
+            true,
+            Ok(record("consent", text, "2026-11-01", true, Some(1_000))),
+        ),
+        (
+            "the same text with a zero-width space (cleaned away)",
+            Some(record(
+                "consent",
+                &format!("I agree\u{200b} to{}", &text[10..]),
+                "2026-11-01",
+                true,
+                None,
+            )),
+            true,
+            Ok(record("consent", text, "2026-11-01", true, Some(1_000))),
+        ),
+        ("no record", None, true, Err("consent_missing")),
+        (
+            "a text the form never showed",
+            Some(record(
+                "consent",
+                "I agree that Northwind may contact me.",
+                "2026-11-01",
+                true,
+                None,
+            )),
+            true,
+            Err("consent_mismatch"),
+        ),
+        (
+            "another version",
+            Some(record("consent", text, "2025-01-01", true, None)),
+            true,
+            Err("consent_mismatch"),
+        ),
+        (
+            "a field that is no consent field",
+            Some(record("email", text, "2026-11-01", true, None)),
+            true,
+            Err("consent_mismatch"),
+        ),
+        (
+            "no consent field shown: a record proves nothing and is dropped",
+            Some(exact.clone()),
+            false,
+            Ok(serde_json::Value::Null),
+        ),
+        (
+            "no consent field shown, no record",
+            None,
+            false,
+            Ok(serde_json::Value::Null),
+        ),
+    ];
+    let mut answers = AnswerMap::new();
+    answers.insert("consent".to_owned(), AnswerValue::Flag(true));
+    for (case, sent, shown, want) in cases {
+        let visible: Vec<String> = ["email", "interest"]
+            .iter()
+            .chain(shown.then_some(&"consent"))
+            .map(|s| (*s).to_owned())
+            .collect();
+        let sent = sent.map(|json| {
+            let a: Attribution =
+                serde_json::from_value(serde_json::json!({"consent": json})).unwrap();
+            a.clean().consent.unwrap()
+        });
+        let got = check_consent(form, &visible, &answers, sent.as_ref(), 1_000);
+        match (got, want) {
+            (Ok(kept), Ok(want)) => {
+                let want: Option<Consent> = serde_json::from_value(want).unwrap();
+                assert_eq!(kept, want, "{case}");
+            }
+            (Err(e), Err(code)) => {
+                assert_eq!(e.code(), code, "{case}");
+                let field = match &e {
+                    ConsentError::Missing { field } | ConsentError::Mismatch { field } => field,
+                };
+                assert_eq!(
+                    (field.as_str(), e.issue().field.as_str()),
+                    ("consent", "consent"),
+                    "{case}"
+                );
+            }
+            (got, want) => panic!("{case}: got {got:?}, want {want:?}"),
+        }
     }
 }

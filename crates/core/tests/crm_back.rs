@@ -49,7 +49,7 @@ owners = { ana = "101", ben = "102", inbox = "900" }
 [[crm.push]]
 id = "salesforce"
 target = "salesforce"
-secrets = { instance_url = "SF_URL", client_id = "SF_ID", client_secret = "SF_SECRET" }
+secrets = { instance_url = "SALESFORCE_URL", client_id = "SALESFORCE_ID", client_secret = "SALESFORCE_SECRET" }
 owners = { ana = "005000000000001", ben = "005000000000002AAA", inbox = "00G000000000009" }
 fields = { LastName = "email", Company = "email" }
 

@@ -7,7 +7,7 @@
 
 use handoff_core::notify::{
     claim_link, claim_token, escape_mrkdwn, human_duration, next_attempt, rfc3339, sign,
-    slack_escalation, slack_message, source_line, verify_claim, webhook_escalation,
+    slack_escalation, slack_message, source_line, verify_claim, visitor_mrkdwn, webhook_escalation,
     webhook_payload, Asked, ChannelKind, CrmLink, Escalation, LeadSummary, NotifyError, Owner,
     OwnerKind, Retry, ScoreLine, LEAD_SLA_ESCALATED,
 };
@@ -197,6 +197,36 @@ fn escaping() {
     }
 }
 
+/// Visitor text can neither link nor ping in Slack: escaped, then URL schemes and domains
+/// defanged; dots that end a sentence or an abbreviation stay.
+#[test]
+fn visitor_text_is_defanged() {
+    let cases = [
+        ("Acme Inc.", "Acme Inc."),
+        ("evil.example/login", "evil[.]example/login"),
+        ("https://evil.example", "https[:]//evil[.]example"),
+        ("see www.evil.example.", "see www[.]evil[.]example."),
+        ("<https://a.b|c>", "&lt;https[:]//a[.]b|c&gt;"),
+        ("@channel <!here>", "@channel &lt;!here&gt;"),
+        ("v2.1 & 3 . 4", "v2[.]1 &amp; 3 . 4"),
+        ("mailto:x@y.z", "mailto:x@y[.]z"),
+    ];
+    for (input, want) in cases {
+        assert_eq!(visitor_mrkdwn(input), want, "{input:?}");
+    }
+}
+
+/// Every text object that carries visitor text is `verbatim`: Slack neither links nor mentions.
+#[test]
+fn visitor_text_objects_are_verbatim() {
+    let message = slack_message(&lead());
+    let blocks = message["blocks"].as_array().unwrap();
+    for field in blocks[1]["fields"].as_array().unwrap() {
+        assert_eq!(field["verbatim"], true, "{field}");
+    }
+    assert_eq!(blocks[2]["text"]["verbatim"], true);
+}
+
 #[test]
 fn slack_message_shape() {
     let message = slack_message(&lead());
@@ -222,7 +252,7 @@ fn slack_message_shape() {
         [
             "*Email*\nmaria@acme.example",
             "*Company*\nAcme &amp; Sons &lt;!channel&gt;",
-            "*Source*\nnewsletter / &lt;https://evil.example|spring&gt;",
+            "*Source*\nnewsletter / &lt;https[:]//evil[.]example|spring&gt;",
             "*Score*\n80 (sql)",
             "*Owner*\nAna Silva",
         ]

@@ -9,25 +9,33 @@
   const attr = (n) => script.getAttribute("data-" + n);
   const formId = attr("form"), selector = attr("target"), base = new URL(".", script.src);
   const api = (attr("api") || base.origin).replace(/\/$/, "");
-  const mode = attr("context") || "full", full = mode == "full";
+  // `consent` is `full` that keeps everything in memory until the visitor consents in a form.
+  const mode = attr("context") || "full", full = mode == "full" || mode == "consent";
   let host = selector ? doc.querySelector(selector) : doc.createElement("div");
   if (!selector && script.parentNode) script.parentNode.insertBefore(host, script);
   if (!host || !formId) return console.error("handoff: embed.js needs data-form and, if given, a data-target that exists");
   host.setAttribute("aria-busy", "true");
 
+  // Shared by the page's forms: module (instantiated once), styles, context, outbox, and (mode
+  // `consent`) what waits in memory for consent, which a stored `handoff:consent` says was given.
+  const all = W.__handoff || (W.__handoff = {});
+  const page = all[base.href] || (all[base.href] = { ctx: {}, mem: {} });
+  const held = () => mode == "consent" && !page.granted;
   const get = (k, d) => {
+    if (held()) return k in page.mem ? page.mem[k] : d;
     try { const v = JSON.parse(localStorage.getItem(k)); return v == null ? d : v; } catch (e) { return d; }
   };
-  const put = (k, v) => { try { localStorage.setItem(k, JSON.stringify(v)); } catch (e) {} };
+  const put = (k, v) => {
+    if (held()) return void (page.mem[k] = v);
+    try { localStorage.setItem(k, JSON.stringify(v)); } catch (e) {}
+  };
+  if (mode == "consent" && !page.granted) try { page.granted = !!localStorage.getItem("handoff:consent"); } catch (e) {}
   // randomUUID needs a secure context (https); elsewhere 128 random bits in hex.
   const uuid = () => crypto.randomUUID ? crypto.randomUUID()
     : Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => (b + 256).toString(16).slice(1)).join("");
   const json = (r) => r.json();
   const omit = { credentials: "omit" };
 
-  // Shared by the page's forms: module (instantiated once), styles, context, outbox.
-  const all = W.__handoff || (W.__handoff = {});
-  const page = all[base.href] || (all[base.href] = { ctx: {} });
   if (!page.mod) {
     // The wasm is fetched in parallel with the glue, which instantiates the Response. Both are
     // named by the hash of their content (set by the build), so browsers keep them for good.
@@ -47,6 +55,7 @@
   if (full) {
     let fresh = false;
     try {
+      if (held()) throw 0;
       visitor = localStorage.getItem("handoff:visitor");
       // A token the Worker would refuse (16-64 of [A-Za-z0-9_-]) is replaced.
       if (!/^[\w-]{16,64}$/.test(visitor)) localStorage.setItem("handoff:visitor", (visitor = uuid())), (fresh = true);
@@ -75,10 +84,11 @@
     if (!full) return here;
     try {
       // A visit is a browser session; its first page is the landing page.
-      const s = sessionStorage.getItem("handoff:landing");
+      const s = held() ? page.mem.landing : sessionStorage.getItem("handoff:landing");
       if (s) here = JSON.parse(s);
       else {
-        sessionStorage.setItem("handoff:landing", JSON.stringify(here));
+        if (held()) page.mem.landing = JSON.stringify(here);
+        else sessionStorage.setItem("handoff:landing", JSON.stringify(here));
         const v = get("handoff:visits", { count: 0, first_seen_ms: t });
         v.count++;
         put("handoff:visits", v);
@@ -192,6 +202,19 @@ ${f} [aria-invalid=true]{border-color:${error}}
     (root == host ? doc.head : root).appendChild(style);
   }
   const box = root.appendChild(doc.createElement("div"));
+  // Mode `consent`: ticking a consent box in the form is the consent. From then on the loader
+  // stores as `full` does, starting with what waited in memory (token, visits, pages).
+  if (held()) box.addEventListener("change", (e) => {
+    const t = e.target;
+    if (!held() || !t.checked || !t.closest("[data-kind=consent]")) return;
+    page.granted = true;
+    try {
+      localStorage.setItem("handoff:consent", JSON.stringify(now()));
+      if (visitor) localStorage.setItem("handoff:visitor", visitor);
+      if (page.mem.landing) sessionStorage.setItem("handoff:landing", page.mem.landing);
+    } catch (err) {}
+    for (const k in page.mem) if (k != "landing") put(k, page.mem[k]);
+  });
 
   const near = new Promise((ok) => {
     if (!W.IntersectionObserver) return ok();

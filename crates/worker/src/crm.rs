@@ -45,11 +45,7 @@ pub async fn intake(
     now_ms: f64,
 ) -> Result<Response, ApiError> {
     let bundle = bundle.get(env).await?;
-    let intake = bundle
-        .rules
-        .crm
-        .intake(id)
-        .ok_or_else(|| ApiError::new(404, "unknown_intake", "No CRM intake has this id."))?;
+    let intake = bundle.rules.crm.intake(id).ok_or_else(unauthorized)?;
     let expected = env
         .secret(&intake.secret)
         .map(|s| s.to_string())
@@ -80,6 +76,13 @@ pub async fn intake(
         first_touches: total.first_touches,
     };
     run.respond(complete, &answer, chunks.len(), env)
+}
+
+/// An id no intake has answers exactly as a wrong token does (`http::bearer`'s `401
+/// unauthorized`): a `404` would let anyone list the intakes, one guess at a time, and then aim at
+/// their tokens.
+fn unauthorized() -> ApiError {
+    ApiError::new(401, "unauthorized", "A valid bearer token is required.")
 }
 
 /// A body handoff-core refuses whole: `413 too_many_items` or `400 bad_body`.
@@ -162,8 +165,10 @@ fn chunk_set(
             sequence,
             change.contacted,
         );
-        if let (Some(domain), Some(_)) = (&fact.domain, deal) {
-            set.fact(&account_subject(domain), deal, None, false);
+        // A free mailbox provider's domain is no account (see `account_subject`).
+        let account = fact.domain.as_deref().and_then(account_subject);
+        if let (Some(account), Some(_)) = (account, deal) {
+            set.fact(&account, deal, None, false);
         }
         let is_open =
             |l: &&mut OpenLead| LeadStatus::parse(&l.status).is_some_and(LeadStatus::is_open);

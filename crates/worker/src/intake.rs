@@ -5,7 +5,7 @@
 //! and remembered in the visitor's profile. One batch of reads, one batch of writes.
 
 use handoff_core::alerts::lead_alerts;
-use handoff_core::attribution::Attribution;
+use handoff_core::attribution::{self, Attribution, Consent, ConsentError};
 use handoff_core::disqualify::SubmitContext;
 use handoff_core::evaluate::email_answer;
 use handoff_core::events::EventKind;
@@ -222,6 +222,55 @@ fn check(
     })
 }
 
+/// The consent record stored with the lead (see `handoff_core::attribution::check_consent`),
+/// stamped with the Worker's time `now`. A record that is not what the active bundle's form shows
+/// is still consent to what the browser was shown if it matches the form of the bundle the
+/// browser says it was served, and that bundle is still kept for rollback (KV history): so a
+/// configuration change between serving and submitting refuses no honest lead. Otherwise `422
+/// consent_missing` or `consent_mismatch`, with an issue on the consent field.
+async fn consented(
+    env: &Env,
+    bundle: &Bundle,
+    form: &handoff_core::FormSpec,
+    checked: &Checked,
+    now: u64,
+) -> Result<Option<Consent>, ApiError> {
+    let (ev, now_ms) = (&checked.evaluation, i64::try_from(now).unwrap_or(i64::MAX));
+    let record = checked.attribution.consent.as_ref();
+    let refused = match attribution::check_consent(form, &ev.visible, &ev.answers, record, now_ms) {
+        Ok(kept) => return Ok(kept),
+        Err(e) => e,
+    };
+    if let (ConsentError::Mismatch { .. }, Some(record)) = (&refused, record) {
+        if let Some(served) = served_bundle(env, bundle, checked).await {
+            let form = served.form(&ev.form).map(|f| &f.spec);
+            if form.is_some_and(|f| attribution::consent_shown(f, record)) {
+                return Ok(Some(attribution::stamp(record, &ev.answers, now_ms)));
+            }
+        }
+    }
+    Err(ApiError {
+        status: 422,
+        code: refused.code(),
+        message: refused.message().to_owned(),
+        issues: vec![refused.issue()],
+    })
+}
+
+/// The bundle the browser says it was served, if it is not the active one and KV still keeps it
+/// (the configuration history keeps the last activations' bundles for rollback).
+async fn served_bundle(env: &Env, active: &Bundle, checked: &Checked) -> Option<Bundle> {
+    let version = checked.client_bundle_version.as_deref()?;
+    let plausible = version.starts_with("sha256:") && version.len() <= 80;
+    if !plausible || version == active.version {
+        return None;
+    }
+    let text = crate::store::config::version_text(env, version)
+        .await
+        .ok()??;
+    Bundle::from_json(&text).ok()
+}
+
 /// The `201` answer's JSON for lead `id`. A bot's submission is stored as such, but answered like
 /// a person's ordinary request (nurture, the success message), so that the bot learns nothing
 /// about what gave it away.
@@ -315,16 +364,17 @@ pub async fn create_lead(
         facts: reads.facts.map(|_| &prefetched.facts),
     }
     .to_json()?;
-    let checked = check(&bundle, lead, earlier, now)?;
-    let evaluation = &checked.evaluation;
-    let refused = if evaluation.valid {
-        no_mail_server(env, &bundle, evaluation, now).await
+    let mut checked = check(&bundle, lead, earlier, now)?;
+    let refused = if checked.evaluation.valid {
+        no_mail_server(env, &bundle, &checked.evaluation, now).await
     } else {
-        Some(evaluation.issues.clone())
+        Some(checked.evaluation.issues.clone())
     };
     if let Some(issues) = refused {
         return Err(ApiError::invalid(issues));
     }
+    checked.attribution.consent = consented(env, &bundle, &form.spec, &checked, now).await?;
+    let evaluation = &checked.evaluation;
     let bot = evaluation.is_bot();
     let id = random_uuid();
     let response = created(&id, form, evaluation)?;

@@ -91,10 +91,13 @@ pub async fn post_message(
 ) -> Result<Value, Failure> {
     let text = message["text"].as_str().unwrap_or_default();
     let blocks = message["blocks"].to_string();
+    // No previews: a link in the message is never fetched or shown bigger than its text.
     let form = [
         ("channel", channel),
         ("text", text),
         ("blocks", blocks.as_str()),
+        ("unfurl_links", "false"),
+        ("unfurl_media", "false"),
     ];
     web_api(env, app, "chat.postMessage", Some(&form), &[]).await
 }

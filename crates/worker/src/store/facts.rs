@@ -52,7 +52,11 @@ pub fn facts_query(db: &D1Database, email: &str) -> Result<D1PreparedStatement, 
          COALESCE(MAX(in_sequence), 0) AS in_sequence, MAX(last_contacted_at) AS last_contacted \
          FROM crm_facts WHERE subject IN (?1, ?2)",
     )
-    .bind(&[JsValue::from_str(&person), JsValue::from_str(&account)])
+    // No account for a free mailbox provider's domain: `subject IN (?1, NULL)` is the person's.
+    .bind(&[
+        JsValue::from_str(&person),
+        account.as_deref().map_or(JsValue::NULL, JsValue::from_str),
+    ])
     .map_err(ApiError::storage)
 }
 

@@ -129,6 +129,7 @@ pub fn lead_statement(
     let details = encode(&details)?;
     // The crm_facts subjects of the person and their email's domain, computed by handoff-core.
     let (person_key, account_key) = lead.email.map(handoff_core::crm::lead_subjects).unzip();
+    let account_key = account_key.flatten();
     let attribution = encode(lead.attribution)?;
     db.prepare(
         "INSERT INTO leads (id, form_id, email, answers, bundle_version, client_bundle_version, \
