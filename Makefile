@@ -33,7 +33,7 @@ WORKER_TEST_JS := crates/worker/build-test/index.js
 BUNDLE     := .build/bundle.json
 HANDOFF    := $(or $(CARGO_TARGET_DIR),target)/debug/handoff
 
-.PHONY: help dev test setup setup-test build build-test lint test-native test-wasm test-worker test-dates test-e2e size size-normalizers bench bench-email bench-phone bench-form bench-edge bench-slack bench-sla bench-metrics bench-simulate bench-preview bench-crm bench-scale fuzz clean
+.PHONY: help dev test setup setup-test build build-test lint test-native test-wasm test-worker test-contract test-dates test-e2e size size-normalizers bench bench-email bench-phone bench-form bench-edge bench-slack bench-sla bench-metrics bench-simulate bench-preview bench-crm bench-scale fuzz clean
 
 help:
 	@echo "make dev    build and serve the demo page with the embedded form on http://localhost:$(PORT)/"
@@ -98,7 +98,7 @@ dev: setup build
 	@scripts/dev.sh $(PORT)
 
 test: setup-test
-	@$(MAKE) --no-print-directory lint test-native test-wasm build-test test-worker test-dates test-e2e
+	@$(MAKE) --no-print-directory lint test-native test-wasm build-test test-worker test-contract test-dates test-e2e
 	@echo "make test: every layer passed"
 
 lint:
@@ -123,6 +123,12 @@ test-wasm:
 test-worker: build-test $(HANDOFF)
 	@echo "== worker tests on workerd with local D1 and KV"
 	node --test --test-concurrency=1 --test-reporter=spec tests/worker.test.mjs tests/routing.test.mjs tests/notify.test.mjs tests/admin.test.mjs tests/sla.test.mjs tests/metrics.test.mjs tests/rollups.test.mjs tests/experiments.test.mjs tests/lifecycle.test.mjs tests/slack.test.mjs tests/attributes.test.mjs tests/fakes.test.mjs tests/crm-fakes.test.mjs tests/email-domain.test.mjs tests/replay.test.mjs tests/export.test.mjs tests/crm.test.mjs tests/crm-back.test.mjs tests/retention.test.mjs tests/batches.test.mjs tests/crm-chunks.test.mjs tests/people.test.mjs
+
+# The API contract: schemathesis (pinned in scripts/setup.sh) against the Worker on workerd, every
+# check on (tests/contract.test.mjs, tests/schemathesis.toml).
+test-contract: build-test
+	@echo "== the API contract: schemathesis against the Worker on workerd"
+	node --test --test-reporter=spec tests/contract.test.mjs
 
 # The suites whose instants come from the tests' base date (tests/support/clock.mjs), run again
 # with the base date a year back: a test that depends on the calendar fails here, today, rather

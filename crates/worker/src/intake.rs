@@ -254,6 +254,7 @@ async fn consented(
         code: refused.code(),
         message: refused.message().to_owned(),
         issues: vec![refused.issue()],
+        headers: Vec::new(),
     })
 }
 
