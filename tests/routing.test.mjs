@@ -54,11 +54,13 @@ test("60 concurrent submissions to one pool: each assigned once, 3:2:1 exactly, 
   assert.deepEqual(counts.map((r) => [r.owner, r.assigned]), [["ana", 30], ["ben", 20], ["cy", 10]]);
 });
 
-test("a submission costs two D1 round trips: one batch of reads, one batch of writes", async () => {
+test("a submission costs three D1 round trips: its client's count, one batch of reads, one batch of writes", async () => {
+  // The count is sent before the body is read (and awaited while it is read), so that a client's
+  // malformed and invalid submissions count against its limit too.
   trips.length = 0;
   await submit({ email: email("trips"), country: "US" });
   await submit({ email: email("trips"), country: "FR" });
-  assert.deepEqual(trips, [2, 2]);
+  assert.deepEqual(trips, [3, 3]);
 });
 
 test("working hours and capacity decide in the EMEA pool; the rule's fallback catches the rest", async () => {
@@ -182,12 +184,13 @@ test("a lost rotation turn is routed again at most 8 times; any other failure is
     const lost = await cost(answers, key);
     assert.equal(lost.status, 503);
     assert.equal(lost.json.error.code, "routing_busy");
-    // The reads; 8 write batches with a fresh read of the state between them; the key's check.
-    assert.equal(lost.trips, 1 + 8 + 7 + 1);
+    // The count; the reads; 8 write batches with a fresh read of the state between them; the
+    // key's check.
+    assert.equal(lost.trips, 1 + 1 + 8 + 7 + 1);
     const failed = await cost({ email: email("fails"), country: "US" });
     assert.equal(failed.status, 503);
     assert.equal(failed.json.error.code, "storage_unavailable");
-    assert.equal(failed.trips, 1 + 1 + 1, "one write batch, not retried");
+    assert.equal(failed.trips, 1 + 1 + 1 + 1, "one write batch, not retried");
     const stored = await db.prepare("SELECT COUNT(*) AS n FROM leads WHERE email LIKE 'loses-%' OR email LIKE 'fails-%'").first();
     assert.equal(stored.n, 0, "nothing stored");
     // Nothing stored the key either: the client's retry goes through once the pool is free.

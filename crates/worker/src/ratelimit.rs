@@ -129,30 +129,25 @@ impl Window {
 
     /// `429 rate_limited` with `Retry-After` once `count` submissions pass the limit.
     pub fn over_submissions(&self, count: u32) -> Result<(), ApiError> {
-        if count <= self.limit {
-            return Ok(());
-        }
-        let seconds = self.retry_after();
-        Err(ApiError::new(
-            429,
-            "rate_limited",
-            format!("Too many submissions from this client; retry in {seconds} s."),
-        )
-        .retry_after(seconds))
+        self.refuse_if(count > self.limit, "rate_limited", "Too many submissions")
     }
 
     /// `429 too_many_attempts` with `Retry-After` once `failures` reach the limit.
     pub fn over_sign_ins(&self, failures: u32) -> Result<(), ApiError> {
-        if failures < self.limit {
+        self.refuse_if(
+            failures >= self.limit,
+            "too_many_attempts",
+            "Too many failed sign-ins",
+        )
+    }
+
+    fn refuse_if(&self, over: bool, code: &'static str, what: &str) -> Result<(), ApiError> {
+        if !over {
             return Ok(());
         }
         let seconds = self.retry_after();
-        Err(ApiError::new(
-            429,
-            "too_many_attempts",
-            format!("Too many failed sign-ins from this client; retry in {seconds} s."),
-        )
-        .retry_after(seconds))
+        let message = format!("{what} from this client; retry in {seconds} s.");
+        Err(ApiError::new(429, code, message).retry_after(seconds))
     }
 }
 
