@@ -98,7 +98,11 @@ dev: setup build
 	@scripts/dev.sh $(PORT)
 
 test: setup-test
-	@$(MAKE) --no-print-directory lint test-native test-wasm build-test test-worker test-contract test-dates test-e2e
+	@$(MAKE) --no-print-directory lint test-native test-wasm build-test
+	@# The Worker suites, the contract and the dated suites wait on workerd more than on the CPU: two
+	@# at a time, each target's output printed whole when it ends.
+	@$(MAKE) --no-print-directory -j2 --output-sync=target test-worker test-contract test-dates
+	@$(MAKE) --no-print-directory test-e2e
 	@echo "make test: every layer passed"
 
 lint:
