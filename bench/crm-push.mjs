@@ -75,7 +75,9 @@ try {
       first_name: "Kim", last_name: `Lee ${i}`, email: `kim.${i}@acme-${Math.floor(i / 10)}.com`,
       company: `Acme ${Math.floor(i / 10)}`, country: countries[i % 3], consent: true,
     };
-    await worker.submit({ form: "contact", answers, context: { fill_ms: 60_000 } }, { now: EPOCH + i * 100 });
+    // The fixture form's consent record (the Worker refuses a lead without it).
+    const consent = { field: "consent", text: "You may contact me about this request.", version: "2026-11-01", given: true };
+    await worker.submit({ form: "contact", answers, context: { fill_ms: 60_000 }, attribution: { consent } }, { now: EPOCH + i * 100 });
   }
   const submitMs = performance.now() - started;
   hubspot.down(false);

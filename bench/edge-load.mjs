@@ -12,6 +12,7 @@
 // the rules' other targets. The first 20 are a warm-up and are not counted.
 import { parseArgs } from "node:util";
 import { freshState, randomToken, startWranglerDev } from "../tests/support/edge.mjs";
+import { DEMO_CONSENT } from "../tests/support/consent.mjs";
 
 const { values: opts } = parseArgs({ options: { leads: { type: "string", default: "400" }, concurrency: { type: "string", default: "8" } } });
 const LEADS = Number(opts.leads), CONCURRENCY = Number(opts.concurrency), WARMUP = 20;
@@ -35,6 +36,7 @@ const body = (i) => JSON.stringify({
     interest: interests[i % interests.length], consent: true, ...(i % 3 ? {} : { team_size: "8" }),
   },
   context: { honeypot: "", fill_ms: 30_000 },
+  attribution: { consent: DEMO_CONSENT },
 });
 
 const samples = [], trips = [], failures = [];

@@ -23,6 +23,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { freshState, randomToken, ROOT, startMiniflare } from "../tests/support/edge.mjs";
+import { DEMO_CONSENT } from "../tests/support/consent.mjs";
 
 const { values: opts } = parseArgs({
   options: {
@@ -118,6 +119,7 @@ const body = (i) => JSON.stringify({
     interest: i % 5 === 4 ? "Just exploring" : "A demo", consent: true,
   },
   context: { honeypot: "", fill_ms: 30_000 },
+  attribution: { consent: DEMO_CONSENT },
 });
 
 // The workerd process Miniflare started (a child of this one), and its resident memory in bytes.
