@@ -51,7 +51,8 @@ pub fn client_key(secret: &[u8], day: i64, address: Option<&str>) -> String {
     crate::encode::hex(&hmac(&day_key, network.as_bytes()))
 }
 
-fn hmac(key: &[u8], message: &[u8]) -> Vec<u8> {
+/// HMAC-SHA-256 of `message` under `key`.
+pub(crate) fn hmac(key: &[u8], message: &[u8]) -> Vec<u8> {
     // HMAC accepts a key of any length, so this cannot fail.
     let mut mac = <HmacSha256 as KeyInit>::new_from_slice(key)
         .unwrap_or_else(|_| HmacSha256::new(&Default::default()));
@@ -93,18 +94,9 @@ pub fn expected_digest(stored: Stored<'_>) -> Result<[u8; 32], TokenProblem> {
             Err(TokenProblem::TooShort)
         }
         Stored::Plain(token) => Ok(Sha256::digest(token.as_bytes()).into()),
-        Stored::Sha256Hex(hex) => {
-            let hex = hex.trim();
-            if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(TokenProblem::NotADigest);
-            }
-            let mut digest = [0u8; 32];
-            for (i, byte) in digest.iter_mut().enumerate() {
-                *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16)
-                    .map_err(|_| TokenProblem::NotADigest)?;
-            }
-            Ok(digest)
-        }
+        Stored::Sha256Hex(hex) => crate::encode::unhex(hex.trim())
+            .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+            .ok_or(TokenProblem::NotADigest),
     }
 }
 

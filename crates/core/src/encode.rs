@@ -15,6 +15,18 @@ pub fn hex(bytes: &[u8]) -> String {
     out
 }
 
+/// The bytes of hexadecimal text, two digits per byte (either case); `None` for an odd length or a
+/// character that is not a hex digit.
+pub fn unhex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
 /// `2026-11-22T10:00:00.000Z` from milliseconds since the epoch (proleptic Gregorian, UTC, always
 /// three decimals). Instants beyond jiff's range (years -9999 to 9999) are clamped to it.
 pub fn rfc3339(ms: i64) -> String {

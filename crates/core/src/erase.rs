@@ -10,9 +10,7 @@
 //! visitor typed or the browser observed of them goes: every answer, free text, the email, the
 //! visitor token, pages viewed, consent text, the CRM's facts about them, sales notes.
 
-use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Map, Value};
-use sha2::Sha256;
 
 use crate::attribution::{Attribution, Utm};
 use crate::metrics::READS;
@@ -199,10 +197,7 @@ pub fn log_line(line: &mut Value, needles: &[String]) -> bool {
 /// The archive index's name for a person (`person_key`: `crm::person_subject` of their email):
 /// HMAC-SHA-256 under the Worker's key, hex, so the index names nobody to whoever reads it.
 pub fn person_hash(key: &[u8], person_key: &str) -> String {
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key)
-        .unwrap_or_else(|_| Hmac::<Sha256>::new(&Default::default()));
-    mac.update(person_key.as_bytes());
-    crate::encode::hex(&mac.finalize().into_bytes())
+    crate::encode::hex(&crate::client::hmac(key, person_key.as_bytes()))
 }
 
 #[cfg(test)]

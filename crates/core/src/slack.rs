@@ -83,7 +83,7 @@ pub fn verify(
     };
     let given = signature
         .strip_prefix("v0=")
-        .and_then(unhex)
+        .and_then(crate::encode::unhex)
         .ok_or(SlackError::BadSignature)?;
     mac(secret, timestamp, body)
         .verify_slice(&given)
@@ -93,16 +93,6 @@ pub fn verify(
         return Err(SlackError::Stale);
     }
     Ok(())
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 /// What a click asks for.

@@ -16,6 +16,7 @@ use handoff_core::client::{expected_digest, token_matches, Stored, TokenProblem}
 use worker::{Env, Request};
 
 use crate::error::ApiError;
+use crate::fetch::secret;
 use crate::http::header;
 use crate::ratelimit::Window;
 use crate::store::Db;
@@ -65,17 +66,10 @@ pub enum Configured {
     Digest([u8; 32]),
 }
 
-fn secret(env: &Env, name: &str) -> Option<String> {
-    env.secret(name)
-        .ok()
-        .map(|s| s.to_string())
-        .filter(|s| !s.is_empty())
-}
-
 /// The role's token as configured: its `…_SHA256` secret if set, else its plain secret.
 pub fn configured(env: &Env, role: Role) -> Configured {
-    let hashed = secret(env, &format!("{}_SHA256", role.secret()));
-    let plain = secret(env, role.secret());
+    let hashed = secret(env, &format!("{}_SHA256", role.secret())).ok();
+    let plain = secret(env, role.secret()).ok();
     let stored = match (&hashed, &plain) {
         (Some(hex), _) => Stored::Sha256Hex(hex),
         (None, Some(token)) => Stored::Plain(token),

@@ -107,10 +107,6 @@ const OWN_SECRETS: [(&str, &str); 3] = [
     ),
 ];
 
-fn is_set(env: &Env, name: &str) -> bool {
-    env.secret(name).is_ok_and(|s| !s.to_string().is_empty())
-}
-
 /// `GET /v1/health`: whether a usable bundle is active, its version, the last cron tick, the SLA
 /// clocks flagged unreadable, the dead letters, and what an operator should fix: missing or
 /// unusable secrets, a default `PUBLIC_URL`, a silent cron, dead letters waiting.
@@ -144,7 +140,7 @@ pub async fn health(env: &Env, bundle: &BundleOnce, now: f64) -> Result<Response
     let configured_by = named.iter().map(|n| (n.name.as_str(), n.named_by.as_str()));
     facts.missing_secrets.extend(
         own.chain(configured_by)
-            .filter(|(name, _)| !is_set(env, name)),
+            .filter(|(name, _)| crate::fetch::secret(env, name).is_err()),
     );
     let public_url = env.var("PUBLIC_URL").ok().map(|v| v.to_string());
     facts.public_url = public_url.as_deref();

@@ -42,12 +42,7 @@ thread_local! {
 }
 
 fn secret(env: &Env) -> Vec<u8> {
-    if let Some(key) = env
-        .secret(KEY_SECRET)
-        .ok()
-        .map(|s| s.to_string())
-        .filter(|s| !s.is_empty())
-    {
+    if let Ok(key) = crate::fetch::secret(env, KEY_SECRET) {
         return key.into_bytes();
     }
     ISOLATE_KEY.with(|cell| {
