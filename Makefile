@@ -74,14 +74,15 @@ $(FORM_WASM): $(CORE_SRC) $(FORM_SRC) Cargo.lock scripts/build-form.sh
 	@echo "build: form module"
 	@scripts/build-form.sh
 
-$(WORKER_JS): $(CORE_SRC) $(WORKER_SRC) Cargo.lock
+# The Worker serves the loader too (GET /v1/forms/ID/embed.js, include_str!): it is built after it.
+$(WORKER_JS): $(CORE_SRC) $(WORKER_SRC) $(EMBED_JS) Cargo.lock
 	@echo "build: worker"
 	@mkdir -p .build
 	@cd crates/worker && worker-build --release >../../.build/worker-build.log 2>&1 || { cat ../../.build/worker-build.log; exit 1; }
 
 build-test: build $(WORKER_TEST_JS)
 
-$(WORKER_TEST_JS): $(CORE_SRC) $(WORKER_SRC) Cargo.lock
+$(WORKER_TEST_JS): $(CORE_SRC) $(WORKER_SRC) $(EMBED_JS) Cargo.lock
 	@echo "build: worker for tests (feature test-hooks)"
 	@mkdir -p .build
 	@cd crates/worker && worker-build --release --out-dir build-test . --features test-hooks >../../.build/worker-build-test.log 2>&1 || { cat ../../.build/worker-build-test.log; exit 1; }
@@ -105,7 +106,8 @@ test: setup-test
 	@$(MAKE) --no-print-directory test-e2e
 	@echo "make test: every layer passed"
 
-lint:
+# The Worker's crate includes the built loader (www/embed.js), so it is built before cargo checks it.
+lint: $(EMBED_JS)
 	@echo "== lint: module layers and function length, rustfmt, clippy (native and wasm32)"
 	node scripts/architecture-check.mjs
 	cargo fmt --all --check
@@ -114,7 +116,7 @@ lint:
 	cargo clippy --quiet -p handoff-worker --features test-hooks --target wasm32-unknown-unknown -- -D warnings
 	cargo clippy --quiet -p handoff-probe --all-features --target wasm32-unknown-unknown -- -D warnings
 
-test-native:
+test-native: $(EMBED_JS)
 	@echo "== native tests (handoff-core, handoff-cli, handoff-worker's routing)"
 	cargo test --workspace --exclude handoff-form --exclude handoff-worker
 	cargo test -p handoff-worker --lib

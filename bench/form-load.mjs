@@ -48,7 +48,9 @@ if (opts.help) {
 const RUNS = Number(opts.runs);
 if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error(`--runs must be a positive integer, not ${opts.runs}`);
 
-const BUDGET = { gzipBytes: 60_000, interactiveMs: 50, eventUs: 1_000 };
+// Issue 22: first input within 1.5× the baseline's, interactive within 2× (and 50 ms on a quiet
+// machine), on a first visit and on a repeat view.
+const BUDGET = { gzipBytes: 60_000, interactiveMs: 50, firstInputRatio: 1.5, interactiveRatio: 2, eventUs: 1_000 };
 const EMAIL = "maria.gonzalez@northwind-cloud.example";
 const CHOICES = Array.from({ length: 30 }, (_, k) => ["A demo", "Just exploring", "Pricing", "Just exploring"][k % 4]);
 // The e2e test's flags (tests/e2e.test.mjs).
@@ -300,7 +302,7 @@ async function load(browser, url, { events }) {
         const resources = performance.getEntriesByType("resource").map((r) => ({
           path: new URL(r.name).pathname, start: r.startTime, sent: r.requestStart, first: r.responseStart, end: r.responseEnd,
           transfer: r.transferSize }));
-        return { script: at("handoff:script"), interactive: at("handoff:interactive"), resources };
+        return { script: at("handoff:script"), input: at("handoff:input"), interactive: at("handoff:interactive"), resources };
       });
     };
     const marks = await visit();
@@ -325,6 +327,7 @@ async function load(browser, url, { events }) {
     }
     return { files, resources: marks.resources, inFlight,
       scriptToInteractive: marks.interactive - marks.script, navToInteractive: marks.interactive,
+      scriptToInput: marks.input - marks.script, warmInput: warm.input - warm.script,
       warmScript: warm.interactive - warm.script, warmNav: warm.interactive,
       warmBytes: warm.resources.reduce((t, r) => t + (r.transfer || 0), 0) };
   } finally {
@@ -429,6 +432,8 @@ async function main() {
     summary[name] = {
       gzip: loads.map((l) => l.files.reduce((t, f) => t + f.gzip, 0)),
       script: loads.map((l) => l.scriptToInteractive),
+      input: loads.map((l) => l.scriptToInput),
+      warmInput: loads.map((l) => l.warmInput),
       nav: loads.map((l) => l.navToInteractive),
       inFlight: loads.map((l) => l.inFlight),
       rest: loads.map((l) => l.scriptToInteractive - l.inFlight),
@@ -441,13 +446,17 @@ async function main() {
       interest: pool("interest"),
     };
   }
+  // Budgets: an absolute one (a number), or ratios to the baseline in this run ({ ratio }), or both.
+  const ms = BUDGET.interactiveMs, first = { ratio: BUDGET.firstInputRatio }, live = { ratio: BUDGET.interactiveRatio };
   const rows = [
     ["download: gzip -9 bytes, total", "gzip", `≤ ${int(BUDGET.gzipBytes)} B`, BUDGET.gzipBytes, int],
-    ["script runs → interactive (ms)", "script", `≤ ${BUDGET.interactiveMs} ms`, BUDGET.interactiveMs, fixed(1)],
+    ["script runs → first input accepted (ms)", "input", `≤ ${first.ratio}× base`, [first], fixed(1)],
+    ["script runs → interactive (ms)", "script", `≤ ${live.ratio}×, ${ms} ms`, [live, ms], fixed(1)],
     ["  of which a form request was in flight (ms)", "inFlight", "", null, fixed(1)],
     ["  the rest: compile, decode, render (ms)", "rest", "", null, fixed(1)],
     ["navigation start → interactive (ms)", "nav", "", null, fixed(1)],
-    ["repeat view: script runs → interactive (ms)", "warmScript", `≤ ${BUDGET.interactiveMs} ms`, BUDGET.interactiveMs, fixed(1)],
+    ["repeat view: script runs → first input (ms)", "warmInput", "", null, fixed(1)],
+    ["repeat view: script runs → interactive (ms)", "warmScript", `≤ ${live.ratio}×, ${ms} ms`, [live, ms], fixed(1)],
     ["  navigation start → interactive (ms)", "warmNav", "", null, fixed(1)],
     ["  bytes over the network (transferSize)", "warmBytes", "", null, int],
     [`keystroke, email, first entry (µs/event)`, "emailFirst", `≤ ${int(BUDGET.eventUs)} µs`, BUDGET.eventUs, int],
@@ -472,8 +481,10 @@ async function main() {
     const o = summary.ours[key], b = summary.baseline[key];
     const [om, op, bm, bp] = [median(o), p95(o), median(b), p95(b)];
     const ratio = (x, y) => (y > 0 ? `${(x / y).toFixed(2)}×` : "–");
+    // Every budget of the row, for the p95 ("yes") or at least the median ("median").
+    const holds = (x, y) => [budget].flat().every((b) => (typeof b === "number" ? x <= b : x <= b.ratio * y));
     p(line([label, budgetText, fmt(om), fmt(op), fmt(bm), fmt(bp), ratio(om, bm), ratio(op, bp),
-      budget === null ? "" : op <= budget ? "yes" : om <= budget ? "median" : "NO"]));
+      budget === null ? "" : holds(op, bp) ? "yes" : holds(om, bm) ? "median" : "NO"]));
   }
   p(`ratio = ours / baseline (median over median, p95 over p95); "within" = ours' p95 within budget ("median": only the median is)`);
   p(`per-event samples: ${summary.ours.emailFirst.length} + ${summary.ours.emailTouched.length} keystrokes ("${EMAIL}", ${EMAIL.length} characters, twice per load) ` +

@@ -86,6 +86,12 @@ export function mount(el, answer, options) { (window.__mounts ||= []).push(optio
   return { context, page, requests, errors };
 }
 
+/** The form shows, and its module has attached (the fields show before it has). */
+async function live(page) {
+  await page.getByLabel("Work email").first().waitFor();
+  await page.waitForFunction(() => window.__events.some((e) => e.type === "handoff:ready"));
+}
+
 const tag = (attrs = "") => `<script src="/embed.js" data-form="demo" ${attrs} async></script>`;
 const count = (requests, path) => requests.filter((r) => new URL(r.url).pathname === path).length;
 
@@ -167,13 +173,85 @@ test("two forms render in shadow roots with adopted styles under a strict CSP, t
   await context.close();
 });
 
+/** The per-form loader README.md recommends: the loader with the form in it. */
+const formTag = (attrs = "") => `<script src="/v1/forms/demo/embed.js" ${attrs} async></script>`;
+
+test("the per-form loader brings its form along: the same form, one round trip less, under a strict CSP", async () => {
+  const { context, page, requests, errors } = await open({
+    "/t/inline": {
+      csp: strictCsp(edge.url),
+      body: `<main><section id="first">${formTag()}</section><section id="second">${tag()}</section></main>`,
+    },
+  });
+  await page.goto(`${edge.url}/t/inline`);
+  await page.waitForFunction(() => window.__events.filter((e) => e.type === "handoff:ready").length === 2);
+  assert.equal(count(requests, "/v1/forms/demo/embed.js"), 1);
+  assert.equal(count(requests, "/v1/forms/demo"), 1, "only the generic loader asks for its form");
+  assert.equal(count(requests, "/form/handoff_form_bg.wasm"), 1, "one module for both loaders");
+  const forms = await page.evaluate(() => {
+    const roots = [document.querySelector("#first > div").shadowRoot, document.querySelector("#second > div").shadowRoot];
+    return roots.map((root) => {
+      const ids = [...root.querySelectorAll("[id]")].map((e) => e.id);
+      const refs = [...root.querySelectorAll("[for],[aria-describedby],[aria-labelledby]")]
+        .flatMap((e) => ["for", "aria-describedby", "aria-labelledby"].flatMap((a) => (e.getAttribute(a) || "").split(" ").filter(Boolean)));
+      return {
+        // Each form's ids are its own (handoff-<n>-), and every reference stays inside its form.
+        prefixes: [...new Set(ids.map((id) => id.match(/^handoff-\d+-/)?.[0]))],
+        unique: new Set(ids).size === ids.length,
+        dangling: refs.filter((id) => !root.getElementById(id)),
+        html: root.querySelector("form").outerHTML.replace(/handoff-\d+-/g, "handoff-N-"),
+      };
+    });
+  });
+  assert.equal(forms[0].prefixes.length, 1);
+  assert.equal(forms[1].prefixes.length, 1);
+  assert.notDeepEqual(forms[0].prefixes, forms[1].prefixes);
+  assert.deepEqual(forms.map((f) => [f.unique, f.dangling]), [[true, []], [true, []]]);
+  assert.equal(forms[0].html, forms[1].html, "both loaders show the same form");
+  // It works as the other: a check live in each.
+  const first = page.locator("#first");
+  await first.getByLabel("Work email").fill("maria@gmail");
+  await first.getByRole("button", { name: "Request a demo" }).click();
+  assert.equal(await first.getByLabel("Work email").getAttribute("aria-invalid"), "true");
+  assert.deepEqual(await page.evaluate(() => window.__violations), []);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("the per-form loader is a cacheable script: revalidated by ETag, refused to origins the form does not allow", async () => {
+  const r = await fetch(`${edge.url}/v1/forms/demo/embed.js`);
+  assert.equal(r.status, 200);
+  assert.equal(r.headers.get("content-type"), "text/javascript; charset=utf-8");
+  assert.equal(r.headers.get("cache-control"), "public, max-age=60, stale-while-revalidate=600");
+  const body = await r.text();
+  const loader = await (await fetch(`${edge.url}/embed.js`)).text();
+  assert.ok(body.endsWith(loader), "the loader itself follows the form");
+  const form = await (await fetch(`${edge.url}/v1/forms/demo`)).json();
+  assert.equal(body.slice(0, body.length - loader.length), `(self.__handoff||(self.__handoff={})).next=${JSON.stringify(form)};\n`);
+  const etag = r.headers.get("etag");
+  assert.match(etag, /^"sha256:[0-9a-f]+-[0-9a-f]{16}"$/, "the bundle's version and the loader's build");
+  const again = await fetch(`${edge.url}/v1/forms/demo/embed.js`, { headers: { "if-none-match": etag } });
+  assert.equal(again.status, 304);
+  await again.arrayBuffer();
+  // The spec's own ETag does not stand for the loader.
+  const json = await fetch(`${edge.url}/v1/forms/demo/embed.js`, { headers: { "if-none-match": `"${form.bundle_version}"` } });
+  assert.equal(json.status, 200);
+  await json.arrayBuffer();
+  const unknown = await fetch(`${edge.url}/v1/forms/nope/embed.js`);
+  assert.equal(unknown.status, 404);
+  assert.equal((await unknown.json()).error.code, "unknown_form");
+  const other = await fetch(`${edge.url}/v1/forms/demo/embed.js`, { headers: { origin: "https://other.example" } });
+  assert.equal(other.status, 403);
+  await other.arrayBuffer();
+});
+
 test("the exact policy README.md documents is enough: styled, with nothing blocked", async () => {
   const { context, page, errors } = await open({
     // style-src falls back to default-src 'none': the page itself may not have a single style.
     "/t/minimal": { csp: `default-src 'none'; script-src ${edge.url} 'wasm-unsafe-eval'; connect-src ${edge.url}`, body: tag() },
   });
   await page.goto(`${edge.url}/t/minimal`);
-  await page.getByLabel("Work email").waitFor();
+  await live(page);
   const button = page.getByRole("button", { name: "Request a demo" });
   assert.equal(await button.evaluate((b) => getComputedStyle(b).backgroundColor), "rgb(11, 87, 208)");
   assert.deepEqual(await page.evaluate(() => window.__violations), []);
@@ -184,7 +262,7 @@ test("the exact policy README.md documents is enough: styled, with nothing block
 test("a data-target that cannot have a shadow root gets a <div> inside it that does", async () => {
   const { context, page, errors } = await open({ "/t/list": { body: `<ul id="list"></ul>${tag('data-target="#list"')}` } });
   await page.goto(`${edge.url}/t/list`);
-  await page.getByLabel("Work email").waitFor();
+  await live(page);
   assert.equal(await page.evaluate(() => document.querySelector("#list > div").shadowRoot.querySelectorAll("form").length), 1);
   assert.deepEqual(await page.evaluate(() => window.__events.map((e) => e.type)), ["handoff:ready"]);
   assert.deepEqual(errors, []);
@@ -201,7 +279,7 @@ test("a data-target that does not exist is reported, and nothing else breaks", a
   await context.close();
 });
 
-test("a form far below the fold loads at once but mounts only when scrolled near", async () => {
+test("a form far below the fold is laid out at once but its module attaches only when scrolled near", async () => {
   const { context, page, requests, errors } = await open({
     "/t/fold": { body: `<div style="height:4000px">tall content</div><div id="far"></div>${tag('data-target="#far"')}` },
   });
@@ -211,15 +289,17 @@ test("a form far below the fold loads at once but mounts only when scrolled near
     page.goto(`${edge.url}/t/fold`),
   ]);
   // Module, wasm and spec are already loaded; give the loader time it would need to mount.
-  await page.waitForFunction(() => document.querySelector("#far").shadowRoot !== null);
+  await page.waitForFunction(() => document.querySelector("#far").shadowRoot?.querySelector("form") != null);
   await page.waitForTimeout(500);
-  assert.equal(await page.evaluate(() => document.querySelector("#far").shadowRoot.querySelector("form")), null,
-    "not mounted while far below the fold");
-  assert.equal(await page.evaluate(() => performance.getEntriesByName("handoff:interactive").length), 0);
+  // Its fields take their place on the page (nothing moves when it comes into view), but the
+  // module has not attached to them.
+  assert.equal(await page.evaluate(() => performance.getEntriesByName("handoff:input").length), 1);
+  assert.equal(await page.evaluate(() => performance.getEntriesByName("handoff:interactive").length), 0,
+    "not attached while far below the fold");
   assert.equal(await page.evaluate(() => document.querySelector("#far").getAttribute("aria-busy")), "true");
   const before = requests.length;
   await page.evaluate(() => document.querySelector("#far").scrollIntoView());
-  await page.getByLabel("Work email").waitFor();
+  await live(page);
   assert.equal(requests.length, before, "nothing more is fetched when the form mounts");
   assert.deepEqual(await page.evaluate(() => window.__events.map((e) => [e.type, e.host])), [["handoff:ready", "far"]]);
   assert.deepEqual(errors, []);
@@ -229,7 +309,7 @@ test("a form far below the fold loads at once but mounts only when scrolled near
 test("the visitor token persists, the profile is asked for it and merged with what the page knows", async () => {
   const { context, page, requests, errors } = await open({ "/t/profile": { body: tag() } }, { spy: true });
   await page.goto(`${edge.url}/t/profile`);
-  await page.getByLabel("Work email").waitFor();
+  await live(page);
   const visitor = await page.evaluate(() => localStorage.getItem("handoff:visitor"));
   assert.match(visitor, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   let options = (await page.evaluate(() => window.__mounts))[0];
@@ -245,20 +325,27 @@ test("the visitor token persists, the profile is asked for it and merged with wh
   });
   assert.equal(r.status, 201);
   await page.evaluate(() => localStorage.setItem("handoff:known", JSON.stringify({ company: 5, email: 7 })));
+  // The next view waits for no request: it starts from the last profile answer (for a token made
+  // on the first view, the empty one) and what the page knows, and asks for the next view.
   await page.reload();
-  await page.getByLabel("Work email").waitFor();
+  await live(page);
   options = (await page.evaluate(() => window.__mounts))[0];
   assert.equal(await page.evaluate(() => localStorage.getItem("handoff:visitor")), visitor, "the same token after a reload");
   assert.equal(options.visitor, visitor);
+  assert.deepEqual(options.known, { company: 5, email: 7 });
+  await page.waitForFunction(() => JSON.parse(localStorage.getItem("handoff:profile")).interest > 0);
+  await page.reload();
+  await live(page);
+  options = (await page.evaluate(() => window.__mounts))[0];
   assert.deepEqual(Object.keys(options.known).sort(), ["company", "consent", "email", "interest"]);
   assert.equal(options.known.company, 5);
   assert.ok(options.known.email > 1e12, "the newest time wins");
   const asked = requests.filter((q) => new URL(q.url).pathname === "/v1/profile").map((q) => new URL(q.url).searchParams.get("visitor"));
-  assert.deepEqual(asked, [visitor], "asked on the return visit only, once");
+  assert.deepEqual(asked, [visitor, visitor], "asked on each return visit, once; never on the first");
   // A stored token the Worker would refuse is replaced by a new one.
   await page.evaluate(() => localStorage.setItem("handoff:visitor", "not a token"));
   await page.reload();
-  await page.getByLabel("Work email").waitFor();
+  await live(page);
   const renewed = await page.evaluate(() => localStorage.getItem("handoff:visitor"));
   assert.match(renewed, /^[0-9a-f-]{36}$/);
   assert.equal((await page.evaluate(() => window.__mounts))[0].visitor, renewed);
@@ -278,7 +365,7 @@ test("a failing profile endpoint leaves what the page knows", async () => {
     localStorage.setItem("handoff:known", JSON.stringify({ role: 42 }));
   });
   await page.goto(`${edge.url}/t/noprofile`);
-  await page.getByLabel("Work email").waitFor();
+  await live(page);
   assert.deepEqual((await page.evaluate(() => window.__mounts))[0].known, { role: 42 });
   assert.deepEqual(errors, []);
   await context.close();
@@ -293,7 +380,7 @@ test("context: campaign, referrer, landing page, pages viewed and visits, as dat
   };
   const { context, page, errors } = await open(pages, { spy: true });
   await page.goto(`${edge.url}/t/landing?utm_source=news&utm_medium=email&utm_campaign=spring`, { referer: "https://search.example/q" });
-  await page.getByLabel("Work email").waitFor();
+  await live(page);
   let a = (await page.evaluate(() => window.__mounts))[0].attribution;
   const t0 = a.first_seen_ms;
   assert.ok(Math.abs(t0 - Date.now()) < 60_000);
@@ -308,7 +395,7 @@ test("context: campaign, referrer, landing page, pages viewed and visits, as dat
   // The next page of the same visit keeps the visit's landing page and campaign.
   await page.click("#go");
   await page.waitForURL(/pricing/);
-  await page.getByLabel("Work email").waitFor();
+  await live(page);
   a = (await page.evaluate(() => window.__mounts))[0].attribution;
   assert.deepEqual(a.utm, { source: "news", medium: "email", campaign: "spring" });
   assert.equal(a.landing_page, `${edge.url}/t/landing?utm_source=news&utm_medium=email&utm_campaign=spring`);
@@ -318,7 +405,7 @@ test("context: campaign, referrer, landing page, pages viewed and visits, as dat
   // A new tab is a new session: a second visit, same first-seen time, a landing page of its own.
   const tab = await context.newPage();
   await tab.goto(`${edge.url}/t/pricing`);
-  await tab.getByLabel("Work email").waitFor();
+  await live(tab);
   a = (await tab.evaluate(() => window.__mounts))[0].attribution;
   assert.equal(a.visits, 2);
   assert.equal(a.first_seen_ms, t0);
@@ -331,7 +418,7 @@ test("context: campaign, referrer, landing page, pages viewed and visits, as dat
   const stored = () => tab.evaluate(() => [localStorage.getItem("handoff:pages"), localStorage.getItem("handoff:visits")]);
   const kept = await stored();
   await tab.goto(`${edge.url}/t/session?utm_source=ads`);
-  await tab.getByLabel("Work email").waitFor();
+  await live(tab);
   let options = (await tab.evaluate(() => window.__mounts))[0];
   assert.deepEqual(options.attribution, { utm: { source: "ads" }, landing_page: `${edge.url}/t/session?utm_source=ads` });
   assert.equal(options.visitor, undefined, "no visitor token is sent");
@@ -340,7 +427,7 @@ test("context: campaign, referrer, landing page, pages viewed and visits, as dat
 
   // none: nothing at all.
   await tab.goto(`${edge.url}/t/none?utm_source=ads`);
-  await tab.getByLabel("Work email").waitFor();
+  await live(tab);
   options = (await tab.evaluate(() => window.__mounts))[0];
   assert.equal(options.attribution, undefined);
   assert.equal(options.visitor, undefined);
@@ -371,12 +458,12 @@ test("data-context=\"consent\": nothing is stored in the browser until the visit
   }));
   const nothing = { local: {}, session: {}, cookie: "" };
   await page.goto(`${edge.url}/t/c-landing?utm_source=news`);
-  await page.getByLabel("Work email").waitFor();
+  await live(page);
   assert.deepEqual(await kept(), nothing, "nothing before consent");
   // The next page of the visit: still nothing kept, and nothing remembered from the first.
   await page.click("#go");
   await page.waitForURL(/c-next/);
-  await page.getByLabel("Work email").waitFor();
+  await live(page);
   assert.deepEqual(await kept(), nothing, "nothing before consent, on the next page either");
   const options = (await page.evaluate(() => window.__mounts))[0];
   assert.deepEqual(options.attribution.pages.map((p) => p.url), ["/t/c-next"], "only this page, from memory");
@@ -403,7 +490,7 @@ test("data-context=\"consent\": nothing is stored in the browser until the visit
   assert.ok(Number.isInteger(lead.attribution.consent.at_ms));
   // A later page knows the consent was given, and stores as `full` does.
   await page.goto(`${edge.url}/t/c-landing`);
-  await page.getByLabel("Work email").waitFor();
+  await live(page);
   const later = await kept();
   assert.equal(later.local["handoff:visitor"], options.visitor);
   assert.equal(JSON.parse(later.local["handoff:pages"]).length, 2);
@@ -414,7 +501,7 @@ test("data-context=\"consent\": nothing is stored in the browser until the visit
 test("deliver posts once with an Idempotency-Key, retries a 5xx with the same key, and records known fields", async () => {
   const { context, page, requests, errors } = await open({ "/t/deliver": { body: tag() } }, { spy: true });
   await page.goto(`${edge.url}/t/deliver`);
-  await page.getByLabel("Work email").waitFor();
+  await live(page);
   // The first two tries meet a storage outage; the third reaches the Worker.
   let failures = 2;
   await context.route(`${edge.url}/v1/leads`, (route) =>
@@ -448,7 +535,7 @@ test("deliver posts once with an Idempotency-Key, retries a 5xx with the same ke
 test("a Worker that keeps failing: five tries with backoff, then the outbox, sent on the next load with the same key", async () => {
   const { context, page, requests, errors } = await open({ "/t/outage": { body: tag() } }, { spy: true });
   await page.goto(`${edge.url}/t/outage`);
-  await page.getByLabel("Work email").waitFor();
+  await live(page);
   await context.route(`${edge.url}/v1/leads`, (route) =>
     route.fulfill({ status: 503, contentType: "application/json", body: '{"error":{"code":"storage_unavailable","message":"x"}}' }));
   const started = Date.now();
@@ -473,7 +560,7 @@ test("a Worker that keeps failing: five tries with backoff, then the outbox, sen
 test("offline, a submission is queued and sent once when the browser is back online", async () => {
   const { context, page, errors } = await open({ "/t/offline": { body: tag() } }, { spy: true });
   await page.goto(`${edge.url}/t/offline`);
-  await page.getByLabel("Work email").waitFor();
+  await live(page);
   await context.setOffline(true);
   const answer = await page.evaluate((body) => window.__mounts[0].deliver(body), leadBody("olga@northwind-example.com"));
   assert.deepEqual(answer, { queued: true });
@@ -517,7 +604,7 @@ test("the outbox is flushed on the next page load with its keys, so each lead is
 test("emit dispatches handoff:* events that bubble out of the shadow root", async () => {
   const { context, page, errors } = await open({ "/t/events": { body: `<div id="box"></div>${tag('data-target="#box"')}` } }, { spy: true });
   await page.goto(`${edge.url}/t/events`);
-  await page.getByLabel("Work email").waitFor();
+  await live(page);
   await page.evaluate(() => {
     const { emit } = window.__mounts[0];
     emit("change", { form: "demo", field: "email" });

@@ -35,6 +35,7 @@ pub mod issue;
 pub mod lead;
 pub mod mail;
 pub mod mail_server;
+pub mod markup;
 pub mod metrics;
 pub mod notify;
 pub mod number;

@@ -8,10 +8,15 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::answer::AnswerValue;
 use crate::condition::{Answers, Condition, ConditionError, FieldType, Value, BAD_COMPACT};
 use crate::form::{Ask, FieldKind, FormSpec};
+use crate::markup::{self, Node};
 use crate::scoring::{BrowserScoring, CompiledScoring, Thresholds};
 use crate::text;
+
+/// A form before its first answer.
+const NO_ANSWERS: Vec<(String, AnswerValue)> = Vec::new();
 
 /// Milliseconds in a day, for profiling ages.
 const DAY_MS: i64 = 86_400_000;
@@ -39,6 +44,9 @@ pub struct BrowserForm<'a> {
     pub conditions: BTreeMap<String, String>,
     /// What the form scores live with ([`CompiledScoring::for_browser`]).
     pub qualify: BrowserScoring,
+    /// The form's markup as a first-time visitor sees it before answering ([`crate::markup`]):
+    /// what the loader shows before the form module has loaded.
+    pub markup: Node,
 }
 
 /// What is already known about a visitor: field id → when it was learned (ms since the epoch).
@@ -92,6 +100,8 @@ impl CompiledForm {
             },
             conditions: self.compact_conditions(),
             qualify: scoring.for_browser(thresholds),
+            // Nothing answered and nothing known: the plan reads no clock.
+            markup: markup::form(&self.spec, &self.plan(&NO_ANSWERS, &Known::new(), 0)),
         }
     }
 

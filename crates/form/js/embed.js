@@ -1,13 +1,21 @@
-/*! Handoff loader: <script src="https://HOST/embed.js" data-form="ID" async></script>. See README. */
+/*! Handoff loader: <script src="https://HOST/v1/forms/ID/embed.js" async></script>. See README. */
 (() => {
   "use strict";
   const W = window, perf = W.performance, doc = document, now = Date.now;
   const mark = (n) => perf && perf.mark && perf.mark(n);
   mark("handoff:script");
+  // Shared by the page's forms: module (instantiated once), styles, context, outbox, and (mode
+  // `consent`) what waits in memory for consent. The Worker's per-form loader
+  // (GET /v1/forms/ID/embed.js) is this script after a statement that leaves the form's answer
+  // (spec, compiled conditions, markup) in `next`, taken here before anything else.
+  const all = W.__handoff || (W.__handoff = {}), inline = all.next;
+  delete all.next;
   const script = doc.currentScript;
   if (!script || !script.src) return;
   const attr = (n) => script.getAttribute("data-" + n);
-  const formId = attr("form"), selector = attr("target"), base = new URL(".", script.src);
+  // The per-form loader is served by the Worker under /v1/, the module beside /embed.js.
+  const formId = inline ? inline.form.id : attr("form"), selector = attr("target");
+  const base = new URL(inline ? "/" : ".", script.src);
   const api = (attr("api") || base.origin).replace(/\/$/, "");
   // `consent` is `full` that keeps everything in memory until the visitor consents in a form.
   const mode = attr("context") || "full", full = mode == "full" || mode == "consent";
@@ -16,9 +24,7 @@
   if (!host || !formId) return console.error("handoff: embed.js needs data-form and, if given, a data-target that exists");
   host.setAttribute("aria-busy", "true");
 
-  // Shared by the page's forms: module (instantiated once), styles, context, outbox, and (mode
-  // `consent`) what waits in memory for consent, which a stored `handoff:consent` says was given.
-  const all = W.__handoff || (W.__handoff = {});
+  // A stored `handoff:consent` says that consent was given.
   const page = all[base.href] || (all[base.href] = { ctx: {}, mem: {} });
   const held = () => mode == "consent" && !page.granted;
   const get = (k, d) => {
@@ -45,7 +51,7 @@
       .then((m) => m.default({ module_or_path: wasm }).then(() => m));
     page.mod.catch(() => {});
   }
-  const spec = fetch(api + "/v1/forms/" + encodeURIComponent(formId), omit).then((r) => {
+  const spec = inline ? Promise.resolve(inline) : fetch(api + "/v1/forms/" + encodeURIComponent(formId), omit).then((r) => {
     if (!r.ok) throw new Error("form spec answered " + r.status);
     return json(r);
   });
@@ -60,7 +66,9 @@
       // A token the Worker would refuse (16-64 of [A-Za-z0-9_-]) is replaced.
       if (!/^[\w-]{16,64}$/.test(visitor)) localStorage.setItem("handoff:visitor", (visitor = uuid())), (fresh = true);
     } catch (e) { fresh = !page.visitor; visitor = page.visitor || (page.visitor = uuid()); }
-    // A token made just now has no profile yet: a first visit asks the Worker nothing.
+    // A token made just now has no profile yet: a first visit asks the Worker nothing, and the
+    // next view starts from that empty profile while it asks.
+    if (fresh) put("handoff:profile", {});
     // A returning visitor's last profile answer is used at once and refreshed for the next view,
     // so no page view waits for it but the first after the visitor's first lead.
     const cached = get("handoff:profile", null);
@@ -246,27 +254,60 @@ ${f} [aria-invalid=true]{border-color:${error}}
       for (const o of options.sort((a, b) => order(a.textContent, b.textContent))) list.appendChild(o);
     }
   };
+  // The form's markup, as the Worker rendered it from the same spec (handoff_core::markup): a
+  // tree of elements and text, built node by node (never parsed as HTML), so the visitor can type
+  // before the module has loaded. Until the module attaches, a submit (the button, or Enter in a
+  // field) waits for it instead of leaving the page; what was typed meanwhile is kept and checked.
+  // Its ids are relative: each id, and each id an attribute refers to, gets `handoff-<n>-`, n the
+  // form's number on the page, so that several forms never share one.
+  let form, live, pending, shownMs;
+  const refs = { id: 1, for: 1, "aria-labelledby": 1, "aria-describedby": 1 };
+  const build = (n, ids) => {
+    if (typeof n == "string") return doc.createTextNode(n);
+    const el = doc.createElement(n[0]);
+    for (const k in n[1]) el.setAttribute(k, refs[k] ? n[1][k].replace(/\S+/g, (id) => ids + id) : n[1][k]);
+    for (let i = 2; i < n.length; i++) el.appendChild(build(n[i], ids));
+    return el;
+  };
+  const show = (answer) => {
+    if (form) return;
+    form = box.appendChild(build(answer.markup, "handoff-" + (all.forms = (all.forms || 0) + 1) + "-"));
+    shownMs = now();
+    form.addEventListener("submit", (e) => live || (e.preventDefault(), (pending = 1)));
+    nameCountries();
+    if (!page.input) mark("handoff:input"), (page.input = 1);
+  };
+  // Shown at once unless the visitor is known: progressive profiling may then ask other questions,
+  // which only the module can plan.
+  Promise.all([spec, known]).then(([answer, known]) => Object.keys(known).length || show(answer), () => {});
   Promise.all([page.mod, spec, known])
     .then((ready) => (inView() ? ready : near.then(() => ready)))
     .then(([mod, answer, known]) => {
-      const options = { endpoint: api + "/v1/leads", formId, known, deliver, emit };
+      show(answer);
+      // The fill time counts from when the visitor first saw the fields.
+      const options = { endpoint: api + "/v1/leads", formId, known, deliver, emit, shownMs };
       if (visitor) options.visitor = visitor;
       if (attribution) options.attribution = attribution;
       try {
         mod.mount(box, answer, options);
       } catch (e) {
-        // A module that reads only { endpoint } refuses other options before rendering.
+        // A module that reads only { endpoint } refuses other options before attaching.
         if (!/bad_options/.test(e && e.message)) throw e;
         mod.mount(box, answer, { endpoint: options.endpoint });
       }
-      nameCountries();
+      live = 1;
       host.removeAttribute("aria-busy");
       if (!page.interactive) mark("handoff:interactive"), (page.interactive = 1);
       emit("ready", { form: formId });
+      if (pending) form.dispatchEvent(new Event("submit", { cancelable: true }));
     })
     .catch((error) => {
       host.removeAttribute("aria-busy");
-      box.textContent = "This form could not be loaded. Please refresh the page or try again later.";
+      const text = "This form could not be loaded. Please refresh the page or try again later.";
+      const status = form && form.querySelector(".handoff-status");
+      // The answers typed so far stay on the page; only sending is off.
+      if (status) (status.textContent = text), status.setAttribute("data-kind", "error"), form.querySelector("[type=submit]").setAttribute("disabled", "");
+      else box.textContent = text;
       console.error("handoff:", error);
     });
 })();

@@ -25,7 +25,8 @@ struct State {
     view: FormView,
     options: Options,
     bundle_version: String,
-    /// When the form was mounted, for the lead's `fill_ms`.
+    /// When the visitor first saw the form (the loader's `shownMs`, else when it was mounted),
+    /// for the lead's `fill_ms`.
     mounted_ms: f64,
     /// A field shows errors only once the visitor has left it or tried to submit, so that typing
     /// the first letters of an address is not met with a red message.
@@ -49,18 +50,22 @@ pub fn attach(
     bundle_version: String,
 ) -> Result<(), JsValue> {
     let n = form.spec.fields.len();
+    let now = js_sys::Date::now();
+    // Never later than now: a clock that moved back must not make the fill time negative.
+    let shown = options.shown_ms.map_or(now, |ms| ms.min(now));
     let state: Shared = Rc::new(RefCell::new(State {
         form,
         live,
         view,
         options,
         bundle_version,
-        mounted_ms: js_sys::Date::now(),
+        mounted_ms: shown,
         touched: vec![false; n],
         shown: vec![true; n],
         sending: false,
     }));
     state.borrow_mut().refresh_visibility();
+    state.borrow_mut().take_early_answers();
     let st = state.borrow();
     for (i, field) in st.view.fields.iter().enumerate() {
         // `input` and `change` bubble from every control of the field to its wrapper.
@@ -152,6 +157,28 @@ impl State {
             }
         }
         answers
+    }
+
+    /// What the visitor answered before the module attached (the loader shows the form at once)
+    /// is kept: a shown field they have left is checked as if they had just left it, and the
+    /// host page hears of the change; the field they are still in is checked when they leave it.
+    fn take_early_answers(&mut self) {
+        // The focused element of the form's own tree (its shadow root, or the document).
+        let root = self.view.form.get_root_node();
+        let focused = Reflect::get(&root, &"activeElement".into())
+            .ok()
+            .and_then(|e| e.dyn_into::<Node>().ok());
+        for i in 0..self.view.fields.len() {
+            let field = &self.view.fields[i];
+            let early = self.shown[i]
+                && field.kind != FieldKind::Hidden
+                && (field.bad_input() || !blank(field.read().as_ref()))
+                && !field.row.contains(focused.as_ref());
+            if early {
+                self.on_leave(i);
+                self.emit_change(i);
+            }
+        }
     }
 
     /// Recomputes which fields show and hides the others.

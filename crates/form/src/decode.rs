@@ -295,7 +295,8 @@ pub fn browser_form(value: &JsValue) -> Decoded<Served> {
     let answer = Members::new(
         value,
         "the form's answer",
-        &["bundle_version", "form", "conditions", "qualify"],
+        // `markup` is the loader's: it built the DOM the module adopts.
+        &["bundle_version", "form", "conditions", "qualify", "markup"],
     )?;
     let spec = form_spec(&answer.get("form"))?;
     let qualify = qualify(&answer.get("qualify"), &spec)?;
@@ -362,9 +363,13 @@ pub struct Options {
     pub deliver: Option<Function>,
     /// `emit(name, detail)`: the loader's events for the host page.
     pub emit: Option<Function>,
+    /// When the visitor first saw the fields (ms since the epoch), which the loader may show
+    /// before the module attaches: the fill time counts from then.
+    pub shown_ms: Option<f64>,
 }
 
-/// The loader's options: `{ endpoint, formId, visitor, known, attribution, deliver, emit }`;
+/// The loader's options: `{ endpoint, formId, visitor, known, attribution, deliver, emit,
+/// shownMs }`;
 /// only `endpoint` is required, and only when there is no `deliver`.
 pub fn options(value: &JsValue) -> Decoded<Options> {
     let options = Members::new(
@@ -378,8 +383,20 @@ pub fn options(value: &JsValue) -> Decoded<Options> {
             "attribution",
             "deliver",
             "emit",
+            "shownMs",
         ],
     )?;
+    let shown = options.get("shownMs");
+    let shown_ms = if shown.is_undefined() {
+        None
+    } else {
+        Some(
+            shown
+                .as_f64()
+                .filter(|ms| ms.is_finite())
+                .ok_or_else(|| options.wrong("shownMs", "a time"))?,
+        )
+    };
     let mut known = Vec::new();
     let value = options.get("known");
     if !(value.is_undefined() || value.is_null()) {
@@ -410,6 +427,7 @@ pub fn options(value: &JsValue) -> Decoded<Options> {
         attribution,
         deliver,
         emit: options.function("emit")?,
+        shown_ms,
     })
 }
 

@@ -1,9 +1,10 @@
 //! handoff-form: the embeddable lead form, handoff-core compiled to WebAssembly.
 //!
-//! `www/embed.js` loads this module and calls [`mount`] with the form it fetched from the Worker:
-//! the spec and its conditions, already compiled, so the module carries no condition compiler.
-//! The crate is a thin adapter: `decode` reads the JS values it is handed (without serde, whose
-//! code would outweigh the rest of the form), `view` builds the DOM, `controller` wires events to
+//! `www/embed.js` builds the form from the markup the Worker rendered (`handoff_core::markup`),
+//! loads this module and calls [`mount`] with the form's answer: the spec and its conditions,
+//! already compiled, so the module carries no condition compiler. The crate is a thin adapter:
+//! `decode` reads the JS values it is handed (without serde, whose code would outweigh the rest of
+//! the form), `view` finds the controls in the DOM, `controller` wires events to
 //! handoff-core's checks and submits to the Worker. Nothing a visitor types is ever set as HTML;
 //! every piece of text goes through `textContent` or an attribute. It has no panic hook: nothing
 //! here panics on any input (the decoders answer errors), and the hook's message formatting cost
@@ -18,9 +19,11 @@ use wasm_bindgen::prelude::*;
 
 pub use decode::submission_body;
 
-/// Renders the form into `target` and makes it live. `form` is the answer of `GET /v1/forms/:id`
-/// as a JSON-like JS value: `{ bundle_version, form, conditions }`, the spec with each condition
-/// already compiled (the module has no condition compiler); `options` is `{ endpoint, formId,
+/// Makes the form in `target` live: the form the loader built there from the answer's `markup`,
+/// with whatever the visitor typed meanwhile (kept, and checked now). `form` is the answer of
+/// `GET /v1/forms/:id` as a JSON-like JS value: `{ bundle_version, form, conditions, qualify,
+/// markup }`, the spec with each condition already compiled (the module has no condition
+/// compiler); `options` is `{ endpoint, formId,
 /// visitor, known, attribution, deliver, emit }`: the absolute URL of `POST /v1/leads` (needed
 /// only without `deliver`), the first-party visitor token, what is known about the visitor
 /// (`{fieldId: ms}`, for progressive profiling), the attribution to send (the form adds the
@@ -28,7 +31,8 @@ pub use decode::submission_body;
 /// or `{queued: true}`; without it the form posts itself) and its events (`emit(name, detail)`:
 /// `change`, `submit`, `qualified`). Errors are JS `Error`s with a stable code prefix:
 /// `form.bad_spec` (not a form as the Worker serves it, or a compiled condition that cannot be
-/// read or reads a later field), `form.bad_options`, `form.render_failed`, `form.attach_failed`.
+/// read or reads a later field), `form.bad_options`, `form.bad_markup` (`target` holds no form
+/// built from this spec's markup), `form.attach_failed`.
 #[wasm_bindgen]
 pub fn mount(target: &web_sys::Element, form: JsValue, options: JsValue) -> Result<(), JsError> {
     let served =
@@ -46,8 +50,10 @@ pub fn mount(target: &web_sys::Element, form: JsValue, options: JsValue) -> Resu
         }
         JsError::new(&message)
     })?;
-    let view = view::FormView::render(target, &form.spec)
-        .map_err(|_| JsError::new("form.render_failed: the page refused a DOM operation"))?;
+    let view = view::FormView::adopt(target, &form.spec).map_err(|e| {
+        let what = e.as_string().unwrap_or_default();
+        JsError::new(&format!("form.bad_markup: not the form's markup ({what})"))
+    })?;
     controller::attach(form, served.qualify, view, options, served.bundle_version)
         .map_err(|_| JsError::new("form.attach_failed: could not listen for events"))
 }

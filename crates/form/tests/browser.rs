@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use handoff_core::{AnswerValue, CompiledForm, FormSpec, IssueCode};
 use wasm_bindgen::{JsCast, JsValue};
@@ -81,12 +82,56 @@ fn served(spec: &str) -> String {
     serde_json::to_string(&browser).unwrap()
 }
 
-/// Mounts a form as the Worker serves it (`answer`) into a new element posting to `endpoint`.
-fn try_mount_served(answer: &str, endpoint: &str) -> Result<Element, JsValue> {
+/// A new element on the page holding the form of `answer` (the Worker's), built from its
+/// `markup` as the loader builds it (crates/form/js/embed.js): each id, and each id an attribute
+/// refers to, prefixed with `handoff-<n>-`, n the form's number on the page.
+fn built(answer: &JsValue) -> Element {
+    static FORMS: AtomicU32 = AtomicU32::new(0);
     let target = document().create_element("div").unwrap();
     document().body().unwrap().append_child(&target).unwrap();
+    let markup = js_sys::Reflect::get(answer, &"markup".into()).unwrap();
+    if !markup.is_undefined() {
+        let ids = format!("handoff-{}-", FORMS.fetch_add(1, Ordering::Relaxed) + 1);
+        target.append_child(&build(&markup, &ids)).unwrap();
+    }
+    target
+}
+
+fn build(node: &JsValue, ids: &str) -> web_sys::Node {
+    if let Some(text) = node.as_string() {
+        return document().create_text_node(&text).into();
+    }
+    let parts = js_sys::Array::from(node);
+    let el = document()
+        .create_element(&parts.get(0).as_string().unwrap())
+        .unwrap();
+    let attrs = parts.get(1);
+    for name in js_sys::Object::keys(attrs.unchecked_ref::<js_sys::Object>()).iter() {
+        let value = js_sys::Reflect::get(&attrs, &name)
+            .unwrap()
+            .as_string()
+            .unwrap();
+        let name = name.as_string().unwrap();
+        let value = if handoff_core::markup::REFERENCES.contains(&name.as_str()) {
+            let prefixed: Vec<String> = value.split(' ').map(|id| format!("{ids}{id}")).collect();
+            prefixed.join(" ")
+        } else {
+            value
+        };
+        el.set_attribute(&name, &value).unwrap();
+    }
+    for n in 2..parts.length() {
+        el.append_child(&build(&parts.get(n), ids)).unwrap();
+    }
+    el.into()
+}
+
+/// Mounts a form as the Worker serves it (`answer`) into a new element posting to `endpoint`.
+fn try_mount_served(answer: &str, endpoint: &str) -> Result<Element, JsValue> {
+    let answer = js_sys::JSON::parse(answer).unwrap();
+    let target = built(&answer);
     let options = js_sys::JSON::parse(&format!(r#"{{"endpoint":{endpoint:?}}}"#)).unwrap();
-    handoff_form::mount(&target, js_sys::JSON::parse(answer).unwrap(), options)?;
+    handoff_form::mount(&target, answer, options)?;
     Ok(target)
 }
 
@@ -304,12 +349,12 @@ fn mount_with(spec: &str, options: &str) -> Element {
 
 /// Mounts a form as the Worker serves it (`answer`) with the loader options `options`.
 fn mount_served_with(answer: &str, options: &str) -> Element {
-    let target = document().create_element("div").unwrap();
-    document().body().unwrap().append_child(&target).unwrap();
+    let answer = js_sys::JSON::parse(answer).unwrap();
+    let target = built(&answer);
     let options = js_sys::Function::new_no_args(&format!("return {options};"))
         .call0(&JsValue::NULL)
         .unwrap();
-    handoff_form::mount(&target, js_sys::JSON::parse(answer).unwrap(), options).unwrap();
+    handoff_form::mount(&target, answer, options).unwrap();
     target
 }
 
@@ -922,7 +967,12 @@ fn a_form_not_served_by_the_worker_is_refused() {
         assert!(message.starts_with("form.bad_spec: "), "{message}");
         assert!(message.contains(says), "{fields} {conditions}: {message}");
     }
+    // The same answer with the markup the Worker renders for it mounts.
     let served = answer(&format!("{a},{b}"), r#"{"b":"a;f0"}"#);
+    let mut json: serde_json::Value = serde_json::from_str(&served).unwrap();
+    let spec: FormSpec = serde_json::from_value(json["form"].clone()).unwrap();
+    json["markup"] = serde_json::to_value(handoff_core::markup::form(&spec, &[])).unwrap();
+    let served = json.to_string();
     assert!(try_mount_served(&served, "http://127.0.0.1:9/v1/leads").is_ok());
     let options = js_sys::JSON::parse(r#"{"endpoint":"/v1/leads","bundleVersion":"x"}"#).unwrap();
     let target = document().create_element("div").unwrap();
@@ -1618,4 +1668,100 @@ async fn live_qualification_tells_the_host_page_and_picks_the_next_step_when_off
         link.get_attribute("href").as_deref(),
         Some("https://cal.example/meet")
     );
+}
+
+/// The loader builds the form from the Worker's markup before the module has loaded; the visitor
+/// may answer meanwhile. Mounting keeps every answer and checks it: a field they left shows its
+/// verdict, a choice shows the questions it opens, the field they are still in waits for them to
+/// leave it, and the host page hears of each answer.
+#[wasm_bindgen_test]
+fn answers_typed_before_the_module_attaches_are_kept_and_checked() {
+    let answer = js_sys::JSON::parse(&served(CONDITIONAL)).unwrap();
+    let root = built(&answer);
+    // Before mount: the markup alone, as a first-time visitor sees it.
+    assert!(shown(&root, "interest"));
+    assert!(!shown(&root, "team_size"), "hidden until a choice opens it");
+    assert!(!shown(&root, "state"));
+    let pricing = option_input(&root, "interest", "Pricing");
+    pricing.set_checked(true);
+    pick(&select(&root, "country"), "US");
+    let options = js_sys::Function::new_no_args(&format!(
+        "return {{endpoint: 'http://127.0.0.1:9/v1/leads', emit: {}}};",
+        emit("earlyEvents")
+    ))
+    .call0(&JsValue::NULL)
+    .unwrap();
+    handoff_form::mount(&root, answer, options).unwrap();
+
+    assert!(pricing.checked(), "the choice is kept");
+    assert!(shown(&root, "team_size"), "the choice opens its question");
+    assert!(
+        shown(&root, "state"),
+        "the country chosen opens its question"
+    );
+    assert_eq!(
+        field_error(&root, "team_size"),
+        "",
+        "an empty field not yet visited is no mistake"
+    );
+    let heard: Vec<String> = recorded("earlyEvents")
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e[0] == "change")
+        .map(|e| e[1]["field"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        heard,
+        ["interest", "country"],
+        "the host page hears of the early answers"
+    );
+}
+
+#[wasm_bindgen_test]
+fn an_answer_left_early_is_checked_at_mount_and_the_one_being_typed_when_left() {
+    let answer = js_sys::JSON::parse(&served(&spec("Company"))).unwrap();
+    let root = built(&answer);
+    input(&root, "email").set_value("maria@gmal.com");
+    // The visitor is still typing in `company` when the module attaches.
+    let company = input(&root, "company");
+    company.set_value("Far too long");
+    company.focus().unwrap();
+    let options = js_sys::JSON::parse(r#"{"endpoint":"http://127.0.0.1:9/v1/leads"}"#).unwrap();
+    handoff_form::mount(&root, answer, options).unwrap();
+    let suggestion = query(&root, ".handoff-suggestion");
+    assert!(
+        !suggestion.has_attribute("hidden"),
+        "the mistyped domain is offered a correction"
+    );
+    assert_eq!(
+        query(&suggestion, "button").text_content().unwrap(),
+        "maria@gmail.com"
+    );
+    assert_eq!(company.value(), "Far too long", "nothing typed is lost");
+    assert_eq!(field_error(&root, "company"), "", "not left yet");
+    leave(&company, None);
+    assert_eq!(field_error(&root, "company"), IssueCode::TooLong.message());
+}
+
+#[wasm_bindgen_test]
+fn markup_of_another_form_is_refused() {
+    // The loader built one form, and the module is handed another's answer.
+    let other = js_sys::JSON::parse(&served(&spec("Company"))).unwrap();
+    let target = built(&js_sys::JSON::parse(&served(CONDITIONAL)).unwrap());
+    let options = js_sys::JSON::parse(r#"{"endpoint":"http://127.0.0.1:9/v1/leads"}"#).unwrap();
+    let error = handoff_form::mount(&target, other, options).unwrap_err();
+    let message = js_sys::Reflect::get(&JsValue::from(error), &"message".into()).unwrap();
+    assert!(
+        message
+            .as_string()
+            .unwrap()
+            .starts_with("form.bad_markup: "),
+        "{message:?}"
+    );
+    // And nothing built at all.
+    let empty = document().create_element("div").unwrap();
+    let answer = js_sys::JSON::parse(&served(&spec("Company"))).unwrap();
+    let options = js_sys::JSON::parse(r#"{"endpoint":"http://127.0.0.1:9/v1/leads"}"#).unwrap();
+    assert!(handoff_form::mount(&empty, answer, options).is_err());
 }

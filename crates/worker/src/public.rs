@@ -30,13 +30,43 @@ pub async fn preflight(
     empty(204, "The answer could not be encoded.")
 }
 
+/// The loader (`www/embed.js`, built before the Worker), which the per-form loader serves.
+const LOADER: &str = include_str!("../../../www/embed.js");
+
+/// The loader's build, named in the per-form loader's `ETag` with the bundle's version: a deploy
+/// that changes the loader (or the module, whose hash it carries) is never answered `304` for a
+/// browser's older copy.
+const LOADER_VERSION: u64 = fnv1a(LOADER.as_bytes());
+
+/// FNV-1a, 64 bits: a name for a build's text, computed when the Worker is compiled.
+const fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut hash = 0xcbf2_9ce4_8422_2325_u64;
+    let mut i = 0;
+    while i < bytes.len() {
+        hash = (hash ^ bytes[i] as u64).wrapping_mul(0x0100_0000_01b3);
+        i += 1;
+    }
+    hash
+}
+
+/// What `GET /v1/forms/{id}` answers: the form's answer as JSON (`Json`), or the loader with
+/// the answer in it (`Loader`, `GET /v1/forms/{id}/embed.js`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormAs {
+    Json,
+    Loader,
+}
+
 /// `GET /v1/forms/:id`: the form as the browser needs it, its conditions compiled (so the form
-/// module carries no compiler), with the version of the bundle it came from.
+/// module carries no compiler), its markup rendered, with the version of the bundle it came
+/// from. `GET /v1/forms/:id/embed.js`: the same answer inside the loader, so that the page that
+/// embeds the form has its markup after one request.
 pub async fn get_form(
     req: &Request,
     env: &Env,
     id: &str,
     bundle: &BundleOnce,
+    form_as: FormAs,
 ) -> Result<Response, ApiError> {
     let bundle = bundle.get(env).await?;
     if bundle.form(id).is_some() {
@@ -48,13 +78,19 @@ pub async fn get_form(
     // The spec changes only with the bundle, whose version names its content: browsers keep it a
     // minute and then revalidate, so a page view on a warm cache waits for no request, a new
     // bundle reaches every page within a minute or so, and the Worker re-checks every lead anyway.
-    let etag = format!("\"{}\"", bundle.version);
+    let etag = match form_as {
+        FormAs::Json => format!("\"{}\"", bundle.version),
+        FormAs::Loader => format!("\"{}-{LOADER_VERSION:016x}\"", bundle.version),
+    };
     let cached = header(req, "if-none-match");
     let mut response = if cached.is_some_and(|tags| tags.split(',').any(|t| t.trim() == etag)) {
         empty(304, "The answer could not be made.")?
     } else {
         let browser = form.for_browser(&bundle.version, bundle.scoring(), bundle.rules.lifecycle);
-        json(200, &browser)?
+        match form_as {
+            FormAs::Json => json(200, &browser)?,
+            FormAs::Loader => loader(&browser)?,
+        }
     };
     let headers = response.headers_mut();
     let _ = headers.set("etag", &etag);
@@ -62,6 +98,20 @@ pub async fn get_form(
         "cache-control",
         "public, max-age=60, stale-while-revalidate=600",
     );
+    Ok(response)
+}
+
+/// The loader after one statement that leaves the form's answer where the loader takes it first
+/// (`__handoff.next`). JSON is JavaScript (U+2028 and U+2029 included, since ES2019), and the
+/// answer is data in a script file, never markup in a page.
+fn loader(answer: &handoff_core::visibility::BrowserForm) -> Result<Response, ApiError> {
+    let failed = || ApiError::new(500, "internal", "The answer could not be encoded.");
+    let answer = serde_json::to_string(answer).map_err(|_| failed())?;
+    let body = format!("(self.__handoff||(self.__handoff={{}})).next={answer};\n{LOADER}");
+    let mut response = Response::ok(body).map_err(|_| failed())?;
+    let _ = response
+        .headers_mut()
+        .set("content-type", "text/javascript; charset=utf-8");
     Ok(response)
 }
 

@@ -11,6 +11,7 @@ use worker::{Context, Env, Request, Response};
 use crate::auth::{authorize, Role};
 use crate::error::ApiError;
 use crate::links::link;
+use crate::public::FormAs;
 use crate::store::BundleOnce;
 use crate::{
     admin, config, crm, events, export, intake, metrics, people, public, push, queues, sla, slack,
@@ -25,6 +26,7 @@ pub enum Op {
     GetLead,
     ReassignLead,
     GetForm,
+    GetFormLoader,
     GetProfile,
     Preflight,
     Health,
@@ -119,6 +121,8 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/v1/crm/{id}", Op::CrmIntake, Open),
     route("GET", "/v1/forms/{id}", Op::GetForm, Browser),
     route("OPTIONS", "/v1/forms/{id}", Op::Preflight, Browser),
+    // A classic script, which a page loads without CORS.
+    route("GET", "/v1/forms/{id}/embed.js", Op::GetFormLoader, Open),
     route("GET", "/v1/profile", Op::GetProfile, Browser),
     route("OPTIONS", "/v1/profile", Op::Preflight, Browser),
     route("GET", "/v1/health", Op::Health, Open),
@@ -255,7 +259,8 @@ pub async fn dispatch(
         Op::TakeLead => queues::take(&mut req, env, id, bundle, now as f64).await,
         Op::SlaLeads => sla::list(&req, env, now as i64).await,
         Op::Preflight => public::preflight(&req, env, bundle, route.access == Browser).await,
-        Op::GetForm => public::get_form(&req, env, id, bundle).await,
+        Op::GetForm => public::get_form(&req, env, id, bundle, FormAs::Json).await,
+        Op::GetFormLoader => public::get_form(&req, env, id, bundle, FormAs::Loader).await,
         Op::GetProfile => public::get_profile(&req, env).await,
         Op::Health => public::health(env, bundle, now as f64).await,
         Op::OpenApi => openapi(),
