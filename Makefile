@@ -63,12 +63,14 @@ setup-test:
 
 build: $(FORM_WASM) $(EMBED_JS) $(WORKER_JS) $(BUNDLE)
 
-# The loader's source is crates/form/js/embed.js; the browser downloads it minified. It names the
-# form module by a hash of its content (MODULE_VERSION), so browsers may cache the module for good.
-$(EMBED_JS): crates/form/js/embed.js $(FORM_WASM)
+# The loader's source is crates/form/js/embed.js; the browser downloads it minified, with the form
+# module's glue (www/form/handoff_form.js) bundled in. It names the wasm by a hash of the module's
+# content (MODULE_VERSION), so browsers may cache it for good. The glue reads `import.meta` only when
+# it is given no wasm, which the loader always gives it.
+$(EMBED_JS): crates/form/js/embed.js crates/form/js/start.js $(FORM_WASM)
 	@v=$$(cat www/form/handoff_form.js $(FORM_WASM) | sha256sum | cut -c1-16); \
-	node_modules/.bin/esbuild $< --minify --legal-comments=none --log-level=warning \
-	  --define:MODULE_VERSION="\"$$v\"" --outfile=$@
+	node_modules/.bin/esbuild $< --bundle --format=iife --minify --legal-comments=none --log-level=warning \
+	  --log-override:empty-import-meta=silent --define:MODULE_VERSION="\"$$v\"" --outfile=$@
 
 $(FORM_WASM): $(CORE_SRC) $(FORM_SRC) Cargo.lock scripts/build-form.sh
 	@echo "build: form module"

@@ -26,7 +26,7 @@ report() {
     over=1
   fi
 }
-report "<script src=\".../v1/forms/demo/embed.js\">" .build/form-demo.js www/form/handoff_form.js www/form/handoff_form_bg.wasm
+report "<script src=\".../v1/forms/demo/embed.js\">" .build/form-demo.js www/form/handoff_form_bg.wasm
 echo
-report "<script src=\".../embed.js\" data-form=\"demo\">" www/embed.js www/form/handoff_form.js www/form/handoff_form_bg.wasm .build/form-demo.json
+report "<script src=\".../embed.js\" data-form=\"demo\">" www/embed.js www/form/handoff_form_bg.wasm .build/form-demo.json
 exit $over

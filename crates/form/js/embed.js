@@ -1,14 +1,17 @@
 /*! Handoff loader: <script src="https://HOST/v1/forms/ID/embed.js" async></script>. See README. */
+import "./start.js";
+// The form module's wasm-bindgen glue, bundled in (built into www/form/ first).
+import init, { mount } from "../../../www/form/handoff_form.js";
+
 (() => {
   "use strict";
   const W = window, perf = W.performance, doc = document, now = Date.now;
   const mark = (n) => perf && perf.mark && perf.mark(n);
-  mark("handoff:script");
   // Shared by the page's forms: module (instantiated once), styles, context, outbox, and (mode
   // `consent`) what waits in memory for consent. The Worker's per-form loader
-  // (GET /v1/forms/ID/embed.js) is this script after a statement that leaves the form's answer
-  // (spec, compiled conditions, markup) in `next`, taken here before anything else.
-  const all = W.__handoff || (W.__handoff = {}), inline = all.next;
+  // (GET /v1/forms/ID/embed.js) is this script after a statement that leaves a function giving
+  // the form's answer (spec, compiled conditions, markup) in `next`, taken here first.
+  const all = W.__handoff || (W.__handoff = {}), inline = all.next && all.next();
   delete all.next;
   const script = doc.currentScript;
   if (!script || !script.src) return;
@@ -42,22 +45,13 @@
   const json = (r) => r.json();
   const omit = { credentials: "omit" };
 
-  if (!page.mod) {
-    // The wasm is fetched in parallel with the glue, which instantiates the Response. Both are
-    // named by the hash of their content (set by the build), so browsers keep them for good.
-    const at = (file) => new URL("form/" + file + "?v=" + MODULE_VERSION, base).href;
-    const wasm = fetch(at("handoff_form_bg.wasm"));
-    page.mod = import(at("handoff_form.js"))
-      .then((m) => m.default({ module_or_path: wasm }).then(() => m));
-    page.mod.catch(() => {});
-  }
   const spec = inline ? Promise.resolve(inline) : fetch(api + "/v1/forms/" + encodeURIComponent(formId), omit).then((r) => {
     if (!r.ok) throw new Error("form spec answered " + r.status);
     return json(r);
   });
 
   // Visitor token and known fields (ids and times, never answers): `full` only.
-  let visitor, known = Promise.resolve({});
+  let visitor, known = Promise.resolve({}), knownNow = {};
   if (full) {
     let fresh = false;
     try {
@@ -75,14 +69,136 @@
     const asked = page.profile || fresh ? 0 : fetch(api + "/v1/profile?visitor=" + encodeURIComponent(visitor), omit)
       .then((r) => (r.ok ? json(r) : {})).then((p) => (put("handoff:profile", (p = (p && p.known) || {})), p)).catch(() => ({}));
     page.profile = page.profile || (fresh ? Promise.resolve({}) : cached ? Promise.resolve(cached) : asked);
-    known = page.profile.then((remote) => {
+    const merge = (remote) => {
       const merged = {};
       for (const m of [remote, get("handoff:known", {})])
         for (const k in m) if (typeof m[k] == "number" && !(merged[k] >= m[k])) merged[k] = m[k];
       return merged;
-    });
+    };
+    // What the page's first form could use at once (null: it waits for the Worker's answer).
+    if (!("remote" in page)) page.remote = fresh ? {} : cached;
+    knownNow = page.remote && merge(page.remote);
+    known = page.profile.then(merge);
   }
 
+
+
+  const emit = (name, detail) =>
+    host.dispatchEvent(new CustomEvent("handoff:" + name, { detail, bubbles: true, composed: true }));
+
+  // A shadow root per form (in a <div> if the target cannot have one).
+  let root = host;
+  try { root = host.shadowRoot || host.attachShadow({ mode: "open" }); } catch (e) {
+    try { root = host.appendChild(doc.createElement("div")).attachShadow({ mode: "open" }); } catch (e) {}
+  }
+  const v = (name, d) => `var(--handoff-${name},${d})`;
+  const accent = v("accent", "#0b57d0"), error = v("error", "#b3261e"), radius = v("radius", "6px");
+  const f = ".handoff-field", box2 = `${f}[data-kind=checkbox],${f}[data-kind=consent]`;
+  const css = page.css || (page.css = `:host{display:block;min-height:1px}
+.handoff-form{font:16px/1.5 ${v("font", "system-ui,sans-serif")};color:${v("text", "#1d1d1f")};max-width:${v("max-width", "28rem")}}
+.handoff-form h2{font-size:1.25rem;margin:0 0 .5rem}
+${f}{margin:0 0 1rem}
+${f}[hidden],${f}[data-kind=hidden]{display:none}
+${f}>label,${f} legend{display:block;font-weight:600;margin-bottom:.25rem;padding:0}
+${f} fieldset{border:0;margin:0;padding:0;min-width:0}
+${f} input:not([type=checkbox]):not([type=radio]),${f} select,${f} textarea{box-sizing:border-box;width:100%;padding:.5rem .625rem;font:inherit;color:inherit;background:${v("field-bg", "#fff")};border:1px solid ${v("border", "#6e6e73")};border-radius:${radius}}
+${f} textarea{min-height:6rem;resize:vertical}
+.handoff-option,${box2}{display:flex;gap:.5rem;align-items:flex-start;flex-wrap:wrap}
+.handoff-option{margin:.25rem 0}
+${f} input[type=checkbox],${f} input[type=radio]{width:1.125rem;height:1.125rem;margin:.2rem 0 0;accent-color:${accent};flex:none}
+${f}[data-kind=checkbox]>label,${f}[data-kind=consent]>label{display:inline;font-weight:400;flex:1}
+${f}[data-kind=checkbox] .handoff-error,${f}[data-kind=consent] .handoff-error{flex-basis:100%}
+${f} [aria-invalid=true]{border-color:${error}}
+.handoff-form :focus-visible{outline:3px solid ${accent};outline-offset:2px}
+.handoff-error{color:${error};margin:.25rem 0 0;font-size:.875rem;line-height:1.3;min-height:1.3em}
+.handoff-suggestion:not([hidden])~.handoff-error:empty{display:none}
+.handoff-suggestion{margin:.25rem 0 0;font-size:.875rem;line-height:1.3}
+.handoff-suggestion button{font:inherit;font-weight:600;padding:0;border:0;background:none;color:${accent};text-decoration:underline;cursor:pointer}
+.handoff-help{color:${v("muted", "#4a4a4f")};margin:.25rem 0 0;font-size:.875rem}
+.handoff-form button[type=submit]{font:inherit;font-weight:600;padding:.625rem 1.25rem;border:0;border-radius:${radius};background:${accent};color:${v("accent-text", "#fff")};cursor:pointer}
+.handoff-form button[type=submit]:disabled{background:#5f6368;cursor:progress}
+.handoff-status[data-kind=error]{color:${error}}
+.handoff-status[data-kind=success]{color:${v("success", "#0d652d")};font-weight:600}
+.handoff-next{color:${accent};font-weight:600}
+.handoff-status[data-kind=queued]{color:${v("muted", "#4a4a4f")}}
+.handoff-sr{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
+.handoff-hp{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}`);
+  // CSP-safe: one constructed stylesheet for all shadow roots; <style> only without adoptedStyleSheets.
+  if (root != host && root.adoptedStyleSheets && W.CSSStyleSheet && CSSStyleSheet.prototype.replaceSync) {
+    if (!page.sheet) (page.sheet = new CSSStyleSheet()).replaceSync(css);
+    root.adoptedStyleSheets = [...root.adoptedStyleSheets, page.sheet];
+  } else {
+    const style = doc.createElement("style");
+    style.textContent = css;
+    (root == host ? doc.head : root).appendChild(style);
+  }
+  const box = root.appendChild(doc.createElement("div"));
+  // Mode `consent`: ticking a consent box in the form is the consent. From then on the loader
+  // stores as `full` does, starting with what waited in memory (token, visits, pages).
+  if (held()) box.addEventListener("change", (e) => {
+    const t = e.target;
+    if (!held() || !t.checked || !t.closest("[data-kind=consent]")) return;
+    page.granted = true;
+    try {
+      localStorage.setItem("handoff:consent", JSON.stringify(now()));
+      if (visitor) localStorage.setItem("handoff:visitor", visitor);
+      if (page.mem.landing) sessionStorage.setItem("handoff:landing", page.mem.landing);
+    } catch (err) {}
+    for (const k in page.mem) if (k != "landing") put(k, page.mem[k]);
+  });
+
+  // A country field's options come as ISO codes: each is named in the page's language (its
+  // `lang`, else the browser's) and the list ordered by name. Without Intl.DisplayNames the codes
+  // stay, in code order. The form module reads only the values.
+  const nameCountries = () => {
+    const lists = box.querySelectorAll('[data-kind="country"] select');
+    if (!lists.length || !W.Intl || !Intl.DisplayNames) return;
+    const region = { type: "region" }, lang = doc.documentElement.lang;
+    let locales = lang ? [lang] : [], names;
+    try { names = new Intl.DisplayNames(locales, region); } catch (e) { names = new Intl.DisplayNames((locales = []), region); }
+    const order = new Intl.Collator(locales).compare;
+    for (const list of lists) {
+      const options = [...list.options].slice(1);
+      for (const o of options) o.textContent = names.of(o.value) || o.value;
+      for (const o of options.sort((a, b) => order(a.textContent, b.textContent))) list.appendChild(o);
+    }
+  };
+  // The form's markup, as the Worker rendered it from the same spec (handoff_core::markup): a
+  // tree of elements and text, built node by node (never parsed as HTML), so the visitor can type
+  // before the module has loaded. Until the module attaches, a submit (the button, or Enter in a
+  // field) waits for it instead of leaving the page; what was typed meanwhile is kept and checked.
+  // Its ids are relative: each id, and each id an attribute refers to, gets `handoff-<n>-`, n the
+  // form's number on the page, so that several forms never share one.
+  let form, live, pending, shownMs;
+  const refs = { id: 1, for: 1, "aria-labelledby": 1, "aria-describedby": 1 };
+  const build = (n, ids) => {
+    if (typeof n == "string") return doc.createTextNode(n);
+    const el = doc.createElement(n[0]);
+    for (const k in n[1]) el.setAttribute(k, refs[k] ? n[1][k].replace(/\S+/g, (id) => ids + id) : n[1][k]);
+    for (let i = 2; i < n.length; i++) el.appendChild(build(n[i], ids));
+    return el;
+  };
+  const show = (answer) => {
+    if (form) return;
+    form = box.appendChild(build(answer.markup, "handoff-" + (all.forms = (all.forms || 0) + 1) + "-"));
+    shownMs = now();
+    form.addEventListener("submit", (e) => live || (e.preventDefault(), (pending = 1)));
+    nameCountries();
+    if (!page.input) mark("handoff:input"), (page.input = 1);
+  };
+  // Shown at once unless the visitor is known: progressive profiling may then ask other questions,
+  // which only the module can plan.
+  if (inline && knownNow && !Object.keys(knownNow).length) show(inline);
+  else Promise.all([spec, known]).then(([answer, known]) => Object.keys(known).length || show(answer), () => {});
+  // The module is asked for once the form shows (a first fetch costs the page a few ms the visitor
+  // would wait for), and instantiated as it streams in; its glue is part of this script. The wasm
+  // is named by the hash of its content and the glue's (set by the build), so browsers keep it
+  // for good.
+  if (!page.mod) {
+    const wasm = fetch(new URL("form/handoff_form_bg.wasm?v=" + MODULE_VERSION, base).href);
+    page.mod = init({ module_or_path: wasm }).then(() => ({ mount }));
+    page.mod.catch(() => {});
+  }
   const attribution = mode == "none" ? undefined : page.ctx[mode] || (page.ctx[mode] = (() => {
     const l = location, q = new URLSearchParams(l.search), utm = {}, t = now();
     for (const k of ["source", "medium", "campaign", "term", "content"]) if (q.get("utm_" + k)) utm[k] = q.get("utm_" + k);
@@ -160,70 +276,6 @@
     attempt();
   });
 
-  const emit = (name, detail) =>
-    host.dispatchEvent(new CustomEvent("handoff:" + name, { detail, bubbles: true, composed: true }));
-
-  // A shadow root per form (in a <div> if the target cannot have one).
-  let root = host;
-  try { root = host.shadowRoot || host.attachShadow({ mode: "open" }); } catch (e) {
-    try { root = host.appendChild(doc.createElement("div")).attachShadow({ mode: "open" }); } catch (e) {}
-  }
-  const v = (name, d) => `var(--handoff-${name},${d})`;
-  const accent = v("accent", "#0b57d0"), error = v("error", "#b3261e"), radius = v("radius", "6px");
-  const f = ".handoff-field", box2 = `${f}[data-kind=checkbox],${f}[data-kind=consent]`;
-  const css = page.css || (page.css = `:host{display:block;min-height:1px}
-.handoff-form{font:16px/1.5 ${v("font", "system-ui,sans-serif")};color:${v("text", "#1d1d1f")};max-width:${v("max-width", "28rem")}}
-.handoff-form h2{font-size:1.25rem;margin:0 0 .5rem}
-${f}{margin:0 0 1rem}
-${f}[hidden],${f}[data-kind=hidden]{display:none}
-${f}>label,${f} legend{display:block;font-weight:600;margin-bottom:.25rem;padding:0}
-${f} fieldset{border:0;margin:0;padding:0;min-width:0}
-${f} input:not([type=checkbox]):not([type=radio]),${f} select,${f} textarea{box-sizing:border-box;width:100%;padding:.5rem .625rem;font:inherit;color:inherit;background:${v("field-bg", "#fff")};border:1px solid ${v("border", "#6e6e73")};border-radius:${radius}}
-${f} textarea{min-height:6rem;resize:vertical}
-.handoff-option,${box2}{display:flex;gap:.5rem;align-items:flex-start;flex-wrap:wrap}
-.handoff-option{margin:.25rem 0}
-${f} input[type=checkbox],${f} input[type=radio]{width:1.125rem;height:1.125rem;margin:.2rem 0 0;accent-color:${accent};flex:none}
-${f}[data-kind=checkbox]>label,${f}[data-kind=consent]>label{display:inline;font-weight:400;flex:1}
-${f}[data-kind=checkbox] .handoff-error,${f}[data-kind=consent] .handoff-error{flex-basis:100%}
-${f} [aria-invalid=true]{border-color:${error}}
-.handoff-form :focus-visible{outline:3px solid ${accent};outline-offset:2px}
-.handoff-error{color:${error};margin:.25rem 0 0;font-size:.875rem;line-height:1.3;min-height:1.3em}
-.handoff-suggestion:not([hidden])~.handoff-error:empty{display:none}
-.handoff-suggestion{margin:.25rem 0 0;font-size:.875rem;line-height:1.3}
-.handoff-suggestion button{font:inherit;font-weight:600;padding:0;border:0;background:none;color:${accent};text-decoration:underline;cursor:pointer}
-.handoff-help{color:${v("muted", "#4a4a4f")};margin:.25rem 0 0;font-size:.875rem}
-.handoff-form button[type=submit]{font:inherit;font-weight:600;padding:.625rem 1.25rem;border:0;border-radius:${radius};background:${accent};color:${v("accent-text", "#fff")};cursor:pointer}
-.handoff-form button[type=submit]:disabled{background:#5f6368;cursor:progress}
-.handoff-status[data-kind=error]{color:${error}}
-.handoff-status[data-kind=success]{color:${v("success", "#0d652d")};font-weight:600}
-.handoff-next{color:${accent};font-weight:600}
-.handoff-status[data-kind=queued]{color:${v("muted", "#4a4a4f")}}
-.handoff-sr{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
-.handoff-hp{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}`);
-  // CSP-safe: one constructed stylesheet for all shadow roots; <style> only without adoptedStyleSheets.
-  if (root != host && root.adoptedStyleSheets && W.CSSStyleSheet && CSSStyleSheet.prototype.replaceSync) {
-    if (!page.sheet) (page.sheet = new CSSStyleSheet()).replaceSync(css);
-    root.adoptedStyleSheets = [...root.adoptedStyleSheets, page.sheet];
-  } else {
-    const style = doc.createElement("style");
-    style.textContent = css;
-    (root == host ? doc.head : root).appendChild(style);
-  }
-  const box = root.appendChild(doc.createElement("div"));
-  // Mode `consent`: ticking a consent box in the form is the consent. From then on the loader
-  // stores as `full` does, starting with what waited in memory (token, visits, pages).
-  if (held()) box.addEventListener("change", (e) => {
-    const t = e.target;
-    if (!held() || !t.checked || !t.closest("[data-kind=consent]")) return;
-    page.granted = true;
-    try {
-      localStorage.setItem("handoff:consent", JSON.stringify(now()));
-      if (visitor) localStorage.setItem("handoff:visitor", visitor);
-      if (page.mem.landing) sessionStorage.setItem("handoff:landing", page.mem.landing);
-    } catch (err) {}
-    for (const k in page.mem) if (k != "landing") put(k, page.mem[k]);
-  });
-
   const near = new Promise((ok) => {
     if (!W.IntersectionObserver) return ok();
     const io = new IntersectionObserver((es) => {
@@ -238,48 +290,7 @@ ${f} [aria-invalid=true]{border-color:${error}}
     const r = host.getBoundingClientRect();
     return r.top < innerHeight + 200 && r.bottom > -200;
   };
-  // A country field's options come as ISO codes: each is named in the page's language (its
-  // `lang`, else the browser's) and the list ordered by name. Without Intl.DisplayNames the codes
-  // stay, in code order. The form module reads only the values.
-  const nameCountries = () => {
-    const lists = box.querySelectorAll('[data-kind="country"] select');
-    if (!lists.length || !W.Intl || !Intl.DisplayNames) return;
-    const region = { type: "region" }, lang = doc.documentElement.lang;
-    let locales = lang ? [lang] : [], names;
-    try { names = new Intl.DisplayNames(locales, region); } catch (e) { names = new Intl.DisplayNames((locales = []), region); }
-    const order = new Intl.Collator(locales).compare;
-    for (const list of lists) {
-      const options = [...list.options].slice(1);
-      for (const o of options) o.textContent = names.of(o.value) || o.value;
-      for (const o of options.sort((a, b) => order(a.textContent, b.textContent))) list.appendChild(o);
-    }
-  };
-  // The form's markup, as the Worker rendered it from the same spec (handoff_core::markup): a
-  // tree of elements and text, built node by node (never parsed as HTML), so the visitor can type
-  // before the module has loaded. Until the module attaches, a submit (the button, or Enter in a
-  // field) waits for it instead of leaving the page; what was typed meanwhile is kept and checked.
-  // Its ids are relative: each id, and each id an attribute refers to, gets `handoff-<n>-`, n the
-  // form's number on the page, so that several forms never share one.
-  let form, live, pending, shownMs;
-  const refs = { id: 1, for: 1, "aria-labelledby": 1, "aria-describedby": 1 };
-  const build = (n, ids) => {
-    if (typeof n == "string") return doc.createTextNode(n);
-    const el = doc.createElement(n[0]);
-    for (const k in n[1]) el.setAttribute(k, refs[k] ? n[1][k].replace(/\S+/g, (id) => ids + id) : n[1][k]);
-    for (let i = 2; i < n.length; i++) el.appendChild(build(n[i], ids));
-    return el;
-  };
-  const show = (answer) => {
-    if (form) return;
-    form = box.appendChild(build(answer.markup, "handoff-" + (all.forms = (all.forms || 0) + 1) + "-"));
-    shownMs = now();
-    form.addEventListener("submit", (e) => live || (e.preventDefault(), (pending = 1)));
-    nameCountries();
-    if (!page.input) mark("handoff:input"), (page.input = 1);
-  };
-  // Shown at once unless the visitor is known: progressive profiling may then ask other questions,
-  // which only the module can plan.
-  Promise.all([spec, known]).then(([answer, known]) => Object.keys(known).length || show(answer), () => {});
+
   Promise.all([page.mod, spec, known])
     .then((ready) => (inView() ? ready : near.then(() => ready)))
     .then(([mod, answer, known]) => {

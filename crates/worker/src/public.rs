@@ -101,13 +101,14 @@ pub async fn get_form(
     Ok(response)
 }
 
-/// The loader after one statement that leaves the form's answer where the loader takes it first
-/// (`__handoff.next`). JSON is JavaScript (U+2028 and U+2029 included, since ES2019), and the
+/// The loader after one statement that leaves a function returning the form's answer where the
+/// loader takes it first (`__handoff.next`): the answer is built when the loader asks for it, after
+/// its "script starts" mark. JSON is JavaScript (U+2028 and U+2029 included, since ES2019), and the
 /// answer is data in a script file, never markup in a page.
 fn loader(answer: &handoff_core::visibility::BrowserForm) -> Result<Response, ApiError> {
     let failed = || ApiError::new(500, "internal", "The answer could not be encoded.");
     let answer = serde_json::to_string(answer).map_err(|_| failed())?;
-    let body = format!("(self.__handoff||(self.__handoff={{}})).next={answer};\n{LOADER}");
+    let body = format!("(self.__handoff||(self.__handoff={{}})).next=()=>({answer});\n{LOADER}");
     let mut response = Response::ok(body).map_err(|_| failed())?;
     let _ = response
         .headers_mut()
