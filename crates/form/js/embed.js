@@ -1,7 +1,7 @@
 /*! Handoff loader: <script src="https://HOST/v1/forms/ID/embed.js" async></script>. See README. */
 import "./start.js";
 // The form module's wasm-bindgen glue, bundled in (built into www/form/ first).
-import init, { mount } from "../../../www/form/handoff_form.js";
+import { initSync, mount } from "../../../www/form/handoff_form.js";
 
 (() => {
   "use strict";
@@ -191,12 +191,16 @@ ${f} [aria-invalid=true]{border-color:${error}}
   if (inline && knownNow && !Object.keys(knownNow).length) show(inline);
   else Promise.all([spec, known]).then(([answer, known]) => Object.keys(known).length || show(answer), () => {});
   // The module is asked for once the form shows (a first fetch costs the page a few ms the visitor
-  // would wait for), and instantiated as it streams in; its glue is part of this script. The wasm
-  // is named by the hash of its content and the glue's (set by the build), so browsers keep it
-  // for good.
+  // would wait for); its glue is part of this script. It is compiled as one piece when it has
+  // arrived: V8 compiles wasm functions lazily, so that takes a millisecond or two, where the
+  // streaming compile's hops between threads cost several for a module this size. The wasm is
+  // named by the hash of its content and the glue's (set by the build), so browsers keep it for
+  // good.
   if (!page.mod) {
-    const wasm = fetch(new URL("form/handoff_form_bg.wasm?v=" + MODULE_VERSION, base).href);
-    page.mod = init({ module_or_path: wasm }).then(() => ({ mount }));
+    page.mod = fetch(new URL("form/handoff_form_bg.wasm?v=" + MODULE_VERSION, base).href).then((r) => {
+      if (!r.ok) throw new Error("form module answered " + r.status);
+      return r.arrayBuffer();
+    }).then((bytes) => (initSync({ module: new WebAssembly.Module(bytes) }), { mount }));
     page.mod.catch(() => {});
   }
   const attribution = mode == "none" ? undefined : page.ctx[mode] || (page.ctx[mode] = (() => {
