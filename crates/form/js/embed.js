@@ -184,12 +184,13 @@ ${f} [aria-invalid=true]{border-color:${error}}
     shownMs = now();
     form.addEventListener("submit", (e) => live || (e.preventDefault(), (pending = 1)));
     nameCountries();
-    if (!page.input) mark("handoff:input"), (page.input = 1);
   };
+  // The fields take keystrokes once the task that built them ends: the mark comes last.
+  const input = () => form && !page.input && (mark("handoff:input"), (page.input = 1));
   // Shown at once unless the visitor is known: progressive profiling may then ask other questions,
   // which only the module can plan.
   if (inline && knownNow && !Object.keys(knownNow).length) show(inline);
-  else Promise.all([spec, known]).then(([answer, known]) => Object.keys(known).length || show(answer), () => {});
+  else Promise.all([spec, known]).then(([answer, known]) => Object.keys(known).length || (show(answer), input()), () => {});
   // The module is asked for once the form shows (a first fetch costs the page a few ms the visitor
   // would wait for); its glue is part of this script. It is compiled as one piece when it has
   // arrived: V8 compiles wasm functions lazily, so that takes a millisecond or two, where the
@@ -203,126 +204,132 @@ ${f} [aria-invalid=true]{border-color:${error}}
     }).then((bytes) => (initSync({ module: new WebAssembly.Module(bytes) }), { mount }));
     page.mod.catch(() => {});
   }
-  const attribution = mode == "none" ? undefined : page.ctx[mode] || (page.ctx[mode] = (() => {
-    const l = location, q = new URLSearchParams(l.search), utm = {}, t = now();
-    for (const k of ["source", "medium", "campaign", "term", "content"]) if (q.get("utm_" + k)) utm[k] = q.get("utm_" + k);
-    let here = { landing_page: l.origin + l.pathname + l.search };
-    if (Object.keys(utm).length) here.utm = utm;
-    if (doc.referrer) here.referrer = doc.referrer;
-    if (!full) return here;
-    try {
-      // A visit is a browser session; its first page is the landing page.
-      const s = held() ? page.mem.landing : sessionStorage.getItem("handoff:landing");
-      if (s) here = JSON.parse(s);
-      else {
-        if (held()) page.mem.landing = JSON.stringify(here);
-        else sessionStorage.setItem("handoff:landing", JSON.stringify(here));
-        const v = get("handoff:visits", { count: 0, first_seen_ms: t });
-        v.count++;
-        put("handoff:visits", v);
-      }
-    } catch (e) {}
-    const pages = get("handoff:pages", []).concat({ url: l.pathname + l.search, at_ms: t }).slice(-50);
-    put("handoff:pages", pages);
-    const v = get("handoff:visits", {});
-    here.pages = pages;
-    if (v.count) { here.visits = v.count; here.first_seen_ms = v.first_seen_ms; }
-    return here;
-  })());
-
-  // One Idempotency-Key per submission, kept for retries and the outbox: each lead is stored once.
-  const post = (body, key, to) =>
-    fetch((to || api) + "/v1/leads", {
-      method: "POST", body, credentials: "omit",
-      headers: { "content-type": "application/json", "idempotency-key": key },
-    }).then((r) => json(r).catch(() => null).then((b) => {
-      if (r.ok && full) try {
-        const k = get("handoff:known", {});
-        for (const id in JSON.parse(body).answers) k[id] = now();
-        put("handoff:known", k);
+  // The rest waits for the next task, so that the fields take the visitor's first keystroke
+  // as soon as this one ends: the context, the outbox, and attaching the module when it comes.
+  setTimeout(() => {
+    const attribution = mode == "none" ? undefined : page.ctx[mode] || (page.ctx[mode] = (() => {
+      const l = location, q = new URLSearchParams(l.search), utm = {}, t = now();
+      for (const k of ["source", "medium", "campaign", "term", "content"]) if (q.get("utm_" + k)) utm[k] = q.get("utm_" + k);
+      let here = { landing_page: l.origin + l.pathname + l.search };
+      if (Object.keys(utm).length) here.utm = utm;
+      if (doc.referrer) here.referrer = doc.referrer;
+      if (!full) return here;
+      try {
+        // A visit is a browser session; its first page is the landing page.
+        const s = held() ? page.mem.landing : sessionStorage.getItem("handoff:landing");
+        if (s) here = JSON.parse(s);
+        else {
+          if (held()) page.mem.landing = JSON.stringify(here);
+          else sessionStorage.setItem("handoff:landing", JSON.stringify(here));
+          const v = get("handoff:visits", { count: 0, first_seen_ms: t });
+          v.count++;
+          put("handoff:visits", v);
+        }
       } catch (e) {}
-      return { status: r.status, body: b };
-    }));
-  const outbox = (f) => put("handoff:outbox", f([].concat(get("handoff:outbox", []))));
-  const flush = async () => {
-    if (page.flushing) return;
-    page.flushing = 1;
-    for (const e of get("handoff:outbox", [])) {
-      try {
-        const a = await post(e.body, e.key, e.api);
-        if (a.status >= 500 || a.status == 429) continue;
-        if (a.status >= 300) console.error("handoff: a queued lead was refused", a.status, a.body);
-        outbox((o) => o.filter((x) => x.key != e.key));
-      } catch (err) {}
-    }
-    page.flushing = 0;
-  };
-  if (!page.outbox) {
-    page.outbox = 1;
-    W.addEventListener("online", flush);
-    flush();
-  }
-  const deliver = (body) => new Promise((done) => {
-    const key = uuid();
-    let tries = 0;
-    const queue = () => {
-      outbox((o) => o.concat({ body, key, at: now(), api }).slice(-20));
-      done({ queued: true });
-    };
-    const attempt = () => {
-      if (navigator.onLine === false) return queue();
-      post(body, key).then((a) => {
-        // 429 (too many submissions from this client) waits like a server error: never dropped.
-        if (a.status < 500 && a.status != 429) return done(a);
-        throw a;
-      }).catch(() => (++tries >= 5 ? queue() : setTimeout(attempt, 250 << tries))); // 0.5, 1, 2, 4 s
-    };
-    attempt();
-  });
+      const pages = get("handoff:pages", []).concat({ url: l.pathname + l.search, at_ms: t }).slice(-50);
+      put("handoff:pages", pages);
+      const v = get("handoff:visits", {});
+      here.pages = pages;
+      if (v.count) { here.visits = v.count; here.first_seen_ms = v.first_seen_ms; }
+      return here;
+    })());
 
-  const near = new Promise((ok) => {
-    if (!W.IntersectionObserver) return ok();
-    const io = new IntersectionObserver((es) => {
-      if (es.some((e) => e.isIntersecting)) { io.disconnect(); ok(); }
-    }, { rootMargin: "200px" });
-    io.observe(host);
-  });
-
-  // Below the fold, the form waits for the observer; near or in view, for nothing more (one
-  // layout read when all else is ready, instead of the observer's first callback a frame later).
-  const inView = () => {
-    const r = host.getBoundingClientRect();
-    return r.top < innerHeight + 200 && r.bottom > -200;
-  };
-
-  Promise.all([page.mod, spec, known])
-    .then((ready) => (inView() ? ready : near.then(() => ready)))
-    .then(([mod, answer, known]) => {
-      show(answer);
-      // The fill time counts from when the visitor first saw the fields.
-      const options = { endpoint: api + "/v1/leads", formId, known, deliver, emit, shownMs };
-      if (visitor) options.visitor = visitor;
-      if (attribution) options.attribution = attribution;
-      try {
-        mod.mount(box, answer, options);
-      } catch (e) {
-        // A module that reads only { endpoint } refuses other options before attaching.
-        if (!/bad_options/.test(e && e.message)) throw e;
-        mod.mount(box, answer, { endpoint: options.endpoint });
+    // One Idempotency-Key per submission, kept for retries and the outbox: each lead is stored once.
+    const post = (body, key, to) =>
+      fetch((to || api) + "/v1/leads", {
+        method: "POST", body, credentials: "omit",
+        headers: { "content-type": "application/json", "idempotency-key": key },
+      }).then((r) => json(r).catch(() => null).then((b) => {
+        if (r.ok && full) try {
+          const k = get("handoff:known", {});
+          for (const id in JSON.parse(body).answers) k[id] = now();
+          put("handoff:known", k);
+        } catch (e) {}
+        return { status: r.status, body: b };
+      }));
+    const outbox = (f) => put("handoff:outbox", f([].concat(get("handoff:outbox", []))));
+    const flush = async () => {
+      if (page.flushing) return;
+      page.flushing = 1;
+      for (const e of get("handoff:outbox", [])) {
+        try {
+          const a = await post(e.body, e.key, e.api);
+          if (a.status >= 500 || a.status == 429) continue;
+          if (a.status >= 300) console.error("handoff: a queued lead was refused", a.status, a.body);
+          outbox((o) => o.filter((x) => x.key != e.key));
+        } catch (err) {}
       }
-      live = 1;
-      host.removeAttribute("aria-busy");
-      if (!page.interactive) mark("handoff:interactive"), (page.interactive = 1);
-      emit("ready", { form: formId });
-      if (pending) form.dispatchEvent(new Event("submit", { cancelable: true }));
-    })
-    .catch((error) => {
-      host.removeAttribute("aria-busy");
-      const text = "This form could not be loaded. Please refresh the page or try again later.";
-      const status = form && form.querySelector(".handoff-status");
-      // The answers typed so far stay on the page; only sending is off.
-      if (status) (status.textContent = text), status.setAttribute("data-kind", "error"), form.querySelector("[type=submit]").setAttribute("disabled", "");
-      else box.textContent = text;
-      console.error("handoff:", error);
+      page.flushing = 0;
+    };
+    if (!page.outbox) {
+      page.outbox = 1;
+      W.addEventListener("online", flush);
+      flush();
+    }
+    const deliver = (body) => new Promise((done) => {
+      const key = uuid();
+      let tries = 0;
+      const queue = () => {
+        outbox((o) => o.concat({ body, key, at: now(), api }).slice(-20));
+        done({ queued: true });
+      };
+      const attempt = () => {
+        if (navigator.onLine === false) return queue();
+        post(body, key).then((a) => {
+          // 429 (too many submissions from this client) waits like a server error: never dropped.
+          if (a.status < 500 && a.status != 429) return done(a);
+          throw a;
+        }).catch(() => (++tries >= 5 ? queue() : setTimeout(attempt, 250 << tries))); // 0.5, 1, 2, 4 s
+      };
+      attempt();
     });
+
+    const near = new Promise((ok) => {
+      if (!W.IntersectionObserver) return ok();
+      const io = new IntersectionObserver((es) => {
+        if (es.some((e) => e.isIntersecting)) { io.disconnect(); ok(); }
+      }, { rootMargin: "200px" });
+      io.observe(host);
+    });
+
+    // Below the fold, the form waits for the observer; near or in view, for nothing more (one
+    // layout read when all else is ready, instead of the observer's first callback a frame later).
+    const inView = () => {
+      const r = host.getBoundingClientRect();
+      return r.top < innerHeight + 200 && r.bottom > -200;
+    };
+
+    Promise.all([page.mod, spec, known])
+      .then((ready) => (inView() ? ready : near.then(() => ready)))
+      .then(([mod, answer, known]) => {
+        show(answer);
+        // The fill time counts from when the visitor first saw the fields.
+        const options = { endpoint: api + "/v1/leads", formId, known, deliver, emit, shownMs };
+        if (visitor) options.visitor = visitor;
+        if (attribution) options.attribution = attribution;
+        try {
+          mod.mount(box, answer, options);
+        } catch (e) {
+          // A module that reads only { endpoint } refuses other options before attaching.
+          if (!/bad_options/.test(e && e.message)) throw e;
+          mod.mount(box, answer, { endpoint: options.endpoint });
+        }
+        live = 1;
+        host.removeAttribute("aria-busy");
+        input();
+        if (!page.interactive) mark("handoff:interactive"), (page.interactive = 1);
+        emit("ready", { form: formId });
+        if (pending) form.dispatchEvent(new Event("submit", { cancelable: true }));
+      })
+      .catch((error) => {
+        host.removeAttribute("aria-busy");
+        const text = "This form could not be loaded. Please refresh the page or try again later.";
+        const status = form && form.querySelector(".handoff-status");
+        // The answers typed so far stay on the page; only sending is off.
+        if (status) (status.textContent = text), status.setAttribute("data-kind", "error"), form.querySelector("[type=submit]").setAttribute("disabled", "");
+        else box.textContent = text;
+        console.error("handoff:", error);
+      });
+  });
+  input();
 })();
