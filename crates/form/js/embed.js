@@ -81,8 +81,6 @@ import { initSync, mount } from "../../../www/form/handoff_form.js";
     known = page.profile.then(merge);
   }
 
-
-
   const emit = (name, detail) =>
     host.dispatchEvent(new CustomEvent("handoff:" + name, { detail, bubbles: true, composed: true }));
 
